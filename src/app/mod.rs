@@ -1,0 +1,11 @@
+//! The app: `State`, the pure `update` that changes it, and the `Effect`s it asks for.
+
+pub mod effect;
+pub mod state;
+pub mod update;
+#[cfg(test)]
+mod update_tests;
+
+pub use effect::Effect;
+pub use state::State;
+pub use update::{Outcome, update};

@@ -1,0 +1,315 @@
+//! Everything the screen shows, and nothing that touches the outside world. Every
+//! collection here is bounded: the control room runs for days.
+
+use chrono::{DateTime, Duration, Utc};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use crate::config::Config;
+use crate::config::keymap::Keymap;
+use crate::config::model::Expect;
+use crate::event::LinkHealth;
+use crate::feeds::model::{AgentState, Level, TaskEventKind, TaskFields};
+
+/// Samples of history kept per queue and per port (one a second: two minutes).
+pub const HISTORY: usize = 120;
+/// Agents that announce themselves beyond the configured ones get tiles up to this many.
+pub const MAX_AGENTS: usize = 12;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Agents,
+    Queues,
+    Ports,
+    Activity,
+}
+
+impl Pane {
+    pub const ORDER: [Pane; 4] = [Pane::Agents, Pane::Queues, Pane::Ports, Pane::Activity];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Agents => "Agents",
+            Pane::Queues => "Queues",
+            Pane::Ports => "Ports",
+            Pane::Activity => "Activity",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    Help,
+}
+
+impl Mode {
+    pub fn label(self) -> &'static str {
+        match self {
+            Mode::Normal => "NORMAL",
+            Mode::Help => "HELP",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Ui {
+    pub mode: Mode,
+    pub focus: Pane,
+    pub zoomed: bool,
+    pub width: u16,
+    pub height: u16,
+    pub agent_sel: usize,
+    pub queue_sel: usize,
+    pub port_sel: usize,
+    pub help_scroll: u16,
+}
+
+#[derive(Debug, Clone)]
+pub struct AgentTile {
+    pub name: String,
+    pub model: String,
+    pub role: String,
+    pub queues: Vec<String>,
+    pub hostnames: Vec<String>,
+    pub stale_after: Duration,
+    pub state: AgentState,
+    pub since: DateTime<Utc>,
+    pub task: Option<String>,
+    pub detail: Option<String>,
+    pub last_heartbeat: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct QueueRow {
+    pub name: String,
+    pub depth: u64,
+    pub history: VecDeque<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PortStatus {
+    Unknown,
+    Up { latency_ms: f64 },
+    Down { why: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct PortRow {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub expect: Expect,
+    pub status: PortStatus,
+    pub latency_history: VecDeque<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub name: String,
+    pub health: LinkHealth,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogLine {
+    pub at: DateTime<Utc>,
+    pub level: Level,
+    pub source: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ActivityLog {
+    pub lines: VecDeque<LogLine>,
+    pub capacity: usize,
+    pub max_chars: usize,
+    pub follow: bool,
+    /// Lines between the bottom of the view and the newest line, when not following.
+    pub offset: usize,
+    /// Lines that arrived while paused.
+    pub unseen: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Worker {
+    pub hostname: String,
+    pub agent: Option<usize>,
+    pub online: bool,
+    pub last_heartbeat: DateTime<Utc>,
+    pub freq: f64,
+    pub active: u64,
+    pub processed: u64,
+    pub loadavg: [f64; 3],
+    pub sw_ver: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub uuid: String,
+    pub state: TaskEventKind,
+    pub worker: String,
+    pub agent: Option<usize>,
+    pub updated: DateTime<Utc>,
+    pub fields: TaskFields,
+}
+
+/// Task history as a ring: the oldest are evicted first once `capacity` is reached.
+#[derive(Debug, Clone)]
+pub struct TaskStore {
+    pub by_id: HashMap<String, Task>,
+    pub order: VecDeque<String>,
+    pub capacity: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Counters {
+    pub events: u64,
+    pub malformed: u64,
+    pub dropped: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct State {
+    pub now: DateTime<Utc>,
+    pub demo: bool,
+    pub read_only: bool,
+    pub utc: bool,
+    pub keymap: Keymap,
+    pub agents: Vec<AgentTile>,
+    pub queues: Vec<QueueRow>,
+    pub ports: Vec<PortRow>,
+    pub links: Vec<Link>,
+    pub activity: ActivityLog,
+    pub workers: BTreeMap<String, Worker>,
+    pub tasks: TaskStore,
+    pub counters: Counters,
+    pub ui: Ui,
+}
+
+impl State {
+    pub fn new(cfg: &Config, keymap: Keymap, now: DateTime<Utc>) -> State {
+        let agents = cfg
+            .agents
+            .iter()
+            .map(|a| AgentTile {
+                name: a.name.get_ref().to_uppercase(),
+                model: a.model.clone(),
+                role: a.role.clone(),
+                queues: a.queues.clone(),
+                hostnames: a.hostnames.clone(),
+                stale_after: Duration::seconds(*a.stale_after_secs.get_ref() as i64),
+                state: AgentState::Unknown,
+                since: now,
+                task: None,
+                detail: None,
+                last_heartbeat: None,
+            })
+            .collect::<Vec<_>>();
+        let mut queues: Vec<QueueRow> = Vec::new();
+        for q in cfg.agents.iter().flat_map(|a| a.queues.iter()) {
+            if !queues.iter().any(|r| &r.name == q) {
+                queues.push(QueueRow { name: q.clone(), depth: 0, history: VecDeque::with_capacity(HISTORY) });
+            }
+        }
+        State {
+            now,
+            demo: false,
+            read_only: false,
+            utc: cfg.ui.utc,
+            keymap,
+            agents,
+            queues,
+            ports: cfg
+                .ports
+                .iter()
+                .map(|p| PortRow {
+                    name: p.name.clone(),
+                    host: p.host.clone(),
+                    port: *p.port.get_ref(),
+                    expect: p.expect,
+                    status: PortStatus::Unknown,
+                    latency_history: VecDeque::with_capacity(HISTORY),
+                })
+                .collect(),
+            links: Vec::new(),
+            activity: ActivityLog {
+                lines: VecDeque::new(),
+                capacity: *cfg.activity.max_lines.get_ref(),
+                max_chars: cfg.activity.max_line_chars,
+                follow: true,
+                offset: 0,
+                unseen: 0,
+            },
+            workers: BTreeMap::new(),
+            tasks: TaskStore { by_id: HashMap::new(), order: VecDeque::new(), capacity: 50_000 },
+            counters: Counters::default(),
+            ui: Ui {
+                mode: Mode::Normal,
+                focus: Pane::Agents,
+                zoomed: false,
+                width: 80,
+                height: 24,
+                agent_sel: 0,
+                queue_sel: 0,
+                port_sel: 0,
+                help_scroll: 0,
+            },
+        }
+    }
+
+    pub fn agent_index(&self, name: &str) -> Option<usize> {
+        self.agents.iter().position(|a| a.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The agent a Celery worker belongs to, by its hostname patterns.
+    pub fn agent_for_worker(&self, hostname: &str) -> Option<usize> {
+        self.agents.iter().position(|a| a.hostnames.iter().any(|p| crate::glob::matches(p, hostname)))
+    }
+
+    pub fn agent_for_queue(&self, queue: &str) -> Option<usize> {
+        self.agents.iter().position(|a| a.queues.iter().any(|q| q == queue))
+    }
+}
+
+impl ActivityLog {
+    pub fn push(&mut self, line: LogLine) {
+        let mut line = line;
+        if line.message.chars().count() > self.max_chars {
+            line.message = crate::sanitize::clean(&line.message, self.max_chars);
+        }
+        if self.lines.len() >= self.capacity {
+            self.lines.pop_front();
+        }
+        self.lines.push_back(line);
+        if !self.follow {
+            // Keep the paused view still while new lines land below it.
+            self.offset = (self.offset + 1).min(self.lines.len().saturating_sub(1));
+            self.unseen += 1;
+        }
+    }
+}
+
+impl TaskStore {
+    pub fn upsert(&mut self, uuid: &str) -> (&mut Task, bool) {
+        let fresh = !self.by_id.contains_key(uuid);
+        if fresh {
+            if self.order.len() >= self.capacity
+                && let Some(old) = self.order.pop_front()
+            {
+                self.by_id.remove(&old);
+            }
+            self.order.push_back(uuid.to_string());
+            self.by_id.insert(
+                uuid.to_string(),
+                Task {
+                    uuid: uuid.to_string(),
+                    state: TaskEventKind::Sent,
+                    worker: String::new(),
+                    agent: None,
+                    updated: DateTime::<Utc>::UNIX_EPOCH,
+                    fields: TaskFields::default(),
+                },
+            );
+        }
+        (self.by_id.get_mut(uuid).expect("inserted above"), fresh)
+    }
+}

@@ -1,0 +1,444 @@
+//! The one place state changes. Pure: no I/O, no clock (time arrives inside events), no
+//! awaiting. Returns whether anything visible changed, and the effects to perform.
+
+use chrono::{DateTime, Duration, Utc};
+use crossterm::event::{KeyEvent, KeyEventKind};
+
+use super::effect::Effect;
+use super::state::*;
+use crate::config::keymap::{Action, Section};
+use crate::event::{Event, LinkHealth, ProbeOutcome};
+use crate::feeds::decode::epoch;
+use crate::feeds::model::*;
+
+/// Workers silent this long after going offline are forgotten (memory stays bounded).
+const FORGET_WORKER_AFTER: i64 = 3600;
+
+#[derive(Debug, Default, PartialEq)]
+pub struct Outcome {
+    pub redraw: bool,
+    pub effects: Vec<Effect>,
+}
+
+impl Outcome {
+    fn redraw() -> Outcome {
+        Outcome { redraw: true, effects: Vec::new() }
+    }
+}
+
+pub fn update(state: &mut State, event: Event) -> Outcome {
+    match event {
+        Event::Tick(now) => tick(state, now),
+        Event::Key(key) => key_event(state, key),
+        Event::Resize { width, height } => {
+            state.ui.width = width;
+            state.ui.height = height;
+            Outcome::redraw()
+        }
+        Event::Feed { at, item } => {
+            apply(state, at, item);
+            Outcome::redraw()
+        }
+        Event::FeedBatch { at, items } => {
+            let any = !items.is_empty();
+            for item in items {
+                apply(state, at, item);
+            }
+            Outcome { redraw: any, effects: Vec::new() }
+        }
+        Event::Link { name, health } => link(state, name, health),
+        Event::Probe { at, index, outcome } => probe(state, at, index, outcome),
+        Event::Shutdown { why } => {
+            log(state, state.now, Level::Warn, "control", format!("shutting down: {why}"));
+            Outcome { redraw: false, effects: vec![Effect::Quit] }
+        }
+    }
+}
+
+fn log(state: &mut State, at: DateTime<Utc>, level: Level, source: &str, message: String) {
+    state.activity.push(LogLine { at, level, source: source.to_string(), message });
+}
+
+fn tick(state: &mut State, now: DateTime<Utc>) -> Outcome {
+    state.now = now;
+    let mut went_offline = Vec::new();
+    for a in &mut state.agents {
+        if let Some(hb) = a.last_heartbeat
+            && a.state != AgentState::Offline
+            && now - hb > a.stale_after
+        {
+            a.state = AgentState::Offline;
+            a.since = now;
+            a.task = None;
+            went_offline.push((a.name.clone(), (now - hb).num_seconds()));
+        }
+    }
+    for (name, secs) in went_offline {
+        log(state, now, Level::Warn, &name, format!("offline: no heartbeat for {secs}s"));
+    }
+    let mut lost = Vec::new();
+    for w in state.workers.values_mut() {
+        // Celery's own rule (events/state.py): offline once 2 × freq passes without a heartbeat.
+        let expiry = Duration::milliseconds((w.freq * 2000.0) as i64);
+        if w.online && now - w.last_heartbeat > expiry {
+            w.online = false;
+            lost.push(w.hostname.clone());
+        }
+    }
+    for h in lost {
+        log(state, now, Level::Warn, "celery", format!("worker {h} offline: heartbeat expired"));
+    }
+    state
+        .workers
+        .retain(|_, w| w.online || (now - w.last_heartbeat).num_seconds() < FORGET_WORKER_AFTER);
+    // The clock and every "n s ago" on screen move with the tick.
+    Outcome::redraw()
+}
+
+fn key_event(state: &mut State, key: KeyEvent) -> Outcome {
+    if key.kind == KeyEventKind::Release {
+        return Outcome::default();
+    }
+    let section = match state.ui.mode {
+        Mode::Normal => Section::Normal,
+        Mode::Help => Section::Help,
+    };
+    match state.keymap.lookup(section, &key) {
+        Some(action) => act(state, action),
+        None => Outcome::default(),
+    }
+}
+
+fn page(state: &State) -> usize {
+    (state.ui.height as usize / 3).max(1)
+}
+
+fn act(state: &mut State, action: Action) -> Outcome {
+    let ui = &mut state.ui;
+    if ui.mode == Mode::Help {
+        match action {
+            Action::Back | Action::Help | Action::Quit => ui.mode = Mode::Normal,
+            Action::Up => ui.help_scroll = ui.help_scroll.saturating_sub(1),
+            Action::Down => ui.help_scroll = ui.help_scroll.saturating_add(1).min(200),
+            Action::Top => ui.help_scroll = 0,
+            _ => return Outcome::default(),
+        }
+        return Outcome::redraw();
+    }
+    let cycle = |focus: Pane, step: isize| {
+        let i = Pane::ORDER.iter().position(|p| *p == focus).unwrap_or(0) as isize;
+        Pane::ORDER[(i + step).rem_euclid(Pane::ORDER.len() as isize) as usize]
+    };
+    match action {
+        Action::Quit => return Outcome { redraw: false, effects: vec![Effect::Quit] },
+        Action::Help => {
+            ui.mode = Mode::Help;
+            ui.help_scroll = 0;
+        }
+        Action::FocusNext => ui.focus = cycle(ui.focus, 1),
+        Action::FocusPrev => ui.focus = cycle(ui.focus, -1),
+        Action::Zoom => ui.zoomed = !ui.zoomed,
+        Action::Back => {
+            if !ui.zoomed {
+                return Outcome::default();
+            }
+            ui.zoomed = false;
+        }
+        Action::ToggleFollow => {
+            let log = &mut state.activity;
+            log.follow = !log.follow;
+            if log.follow {
+                log.offset = 0;
+                log.unseen = 0;
+            }
+        }
+        Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom => {
+            let step = match action {
+                Action::Up => -1,
+                Action::Down => 1,
+                Action::PageUp => -(page(state) as isize),
+                Action::PageDown => page(state) as isize,
+                Action::Top => isize::MIN / 2,
+                _ => isize::MAX / 2,
+            };
+            move_in_pane(state, step);
+        }
+        Action::Nothing => return Outcome::default(),
+    }
+    Outcome::redraw()
+}
+
+fn moved(sel: usize, step: isize, len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    (sel as isize).saturating_add(step).clamp(0, len as isize - 1) as usize
+}
+
+fn move_in_pane(state: &mut State, step: isize) {
+    match state.ui.focus {
+        Pane::Agents => state.ui.agent_sel = moved(state.ui.agent_sel, step, state.agents.len()),
+        Pane::Queues => state.ui.queue_sel = moved(state.ui.queue_sel, step, state.queues.len()),
+        Pane::Ports => state.ui.port_sel = moved(state.ui.port_sel, step, state.ports.len()),
+        Pane::Activity => {
+            let log = &mut state.activity;
+            // Up is towards older lines, which is a larger offset from the bottom.
+            let max = log.lines.len().saturating_sub(1);
+            let offset = (log.offset as isize).saturating_sub(step).clamp(0, max as isize) as usize;
+            log.offset = offset;
+            if step < 0 {
+                log.follow = false;
+            } else if offset == 0 {
+                log.follow = true;
+                log.unseen = 0;
+            }
+        }
+    }
+}
+
+fn apply(state: &mut State, at: DateTime<Utc>, item: FeedItem) {
+    state.counters.events += 1;
+    match item {
+        FeedItem::Agent(r) => agent_report(state, at, r),
+        FeedItem::Activity(r) => {
+            let at = r.ts.unwrap_or(at);
+            let msg = match r.task_id {
+                Some(t) => format!("{} [{}]", r.message, short_id(&t)),
+                None => r.message,
+            };
+            log(state, at, r.level, &r.source, msg);
+        }
+        FeedItem::Celery(CeleryEvent::Worker(w)) => worker_event(state, at, w),
+        FeedItem::Celery(CeleryEvent::Task(t)) => task_event(state, at, t),
+        FeedItem::Queues(samples) => {
+            for s in samples {
+                let row = match state.queues.iter().position(|q| q.name == s.queue) {
+                    Some(i) => &mut state.queues[i],
+                    None => {
+                        state.queues.push(QueueRow { name: s.queue.clone(), depth: 0, history: Default::default() });
+                        state.queues.last_mut().expect("pushed")
+                    }
+                };
+                row.depth = s.depth;
+                if row.history.len() >= HISTORY {
+                    row.history.pop_front();
+                }
+                row.history.push_back(s.depth);
+            }
+        }
+        FeedItem::Malformed { source, reason, raw } => {
+            state.counters.malformed += 1;
+            log(state, at, Level::Warn, &source, format!("malformed payload ({reason}): {raw}"));
+        }
+    }
+}
+
+pub fn short_id(id: &str) -> &str {
+    &id[..id.floor_char_boundary(8)]
+}
+
+fn set_state(tile: &mut AgentTile, at: DateTime<Utc>, new: AgentState) -> bool {
+    if tile.state == new {
+        return false;
+    }
+    tile.state = new;
+    tile.since = at;
+    true
+}
+
+fn agent_report(state: &mut State, at: DateTime<Utc>, r: AgentReport) {
+    let idx = match state.agent_index(&r.agent) {
+        Some(i) => i,
+        None if state.agents.len() < MAX_AGENTS => {
+            state.agents.push(AgentTile {
+                name: r.agent.clone(),
+                model: String::new(),
+                role: "not in config".into(),
+                queues: Vec::new(),
+                hostnames: Vec::new(),
+                stale_after: Duration::seconds(15),
+                state: AgentState::Unknown,
+                since: at,
+                task: None,
+                detail: None,
+                last_heartbeat: None,
+            });
+            log(state, at, Level::Warn, &r.agent, "unconfigured agent announced itself; showing it".into());
+            state.agents.len() - 1
+        }
+        None => {
+            log(state, at, Level::Warn, "agents", format!("report from unknown agent {} ignored: tile limit {MAX_AGENTS} reached", r.agent));
+            return;
+        }
+    };
+    let tile = &mut state.agents[idx];
+    tile.last_heartbeat = Some(at);
+    let before = tile.state;
+    let changed = set_state(tile, at, r.state);
+    // Keep a Celery-derived "name [id]" label for the same task; it says more than an id.
+    tile.task = match (&r.task_id, &r.detail) {
+        (Some(id), _) if tile.task.as_deref().is_some_and(|t| t.contains(short_id(id))) => tile.task.take(),
+        (Some(id), Some(d)) => Some(format!("{d} [{}]", short_id(id))),
+        (Some(id), None) => Some(short_id(id).to_string()),
+        (None, _) => None,
+    };
+    tile.detail = r.detail;
+    if let Some(m) = r.model {
+        tile.model = m;
+    }
+    if changed {
+        let name = tile.name.clone();
+        let level = if r.state == AgentState::Error { Level::Error } else { Level::Info };
+        let detail = state.agents[idx].detail.clone().map(|d| format!(": {d}")).unwrap_or_default();
+        log(state, at, level, &name, format!("{} → {}{detail}", before.label(), r.state.label()));
+    }
+}
+
+fn worker_event(state: &mut State, at: DateTime<Utc>, w: WorkerEvent) {
+    let agent = state.agent_for_worker(&w.hostname);
+    let was_online = state.workers.get(&w.hostname).is_some_and(|x| x.online);
+    let online = w.kind != WorkerEventKind::Offline;
+    let entry = state.workers.entry(w.hostname.clone()).or_insert_with(|| Worker {
+        hostname: w.hostname.clone(),
+        agent,
+        online,
+        last_heartbeat: at,
+        freq: w.freq,
+        active: 0,
+        processed: 0,
+        loadavg: [0.0; 3],
+        sw_ver: None,
+    });
+    entry.online = online;
+    entry.last_heartbeat = at;
+    entry.freq = w.freq;
+    entry.active = w.active;
+    entry.processed = w.processed;
+    entry.loadavg = w.loadavg;
+    if w.sw_ver.is_some() {
+        entry.sw_ver = w.sw_ver.clone();
+    }
+    if was_online != online {
+        let (level, what) = if online { (Level::Info, "online") } else { (Level::Warn, "offline") };
+        log(state, at, level, "celery", format!("worker {} {what}", w.hostname));
+    }
+    let Some(i) = agent else { return };
+    let tile = &mut state.agents[i];
+    if online {
+        tile.last_heartbeat = Some(at);
+        // A live worker with nothing running is idle; busy/error come from task events.
+        if matches!(tile.state, AgentState::Unknown | AgentState::Offline) {
+            let s = if w.active > 0 { AgentState::Busy } else { AgentState::Idle };
+            set_state(tile, at, s);
+        }
+    } else {
+        let any_online = state.workers.values().any(|x| x.agent == Some(i) && x.online);
+        if !any_online {
+            let tile = &mut state.agents[i];
+            set_state(tile, at, AgentState::Offline);
+            tile.task = None;
+        }
+    }
+}
+
+fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
+    let worker_agent = (!t.hostname.is_empty()).then(|| state.agent_for_worker(&t.hostname)).flatten();
+    let queue_agent = t.fields.queue.as_deref().and_then(|q| state.agent_for_queue(q));
+    let when = epoch(t.timestamp).unwrap_or(at);
+    let (task, _fresh) = state.tasks.upsert(&t.uuid);
+    // Events can arrive out of order across batches; never step a finished task backwards.
+    let terminal = |k: TaskEventKind| matches!(k, TaskEventKind::Succeeded | TaskEventKind::Failed | TaskEventKind::Revoked | TaskEventKind::Rejected);
+    if !(terminal(task.state) && !terminal(t.kind) && t.kind != TaskEventKind::Retried) {
+        task.state = t.kind;
+    }
+    task.updated = when;
+    if !t.hostname.is_empty() && t.kind != TaskEventKind::Sent {
+        task.worker = t.hostname.clone();
+    }
+    task.agent = worker_agent.or(queue_agent).or(task.agent);
+    let f = t.fields;
+    macro_rules! keep {
+        ($($field:ident),*) => { $( if f.$field.is_some() { task.fields.$field = f.$field.clone(); } )* };
+    }
+    keep!(name, args, kwargs, result, exception, traceback, runtime, queue, retries);
+    let name = task.fields.name.clone().unwrap_or_else(|| "task".into());
+    let agent = task.agent;
+    let label = format!("{name} [{}]", short_id(&t.uuid));
+    let exception = task.fields.exception.clone();
+    if let Some(i) = agent {
+        let tile = &mut state.agents[i];
+        match t.kind {
+            TaskEventKind::Started => {
+                set_state(tile, at, AgentState::Busy);
+                tile.task = Some(label.clone());
+            }
+            TaskEventKind::Succeeded | TaskEventKind::Revoked | TaskEventKind::Rejected if tile.task.as_deref() == Some(&label) => {
+                set_state(tile, at, AgentState::Idle);
+                tile.task = None;
+            }
+            TaskEventKind::Failed if tile.task.as_deref() == Some(&label) => {
+                set_state(tile, at, AgentState::Error);
+                tile.detail = exception.clone();
+            }
+            _ => {}
+        }
+    }
+    let source = agent.map_or_else(|| "celery".to_string(), |i| state.agents[i].name.clone());
+    match t.kind {
+        TaskEventKind::Failed => log(state, at, Level::Error, &source, format!("{label} failed: {}", exception.unwrap_or_default())),
+        TaskEventKind::Retried => log(state, at, Level::Warn, &source, format!("{label} retrying: {}", exception.unwrap_or_default())),
+        TaskEventKind::Revoked => log(state, at, Level::Warn, &source, format!("{label} revoked")),
+        TaskEventKind::Rejected => log(state, at, Level::Warn, &source, format!("{label} rejected")),
+        _ => {}
+    }
+}
+
+fn link(state: &mut State, name: String, health: LinkHealth) -> Outcome {
+    let now = state.now;
+    let existing = state.links.iter().position(|l| l.name == name);
+    let before = existing.map(|i| state.links[i].health.clone());
+    if before.as_ref() == Some(&health) {
+        return Outcome::default();
+    }
+    match existing {
+        Some(i) => state.links[i].health = health.clone(),
+        None => state.links.push(Link { name: name.clone(), health: health.clone() }),
+    }
+    match &health {
+        LinkHealth::Up => log(state, now, Level::Info, &name, "link up".into()),
+        LinkHealth::Down { why, retry_in } => {
+            let retry = retry_in.map(|d| format!("; retrying in {:.1}s", d.as_secs_f64())).unwrap_or_default();
+            log(state, now, Level::Warn, &name, format!("link down: {why}{retry}"));
+        }
+        LinkHealth::Connecting => {}
+    }
+    Outcome::redraw()
+}
+
+fn probe(state: &mut State, at: DateTime<Utc>, index: usize, outcome: ProbeOutcome) -> Outcome {
+    let Some(row) = state.ports.get_mut(index) else {
+        return Outcome::default();
+    };
+    let new = match &outcome {
+        ProbeOutcome::Up { latency } => PortStatus::Up { latency_ms: latency.as_secs_f64() * 1000.0 },
+        ProbeOutcome::Down { why } => PortStatus::Down { why: why.clone() },
+    };
+    let flipped = std::mem::discriminant(&row.status) != std::mem::discriminant(&new);
+    let was_unknown = row.status == PortStatus::Unknown;
+    if let ProbeOutcome::Up { latency } = outcome {
+        if row.latency_history.len() >= HISTORY {
+            row.latency_history.pop_front();
+        }
+        row.latency_history.push_back(latency.as_micros() as u64);
+    }
+    row.status = new;
+    if flipped && !was_unknown {
+        let (name, target) = (row.name.clone(), format!("{}:{}", row.host, row.port));
+        let (level, msg) = match &row.status {
+            PortStatus::Down { why } => (Level::Warn, format!("{name} {target} down: {why}")),
+            _ => (Level::Info, format!("{name} {target} up")),
+        };
+        log(state, at, level, "ports", msg);
+    }
+    Outcome::redraw()
+}

@@ -1,0 +1,204 @@
+//! Configuration: the file model, loading with every error placed at file:line:column,
+//! XDG paths, themes and keymaps.
+
+pub mod diagnostic;
+pub mod keymap;
+pub mod model;
+mod parse;
+pub mod paths;
+pub mod theme;
+
+use std::path::Path;
+
+pub use diagnostic::Diagnostic;
+pub use model::Config;
+use keymap::{Action, KeyChord, Keymap, Section};
+use paths::Paths;
+use theme::{ColorMode, Theme};
+
+type Overrides = Vec<(Section, Vec<(KeyChord, Action, Option<String>)>)>;
+
+/// Parses and validates one config file's text.
+pub fn parse_config(text: &str, file: &Path) -> (Option<(Config, Overrides)>, Vec<Diagnostic>) {
+    let (cfg, mut diags) = parse::parse_toml::<Config>(text, file);
+    let Some(cfg) = cfg else {
+        return (None, diags);
+    };
+    validate(&cfg, file, text, &mut diags);
+    let overrides = keymap::check(&cfg.keymap, file, text, &mut diags);
+    if diags.is_empty() { (Some((cfg, overrides)), diags) } else { (None, diags) }
+}
+
+fn validate(cfg: &Config, file: &Path, text: &str, diags: &mut Vec<Diagnostic>) {
+    let mut err = |span: std::ops::Range<usize>, msg: String| diags.push(Diagnostic::at(file, text, Some(span), msg));
+    let url = &cfg.redis.url;
+    if !["redis://", "rediss://", "unix://"].iter().any(|s| url.get_ref().starts_with(s)) {
+        err(url.span(), format!("redis.url must start with redis://, rediss:// or unix://, not `{}`", crate::sanitize::redact_url(url.get_ref())));
+    }
+    let mut seen: Vec<String> = Vec::new();
+    for a in &cfg.agents {
+        let name = a.name.get_ref();
+        if name.trim().is_empty() {
+            err(a.name.span(), "an agent needs a name".into());
+        } else if seen.contains(&name.to_uppercase()) {
+            err(a.name.span(), format!("agent `{name}` is defined twice"));
+        }
+        seen.push(name.to_uppercase());
+        if *a.stale_after_secs.get_ref() == 0 {
+            err(a.stale_after_secs.span(), "stale_after_secs must be at least 1".into());
+        }
+    }
+    for p in &cfg.ports {
+        if *p.port.get_ref() == 0 {
+            err(p.port.span(), format!("port entry `{}` needs a port between 1 and 65535", p.name));
+        }
+    }
+    let fps = &cfg.ui.max_fps;
+    if !(1..=120).contains(fps.get_ref()) {
+        err(fps.span(), format!("ui.max_fps must be between 1 and 120, not {}", fps.get_ref()));
+    }
+    if *cfg.probes.interval_secs.get_ref() == 0 {
+        err(cfg.probes.interval_secs.span(), "probes.interval_secs must be at least 1".into());
+    }
+    if !(10..=60_000).contains(cfg.probes.timeout_ms.get_ref()) {
+        err(cfg.probes.timeout_ms.span(), "probes.timeout_ms must be between 10 and 60000".into());
+    }
+    let lines = &cfg.activity.max_lines;
+    if !(100..=10_000_000).contains(lines.get_ref()) {
+        err(lines.span(), format!("activity.max_lines must be between 100 and 10000000, not {}", lines.get_ref()));
+    }
+    for ep in &cfg.socketio {
+        if !["ws://", "wss://"].iter().any(|s| ep.url.get_ref().starts_with(s)) {
+            err(ep.url.span(), format!("socketio endpoint `{}` needs a ws:// or wss:// url", ep.name));
+        }
+    }
+}
+
+/// What the program runs with, fully resolved.
+pub struct Settings {
+    pub config: Config,
+    pub theme: Theme,
+    pub keymap: Keymap,
+}
+
+pub struct Overridden<'a> {
+    pub theme: Option<&'a str>,
+    pub color: Option<model::ColorChoice>,
+    pub redis_url: Option<&'a str>,
+}
+
+/// Loads the config file (a missing default file means defaults), then the theme and keymap
+/// it names, with command-line overrides applied.
+pub fn load(paths: &Paths, over: &Overridden<'_>) -> Result<Settings, Vec<Diagnostic>> {
+    let (mut config, overrides) = match std::fs::read_to_string(&paths.config_file) {
+        Ok(text) => match parse_config(&text, &paths.config_file) {
+            (Some(parsed), _) => parsed,
+            (None, diags) => return Err(diags),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !paths.config_explicit => (Config::default(), Vec::new()),
+        Err(e) => return Err(vec![Diagnostic::at(&paths.config_file, "", None, format!("cannot read: {e}"))]),
+    };
+    if let Some(url) = over.redis_url {
+        config.redis.url = toml::Spanned::new(0..0, url.to_string());
+    }
+    let choice = over.color.unwrap_or(config.ui.color);
+    let mode = ColorMode::detect(choice, &|k| std::env::var(k).ok());
+    let theme_name = over.theme.unwrap_or(config.ui.theme.get_ref());
+    let theme = theme::load(theme_name, &paths.themes_dir, mode)?;
+    let keymap = keymap::build(config.ui.keymap.get_ref(), &paths.keymaps_dir, overrides)?;
+    Ok(Settings { config, theme, keymap })
+}
+
+/// `config check`: every problem in the file, the theme and the keymap it names.
+pub fn check(paths: &Paths) -> Vec<Diagnostic> {
+    let text = match std::fs::read_to_string(&paths.config_file) {
+        Ok(t) => t,
+        Err(e) => return vec![Diagnostic::at(&paths.config_file, "", None, format!("cannot read: {e}"))],
+    };
+    let (parsed, mut diags) = parse_config(&text, &paths.config_file);
+    if let Some((cfg, overrides)) = parsed {
+        if let Err(mut d) = theme::load(cfg.ui.theme.get_ref(), &paths.themes_dir, ColorMode::TrueColor) {
+            for x in &mut d {
+                if x.line == 0 {
+                    *x = Diagnostic::at(&paths.config_file, &text, Some(cfg.ui.theme.span()), x.message.clone());
+                }
+            }
+            diags.append(&mut d);
+        }
+        if let Err(mut d) = keymap::build(cfg.ui.keymap.get_ref(), &paths.keymaps_dir, overrides) {
+            for x in &mut d {
+                if x.line == 0 {
+                    *x = Diagnostic::at(&paths.config_file, &text, Some(cfg.ui.keymap.span()), x.message.clone());
+                }
+            }
+            diags.append(&mut d);
+        }
+    }
+    diags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn diags(text: &str) -> Vec<String> {
+        parse_config(text, Path::new("c.toml")).1.iter().map(|d| d.to_string()).collect()
+    }
+
+    #[test]
+    fn empty_file_is_the_platform_default() {
+        let (parsed, d) = parse_config("", Path::new("c.toml"));
+        assert!(d.is_empty());
+        let (cfg, _) = parsed.unwrap();
+        let names: Vec<_> = cfg.agents.iter().map(|a| a.name.get_ref().as_str()).collect();
+        assert_eq!(names, ["COGNITIVE", "THINKING", "JUDGING", "EXECUTING", "EVOLVING"]);
+        assert_eq!(cfg.agents[1].queues, ["thinking"]);
+        assert_eq!(cfg.redis.url.get_ref(), "redis://127.0.0.1:6379/0");
+        let ports: Vec<u16> = cfg.ports.iter().map(|p| *p.port.get_ref()).collect();
+        assert_eq!(ports, [80, 443, 5002, 5004, 5051, 6379, 5432, 9090, 3000, 8008, 8448]);
+    }
+
+    #[test]
+    fn every_misspelt_key_is_named_with_its_line_and_column() {
+        let d = diags("[ui]\nthem = \"light\"\n\n[redis]\nurll = \"redis://x\"\n");
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert!(d[0].starts_with("c.toml:2:1: unknown field `them`, expected one of"), "{}", d[0]);
+        assert!(d[1].starts_with("c.toml:5:1: unknown field `urll`"), "{}", d[1]);
+    }
+
+    #[test]
+    fn wrong_types_and_bad_values_are_placed() {
+        let d = diags("[ui]\nmax_fps = \"fast\"\n[probes]\ntimeout_ms = 0\n");
+        assert_eq!(d.len(), 1, "type errors stop semantic checks: {d:?}");
+        assert!(d[0].starts_with("c.toml:2:11: invalid type: string \"fast\", expected u32"), "{}", d[0]);
+        let d = diags("[probes]\ntimeout_ms = 0\n[[agents]]\nname = \"A\"\n[[agents]]\nname = \"a\"\n");
+        assert!(d[0].starts_with("c.toml:2:14: probes.timeout_ms"), "{}", d[0]);
+        assert!(d[1].starts_with("c.toml:6:8: agent `a` is defined twice"), "{}", d[1]);
+    }
+
+    #[test]
+    fn conflicting_key_bindings_are_refused() {
+        let d = diags("[[keymap.normal]]\non = \"x\"\nrun = \"quit\"\n[[keymap.normal]]\non = \"x\"\nrun = \"help\"\n");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].starts_with("c.toml:5:6: key `x` in [keymap.normal] is bound to `help` here but already to `quit` on line 2"), "{}", d[0]);
+    }
+
+    #[test]
+    fn syntax_errors_are_placed() {
+        let d = diags("[ui\ntheme = 1\n");
+        assert!(d[0].starts_with("c.toml:1:"), "{d:?}");
+    }
+
+    #[test]
+    fn redis_passwords_never_appear_in_errors() {
+        let d = diags("[redis]\nurl = \"http://:s3cret@h\"\n");
+        assert!(!d[0].contains("s3cret"), "{}", d[0]);
+    }
+
+    #[test]
+    fn shipped_example_config_is_valid() {
+        let text = include_str!("../../assets/config.example.toml");
+        let d = diags(text);
+        assert!(d.is_empty(), "{d:?}");
+    }
+}

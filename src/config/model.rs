@@ -1,0 +1,276 @@
+//! The config file's shape. Every field has a default, so an empty file is a valid config
+//! describing the platform as deployed (see assets/config.example.toml).
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub redis: RedisConfig,
+    pub ui: UiConfig,
+    pub agents: Vec<AgentConfig>,
+    pub ports: Vec<PortConfig>,
+    pub probes: ProbeConfig,
+    pub socketio: Vec<SocketIoEndpoint>,
+    pub activity: ActivityConfig,
+    pub keymap: KeymapConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisConfig {
+    pub url: Spanned<String>,
+    pub agent_channel: String,
+    pub activity_channel: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UiConfig {
+    pub theme: Spanned<String>,
+    pub keymap: Spanned<String>,
+    pub color: ColorChoice,
+    /// Upper bound on frames per second; frames are drawn only when something changed.
+    pub max_fps: Spanned<u32>,
+    /// Off by default so the terminal's own selection and copy keep working over SSH.
+    pub mouse: bool,
+    pub utc: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ColorChoice {
+    Auto,
+    Truecolor,
+    #[serde(rename = "256")]
+    #[value(name = "256")]
+    C256,
+    #[serde(rename = "16")]
+    #[value(name = "16")]
+    C16,
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentConfig {
+    pub name: Spanned<String>,
+    pub model: String,
+    pub role: String,
+    /// Celery queues this agent's workers consume; the first is where dispatches go.
+    pub queues: Vec<String>,
+    /// Worker hostname patterns (`*` wildcard) that belong to this agent.
+    pub hostnames: Vec<String>,
+    /// Seconds without a heartbeat before the tile turns offline by itself.
+    pub stale_after_secs: Spanned<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Expect {
+    /// Must be up: down is an alarm.
+    Required,
+    /// Phase 2 or nice-to-have: absent shows grey, not red.
+    Optional,
+    /// Must not be reachable (an internal service on a public address, say).
+    Down,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PortConfig {
+    pub name: String,
+    pub host: String,
+    pub port: Spanned<u16>,
+    pub expect: Expect,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProbeConfig {
+    pub interval_secs: Spanned<u64>,
+    pub timeout_ms: Spanned<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SocketIoEndpoint {
+    pub name: String,
+    pub url: Spanned<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ActivityConfig {
+    /// Lines kept in memory; the oldest are dropped first.
+    pub max_lines: Spanned<usize>,
+    /// Longer lines are cut, with a marker.
+    pub max_line_chars: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeymapConfig {
+    pub normal: Vec<BindingSpec>,
+    pub help: Vec<BindingSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BindingSpec {
+    pub on: Spanned<String>,
+    pub run: Spanned<String>,
+    #[serde(default)]
+    pub desc: Option<String>,
+}
+
+fn sp<T>(v: T) -> Spanned<T> {
+    Spanned::new(0..0, v)
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            redis: RedisConfig::default(),
+            ui: UiConfig::default(),
+            agents: default_agents(),
+            ports: default_ports(),
+            probes: ProbeConfig::default(),
+            socketio: vec![
+                SocketIoEndpoint {
+                    name: "chavion.com".into(),
+                    url: sp("ws://127.0.0.1:5002".into()),
+                },
+                SocketIoEndpoint {
+                    name: "dashboard".into(),
+                    url: sp("ws://127.0.0.1:5004".into()),
+                },
+            ],
+            activity: ActivityConfig::default(),
+            keymap: KeymapConfig::default(),
+        }
+    }
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        RedisConfig {
+            url: sp("redis://127.0.0.1:6379/0".into()),
+            agent_channel: "chavion:agents:*".into(),
+            activity_channel: "chavion:activity".into(),
+        }
+    }
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        UiConfig {
+            theme: sp("dark".into()),
+            keymap: sp("default".into()),
+            color: ColorChoice::Auto,
+            max_fps: sp(30),
+            mouse: false,
+            utc: false,
+        }
+    }
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig {
+            name: sp(String::new()),
+            model: String::new(),
+            role: String::new(),
+            queues: Vec::new(),
+            hostnames: Vec::new(),
+            stale_after_secs: sp(15),
+        }
+    }
+}
+
+impl Default for PortConfig {
+    fn default() -> Self {
+        PortConfig {
+            name: String::new(),
+            host: "127.0.0.1".into(),
+            port: sp(0),
+            expect: Expect::Required,
+        }
+    }
+}
+
+impl Default for ProbeConfig {
+    fn default() -> Self {
+        ProbeConfig {
+            interval_secs: sp(5),
+            timeout_ms: sp(1000),
+        }
+    }
+}
+
+impl Default for SocketIoEndpoint {
+    fn default() -> Self {
+        SocketIoEndpoint {
+            name: String::new(),
+            url: sp(String::new()),
+        }
+    }
+}
+
+impl Default for ActivityConfig {
+    fn default() -> Self {
+        ActivityConfig {
+            max_lines: sp(10_000),
+            max_line_chars: 2_000,
+        }
+    }
+}
+
+fn agent(name: &str, model: &str, role: &str) -> AgentConfig {
+    let queue = name.to_lowercase();
+    AgentConfig {
+        name: sp(name.into()),
+        model: model.into(),
+        role: role.into(),
+        hostnames: vec![format!("{queue}@*")],
+        queues: vec![queue],
+        ..AgentConfig::default()
+    }
+}
+
+pub fn default_agents() -> Vec<AgentConfig> {
+    vec![
+        agent("COGNITIVE", "GPT-4", "language and intent"),
+        agent("THINKING", "Claude", "reasoning and planning"),
+        agent("JUDGING", "multi-LLM", "cross-checks, risk analysis"),
+        agent("EXECUTING", "shell/git", "deploys and automatic fixes"),
+        agent("EVOLVING", "metrics", "A/B tests, retraining"),
+    ]
+}
+
+fn port(name: &str, port: u16, expect: Expect) -> PortConfig {
+    PortConfig {
+        name: name.into(),
+        port: sp(port),
+        expect,
+        ..PortConfig::default()
+    }
+}
+
+pub fn default_ports() -> Vec<PortConfig> {
+    use Expect::*;
+    vec![
+        port("Nginx HTTP", 80, Required),
+        port("Nginx HTTPS", 443, Required),
+        port("chavion.com", 5002, Required),
+        port("Dashboard", 5004, Required),
+        port("Executor", 5051, Required),
+        port("Redis", 6379, Required),
+        port("PostgreSQL", 5432, Required),
+        port("Prometheus", 9090, Optional),
+        port("Grafana", 3000, Optional),
+        port("Matrix", 8008, Optional),
+        port("Matrix fed.", 8448, Optional),
+    ]
+}

@@ -1,0 +1,39 @@
+//! Everything that can happen to the control room. Feeds, the keyboard, the clock and
+//! finished actions all speak this one language; `app::update` is its only reader.
+
+use chrono::{DateTime, Utc};
+use crossterm::event::KeyEvent;
+use std::time::Duration;
+
+use crate::feeds::model::FeedItem;
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The wall clock moved on; drives ages, staleness and the status-bar clock.
+    Tick(DateTime<Utc>),
+    Key(KeyEvent),
+    Resize { width: u16, height: u16 },
+    /// Something a feed decoded, stamped with the local time it arrived.
+    Feed { at: DateTime<Utc>, item: FeedItem },
+    /// A batch from one read of a feed: applied together, drawn once.
+    FeedBatch { at: DateTime<Utc>, items: Vec<FeedItem> },
+    /// The health of one link to the outside world changed.
+    Link { name: String, health: LinkHealth },
+    /// One port probe finished.
+    Probe { at: DateTime<Utc>, index: usize, outcome: ProbeOutcome },
+    /// SIGTERM or SIGHUP: leave cleanly.
+    Shutdown { why: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkHealth {
+    Connecting,
+    Up,
+    Down { why: String, retry_in: Option<Duration> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeOutcome {
+    Up { latency: Duration },
+    Down { why: String },
+}

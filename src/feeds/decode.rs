@@ -1,0 +1,273 @@
+//! Decoders: pure functions of bytes. No I/O, no clock. Everything they return is already
+//! stripped of control sequences and cut to a sane length.
+
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::model::*;
+use crate::sanitize::{clean, clean_lines};
+
+/// Chavion payloads are small JSON objects; anything bigger is a bug or an attack.
+pub const MAX_CHAVION_PAYLOAD: usize = 64 * 1024;
+/// A full `task.multi` batch of 24 events with 1 KB reprs is about 40 KB.
+pub const MAX_CELERY_PAYLOAD: usize = 512 * 1024;
+
+const SHORT: usize = 120;
+const TEXT: usize = 2_000;
+const REPR: usize = 1_000;
+const TRACEBACK: usize = 8_000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodeError(pub String);
+
+impl<E: std::fmt::Display> From<E> for DecodeError {
+    fn from(e: E) -> Self {
+        DecodeError(e.to_string())
+    }
+}
+
+fn too_big(payload: &[u8], max: usize) -> Result<(), DecodeError> {
+    if payload.len() > max {
+        return Err(DecodeError(format!("payload too large: {} bytes (limit {max})", payload.len())));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawTs {
+    Epoch(f64),
+    Text(String),
+}
+
+fn parse_ts(ts: Option<RawTs>) -> Result<Option<DateTime<Utc>>, DecodeError> {
+    match ts {
+        None => Ok(None),
+        Some(RawTs::Epoch(secs)) => epoch(secs).map(Some).ok_or_else(|| DecodeError(format!("ts {secs} is out of range"))),
+        Some(RawTs::Text(t)) => DateTime::parse_from_rfc3339(&t)
+            .map(|d| Some(d.with_timezone(&Utc)))
+            .map_err(|_| DecodeError(format!("ts `{}` is neither RFC 3339 nor epoch seconds", clean(&t, 40)))),
+    }
+}
+
+pub fn epoch(secs: f64) -> Option<DateTime<Utc>> {
+    if !secs.is_finite() || !(0.0..1e11).contains(&secs) {
+        return None;
+    }
+    DateTime::from_timestamp(secs.trunc() as i64, ((secs.fract()) * 1e9) as u32)
+}
+
+fn opt(s: Option<String>, max: usize) -> Option<String> {
+    s.map(|s| clean(&s, max)).filter(|s| !s.is_empty())
+}
+
+#[derive(Deserialize)]
+struct RawAgent {
+    agent: String,
+    state: String,
+    #[serde(default)]
+    task_id: Option<String>,
+    #[serde(default)]
+    detail: Option<String>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    ts: Option<RawTs>,
+}
+
+/// An agent-state message from `chavion:agents:<NAME>`.
+pub fn agent(payload: &[u8]) -> Result<AgentReport, DecodeError> {
+    too_big(payload, MAX_CHAVION_PAYLOAD)?;
+    let raw: RawAgent = serde_json::from_slice(payload)?;
+    let state = match raw.state.to_ascii_lowercase().as_str() {
+        "idle" => AgentState::Idle,
+        "busy" | "working" => AgentState::Busy,
+        "error" | "failed" => AgentState::Error,
+        "offline" | "stopped" => AgentState::Offline,
+        "unknown" => AgentState::Unknown,
+        _ => return Err(DecodeError(format!("unknown state `{}`; expected idle, busy, error, offline or unknown", clean(&raw.state, 40)))),
+    };
+    let agent = clean(&raw.agent, 40).to_uppercase();
+    if agent.is_empty() {
+        return Err(DecodeError("agent is empty".into()));
+    }
+    Ok(AgentReport {
+        agent,
+        state,
+        task_id: opt(raw.task_id, SHORT),
+        detail: opt(raw.detail, TEXT),
+        model: opt(raw.model, 40),
+        ts: parse_ts(raw.ts)?,
+    })
+}
+
+#[derive(Deserialize)]
+struct RawActivity {
+    #[serde(default)]
+    ts: Option<RawTs>,
+    #[serde(default)]
+    level: Option<String>,
+    #[serde(default)]
+    source: Option<String>,
+    message: String,
+    #[serde(default)]
+    task_id: Option<String>,
+}
+
+/// An activity line from `chavion:activity`.
+pub fn activity(payload: &[u8]) -> Result<ActivityReport, DecodeError> {
+    too_big(payload, MAX_CHAVION_PAYLOAD)?;
+    let raw: RawActivity = serde_json::from_slice(payload)?;
+    let level = match raw.level.as_deref() {
+        None => Level::Info,
+        Some(l) => Level::parse(l).ok_or_else(|| DecodeError(format!("unknown level `{}`", clean(l, 20))))?,
+    };
+    Ok(ActivityReport {
+        ts: parse_ts(raw.ts)?,
+        level,
+        source: opt(raw.source, 24).unwrap_or_else(|| "activity".into()),
+        message: clean(&raw.message, TEXT),
+        task_id: opt(raw.task_id, SHORT),
+    })
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    body: String,
+    #[serde(rename = "content-type", default)]
+    content_type: Option<String>,
+    #[serde(default)]
+    properties: Properties,
+}
+
+#[derive(Deserialize, Default)]
+struct Properties {
+    #[serde(default)]
+    body_encoding: Option<String>,
+}
+
+/// The kombu message envelope around a Celery event; returns the decoded body.
+pub fn kombu_body(payload: &[u8]) -> Result<Vec<u8>, DecodeError> {
+    too_big(payload, MAX_CELERY_PAYLOAD)?;
+    let env: Envelope = serde_json::from_slice(payload)?;
+    match env.content_type.as_deref() {
+        None | Some("application/json") => {}
+        Some(other) => return Err(DecodeError(format!("content-type `{}` is not supported; configure the JSON serializer", clean(other, 60)))),
+    }
+    match env.properties.body_encoding.as_deref() {
+        Some("base64") => Ok(base64::engine::general_purpose::STANDARD.decode(env.body.as_bytes()).map_err(|e| DecodeError(format!("bad base64 body: {e}")))?),
+        None | Some("utf-8") => Ok(env.body.into_bytes()),
+        Some(other) => Err(DecodeError(format!("body_encoding `{}` is not supported", clean(other, 30)))),
+    }
+}
+
+/// Celery events from one message: one event, or a `task.multi` list of them. Each event
+/// stands alone: one bad entry in a batch does not cost the others.
+pub fn celery_events(payload: &[u8]) -> Result<Vec<Result<CeleryEvent, DecodeError>>, DecodeError> {
+    let body = kombu_body(payload)?;
+    let value: Value = serde_json::from_slice(&body).map_err(|e| DecodeError(format!("body is not JSON: {e}")))?;
+    Ok(match value {
+        Value::Array(items) => items.iter().filter_map(celery_event).collect(),
+        single => celery_event(&single).into_iter().collect(),
+    })
+}
+
+fn s(v: &Value, key: &str, max: usize) -> Result<Option<String>, DecodeError> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(x)) => Ok(Some(if max == TRACEBACK { clean_lines(x, max) } else { clean(x, max) })),
+        // Results of custom serializers can be JSON values rather than reprs: show them.
+        Some(other) if key == "result" => Ok(Some(clean(&other.to_string(), max))),
+        Some(other) => Err(DecodeError(format!("`{key}` should be a string, got {}", kind(other)))),
+    }
+}
+
+fn n(v: &Value, key: &str) -> Result<Option<f64>, DecodeError> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(x)) => Ok(x.as_f64()),
+        Some(other) => Err(DecodeError(format!("`{key}` should be a number, got {}", kind(other)))),
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// `None` for event types the control room does not track (custom events, say).
+fn celery_event(v: &Value) -> Option<Result<CeleryEvent, DecodeError>> {
+    let Some(ty) = v.get("type").and_then(Value::as_str) else {
+        return Some(Err(DecodeError("event has no `type`".into())));
+    };
+    let worker_kind = match ty {
+        "worker-online" => Some(WorkerEventKind::Online),
+        "worker-heartbeat" => Some(WorkerEventKind::Heartbeat),
+        "worker-offline" => Some(WorkerEventKind::Offline),
+        _ => None,
+    };
+    if let Some(kind) = worker_kind {
+        return Some(worker_event(kind, v));
+    }
+    let task_kind = match ty {
+        "task-sent" => TaskEventKind::Sent,
+        "task-received" => TaskEventKind::Received,
+        "task-started" => TaskEventKind::Started,
+        "task-succeeded" => TaskEventKind::Succeeded,
+        "task-failed" => TaskEventKind::Failed,
+        "task-retried" => TaskEventKind::Retried,
+        "task-revoked" => TaskEventKind::Revoked,
+        "task-rejected" => TaskEventKind::Rejected,
+        _ => return None,
+    };
+    Some(task_event(task_kind, v))
+}
+
+fn worker_event(kind: WorkerEventKind, v: &Value) -> Result<CeleryEvent, DecodeError> {
+    let hostname = s(v, "hostname", SHORT)?.ok_or_else(|| DecodeError("worker event has no hostname".into()))?;
+    let mut loadavg = [0.0; 3];
+    if let Some(Value::Array(l)) = v.get("loadavg") {
+        for (slot, x) in loadavg.iter_mut().zip(l) {
+            *slot = x.as_f64().unwrap_or(0.0);
+        }
+    }
+    Ok(CeleryEvent::Worker(WorkerEvent {
+        kind,
+        hostname,
+        timestamp: n(v, "timestamp")?.unwrap_or(0.0),
+        freq: n(v, "freq")?.filter(|f| *f > 0.0).unwrap_or(2.0),
+        active: n(v, "active")?.unwrap_or(0.0).max(0.0) as u64,
+        processed: n(v, "processed")?.unwrap_or(0.0).max(0.0) as u64,
+        loadavg,
+        sw_ver: s(v, "sw_ver", 40)?,
+    }))
+}
+
+fn task_event(kind: TaskEventKind, v: &Value) -> Result<CeleryEvent, DecodeError> {
+    let uuid = s(v, "uuid", 64)?.ok_or_else(|| DecodeError("task event has no uuid".into()))?;
+    Ok(CeleryEvent::Task(TaskEvent {
+        kind,
+        uuid,
+        hostname: s(v, "hostname", SHORT)?.unwrap_or_default(),
+        timestamp: n(v, "timestamp")?.unwrap_or(0.0),
+        fields: TaskFields {
+            name: s(v, "name", 200)?,
+            args: s(v, "args", REPR)?,
+            kwargs: s(v, "kwargs", REPR)?,
+            result: s(v, "result", REPR)?,
+            exception: s(v, "exception", REPR)?,
+            traceback: s(v, "traceback", TRACEBACK)?,
+            runtime: n(v, "runtime")?,
+            queue: s(v, "queue", SHORT)?.or(s(v, "routing_key", SHORT)?),
+            retries: n(v, "retries")?.map(|r| r.max(0.0) as u64),
+        },
+    }))
+}

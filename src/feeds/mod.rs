@@ -1,0 +1,11 @@
+//! Feeds turn the outside world into events. Decoding is pure (see `decode`); the tasks
+//! that own connections live beside it.
+
+pub mod decode;
+#[cfg(test)]
+mod decode_tests;
+pub mod demo;
+pub mod model;
+pub mod probes;
+pub mod route;
+pub mod wire;

@@ -1,0 +1,170 @@
+//! What the decoders produce: the platform's facts, already cleaned of control sequences.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FeedItem {
+    Agent(AgentReport),
+    Activity(ActivityReport),
+    Celery(CeleryEvent),
+    Queues(Vec<QueueSample>),
+    /// A payload no decoder could read: shown as a warning carrying its (cleaned) raw text.
+    Malformed { source: String, reason: String, raw: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentState {
+    Idle,
+    Busy,
+    Error,
+    Offline,
+    Unknown,
+}
+
+impl AgentState {
+    pub fn label(self) -> &'static str {
+        match self {
+            AgentState::Idle => "idle",
+            AgentState::Busy => "busy",
+            AgentState::Error => "error",
+            AgentState::Offline => "offline",
+            AgentState::Unknown => "unknown",
+        }
+    }
+}
+
+/// One agent's self-report on `chavion:agents:<NAME>` (see docs/PROTOCOL.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentReport {
+    pub agent: String,
+    pub state: AgentState,
+    pub task_id: Option<String>,
+    pub detail: Option<String>,
+    pub model: Option<String>,
+    /// When the agent says it happened; the tile uses arrival time for staleness so that a
+    /// skewed clock on the agent's container cannot make it look alive or dead.
+    pub ts: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl Level {
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::Debug => "DEBUG",
+            Level::Info => "INFO",
+            Level::Warn => "WARN",
+            Level::Error => "ERROR",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Level> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "debug" | "trace" => Level::Debug,
+            "info" | "notice" => Level::Info,
+            "warn" | "warning" => Level::Warn,
+            "error" | "err" | "critical" | "fatal" => Level::Error,
+            _ => return None,
+        })
+    }
+}
+
+/// One line on `chavion:activity`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityReport {
+    pub ts: Option<DateTime<Utc>>,
+    pub level: Level,
+    pub source: String,
+    pub message: String,
+    pub task_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerEventKind {
+    Online,
+    Heartbeat,
+    Offline,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaskEventKind {
+    Sent,
+    Received,
+    Started,
+    Succeeded,
+    Failed,
+    Retried,
+    Revoked,
+    Rejected,
+}
+
+impl TaskEventKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            TaskEventKind::Sent => "PENDING",
+            TaskEventKind::Received => "RECEIVED",
+            TaskEventKind::Started => "STARTED",
+            TaskEventKind::Succeeded => "SUCCESS",
+            TaskEventKind::Failed => "FAILURE",
+            TaskEventKind::Retried => "RETRY",
+            TaskEventKind::Revoked => "REVOKED",
+            TaskEventKind::Rejected => "REJECTED",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerEvent {
+    pub kind: WorkerEventKind,
+    pub hostname: String,
+    pub timestamp: f64,
+    /// Heartbeat period in seconds; the worker is offline after `2 * freq` of silence.
+    pub freq: f64,
+    pub active: u64,
+    pub processed: u64,
+    pub loadavg: [f64; 3],
+    pub sw_ver: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TaskFields {
+    pub name: Option<String>,
+    pub args: Option<String>,
+    pub kwargs: Option<String>,
+    pub result: Option<String>,
+    pub exception: Option<String>,
+    pub traceback: Option<String>,
+    pub runtime: Option<f64>,
+    pub queue: Option<String>,
+    pub retries: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskEvent {
+    pub kind: TaskEventKind,
+    pub uuid: String,
+    pub hostname: String,
+    pub timestamp: f64,
+    pub fields: TaskFields,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CeleryEvent {
+    Worker(WorkerEvent),
+    Task(TaskEvent),
+}
+
+/// One sample of a queue's depth: the sum of its four priority sub-queues.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueSample {
+    pub queue: String,
+    pub depth: u64,
+}

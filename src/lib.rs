@@ -1,0 +1,14 @@
+//! chavion-tui: a full-screen terminal control room for the Chavion multi-agent platform.
+//! See docs/ARCHITECTURE.md for the shape: feeds → events → pure update → effects, and a
+//! pure draw.
+
+pub mod app;
+pub mod config;
+pub mod event;
+pub mod feeds;
+pub mod glob;
+pub mod logging;
+pub mod run;
+pub mod sanitize;
+pub mod term;
+pub mod ui;

@@ -1,0 +1,157 @@
+//! The app loop: one task owns the state. It applies events as they come, drains bursts
+//! before drawing, draws only when something visible changed, at most `max_fps` times a
+//! second, each frame inside a synchronized update so slow links never show a torn frame.
+
+use chrono::Utc;
+use crossterm::event::{Event as TermEvent, EventStream};
+use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use futures_util::StreamExt;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::app::{Effect, State, update};
+use crate::config::Settings;
+use crate::event::Event;
+use crate::feeds::{demo, probes, route::Channels};
+use crate::term;
+
+pub struct Options {
+    pub demo: bool,
+    pub read_only: bool,
+}
+
+/// Bound on one drain: keeps a flood from starving keys and frames.
+const DRAIN_MAX: usize = 4096;
+const CHANNEL: usize = 8192;
+
+pub fn redis_db(url: &str) -> u32 {
+    let path = url.split("://").nth(1).and_then(|rest| rest.split_once('/')).map(|(_, p)| p).unwrap_or("");
+    path.split(['?', '#']).next().and_then(|d| d.parse().ok()).unwrap_or(0)
+}
+
+pub fn channels(settings: &Settings) -> Channels {
+    let r = &settings.config.redis;
+    Channels::new(&r.agent_channel, &r.activity_channel, redis_db(r.url.get_ref()), "", true)
+}
+
+pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
+    let (tx, mut rx) = mpsc::channel::<Event>(CHANNEL);
+    let mut state = State::new(&settings.config, settings.keymap.clone(), Utc::now());
+    state.demo = opts.demo;
+    state.read_only = opts.read_only;
+    let cfg = &settings.config;
+    let mut tasks = Vec::new();
+    if opts.demo {
+        tasks.push(demo::spawn(cfg, channels(&settings), tx.clone()));
+    } else {
+        let targets = cfg.ports.iter().map(|p| (p.host.clone(), *p.port.get_ref())).collect();
+        tasks.extend(probes::spawn(
+            targets,
+            Duration::from_secs(*cfg.probes.interval_secs.get_ref()),
+            Duration::from_millis(*cfg.probes.timeout_ms.get_ref()),
+            tx.clone(),
+        ));
+    }
+    tasks.push(tokio::spawn(signals(tx.clone())));
+    tasks.push(tokio::spawn(clock(tx.clone())));
+
+    let (mut terminal, _guard) = term::enter(cfg.ui.mouse)?;
+    let size = terminal.size()?;
+    update(&mut state, Event::Resize { width: size.width, height: size.height });
+    let mut input = EventStream::new();
+    let frame_gap = Duration::from_millis(1000 / u64::from(*cfg.ui.max_fps.get_ref()).max(1));
+    let mut dirty = true;
+    let mut last_draw = Instant::now() - frame_gap;
+    let theme = settings.theme;
+    tracing::info!(demo = opts.demo, read_only = opts.read_only, "control room up");
+
+    'main: loop {
+        let next_frame = last_draw + frame_gap;
+        let first = tokio::select! {
+            biased;
+            key = input.next() => match key {
+                Some(Ok(TermEvent::Key(k))) => Event::Key(k),
+                Some(Ok(TermEvent::Resize(w, h))) => Event::Resize { width: w, height: h },
+                Some(Ok(_)) => continue,
+                // The terminal went away (a dropped SSH link): nothing left to draw on.
+                Some(Err(e)) => Event::Shutdown { why: format!("terminal input failed: {e}") },
+                None => Event::Shutdown { why: "terminal closed".into() },
+            },
+            ev = rx.recv() => match ev {
+                Some(ev) => ev,
+                None => break,
+            },
+            _ = tokio::time::sleep_until(next_frame), if dirty => {
+                draw(&mut terminal, &state, &theme)?;
+                last_draw = Instant::now();
+                dirty = false;
+                continue;
+            }
+        };
+        let mut pending = Some(first);
+        let mut drained = 0;
+        while let Some(ev) = pending.take() {
+            let out = update(&mut state, ev);
+            dirty |= out.redraw;
+            for effect in out.effects {
+                match effect {
+                    Effect::Quit => break 'main,
+                }
+            }
+            if drained < DRAIN_MAX {
+                pending = rx.try_recv().ok();
+                drained += 1;
+            }
+        }
+    }
+    for t in tasks {
+        t.abort();
+    }
+    terminal.show_cursor()?;
+    tracing::info!("control room down");
+    Ok(())
+}
+
+fn draw(terminal: &mut term::Term, state: &State, theme: &crate::config::theme::Theme) -> std::io::Result<()> {
+    crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
+    terminal.draw(|f| crate::ui::draw(f, state, theme))?;
+    crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
+    Ok(())
+}
+
+async fn clock(tx: mpsc::Sender<Event>) {
+    // Tick on the second boundary so the clock never shows a second twice or skips one.
+    let sub = Utc::now().timestamp_subsec_millis() as u64;
+    tokio::time::sleep(Duration::from_millis(1000 - sub.min(999))).await;
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        every.tick().await;
+        if tx.send(Event::Tick(Utc::now())).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn signals(tx: mpsc::Sender<Event>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
+        return;
+    };
+    let why = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = hup.recv() => "SIGHUP (terminal hung up)",
+    };
+    let _ = tx.send(Event::Shutdown { why: why.into() }).await;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn db_comes_from_the_url_path() {
+        assert_eq!(super::redis_db("redis://127.0.0.1:6379/0"), 0);
+        assert_eq!(super::redis_db("redis://:pw@h:1/5"), 5);
+        assert_eq!(super::redis_db("redis://h:1"), 0);
+        assert_eq!(super::redis_db("rediss://h/3?x=1"), 3);
+    }
+}

@@ -1,0 +1,183 @@
+//! Remote text is untrusted: anything that came from outside passes through here before it
+//! can reach the screen, so a hostile payload cannot move the cursor, retitle the window,
+//! rewrite the clipboard (OSC 52) or smuggle bytes the terminal would interpret.
+
+/// Strips escape sequences and control characters, and cuts the result to `max_chars`
+/// characters, appending a marker that says how much was cut.
+pub fn clean(input: &str, max_chars: usize) -> String {
+    clean_inner(input, max_chars, false)
+}
+
+/// Like [`clean`] but keeps line breaks, for text shown as a block (a traceback, say).
+pub fn clean_lines(input: &str, max_chars: usize) -> String {
+    clean_inner(input, max_chars, true)
+}
+
+fn clean_inner(input: &str, max_chars: usize, keep_newlines: bool) -> String {
+    let mut out = String::with_capacity(input.len().min(max_chars + 16));
+    let mut chars = input.chars().peekable();
+    let mut kept = 0usize;
+    let mut dropped = 0usize;
+    while let Some(c) = chars.next() {
+        let piece = match c {
+            '\u{1b}' => {
+                skip_escape(&mut chars);
+                continue;
+            }
+            // C1 CSI / OSC / DCS introducers in their 8-bit form open the same sequences.
+            '\u{9b}' => {
+                skip_csi_body(&mut chars);
+                continue;
+            }
+            '\u{9d}' | '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => {
+                skip_string_body(&mut chars);
+                continue;
+            }
+            '\n' if keep_newlines => '\n',
+            '\r' if keep_newlines => continue,
+            '\t' | '\n' | '\r' => ' ',
+            c if c.is_control() => continue,
+            // Bidi overrides can reorder what the operator reads (Trojan Source).
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => continue,
+            c => c,
+        };
+        if kept < max_chars {
+            out.push(piece);
+            kept += 1;
+        } else {
+            dropped += 1;
+        }
+    }
+    if dropped > 0 {
+        out.push_str(&format!("… [{dropped} more chars cut]"));
+    }
+    out
+}
+
+/// Lossy UTF-8 decode followed by [`clean`]: for raw payload bytes shown in warnings.
+pub fn clean_bytes(input: &[u8], max_chars: usize) -> String {
+    // Decode only a prefix: a 1 MB payload must not cost a 1 MB String to show 200 chars.
+    let window = &input[..input.len().min(max_chars.saturating_mul(4) + 64)];
+    let mut text = clean(&String::from_utf8_lossy(window), max_chars);
+    if window.len() < input.len() && !text.ends_with(']') {
+        text.push_str(&format!("… [{} more bytes cut]", input.len() - window.len()));
+    }
+    text
+}
+
+fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    match chars.next() {
+        Some('[') => skip_csi_body(chars),
+        Some(']') | Some('P') | Some('X') | Some('^') | Some('_') => skip_string_body(chars),
+        // Two-byte sequences such as ESC ( B take one more intermediate character.
+        Some('(') | Some(')') | Some('*') | Some('+') | Some('#') | Some('%') => {
+            chars.next();
+        }
+        _ => {}
+    }
+}
+
+fn skip_csi_body(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    // Parameters and intermediates are 0x20..=0x3f; the final byte is 0x40..=0x7e.
+    for c in chars.by_ref() {
+        if ('\u{40}'..='\u{7e}').contains(&c) {
+            break;
+        }
+        if !('\u{20}'..='\u{3f}').contains(&c) {
+            break;
+        }
+    }
+}
+
+fn skip_string_body(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    // OSC/DCS strings end at BEL, ST (ESC \) or the 8-bit ST.
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{07}' | '\u{9c}' => break,
+            '\u{1b}' => {
+                if chars.peek() == Some(&'\\') {
+                    chars.next();
+                }
+                break;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Replaces the password in a URL such as `redis://:secret@host` with `***`, so that
+/// secrets never reach the screen or the log.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let Some(at) = authority.rfind('@') else {
+        return url.to_string();
+    };
+    let userinfo = &authority[..at];
+    let redacted = match userinfo.find(':') {
+        Some(colon) => format!("{}:***", &userinfo[..colon]),
+        None if userinfo.is_empty() => String::new(),
+        // A lone userinfo is a token for some schemes; treat it as a secret too.
+        None => "***".to_string(),
+    };
+    format!(
+        "{}://{}@{}",
+        &url[..scheme_end],
+        redacted,
+        &rest[at + 1..]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_csi_osc_and_c0_controls() {
+        let hostile = "ok\u{1b}[2J\u{1b}]0;pwned\u{07}\u{1b}]52;c;ZXZpbA==\u{1b}\\ done\u{8}\u{0}";
+        assert_eq!(clean(hostile, 100), "ok done");
+    }
+
+    #[test]
+    fn strips_eight_bit_csi_and_bidi_overrides() {
+        assert_eq!(clean("a\u{9b}31mb\u{202e}c", 100), "abc");
+    }
+
+    #[test]
+    fn clean_lines_keeps_line_breaks_only() {
+        assert_eq!(clean_lines("a\r\nb\u{1b}[1mc\n", 100), "a\nbc\n");
+    }
+
+    #[test]
+    fn cuts_with_a_marker() {
+        assert_eq!(clean("abcdef", 3), "abc… [3 more chars cut]");
+    }
+
+    #[test]
+    fn clean_bytes_survives_invalid_utf8_and_huge_input() {
+        let mut raw = vec![0xff, 0xfe, b'x'];
+        raw.extend(std::iter::repeat_n(b'y', 1_000_000));
+        let shown = clean_bytes(&raw, 20);
+        assert!(shown.starts_with("\u{fffd}\u{fffd}xyyyy"), "{shown}");
+        assert!(shown.contains("cut"), "{shown}");
+        assert!(shown.chars().count() < 80);
+    }
+
+    #[test]
+    fn redacts_passwords_in_urls() {
+        assert_eq!(
+            redact_url("redis://:hunter2@10.0.0.1:6379/0"),
+            "redis://:***@10.0.0.1:6379/0"
+        );
+        assert_eq!(
+            redact_url("postgres://app:pw@db/x?sslmode=require"),
+            "postgres://app:***@db/x?sslmode=require"
+        );
+        assert_eq!(redact_url("redis://127.0.0.1:6379/0"), "redis://127.0.0.1:6379/0");
+        assert_eq!(redact_url("rediss://tok@h"), "rediss://***@h");
+    }
+}

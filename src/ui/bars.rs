@@ -1,0 +1,66 @@
+//! The title bar (what this is, DEMO, fleet summary) and the status bar (every link's
+//! health, the mode, READ-ONLY, warnings, the clock).
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::fmt::clock;
+use crate::app::state::State;
+use crate::config::theme::Theme;
+use crate::event::LinkHealth;
+
+pub fn title(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let mut spans = vec![Span::styled(" chavion-tui ", theme.title)];
+    if state.demo {
+        spans.push(Span::styled(" DEMO ", theme.badge_demo));
+        spans.push(Span::raw(" "));
+    }
+    let workers = state.workers.values().filter(|w| w.online).count();
+    let waiting: u64 = state.queues.iter().map(|q| q.depth).sum();
+    spans.push(Span::styled(
+        format!("workers {workers} · tasks {} · waiting {waiting} · events {}", state.tasks.order.len(), state.counters.events),
+        theme.muted,
+    ));
+    let hint = " ? help  q quit ";
+    let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    let pad = (area.width as usize).saturating_sub(used + hint.len());
+    if pad > 0 {
+        spans.push(Span::raw(" ".repeat(pad)));
+        spans.push(Span::styled(hint, theme.muted));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)).style(theme.base), area);
+}
+
+pub fn status(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let mut spans = Vec::new();
+    for link in &state.links {
+        let (sym, style, extra) = match &link.health {
+            LinkHealth::Up => ("●", theme.link_up, String::new()),
+            LinkHealth::Connecting => ("◌", theme.muted, " connecting".to_string()),
+            LinkHealth::Down { why, .. } => ("○", theme.link_down, format!(" {why}")),
+        };
+        spans.push(Span::styled(format!(" {sym} {}{extra} ", link.name), style));
+    }
+    if state.links.is_empty() {
+        spans.push(Span::styled(" no feeds ", theme.muted));
+    }
+    spans.push(Span::styled(format!("│ {} ", state.ui.mode.label()), theme.statusbar));
+    if state.ui.zoomed {
+        spans.push(Span::styled("ZOOM ", theme.statusbar));
+    }
+    if state.read_only {
+        spans.push(Span::styled(" READ-ONLY ", theme.badge_readonly));
+        spans.push(Span::raw(" "));
+    }
+    if state.counters.malformed > 0 {
+        spans.push(Span::styled(format!("⚠ {} malformed ", state.counters.malformed), theme.level_warn));
+    }
+    let clock = format!(" {}{} ", clock(state.now, state.utc), if state.utc { " UTC" } else { "" });
+    let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    let pad = (area.width as usize).saturating_sub(used + clock.len());
+    spans.push(Span::raw(" ".repeat(pad)));
+    spans.push(Span::styled(clock, theme.statusbar));
+    f.render_widget(Paragraph::new(Line::from(spans)).style(theme.statusbar), area);
+}

@@ -1,0 +1,77 @@
+//! Small formatting helpers shared by the panes.
+
+use chrono::{DateTime, Local, Utc};
+
+/// `5s`, `2m05s`, `1h02m`, `3d04h`: compact, and never wider than six cells.
+pub fn duration(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        3600..=86_399 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d{:02}h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+pub fn clock(at: DateTime<Utc>, utc: bool) -> String {
+    if utc { at.format("%H:%M:%S").to_string() } else { at.with_timezone(&Local).format("%H:%M:%S").to_string() }
+}
+
+const BARS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// A one-row sparkline of the newest `width` samples, scaled to their maximum.
+pub fn sparkline<'a>(samples: impl DoubleEndedIterator<Item = &'a u64> + ExactSizeIterator, width: usize) -> String {
+    let len = samples.len();
+    let recent: Vec<u64> = samples.skip(len.saturating_sub(width)).copied().collect();
+    let max = recent.iter().copied().max().unwrap_or(0);
+    let mut out: String = recent
+        .iter()
+        .map(|v| if max == 0 { BARS[1] } else { BARS[((*v as f64 / max as f64) * 8.0).round().clamp(1.0, 8.0) as usize] })
+        .collect();
+    // Right-align so the newest sample always sits at the same place.
+    let pad = width.saturating_sub(recent.len());
+    out.insert_str(0, &" ".repeat(pad));
+    out
+}
+
+/// Cuts `s` to `width` cells, marking the cut with `…`.
+pub fn fit(s: &str, width: usize) -> String {
+    if width == 0 {
+        return String::new();
+    }
+    if s.chars().count() <= width {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(width - 1).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_compact() {
+        assert_eq!(duration(5), "5s");
+        assert_eq!(duration(125), "2m05s");
+        assert_eq!(duration(3720), "1h02m");
+        assert_eq!(duration(273_600), "3d04h");
+        assert_eq!(duration(-3), "0s");
+    }
+
+    #[test]
+    fn sparkline_scales_and_pads() {
+        let v = [0u64, 4, 8];
+        assert_eq!(sparkline(v.iter(), 5), "  ▁▄█");
+        assert_eq!(sparkline(v.iter(), 2), "▄█");
+        assert_eq!(sparkline([0u64, 0].iter(), 2), "▁▁");
+    }
+
+    #[test]
+    fn fit_marks_cuts() {
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("ab", 4), "ab");
+        assert_eq!(fit("ab", 0), "");
+    }
+}

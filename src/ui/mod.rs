@@ -1,0 +1,47 @@
+//! `draw` is a pure function of the state and the theme.
+
+mod activity;
+mod agents;
+mod bars;
+pub mod fmt;
+mod help;
+pub mod layout;
+mod panes;
+mod ports;
+mod queues;
+
+use ratatui::Frame;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+use crate::app::state::{Mode, Pane, State};
+use crate::config::theme::Theme;
+
+pub fn draw(f: &mut Frame, state: &State, theme: &Theme) {
+    let area = f.area();
+    f.render_widget(Block::default().style(theme.base), area);
+    let plan = layout::plan(area, state);
+    if plan.too_small {
+        let msg = Paragraph::new(Line::raw(format!("chavion-tui: {}×{} is too small; need 20×5", area.width, area.height)))
+            .wrap(Wrap { trim: true });
+        f.render_widget(msg, area);
+        return;
+    }
+    if let Some(r) = plan.title {
+        bars::title(f, r, state, theme);
+    }
+    for (pane, rect) in &plan.panes {
+        match pane {
+            Pane::Agents => agents::draw(f, *rect, state, theme, plan.compact_agents && !state.ui.zoomed),
+            Pane::Queues => queues::draw(f, *rect, state, theme),
+            Pane::Ports => ports::draw(f, *rect, state, theme),
+            Pane::Activity => activity::draw(f, *rect, state, theme),
+        }
+    }
+    if let Some(r) = plan.status {
+        bars::status(f, r, state, theme);
+    }
+    if state.ui.mode == Mode::Help {
+        help::draw(f, area, state, theme);
+    }
+}
