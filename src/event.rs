@@ -12,24 +12,45 @@ pub enum Event {
     /// The wall clock moved on; drives ages, staleness and the status-bar clock.
     Tick(DateTime<Utc>),
     Key(KeyEvent),
-    Resize { width: u16, height: u16 },
+    Resize {
+        width: u16,
+        height: u16,
+    },
     /// Something a feed decoded, stamped with the local time it arrived.
-    Feed { at: DateTime<Utc>, item: FeedItem },
+    Feed {
+        at: DateTime<Utc>,
+        item: FeedItem,
+    },
     /// A batch from one read of a feed: applied together, drawn once.
-    FeedBatch { at: DateTime<Utc>, items: Vec<FeedItem> },
+    FeedBatch {
+        at: DateTime<Utc>,
+        items: Vec<FeedItem>,
+    },
     /// The health of one link to the outside world changed.
-    Link { name: String, health: LinkHealth },
+    Link {
+        name: String,
+        health: LinkHealth,
+    },
     /// One port probe finished.
-    Probe { at: DateTime<Utc>, index: usize, outcome: ProbeOutcome },
+    Probe {
+        at: DateTime<Utc>,
+        index: usize,
+        outcome: ProbeOutcome,
+    },
     /// SIGTERM or SIGHUP: leave cleanly.
-    Shutdown { why: String },
+    Shutdown {
+        why: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LinkHealth {
     Connecting,
     Up,
-    Down { why: String, retry_in: Option<Duration> },
+    Down {
+        why: String,
+        retry_in: Option<Duration>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -57,7 +57,9 @@ enum ConfigCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Config { action: ConfigCommand::Check { file } }) => {
+        Some(Command::Config {
+            action: ConfigCommand::Check { file },
+        }) => {
             let paths = Paths::resolve(file.or(cli.config));
             let diags = config::check(&paths);
             if diags.is_empty() {
@@ -67,7 +69,11 @@ fn main() -> ExitCode {
                 for d in &diags {
                     eprintln!("{d}");
                 }
-                eprintln!("{} error(s) in {}", diags.len(), paths.config_file.display());
+                eprintln!(
+                    "{} error(s) in {}",
+                    diags.len(),
+                    paths.config_file.display()
+                );
                 ExitCode::from(1)
             }
         }
@@ -78,16 +84,43 @@ fn main() -> ExitCode {
 
 fn info(paths: &Paths) -> ExitCode {
     let exists = |p: &std::path::Path| if p.exists() { "" } else { "  (not present)" };
-    println!("config file   {}{}", paths.config_file.display(), exists(&paths.config_file));
-    println!("themes dir    {}{}", paths.themes_dir.display(), exists(&paths.themes_dir));
+    println!(
+        "config file   {}{}",
+        paths.config_file.display(),
+        exists(&paths.config_file)
+    );
+    println!(
+        "themes dir    {}{}",
+        paths.themes_dir.display(),
+        exists(&paths.themes_dir)
+    );
     let themes: Vec<_> = config::theme::BUILT_IN.iter().map(|(n, _)| *n).collect();
     println!("  built in    {}", themes.join(", "));
-    println!("keymaps dir   {}{}", paths.keymaps_dir.display(), exists(&paths.keymaps_dir));
+    println!(
+        "keymaps dir   {}{}",
+        paths.keymaps_dir.display(),
+        exists(&paths.keymaps_dir)
+    );
     let keymaps: Vec<_> = config::keymap::PRESETS.iter().map(|(n, _)| *n).collect();
     println!("  built in    {}", keymaps.join(", "));
-    println!("data dir      {}{}", paths.data_dir.display(), exists(&paths.data_dir));
-    println!("log file      {}{}", paths.log_file.display(), exists(&paths.log_file));
-    if let Ok(s) = config::load(paths, &Overridden { theme: None, color: None, redis_url: None }) {
+    println!(
+        "data dir      {}{}",
+        paths.data_dir.display(),
+        exists(&paths.data_dir)
+    );
+    println!(
+        "log file      {}{}",
+        paths.log_file.display(),
+        exists(&paths.log_file)
+    );
+    if let Ok(s) = config::load(
+        paths,
+        &Overridden {
+            theme: None,
+            color: None,
+            redis_url: None,
+        },
+    ) {
         println!("redis         {}", redact_url(s.config.redis.url.get_ref()));
     }
     ExitCode::SUCCESS
@@ -95,27 +128,43 @@ fn info(paths: &Paths) -> ExitCode {
 
 fn tui(cli: Cli) -> ExitCode {
     let paths = Paths::resolve(cli.config);
-    let over = Overridden { theme: cli.theme.as_deref(), color: cli.color, redis_url: cli.redis.as_deref() };
+    let over = Overridden {
+        theme: cli.theme.as_deref(),
+        color: cli.color,
+        redis_url: cli.redis.as_deref(),
+    };
     let settings = match config::load(&paths, &over) {
         Ok(s) => s,
         Err(diags) => {
             for d in &diags {
                 eprintln!("{d}");
             }
-            eprintln!("chavion-tui: not starting; fix the config (check it with `chavion-tui config check`)");
+            eprintln!(
+                "chavion-tui: not starting; fix the config (check it with `chavion-tui config check`)"
+            );
             return ExitCode::from(2);
         }
     };
     let _log = logging::init(&paths.log_file);
     term::install_panic_hook();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("chavion-tui: cannot start the runtime: {e}");
             return ExitCode::from(1);
         }
     };
-    let result = runtime.block_on(run::run(settings, run::Options { demo: cli.demo, read_only: cli.read_only }));
+    let result = runtime.block_on(run::run(
+        settings,
+        run::Options {
+            demo: cli.demo,
+            read_only: cli.read_only,
+        },
+    ));
     term::restore();
     // Feed tasks may be mid-connect; do not wait on the network to exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));

@@ -26,13 +26,27 @@ const DRAIN_MAX: usize = 4096;
 const CHANNEL: usize = 8192;
 
 pub fn redis_db(url: &str) -> u32 {
-    let path = url.split("://").nth(1).and_then(|rest| rest.split_once('/')).map(|(_, p)| p).unwrap_or("");
-    path.split(['?', '#']).next().and_then(|d| d.parse().ok()).unwrap_or(0)
+    let path = url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split_once('/'))
+        .map(|(_, p)| p)
+        .unwrap_or("");
+    path.split(['?', '#'])
+        .next()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0)
 }
 
 pub fn channels(settings: &Settings) -> Channels {
     let r = &settings.config.redis;
-    Channels::new(&r.agent_channel, &r.activity_channel, redis_db(r.url.get_ref()), "", true)
+    Channels::new(
+        &r.agent_channel,
+        &r.activity_channel,
+        redis_db(r.url.get_ref()),
+        "",
+        true,
+    )
 }
 
 pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
@@ -45,7 +59,11 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
     if opts.demo {
         tasks.push(demo::spawn(cfg, channels(&settings), tx.clone()));
     } else {
-        let targets = cfg.ports.iter().map(|p| (p.host.clone(), *p.port.get_ref())).collect();
+        let targets = cfg
+            .ports
+            .iter()
+            .map(|p| (p.host.clone(), *p.port.get_ref()))
+            .collect();
         tasks.extend(probes::spawn(
             targets,
             Duration::from_secs(*cfg.probes.interval_secs.get_ref()),
@@ -58,13 +76,23 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
 
     let (mut terminal, _guard) = term::enter(cfg.ui.mouse)?;
     let size = terminal.size()?;
-    update(&mut state, Event::Resize { width: size.width, height: size.height });
+    update(
+        &mut state,
+        Event::Resize {
+            width: size.width,
+            height: size.height,
+        },
+    );
     let mut input = EventStream::new();
     let frame_gap = Duration::from_millis(1000 / u64::from(*cfg.ui.max_fps.get_ref()).max(1));
     let mut dirty = true;
     let mut last_draw = Instant::now() - frame_gap;
     let theme = settings.theme;
-    tracing::info!(demo = opts.demo, read_only = opts.read_only, "control room up");
+    tracing::info!(
+        demo = opts.demo,
+        read_only = opts.read_only,
+        "control room up"
+    );
 
     'main: loop {
         let next_frame = last_draw + frame_gap;
@@ -113,7 +141,11 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
     Ok(())
 }
 
-fn draw(terminal: &mut term::Term, state: &State, theme: &crate::config::theme::Theme) -> std::io::Result<()> {
+fn draw(
+    terminal: &mut term::Term,
+    state: &State,
+    theme: &crate::config::theme::Theme,
+) -> std::io::Result<()> {
     crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
     terminal.draw(|f| crate::ui::draw(f, state, theme))?;
     crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
@@ -135,7 +167,10 @@ async fn clock(tx: mpsc::Sender<Event>) {
 
 async fn signals(tx: mpsc::Sender<Event>) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
         return;
     };
     let why = tokio::select! {

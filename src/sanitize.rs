@@ -60,7 +60,10 @@ pub fn clean_bytes(input: &[u8], max_chars: usize) -> String {
     let window = &input[..input.len().min(max_chars.saturating_mul(4) + 64)];
     let mut text = clean(&String::from_utf8_lossy(window), max_chars);
     if window.len() < input.len() && !text.ends_with(']') {
-        text.push_str(&format!("… [{} more bytes cut]", input.len() - window.len()));
+        text.push_str(&format!(
+            "… [{} more bytes cut]",
+            input.len() - window.len()
+        ));
     }
     text
 }
@@ -124,12 +127,7 @@ pub fn redact_url(url: &str) -> String {
         // A lone userinfo is a token for some schemes; treat it as a secret too.
         None => "***".to_string(),
     };
-    format!(
-        "{}://{}@{}",
-        &url[..scheme_end],
-        redacted,
-        &rest[at + 1..]
-    )
+    format!("{}://{}@{}", &url[..scheme_end], redacted, &rest[at + 1..])
 }
 
 #[cfg(test)]
@@ -177,7 +175,10 @@ mod tests {
             redact_url("postgres://app:pw@db/x?sslmode=require"),
             "postgres://app:***@db/x?sslmode=require"
         );
-        assert_eq!(redact_url("redis://127.0.0.1:6379/0"), "redis://127.0.0.1:6379/0");
+        assert_eq!(
+            redact_url("redis://127.0.0.1:6379/0"),
+            "redis://127.0.0.1:6379/0"
+        );
         assert_eq!(redact_url("rediss://tok@h"), "rediss://***@h");
     }
 }

@@ -2,7 +2,9 @@
 //! way out — `q`, an error, a panic, SIGTERM, SIGHUP (a dropped SSH link).
 
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
-use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
 use crossterm::{cursor, execute};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -22,7 +24,12 @@ pub fn restore() {
         if MOUSE.load(Ordering::SeqCst) {
             let _ = execute!(out, DisableMouseCapture);
         }
-        let _ = execute!(out, crossterm::terminal::EndSynchronizedUpdate, LeaveAlternateScreen, cursor::Show);
+        let _ = execute!(
+            out,
+            crossterm::terminal::EndSynchronizedUpdate,
+            LeaveAlternateScreen,
+            cursor::Show
+        );
         let _ = disable_raw_mode();
     }
 }

@@ -207,7 +207,11 @@ impl State {
         let mut queues: Vec<QueueRow> = Vec::new();
         for q in cfg.agents.iter().flat_map(|a| a.queues.iter()) {
             if !queues.iter().any(|r| &r.name == q) {
-                queues.push(QueueRow { name: q.clone(), depth: 0, history: VecDeque::with_capacity(HISTORY) });
+                queues.push(QueueRow {
+                    name: q.clone(),
+                    depth: 0,
+                    history: VecDeque::with_capacity(HISTORY),
+                });
             }
         }
         State {
@@ -240,7 +244,11 @@ impl State {
                 unseen: 0,
             },
             workers: BTreeMap::new(),
-            tasks: TaskStore { by_id: HashMap::new(), order: VecDeque::new(), capacity: 50_000 },
+            tasks: TaskStore {
+                by_id: HashMap::new(),
+                order: VecDeque::new(),
+                capacity: 50_000,
+            },
             counters: Counters::default(),
             ui: Ui {
                 mode: Mode::Normal,
@@ -257,16 +265,24 @@ impl State {
     }
 
     pub fn agent_index(&self, name: &str) -> Option<usize> {
-        self.agents.iter().position(|a| a.name.eq_ignore_ascii_case(name))
+        self.agents
+            .iter()
+            .position(|a| a.name.eq_ignore_ascii_case(name))
     }
 
     /// The agent a Celery worker belongs to, by its hostname patterns.
     pub fn agent_for_worker(&self, hostname: &str) -> Option<usize> {
-        self.agents.iter().position(|a| a.hostnames.iter().any(|p| crate::glob::matches(p, hostname)))
+        self.agents.iter().position(|a| {
+            a.hostnames
+                .iter()
+                .any(|p| crate::glob::matches(p, hostname))
+        })
     }
 
     pub fn agent_for_queue(&self, queue: &str) -> Option<usize> {
-        self.agents.iter().position(|a| a.queues.iter().any(|q| q == queue))
+        self.agents
+            .iter()
+            .position(|a| a.queues.iter().any(|q| q == queue))
     }
 }
 

@@ -22,7 +22,10 @@ pub struct Outcome {
 
 impl Outcome {
     fn redraw() -> Outcome {
-        Outcome { redraw: true, effects: Vec::new() }
+        Outcome {
+            redraw: true,
+            effects: Vec::new(),
+        }
     }
 }
 
@@ -44,19 +47,36 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
             for item in items {
                 apply(state, at, item);
             }
-            Outcome { redraw: any, effects: Vec::new() }
+            Outcome {
+                redraw: any,
+                effects: Vec::new(),
+            }
         }
         Event::Link { name, health } => link(state, name, health),
         Event::Probe { at, index, outcome } => probe(state, at, index, outcome),
         Event::Shutdown { why } => {
-            log(state, state.now, Level::Warn, "control", format!("shutting down: {why}"));
-            Outcome { redraw: false, effects: vec![Effect::Quit] }
+            log(
+                state,
+                state.now,
+                Level::Warn,
+                "control",
+                format!("shutting down: {why}"),
+            );
+            Outcome {
+                redraw: false,
+                effects: vec![Effect::Quit],
+            }
         }
     }
 }
 
 fn log(state: &mut State, at: DateTime<Utc>, level: Level, source: &str, message: String) {
-    state.activity.push(LogLine { at, level, source: source.to_string(), message });
+    state.activity.push(LogLine {
+        at,
+        level,
+        source: source.to_string(),
+        message,
+    });
 }
 
 fn tick(state: &mut State, now: DateTime<Utc>) -> Outcome {
@@ -74,7 +94,13 @@ fn tick(state: &mut State, now: DateTime<Utc>) -> Outcome {
         }
     }
     for (name, secs) in went_offline {
-        log(state, now, Level::Warn, &name, format!("offline: no heartbeat for {secs}s"));
+        log(
+            state,
+            now,
+            Level::Warn,
+            &name,
+            format!("offline: no heartbeat for {secs}s"),
+        );
     }
     let mut lost = Vec::new();
     for w in state.workers.values_mut() {
@@ -86,7 +112,13 @@ fn tick(state: &mut State, now: DateTime<Utc>) -> Outcome {
         }
     }
     for h in lost {
-        log(state, now, Level::Warn, "celery", format!("worker {h} offline: heartbeat expired"));
+        log(
+            state,
+            now,
+            Level::Warn,
+            "celery",
+            format!("worker {h} offline: heartbeat expired"),
+        );
     }
     state
         .workers
@@ -130,7 +162,12 @@ fn act(state: &mut State, action: Action) -> Outcome {
         Pane::ORDER[(i + step).rem_euclid(Pane::ORDER.len() as isize) as usize]
     };
     match action {
-        Action::Quit => return Outcome { redraw: false, effects: vec![Effect::Quit] },
+        Action::Quit => {
+            return Outcome {
+                redraw: false,
+                effects: vec![Effect::Quit],
+            };
+        }
         Action::Help => {
             ui.mode = Mode::Help;
             ui.help_scroll = 0;
@@ -152,7 +189,12 @@ fn act(state: &mut State, action: Action) -> Outcome {
                 log.unseen = 0;
             }
         }
-        Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom => {
+        Action::Up
+        | Action::Down
+        | Action::PageUp
+        | Action::PageDown
+        | Action::Top
+        | Action::Bottom => {
             let step = match action {
                 Action::Up => -1,
                 Action::Down => 1,
@@ -172,7 +214,9 @@ fn moved(sel: usize, step: isize, len: usize) -> usize {
     if len == 0 {
         return 0;
     }
-    (sel as isize).saturating_add(step).clamp(0, len as isize - 1) as usize
+    (sel as isize)
+        .saturating_add(step)
+        .clamp(0, len as isize - 1) as usize
 }
 
 fn move_in_pane(state: &mut State, step: isize) {
@@ -184,7 +228,9 @@ fn move_in_pane(state: &mut State, step: isize) {
             let log = &mut state.activity;
             // Up is towards older lines, which is a larger offset from the bottom.
             let max = log.lines.len().saturating_sub(1);
-            let offset = (log.offset as isize).saturating_sub(step).clamp(0, max as isize) as usize;
+            let offset = (log.offset as isize)
+                .saturating_sub(step)
+                .clamp(0, max as isize) as usize;
             log.offset = offset;
             if step < 0 {
                 log.follow = false;
@@ -215,7 +261,11 @@ fn apply(state: &mut State, at: DateTime<Utc>, item: FeedItem) {
                 let row = match state.queues.iter().position(|q| q.name == s.queue) {
                     Some(i) => &mut state.queues[i],
                     None => {
-                        state.queues.push(QueueRow { name: s.queue.clone(), depth: 0, history: Default::default() });
+                        state.queues.push(QueueRow {
+                            name: s.queue.clone(),
+                            depth: 0,
+                            history: Default::default(),
+                        });
                         state.queues.last_mut().expect("pushed")
                     }
                 };
@@ -226,9 +276,19 @@ fn apply(state: &mut State, at: DateTime<Utc>, item: FeedItem) {
                 row.history.push_back(s.depth);
             }
         }
-        FeedItem::Malformed { source, reason, raw } => {
+        FeedItem::Malformed {
+            source,
+            reason,
+            raw,
+        } => {
             state.counters.malformed += 1;
-            log(state, at, Level::Warn, &source, format!("malformed payload ({reason}): {raw}"));
+            log(
+                state,
+                at,
+                Level::Warn,
+                &source,
+                format!("malformed payload ({reason}): {raw}"),
+            );
         }
     }
 }
@@ -263,11 +323,26 @@ fn agent_report(state: &mut State, at: DateTime<Utc>, r: AgentReport) {
                 detail: None,
                 last_heartbeat: None,
             });
-            log(state, at, Level::Warn, &r.agent, "unconfigured agent announced itself; showing it".into());
+            log(
+                state,
+                at,
+                Level::Warn,
+                &r.agent,
+                "unconfigured agent announced itself; showing it".into(),
+            );
             state.agents.len() - 1
         }
         None => {
-            log(state, at, Level::Warn, "agents", format!("report from unknown agent {} ignored: tile limit {MAX_AGENTS} reached", r.agent));
+            log(
+                state,
+                at,
+                Level::Warn,
+                "agents",
+                format!(
+                    "report from unknown agent {} ignored: tile limit {MAX_AGENTS} reached",
+                    r.agent
+                ),
+            );
             return;
         }
     };
@@ -277,7 +352,14 @@ fn agent_report(state: &mut State, at: DateTime<Utc>, r: AgentReport) {
     let changed = set_state(tile, at, r.state);
     // Keep a Celery-derived "name [id]" label for the same task; it says more than an id.
     tile.task = match (&r.task_id, &r.detail) {
-        (Some(id), _) if tile.task.as_deref().is_some_and(|t| t.contains(short_id(id))) => tile.task.take(),
+        (Some(id), _)
+            if tile
+                .task
+                .as_deref()
+                .is_some_and(|t| t.contains(short_id(id))) =>
+        {
+            tile.task.take()
+        }
         (Some(id), Some(d)) => Some(format!("{d} [{}]", short_id(id))),
         (Some(id), None) => Some(short_id(id).to_string()),
         (None, _) => None,
@@ -288,9 +370,23 @@ fn agent_report(state: &mut State, at: DateTime<Utc>, r: AgentReport) {
     }
     if changed {
         let name = tile.name.clone();
-        let level = if r.state == AgentState::Error { Level::Error } else { Level::Info };
-        let detail = state.agents[idx].detail.clone().map(|d| format!(": {d}")).unwrap_or_default();
-        log(state, at, level, &name, format!("{} → {}{detail}", before.label(), r.state.label()));
+        let level = if r.state == AgentState::Error {
+            Level::Error
+        } else {
+            Level::Info
+        };
+        let detail = state.agents[idx]
+            .detail
+            .clone()
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default();
+        log(
+            state,
+            at,
+            level,
+            &name,
+            format!("{} → {}{detail}", before.label(), r.state.label()),
+        );
     }
 }
 
@@ -298,17 +394,20 @@ fn worker_event(state: &mut State, at: DateTime<Utc>, w: WorkerEvent) {
     let agent = state.agent_for_worker(&w.hostname);
     let was_online = state.workers.get(&w.hostname).is_some_and(|x| x.online);
     let online = w.kind != WorkerEventKind::Offline;
-    let entry = state.workers.entry(w.hostname.clone()).or_insert_with(|| Worker {
-        hostname: w.hostname.clone(),
-        agent,
-        online,
-        last_heartbeat: at,
-        freq: w.freq,
-        active: 0,
-        processed: 0,
-        loadavg: [0.0; 3],
-        sw_ver: None,
-    });
+    let entry = state
+        .workers
+        .entry(w.hostname.clone())
+        .or_insert_with(|| Worker {
+            hostname: w.hostname.clone(),
+            agent,
+            online,
+            last_heartbeat: at,
+            freq: w.freq,
+            active: 0,
+            processed: 0,
+            loadavg: [0.0; 3],
+            sw_ver: None,
+        });
     entry.online = online;
     entry.last_heartbeat = at;
     entry.freq = w.freq;
@@ -319,8 +418,18 @@ fn worker_event(state: &mut State, at: DateTime<Utc>, w: WorkerEvent) {
         entry.sw_ver = w.sw_ver.clone();
     }
     if was_online != online {
-        let (level, what) = if online { (Level::Info, "online") } else { (Level::Warn, "offline") };
-        log(state, at, level, "celery", format!("worker {} {what}", w.hostname));
+        let (level, what) = if online {
+            (Level::Info, "online")
+        } else {
+            (Level::Warn, "offline")
+        };
+        log(
+            state,
+            at,
+            level,
+            "celery",
+            format!("worker {} {what}", w.hostname),
+        );
     }
     let Some(i) = agent else { return };
     let tile = &mut state.agents[i];
@@ -328,11 +437,18 @@ fn worker_event(state: &mut State, at: DateTime<Utc>, w: WorkerEvent) {
         tile.last_heartbeat = Some(at);
         // A live worker with nothing running is idle; busy/error come from task events.
         if matches!(tile.state, AgentState::Unknown | AgentState::Offline) {
-            let s = if w.active > 0 { AgentState::Busy } else { AgentState::Idle };
+            let s = if w.active > 0 {
+                AgentState::Busy
+            } else {
+                AgentState::Idle
+            };
             set_state(tile, at, s);
         }
     } else {
-        let any_online = state.workers.values().any(|x| x.agent == Some(i) && x.online);
+        let any_online = state
+            .workers
+            .values()
+            .any(|x| x.agent == Some(i) && x.online);
         if !any_online {
             let tile = &mut state.agents[i];
             set_state(tile, at, AgentState::Offline);
@@ -342,12 +458,26 @@ fn worker_event(state: &mut State, at: DateTime<Utc>, w: WorkerEvent) {
 }
 
 fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
-    let worker_agent = (!t.hostname.is_empty()).then(|| state.agent_for_worker(&t.hostname)).flatten();
-    let queue_agent = t.fields.queue.as_deref().and_then(|q| state.agent_for_queue(q));
+    let worker_agent = (!t.hostname.is_empty())
+        .then(|| state.agent_for_worker(&t.hostname))
+        .flatten();
+    let queue_agent = t
+        .fields
+        .queue
+        .as_deref()
+        .and_then(|q| state.agent_for_queue(q));
     let when = epoch(t.timestamp).unwrap_or(at);
     let (task, _fresh) = state.tasks.upsert(&t.uuid);
     // Events can arrive out of order across batches; never step a finished task backwards.
-    let terminal = |k: TaskEventKind| matches!(k, TaskEventKind::Succeeded | TaskEventKind::Failed | TaskEventKind::Revoked | TaskEventKind::Rejected);
+    let terminal = |k: TaskEventKind| {
+        matches!(
+            k,
+            TaskEventKind::Succeeded
+                | TaskEventKind::Failed
+                | TaskEventKind::Revoked
+                | TaskEventKind::Rejected
+        )
+    };
     if !(terminal(task.state) && !terminal(t.kind) && t.kind != TaskEventKind::Retried) {
         task.state = t.kind;
     }
@@ -360,7 +490,9 @@ fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
     macro_rules! keep {
         ($($field:ident),*) => { $( if f.$field.is_some() { task.fields.$field = f.$field.clone(); } )* };
     }
-    keep!(name, args, kwargs, result, exception, traceback, runtime, queue, retries);
+    keep!(
+        name, args, kwargs, result, exception, traceback, runtime, queue, retries
+    );
     let name = task.fields.name.clone().unwrap_or_else(|| "task".into());
     let agent = task.agent;
     let label = format!("{name} [{}]", short_id(&t.uuid));
@@ -372,7 +504,9 @@ fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
                 set_state(tile, at, AgentState::Busy);
                 tile.task = Some(label.clone());
             }
-            TaskEventKind::Succeeded | TaskEventKind::Revoked | TaskEventKind::Rejected if tile.task.as_deref() == Some(&label) => {
+            TaskEventKind::Succeeded | TaskEventKind::Revoked | TaskEventKind::Rejected
+                if tile.task.as_deref() == Some(&label) =>
+            {
                 set_state(tile, at, AgentState::Idle);
                 tile.task = None;
             }
@@ -385,10 +519,24 @@ fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
     }
     let source = agent.map_or_else(|| "celery".to_string(), |i| state.agents[i].name.clone());
     match t.kind {
-        TaskEventKind::Failed => log(state, at, Level::Error, &source, format!("{label} failed: {}", exception.unwrap_or_default())),
-        TaskEventKind::Retried => log(state, at, Level::Warn, &source, format!("{label} retrying: {}", exception.unwrap_or_default())),
+        TaskEventKind::Failed => log(
+            state,
+            at,
+            Level::Error,
+            &source,
+            format!("{label} failed: {}", exception.unwrap_or_default()),
+        ),
+        TaskEventKind::Retried => log(
+            state,
+            at,
+            Level::Warn,
+            &source,
+            format!("{label} retrying: {}", exception.unwrap_or_default()),
+        ),
         TaskEventKind::Revoked => log(state, at, Level::Warn, &source, format!("{label} revoked")),
-        TaskEventKind::Rejected => log(state, at, Level::Warn, &source, format!("{label} rejected")),
+        TaskEventKind::Rejected => {
+            log(state, at, Level::Warn, &source, format!("{label} rejected"))
+        }
         _ => {}
     }
 }
@@ -402,13 +550,24 @@ fn link(state: &mut State, name: String, health: LinkHealth) -> Outcome {
     }
     match existing {
         Some(i) => state.links[i].health = health.clone(),
-        None => state.links.push(Link { name: name.clone(), health: health.clone() }),
+        None => state.links.push(Link {
+            name: name.clone(),
+            health: health.clone(),
+        }),
     }
     match &health {
         LinkHealth::Up => log(state, now, Level::Info, &name, "link up".into()),
         LinkHealth::Down { why, retry_in } => {
-            let retry = retry_in.map(|d| format!("; retrying in {:.1}s", d.as_secs_f64())).unwrap_or_default();
-            log(state, now, Level::Warn, &name, format!("link down: {why}{retry}"));
+            let retry = retry_in
+                .map(|d| format!("; retrying in {:.1}s", d.as_secs_f64()))
+                .unwrap_or_default();
+            log(
+                state,
+                now,
+                Level::Warn,
+                &name,
+                format!("link down: {why}{retry}"),
+            );
         }
         LinkHealth::Connecting => {}
     }
@@ -420,7 +579,9 @@ fn probe(state: &mut State, at: DateTime<Utc>, index: usize, outcome: ProbeOutco
         return Outcome::default();
     };
     let new = match &outcome {
-        ProbeOutcome::Up { latency } => PortStatus::Up { latency_ms: latency.as_secs_f64() * 1000.0 },
+        ProbeOutcome::Up { latency } => PortStatus::Up {
+            latency_ms: latency.as_secs_f64() * 1000.0,
+        },
         ProbeOutcome::Down { why } => PortStatus::Down { why: why.clone() },
     };
     let flipped = std::mem::discriminant(&row.status) != std::mem::discriminant(&new);

@@ -1,1 +1,538 @@
-// placeholder
+//! `update` against each kind of event. No I/O anywhere: state in, state out.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::path::Path;
+
+use super::state::*;
+use super::{Effect, update};
+use crate::config::Config;
+use crate::config::keymap;
+use crate::event::{Event, LinkHealth, ProbeOutcome};
+use crate::feeds::model::*;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 22, 0, 0).unwrap()
+}
+
+fn state() -> State {
+    let km = keymap::build("default", Path::new("/nonexistent"), vec![]).unwrap();
+    State::new(&Config::default(), km, t0())
+}
+
+fn key(c: KeyCode) -> Event {
+    Event::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn feed(at: DateTime<Utc>, item: FeedItem) -> Event {
+    Event::Feed { at, item }
+}
+
+fn report(agent: &str, st: AgentState) -> FeedItem {
+    FeedItem::Agent(AgentReport {
+        agent: agent.into(),
+        state: st,
+        task_id: Some("abcdef0123".into()),
+        detail: Some("planning".into()),
+        model: None,
+        ts: None,
+    })
+}
+
+fn task(kind: TaskEventKind, uuid: &str, host: &str, fields: TaskFields) -> FeedItem {
+    FeedItem::Celery(CeleryEvent::Task(TaskEvent {
+        kind,
+        uuid: uuid.into(),
+        hostname: host.into(),
+        timestamp: 1.8e9,
+        fields,
+    }))
+}
+
+fn heartbeat(kind: WorkerEventKind, host: &str, active: u64) -> FeedItem {
+    FeedItem::Celery(CeleryEvent::Worker(WorkerEvent {
+        kind,
+        hostname: host.into(),
+        timestamp: 1.8e9,
+        freq: 2.0,
+        active,
+        processed: 7,
+        loadavg: [0.1, 0.2, 0.3],
+        sw_ver: Some("5.7.0".into()),
+    }))
+}
+
+fn last_line(s: &State) -> &LogLine {
+    s.activity.lines.back().expect("a line")
+}
+
+#[test]
+fn tick_moves_the_clock_and_turns_silent_agents_offline() {
+    let mut s = state();
+    update(&mut s, feed(t0(), report("thinking", AgentState::Busy)));
+    let out = update(&mut s, Event::Tick(t0() + Duration::seconds(10)));
+    assert!(out.redraw);
+    assert_eq!(s.now, t0() + Duration::seconds(10));
+    assert_eq!(
+        s.agents[1].state,
+        AgentState::Busy,
+        "10 s is within the 15 s default"
+    );
+    update(&mut s, Event::Tick(t0() + Duration::seconds(16)));
+    assert_eq!(s.agents[1].state, AgentState::Offline);
+    assert_eq!(s.agents[1].since, t0() + Duration::seconds(16));
+    assert_eq!(last_line(&s).message, "offline: no heartbeat for 16s");
+    assert_eq!(
+        s.agents[0].state,
+        AgentState::Unknown,
+        "never heard from: unknown, not offline"
+    );
+}
+
+#[test]
+fn tick_expires_workers_after_twice_their_heartbeat_period() {
+    let mut s = state();
+    update(
+        &mut s,
+        feed(t0(), heartbeat(WorkerEventKind::Heartbeat, "judging@vm", 0)),
+    );
+    update(&mut s, Event::Tick(t0() + Duration::milliseconds(3900)));
+    assert!(s.workers["judging@vm"].online);
+    update(&mut s, Event::Tick(t0() + Duration::milliseconds(4100)));
+    assert!(!s.workers["judging@vm"].online);
+    assert_eq!(
+        last_line(&s).message,
+        "worker judging@vm offline: heartbeat expired"
+    );
+    update(&mut s, Event::Tick(t0() + Duration::hours(2)));
+    assert!(s.workers.is_empty(), "long-gone workers are forgotten");
+}
+
+#[test]
+fn keys_open_and_close_help_and_quit_is_an_effect() {
+    let mut s = state();
+    assert!(update(&mut s, key(KeyCode::Char('?'))).redraw);
+    assert_eq!(s.ui.mode, Mode::Help);
+    let out = update(&mut s, key(KeyCode::Char('q')));
+    assert_eq!(
+        s.ui.mode,
+        Mode::Normal,
+        "q in help closes help, it does not quit"
+    );
+    assert!(out.effects.is_empty());
+    update(&mut s, key(KeyCode::Char('?')));
+    update(&mut s, key(KeyCode::Esc));
+    assert_eq!(s.ui.mode, Mode::Normal);
+    assert_eq!(
+        update(&mut s, key(KeyCode::Char('q'))).effects,
+        vec![Effect::Quit]
+    );
+    assert_eq!(
+        update(&mut s, key(KeyCode::Char('z'))),
+        super::Outcome::default(),
+        "unbound keys change nothing"
+    );
+}
+
+#[test]
+fn keys_move_focus_zoom_and_back() {
+    let mut s = state();
+    assert_eq!(s.ui.focus, Pane::Agents);
+    update(&mut s, key(KeyCode::Tab));
+    assert_eq!(s.ui.focus, Pane::Queues);
+    update(&mut s, key(KeyCode::BackTab));
+    update(&mut s, key(KeyCode::BackTab));
+    assert_eq!(s.ui.focus, Pane::Activity, "focus wraps around");
+    update(&mut s, key(KeyCode::Enter));
+    assert!(s.ui.zoomed);
+    update(&mut s, key(KeyCode::Esc));
+    assert!(!s.ui.zoomed);
+    assert!(
+        !update(&mut s, key(KeyCode::Esc)).redraw,
+        "esc with nothing to undo is a no-op"
+    );
+}
+
+#[test]
+fn scrolling_the_log_pauses_follow_and_end_resumes_it() {
+    let mut s = state();
+    for i in 0..50 {
+        update(
+            &mut s,
+            feed(
+                t0(),
+                FeedItem::Activity(ActivityReport {
+                    ts: None,
+                    level: Level::Info,
+                    source: "x".into(),
+                    message: format!("line {i}"),
+                    task_id: None,
+                }),
+            ),
+        );
+    }
+    s.ui.focus = Pane::Activity;
+    update(&mut s, key(KeyCode::Up));
+    assert!(!s.activity.follow);
+    assert_eq!(s.activity.offset, 1);
+    update(
+        &mut s,
+        feed(
+            t0(),
+            FeedItem::Activity(ActivityReport {
+                ts: None,
+                level: Level::Info,
+                source: "x".into(),
+                message: "new".into(),
+                task_id: None,
+            }),
+        ),
+    );
+    assert_eq!(
+        (s.activity.offset, s.activity.unseen),
+        (2, 1),
+        "a paused view stays put"
+    );
+    update(&mut s, key(KeyCode::End));
+    assert!(s.activity.follow);
+    assert_eq!((s.activity.offset, s.activity.unseen), (0, 0));
+    update(&mut s, key(KeyCode::Char('s')));
+    assert!(!s.activity.follow, "s toggles follow");
+}
+
+#[test]
+fn resize_is_recorded() {
+    let mut s = state();
+    assert!(
+        update(
+            &mut s,
+            Event::Resize {
+                width: 250,
+                height: 70
+            }
+        )
+        .redraw
+    );
+    assert_eq!((s.ui.width, s.ui.height), (250, 70));
+}
+
+#[test]
+fn agent_report_sets_state_task_and_heartbeat() {
+    let mut s = state();
+    let at = t0() + Duration::seconds(3);
+    update(&mut s, feed(at, report("THINKING", AgentState::Busy)));
+    let a = &s.agents[1];
+    assert_eq!(
+        (a.state, a.since, a.last_heartbeat),
+        (AgentState::Busy, at, Some(at))
+    );
+    assert_eq!(a.task.as_deref(), Some("planning [abcdef01]"));
+    assert_eq!(last_line(&s).message, "unknown → busy: planning");
+    update(&mut s, feed(at, report("NEWCOMER", AgentState::Idle)));
+    assert_eq!(s.agents.len(), 6, "an unconfigured agent gets a tile");
+}
+
+#[test]
+fn activity_lines_keep_their_own_time_and_are_bounded() {
+    let mut s = state();
+    s.activity.capacity = 100;
+    let ts = t0() - Duration::seconds(30);
+    for i in 0..150 {
+        update(
+            &mut s,
+            feed(
+                t0(),
+                FeedItem::Activity(ActivityReport {
+                    ts: Some(ts),
+                    level: Level::Warn,
+                    source: "JUDGING".into(),
+                    message: format!("m{i}"),
+                    task_id: Some("0123456789".into()),
+                }),
+            ),
+        );
+    }
+    assert_eq!(s.activity.lines.len(), 100);
+    assert_eq!(s.activity.lines.front().unwrap().message, "m50 [01234567]");
+    assert_eq!(last_line(&s).at, ts);
+    assert_eq!(last_line(&s).level, Level::Warn);
+}
+
+#[test]
+fn worker_events_bring_an_agent_online_and_offline() {
+    let mut s = state();
+    update(
+        &mut s,
+        feed(t0(), heartbeat(WorkerEventKind::Online, "cognitive@vm", 0)),
+    );
+    assert_eq!(s.agents[0].state, AgentState::Idle);
+    assert_eq!(s.workers["cognitive@vm"].agent, Some(0));
+    assert_eq!(s.workers["cognitive@vm"].sw_ver.as_deref(), Some("5.7.0"));
+    update(
+        &mut s,
+        feed(t0(), heartbeat(WorkerEventKind::Offline, "cognitive@vm", 0)),
+    );
+    assert_eq!(s.agents[0].state, AgentState::Offline);
+    assert_eq!(last_line(&s).message, "worker cognitive@vm offline");
+}
+
+#[test]
+fn task_lifecycle_drives_the_agent_tile_and_the_task_store() {
+    let mut s = state();
+    let host = "executing@vm";
+    let fields = TaskFields {
+        name: Some("executing.deploy".into()),
+        args: Some("('main',)".into()),
+        ..Default::default()
+    };
+    update(
+        &mut s,
+        feed(t0(), task(TaskEventKind::Received, "u-1", host, fields)),
+    );
+    update(
+        &mut s,
+        feed(
+            t0(),
+            task(TaskEventKind::Started, "u-1", host, TaskFields::default()),
+        ),
+    );
+    assert_eq!(s.agents[3].state, AgentState::Busy);
+    assert_eq!(s.agents[3].task.as_deref(), Some("executing.deploy [u-1]"));
+    let failed = TaskFields {
+        exception: Some("RuntimeError('boom')".into()),
+        ..Default::default()
+    };
+    update(
+        &mut s,
+        feed(t0(), task(TaskEventKind::Failed, "u-1", host, failed)),
+    );
+    assert_eq!(s.agents[3].state, AgentState::Error);
+    assert_eq!(s.agents[3].detail.as_deref(), Some("RuntimeError('boom')"));
+    assert_eq!(last_line(&s).level, Level::Error);
+    // A late "started" from another batch must not resurrect a finished task.
+    update(
+        &mut s,
+        feed(
+            t0(),
+            task(TaskEventKind::Started, "u-1", host, TaskFields::default()),
+        ),
+    );
+    let t = &s.tasks.by_id["u-1"];
+    assert_eq!(t.state, TaskEventKind::Failed);
+    assert_eq!(
+        t.fields.args.as_deref(),
+        Some("('main',)"),
+        "fields from earlier events are kept"
+    );
+    assert_eq!(t.worker, host);
+}
+
+#[test]
+fn task_store_is_a_ring() {
+    let mut s = state();
+    s.tasks.capacity = 3;
+    for i in 0..5 {
+        update(
+            &mut s,
+            feed(
+                t0(),
+                task(
+                    TaskEventKind::Sent,
+                    &format!("t{i}"),
+                    "",
+                    TaskFields::default(),
+                ),
+            ),
+        );
+    }
+    assert_eq!(s.tasks.order, ["t2", "t3", "t4"]);
+    assert_eq!(s.tasks.by_id.len(), 3);
+}
+
+#[test]
+fn queue_samples_set_depth_and_history() {
+    let mut s = state();
+    for d in [3, 5] {
+        update(
+            &mut s,
+            feed(
+                t0(),
+                FeedItem::Queues(vec![
+                    QueueSample {
+                        queue: "thinking".into(),
+                        depth: d,
+                    },
+                    QueueSample {
+                        queue: "celery".into(),
+                        depth: 1,
+                    },
+                ]),
+            ),
+        );
+    }
+    let q = s.queues.iter().find(|q| q.name == "thinking").unwrap();
+    assert_eq!(
+        (q.depth, q.history.iter().copied().collect::<Vec<_>>()),
+        (5, vec![3, 5])
+    );
+    assert!(
+        s.queues.iter().any(|q| q.name == "celery"),
+        "discovered queues get a row"
+    );
+}
+
+#[test]
+fn malformed_payload_becomes_a_counted_warning_with_its_raw_text() {
+    let mut s = state();
+    update(
+        &mut s,
+        feed(
+            t0(),
+            FeedItem::Malformed {
+                source: "agents".into(),
+                reason: "bad json".into(),
+                raw: "{oops".into(),
+            },
+        ),
+    );
+    assert_eq!(s.counters.malformed, 1);
+    let l = last_line(&s);
+    assert_eq!(
+        (l.level, l.source.as_str(), l.message.as_str()),
+        (Level::Warn, "agents", "malformed payload (bad json): {oops")
+    );
+}
+
+#[test]
+fn a_batch_is_applied_whole() {
+    let mut s = state();
+    let out = update(
+        &mut s,
+        Event::FeedBatch {
+            at: t0(),
+            items: vec![
+                report("JUDGING", AgentState::Idle),
+                report("EVOLVING", AgentState::Busy),
+            ],
+        },
+    );
+    assert!(out.redraw);
+    assert_eq!(
+        (s.agents[2].state, s.agents[4].state),
+        (AgentState::Idle, AgentState::Busy)
+    );
+    assert!(
+        !update(
+            &mut s,
+            Event::FeedBatch {
+                at: t0(),
+                items: vec![]
+            }
+        )
+        .redraw
+    );
+}
+
+#[test]
+fn link_changes_are_shown_and_logged_once() {
+    let mut s = state();
+    let down = LinkHealth::Down {
+        why: "connection refused".into(),
+        retry_in: Some(std::time::Duration::from_millis(1500)),
+    };
+    assert!(
+        update(
+            &mut s,
+            Event::Link {
+                name: "redis".into(),
+                health: down.clone()
+            }
+        )
+        .redraw
+    );
+    assert_eq!(
+        last_line(&s).message,
+        "link down: connection refused; retrying in 1.5s"
+    );
+    let lines = s.activity.lines.len();
+    assert!(
+        !update(
+            &mut s,
+            Event::Link {
+                name: "redis".into(),
+                health: down
+            }
+        )
+        .redraw,
+        "no change, no redraw"
+    );
+    assert_eq!(s.activity.lines.len(), lines);
+    update(
+        &mut s,
+        Event::Link {
+            name: "redis".into(),
+            health: LinkHealth::Up,
+        },
+    );
+    assert_eq!(s.links[0].health, LinkHealth::Up);
+}
+
+#[test]
+fn probe_results_update_the_port_row_and_log_flips() {
+    let mut s = state();
+    let up = ProbeOutcome::Up {
+        latency: std::time::Duration::from_micros(1500),
+    };
+    update(
+        &mut s,
+        Event::Probe {
+            at: t0(),
+            index: 5,
+            outcome: up,
+        },
+    );
+    assert_eq!(s.ports[5].status, PortStatus::Up { latency_ms: 1.5 });
+    let lines = s.activity.lines.len();
+    assert_eq!(lines, 0, "unknown → up at start-up is not news");
+    update(
+        &mut s,
+        Event::Probe {
+            at: t0(),
+            index: 5,
+            outcome: ProbeOutcome::Down {
+                why: "connection refused".into(),
+            },
+        },
+    );
+    assert_eq!(
+        last_line(&s).message,
+        "Redis 127.0.0.1:6379 down: connection refused"
+    );
+    assert!(
+        !update(
+            &mut s,
+            Event::Probe {
+                at: t0(),
+                index: 99,
+                outcome: ProbeOutcome::Down { why: "x".into() }
+            }
+        )
+        .redraw
+    );
+}
+
+#[test]
+fn shutdown_quits_and_says_why() {
+    let mut s = state();
+    assert_eq!(
+        update(
+            &mut s,
+            Event::Shutdown {
+                why: "SIGTERM".into()
+            }
+        )
+        .effects,
+        vec![Effect::Quit]
+    );
+    assert_eq!(last_line(&s).message, "shutting down: SIGTERM");
+}

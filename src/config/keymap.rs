@@ -60,7 +60,10 @@ impl Action {
     }
 
     pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(a, _)| *a == self).map_or("?", |(_, n)| n)
+        Self::ALL
+            .iter()
+            .find(|(a, _)| *a == self)
+            .map_or("?", |(_, n)| n)
     }
 }
 
@@ -74,11 +77,15 @@ pub struct KeyChord {
 
 impl KeyChord {
     pub fn from_event(ev: &KeyEvent) -> KeyChord {
-        let mut mods = ev.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+        let mut mods =
+            ev.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
         if matches!(ev.code, KeyCode::Char(_) | KeyCode::BackTab) {
             mods.remove(KeyModifiers::SHIFT);
         }
-        KeyChord { code: ev.code, mods }
+        KeyChord {
+            code: ev.code,
+            mods,
+        }
     }
 
     pub fn parse(text: &str) -> Result<KeyChord, String> {
@@ -122,7 +129,10 @@ impl KeyChord {
             "end" => KeyCode::End,
             "pgup" | "pageup" => KeyCode::PageUp,
             "pgdn" | "pagedown" => KeyCode::PageDown,
-            f if f.len() >= 2 && f.starts_with('f') && f[1..].parse::<u8>().is_ok_and(|n| (1..=12).contains(&n)) => {
+            f if f.len() >= 2
+                && f.starts_with('f')
+                && f[1..].parse::<u8>().is_ok_and(|n| (1..=12).contains(&n)) =>
+            {
                 KeyCode::F(f[1..].parse().expect("checked above"))
             }
             _ => {
@@ -136,7 +146,11 @@ impl KeyChord {
                             KeyCode::Char(c)
                         }
                     }
-                    _ => return Err(format!("unknown key `{text}`; expected a single character, a name such as `enter`, `esc`, `tab`, `up`, `pgdn`, `f1`, or a modifier such as `ctrl-c`")),
+                    _ => {
+                        return Err(format!(
+                            "unknown key `{text}`; expected a single character, a name such as `enter`, `esc`, `tab`, `up`, `pgdn`, `f1`, or a modifier such as `ctrl-c`"
+                        ));
+                    }
                 }
             }
         };
@@ -291,7 +305,11 @@ fn check_section(
                 file,
                 text,
                 Some(spec.run.span()),
-                format!("unknown action `{}`; expected one of {}", spec.run.get_ref(), names.join(", ")),
+                format!(
+                    "unknown action `{}`; expected one of {}",
+                    spec.run.get_ref(),
+                    names.join(", ")
+                ),
             ));
             continue;
         };
@@ -315,10 +333,21 @@ fn check_section(
     out
 }
 
-pub fn check(cfg: &KeymapConfig, file: &Path, text: &str, diags: &mut Vec<Diagnostic>) -> Vec<(Section, Vec<(KeyChord, Action, Option<String>)>)> {
+pub fn check(
+    cfg: &KeymapConfig,
+    file: &Path,
+    text: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<(Section, Vec<(KeyChord, Action, Option<String>)>)> {
     vec![
-        (Section::Normal, check_section(&cfg.normal, "normal", file, text, diags)),
-        (Section::Help, check_section(&cfg.help, "help", file, text, diags)),
+        (
+            Section::Normal,
+            check_section(&cfg.normal, "normal", file, text, diags),
+        ),
+        (
+            Section::Help,
+            check_section(&cfg.help, "help", file, text, diags),
+        ),
     ]
 }
 
@@ -328,10 +357,16 @@ struct KeymapFile {
     keymap: KeymapConfig,
 }
 
-fn parse_file(text: &str, file: &Path, diags: &mut Vec<Diagnostic>) -> Vec<(Section, Vec<(KeyChord, Action, Option<String>)>)> {
+fn parse_file(
+    text: &str,
+    file: &Path,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<(Section, Vec<(KeyChord, Action, Option<String>)>)> {
     let (parsed, mut errs) = parse_toml::<KeymapFile>(text, file);
     diags.append(&mut errs);
-    parsed.map(|f| check(&f.keymap, file, text, diags)).unwrap_or_default()
+    parsed
+        .map(|f| check(&f.keymap, file, text, diags))
+        .unwrap_or_default()
 }
 
 /// Builds the active keymap: preset, then the user's file of the same name, then the
@@ -378,14 +413,34 @@ mod tests {
     use crossterm::event::KeyEventKind;
 
     fn key(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
-        KeyEvent { code, modifiers: mods, kind: KeyEventKind::Press, state: crossterm::event::KeyEventState::NONE }
+        KeyEvent {
+            code,
+            modifiers: mods,
+            kind: KeyEventKind::Press,
+            state: crossterm::event::KeyEventState::NONE,
+        }
     }
 
     #[test]
     fn parses_and_prints_chords() {
-        for text in ["q", "G", "?", "ctrl-c", "enter", "shift-tab", "pgdn", "f5", "space", "alt-x"] {
+        for text in [
+            "q",
+            "G",
+            "?",
+            "ctrl-c",
+            "enter",
+            "shift-tab",
+            "pgdn",
+            "f5",
+            "space",
+            "alt-x",
+        ] {
             let chord = KeyChord::parse(text).unwrap();
-            assert_eq!(KeyChord::parse(&chord.to_string().replace('↑', "up")).unwrap(), chord, "{text}");
+            assert_eq!(
+                KeyChord::parse(&chord.to_string().replace('↑', "up")).unwrap(),
+                chord,
+                "{text}"
+            );
         }
         assert!(KeyChord::parse("hyper-q").is_err());
         assert!(KeyChord::parse("f13").is_err());
@@ -394,18 +449,42 @@ mod tests {
     #[test]
     fn shifted_letters_match_with_or_without_shift_reported() {
         let km = build("vim", Path::new("/nonexistent"), vec![]).unwrap();
-        assert_eq!(km.lookup(Section::Normal, &key(KeyCode::Char('G'), KeyModifiers::SHIFT)), Some(Action::Bottom));
-        assert_eq!(km.lookup(Section::Normal, &key(KeyCode::Char('G'), KeyModifiers::NONE)), Some(Action::Bottom));
+        assert_eq!(
+            km.lookup(
+                Section::Normal,
+                &key(KeyCode::Char('G'), KeyModifiers::SHIFT)
+            ),
+            Some(Action::Bottom)
+        );
+        assert_eq!(
+            km.lookup(
+                Section::Normal,
+                &key(KeyCode::Char('G'), KeyModifiers::NONE)
+            ),
+            Some(Action::Bottom)
+        );
     }
 
     #[test]
     fn both_presets_parse_and_bind_the_essentials() {
         for (name, _) in PRESETS {
             let km = build(name, Path::new("/nonexistent"), vec![]).unwrap();
-            for essential in [Action::Quit, Action::Help, Action::FocusNext, Action::Zoom, Action::Back] {
-                assert!(km.normal.iter().any(|b| b.action == essential), "{name} lacks {essential:?}");
+            for essential in [
+                Action::Quit,
+                Action::Help,
+                Action::FocusNext,
+                Action::Zoom,
+                Action::Back,
+            ] {
+                assert!(
+                    km.normal.iter().any(|b| b.action == essential),
+                    "{name} lacks {essential:?}"
+                );
             }
-            assert!(km.help.iter().any(|b| b.action == Action::Back), "{name} help lacks back");
+            assert!(
+                km.help.iter().any(|b| b.action == Action::Back),
+                "{name} help lacks back"
+            );
         }
     }
 
@@ -416,8 +495,26 @@ mod tests {
         std::fs::write(dir.join("default.toml"), "[[keymap.normal]]\non = \"q\"\nrun = \"none\"\n[[keymap.normal]]\non = \"x\"\nrun = \"quit\"\n").unwrap();
         let km = build("default", &dir, vec![]).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(km.lookup(Section::Normal, &key(KeyCode::Char('q'), KeyModifiers::NONE)), None);
-        assert_eq!(km.lookup(Section::Normal, &key(KeyCode::Char('x'), KeyModifiers::NONE)), Some(Action::Quit));
-        assert_eq!(km.lookup(Section::Normal, &key(KeyCode::Char('?'), KeyModifiers::NONE)), Some(Action::Help));
+        assert_eq!(
+            km.lookup(
+                Section::Normal,
+                &key(KeyCode::Char('q'), KeyModifiers::NONE)
+            ),
+            None
+        );
+        assert_eq!(
+            km.lookup(
+                Section::Normal,
+                &key(KeyCode::Char('x'), KeyModifiers::NONE)
+            ),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            km.lookup(
+                Section::Normal,
+                &key(KeyCode::Char('?'), KeyModifiers::NONE)
+            ),
+            Some(Action::Help)
+        );
     }
 }

@@ -11,8 +11,8 @@ pub mod theme;
 use std::path::Path;
 
 pub use diagnostic::Diagnostic;
-pub use model::Config;
 use keymap::{Action, KeyChord, Keymap, Section};
+pub use model::Config;
 use paths::Paths;
 use theme::{ColorMode, Theme};
 
@@ -26,14 +26,30 @@ pub fn parse_config(text: &str, file: &Path) -> (Option<(Config, Overrides)>, Ve
     };
     validate(&cfg, file, text, &mut diags);
     let overrides = keymap::check(&cfg.keymap, file, text, &mut diags);
-    if diags.is_empty() { (Some((cfg, overrides)), diags) } else { (None, diags) }
+    diags.sort_by_key(|d| (d.line, d.column));
+    if diags.is_empty() {
+        (Some((cfg, overrides)), diags)
+    } else {
+        (None, diags)
+    }
 }
 
 fn validate(cfg: &Config, file: &Path, text: &str, diags: &mut Vec<Diagnostic>) {
-    let mut err = |span: std::ops::Range<usize>, msg: String| diags.push(Diagnostic::at(file, text, Some(span), msg));
+    let mut err = |span: std::ops::Range<usize>, msg: String| {
+        diags.push(Diagnostic::at(file, text, Some(span), msg))
+    };
     let url = &cfg.redis.url;
-    if !["redis://", "rediss://", "unix://"].iter().any(|s| url.get_ref().starts_with(s)) {
-        err(url.span(), format!("redis.url must start with redis://, rediss:// or unix://, not `{}`", crate::sanitize::redact_url(url.get_ref())));
+    if !["redis://", "rediss://", "unix://"]
+        .iter()
+        .any(|s| url.get_ref().starts_with(s))
+    {
+        err(
+            url.span(),
+            format!(
+                "redis.url must start with redis://, rediss:// or unix://, not `{}`",
+                crate::sanitize::redact_url(url.get_ref())
+            ),
+        );
     }
     let mut seen: Vec<String> = Vec::new();
     for a in &cfg.agents {
@@ -45,31 +61,64 @@ fn validate(cfg: &Config, file: &Path, text: &str, diags: &mut Vec<Diagnostic>) 
         }
         seen.push(name.to_uppercase());
         if *a.stale_after_secs.get_ref() == 0 {
-            err(a.stale_after_secs.span(), "stale_after_secs must be at least 1".into());
+            err(
+                a.stale_after_secs.span(),
+                "stale_after_secs must be at least 1".into(),
+            );
         }
     }
     for p in &cfg.ports {
         if *p.port.get_ref() == 0 {
-            err(p.port.span(), format!("port entry `{}` needs a port between 1 and 65535", p.name));
+            err(
+                p.port.span(),
+                format!("port entry `{}` needs a port between 1 and 65535", p.name),
+            );
         }
     }
     let fps = &cfg.ui.max_fps;
     if !(1..=120).contains(fps.get_ref()) {
-        err(fps.span(), format!("ui.max_fps must be between 1 and 120, not {}", fps.get_ref()));
+        err(
+            fps.span(),
+            format!(
+                "ui.max_fps must be between 1 and 120, not {}",
+                fps.get_ref()
+            ),
+        );
     }
     if *cfg.probes.interval_secs.get_ref() == 0 {
-        err(cfg.probes.interval_secs.span(), "probes.interval_secs must be at least 1".into());
+        err(
+            cfg.probes.interval_secs.span(),
+            "probes.interval_secs must be at least 1".into(),
+        );
     }
     if !(10..=60_000).contains(cfg.probes.timeout_ms.get_ref()) {
-        err(cfg.probes.timeout_ms.span(), "probes.timeout_ms must be between 10 and 60000".into());
+        err(
+            cfg.probes.timeout_ms.span(),
+            "probes.timeout_ms must be between 10 and 60000".into(),
+        );
     }
     let lines = &cfg.activity.max_lines;
     if !(100..=10_000_000).contains(lines.get_ref()) {
-        err(lines.span(), format!("activity.max_lines must be between 100 and 10000000, not {}", lines.get_ref()));
+        err(
+            lines.span(),
+            format!(
+                "activity.max_lines must be between 100 and 10000000, not {}",
+                lines.get_ref()
+            ),
+        );
     }
     for ep in &cfg.socketio {
-        if !["ws://", "wss://"].iter().any(|s| ep.url.get_ref().starts_with(s)) {
-            err(ep.url.span(), format!("socketio endpoint `{}` needs a ws:// or wss:// url", ep.name));
+        if !["ws://", "wss://"]
+            .iter()
+            .any(|s| ep.url.get_ref().starts_with(s))
+        {
+            err(
+                ep.url.span(),
+                format!(
+                    "socketio endpoint `{}` needs a ws:// or wss:// url",
+                    ep.name
+                ),
+            );
         }
     }
 }
@@ -95,8 +144,17 @@ pub fn load(paths: &Paths, over: &Overridden<'_>) -> Result<Settings, Vec<Diagno
             (Some(parsed), _) => parsed,
             (None, diags) => return Err(diags),
         },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !paths.config_explicit => (Config::default(), Vec::new()),
-        Err(e) => return Err(vec![Diagnostic::at(&paths.config_file, "", None, format!("cannot read: {e}"))]),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !paths.config_explicit => {
+            (Config::default(), Vec::new())
+        }
+        Err(e) => {
+            return Err(vec![Diagnostic::at(
+                &paths.config_file,
+                "",
+                None,
+                format!("cannot read: {e}"),
+            )]);
+        }
     };
     if let Some(url) = over.redis_url {
         config.redis.url = toml::Spanned::new(0..0, url.to_string());
@@ -106,21 +164,41 @@ pub fn load(paths: &Paths, over: &Overridden<'_>) -> Result<Settings, Vec<Diagno
     let theme_name = over.theme.unwrap_or(config.ui.theme.get_ref());
     let theme = theme::load(theme_name, &paths.themes_dir, mode)?;
     let keymap = keymap::build(config.ui.keymap.get_ref(), &paths.keymaps_dir, overrides)?;
-    Ok(Settings { config, theme, keymap })
+    Ok(Settings {
+        config,
+        theme,
+        keymap,
+    })
 }
 
 /// `config check`: every problem in the file, the theme and the keymap it names.
 pub fn check(paths: &Paths) -> Vec<Diagnostic> {
     let text = match std::fs::read_to_string(&paths.config_file) {
         Ok(t) => t,
-        Err(e) => return vec![Diagnostic::at(&paths.config_file, "", None, format!("cannot read: {e}"))],
+        Err(e) => {
+            return vec![Diagnostic::at(
+                &paths.config_file,
+                "",
+                None,
+                format!("cannot read: {e}"),
+            )];
+        }
     };
     let (parsed, mut diags) = parse_config(&text, &paths.config_file);
     if let Some((cfg, overrides)) = parsed {
-        if let Err(mut d) = theme::load(cfg.ui.theme.get_ref(), &paths.themes_dir, ColorMode::TrueColor) {
+        if let Err(mut d) = theme::load(
+            cfg.ui.theme.get_ref(),
+            &paths.themes_dir,
+            ColorMode::TrueColor,
+        ) {
             for x in &mut d {
                 if x.line == 0 {
-                    *x = Diagnostic::at(&paths.config_file, &text, Some(cfg.ui.theme.span()), x.message.clone());
+                    *x = Diagnostic::at(
+                        &paths.config_file,
+                        &text,
+                        Some(cfg.ui.theme.span()),
+                        x.message.clone(),
+                    );
                 }
             }
             diags.append(&mut d);
@@ -128,7 +206,12 @@ pub fn check(paths: &Paths) -> Vec<Diagnostic> {
         if let Err(mut d) = keymap::build(cfg.ui.keymap.get_ref(), &paths.keymaps_dir, overrides) {
             for x in &mut d {
                 if x.line == 0 {
-                    *x = Diagnostic::at(&paths.config_file, &text, Some(cfg.ui.keymap.span()), x.message.clone());
+                    *x = Diagnostic::at(
+                        &paths.config_file,
+                        &text,
+                        Some(cfg.ui.keymap.span()),
+                        x.message.clone(),
+                    );
                 }
             }
             diags.append(&mut d);
@@ -142,7 +225,11 @@ mod tests {
     use super::*;
 
     fn diags(text: &str) -> Vec<String> {
-        parse_config(text, Path::new("c.toml")).1.iter().map(|d| d.to_string()).collect()
+        parse_config(text, Path::new("c.toml"))
+            .1
+            .iter()
+            .map(|d| d.to_string())
+            .collect()
     }
 
     #[test]
@@ -150,35 +237,70 @@ mod tests {
         let (parsed, d) = parse_config("", Path::new("c.toml"));
         assert!(d.is_empty());
         let (cfg, _) = parsed.unwrap();
-        let names: Vec<_> = cfg.agents.iter().map(|a| a.name.get_ref().as_str()).collect();
-        assert_eq!(names, ["COGNITIVE", "THINKING", "JUDGING", "EXECUTING", "EVOLVING"]);
+        let names: Vec<_> = cfg
+            .agents
+            .iter()
+            .map(|a| a.name.get_ref().as_str())
+            .collect();
+        assert_eq!(
+            names,
+            ["COGNITIVE", "THINKING", "JUDGING", "EXECUTING", "EVOLVING"]
+        );
         assert_eq!(cfg.agents[1].queues, ["thinking"]);
         assert_eq!(cfg.redis.url.get_ref(), "redis://127.0.0.1:6379/0");
         let ports: Vec<u16> = cfg.ports.iter().map(|p| *p.port.get_ref()).collect();
-        assert_eq!(ports, [80, 443, 5002, 5004, 5051, 6379, 5432, 9090, 3000, 8008, 8448]);
+        assert_eq!(
+            ports,
+            [
+                80, 443, 5002, 5004, 5051, 6379, 5432, 9090, 3000, 8008, 8448
+            ]
+        );
     }
 
     #[test]
     fn every_misspelt_key_is_named_with_its_line_and_column() {
         let d = diags("[ui]\nthem = \"light\"\n\n[redis]\nurll = \"redis://x\"\n");
         assert_eq!(d.len(), 2, "{d:?}");
-        assert!(d[0].starts_with("c.toml:2:1: unknown field `them`, expected one of"), "{}", d[0]);
-        assert!(d[1].starts_with("c.toml:5:1: unknown field `urll`"), "{}", d[1]);
+        assert!(
+            d[0].starts_with("c.toml:2:1: unknown field `them`, expected one of"),
+            "{}",
+            d[0]
+        );
+        assert!(
+            d[1].starts_with("c.toml:5:1: unknown field `urll`"),
+            "{}",
+            d[1]
+        );
     }
 
     #[test]
     fn wrong_types_and_bad_values_are_placed() {
         let d = diags("[ui]\nmax_fps = \"fast\"\n[probes]\ntimeout_ms = 0\n");
         assert_eq!(d.len(), 1, "type errors stop semantic checks: {d:?}");
-        assert!(d[0].starts_with("c.toml:2:11: invalid type: string \"fast\", expected u32"), "{}", d[0]);
-        let d = diags("[probes]\ntimeout_ms = 0\n[[agents]]\nname = \"A\"\n[[agents]]\nname = \"a\"\n");
-        assert!(d[0].starts_with("c.toml:2:14: probes.timeout_ms"), "{}", d[0]);
-        assert!(d[1].starts_with("c.toml:6:8: agent `a` is defined twice"), "{}", d[1]);
+        assert!(
+            d[0].starts_with("c.toml:2:11: invalid type: string \"fast\", expected u32"),
+            "{}",
+            d[0]
+        );
+        let d =
+            diags("[probes]\ntimeout_ms = 0\n[[agents]]\nname = \"A\"\n[[agents]]\nname = \"a\"\n");
+        assert!(
+            d[0].starts_with("c.toml:2:14: probes.timeout_ms"),
+            "{}",
+            d[0]
+        );
+        assert!(
+            d[1].starts_with("c.toml:6:8: agent `a` is defined twice"),
+            "{}",
+            d[1]
+        );
     }
 
     #[test]
     fn conflicting_key_bindings_are_refused() {
-        let d = diags("[[keymap.normal]]\non = \"x\"\nrun = \"quit\"\n[[keymap.normal]]\non = \"x\"\nrun = \"help\"\n");
+        let d = diags(
+            "[[keymap.normal]]\non = \"x\"\nrun = \"quit\"\n[[keymap.normal]]\non = \"x\"\nrun = \"help\"\n",
+        );
         assert_eq!(d.len(), 1, "{d:?}");
         assert!(d[0].starts_with("c.toml:5:6: key `x` in [keymap.normal] is bound to `help` here but already to `quit` on line 2"), "{}", d[0]);
     }

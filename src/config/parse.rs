@@ -23,47 +23,68 @@ pub fn parse_toml<T: DeserializeOwned>(text: &str, file: &Path) -> (Option<T>, V
         return (None, diags);
     }
     let mut diags = Vec::new();
+    let mut parsed = None;
     while diags.len() < MAX_ERRORS {
         let de = toml::de::Deserializer::from(root.clone());
         match T::deserialize(de) {
-            Ok(value) => return (diags.is_empty().then_some(value), diags),
+            Ok(value) => {
+                parsed = diags.is_empty().then_some(value);
+                break;
+            }
             Err(e) => {
-                diags.push(Diagnostic::at(file, text, e.span(), first_line(e.message())));
-                let removed = e.span().is_some_and(|span| remove_at(root.get_mut(), &span));
+                diags.push(Diagnostic::at(
+                    file,
+                    text,
+                    e.span(),
+                    first_line(e.message()),
+                ));
+                let removed = e
+                    .span()
+                    .is_some_and(|span| remove_at(root.get_mut(), &span));
                 if !removed {
                     break;
                 }
             }
         }
     }
-    (None, diags)
+    // Serde meets keys in its own order; report them in the file's.
+    diags.sort_by_key(|d| (d.line, d.column));
+    (parsed, diags)
 }
 
 fn first_line(message: &str) -> String {
-    message.trim().lines().next().unwrap_or("invalid value").to_string()
+    message
+        .trim()
+        .lines()
+        .next()
+        .unwrap_or("invalid value")
+        .to_string()
 }
 
 fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
     outer.start <= inner.start && inner.end <= outer.end
 }
 
-/// Removes the innermost table entry whose key or value holds `span`.
+/// Removes the table entry whose key or value holds `span`. Tables opened by a `[header]`
+/// carry only the header's span, not their body's, so every child table is searched.
 fn remove_at(table: &mut DeTable<'_>, span: &Range<usize>) -> bool {
-    let hit = table
+    let direct = table
         .iter()
-        .find(|(k, v)| contains(&k.span(), span) || contains(&v.span(), span))
+        .find(|(k, v)| {
+            contains(&k.span(), span)
+                || (!matches!(v.get_ref(), DeValue::Table(_)) && contains(&v.span(), span))
+        })
         .map(|(k, _)| k.get_ref().to_string());
-    let Some(key) = hit else {
-        return false;
-    };
-    let inside_value = {
+    if let Some(key) = direct {
         let value = table.get_mut(key.as_str()).expect("key found above");
-        contains(&value.span(), span) && remove_in_value(value, span)
-    };
-    if !inside_value {
-        table.remove(key.as_str());
+        if !(contains(&value.span(), span) && remove_in_value(value, span)) {
+            table.remove(key.as_str());
+        }
+        return true;
     }
-    true
+    let keys: Vec<String> = table.iter().map(|(k, _)| k.get_ref().to_string()).collect();
+    keys.iter()
+        .any(|k| remove_in_value(table.get_mut(k.as_str()).expect("listed above"), span))
 }
 
 fn remove_in_value(value: &mut Spanned<DeValue<'_>>, span: &Range<usize>) -> bool {
@@ -71,8 +92,7 @@ fn remove_in_value(value: &mut Spanned<DeValue<'_>>, span: &Range<usize>) -> boo
         DeValue::Table(t) => remove_at(t, span),
         DeValue::Array(items) => items
             .iter_mut()
-            .filter(|item| contains(&item.span(), span))
-            .any(|item| remove_in_value(item, span)),
+            .any(|item| matches!(item.get_ref(), DeValue::Table(_)) && remove_in_value(item, span)),
         _ => false,
     }
 }

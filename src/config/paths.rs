@@ -35,10 +35,10 @@ impl Paths {
     pub fn resolve(explicit: Option<PathBuf>) -> Paths {
         let config_dir = xdg("XDG_CONFIG_HOME", ".config").join(APP);
         let explicit = explicit.or_else(|| {
-                std::env::var_os("CHAVION_TUI_CONFIG")
-                    .filter(|v| !v.is_empty())
-                    .map(PathBuf::from)
-            });
+            std::env::var_os("CHAVION_TUI_CONFIG")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        });
         let config_explicit = explicit.is_some();
         let config_file = explicit.unwrap_or_else(|| config_dir.join("config.toml"));
         Paths {

@@ -14,7 +14,10 @@ use super::parse::parse_toml;
 pub const BUILT_IN: &[(&str, &str)] = &[
     ("dark", include_str!("../../themes/dark.toml")),
     ("light", include_str!("../../themes/light.toml")),
-    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
     ("mono", include_str!("../../themes/mono.toml")),
 ];
 
@@ -57,11 +60,33 @@ macro_rules! slots {
 }
 
 slots!(
-    base, border, border_focused, title, muted, accent, header, selection,
-    state_idle, state_busy, state_error, state_offline, state_unknown,
-    level_debug, level_info, level_warn, level_error,
-    port_up, port_down, port_unknown, port_optional,
-    sparkline, statusbar, badge_demo, badge_readonly, link_up, link_down,
+    base,
+    border,
+    border_focused,
+    title,
+    muted,
+    accent,
+    header,
+    selection,
+    state_idle,
+    state_busy,
+    state_error,
+    state_offline,
+    state_unknown,
+    level_debug,
+    level_info,
+    level_warn,
+    level_error,
+    port_up,
+    port_down,
+    port_unknown,
+    port_optional,
+    sparkline,
+    statusbar,
+    badge_demo,
+    badge_readonly,
+    link_up,
+    link_down,
 );
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -158,7 +183,11 @@ pub fn parse_color(text: &str) -> Result<Color, String> {
         "lightmagenta" => Color::LightMagenta,
         "lightcyan" => Color::LightCyan,
         "white" => Color::White,
-        _ => return Err(format!("`{text}` is not a colour; expected \"#rrggbb\", a colour name, an index 0-255 or \"reset\"")),
+        _ => {
+            return Err(format!(
+                "`{text}` is not a colour; expected \"#rrggbb\", a colour name, an index 0-255 or \"reset\""
+            ));
+        }
     })
 }
 
@@ -194,7 +223,11 @@ fn indexed_rgb(i: u8) -> (u8, u8, u8) {
         0..=15 => ANSI16[i as usize].1,
         16..=231 => {
             let i = i - 16;
-            (CUBE[(i / 36) as usize], CUBE[(i / 6 % 6) as usize], CUBE[(i % 6) as usize])
+            (
+                CUBE[(i / 36) as usize],
+                CUBE[(i / 6 % 6) as usize],
+                CUBE[(i % 6) as usize],
+            )
         }
         _ => {
             let v = 8 + 10 * (i - 232);
@@ -213,7 +246,12 @@ pub fn downsample(c: Color, mode: ColorMode) -> Color {
     };
     match mode {
         ColorMode::Ansi256 => {
-            let nearest = |v: u8| CUBE.iter().enumerate().min_by_key(|(_, c)| (**c as i32 - v as i32).abs()).map_or(0, |(i, _)| i as u8);
+            let nearest = |v: u8| {
+                CUBE.iter()
+                    .enumerate()
+                    .min_by_key(|(_, c)| (**c as i32 - v as i32).abs())
+                    .map_or(0, |(i, _)| i as u8)
+            };
             let cube_idx = 16 + 36 * nearest(rgb.0) + 6 * nearest(rgb.1) + nearest(rgb.2);
             let avg = ((rgb.0 as u32 + rgb.1 as u32 + rgb.2 as u32) / 3) as u8;
             let gray_idx = 232 + (avg.saturating_sub(3) / 10).min(23);
@@ -223,7 +261,10 @@ pub fn downsample(c: Color, mode: ColorMode) -> Color {
                 Color::Indexed(cube_idx)
             }
         }
-        _ => ANSI16.iter().min_by_key(|(_, v)| dist(*v, rgb)).map_or(Color::Reset, |(c, _)| *c),
+        _ => ANSI16
+            .iter()
+            .min_by_key(|(_, v)| dist(*v, rgb))
+            .map_or(Color::Reset, |(c, _)| *c),
     }
 }
 
@@ -246,19 +287,32 @@ pub fn load(name: &str, user_dir: &Path, mode: ColorMode) -> Result<Theme, Vec<D
     let user_text = std::fs::read_to_string(&user_path).ok();
     if builtin.is_none() && user_text.is_none() {
         let names: Vec<_> = BUILT_IN.iter().map(|(n, _)| *n).collect();
-        return Err(vec![Diagnostic::at(&user_path, "", None, format!("no theme named `{name}`; built in: {}", names.join(", ")))]);
+        return Err(vec![Diagnostic::at(
+            &user_path,
+            "",
+            None,
+            format!("no theme named `{name}`; built in: {}", names.join(", ")),
+        )]);
     }
-    let mut table: toml::Table = toml::from_str(builtin.unwrap_or(BUILT_IN[0].1)).expect("built-in themes are valid TOML");
+    let mut table: toml::Table =
+        toml::from_str(builtin.unwrap_or(BUILT_IN[0].1)).expect("built-in themes are valid TOML");
     if let Some(text) = &user_text {
         // Parse the user's file on its own first, so its errors point into it.
         let (spec, diags) = parse_toml::<ThemeSpec>(text, &user_path);
         if spec.is_none() {
             return Err(diags);
         }
-        merge(&mut table, toml::from_str(text).map_err(|e| vec![Diagnostic::at(&user_path, text, e.span(), e.message())])?);
+        merge(
+            &mut table,
+            toml::from_str(text)
+                .map_err(|e| vec![Diagnostic::at(&user_path, text, e.span(), e.message())])?,
+        );
     }
-    let spec: ThemeSpec = table.try_into().map_err(|e: toml::de::Error| vec![Diagnostic::at(&user_path, "", None, e.message())])?;
-    let mut theme = resolve(name, &spec, mode).map_err(|e| vec![Diagnostic::at(&user_path, "", None, e)])?;
+    let spec: ThemeSpec = table
+        .try_into()
+        .map_err(|e: toml::de::Error| vec![Diagnostic::at(&user_path, "", None, e.message())])?;
+    let mut theme =
+        resolve(name, &spec, mode).map_err(|e| vec![Diagnostic::at(&user_path, "", None, e)])?;
     if mode == ColorMode::None {
         // With no colour at all, reverse video is what keeps the selection visible.
         theme.selection = theme.selection.add_modifier(Modifier::REVERSED);
@@ -287,28 +341,71 @@ mod tests {
             let t = load(name, Path::new("/nonexistent"), ColorMode::None).unwrap();
             assert_eq!(t.selection.fg, None);
             assert_eq!(t.selection.bg, None);
-            assert!(t.selection.add_modifier.contains(Modifier::REVERSED), "{name}: selection invisible without colour");
+            assert!(
+                t.selection.add_modifier.contains(Modifier::REVERSED),
+                "{name}: selection invisible without colour"
+            );
         }
     }
 
     #[test]
     fn downsamples_rgb() {
-        assert_eq!(downsample(Color::Rgb(255, 0, 0), ColorMode::Ansi16), Color::LightRed);
-        assert_eq!(downsample(Color::Rgb(0, 0, 0), ColorMode::Ansi256), Color::Indexed(16));
-        assert_eq!(downsample(Color::Rgb(128, 128, 128), ColorMode::Ansi256), Color::Indexed(244));
-        assert_eq!(downsample(Color::Rgb(1, 2, 3), ColorMode::TrueColor), Color::Rgb(1, 2, 3));
-        assert_eq!(downsample(Color::Indexed(196), ColorMode::Ansi16), Color::LightRed);
+        assert_eq!(
+            downsample(Color::Rgb(255, 0, 0), ColorMode::Ansi16),
+            Color::LightRed
+        );
+        assert_eq!(
+            downsample(Color::Rgb(0, 0, 0), ColorMode::Ansi256),
+            Color::Indexed(16)
+        );
+        assert_eq!(
+            downsample(Color::Rgb(128, 128, 128), ColorMode::Ansi256),
+            Color::Indexed(244)
+        );
+        assert_eq!(
+            downsample(Color::Rgb(1, 2, 3), ColorMode::TrueColor),
+            Color::Rgb(1, 2, 3)
+        );
+        assert_eq!(
+            downsample(Color::Indexed(196), ColorMode::Ansi16),
+            Color::LightRed
+        );
     }
 
     #[test]
     fn detects_colour_depth_from_the_environment() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string());
-        assert_eq!(ColorMode::detect(ColorChoice::Auto, &env(&[("NO_COLOR", "1"), ("COLORTERM", "truecolor")])), ColorMode::None);
-        assert_eq!(ColorMode::detect(ColorChoice::Auto, &env(&[("COLORTERM", "truecolor")])), ColorMode::TrueColor);
-        assert_eq!(ColorMode::detect(ColorChoice::Auto, &env(&[("TERM", "xterm-256color")])), ColorMode::Ansi256);
-        assert_eq!(ColorMode::detect(ColorChoice::Auto, &env(&[("TERM", "vt100")])), ColorMode::Ansi16);
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(
+            ColorMode::detect(
+                ColorChoice::Auto,
+                &env(&[("NO_COLOR", "1"), ("COLORTERM", "truecolor")])
+            ),
+            ColorMode::None
+        );
+        assert_eq!(
+            ColorMode::detect(ColorChoice::Auto, &env(&[("COLORTERM", "truecolor")])),
+            ColorMode::TrueColor
+        );
+        assert_eq!(
+            ColorMode::detect(ColorChoice::Auto, &env(&[("TERM", "xterm-256color")])),
+            ColorMode::Ansi256
+        );
+        assert_eq!(
+            ColorMode::detect(ColorChoice::Auto, &env(&[("TERM", "vt100")])),
+            ColorMode::Ansi16
+        );
         // An explicit choice beats NO_COLOR, as the NO_COLOR convention asks.
-        assert_eq!(ColorMode::detect(ColorChoice::C256, &env(&[("NO_COLOR", "1")])), ColorMode::Ansi256);
+        assert_eq!(
+            ColorMode::detect(ColorChoice::C256, &env(&[("NO_COLOR", "1")])),
+            ColorMode::Ansi256
+        );
     }
 
     #[test]

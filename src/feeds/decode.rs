@@ -30,7 +30,10 @@ impl<E: std::fmt::Display> From<E> for DecodeError {
 
 fn too_big(payload: &[u8], max: usize) -> Result<(), DecodeError> {
     if payload.len() > max {
-        return Err(DecodeError(format!("payload too large: {} bytes (limit {max})", payload.len())));
+        return Err(DecodeError(format!(
+            "payload too large: {} bytes (limit {max})",
+            payload.len()
+        )));
     }
     Ok(())
 }
@@ -45,10 +48,17 @@ enum RawTs {
 fn parse_ts(ts: Option<RawTs>) -> Result<Option<DateTime<Utc>>, DecodeError> {
     match ts {
         None => Ok(None),
-        Some(RawTs::Epoch(secs)) => epoch(secs).map(Some).ok_or_else(|| DecodeError(format!("ts {secs} is out of range"))),
+        Some(RawTs::Epoch(secs)) => epoch(secs)
+            .map(Some)
+            .ok_or_else(|| DecodeError(format!("ts {secs} is out of range"))),
         Some(RawTs::Text(t)) => DateTime::parse_from_rfc3339(&t)
             .map(|d| Some(d.with_timezone(&Utc)))
-            .map_err(|_| DecodeError(format!("ts `{}` is neither RFC 3339 nor epoch seconds", clean(&t, 40)))),
+            .map_err(|_| {
+                DecodeError(format!(
+                    "ts `{}` is neither RFC 3339 nor epoch seconds",
+                    clean(&t, 40)
+                ))
+            }),
     }
 }
 
@@ -87,7 +97,12 @@ pub fn agent(payload: &[u8]) -> Result<AgentReport, DecodeError> {
         "error" | "failed" => AgentState::Error,
         "offline" | "stopped" => AgentState::Offline,
         "unknown" => AgentState::Unknown,
-        _ => return Err(DecodeError(format!("unknown state `{}`; expected idle, busy, error, offline or unknown", clean(&raw.state, 40)))),
+        _ => {
+            return Err(DecodeError(format!(
+                "unknown state `{}`; expected idle, busy, error, offline or unknown",
+                clean(&raw.state, 40)
+            )));
+        }
     };
     let agent = clean(&raw.agent, 40).to_uppercase();
     if agent.is_empty() {
@@ -122,7 +137,8 @@ pub fn activity(payload: &[u8]) -> Result<ActivityReport, DecodeError> {
     let raw: RawActivity = serde_json::from_slice(payload)?;
     let level = match raw.level.as_deref() {
         None => Level::Info,
-        Some(l) => Level::parse(l).ok_or_else(|| DecodeError(format!("unknown level `{}`", clean(l, 20))))?,
+        Some(l) => Level::parse(l)
+            .ok_or_else(|| DecodeError(format!("unknown level `{}`", clean(l, 20))))?,
     };
     Ok(ActivityReport {
         ts: parse_ts(raw.ts)?,
@@ -154,12 +170,22 @@ pub fn kombu_body(payload: &[u8]) -> Result<Vec<u8>, DecodeError> {
     let env: Envelope = serde_json::from_slice(payload)?;
     match env.content_type.as_deref() {
         None | Some("application/json") => {}
-        Some(other) => return Err(DecodeError(format!("content-type `{}` is not supported; configure the JSON serializer", clean(other, 60)))),
+        Some(other) => {
+            return Err(DecodeError(format!(
+                "content-type `{}` is not supported; configure the JSON serializer",
+                clean(other, 60)
+            )));
+        }
     }
     match env.properties.body_encoding.as_deref() {
-        Some("base64") => Ok(base64::engine::general_purpose::STANDARD.decode(env.body.as_bytes()).map_err(|e| DecodeError(format!("bad base64 body: {e}")))?),
+        Some("base64") => Ok(base64::engine::general_purpose::STANDARD
+            .decode(env.body.as_bytes())
+            .map_err(|e| DecodeError(format!("bad base64 body: {e}")))?),
         None | Some("utf-8") => Ok(env.body.into_bytes()),
-        Some(other) => Err(DecodeError(format!("body_encoding `{}` is not supported", clean(other, 30)))),
+        Some(other) => Err(DecodeError(format!(
+            "body_encoding `{}` is not supported",
+            clean(other, 30)
+        ))),
     }
 }
 
@@ -167,7 +193,8 @@ pub fn kombu_body(payload: &[u8]) -> Result<Vec<u8>, DecodeError> {
 /// stands alone: one bad entry in a batch does not cost the others.
 pub fn celery_events(payload: &[u8]) -> Result<Vec<Result<CeleryEvent, DecodeError>>, DecodeError> {
     let body = kombu_body(payload)?;
-    let value: Value = serde_json::from_slice(&body).map_err(|e| DecodeError(format!("body is not JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_slice(&body).map_err(|e| DecodeError(format!("body is not JSON: {e}")))?;
     Ok(match value {
         Value::Array(items) => items.iter().filter_map(celery_event).collect(),
         single => celery_event(&single).into_iter().collect(),
@@ -177,10 +204,17 @@ pub fn celery_events(payload: &[u8]) -> Result<Vec<Result<CeleryEvent, DecodeErr
 fn s(v: &Value, key: &str, max: usize) -> Result<Option<String>, DecodeError> {
     match v.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(x)) => Ok(Some(if max == TRACEBACK { clean_lines(x, max) } else { clean(x, max) })),
+        Some(Value::String(x)) => Ok(Some(if max == TRACEBACK {
+            clean_lines(x, max)
+        } else {
+            clean(x, max)
+        })),
         // Results of custom serializers can be JSON values rather than reprs: show them.
         Some(other) if key == "result" => Ok(Some(clean(&other.to_string(), max))),
-        Some(other) => Err(DecodeError(format!("`{key}` should be a string, got {}", kind(other)))),
+        Some(other) => Err(DecodeError(format!(
+            "`{key}` should be a string, got {}",
+            kind(other)
+        ))),
     }
 }
 
@@ -188,7 +222,10 @@ fn n(v: &Value, key: &str) -> Result<Option<f64>, DecodeError> {
     match v.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(x)) => Ok(x.as_f64()),
-        Some(other) => Err(DecodeError(format!("`{key}` should be a number, got {}", kind(other)))),
+        Some(other) => Err(DecodeError(format!(
+            "`{key}` should be a number, got {}",
+            kind(other)
+        ))),
     }
 }
 
@@ -232,7 +269,8 @@ fn celery_event(v: &Value) -> Option<Result<CeleryEvent, DecodeError>> {
 }
 
 fn worker_event(kind: WorkerEventKind, v: &Value) -> Result<CeleryEvent, DecodeError> {
-    let hostname = s(v, "hostname", SHORT)?.ok_or_else(|| DecodeError("worker event has no hostname".into()))?;
+    let hostname = s(v, "hostname", SHORT)?
+        .ok_or_else(|| DecodeError("worker event has no hostname".into()))?;
     let mut loadavg = [0.0; 3];
     if let Some(Value::Array(l)) = v.get("loadavg") {
         for (slot, x) in loadavg.iter_mut().zip(l) {

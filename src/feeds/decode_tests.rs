@@ -20,16 +20,26 @@ fn channels() -> Channels {
 #[test]
 fn celery_prefix_follows_db_fanout_and_global_keyprefix() {
     assert_eq!(channels().celery_prefix, "/0.celeryev/");
-    assert_eq!(Channels::new("a", "b", 3, "", true).celery_prefix, "/3.celeryev/");
-    assert_eq!(Channels::new("a", "b", 0, "", false).celery_prefix, "celeryev/");
-    assert_eq!(Channels::new("a", "b", 0, "prod:", true).celery_prefix, "prod:/0.celeryev/");
+    assert_eq!(
+        Channels::new("a", "b", 3, "", true).celery_prefix,
+        "/3.celeryev/"
+    );
+    assert_eq!(
+        Channels::new("a", "b", 0, "", false).celery_prefix,
+        "celeryev/"
+    );
+    assert_eq!(
+        Channels::new("a", "b", 0, "prod:", true).celery_prefix,
+        "prod:/0.celeryev/"
+    );
     assert_eq!(channels().patterns()[2], "/0.celeryev/*");
 }
 
 #[test]
 fn task_message_envelope_body_is_base64_json() {
     // The protocol v2 task message captured from celery 5.7.0 (countdown=60, expires=3600).
-    let body = json!([[4, 4], {}, {"callbacks": null, "errbacks": null, "chain": null, "chord": null}]);
+    let body =
+        json!([[4, 4], {}, {"callbacks": null, "errbacks": null, "chain": null, "chord": null}]);
     let envelope = json!({
         "body": b64(&body), "content-encoding": "utf-8", "content-type": "application/json",
         "headers": {"lang": "py", "task": "tasks.add", "id": "6f1c", "argsrepr": "(4, 4)"},
@@ -38,7 +48,10 @@ fn task_message_envelope_body_is_base64_json() {
             "body_encoding": "base64", "delivery_tag": "t1"}
     });
     let decoded = kombu_body(&serde_json::to_vec(&envelope).unwrap()).unwrap();
-    assert_eq!(serde_json::from_slice::<serde_json::Value>(&decoded).unwrap(), body);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&decoded).unwrap(),
+        body
+    );
 }
 
 #[test]
@@ -46,7 +59,9 @@ fn worker_heartbeat_decodes_every_field() {
     let hb = wire::worker_heartbeat("thinking@vm", 1_700_000_000.5, 2, 41, [0.5, 0.25, 0.125]);
     let bytes = wire::kombu_event_envelope(&hb, "thinking@vm", "worker.heartbeat", "t");
     let evs = celery_events(&bytes).unwrap();
-    let CeleryEvent::Worker(w) = evs[0].clone().unwrap() else { panic!("not a worker event") };
+    let CeleryEvent::Worker(w) = evs[0].clone().unwrap() else {
+        panic!("not a worker event")
+    };
     assert_eq!(w.kind, WorkerEventKind::Heartbeat);
     assert_eq!(w.hostname, "thinking@vm");
     assert_eq!((w.active, w.processed, w.freq), (2, 41, 2.0));
@@ -69,20 +84,48 @@ fn task_multi_batch_decodes_each_event_and_keeps_good_ones_beside_bad() {
     ]);
     let bytes = wire::kombu_event_envelope(&batch, "w1@localhost", "task.multi", "t");
     let evs = celery_events(&bytes).unwrap();
-    assert_eq!(evs.len(), 5, "custom event types are skipped, the rest kept");
-    let kinds: Vec<_> = evs.iter().map(|e| match e {
-        Ok(CeleryEvent::Task(t)) => Some(t.kind),
-        _ => None,
-    }).collect();
+    assert_eq!(
+        evs.len(),
+        5,
+        "custom event types are skipped, the rest kept"
+    );
+    let kinds: Vec<_> = evs
+        .iter()
+        .map(|e| match e {
+            Ok(CeleryEvent::Task(t)) => Some(t.kind),
+            _ => None,
+        })
+        .collect();
     use TaskEventKind::*;
-    assert_eq!(kinds, [Some(Received), Some(Started), Some(Succeeded), None, Some(Failed)]);
-    let Ok(CeleryEvent::Task(ok)) = &evs[2] else { panic!() };
+    assert_eq!(
+        kinds,
+        [
+            Some(Received),
+            Some(Started),
+            Some(Succeeded),
+            None,
+            Some(Failed)
+        ]
+    );
+    let Ok(CeleryEvent::Task(ok)) = &evs[2] else {
+        panic!()
+    };
     assert_eq!(ok.fields.result.as_deref(), Some("8"));
     assert_eq!(ok.fields.runtime, Some(0.0021));
     let Err(bad) = &evs[3] else { panic!() };
     assert_eq!(bad.0, "`uuid` should be a string, got a number");
-    let Ok(CeleryEvent::Task(failed)) = &evs[4] else { panic!() };
-    assert!(failed.fields.traceback.as_deref().unwrap().contains("\n  File"), "tracebacks keep their lines");
+    let Ok(CeleryEvent::Task(failed)) = &evs[4] else {
+        panic!()
+    };
+    assert!(
+        failed
+            .fields
+            .traceback
+            .as_deref()
+            .unwrap()
+            .contains("\n  File"),
+        "tracebacks keep their lines"
+    );
 }
 
 #[test]
@@ -103,27 +146,80 @@ fn malformed_corpus_gives_warnings_carrying_the_raw_text() {
     let ch = channels();
     let huge = vec![b'x'; 1_048_576];
     let corpus: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("/0.celeryev/task.multi", br#"{"body":"!!!not base64!!!","properties":{"body_encoding":"base64"}}"#.to_vec(), "bad base64"),
-        ("/0.celeryev/task.multi", b"{not json".to_vec(), "key must be a string"),
-        ("/0.celeryev/worker.heartbeat", wire::kombu_event_envelope(&json!({"type":"worker-heartbeat","hostname":["x"]}), "h", "worker.heartbeat", "t"), "should be a string"),
+        (
+            "/0.celeryev/task.multi",
+            br#"{"body":"!!!not base64!!!","properties":{"body_encoding":"base64"}}"#.to_vec(),
+            "bad base64",
+        ),
+        (
+            "/0.celeryev/task.multi",
+            b"{not json".to_vec(),
+            "key must be a string",
+        ),
+        (
+            "/0.celeryev/worker.heartbeat",
+            wire::kombu_event_envelope(
+                &json!({"type":"worker-heartbeat","hostname":["x"]}),
+                "h",
+                "worker.heartbeat",
+                "t",
+            ),
+            "should be a string",
+        ),
         ("/0.celeryev/task.multi", huge.clone(), "payload too large"),
         ("chavion:agents:X", huge, "payload too large"),
-        ("chavion:agents:X", b"\xff\xfe\x00garbage".to_vec(), "expected value"),
-        ("chavion:agents:X", br#"{"agent":"X","state":42}"#.to_vec(), "invalid type: integer `42`, expected a string"),
-        ("chavion:agents:X", br#"{"agent":"X","state":"dancing"}"#.to_vec(), "unknown state `dancing`"),
-        ("chavion:activity", b"{\"message\":\"\x1b]52;c;ZXZpbA==\x07\",\"level\":\"loud\"}".to_vec(), "unknown level"),
-        ("chavion:activity", b"\x1b[2J\x1b]0;owned\x07".to_vec(), "expected value"),
-        ("/0.celeryev/task.multi", wire::kombu_event_envelope(&json!("just a string"), "h", "x", "t"), "event has no `type`"),
+        (
+            "chavion:agents:X",
+            b"\xff\xfe\x00garbage".to_vec(),
+            "expected value",
+        ),
+        (
+            "chavion:agents:X",
+            br#"{"agent":"X","state":42}"#.to_vec(),
+            "invalid type: integer `42`, expected a string",
+        ),
+        (
+            "chavion:agents:X",
+            br#"{"agent":"X","state":"dancing"}"#.to_vec(),
+            "unknown state `dancing`",
+        ),
+        (
+            "chavion:activity",
+            br#"{"message":"\u001b]52;c;ZXZpbA==\u0007","level":"loud\u001b[2J"}"#.to_vec(),
+            "unknown level",
+        ),
+        (
+            "chavion:activity",
+            b"\x1b[2J\x1b]0;owned\x07".to_vec(),
+            "expected value",
+        ),
+        (
+            "/0.celeryev/task.multi",
+            wire::kombu_event_envelope(&json!("just a string"), "h", "x", "t"),
+            "event has no `type`",
+        ),
         ("elsewhere", b"hello".to_vec(), "unexpected channel"),
     ];
     for (channel, payload, why) in corpus {
         let mut out = Vec::new();
         route(&ch, channel, &payload, &mut out);
         assert_eq!(out.len(), 1, "{channel}: {out:?}");
-        let FeedItem::Malformed { reason, raw, .. } = &out[0] else { panic!("{channel} {why}: {out:?}") };
-        assert!(reason.contains(why), "{channel}: expected `{why}` in `{reason}`");
-        assert!(!raw.contains('\u{1b}') && !raw.contains('\u{7}'), "raw text must be cleaned: {raw:?}");
-        assert!(raw.chars().count() <= 240, "raw text must be cut: {} chars", raw.chars().count());
+        let FeedItem::Malformed { reason, raw, .. } = &out[0] else {
+            panic!("{channel} {why}: {out:?}")
+        };
+        assert!(
+            reason.contains(why),
+            "{channel}: expected `{why}` in `{reason}`"
+        );
+        assert!(
+            !raw.contains('\u{1b}') && !raw.contains('\u{7}'),
+            "raw text must be cleaned: {raw:?}"
+        );
+        assert!(
+            raw.chars().count() <= 240,
+            "raw text must be cut: {} chars",
+            raw.chars().count()
+        );
     }
 }
 
@@ -131,5 +227,9 @@ fn malformed_corpus_gives_warnings_carrying_the_raw_text() {
 fn pickle_serializer_is_named_not_misread() {
     let env = br#"{"body":"gAR9","content-type":"application/x-python-serialize","properties":{"body_encoding":"base64"}}"#;
     let err = kombu_body(env).unwrap_err();
-    assert!(err.0.contains("application/x-python-serialize"), "{}", err.0);
+    assert!(
+        err.0.contains("application/x-python-serialize"),
+        "{}",
+        err.0
+    );
 }

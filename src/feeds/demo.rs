@@ -35,11 +35,23 @@ struct SimTask {
 
 fn tasks_for(name: &str) -> &'static [&'static str] {
     match name {
-        "COGNITIVE" => &["cognitive.parse_intent", "cognitive.summarize", "cognitive.translate"],
+        "COGNITIVE" => &[
+            "cognitive.parse_intent",
+            "cognitive.summarize",
+            "cognitive.translate",
+        ],
         "THINKING" => &["thinking.plan", "thinking.reason", "thinking.decompose"],
         "JUDGING" => &["judging.cross_check", "judging.risk_score"],
-        "EXECUTING" => &["executing.deploy", "executing.run_fix", "executing.git_pull"],
-        "EVOLVING" => &["evolving.ab_test", "evolving.retrain", "evolving.collect_metrics"],
+        "EXECUTING" => &[
+            "executing.deploy",
+            "executing.run_fix",
+            "executing.git_pull",
+        ],
+        "EVOLVING" => &[
+            "evolving.ab_test",
+            "evolving.retrain",
+            "evolving.collect_metrics",
+        ],
         _ => &["agent.work"],
     }
 }
@@ -47,18 +59,35 @@ fn tasks_for(name: &str) -> &'static [&'static str] {
 const CHATTER: &[(&str, &str)] = &[
     ("info", "intent classified: deploy request (0.93)"),
     ("info", "plan ready: 4 steps, est. 40s"),
-    ("warn", "risk score 0.62 above soft threshold, second opinion requested"),
+    (
+        "warn",
+        "risk score 0.62 above soft threshold, second opinion requested",
+    ),
     ("info", "cross-check agreed (3/3 models)"),
     ("info", "git pull origin main: 3 files changed"),
     ("info", "A/B test b-17: variant B +2.1% success"),
     ("debug", "token budget 12k/32k"),
-    ("error", "deploy health check failed: HTTP 502 from :5002, rolling back"),
+    (
+        "error",
+        "deploy health check failed: HTTP 502 from :5002, rolling back",
+    ),
     ("info", "retraining window scheduled 03:00 UTC"),
 ];
 
 fn uuid(rng: &mut fastrand::Rng) -> String {
-    let h = |rng: &mut fastrand::Rng, n: usize| (0..n).map(|_| char::from_digit(rng.u32(0..16), 16).expect("hex digit")).collect::<String>();
-    format!("{}-{}-{}-{}-{}", h(rng, 8), h(rng, 4), h(rng, 4), h(rng, 4), h(rng, 12))
+    let h = |rng: &mut fastrand::Rng, n: usize| {
+        (0..n)
+            .map(|_| char::from_digit(rng.u32(0..16), 16).expect("hex digit"))
+            .collect::<String>()
+    };
+    format!(
+        "{}-{}-{}-{}-{}",
+        h(rng, 8),
+        h(rng, 4),
+        h(rng, 4),
+        h(rng, 4),
+        h(rng, 12)
+    )
 }
 
 fn now_f() -> f64 {
@@ -71,7 +100,11 @@ pub fn spawn(cfg: &Config, channels: Channels, tx: Sender<Event>) -> tokio::task
         .iter()
         .map(|a| {
             let name = a.name.get_ref().to_uppercase();
-            let queue = a.queues.first().cloned().unwrap_or_else(|| name.to_lowercase());
+            let queue = a
+                .queues
+                .first()
+                .cloned()
+                .unwrap_or_else(|| name.to_lowercase());
             SimAgent {
                 host: format!("{queue}@chavion-vm"),
                 tasks: tasks_for(&name),
@@ -87,29 +120,64 @@ pub fn spawn(cfg: &Config, channels: Channels, tx: Sender<Event>) -> tokio::task
     let ports: Vec<Expect> = cfg.ports.iter().map(|p| p.expect).collect();
     tokio::spawn(async move {
         let mut rng = fastrand::Rng::with_seed(7);
-        let _ = tx.send(Event::Link { name: "demo".into(), health: LinkHealth::Up }).await;
+        let _ = tx
+            .send(Event::Link {
+                name: "demo".into(),
+                health: LinkHealth::Up,
+            })
+            .await;
         let mut tick: u64 = 0;
         loop {
             let mut items = Vec::new();
-            let mut publish = |channel: &str, bytes: &[u8]| route(&channels, channel, bytes, &mut items);
+            let mut publish =
+                |channel: &str, bytes: &[u8]| route(&channels, channel, bytes, &mut items);
             // Every 2 s (and at once): heartbeats, agent self-reports, probes.
             if tick.is_multiple_of(8) {
                 for a in &agents {
-                    let hb = wire::worker_heartbeat(&a.host, now_f(), a.current.is_some() as u64, a.processed, [0.4, 0.3, 0.2]);
-                    publish(&wire::celery_channel(&channels.celery_prefix, "worker-heartbeat"), &wire::kombu_event_envelope(&hb, &a.host, "worker.heartbeat", &uuid(&mut rng)));
+                    let hb = wire::worker_heartbeat(
+                        &a.host,
+                        now_f(),
+                        a.current.is_some() as u64,
+                        a.processed,
+                        [0.4, 0.3, 0.2],
+                    );
+                    publish(
+                        &wire::celery_channel(&channels.celery_prefix, "worker-heartbeat"),
+                        &wire::kombu_event_envelope(
+                            &hb,
+                            &a.host,
+                            "worker.heartbeat",
+                            &uuid(&mut rng),
+                        ),
+                    );
                     let (state, task, detail) = match &a.current {
                         Some(t) => ("busy", Some(t.uuid.as_str()), t.name),
                         None => ("idle", None, "waiting for work"),
                     };
-                    publish(&format!("chavion:agents:{}", a.name), &wire::agent_json(&a.name, state, task, detail, &a.model, now_f()));
+                    publish(
+                        &format!("chavion:agents:{}", a.name),
+                        &wire::agent_json(&a.name, state, task, detail, &a.model, now_f()),
+                    );
                 }
                 for (index, expect) in ports.iter().enumerate() {
                     let outcome = match expect {
-                        Expect::Optional if index % 2 == 0 => ProbeOutcome::Down { why: "connection refused".into() },
-                        Expect::Down => ProbeOutcome::Down { why: "connection refused".into() },
-                        _ => ProbeOutcome::Up { latency: Duration::from_micros(rng.u64(150..4000)) },
+                        Expect::Optional if index % 2 == 0 => ProbeOutcome::Down {
+                            why: "connection refused".into(),
+                        },
+                        Expect::Down => ProbeOutcome::Down {
+                            why: "connection refused".into(),
+                        },
+                        _ => ProbeOutcome::Up {
+                            latency: Duration::from_micros(rng.u64(150..4000)),
+                        },
                     };
-                    let _ = tx.send(Event::Probe { at: Utc::now(), index, outcome }).await;
+                    let _ = tx
+                        .send(Event::Probe {
+                            at: Utc::now(),
+                            index,
+                            outcome,
+                        })
+                        .await;
                 }
             }
             // Every second: queue depths, as the sampler would report them.
@@ -118,7 +186,10 @@ pub fn spawn(cfg: &Config, channels: Channels, tx: Sender<Event>) -> tokio::task
                     .iter_mut()
                     .map(|a| {
                         a.depth = (a.depth as i64 + rng.i64(-3..5)).clamp(0, 60) as u64;
-                        QueueSample { queue: a.queue.clone(), depth: a.depth }
+                        QueueSample {
+                            queue: a.queue.clone(),
+                            depth: a.depth,
+                        }
                     })
                     .collect();
                 items.push(FeedItem::Queues(samples));
@@ -135,9 +206,22 @@ pub fn spawn(cfg: &Config, channels: Channels, tx: Sender<Event>) -> tokio::task
             if !agents.is_empty() && (tick == 1 || rng.u8(..20) == 0) {
                 let (level, msg) = CHATTER[rng.usize(..CHATTER.len())];
                 let source = &agents[rng.usize(..agents.len())].name;
-                route(&channels, &channels.activity, &wire::activity_json(level, source, msg, None, now_f()), &mut items);
+                route(
+                    &channels,
+                    &channels.activity,
+                    &wire::activity_json(level, source, msg, None, now_f()),
+                    &mut items,
+                );
             }
-            if !items.is_empty() && tx.send(Event::FeedBatch { at: Utc::now(), items }).await.is_err() {
+            if !items.is_empty()
+                && tx
+                    .send(Event::FeedBatch {
+                        at: Utc::now(),
+                        items,
+                    })
+                    .await
+                    .is_err()
+            {
                 return;
             }
             tick += 1;
@@ -152,7 +236,11 @@ fn step(a: &mut SimAgent, rng: &mut fastrand::Rng) -> Vec<serde_json::Value> {
     let Some(t) = &mut a.current else {
         if rng.bool() {
             let name = a.tasks[rng.usize(..a.tasks.len())];
-            let t = SimTask { uuid: uuid(rng), name, stage: 0 };
+            let t = SimTask {
+                uuid: uuid(rng),
+                name,
+                stage: 0,
+            };
             let args = format!("('job-{}',)", rng.u32(100..999));
             let ev = vec![
                 json!({"type": "task-received", "uuid": t.uuid, "name": name, "args": args, "kwargs": "{}", "retries": 0,
@@ -165,7 +253,9 @@ fn step(a: &mut SimAgent, rng: &mut fastrand::Rng) -> Vec<serde_json::Value> {
     };
     t.stage += 1;
     match t.stage {
-        1 => vec![json!({"type": "task-started", "uuid": t.uuid, "hostname": a.host, "timestamp": ts, "pid": 4243, "clock": 2})],
+        1 => vec![
+            json!({"type": "task-started", "uuid": t.uuid, "hostname": a.host, "timestamp": ts, "pid": 4243, "clock": 2}),
+        ],
         2..=4 if rng.u8(..3) > 0 => Vec::new(),
         _ => {
             let roll = rng.u8(..20);
@@ -187,9 +277,20 @@ fn step(a: &mut SimAgent, rng: &mut fastrand::Rng) -> Vec<serde_json::Value> {
     }
 }
 
-fn publish_batch(channels: &Channels, a: &SimAgent, batch: &[serde_json::Value], items: &mut Vec<FeedItem>, rng: &mut fastrand::Rng) {
+fn publish_batch(
+    channels: &Channels,
+    a: &SimAgent,
+    batch: &[serde_json::Value],
+    items: &mut Vec<FeedItem>,
+    rng: &mut fastrand::Rng,
+) {
     // Workers buffer task events and publish them as one `task.multi` list.
     let body = serde_json::Value::Array(batch.to_vec());
     let bytes = wire::kombu_event_envelope(&body, &a.host, "task.multi", &uuid(rng));
-    route(channels, &wire::celery_channel(&channels.celery_prefix, "task-multi"), &bytes, items);
+    route(
+        channels,
+        &wire::celery_channel(&channels.celery_prefix, "task-multi"),
+        &bytes,
+        items,
+    );
 }

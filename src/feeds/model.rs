@@ -10,7 +10,11 @@ pub enum FeedItem {
     Celery(CeleryEvent),
     Queues(Vec<QueueSample>),
     /// A payload no decoder could read: shown as a warning carrying its (cleaned) raw text.
-    Malformed { source: String, reason: String, raw: String },
+    Malformed {
+        source: String,
+        reason: String,
+        raw: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -12,9 +12,13 @@ use crate::event::{Event, ProbeOutcome};
 pub async fn tcp_connect(host: &str, port: u16, timeout: Duration) -> ProbeOutcome {
     let started = Instant::now();
     match tokio::time::timeout(timeout, TcpStream::connect((host, port))).await {
-        Ok(Ok(_stream)) => ProbeOutcome::Up { latency: started.elapsed() },
+        Ok(Ok(_stream)) => ProbeOutcome::Up {
+            latency: started.elapsed(),
+        },
         Ok(Err(e)) => ProbeOutcome::Down { why: io_reason(&e) },
-        Err(_) => ProbeOutcome::Down { why: format!("no answer in {} ms", timeout.as_millis()) },
+        Err(_) => ProbeOutcome::Down {
+            why: format!("no answer in {} ms", timeout.as_millis()),
+        },
     }
 }
 
@@ -31,7 +35,12 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-pub fn spawn(targets: Vec<(String, u16)>, interval: Duration, timeout: Duration, tx: Sender<Event>) -> Vec<JoinHandle<()>> {
+pub fn spawn(
+    targets: Vec<(String, u16)>,
+    interval: Duration,
+    timeout: Duration,
+    tx: Sender<Event>,
+) -> Vec<JoinHandle<()>> {
     targets
         .into_iter()
         .enumerate()
@@ -45,7 +54,15 @@ pub fn spawn(targets: Vec<(String, u16)>, interval: Duration, timeout: Duration,
                 loop {
                     ticker.tick().await;
                     let outcome = tcp_connect(&host, port, timeout).await;
-                    if tx.send(Event::Probe { at: Utc::now(), index, outcome }).await.is_err() {
+                    if tx
+                        .send(Event::Probe {
+                            at: Utc::now(),
+                            index,
+                            outcome,
+                        })
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                 }
@@ -66,10 +83,15 @@ mod tests {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
-        assert!(matches!(tcp_connect("127.0.0.1", open, Duration::from_secs(1)).await, ProbeOutcome::Up { .. }));
+        assert!(matches!(
+            tcp_connect("127.0.0.1", open, Duration::from_secs(1)).await,
+            ProbeOutcome::Up { .. }
+        ));
         assert_eq!(
             tcp_connect("127.0.0.1", closed, Duration::from_secs(1)).await,
-            ProbeOutcome::Down { why: "connection refused".into() }
+            ProbeOutcome::Down {
+                why: "connection refused".into()
+            }
         );
     }
 }

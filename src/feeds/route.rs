@@ -18,8 +18,18 @@ pub struct Channels {
 }
 
 impl Channels {
-    pub fn new(agents: &str, activity: &str, db: u32, global_keyprefix: &str, fanout_prefix: bool) -> Channels {
-        let fanout = if fanout_prefix { format!("/{db}.") } else { String::new() };
+    pub fn new(
+        agents: &str,
+        activity: &str,
+        db: u32,
+        global_keyprefix: &str,
+        fanout_prefix: bool,
+    ) -> Channels {
+        let fanout = if fanout_prefix {
+            format!("/{db}.")
+        } else {
+            String::new()
+        };
         Channels {
             agents: agents.to_string(),
             activity: activity.to_string(),
@@ -29,12 +39,20 @@ impl Channels {
 
     /// The PSUBSCRIBE patterns that cover all three.
     pub fn patterns(&self) -> [String; 3] {
-        [self.agents.clone(), self.activity.clone(), format!("{}*", self.celery_prefix)]
+        [
+            self.agents.clone(),
+            self.activity.clone(),
+            format!("{}*", self.celery_prefix),
+        ]
     }
 }
 
 fn malformed(source: &str, reason: String, payload: &[u8]) -> FeedItem {
-    FeedItem::Malformed { source: source.to_string(), reason, raw: clean_bytes(payload, RAW_PREVIEW) }
+    FeedItem::Malformed {
+        source: source.to_string(),
+        reason,
+        raw: clean_bytes(payload, RAW_PREVIEW),
+    }
 }
 
 pub fn route(channels: &Channels, channel: &str, payload: &[u8], out: &mut Vec<FeedItem>) {
@@ -51,15 +69,37 @@ pub fn route(channels: &Channels, channel: &str, payload: &[u8], out: &mut Vec<F
             Err(e) => out.push(malformed("celery", e.0, payload)),
         }
     } else if channel == channels.activity {
-        out.push(decode::activity(payload).map_or_else(|e| malformed("activity", e.0, payload), FeedItem::Activity));
+        out.push(
+            decode::activity(payload)
+                .map_or_else(|e| malformed("activity", e.0, payload), FeedItem::Activity),
+        );
     } else if glob::matches(&channels.agents, channel) {
-        out.push(decode::agent(payload).map_or_else(|e| malformed("agents", e.0, payload), FeedItem::Agent));
+        out.push(
+            decode::agent(payload)
+                .map_or_else(|e| malformed("agents", e.0, payload), FeedItem::Agent),
+        );
     } else {
-        out.push(malformed("redis", format!("message on unexpected channel `{}`", crate::sanitize::clean(channel, 80)), payload));
+        out.push(malformed(
+            "redis",
+            format!(
+                "message on unexpected channel `{}`",
+                crate::sanitize::clean(channel, 80)
+            ),
+            payload,
+        ));
     }
 }
 
 /// Handy for tests and the demo: the Celery events of a batch, ignoring everything else.
 pub fn celery_only(items: &[FeedItem]) -> Vec<&CeleryEvent> {
-    items.iter().filter_map(|i| if let FeedItem::Celery(c) = i { Some(c) } else { None }).collect()
+    items
+        .iter()
+        .filter_map(|i| {
+            if let FeedItem::Celery(c) = i {
+                Some(c)
+            } else {
+                None
+            }
+        })
+        .collect()
 }

@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 /// A kombu envelope as Celery's event dispatcher publishes it on Redis fanout.
 pub fn kombu_event_envelope(body: &Value, hostname: &str, routing_key: &str, tag: &str) -> Vec<u8> {
-    let body_b64 = base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(body).expect("JSON values serialize"));
+    let body_b64 = base64::engine::general_purpose::STANDARD
+        .encode(serde_json::to_vec(body).expect("JSON values serialize"));
     serde_json::to_vec(&json!({
         "body": body_b64,
         "content-encoding": "utf-8",
@@ -29,7 +30,13 @@ pub fn celery_channel(prefix: &str, event_type: &str) -> String {
     format!("{prefix}{}", event_type.replace('-', "."))
 }
 
-pub fn worker_heartbeat(hostname: &str, ts: f64, active: u64, processed: u64, loadavg: [f64; 3]) -> Value {
+pub fn worker_heartbeat(
+    hostname: &str,
+    ts: f64,
+    active: u64,
+    processed: u64,
+    loadavg: [f64; 3],
+) -> Value {
     json!({
         "hostname": hostname, "utcoffset": 0, "pid": 4242, "clock": processed + 1,
         "freq": 2.0, "active": active, "processed": processed, "loadavg": loadavg,
@@ -38,14 +45,27 @@ pub fn worker_heartbeat(hostname: &str, ts: f64, active: u64, processed: u64, lo
     })
 }
 
-pub fn agent_json(agent: &str, state: &str, task_id: Option<&str>, detail: &str, model: &str, ts: f64) -> Vec<u8> {
+pub fn agent_json(
+    agent: &str,
+    state: &str,
+    task_id: Option<&str>,
+    detail: &str,
+    model: &str,
+    ts: f64,
+) -> Vec<u8> {
     serde_json::to_vec(&json!({
         "agent": agent, "state": state, "task_id": task_id, "detail": detail, "model": model, "ts": ts
     }))
     .expect("JSON values serialize")
 }
 
-pub fn activity_json(level: &str, source: &str, message: &str, task_id: Option<&str>, ts: f64) -> Vec<u8> {
+pub fn activity_json(
+    level: &str,
+    source: &str,
+    message: &str,
+    task_id: Option<&str>,
+    ts: f64,
+) -> Vec<u8> {
     serde_json::to_vec(&json!({
         "ts": ts, "level": level, "source": source, "message": message, "task_id": task_id
     }))

@@ -28,12 +28,18 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let status = if log.follow {
         Span::styled("following ", theme.muted)
     } else {
-        Span::styled(format!("paused · {} new below ", log.unseen), theme.level_warn)
+        Span::styled(
+            format!("paused · {} new below ", log.unseen),
+            theme.level_warn,
+        )
     };
     let b = block(state, theme, Pane::Activity, vec![status]);
     let inner = b.inner(area);
     let rows = inner.height as usize;
-    let end = log.lines.len().saturating_sub(if log.follow { 0 } else { log.offset });
+    let end = log
+        .lines
+        .len()
+        .saturating_sub(if log.follow { 0 } else { log.offset });
     let start = end.saturating_sub(rows);
     let msg_w = (inner.width as usize).saturating_sub(9 + 6 + SOURCE_W + 1);
     let lines: Vec<Line> = log
@@ -42,8 +48,14 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .map(|l| {
             Line::from(vec![
                 Span::styled(format!("{} ", clock(l.at, state.utc)), theme.muted),
-                Span::styled(format!("{:<5} ", l.level.label()), level_style(theme, l.level)),
-                Span::styled(format!("{:<w$} ", fit(&l.source, SOURCE_W), w = SOURCE_W), theme.accent),
+                Span::styled(
+                    format!("{:<5} ", l.level.label()),
+                    level_style(theme, l.level),
+                ),
+                Span::styled(
+                    format!("{:<w$} ", fit(&l.source, SOURCE_W), w = SOURCE_W),
+                    theme.accent,
+                ),
                 Span::raw(fit(&l.message, msg_w)),
             ])
         })

@@ -42,7 +42,11 @@ fn heartbeat(state: &State, a: &AgentTile) -> String {
 }
 
 pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme, compact: bool) {
-    let up = state.agents.iter().filter(|a| matches!(a.state, AgentState::Idle | AgentState::Busy)).count();
+    let up = state
+        .agents
+        .iter()
+        .filter(|a| matches!(a.state, AgentState::Idle | AgentState::Busy))
+        .count();
     let summary = Span::styled(format!("{up}/{} up ", state.agents.len()), theme.muted);
     if compact {
         return draw_compact(f, area, state, theme, summary);
@@ -58,46 +62,86 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme, compact: bo
     for (i, a) in state.agents.iter().enumerate() {
         let (r, c) = (i as u16 / cols, i as u16 % cols);
         let x = area.x + c * tile_w;
-        let w = if c == cols - 1 { area.width - c * tile_w } else { tile_w };
-        let rect = Rect { x, y: area.y + 1 + r * tile_h, width: w, height: tile_h };
+        let w = if c == cols - 1 {
+            area.width - c * tile_w
+        } else {
+            tile_w
+        };
+        let rect = Rect {
+            x,
+            y: area.y + 1 + r * tile_h,
+            width: w,
+            height: tile_h,
+        };
         if rect.bottom() > area.bottom() {
             break;
         }
-        tile(f, rect, state, theme, a, state.ui.focus == Pane::Agents && state.ui.agent_sel == i);
+        tile(
+            f,
+            rect,
+            state,
+            theme,
+            a,
+            state.ui.focus == Pane::Agents && state.ui.agent_sel == i,
+        );
     }
 }
 
 fn tile(f: &mut Frame, rect: Rect, state: &State, theme: &Theme, a: &AgentTile, selected: bool) {
     let st = state_style(theme, a.state);
-    let title_style = if selected { theme.selection } else { theme.title };
+    let title_style = if selected {
+        theme.selection
+    } else {
+        theme.title
+    };
     let block = Block::default()
         .borders(Borders::ALL)
-        .border_type(if selected { BorderType::Thick } else { BorderType::Rounded })
+        .border_type(if selected {
+            BorderType::Thick
+        } else {
+            BorderType::Rounded
+        })
         .border_style(match (selected, st.fg) {
             (true, _) => theme.border_focused,
             // The state's colour on the frame makes the fleet readable at a glance.
             (false, Some(c)) => theme.border.fg(c),
             (false, None) => theme.border,
         })
-        .title(Span::styled(fit(&a.name, rect.width.saturating_sub(2) as usize), title_style));
+        .title(Span::styled(
+            fit(&a.name, rect.width.saturating_sub(2) as usize),
+            title_style,
+        ));
     let inner = block.inner(rect);
     let w = inner.width as usize;
     let in_state = duration((state.now - a.since).num_seconds());
     let label = format!("{} {}", state_symbol(a.state), a.state.label());
-    let gap = w.saturating_sub(label.chars().count() + in_state.chars().count()).max(1);
+    let gap = w
+        .saturating_sub(label.chars().count() + in_state.chars().count())
+        .max(1);
     let hb = heartbeat(state, a);
     let model_gap = w.saturating_sub(hb.chars().count() + a.model.chars().count());
     let mut lines = vec![
-        Line::from(vec![Span::styled(label, st), Span::raw(" ".repeat(gap)), Span::styled(in_state, theme.muted)]),
+        Line::from(vec![
+            Span::styled(label, st),
+            Span::raw(" ".repeat(gap)),
+            Span::styled(in_state, theme.muted),
+        ]),
         Line::from(Span::raw(fit(a.task.as_deref().unwrap_or("—"), w))),
         if model_gap >= 1 {
-            Line::from(vec![Span::styled(hb, theme.muted), Span::raw(" ".repeat(model_gap)), Span::styled(a.model.clone(), theme.accent)])
+            Line::from(vec![
+                Span::styled(hb, theme.muted),
+                Span::raw(" ".repeat(model_gap)),
+                Span::styled(a.model.clone(), theme.accent),
+            ])
         } else {
             Line::from(Span::styled(fit(&hb, w), theme.muted))
         },
     ];
     if inner.height > 3 {
-        lines.push(Line::from(Span::styled(fit(a.detail.as_deref().unwrap_or(""), w), theme.muted)));
+        lines.push(Line::from(Span::styled(
+            fit(a.detail.as_deref().unwrap_or(""), w),
+            theme.muted,
+        )));
     }
     if inner.height > 4 {
         lines.push(Line::from(Span::styled(fit(&a.role, w), theme.muted)));
@@ -115,13 +159,21 @@ fn draw_compact(f: &mut Frame, area: Rect, state: &State, theme: &Theme, summary
         .enumerate()
         .map(|(i, a)| {
             let st = state_style(theme, a.state);
-            let head = format!("{} {:<10} {:<7} {:>6} ", state_symbol(a.state), fit(&a.name, 10), a.state.label(), duration((state.now - a.since).num_seconds()));
+            let head = format!(
+                "{} {:<10} {:<7} {:>6} ",
+                state_symbol(a.state),
+                fit(&a.name, 10),
+                a.state.label(),
+                duration((state.now - a.since).num_seconds())
+            );
             let tail = format!(" {} {}", heartbeat(state, a), a.model);
             let task_w = w.saturating_sub(head.chars().count() + tail.chars().count());
             let mut line = Line::from(vec![
                 Span::styled(head, st),
                 Span::raw(fit(a.task.as_deref().unwrap_or("—"), task_w)),
-                Span::raw(" ".repeat(task_w.saturating_sub(a.task.as_deref().unwrap_or("—").chars().count()))),
+                Span::raw(" ".repeat(
+                    task_w.saturating_sub(a.task.as_deref().unwrap_or("—").chars().count()),
+                )),
                 Span::styled(tail, theme.muted),
             ]);
             if state.ui.focus == Pane::Agents && state.ui.agent_sel == i {

@@ -20,7 +20,11 @@ pub fn title(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let workers = state.workers.values().filter(|w| w.online).count();
     let waiting: u64 = state.queues.iter().map(|q| q.depth).sum();
     spans.push(Span::styled(
-        format!("workers {workers} · tasks {} · waiting {waiting} · events {}", state.tasks.order.len(), state.counters.events),
+        format!(
+            "workers {workers} · tasks {} · waiting {waiting} · events {}",
+            state.tasks.order.len(),
+            state.counters.events
+        ),
         theme.muted,
     ));
     let hint = " ? help  q quit ";
@@ -46,7 +50,10 @@ pub fn status(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if state.links.is_empty() {
         spans.push(Span::styled(" no feeds ", theme.muted));
     }
-    spans.push(Span::styled(format!("│ {} ", state.ui.mode.label()), theme.statusbar));
+    spans.push(Span::styled(
+        format!("│ {} ", state.ui.mode.label()),
+        theme.statusbar,
+    ));
     if state.ui.zoomed {
         spans.push(Span::styled("ZOOM ", theme.statusbar));
     }
@@ -55,12 +62,22 @@ pub fn status(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         spans.push(Span::raw(" "));
     }
     if state.counters.malformed > 0 {
-        spans.push(Span::styled(format!("⚠ {} malformed ", state.counters.malformed), theme.level_warn));
+        spans.push(Span::styled(
+            format!("⚠ {} malformed ", state.counters.malformed),
+            theme.level_warn,
+        ));
     }
-    let clock = format!(" {}{} ", clock(state.now, state.utc), if state.utc { " UTC" } else { "" });
+    let clock = format!(
+        " {}{} ",
+        clock(state.now, state.utc),
+        if state.utc { " UTC" } else { "" }
+    );
     let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
     let pad = (area.width as usize).saturating_sub(used + clock.len());
     spans.push(Span::raw(" ".repeat(pad)));
     spans.push(Span::styled(clock, theme.statusbar));
-    f.render_widget(Paragraph::new(Line::from(spans)).style(theme.statusbar), area);
+    f.render_widget(
+        Paragraph::new(Line::from(spans)).style(theme.statusbar),
+        area,
+    );
 }

@@ -14,19 +14,32 @@ pub fn duration(secs: i64) -> String {
 }
 
 pub fn clock(at: DateTime<Utc>, utc: bool) -> String {
-    if utc { at.format("%H:%M:%S").to_string() } else { at.with_timezone(&Local).format("%H:%M:%S").to_string() }
+    if utc {
+        at.format("%H:%M:%S").to_string()
+    } else {
+        at.with_timezone(&Local).format("%H:%M:%S").to_string()
+    }
 }
 
 const BARS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
 /// A one-row sparkline of the newest `width` samples, scaled to their maximum.
-pub fn sparkline<'a>(samples: impl DoubleEndedIterator<Item = &'a u64> + ExactSizeIterator, width: usize) -> String {
+pub fn sparkline<'a>(
+    samples: impl DoubleEndedIterator<Item = &'a u64> + ExactSizeIterator,
+    width: usize,
+) -> String {
     let len = samples.len();
     let recent: Vec<u64> = samples.skip(len.saturating_sub(width)).copied().collect();
     let max = recent.iter().copied().max().unwrap_or(0);
     let mut out: String = recent
         .iter()
-        .map(|v| if max == 0 { BARS[1] } else { BARS[((*v as f64 / max as f64) * 8.0).round().clamp(1.0, 8.0) as usize] })
+        .map(|v| {
+            if max == 0 {
+                BARS[1]
+            } else {
+                BARS[((*v as f64 / max as f64) * 8.0).round().clamp(1.0, 8.0) as usize]
+            }
+        })
         .collect();
     // Right-align so the newest sample always sits at the same place.
     let pad = width.saturating_sub(recent.len());

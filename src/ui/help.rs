@@ -17,7 +17,10 @@ pub fn rows(state: &State, section: Section) -> Vec<(String, String)> {
         if b.action == crate::config::keymap::Action::Nothing {
             continue;
         }
-        match out.iter_mut().find(|(_, d, a)| *a == b.action && *d == b.desc) {
+        match out
+            .iter_mut()
+            .find(|(_, d, a)| *a == b.action && *d == b.desc)
+        {
             Some(row) => row.0 = format!("{}, {}", row.0, b.key),
             None => out.push((b.key.to_string(), b.desc.clone(), b.action)),
         }
@@ -27,23 +30,42 @@ pub fn rows(state: &State, section: Section) -> Vec<(String, String)> {
 
 pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let popup = centered(area, 70, 80);
-    let popup = Rect { width: popup.width.max(area.width.min(44)), height: popup.height.max(area.height.min(12)), ..popup };
+    let popup = Rect {
+        width: popup.width.max(area.width.min(44)),
+        height: popup.height.max(area.height.min(12)),
+        ..popup
+    };
     let popup = popup.intersection(area);
     let mut lines = Vec::new();
     for section in [Section::Normal, Section::Help] {
         lines.push(Line::from(Span::styled(section.title(), theme.header)));
         for (keys, desc) in rows(state, section) {
-            lines.push(Line::from(vec![Span::styled(format!("  {keys:<16} "), theme.accent), Span::raw(desc)]));
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {keys:<16} "), theme.accent),
+                Span::raw(desc),
+            ]));
         }
         lines.push(Line::raw(""));
     }
-    lines.push(Line::from(Span::styled("Mouse capture is off: select text with your terminal as usual.", theme.muted)));
+    lines.push(Line::from(Span::styled(
+        "Mouse capture is off: select text with your terminal as usual.",
+        theme.muted,
+    )));
     let block = Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Double)
         .border_style(theme.border_focused)
         .title(Span::styled(" Help — keys ", theme.title))
-        .title_bottom(Line::from(Span::styled(" esc close · ↑↓ scroll ", theme.muted)));
+        .title_bottom(Line::from(Span::styled(
+            " esc close · ↑↓ scroll ",
+            theme.muted,
+        )));
     f.render_widget(Clear, popup);
-    f.render_widget(Paragraph::new(lines).block(block).style(theme.base).scroll((state.ui.help_scroll, 0)), popup);
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .style(theme.base)
+            .scroll((state.ui.help_scroll, 0)),
+        popup,
+    );
 }

@@ -27,12 +27,23 @@ pub fn tile_grid(count: usize, width: u16, tall: bool) -> (u16, u16) {
 }
 
 pub fn plan(area: Rect, state: &State) -> Plan {
-    let mut plan = Plan { title: None, status: None, panes: Vec::new(), compact_agents: false, too_small: false };
+    let mut plan = Plan {
+        title: None,
+        status: None,
+        panes: Vec::new(),
+        compact_agents: false,
+        too_small: false,
+    };
     if area.width < 20 || area.height < 5 {
         plan.too_small = true;
         return plan;
     }
-    let [title, body, status] = Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    let [title, body, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
     plan.title = Some(title);
     plan.status = Some(status);
     if state.ui.zoomed {
@@ -52,7 +63,8 @@ pub fn plan(area: Rect, state: &State) -> Plan {
         (0, true)
     };
     plan.compact_agents = compact;
-    let [agents, rest] = Layout::vertical([Constraint::Length(agents_h), Constraint::Min(0)]).areas(body);
+    let [agents, rest] =
+        Layout::vertical([Constraint::Length(agents_h), Constraint::Min(0)]).areas(body);
     if agents_h > 0 {
         plan.panes.push((Pane::Agents, agents));
     }
@@ -60,20 +72,30 @@ pub fn plan(area: Rect, state: &State) -> Plan {
     let ports_h = (state.ports.len() as u16 + 3).max(4);
     if body.width >= 140 {
         // Wide: queues over ports on the left, the activity log takes the right half.
-        let [left, right] = Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(rest);
-        let [q, p] = Layout::vertical([Constraint::Length(queues_h.min(left.height / 2)), Constraint::Min(0)]).areas(left);
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
+                .areas(rest);
+        let [q, p] = Layout::vertical([
+            Constraint::Length(queues_h.min(left.height / 2)),
+            Constraint::Min(0),
+        ])
+        .areas(left);
         plan.panes.push((Pane::Queues, q));
         plan.panes.push((Pane::Ports, p));
         plan.panes.push((Pane::Activity, right));
     } else if rest.height >= 12 {
         let mid_h = ports_h.max(queues_h).min(rest.height / 2);
-        let [mid, log] = Layout::vertical([Constraint::Length(mid_h), Constraint::Min(0)]).areas(rest);
+        let [mid, log] =
+            Layout::vertical([Constraint::Length(mid_h), Constraint::Min(0)]).areas(rest);
         if mid.width >= 60 {
-            let [q, p] = Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(mid);
+            let [q, p] =
+                Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)])
+                    .areas(mid);
             plan.panes.push((Pane::Queues, q));
             plan.panes.push((Pane::Ports, p));
         } else {
-            let [q, p] = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(mid);
+            let [q, p] = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)])
+                .areas(mid);
             plan.panes.push((Pane::Queues, q));
             plan.panes.push((Pane::Ports, p));
         }
@@ -87,11 +109,14 @@ pub fn plan(area: Rect, state: &State) -> Plan {
 }
 
 pub fn centered(area: Rect, width_pct: u16, height_pct: u16) -> Rect {
-    let [_, mid, _] = Layout::new(Direction::Vertical, [
-        Constraint::Percentage((100 - height_pct) / 2),
-        Constraint::Percentage(height_pct),
-        Constraint::Min(0),
-    ])
+    let [_, mid, _] = Layout::new(
+        Direction::Vertical,
+        [
+            Constraint::Percentage((100 - height_pct) / 2),
+            Constraint::Percentage(height_pct),
+            Constraint::Min(0),
+        ],
+    )
     .areas(area);
     let [_, c, _] = Layout::horizontal([
         Constraint::Percentage((100 - width_pct) / 2),

@@ -22,8 +22,11 @@ pub fn draw(f: &mut Frame, state: &State, theme: &Theme) {
     f.render_widget(Block::default().style(theme.base), area);
     let plan = layout::plan(area, state);
     if plan.too_small {
-        let msg = Paragraph::new(Line::raw(format!("chavion-tui: {}×{} is too small; need 20×5", area.width, area.height)))
-            .wrap(Wrap { trim: true });
+        let msg = Paragraph::new(Line::raw(format!(
+            "chavion-tui: {}×{} is too small; need 20×5",
+            area.width, area.height
+        )))
+        .wrap(Wrap { trim: true });
         f.render_widget(msg, area);
         return;
     }
@@ -32,7 +35,13 @@ pub fn draw(f: &mut Frame, state: &State, theme: &Theme) {
     }
     for (pane, rect) in &plan.panes {
         match pane {
-            Pane::Agents => agents::draw(f, *rect, state, theme, plan.compact_agents && !state.ui.zoomed),
+            Pane::Agents => agents::draw(
+                f,
+                *rect,
+                state,
+                theme,
+                plan.compact_agents && !state.ui.zoomed,
+            ),
             Pane::Queues => queues::draw(f, *rect, state, theme),
             Pane::Ports => ports::draw(f, *rect, state, theme),
             Pane::Activity => activity::draw(f, *rect, state, theme),

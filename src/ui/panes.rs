@@ -8,11 +8,26 @@ use crate::config::theme::Theme;
 
 pub fn block<'a>(state: &State, theme: &Theme, pane: Pane, extra: Vec<Span<'a>>) -> Block<'a> {
     let focused = state.ui.focus == pane;
-    let mut title = vec![Span::styled(format!(" {} ", pane.title()), if focused { theme.border_focused } else { theme.title })];
+    let mut title = vec![Span::styled(
+        format!(" {} ", pane.title()),
+        if focused {
+            theme.border_focused
+        } else {
+            theme.title
+        },
+    )];
     title.extend(extra);
     Block::default()
         .borders(Borders::ALL)
-        .border_type(if focused { BorderType::Thick } else { BorderType::Rounded })
-        .border_style(if focused { theme.border_focused } else { theme.border })
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Rounded
+        })
+        .border_style(if focused {
+            theme.border_focused
+        } else {
+            theme.border
+        })
         .title(Line::from(title))
 }

@@ -38,7 +38,12 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let b = block(state, theme, Pane::Ports, vec![summary]);
     let inner_w = area.width.saturating_sub(2);
     let wide = inner_w >= 60;
-    let header = Row::new(if wide { vec!["name", "target", "state", "latency", "why"] } else { vec!["name", "target", "state", "ms"] }).style(theme.header);
+    let header = Row::new(if wide {
+        vec!["name", "target", "state", "latency", "why"]
+    } else {
+        vec!["name", "target", "state", "ms"]
+    })
+    .style(theme.header);
     let rows = state.ports.iter().map(|p| {
         let (label, style) = verdict(p, theme);
         let latency = match &p.status {
@@ -53,7 +58,11 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             Cell::from(p.name.clone()),
             Cell::from(fit(&format!("{}:{}", p.host, p.port), 21)),
             Cell::from(Span::styled(label, style)),
-            Cell::from(if wide && latency != "–" { format!("{latency} ms") } else { latency }),
+            Cell::from(if wide && latency != "–" {
+                format!("{latency} ms")
+            } else {
+                latency
+            }),
         ];
         if wide {
             cells.push(Cell::from(Span::styled(why, theme.muted)));
@@ -61,11 +70,25 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Row::new(cells)
     });
     let widths: Vec<Constraint> = if wide {
-        vec![Constraint::Length(12), Constraint::Length(21), Constraint::Length(8), Constraint::Length(9), Constraint::Min(0)]
+        vec![
+            Constraint::Length(12),
+            Constraint::Length(21),
+            Constraint::Length(8),
+            Constraint::Length(9),
+            Constraint::Min(0),
+        ]
     } else {
-        vec![Constraint::Length(12), Constraint::Min(10), Constraint::Length(8), Constraint::Length(5)]
+        vec![
+            Constraint::Length(12),
+            Constraint::Min(10),
+            Constraint::Length(8),
+            Constraint::Length(5),
+        ]
     };
-    let table = Table::new(rows, widths).header(header).block(b).row_highlight_style(theme.selection);
+    let table = Table::new(rows, widths)
+        .header(header)
+        .block(b)
+        .row_highlight_style(theme.selection);
     let mut ts = TableState::default();
     if state.ui.focus == Pane::Ports {
         ts.select(Some(state.ui.port_sel));
