@@ -119,6 +119,10 @@ fn tick(state: &mut State, now: DateTime<Utc>) -> Outcome {
             "celery",
             format!("worker {h} offline: heartbeat expired"),
         );
+
+        if let Some(i) = state.workers[&h].agent {
+            worker_lost(state, now, i);
+        }
     }
     state
         .workers
@@ -445,15 +449,30 @@ fn worker_event(state: &mut State, at: DateTime<Utc>, w: WorkerEvent) {
             set_state(tile, at, s);
         }
     } else {
-        let any_online = state
-            .workers
-            .values()
-            .any(|x| x.agent == Some(i) && x.online);
-        if !any_online {
-            let tile = &mut state.agents[i];
-            set_state(tile, at, AgentState::Offline);
-            tile.task = None;
-        }
+        worker_lost(state, at, i);
+    }
+}
+
+/// An agent whose last Celery worker is gone is offline, whatever it last said.
+fn worker_lost(state: &mut State, at: DateTime<Utc>, agent: usize) {
+    if state
+        .workers
+        .values()
+        .any(|x| x.agent == Some(agent) && x.online)
+    {
+        return;
+    }
+    let tile = &mut state.agents[agent];
+    if set_state(tile, at, AgentState::Offline) {
+        tile.task = None;
+        let name = tile.name.clone();
+        log(
+            state,
+            at,
+            Level::Warn,
+            &name,
+            "offline: no Celery worker left".into(),
+        );
     }
 }
 

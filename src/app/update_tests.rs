@@ -101,8 +101,24 @@ fn tick_expires_workers_after_twice_their_heartbeat_period() {
     update(&mut s, Event::Tick(t0() + Duration::milliseconds(4100)));
     assert!(!s.workers["judging@vm"].online);
     assert_eq!(
-        last_line(&s).message,
-        "worker judging@vm offline: heartbeat expired"
+        s.agents[2].state,
+        AgentState::Offline,
+        "the agent follows its last worker"
+    );
+    let tail: Vec<_> = s
+        .activity
+        .lines
+        .iter()
+        .rev()
+        .take(2)
+        .map(|l| l.message.as_str())
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            "offline: no Celery worker left",
+            "worker judging@vm offline: heartbeat expired"
+        ]
     );
     update(&mut s, Event::Tick(t0() + Duration::hours(2)));
     assert!(s.workers.is_empty(), "long-gone workers are forgotten");
@@ -273,7 +289,7 @@ fn worker_events_bring_an_agent_online_and_offline() {
         feed(t0(), heartbeat(WorkerEventKind::Offline, "cognitive@vm", 0)),
     );
     assert_eq!(s.agents[0].state, AgentState::Offline);
-    assert_eq!(last_line(&s).message, "worker cognitive@vm offline");
+    assert_eq!(last_line(&s).message, "offline: no Celery worker left");
 }
 
 #[test]

@@ -38,6 +38,14 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let b = block(state, theme, Pane::Ports, vec![summary]);
     let inner_w = area.width.saturating_sub(2);
     let wide = inner_w >= 60;
+    // As wide as the longest host:port, within reason: remote targets can be long names.
+    let target_w = state
+        .ports
+        .iter()
+        .map(|p| p.host.chars().count() + 1 + p.port.to_string().len())
+        .max()
+        .unwrap_or(10)
+        .clamp(10, 28) as u16;
     let header = Row::new(if wide {
         vec!["name", "target", "state", "latency", "why"]
     } else {
@@ -56,7 +64,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         };
         let mut cells = vec![
             Cell::from(p.name.clone()),
-            Cell::from(fit(&format!("{}:{}", p.host, p.port), 21)),
+            Cell::from(fit(&format!("{}:{}", p.host, p.port), target_w as usize)),
             Cell::from(Span::styled(label, style)),
             Cell::from(if wide && latency != "–" {
                 format!("{latency} ms")
@@ -72,7 +80,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let widths: Vec<Constraint> = if wide {
         vec![
             Constraint::Length(12),
-            Constraint::Length(21),
+            Constraint::Length(target_w),
             Constraint::Length(8),
             Constraint::Length(9),
             Constraint::Min(0),

@@ -1,0 +1,269 @@
+//! Whole-screen snapshots (ratatui TestBackend + insta) of the main screen and the help
+//! overlay, plus a sweep over terminal sizes that must never panic. The state is built by
+//! pushing real wire bytes through the real decoders, at fixed times.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Modifier;
+use serde_json::json;
+use std::path::Path;
+
+use chavion_tui::app::{State, update};
+use chavion_tui::config::theme::{self, ColorMode, Theme};
+use chavion_tui::config::{Config, keymap};
+use chavion_tui::event::{Event, LinkHealth, ProbeOutcome};
+use chavion_tui::feeds::model::{FeedItem, QueueSample};
+use chavion_tui::feeds::route::{Channels, route};
+use chavion_tui::feeds::wire;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 22, 0, 0).unwrap()
+}
+
+fn fleet() -> State {
+    let km = keymap::build("default", Path::new("/nonexistent"), vec![]).unwrap();
+    let mut s = State::new(&Config::default(), km, t0());
+    s.utc = true;
+    s.demo = true;
+    let ch = Channels::new("chavion:agents:*", "chavion:activity", 0, "", true);
+    let ts = t0().timestamp() as f64;
+    let mut items = Vec::new();
+    for (name, host) in [
+        ("COGNITIVE", "cognitive@vm"),
+        ("THINKING", "thinking@vm"),
+        ("JUDGING", "judging@vm"),
+        ("EXECUTING", "executing@vm"),
+    ] {
+        let hb = wire::worker_heartbeat(host, ts, 0, 12, [0.1, 0.1, 0.1]);
+        route(
+            &ch,
+            "/0.celeryev/worker.heartbeat",
+            &wire::kombu_event_envelope(&hb, host, "worker.heartbeat", "t"),
+            &mut items,
+        );
+        let _ = name;
+    }
+    route(
+        &ch,
+        "chavion:agents:THINKING",
+        &wire::agent_json(
+            "THINKING",
+            "busy",
+            Some("9f2c41d0-aaaa"),
+            "planning rollout",
+            "Claude",
+            ts,
+        ),
+        &mut items,
+    );
+    let batch = json!([
+        {"type": "task-received", "uuid": "5d1e0c7a-bbbb", "name": "judging.risk_score", "args": "('deploy-42',)", "kwargs": "{}", "hostname": "judging@vm", "timestamp": ts},
+        {"type": "task-started", "uuid": "5d1e0c7a-bbbb", "hostname": "judging@vm", "timestamp": ts},
+        {"type": "task-received", "uuid": "77aa0000-cccc", "name": "executing.deploy", "hostname": "executing@vm", "timestamp": ts},
+        {"type": "task-started", "uuid": "77aa0000-cccc", "hostname": "executing@vm", "timestamp": ts},
+        {"type": "task-failed", "uuid": "77aa0000-cccc", "exception": "RuntimeError('health check 502')", "hostname": "executing@vm", "timestamp": ts}
+    ]);
+    route(
+        &ch,
+        "/0.celeryev/task.multi",
+        &wire::kombu_event_envelope(&batch, "judging@vm", "task.multi", "t"),
+        &mut items,
+    );
+    route(
+        &ch,
+        "chavion:activity",
+        &wire::activity_json(
+            "warn",
+            "JUDGING",
+            "risk score 0.62 above soft threshold",
+            None,
+            ts,
+        ),
+        &mut items,
+    );
+    route(
+        &ch,
+        "chavion:agents:EVOLVING",
+        b"{\"agent\":\"EVOLVING\",\"state\":\"\\u001b[31mdancing\"}",
+        &mut items,
+    );
+    items.push(FeedItem::Queues(vec![
+        QueueSample {
+            queue: "thinking".into(),
+            depth: 4,
+        },
+        QueueSample {
+            queue: "judging".into(),
+            depth: 1,
+        },
+    ]));
+    update(&mut s, Event::FeedBatch { at: t0(), items });
+    for (q, d) in [("thinking", 9), ("judging", 0), ("cognitive", 2)] {
+        update(
+            &mut s,
+            Event::Feed {
+                at: t0(),
+                item: FeedItem::Queues(vec![QueueSample {
+                    queue: q.into(),
+                    depth: d,
+                }]),
+            },
+        );
+    }
+    for i in 0..s.ports.len() {
+        let outcome = match i {
+            0..=6 if i != 4 => ProbeOutcome::Up {
+                latency: std::time::Duration::from_micros(300 + 150 * i as u64),
+            },
+            4 => ProbeOutcome::Down {
+                why: "connection refused".into(),
+            },
+            _ => ProbeOutcome::Down {
+                why: "connection refused".into(),
+            },
+        };
+        update(
+            &mut s,
+            Event::Probe {
+                at: t0(),
+                index: i,
+                outcome,
+            },
+        );
+    }
+    update(
+        &mut s,
+        Event::Link {
+            name: "redis".into(),
+            health: LinkHealth::Up,
+        },
+    );
+    update(&mut s, Event::Tick(t0() + Duration::seconds(3)));
+    s
+}
+
+fn theme(mode: ColorMode) -> Theme {
+    theme::load("dark", Path::new("/nonexistent"), mode).unwrap()
+}
+
+fn render(state: &State, w: u16, h: u16, th: &Theme) -> Terminal<TestBackend> {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| chavion_tui::ui::draw(f, state, th)).unwrap();
+    term
+}
+
+fn key(s: &mut State, c: KeyCode) {
+    update(s, Event::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+}
+
+#[test]
+fn main_screen_80x24() {
+    let mut s = fleet();
+    update(
+        &mut s,
+        Event::Resize {
+            width: 80,
+            height: 24,
+        },
+    );
+    insta::assert_snapshot!(render(&s, 80, 24, &theme(ColorMode::TrueColor)).backend());
+}
+
+#[test]
+fn main_screen_160x48() {
+    let mut s = fleet();
+    update(
+        &mut s,
+        Event::Resize {
+            width: 160,
+            height: 48,
+        },
+    );
+    insta::assert_snapshot!(render(&s, 160, 48, &theme(ColorMode::TrueColor)).backend());
+}
+
+#[test]
+fn help_overlay_80x24() {
+    let mut s = fleet();
+    key(&mut s, KeyCode::Char('?'));
+    insta::assert_snapshot!(render(&s, 80, 24, &theme(ColorMode::TrueColor)).backend());
+}
+
+#[test]
+fn help_overlay_160x48() {
+    let mut s = fleet();
+    key(&mut s, KeyCode::Char('?'));
+    insta::assert_snapshot!(render(&s, 160, 48, &theme(ColorMode::TrueColor)).backend());
+}
+
+#[test]
+fn zoomed_ports_pane_80x24() {
+    let mut s = fleet();
+    key(&mut s, KeyCode::Tab);
+    key(&mut s, KeyCode::Tab);
+    key(&mut s, KeyCode::Enter);
+    insta::assert_snapshot!(render(&s, 80, 24, &theme(ColorMode::TrueColor)).backend());
+}
+
+#[test]
+fn every_size_from_tiny_to_huge_draws_without_panicking() {
+    let mut s = fleet();
+    let th = theme(ColorMode::Ansi16);
+    for zoom in [false, true] {
+        s.ui.zoomed = zoom;
+        for w in (1..=260).step_by(13) {
+            for h in (1..=75).step_by(4) {
+                let term = render(&s, w, h, &th);
+                assert_eq!(term.backend().buffer().area.width, w);
+            }
+        }
+    }
+    s.ui.mode = chavion_tui::app::state::Mode::Help;
+    for (w, h) in [(1, 1), (20, 5), (30, 8), (80, 24), (250, 70)] {
+        render(&s, w, h, &th);
+    }
+}
+
+#[test]
+fn selection_stays_visible_with_no_colour_at_all() {
+    let mut s = fleet();
+    key(&mut s, KeyCode::Tab); // queues
+    let th = theme(ColorMode::None);
+    let term = render(&s, 80, 24, &th);
+    let buf = term.backend().buffer();
+    let cells: Vec<_> = buf
+        .content()
+        .iter()
+        .filter(|c| c.modifier.contains(Modifier::REVERSED))
+        .collect();
+    assert!(
+        !cells.is_empty(),
+        "the selected queue row must be in reverse video"
+    );
+    assert!(
+        buf.content()
+            .iter()
+            .all(|c| c.fg == ratatui::style::Color::Reset && c.bg == ratatui::style::Color::Reset),
+        "no colour may leak through"
+    );
+}
+
+#[test]
+fn hostile_text_never_reaches_the_buffer() {
+    let s = fleet();
+    let term = render(&s, 160, 48, &theme(ColorMode::TrueColor));
+    let text: String = term
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(
+        text.contains("malformed payload"),
+        "the bad EVOLVING report shows as a warning"
+    );
+    assert!(!text.contains('\u{1b}'));
+}
