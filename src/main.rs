@@ -31,6 +31,9 @@ struct Cli {
     /// Refuse every action that changes the platform.
     #[arg(long)]
     read_only: bool,
+    /// Test hook: panic after this many milliseconds, to prove the terminal is restored.
+    #[arg(long, hide = true, value_name = "MS")]
+    crash_after_ms: Option<u64>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -163,6 +166,7 @@ fn tui(cli: Cli) -> ExitCode {
         run::Options {
             demo: cli.demo,
             read_only: cli.read_only,
+            crash_after: cli.crash_after_ms.map(std::time::Duration::from_millis),
         },
     ));
     term::restore();

@@ -19,6 +19,8 @@ use crate::term;
 pub struct Options {
     pub demo: bool,
     pub read_only: bool,
+    /// Test hook: panic in the app loop after this long, to prove the terminal survives.
+    pub crash_after: Option<Duration>,
 }
 
 /// Bound on one drain: keeps a flood from starving keys and frames.
@@ -94,6 +96,7 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
         "control room up"
     );
 
+    let crash_at = opts.crash_after.map(|d| Instant::now() + d);
     'main: loop {
         let next_frame = last_draw + frame_gap;
         let first = tokio::select! {
@@ -110,6 +113,9 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
                 Some(ev) => ev,
                 None => break,
             },
+            _ = tokio::time::sleep_until(crash_at.unwrap_or(next_frame)), if crash_at.is_some() => {
+                panic!("crash requested by --crash-after-ms (test hook)");
+            }
             _ = tokio::time::sleep_until(next_frame), if dirty => {
                 draw(&mut terminal, &state, &theme)?;
                 last_draw = Instant::now();

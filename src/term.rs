@@ -51,6 +51,9 @@ pub fn install_panic_hook() {
         restore();
         tracing::error!("panic: {info}");
         previous(info);
+        // A panic in any task is a bug; a UI that kept drawing on the restored screen would
+        // be worse than leaving. 101 is Rust's own exit code for a panic.
+        std::process::exit(101);
     }));
 }
 

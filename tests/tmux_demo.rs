@@ -1,0 +1,117 @@
+//! The real binary in tmux, as an operator would meet it: `--demo`, keys sent with
+//! send-keys, the screen read with capture-pane. Then every way out restores the terminal.
+
+mod common;
+
+use common::{Sandbox, cooked, pid, run_in_tmux};
+
+const AGENTS: [&str; 5] = ["COGNITIVE", "THINKING", "JUDGING", "EXECUTING", "EVOLVING"];
+
+fn alive(screen: &str) -> bool {
+    let has = |s: &str| screen.contains(s);
+    AGENTS.iter().all(|a| has(a))
+        && has("DEMO")
+        && has("Queues")
+        && has("Ports")
+        && has("Activity")
+        // Data, not just frames: a heartbeat age, a live port, a queue figure, a log line.
+        && has("hb ")
+        && screen.lines().any(|l| l.contains("127.0.0.1:6379") && l.contains(" up "))
+        && screen.lines().any(|l| l.contains("thinking") && l.chars().any(|c| "▁▂▃▄▅▆▇█".contains(c)))
+        && has("online")
+        && has("● demo")
+}
+
+#[test]
+fn demo_comes_alive_help_opens_and_closes_and_q_restores_the_terminal() {
+    let sb = Sandbox::new("demo");
+    let (tmux, _) = run_in_tmux("demo", &sb, 100, 30, "--demo");
+    tmux.wait_for("every pane alive", alive);
+
+    tmux.send(&["?"]);
+    let help = tmux.wait_for("the help overlay", |s| s.contains("Help — keys"));
+    assert!(
+        help.contains("Quit") && help.contains("Focus the next pane"),
+        "help lists the keymap:\n{help}"
+    );
+    tmux.send(&["Escape"]);
+    tmux.wait_for("the help overlay gone", |s| {
+        !s.contains("Help — keys") && s.contains("NORMAL")
+    });
+
+    tmux.send(&["Tab"]);
+    tmux.send(&["Enter"]);
+    tmux.wait_for("the queues pane zoomed", |s| {
+        s.contains("ZOOM") && !s.contains("Ports")
+    });
+    tmux.send(&["Escape"]);
+    tmux.wait_for("zoom left", |s| !s.contains("ZOOM") && s.contains("Ports"));
+
+    tmux.send(&["q"]);
+    let after = tmux.wait_for("the program to exit", common::exited);
+    assert!(after.contains("EXIT=0"), "{after}");
+    assert!(cooked(&after), "terminal not back in cooked mode:\n{after}");
+    assert!(
+        sb.path("state/chavion-tui/chavion-tui.log").exists(),
+        "logs go to the file named by `info`"
+    );
+}
+
+fn restored_after(tag: &str, signal: &str) {
+    let sb = Sandbox::new(tag);
+    let (tmux, pidfile) = run_in_tmux(tag, &sb, 100, 30, "--demo");
+    tmux.wait_for("the demo", |s| s.contains("DEMO") && s.contains("hb "));
+    let status = std::process::Command::new("kill")
+        .args([signal, &pid(&pidfile).to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let after = tmux.wait_for("the program to exit", common::exited);
+    assert!(after.contains("EXIT=0"), "{after}");
+    assert!(
+        cooked(&after),
+        "terminal not restored after {signal}:\n{after}"
+    );
+    assert!(
+        !after.contains("DEMO"),
+        "the alternate screen must be gone:\n{after}"
+    );
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    restored_after("term", "-TERM");
+}
+
+#[test]
+fn sighup_restores_the_terminal() {
+    restored_after("hup", "-HUP");
+}
+
+#[test]
+fn a_panic_restores_the_terminal_and_says_what_happened() {
+    let sb = Sandbox::new("panic");
+    let (tmux, _) = run_in_tmux("panic", &sb, 120, 30, "--demo --crash-after-ms 1500");
+    let after = tmux.wait_for("the program to exit", common::exited);
+    assert!(after.contains("EXIT=101"), "{after}");
+    assert!(
+        after.contains("crash requested"),
+        "the panic message is readable:\n{after}"
+    );
+    assert!(
+        cooked(&after),
+        "terminal not restored after a panic:\n{after}"
+    );
+}
+
+#[test]
+fn read_only_is_marked_and_small_terminals_still_work() {
+    let sb = Sandbox::new("small");
+    let (tmux, _) = run_in_tmux("small", &sb, 80, 24, "--demo --read-only --theme mono");
+    let screen = tmux.wait_for("the demo at 80x24", |s| {
+        s.contains("READ-ONLY") && s.contains("EVOLVING") && s.contains("Activity")
+    });
+    assert!(screen.lines().all(|l| l.chars().count() <= 80));
+    tmux.send(&["q"]);
+    assert!(tmux.wait_for("exit", common::exited).contains("EXIT=0"));
+}
