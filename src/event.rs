@@ -17,9 +17,10 @@ pub enum Event {
         height: u16,
     },
     /// Something a feed decoded, stamped with the local time it arrived.
+    /// Boxed: channel slots are as big as the largest variant.
     Feed {
         at: DateTime<Utc>,
-        item: FeedItem,
+        item: Box<FeedItem>,
     },
     /// A batch from one read of a feed: applied together, drawn once.
     FeedBatch {

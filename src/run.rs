@@ -128,10 +128,10 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
         while let Some(ev) = pending.take() {
             let out = update(&mut state, ev);
             dirty |= out.redraw;
-            for effect in out.effects {
-                match effect {
-                    Effect::Quit => break 'main,
-                }
+            // Quit is the only effect so far; actions (dispatch, revoke, executor) will be
+            // spawned from here, after the read-only check and the audit record.
+            if out.effects.contains(&Effect::Quit) {
+                break 'main;
             }
             if drained < DRAIN_MAX {
                 pending = rx.try_recv().ok();

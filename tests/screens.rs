@@ -105,10 +105,10 @@ fn fleet() -> State {
             &mut s,
             Event::Feed {
                 at: t0(),
-                item: FeedItem::Queues(vec![QueueSample {
+                item: Box::new(FeedItem::Queues(vec![QueueSample {
                     queue: q.into(),
                     depth: d,
-                }]),
+                }])),
             },
         );
     }

@@ -39,7 +39,7 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
             Outcome::redraw()
         }
         Event::Feed { at, item } => {
-            apply(state, at, item);
+            apply(state, at, *item);
             Outcome::redraw()
         }
         Event::FeedBatch { at, items } => {

@@ -25,7 +25,10 @@ fn key(c: KeyCode) -> Event {
 }
 
 fn feed(at: DateTime<Utc>, item: FeedItem) -> Event {
-    Event::Feed { at, item }
+    Event::Feed {
+        at,
+        item: Box::new(item),
+    }
 }
 
 fn report(agent: &str, st: AgentState) -> FeedItem {

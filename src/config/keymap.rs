@@ -193,6 +193,11 @@ impl fmt::Display for KeyChord {
     }
 }
 
+/// One checked binding: key, action, and the description for the help overlay.
+pub type Spec = (KeyChord, Action, Option<String>);
+/// Checked bindings per section, to lay over a preset.
+pub type Overrides = Vec<(Section, Vec<Spec>)>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Section {
     /// The main screen.
@@ -248,7 +253,7 @@ impl Keymap {
     }
 
     /// Applies `specs` on top of this keymap: each spec replaces whatever its key did.
-    fn overlay(&mut self, s: Section, specs: Vec<(KeyChord, Action, Option<String>)>) {
+    fn overlay(&mut self, s: Section, specs: Vec<Spec>) {
         for (key, action, desc) in specs {
             let bindings = self.section_mut(s);
             let inherited = bindings.iter().position(|b| b.key == key);
@@ -288,8 +293,8 @@ fn check_section(
     file: &Path,
     text: &str,
     diags: &mut Vec<Diagnostic>,
-) -> Vec<(KeyChord, Action, Option<String>)> {
-    let mut out: Vec<(KeyChord, Action, Option<String>)> = Vec::new();
+) -> Vec<Spec> {
+    let mut out: Vec<Spec> = Vec::new();
     let mut first_at: Vec<(KeyChord, std::ops::Range<usize>, Action)> = Vec::new();
     for spec in specs {
         let key = match KeyChord::parse(spec.on.get_ref()) {
@@ -338,7 +343,7 @@ pub fn check(
     file: &Path,
     text: &str,
     diags: &mut Vec<Diagnostic>,
-) -> Vec<(Section, Vec<(KeyChord, Action, Option<String>)>)> {
+) -> Overrides {
     vec![
         (
             Section::Normal,
@@ -357,11 +362,7 @@ struct KeymapFile {
     keymap: KeymapConfig,
 }
 
-fn parse_file(
-    text: &str,
-    file: &Path,
-    diags: &mut Vec<Diagnostic>,
-) -> Vec<(Section, Vec<(KeyChord, Action, Option<String>)>)> {
+fn parse_file(text: &str, file: &Path, diags: &mut Vec<Diagnostic>) -> Overrides {
     let (parsed, mut errs) = parse_toml::<KeymapFile>(text, file);
     diags.append(&mut errs);
     parsed
@@ -374,7 +375,7 @@ fn parse_file(
 pub fn build(
     preset: &str,
     user_dir: &Path,
-    config_overrides: Vec<(Section, Vec<(KeyChord, Action, Option<String>)>)>,
+    config_overrides: Overrides,
 ) -> Result<Keymap, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let user_path = user_dir.join(format!("{preset}.toml"));

@@ -11,12 +11,10 @@ pub mod theme;
 use std::path::Path;
 
 pub use diagnostic::Diagnostic;
-use keymap::{Action, KeyChord, Keymap, Section};
+use keymap::{Keymap, Overrides};
 pub use model::Config;
 use paths::Paths;
 use theme::{ColorMode, Theme};
-
-type Overrides = Vec<(Section, Vec<(KeyChord, Action, Option<String>)>)>;
 
 /// Parses and validates one config file's text.
 pub fn parse_config(text: &str, file: &Path) -> (Option<(Config, Overrides)>, Vec<Diagnostic>) {
