@@ -14,7 +14,38 @@ pub struct Config {
     pub probes: ProbeConfig,
     pub socketio: Vec<SocketIoEndpoint>,
     pub activity: ActivityConfig,
+    pub celery: CeleryConfig,
     pub keymap: KeymapConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CeleryConfig {
+    /// Broadcast `enable_events` on the pidbox, as Flower does, so task events flow even
+    /// from workers started without `-E`.
+    pub enable_events: bool,
+    pub enable_events_secs: Spanned<u64>,
+    /// How often queue depths are sampled (one pipelined round trip).
+    pub sample_ms: Spanned<u64>,
+    /// Find queues from kombu's bindings (`_kombu.binding.*`) as well as the config.
+    pub discover_queues: bool,
+    /// Task history kept in memory; the oldest are evicted first.
+    pub max_tasks: Spanned<usize>,
+    /// Workers offline longer than this are forgotten.
+    pub forget_workers_secs: u64,
+}
+
+impl Default for CeleryConfig {
+    fn default() -> Self {
+        CeleryConfig {
+            enable_events: true,
+            enable_events_secs: sp(5),
+            sample_ms: sp(1000),
+            discover_queues: true,
+            max_tasks: sp(50_000),
+            forget_workers_secs: 3600,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -23,6 +54,10 @@ pub struct RedisConfig {
     pub url: Spanned<String>,
     pub agent_channel: String,
     pub activity_channel: String,
+    /// kombu's `global_keyprefix` transport option, if the platform sets one.
+    pub global_keyprefix: String,
+    /// kombu's `fanout_prefix` transport option (on by default in kombu).
+    pub fanout_prefix: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -148,6 +183,7 @@ impl Default for Config {
                 },
             ],
             activity: ActivityConfig::default(),
+            celery: CeleryConfig::default(),
             keymap: KeymapConfig::default(),
         }
     }
@@ -159,6 +195,8 @@ impl Default for RedisConfig {
             url: sp("redis://127.0.0.1:6379/0".into()),
             agent_channel: "chavion:agents:*".into(),
             activity_channel: "chavion:activity".into(),
+            global_keyprefix: String::new(),
+            fanout_prefix: true,
         }
     }
 }
