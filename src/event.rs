@@ -38,6 +38,16 @@ pub enum Event {
         index: usize,
         outcome: ProbeOutcome,
     },
+    /// A feed shed messages rather than block its socket reader.
+    Shed {
+        feed: String,
+        count: u64,
+    },
+    /// An action finished: what it was, and its outcome in words.
+    ActionDone {
+        what: String,
+        outcome: Result<String, String>,
+    },
     /// SIGTERM or SIGHUP: leave cleanly.
     Shutdown {
         why: String,

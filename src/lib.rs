@@ -2,6 +2,7 @@
 //! See docs/ARCHITECTURE.md for the shape: feeds → events → pure update → effects, and a
 //! pure draw.
 
+pub mod actions;
 pub mod app;
 pub mod config;
 pub mod event;

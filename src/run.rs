@@ -10,9 +10,11 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::actions;
 use crate::app::{Effect, State, update};
 use crate::config::Settings;
 use crate::event::Event;
+use crate::feeds::redis::FeedConfig;
 use crate::feeds::{demo, probes, route::Channels};
 use crate::term;
 
@@ -46,17 +48,65 @@ pub fn channels(settings: &Settings) -> Channels {
         &r.agent_channel,
         &r.activity_channel,
         redis_db(r.url.get_ref()),
-        "",
-        true,
+        &r.global_keyprefix,
+        r.fanout_prefix,
     )
+}
+
+/// What the live Redis feed needs from the settings.
+pub fn feed_config(settings: &Settings) -> FeedConfig {
+    let cfg = &settings.config;
+    let mut queues: Vec<String> = cfg
+        .agents
+        .iter()
+        .flat_map(|a| a.queues.iter().cloned())
+        .collect();
+    queues.dedup();
+    FeedConfig {
+        url: cfg.redis.url.get_ref().clone(),
+        channels: channels(settings),
+        keyprefix: cfg.redis.global_keyprefix.clone(),
+        db: redis_db(cfg.redis.url.get_ref()),
+        queues,
+        discover_queues: cfg.celery.discover_queues,
+        sample_every: Duration::from_millis(*cfg.celery.sample_ms.get_ref()),
+        enable_events_every: cfg
+            .celery
+            .enable_events
+            .then(|| Duration::from_secs(*cfg.celery.enable_events_secs.get_ref())),
+    }
+}
+
+pub fn action_context(settings: &Settings, read_only: bool) -> actions::Context {
+    actions::Context {
+        redis_url: settings.config.redis.url.get_ref().clone(),
+        pidbox_channel: channels(settings).pidbox,
+        read_only,
+    }
+}
+
+/// The State a control room starts with, before any event: shared by the TUI and tests.
+pub fn initial_state(settings: &Settings, opts: &Options) -> State {
+    let mut state = State::new(&settings.config, settings.keymap.clone(), Utc::now());
+    state.demo = opts.demo;
+    state.read_only = opts.read_only;
+    if !opts.demo
+        && let Some((host, port)) =
+            crate::feeds::redis::host_port(settings.config.redis.url.get_ref())
+    {
+        let loopback = |h: &str| matches!(h, "127.0.0.1" | "localhost" | "::1");
+        state.redis_port = state.ports.iter().position(|p| {
+            p.port == port && (p.host == host || (loopback(&p.host) && loopback(&host)))
+        });
+    }
+    state
 }
 
 pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
     let (tx, mut rx) = mpsc::channel::<Event>(CHANNEL);
-    let mut state = State::new(&settings.config, settings.keymap.clone(), Utc::now());
-    state.demo = opts.demo;
-    state.read_only = opts.read_only;
+    let mut state = initial_state(&settings, &opts);
     let cfg = &settings.config;
+    let ctx = action_context(&settings, opts.read_only);
     let mut tasks = Vec::new();
     if opts.demo {
         tasks.push(demo::spawn(cfg, channels(&settings), tx.clone()));
@@ -70,6 +120,10 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
             targets,
             Duration::from_secs(*cfg.probes.interval_secs.get_ref()),
             Duration::from_millis(*cfg.probes.timeout_ms.get_ref()),
+            tx.clone(),
+        ));
+        tasks.extend(crate::feeds::redis::spawn(
+            feed_config(&settings),
             tx.clone(),
         ));
     }
@@ -128,10 +182,11 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
         while let Some(ev) = pending.take() {
             let out = update(&mut state, ev);
             dirty |= out.redraw;
-            // Quit is the only effect so far; actions (dispatch, revoke, executor) will be
-            // spawned from here, after the read-only check and the audit record.
-            if out.effects.contains(&Effect::Quit) {
-                break 'main;
+            for effect in out.effects {
+                match effect {
+                    Effect::Quit => break 'main,
+                    other => actions::spawn(other, ctx.clone(), tx.clone()),
+                }
             }
             if drained < DRAIN_MAX {
                 pending = rx.try_recv().ok();

@@ -93,10 +93,12 @@ fn fleet() -> State {
         QueueSample {
             queue: "thinking".into(),
             depth: 4,
+            reserved: 0,
         },
         QueueSample {
             queue: "judging".into(),
             depth: 1,
+            reserved: 0,
         },
     ]));
     update(&mut s, Event::FeedBatch { at: t0(), items });
@@ -108,6 +110,7 @@ fn fleet() -> State {
                 item: Box::new(FeedItem::Queues(vec![QueueSample {
                     queue: q.into(),
                     depth: d,
+                    reserved: 0,
                 }])),
             },
         );

@@ -5,4 +5,13 @@
 pub enum Effect {
     /// Leave the TUI and restore the terminal.
     Quit,
+    /// Revoke a task on every worker (pidbox broadcast); `terminate` kills it if running.
+    Revoke { task_id: String, terminate: bool },
+}
+
+impl Effect {
+    /// Effects that change the platform: refused under `--read-only`, confirmed, audited.
+    pub fn is_dangerous(&self) -> bool {
+        matches!(self, Effect::Revoke { .. })
+    }
 }

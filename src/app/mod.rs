@@ -2,6 +2,7 @@
 
 pub mod effect;
 pub mod state;
+pub mod tasks;
 pub mod update;
 #[cfg(test)]
 mod update_tests;

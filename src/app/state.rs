@@ -36,24 +36,92 @@ impl Pane {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
     Normal,
     Help,
+    /// Typing a task filter; the text so far.
+    Filter(String),
+    /// The selected task's details.
+    Detail,
+    /// A dangerous action waiting for `y`.
+    Confirm(Confirm),
 }
 
 impl Mode {
-    pub fn label(self) -> &'static str {
+    pub fn label(&self) -> &'static str {
         match self {
             Mode::Normal => "NORMAL",
             Mode::Help => "HELP",
+            Mode::Filter(_) => "FILTER",
+            Mode::Detail => "DETAIL",
+            Mode::Confirm(_) => "CONFIRM",
         }
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirm {
+    pub task_id: String,
+    pub label: String,
+    pub terminate: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Dashboard,
+    Tasks,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskSort {
+    Newest,
+    Name,
+    State,
+    Agent,
+    Runtime,
+}
+
+impl TaskSort {
+    pub fn next(self) -> TaskSort {
+        match self {
+            TaskSort::Newest => TaskSort::Name,
+            TaskSort::Name => TaskSort::State,
+            TaskSort::State => TaskSort::Agent,
+            TaskSort::Agent => TaskSort::Runtime,
+            TaskSort::Runtime => TaskSort::Newest,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TaskSort::Newest => "newest",
+            TaskSort::Name => "name",
+            TaskSort::State => "state",
+            TaskSort::Agent => "agent",
+            TaskSort::Runtime => "runtime",
+        }
+    }
+}
+
+/// A message for the operator in the status bar, for a few seconds: why an action was
+/// refused, or how it went.
+#[derive(Debug, Clone)]
+pub struct Flash {
+    pub text: String,
+    pub level: Level,
+    pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Ui {
     pub mode: Mode,
+    pub view: View,
+    pub task_sel: usize,
+    pub task_sort: TaskSort,
+    /// The applied task filter (see `app::tasks::Filter`).
+    pub filter: String,
+    pub detail_scroll: u16,
     pub focus: Pane,
     pub zoomed: bool,
     pub width: u16,
@@ -83,7 +151,30 @@ pub struct AgentTile {
 pub struct QueueRow {
     pub name: String,
     pub depth: u64,
+    pub reserved: u64,
     pub history: VecDeque<u64>,
+    /// task-sent events seen for this queue, ever: the inflow, when producers send them.
+    pub sent_total: u64,
+    /// The previous sample: when, depth, sent_total.
+    pub last: Option<(DateTime<Utc>, u64, u64)>,
+    /// Messages per second in and out, estimated between samples.
+    pub in_rate: Option<f64>,
+    pub out_rate: Option<f64>,
+}
+
+impl QueueRow {
+    pub fn new(name: &str) -> QueueRow {
+        QueueRow {
+            name: name.to_string(),
+            depth: 0,
+            reserved: 0,
+            history: VecDeque::with_capacity(HISTORY),
+            sent_total: 0,
+            last: None,
+            in_rate: None,
+            out_rate: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -107,6 +198,8 @@ pub struct PortRow {
 pub struct Link {
     pub name: String,
     pub health: LinkHealth,
+    /// The last failure logged, so a link retrying in a loop is logged once per reason.
+    pub last_down: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -149,7 +242,11 @@ pub struct Task {
     pub worker: String,
     pub agent: Option<usize>,
     pub updated: DateTime<Utc>,
+    pub received: Option<DateTime<Utc>>,
+    pub started: Option<DateTime<Utc>>,
     pub fields: TaskFields,
+    /// For revoke events: whether the worker killed the running task.
+    pub terminated: bool,
 }
 
 /// Task history as a ring: the oldest are evicted first once `capacity` is reached.
@@ -164,7 +261,8 @@ pub struct TaskStore {
 pub struct Counters {
     pub events: u64,
     pub malformed: u64,
-    pub dropped: u64,
+    /// Messages a feed shed rather than block its socket reader.
+    pub shed: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -183,6 +281,12 @@ pub struct State {
     pub tasks: TaskStore,
     pub counters: Counters,
     pub ui: Ui,
+    pub flash: Option<Flash>,
+    /// When the last Celery task event arrived: are task events flowing?
+    pub last_task_event: Option<DateTime<Utc>>,
+    /// The port-map row that is the Redis the feeds use, so a lost feed shows there at once.
+    pub redis_port: Option<usize>,
+    pub forget_workers_after: Duration,
 }
 
 impl State {
@@ -207,11 +311,7 @@ impl State {
         let mut queues: Vec<QueueRow> = Vec::new();
         for q in cfg.agents.iter().flat_map(|a| a.queues.iter()) {
             if !queues.iter().any(|r| &r.name == q) {
-                queues.push(QueueRow {
-                    name: q.clone(),
-                    depth: 0,
-                    history: VecDeque::with_capacity(HISTORY),
-                });
+                queues.push(QueueRow::new(q));
             }
         }
         State {
@@ -247,11 +347,20 @@ impl State {
             tasks: TaskStore {
                 by_id: HashMap::new(),
                 order: VecDeque::new(),
-                capacity: 50_000,
+                capacity: *cfg.celery.max_tasks.get_ref(),
             },
             counters: Counters::default(),
+            flash: None,
+            last_task_event: None,
+            redis_port: None,
+            forget_workers_after: Duration::seconds(cfg.celery.forget_workers_secs as i64),
             ui: Ui {
                 mode: Mode::Normal,
+                view: View::Dashboard,
+                task_sel: 0,
+                task_sort: TaskSort::Newest,
+                filter: String::new(),
+                detail_scroll: 0,
                 focus: Pane::Agents,
                 zoomed: false,
                 width: 80,
@@ -322,7 +431,10 @@ impl TaskStore {
                     worker: String::new(),
                     agent: None,
                     updated: DateTime::<Utc>::UNIX_EPOCH,
+                    received: None,
+                    started: None,
                     fields: TaskFields::default(),
+                    terminated: false,
                 },
             );
         }

@@ -2,7 +2,7 @@
 //! awaiting. Returns whether anything visible changed, and the effects to perform.
 
 use chrono::{DateTime, Duration, Utc};
-use crossterm::event::{KeyEvent, KeyEventKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::effect::Effect;
 use super::state::*;
@@ -10,9 +10,6 @@ use crate::config::keymap::{Action, Section};
 use crate::event::{Event, LinkHealth, ProbeOutcome};
 use crate::feeds::decode::epoch;
 use crate::feeds::model::*;
-
-/// Workers silent this long after going offline are forgotten (memory stays bounded).
-const FORGET_WORKER_AFTER: i64 = 3600;
 
 #[derive(Debug, Default, PartialEq)]
 pub struct Outcome {
@@ -54,6 +51,25 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
         }
         Event::Link { name, health } => link(state, name, health),
         Event::Probe { at, index, outcome } => probe(state, at, index, outcome),
+        Event::Shed { feed, count } => {
+            state.counters.shed += count;
+            let now = state.now;
+            log(
+                state,
+                now,
+                Level::Warn,
+                &feed,
+                format!("shed {count} messages to keep up (Redis would cut a slow subscriber)"),
+            );
+            Outcome::redraw()
+        }
+        Event::ActionDone { what, outcome } => {
+            match outcome {
+                Ok(msg) => flash(state, Level::Info, format!("{what}: {msg}")),
+                Err(why) => flash(state, Level::Error, format!("{what} failed: {why}")),
+            }
+            Outcome::redraw()
+        }
         Event::Shutdown { why } => {
             log(
                 state,
@@ -81,6 +97,7 @@ fn log(state: &mut State, at: DateTime<Utc>, level: Level, source: &str, message
 
 fn tick(state: &mut State, now: DateTime<Utc>) -> Outcome {
     state.now = now;
+    let forget = state.forget_workers_after;
     let mut went_offline = Vec::new();
     for a in &mut state.agents {
         if let Some(hb) = a.last_heartbeat
@@ -126,7 +143,7 @@ fn tick(state: &mut State, now: DateTime<Utc>) -> Outcome {
     }
     state
         .workers
-        .retain(|_, w| w.online || (now - w.last_heartbeat).num_seconds() < FORGET_WORKER_AFTER);
+        .retain(|_, w| w.online || now - w.last_heartbeat < forget);
     // The clock and every "n s ago" on screen move with the tick.
     Outcome::redraw()
 }
@@ -135,14 +152,105 @@ fn key_event(state: &mut State, key: KeyEvent) -> Outcome {
     if key.kind == KeyEventKind::Release {
         return Outcome::default();
     }
+    // Modal prompts read raw keys: they are typing, not commands.
+    match &mut state.ui.mode {
+        Mode::Filter(text) => {
+            let text = std::mem::take(text);
+            return filter_key(text, key, state);
+        }
+        Mode::Confirm(c) => {
+            let c = c.clone();
+            return confirm_key(state, key, c);
+        }
+        _ => {}
+    }
     let section = match state.ui.mode {
-        Mode::Normal => Section::Normal,
         Mode::Help => Section::Help,
+        _ => Section::Normal,
     };
     match state.keymap.lookup(section, &key) {
         Some(action) => act(state, action),
         None => Outcome::default(),
     }
+}
+
+fn filter_key(mut text: String, key: KeyEvent, state: &mut State) -> Outcome {
+    match key.code {
+        KeyCode::Enter => {
+            state.ui.filter = text.trim().to_string();
+            state.ui.task_sel = 0;
+            state.ui.mode = Mode::Normal;
+            return Outcome::redraw();
+        }
+        KeyCode::Esc => {
+            state.ui.mode = Mode::Normal;
+            return Outcome::redraw();
+        }
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => text.clear(),
+        KeyCode::Char(c)
+            if !key.modifiers.contains(KeyModifiers::CONTROL) && text.chars().count() < 200 =>
+        {
+            text.push(c)
+        }
+        _ => {}
+    }
+    state.ui.mode = Mode::Filter(text);
+    Outcome::redraw()
+}
+
+fn confirm_key(state: &mut State, key: KeyEvent, c: Confirm) -> Outcome {
+    match key.code {
+        KeyCode::Char('y') | KeyCode::Char('Y') => {
+            state.ui.mode = Mode::Normal;
+            let effect = Effect::Revoke {
+                task_id: c.task_id,
+                terminate: c.terminate,
+            };
+            guarded(state, effect)
+        }
+        KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+            state.ui.mode = Mode::Normal;
+            flash(state, Level::Info, "cancelled: nothing was sent".into());
+            Outcome::redraw()
+        }
+        _ => Outcome::default(),
+    }
+}
+
+/// The one gate every dangerous effect passes: read-only mode refuses it here, in words.
+fn guarded(state: &mut State, effect: Effect) -> Outcome {
+    if state.read_only && effect.is_dangerous() {
+        let what = match &effect {
+            Effect::Revoke {
+                terminate: true, ..
+            } => "terminating a task",
+            Effect::Revoke { .. } => "revoking a task",
+            Effect::Quit => "this",
+        };
+        flash(
+            state,
+            Level::Warn,
+            format!("refused: {what} is disabled because chavion-tui was started with --read-only"),
+        );
+        return Outcome::redraw();
+    }
+    Outcome {
+        redraw: true,
+        effects: vec![effect],
+    }
+}
+
+fn flash(state: &mut State, level: Level, text: String) {
+    let now = state.now;
+    log(state, now, level, "control", text.clone());
+    state.flash = Some(Flash {
+        text,
+        level,
+        at: now,
+    });
 }
 
 fn page(state: &State) -> usize {
@@ -151,20 +259,40 @@ fn page(state: &State) -> usize {
 
 fn act(state: &mut State, action: Action) -> Outcome {
     let ui = &mut state.ui;
-    if ui.mode == Mode::Help {
-        match action {
-            Action::Back | Action::Help | Action::Quit => ui.mode = Mode::Normal,
-            Action::Up => ui.help_scroll = ui.help_scroll.saturating_sub(1),
-            Action::Down => ui.help_scroll = ui.help_scroll.saturating_add(1).min(200),
-            Action::Top => ui.help_scroll = 0,
-            _ => return Outcome::default(),
+    match ui.mode {
+        Mode::Help => {
+            match action {
+                Action::Back | Action::Help | Action::Quit => ui.mode = Mode::Normal,
+                Action::Up => ui.help_scroll = ui.help_scroll.saturating_sub(1),
+                Action::Down => ui.help_scroll = ui.help_scroll.saturating_add(1).min(200),
+                Action::Top => ui.help_scroll = 0,
+                _ => return Outcome::default(),
+            }
+            return Outcome::redraw();
         }
-        return Outcome::redraw();
+        Mode::Detail => match action {
+            Action::Back | Action::Zoom => {
+                ui.mode = Mode::Normal;
+                return Outcome::redraw();
+            }
+            Action::Up => {
+                ui.detail_scroll = ui.detail_scroll.saturating_sub(1);
+                return Outcome::redraw();
+            }
+            Action::Down => {
+                ui.detail_scroll = ui.detail_scroll.saturating_add(1).min(500);
+                return Outcome::redraw();
+            }
+            Action::Revoke | Action::Terminate | Action::Quit | Action::Help => {}
+            _ => return Outcome::default(),
+        },
+        _ => {}
     }
     let cycle = |focus: Pane, step: isize| {
         let i = Pane::ORDER.iter().position(|p| *p == focus).unwrap_or(0) as isize;
         Pane::ORDER[(i + step).rem_euclid(Pane::ORDER.len() as isize) as usize]
     };
+    let in_tasks = ui.view == View::Tasks;
     match action {
         Action::Quit => {
             return Outcome {
@@ -176,14 +304,50 @@ fn act(state: &mut State, action: Action) -> Outcome {
             ui.mode = Mode::Help;
             ui.help_scroll = 0;
         }
-        Action::FocusNext => ui.focus = cycle(ui.focus, 1),
-        Action::FocusPrev => ui.focus = cycle(ui.focus, -1),
-        Action::Zoom => ui.zoomed = !ui.zoomed,
-        Action::Back => {
-            if !ui.zoomed {
+        Action::Tasks => {
+            ui.view = if in_tasks {
+                View::Dashboard
+            } else {
+                View::Tasks
+            };
+            ui.mode = Mode::Normal;
+        }
+        Action::Filter => {
+            ui.view = View::Tasks;
+            ui.mode = Mode::Filter(ui.filter.clone());
+        }
+        Action::Sort if in_tasks => {
+            ui.task_sort = ui.task_sort.next();
+            ui.task_sel = 0;
+        }
+        Action::Revoke | Action::Terminate if in_tasks => {
+            return ask_revoke(state, action == Action::Terminate);
+        }
+        Action::Sort | Action::Revoke | Action::Terminate => {
+            flash(
+                state,
+                Level::Info,
+                "tasks are sorted and revoked from the Tasks view: press t".into(),
+            );
+        }
+        Action::Zoom if in_tasks => {
+            if super::tasks::selected(state).is_none() {
                 return Outcome::default();
             }
-            ui.zoomed = false;
+            state.ui.mode = Mode::Detail;
+            state.ui.detail_scroll = 0;
+        }
+        Action::FocusNext if !in_tasks => ui.focus = cycle(ui.focus, 1),
+        Action::FocusPrev if !in_tasks => ui.focus = cycle(ui.focus, -1),
+        Action::Zoom => ui.zoomed = !ui.zoomed,
+        Action::Back => {
+            if in_tasks {
+                ui.view = View::Dashboard;
+            } else if ui.zoomed {
+                ui.zoomed = false;
+            } else {
+                return Outcome::default();
+            }
         }
         Action::ToggleFollow => {
             let log = &mut state.activity;
@@ -207,10 +371,43 @@ fn act(state: &mut State, action: Action) -> Outcome {
                 Action::Top => isize::MIN / 2,
                 _ => isize::MAX / 2,
             };
-            move_in_pane(state, step);
+            if in_tasks {
+                let len = super::tasks::visible(state).len();
+                state.ui.task_sel = moved(state.ui.task_sel, step, len);
+            } else {
+                move_in_pane(state, step);
+            }
         }
-        Action::Nothing => return Outcome::default(),
+        Action::FocusNext | Action::FocusPrev | Action::Nothing => return Outcome::default(),
     }
+    Outcome::redraw()
+}
+
+fn ask_revoke(state: &mut State, terminate: bool) -> Outcome {
+    let Some(t) = super::tasks::selected(state) else {
+        flash(state, Level::Info, "no task selected".into());
+        return Outcome::redraw();
+    };
+    let confirm = Confirm {
+        task_id: t.uuid.clone(),
+        label: format!(
+            "{} [{}]",
+            t.fields.name.as_deref().unwrap_or("task"),
+            short_id(&t.uuid)
+        ),
+        terminate,
+    };
+    if state.read_only {
+        // Say no before asking, not after.
+        return guarded(
+            state,
+            Effect::Revoke {
+                task_id: confirm.task_id,
+                terminate,
+            },
+        );
+    }
+    state.ui.mode = Mode::Confirm(confirm);
     Outcome::redraw()
 }
 
@@ -262,18 +459,10 @@ fn apply(state: &mut State, at: DateTime<Utc>, item: FeedItem) {
         FeedItem::Celery(CeleryEvent::Task(t)) => task_event(state, at, t),
         FeedItem::Queues(samples) => {
             for s in samples {
-                let row = match state.queues.iter().position(|q| q.name == s.queue) {
-                    Some(i) => &mut state.queues[i],
-                    None => {
-                        state.queues.push(QueueRow {
-                            name: s.queue.clone(),
-                            depth: 0,
-                            history: Default::default(),
-                        });
-                        state.queues.last_mut().expect("pushed")
-                    }
-                };
+                let row = queue_row(state, &s.queue);
+                sample_rates(row, at, s.depth);
                 row.depth = s.depth;
+                row.reserved = s.reserved;
                 if row.history.len() >= HISTORY {
                     row.history.pop_front();
                 }
@@ -295,6 +484,37 @@ fn apply(state: &mut State, at: DateTime<Utc>, item: FeedItem) {
             );
         }
     }
+}
+
+fn queue_row<'a>(state: &'a mut State, name: &str) -> &'a mut QueueRow {
+    match state.queues.iter().position(|q| q.name == name) {
+        Some(i) => &mut state.queues[i],
+        None => {
+            state.queues.push(QueueRow::new(name));
+            state.queues.last_mut().expect("pushed")
+        }
+    }
+}
+
+/// In and out per second between two samples. Inflow is known only from task-sent events;
+/// without them, outflow is at least what the depth lost.
+fn sample_rates(row: &mut QueueRow, at: DateTime<Utc>, depth: u64) {
+    if let Some((then, last_depth, last_sent)) = row.last {
+        let dt = (at - then).num_milliseconds() as f64 / 1000.0;
+        if dt < 0.2 {
+            return;
+        }
+        let net = (depth as f64 - last_depth as f64) / dt;
+        if row.sent_total > 0 {
+            let inflow = (row.sent_total - last_sent) as f64 / dt;
+            row.in_rate = Some(inflow);
+            row.out_rate = Some((inflow - net).max(0.0));
+        } else {
+            row.in_rate = None;
+            row.out_rate = Some((-net).max(0.0));
+        }
+    }
+    row.last = Some((at, depth, row.sent_total));
 }
 
 pub fn short_id(id: &str) -> &str {
@@ -486,7 +706,19 @@ fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
         .as_deref()
         .and_then(|q| state.agent_for_queue(q));
     let when = epoch(t.timestamp).unwrap_or(at);
+    state.last_task_event = Some(at);
+    if t.kind == TaskEventKind::Sent
+        && let Some(q) = &t.fields.queue
+    {
+        queue_row(state, q).sent_total += 1;
+    }
     let (task, _fresh) = state.tasks.upsert(&t.uuid);
+    match t.kind {
+        TaskEventKind::Received => task.received = Some(when),
+        TaskEventKind::Started => task.started = Some(when),
+        TaskEventKind::Revoked => task.terminated = t.fields.terminated.unwrap_or(false),
+        _ => {}
+    }
     // Events can arrive out of order across batches; never step a finished task backwards.
     let terminal = |k: TaskEventKind| {
         matches!(
@@ -552,6 +784,15 @@ fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
             &source,
             format!("{label} retrying: {}", exception.unwrap_or_default()),
         ),
+        TaskEventKind::Revoked if state.tasks.by_id.get(&t.uuid).is_some_and(|x| x.terminated) => {
+            log(
+                state,
+                at,
+                Level::Warn,
+                &source,
+                format!("{label} revoked and terminated"),
+            )
+        }
         TaskEventKind::Revoked => log(state, at, Level::Warn, &source, format!("{label} revoked")),
         TaskEventKind::Rejected => {
             log(state, at, Level::Warn, &source, format!("{label} rejected"))
@@ -562,33 +803,64 @@ fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
 
 fn link(state: &mut State, name: String, health: LinkHealth) -> Outcome {
     let now = state.now;
-    let existing = state.links.iter().position(|l| l.name == name);
-    let before = existing.map(|i| state.links[i].health.clone());
-    if before.as_ref() == Some(&health) {
+    let i = match state.links.iter().position(|l| l.name == name) {
+        Some(i) => i,
+        None => {
+            state.links.push(Link {
+                name: name.clone(),
+                health: LinkHealth::Connecting,
+                last_down: None,
+            });
+            state.links.len() - 1
+        }
+    };
+    if state.links[i].health == health {
         return Outcome::default();
     }
-    match existing {
-        Some(i) => state.links[i].health = health.clone(),
-        None => state.links.push(Link {
-            name: name.clone(),
-            health: health.clone(),
-        }),
-    }
+    state.links[i].health = health.clone();
     match &health {
-        LinkHealth::Up => log(state, now, Level::Info, &name, "link up".into()),
+        LinkHealth::Up => {
+            state.links[i].last_down = None;
+            log(state, now, Level::Info, &name, "link up".into());
+        }
         LinkHealth::Down { why, retry_in } => {
-            let retry = retry_in
-                .map(|d| format!("; retrying in {:.1}s", d.as_secs_f64()))
-                .unwrap_or_default();
-            log(
-                state,
-                now,
-                Level::Warn,
-                &name,
-                format!("link down: {why}{retry}"),
-            );
+            // A link retrying every few seconds says the same thing once, not every time.
+            if state.links[i].last_down.as_deref() != Some(why.as_str()) {
+                state.links[i].last_down = Some(why.clone());
+                let retry = retry_in
+                    .map(|d| format!("; retrying in {:.1}s", d.as_secs_f64()))
+                    .unwrap_or_default();
+                log(
+                    state,
+                    now,
+                    Level::Warn,
+                    &name,
+                    format!("link down: {why}{retry}"),
+                );
+            }
         }
         LinkHealth::Connecting => {}
+    }
+    // The Redis the feeds use is in the port map too: a lost feed shows there at once,
+    // without waiting for the next probe.
+    if name == crate::feeds::redis::LINK
+        && let Some(p) = state.redis_port.and_then(|p| state.ports.get_mut(p))
+    {
+        match &health {
+            LinkHealth::Down { why, .. } => {
+                p.status = PortStatus::Down {
+                    why: format!("feed: {why}"),
+                }
+            }
+            LinkHealth::Up if matches!(p.status, PortStatus::Down { .. } | PortStatus::Unknown) => {
+                let ms = p
+                    .latency_history
+                    .back()
+                    .map_or(0.0, |us| *us as f64 / 1000.0);
+                p.status = PortStatus::Up { latency_ms: ms };
+            }
+            _ => {}
+        }
     }
     Outcome::redraw()
 }

@@ -380,10 +380,12 @@ fn queue_samples_set_depth_and_history() {
                     QueueSample {
                         queue: "thinking".into(),
                         depth: d,
+                        reserved: 0,
                     },
                     QueueSample {
                         queue: "celery".into(),
                         depth: 1,
+                        reserved: 0,
                     },
                 ]),
             ),

@@ -33,6 +33,12 @@ pub enum Action {
     Top,
     Bottom,
     ToggleFollow,
+    /// Switch between the dashboard and the Tasks view.
+    Tasks,
+    Filter,
+    Sort,
+    Revoke,
+    Terminate,
     /// Unbinds a key inherited from a preset.
     Nothing,
 }
@@ -52,6 +58,11 @@ impl Action {
         (Action::Top, "top"),
         (Action::Bottom, "bottom"),
         (Action::ToggleFollow, "toggle_follow"),
+        (Action::Tasks, "tasks"),
+        (Action::Filter, "filter"),
+        (Action::Sort, "sort"),
+        (Action::Revoke, "revoke"),
+        (Action::Terminate, "terminate"),
         (Action::Nothing, "none"),
     ];
 
@@ -281,6 +292,11 @@ fn default_desc(action: Action) -> &'static str {
         Action::Top => "Go to the top / oldest",
         Action::Bottom => "Go to the bottom / follow",
         Action::ToggleFollow => "Pause or resume following the log",
+        Action::Tasks => "Tasks view / back to the dashboard",
+        Action::Filter => "Filter tasks (state: agent: name: worker:)",
+        Action::Sort => "Sort tasks by the next column",
+        Action::Revoke => "Revoke the selected task",
+        Action::Terminate => "Revoke and kill the selected task",
         Action::Nothing => "(unbound)",
     }
 }

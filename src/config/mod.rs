@@ -97,13 +97,23 @@ fn validate(cfg: &Config, file: &Path, text: &str, diags: &mut Vec<Diagnostic>) 
     }
     let c = &cfg.celery;
     if *c.enable_events_secs.get_ref() == 0 {
-        err(c.enable_events_secs.span(), "celery.enable_events_secs must be at least 1 (turn it off with enable_events = false)".into());
+        err(
+            c.enable_events_secs.span(),
+            "celery.enable_events_secs must be at least 1 (turn it off with enable_events = false)"
+                .into(),
+        );
     }
     if !(100..=60_000).contains(c.sample_ms.get_ref()) {
-        err(c.sample_ms.span(), "celery.sample_ms must be between 100 and 60000".into());
+        err(
+            c.sample_ms.span(),
+            "celery.sample_ms must be between 100 and 60000".into(),
+        );
     }
     if !(100..=5_000_000).contains(c.max_tasks.get_ref()) {
-        err(c.max_tasks.span(), "celery.max_tasks must be between 100 and 5000000".into());
+        err(
+            c.max_tasks.span(),
+            "celery.max_tasks must be between 100 and 5000000".into(),
+        );
     }
     let lines = &cfg.activity.max_lines;
     if !(100..=10_000_000).contains(lines.get_ref()) {

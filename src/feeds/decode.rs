@@ -306,6 +306,7 @@ fn task_event(kind: TaskEventKind, v: &Value) -> Result<CeleryEvent, DecodeError
             runtime: n(v, "runtime")?,
             queue: s(v, "queue", SHORT)?.or(s(v, "routing_key", SHORT)?),
             retries: n(v, "retries")?.map(|r| r.max(0.0) as u64),
+            terminated: v.get("terminated").and_then(Value::as_bool),
         },
     }))
 }

@@ -189,6 +189,7 @@ pub fn spawn(cfg: &Config, channels: Channels, tx: Sender<Event>) -> tokio::task
                         QueueSample {
                             queue: a.queue.clone(),
                             depth: a.depth,
+                            reserved: a.current.is_some() as u64,
                         }
                     })
                     .collect();

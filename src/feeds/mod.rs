@@ -1,11 +1,13 @@
 //! Feeds turn the outside world into events. Decoding is pure (see `decode`); the tasks
 //! that own connections live beside it.
 
+pub mod backoff;
 pub mod decode;
 #[cfg(test)]
 mod decode_tests;
 pub mod demo;
 pub mod model;
 pub mod probes;
+pub mod redis;
 pub mod route;
 pub mod wire;

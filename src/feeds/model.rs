@@ -149,6 +149,8 @@ pub struct TaskFields {
     pub runtime: Option<f64>,
     pub queue: Option<String>,
     pub retries: Option<u64>,
+    /// On task-revoked: whether the running task was killed.
+    pub terminated: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -171,4 +173,6 @@ pub enum CeleryEvent {
 pub struct QueueSample {
     pub queue: String,
     pub depth: u64,
+    /// Delivered to a worker but not acknowledged: prefetched, or waiting for an ETA.
+    pub reserved: u64,
 }

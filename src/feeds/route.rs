@@ -15,6 +15,8 @@ pub struct Channels {
     pub activity: String,
     /// `/{db}.celeryev/` with kombu's fanout prefix and any global key prefix applied.
     pub celery_prefix: String,
+    /// Where remote-control broadcasts go: `/{db}.celery.pidbox`, prefixed the same way.
+    pub pidbox: String,
 }
 
 impl Channels {
@@ -34,6 +36,7 @@ impl Channels {
             agents: agents.to_string(),
             activity: activity.to_string(),
             celery_prefix: format!("{global_keyprefix}{fanout}celeryev/"),
+            pidbox: format!("{global_keyprefix}{fanout}celery.pidbox"),
         }
     }
 

@@ -71,3 +71,29 @@ pub fn activity_json(
     }))
     .expect("JSON values serialize")
 }
+
+/// A remote-control broadcast as celery.app.control publishes it on Redis: no destination
+/// (every worker), no reply wanted.
+pub fn pidbox_envelope(method: &str, arguments: Value, now: f64) -> Vec<u8> {
+    let body = json!({
+        "method": method, "arguments": arguments,
+        "destination": null, "pattern": null, "matcher": null,
+    });
+    let body_b64 = base64::engine::general_purpose::STANDARD
+        .encode(serde_json::to_vec(&body).expect("JSON values serialize"));
+    serde_json::to_vec(&json!({
+        "body": body_b64,
+        "content-encoding": "utf-8",
+        "content-type": "application/json",
+        // Workers drop control messages whose `expires` has passed.
+        "headers": {"clock": 1, "expires": now + 10.0},
+        "properties": {
+            "delivery_mode": 2,
+            "delivery_info": {"exchange": "celery.pidbox", "routing_key": ""},
+            "priority": 0,
+            "body_encoding": "base64",
+            "delivery_tag": format!("chavion-{}", (now * 1e6) as u64),
+        }
+    }))
+    .expect("JSON values serialize")
+}

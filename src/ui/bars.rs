@@ -50,6 +50,19 @@ pub fn status(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if state.links.is_empty() {
         spans.push(Span::styled(" no feeds ", theme.muted));
     }
+    // Are task events flowing? Workers without -E send none until enable_events arrives.
+    let redis_up = state
+        .links
+        .iter()
+        .any(|l| l.name == crate::feeds::redis::LINK && l.health == LinkHealth::Up);
+    match state.last_task_event {
+        Some(t) if (state.now - t).num_seconds() < 60 => {
+            spans.push(Span::styled(" ● task events ", theme.link_up))
+        }
+        Some(_) if redis_up => spans.push(Span::styled(" ○ task events quiet ", theme.muted)),
+        None if redis_up => spans.push(Span::styled(" ○ no task events ", theme.level_warn)),
+        _ => {}
+    }
     spans.push(Span::styled(
         format!("│ {} ", state.ui.mode.label()),
         theme.statusbar,
@@ -60,6 +73,22 @@ pub fn status(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if state.read_only {
         spans.push(Span::styled(" READ-ONLY ", theme.badge_readonly));
         spans.push(Span::raw(" "));
+    }
+    if state.counters.shed > 0 {
+        spans.push(Span::styled(
+            format!("⚠ {} shed ", state.counters.shed),
+            theme.level_warn,
+        ));
+    }
+    if let Some(flash) = &state.flash
+        && (state.now - flash.at).num_seconds() < 8
+    {
+        let style = match flash.level {
+            crate::feeds::model::Level::Error => theme.level_error,
+            crate::feeds::model::Level::Warn => theme.level_warn,
+            _ => theme.accent,
+        };
+        spans.push(Span::styled(format!(" {} ", flash.text), style));
     }
     if state.counters.malformed > 0 {
         spans.push(Span::styled(

@@ -10,6 +10,8 @@ pub struct Plan {
     pub title: Option<Rect>,
     pub status: Option<Rect>,
     pub panes: Vec<(Pane, Rect)>,
+    /// Everything between the title and status bars.
+    pub body: Option<Rect>,
     /// Agents drawn one line each instead of as tiles, when there is no room for tiles.
     pub compact_agents: bool,
     pub too_small: bool,
@@ -31,6 +33,7 @@ pub fn plan(area: Rect, state: &State) -> Plan {
         title: None,
         status: None,
         panes: Vec::new(),
+        body: None,
         compact_agents: false,
         too_small: false,
     };
@@ -46,6 +49,7 @@ pub fn plan(area: Rect, state: &State) -> Plan {
     .areas(area);
     plan.title = Some(title);
     plan.status = Some(status);
+    plan.body = Some(body);
     if state.ui.zoomed {
         plan.panes.push((state.ui.focus, body));
         return plan;

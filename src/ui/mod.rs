@@ -9,12 +9,13 @@ pub mod layout;
 mod panes;
 mod ports;
 mod queues;
+mod tasks;
 
 use ratatui::Frame;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
-use crate::app::state::{Mode, Pane, State};
+use crate::app::state::{Mode, Pane, State, View};
 use crate::config::theme::Theme;
 
 pub fn draw(f: &mut Frame, state: &State, theme: &Theme) {
@@ -33,6 +34,25 @@ pub fn draw(f: &mut Frame, state: &State, theme: &Theme) {
     if let Some(r) = plan.title {
         bars::title(f, r, state, theme);
     }
+    if state.ui.view == View::Tasks {
+        if let Some(body) = plan.body {
+            tasks::draw(f, body, state, theme);
+        }
+    } else {
+        draw_panes(f, &plan, state, theme);
+    }
+    if let Some(r) = plan.status {
+        bars::status(f, r, state, theme);
+    }
+    match &state.ui.mode {
+        Mode::Help => help::draw(f, area, state, theme),
+        Mode::Detail => tasks::detail(f, area, state, theme),
+        Mode::Confirm(c) => tasks::confirm(f, area, c, theme),
+        Mode::Normal | Mode::Filter(_) => {}
+    }
+}
+
+fn draw_panes(f: &mut Frame, plan: &layout::Plan, state: &State, theme: &Theme) {
     for (pane, rect) in &plan.panes {
         match pane {
             Pane::Agents => agents::draw(
@@ -46,11 +66,5 @@ pub fn draw(f: &mut Frame, state: &State, theme: &Theme) {
             Pane::Ports => ports::draw(f, *rect, state, theme),
             Pane::Activity => activity::draw(f, *rect, state, theme),
         }
-    }
-    if let Some(r) = plan.status {
-        bars::status(f, r, state, theme);
-    }
-    if state.ui.mode == Mode::Help {
-        help::draw(f, area, state, theme);
     }
 }

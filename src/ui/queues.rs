@@ -1,4 +1,5 @@
-//! Queue depth with a sparkline of its recent history.
+//! Queue depth (all four priority sub-queues), reserved/ETA tasks, in/out per second, and a
+//! sparkline of the recent depth.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -7,40 +8,72 @@ use ratatui::widgets::{Cell, Row, Table, TableState};
 
 use super::fmt::{fit, sparkline};
 use super::panes::block;
-use crate::app::state::{Pane, State};
+use crate::app::state::{Pane, QueueRow, State};
 use crate::config::theme::Theme;
+
+fn rate(q: &QueueRow) -> String {
+    match (q.in_rate, q.out_rate) {
+        (Some(i), Some(o)) => format!("{i:.1}↑{o:.1}↓"),
+        (None, Some(o)) => format!("{o:.1}↓"),
+        _ => String::new(),
+    }
+}
 
 pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let total: u64 = state.queues.iter().map(|q| q.depth).sum();
+    let reserved: u64 = state.queues.iter().map(|q| q.reserved).sum();
+    let summary = if reserved > 0 {
+        format!("{total} waiting · {reserved} reserved ")
+    } else {
+        format!("{total} waiting ")
+    };
     let b = block(
         state,
         theme,
         Pane::Queues,
-        vec![Span::styled(format!("{total} waiting "), theme.muted)],
+        vec![Span::styled(summary, theme.muted)],
     );
     let inner_w = area.width.saturating_sub(2) as usize;
     let name_w = 11usize.min(inner_w / 3);
-    let spark_w = inner_w.saturating_sub(name_w + 8);
+    // Reserved and rate columns only where they leave the sparkline some room.
+    // Fixed columns plus the table's one-cell spacing between columns.
+    let fixed_plain = name_w + 6 + 2;
+    let fixed_detail = name_w + 6 + 5 + 10 + 4;
+    let detail = inner_w >= fixed_detail + 8;
+    let spark_w = inner_w.saturating_sub(if detail { fixed_detail } else { fixed_plain });
     let rows = state.queues.iter().map(|q| {
-        Row::new(vec![
+        let mut cells = vec![
             Cell::from(fit(&q.name, name_w)),
             Cell::from(format!("{:>6}", q.depth)),
-            Cell::from(Span::styled(
-                sparkline(q.history.iter(), spark_w),
-                theme.sparkline,
-            )),
-        ])
+        ];
+        if detail {
+            cells.push(Cell::from(Span::styled(
+                if q.reserved > 0 {
+                    format!("{:>4}r", q.reserved)
+                } else {
+                    String::new()
+                },
+                theme.muted,
+            )));
+            cells.push(Cell::from(Span::styled(
+                format!("{:>10}", rate(q)),
+                theme.muted,
+            )));
+        }
+        cells.push(Cell::from(Span::styled(
+            sparkline(q.history.iter(), spark_w),
+            theme.sparkline,
+        )));
+        Row::new(cells)
     });
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(name_w as u16),
-            Constraint::Length(6),
-            Constraint::Min(0),
-        ],
-    )
-    .block(b)
-    .row_highlight_style(theme.selection);
+    let mut widths = vec![Constraint::Length(name_w as u16), Constraint::Length(6)];
+    if detail {
+        widths.extend([Constraint::Length(5), Constraint::Length(10)]);
+    }
+    widths.push(Constraint::Min(0));
+    let table = Table::new(rows, widths)
+        .block(b)
+        .row_highlight_style(theme.selection);
     let mut ts = TableState::default();
     if state.ui.focus == Pane::Queues {
         ts.select(Some(state.ui.queue_sel));

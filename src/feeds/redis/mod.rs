@@ -1,0 +1,94 @@
+//! The live Redis feed: one pub/sub connection (agents, activity, Celery events), one
+//! sampling connection (queue depths), and the pidbox publisher (enable_events, revoke).
+//! Each owns its connection, reconnects by itself and reports its health as `Link` events.
+
+pub mod control;
+mod pubsub;
+pub mod sampler;
+
+pub use pubsub::LINK;
+
+use std::time::Duration;
+use tokio::sync::mpsc::Sender;
+use tokio::task::JoinHandle;
+
+use super::route::Channels;
+use crate::event::Event;
+
+/// Redis must be noticed gone within 2 s: a PING every second that must answer within one.
+pub const PING_EVERY: Duration = Duration::from_secs(1);
+pub const ANSWER_WITHIN: Duration = Duration::from_secs(1);
+pub const CONNECT_WITHIN: Duration = Duration::from_secs(2);
+pub const BACKOFF_FIRST: Duration = Duration::from_millis(500);
+pub const BACKOFF_CAP: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone)]
+pub struct FeedConfig {
+    pub url: String,
+    pub channels: Channels,
+    pub keyprefix: String,
+    pub db: u32,
+    pub queues: Vec<String>,
+    pub discover_queues: bool,
+    pub sample_every: Duration,
+    pub enable_events_every: Option<Duration>,
+}
+
+pub fn spawn(cfg: FeedConfig, tx: Sender<Event>) -> Vec<JoinHandle<()>> {
+    let mut tasks = pubsub::spawn(cfg.clone(), tx.clone());
+    tasks.push(tokio::spawn(sampler::run(cfg.clone(), tx.clone())));
+    if let Some(every) = cfg.enable_events_every {
+        tasks.push(tokio::spawn(control::enable_events_loop(cfg, every, tx)));
+    }
+    tasks
+}
+
+/// Plain words for a Redis error, never the URL (it may carry a password).
+pub fn reason(e: &redis::RedisError) -> String {
+    if e.is_connection_refusal() {
+        return "connection refused".into();
+    }
+    if e.is_timeout() {
+        return "timed out".into();
+    }
+    if e.is_connection_dropped() || e.is_io_error() {
+        return "connection lost".into();
+    }
+    crate::sanitize::clean(&e.to_string(), 120)
+}
+
+/// Host and port of a `redis://` URL, for finding the Redis row in the port map.
+pub fn host_port(url: &str) -> Option<(String, u16)> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if hostport.is_empty() {
+        return None;
+    }
+    match hostport.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || hostport.starts_with('[') => {
+            Some((h.trim_matches(['[', ']']).to_string(), p.parse().ok()?))
+        }
+        _ => Some((hostport.trim_matches(['[', ']']).to_string(), 6379)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn host_port_from_urls() {
+        assert_eq!(
+            super::host_port("redis://127.0.0.1:6379/0"),
+            Some(("127.0.0.1".into(), 6379))
+        );
+        assert_eq!(
+            super::host_port("redis://:pw@cache.internal/2"),
+            Some(("cache.internal".into(), 6379))
+        );
+        assert_eq!(
+            super::host_port("rediss://u:p@[::1]:6380"),
+            Some(("::1".into(), 6380))
+        );
+        assert_eq!(super::host_port("nonsense"), None);
+    }
+}

@@ -1,0 +1,257 @@
+//! The Tasks view (everything Flower's task list shows), the task detail overlay and the
+//! revoke confirmation.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Block, BorderType, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap,
+};
+
+use super::fmt::{clock, fit};
+use super::layout::centered;
+use crate::app::state::{Confirm, Mode, State, Task};
+use crate::app::tasks::{runtime, selected, visible};
+use crate::app::update::short_id;
+use crate::config::theme::Theme;
+use crate::feeds::model::TaskEventKind;
+
+pub fn state_style(theme: &Theme, k: TaskEventKind) -> Style {
+    match k {
+        TaskEventKind::Succeeded => theme.state_idle,
+        TaskEventKind::Started => theme.state_busy,
+        TaskEventKind::Failed | TaskEventKind::Rejected => theme.state_error,
+        TaskEventKind::Retried | TaskEventKind::Revoked => theme.level_warn,
+        TaskEventKind::Sent | TaskEventKind::Received => theme.state_unknown,
+    }
+}
+
+fn agent(state: &State, t: &Task) -> String {
+    t.agent
+        .map(|i| state.agents[i].name.clone())
+        .unwrap_or_else(|| "—".into())
+}
+
+pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let list = visible(state);
+    let filter = match &state.ui.mode {
+        Mode::Filter(text) => format!("/{text}▏"),
+        _ if state.ui.filter.is_empty() => "no filter (/)".into(),
+        _ => format!("/{}", state.ui.filter),
+    };
+    let title = Line::from(vec![
+        Span::styled(" Tasks ", theme.border_focused),
+        Span::styled(
+            format!(
+                "{} of {} · sort: {} (o) · {filter} ",
+                list.len(),
+                state.tasks.order.len(),
+                state.ui.task_sort.label()
+            ),
+            theme.muted,
+        ),
+    ]);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Thick)
+        .border_style(theme.border_focused)
+        .title(title);
+    let wide = area.width >= 110;
+    let mut header = vec!["state", "name", "agent", "id", "runtime", "received"];
+    if wide {
+        header.extend(["worker", "args"]);
+    }
+    let rows = list.iter().map(|t| {
+        let rt = runtime(state, t).map_or("–".into(), |r| format!("{r:.2}s"));
+        let state_label = if t.terminated {
+            "TERMINATED"
+        } else {
+            t.state.label()
+        };
+        let mut cells = vec![
+            Cell::from(Span::styled(state_label, state_style(theme, t.state))),
+            Cell::from(t.fields.name.clone().unwrap_or_default()),
+            Cell::from(agent(state, t)),
+            Cell::from(short_id(&t.uuid).to_string()),
+            Cell::from(rt),
+            Cell::from(t.received.map_or("–".into(), |r| clock(r, state.utc))),
+        ];
+        if wide {
+            cells.push(Cell::from(t.worker.clone()));
+            cells.push(Cell::from(t.fields.args.clone().unwrap_or_default()));
+        }
+        Row::new(cells)
+    });
+    let mut widths = vec![
+        Constraint::Length(10),
+        Constraint::Min(14),
+        Constraint::Length(10),
+        Constraint::Length(8),
+        Constraint::Length(8),
+        Constraint::Length(8),
+    ];
+    if wide {
+        widths.extend([Constraint::Length(22), Constraint::Min(10)]);
+    }
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(theme.header))
+        .block(block)
+        .row_highlight_style(theme.selection);
+    let mut ts = TableState::default();
+    if !list.is_empty() {
+        ts.select(Some(state.ui.task_sel.min(list.len() - 1)));
+    }
+    f.render_stateful_widget(table, area, &mut ts);
+    if list.is_empty() {
+        let inner = Rect {
+            x: area.x + 2,
+            y: area.y + 2,
+            width: area.width.saturating_sub(4),
+            height: 1,
+        }
+        .intersection(area);
+        let why = if state.tasks.order.is_empty() {
+            "no tasks yet: they appear as Celery task events arrive"
+        } else {
+            "no task matches the filter"
+        };
+        f.render_widget(Paragraph::new(Span::styled(why, theme.muted)), inner);
+    }
+}
+
+fn field<'a>(theme: &Theme, name: &'a str, value: String) -> Line<'a> {
+    Line::from(vec![
+        Span::styled(format!("{name:<10} "), theme.header),
+        Span::raw(value),
+    ])
+}
+
+pub fn detail(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let Some(t) = selected(state) else { return };
+    let popup = centered(area, 90, 90).intersection(area);
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "–".into());
+    let when = |v: Option<chrono::DateTime<chrono::Utc>>| {
+        v.map_or("–".into(), |d| {
+            format!("{} ({})", clock(d, state.utc), d.format("%Y-%m-%d"))
+        })
+    };
+    let mut lines = vec![
+        field(theme, "id", t.uuid.clone()),
+        field(theme, "name", opt(&t.fields.name)),
+        Line::from(vec![
+            Span::styled(format!("{:<10} ", "state"), theme.header),
+            Span::styled(
+                if t.terminated {
+                    "REVOKED (terminated)"
+                } else {
+                    t.state.label()
+                },
+                state_style(theme, t.state),
+            ),
+        ]),
+        field(theme, "agent", agent(state, t)),
+        field(
+            theme,
+            "worker",
+            if t.worker.is_empty() {
+                "–".into()
+            } else {
+                t.worker.clone()
+            },
+        ),
+        field(theme, "queue", opt(&t.fields.queue)),
+        field(theme, "received", when(t.received)),
+        field(theme, "started", when(t.started)),
+        field(
+            theme,
+            "runtime",
+            runtime(state, t).map_or("–".into(), |r| format!("{r:.3} s")),
+        ),
+        field(
+            theme,
+            "retries",
+            t.fields.retries.map_or("–".into(), |r| r.to_string()),
+        ),
+        field(theme, "args", opt(&t.fields.args)),
+        field(theme, "kwargs", opt(&t.fields.kwargs)),
+        field(theme, "result", opt(&t.fields.result)),
+        field(theme, "exception", opt(&t.fields.exception)),
+    ];
+    if let Some(tb) = &t.fields.traceback {
+        lines.push(Line::from(Span::styled("traceback", theme.header)));
+        lines.extend(
+            tb.lines()
+                .map(|l| Line::from(Span::styled(l.to_string(), theme.level_error))),
+        );
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Double)
+        .border_style(theme.border_focused)
+        .title(Span::styled(
+            format!(" Task {} ", short_id(&t.uuid)),
+            theme.title,
+        ))
+        .title_bottom(Line::from(Span::styled(
+            " esc close · ↑↓ scroll · x revoke · X terminate ",
+            theme.muted,
+        )));
+    f.render_widget(Clear, popup);
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .style(theme.base)
+            .wrap(Wrap { trim: false })
+            .scroll((state.ui.detail_scroll, 0)),
+        popup,
+    );
+}
+
+pub fn confirm(f: &mut Frame, area: Rect, c: &Confirm, theme: &Theme) {
+    let w = area.width.min(64);
+    let h = area.height.min(8);
+    let popup = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    };
+    let what = if c.terminate {
+        "Revoke and TERMINATE (SIGTERM) the running task"
+    } else {
+        "Revoke the task (it will not start)"
+    };
+    let lines = vec![
+        Line::from(Span::styled(what, theme.level_warn)),
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled("task  ", theme.header),
+            Span::raw(fit(&c.label, w as usize - 10)),
+        ]),
+        Line::from(vec![
+            Span::styled("id    ", theme.header),
+            Span::raw(c.task_id.clone()),
+        ]),
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled("y", theme.accent),
+            Span::raw(" send to every worker   "),
+            Span::styled("n / esc", theme.accent),
+            Span::raw(" cancel"),
+        ]),
+    ];
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Double)
+        .border_style(theme.state_error)
+        .title(Span::styled(" Confirm ", theme.title));
+    f.render_widget(Clear, popup);
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .style(theme.base)
+            .wrap(Wrap { trim: true }),
+        popup,
+    );
+}
