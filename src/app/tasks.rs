@@ -80,7 +80,7 @@ pub fn visible(state: &State) -> Vec<&Task> {
             .unwrap_or("~")
     };
     match state.ui.task_sort {
-        TaskSort::Newest => list.sort_by(|a, b| b.updated.cmp(&a.updated)),
+        TaskSort::Newest => list.sort_by_key(|t| std::cmp::Reverse(t.updated)),
         TaskSort::Name => list.sort_by(|a, b| {
             a.fields
                 .name

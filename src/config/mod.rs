@@ -189,6 +189,22 @@ pub fn load(paths: &Paths, over: &Overridden<'_>) -> Result<Settings, Vec<Diagno
     })
 }
 
+/// Settings from config text alone (built-in theme and keymap): for tests and tools.
+pub fn settings_from_str(text: &str) -> Result<Settings, Vec<Diagnostic>> {
+    let (parsed, diags) = parse_config(text, Path::new("<config>"));
+    let Some((config, overrides)) = parsed else {
+        return Err(diags);
+    };
+    let nowhere = Path::new("/nonexistent");
+    let theme = theme::load(config.ui.theme.get_ref(), nowhere, ColorMode::TrueColor)?;
+    let keymap = keymap::build(config.ui.keymap.get_ref(), nowhere, overrides)?;
+    Ok(Settings {
+        config,
+        theme,
+        keymap,
+    })
+}
+
 /// `config check`: every problem in the file, the theme and the keymap it names.
 pub fn check(paths: &Paths) -> Vec<Diagnostic> {
     let text = match std::fs::read_to_string(&paths.config_file) {

@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod room;
+pub mod servers;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};

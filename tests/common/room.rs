@@ -1,0 +1,124 @@
+//! A control room without a terminal: the real feeds, the real `update`, the real actions.
+//! Tests read the `State` an operator's screen is drawn from.
+
+use chrono::Utc;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use chavion_tui::actions;
+use chavion_tui::app::{Effect, Outcome, State, update};
+use chavion_tui::config;
+use chavion_tui::event::Event;
+use chavion_tui::run;
+
+pub struct Room {
+    pub state: State,
+    rx: mpsc::Receiver<Event>,
+    tasks: Vec<JoinHandle<()>>,
+    pub ctx: actions::Context,
+}
+
+impl Room {
+    /// `extra` is appended to a config that points everything at `redis_url`.
+    pub fn start(redis_url: &str, extra: &str, read_only: bool) -> Room {
+        let port = redis_url
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap();
+        let text = format!(
+            "[redis]\nurl = \"{redis_url}\"\n[celery]\nenable_events_secs = 1\nsample_ms = 200\n{extra}\n\
+             [[ports]]\nname = \"Redis\"\nhost = \"127.0.0.1\"\nport = {port}\n"
+        );
+        let settings =
+            config::settings_from_str(&text).unwrap_or_else(|d| panic!("test config: {d:?}"));
+        let opts = run::Options {
+            demo: false,
+            read_only,
+            crash_after: None,
+        };
+        let state = run::initial_state(&settings, &opts);
+        let ctx = run::action_context(&settings, read_only);
+        let (tx, rx) = mpsc::channel(8192);
+        let tasks = chavion_tui::feeds::redis::spawn(run::feed_config(&settings), tx);
+        Room {
+            state,
+            rx,
+            tasks,
+            ctx,
+        }
+    }
+
+    /// Applies events as they come until `pred` holds (a bound on waiting, not a timing).
+    pub async fn until(&mut self, what: &str, pred: impl Fn(&State) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            update(&mut self.state, Event::Tick(Utc::now()));
+            if pred(&self.state) {
+                return;
+            }
+            if Instant::now() > deadline {
+                let tail: Vec<String> = self
+                    .state
+                    .activity
+                    .lines
+                    .iter()
+                    .rev()
+                    .take(15)
+                    .map(|l| format!("{} {}", l.source, l.message))
+                    .collect();
+                panic!(
+                    "never saw {what}; links {:?}; last activity (newest first): {tail:#?}",
+                    self.state.links
+                );
+            }
+            if let Ok(Some(ev)) =
+                tokio::time::timeout(Duration::from_millis(100), self.rx.recv()).await
+            {
+                self.apply(ev).await;
+            }
+        }
+    }
+
+    async fn apply(&mut self, ev: Event) {
+        let out = update(&mut self.state, ev);
+        self.perform(out).await;
+    }
+
+    pub async fn perform(&mut self, out: Outcome) {
+        for effect in out.effects {
+            if effect == Effect::Quit {
+                continue;
+            }
+            if let Some(done) = actions::perform(effect, &self.ctx).await {
+                update(&mut self.state, done);
+            }
+        }
+    }
+
+    pub async fn key(&mut self, code: KeyCode) {
+        let out = update(
+            &mut self.state,
+            Event::Key(KeyEvent::new(code, KeyModifiers::NONE)),
+        );
+        self.perform(out).await;
+    }
+
+    pub async fn keys(&mut self, text: &str) {
+        for c in text.chars() {
+            self.key(KeyCode::Char(c)).await;
+        }
+    }
+}
+
+impl Drop for Room {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! Real servers for the integration tests, each on a free loopback port, stopped on drop.
+//! Recipes: shared/reference/test-servers.md.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_until(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !ok() {
+        assert!(Instant::now() < deadline, "{what} did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub struct RedisServer {
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    pub fn start() -> RedisServer {
+        let mut r = RedisServer {
+            port: free_port(),
+            child: None,
+        };
+        r.restart();
+        r
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// Starts (again) on the same port.
+    pub fn restart(&mut self) {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (scripts/test installs it)");
+        self.child = Some(child);
+        wait_until("redis-server", 10, || self.cli(&["ping"]).trim() == "PONG");
+    }
+
+    /// Kills it hard, as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn publish(&self, channel: &str, payload: &[u8]) {
+        let client = redis::Client::open(self.url()).unwrap();
+        let mut conn = client.get_connection().unwrap();
+        let _: i64 = redis::cmd("PUBLISH")
+            .arg(channel)
+            .arg(payload)
+            .query(&mut conn)
+            .unwrap();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub fn peers_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers")
+}
+
+/// The venv's python, built by scripts/test.
+pub fn python() -> PathBuf {
+    let p = std::env::var_os("CHAVION_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| peers_dir().join(".venv/bin/python"));
+    assert!(
+        p.exists(),
+        "{} is missing: run ./scripts/test, which builds the Python test peers",
+        p.display()
+    );
+    p
+}
+
+/// A real Celery 5.7 worker for the THINKING agent (queue `thinking`, prefork, one child).
+pub struct CeleryWorker {
+    child: Child,
+    pub runs: PathBuf,
+    pub pidfile: PathBuf,
+    pub log: PathBuf,
+}
+
+impl CeleryWorker {
+    pub fn start(broker: &str, events: bool, dir: &Path) -> CeleryWorker {
+        use std::os::unix::process::CommandExt;
+        let runs = dir.join("runs");
+        let pidfile = dir.join("task.pid");
+        let log = dir.join("worker.log");
+        let mut args = vec![
+            "-m",
+            "celery",
+            "-A",
+            "peerapp",
+            "worker",
+            "-Q",
+            "thinking",
+            "-c",
+            "1",
+            "-P",
+            "prefork",
+            "-n",
+            "thinking@localhost",
+            "--without-mingle",
+            "--without-gossip",
+            "-l",
+            "warning",
+        ];
+        if events {
+            args.push("-E");
+        }
+        let child = Command::new(python())
+            .args(&args)
+            .current_dir(peers_dir())
+            .env("CHAVION_BROKER", broker)
+            .env("CHAVION_RUNS", &runs)
+            .env("CHAVION_PIDFILE", &pidfile)
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(dir.join("worker.err")).unwrap())
+            // Its own process group, so the pool children are stopped with it.
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        CeleryWorker {
+            child,
+            runs,
+            pidfile,
+            log,
+        }
+    }
+
+    /// Task names the worker really executed, in order.
+    pub fn runs(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.runs)
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+}
+
+impl Drop for CeleryWorker {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends a task as any Celery producer would; returns its id.
+pub fn send_task(
+    broker: &str,
+    name: &str,
+    args: &str,
+    priority: Option<u8>,
+    queue: Option<&str>,
+) -> String {
+    let mut cmd = Command::new(python());
+    cmd.arg("client.py")
+        .arg(name)
+        .arg(args)
+        .current_dir(peers_dir())
+        .env("CHAVION_BROKER", broker);
+    if let Some(p) = priority {
+        cmd.args(["--priority", &p.to_string()]);
+    }
+    if let Some(q) = queue {
+        cmd.args(["--queue", q]);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "client.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+pub fn alive(pid: i32) -> bool {
+    // `kill -0` asks whether the process exists, without signalling it.
+    Command::new("kill")
+        .args(["-0", &pid.to_string()])
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
