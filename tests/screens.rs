@@ -63,7 +63,8 @@ fn fleet() -> State {
         {"type": "task-started", "uuid": "5d1e0c7a-bbbb", "hostname": "judging@vm", "timestamp": ts},
         {"type": "task-received", "uuid": "77aa0000-cccc", "name": "executing.deploy", "hostname": "executing@vm", "timestamp": ts},
         {"type": "task-started", "uuid": "77aa0000-cccc", "hostname": "executing@vm", "timestamp": ts},
-        {"type": "task-failed", "uuid": "77aa0000-cccc", "exception": "RuntimeError('health check 502')", "hostname": "executing@vm", "timestamp": ts}
+        {"type": "task-failed", "uuid": "77aa0000-cccc", "exception": "RuntimeError('health check 502')",
+         "traceback": "Traceback (most recent call last):\n  File \"deploy.py\", line 12, in run\nRuntimeError: health check 502", "hostname": "executing@vm", "timestamp": ts}
     ]);
     route(
         &ch,
@@ -269,4 +270,49 @@ fn hostile_text_never_reaches_the_buffer() {
         "the bad EVOLVING report shows as a warning"
     );
     assert!(!text.contains('\u{1b}'));
+}
+
+#[test]
+fn tasks_view_80x24_and_160x48() {
+    let mut s = fleet();
+    key(&mut s, KeyCode::Char('t'));
+    insta::assert_snapshot!(
+        "tasks_view_80x24",
+        render(&s, 80, 24, &theme(ColorMode::TrueColor)).backend()
+    );
+    insta::assert_snapshot!(
+        "tasks_view_160x48",
+        render(&s, 160, 48, &theme(ColorMode::TrueColor)).backend()
+    );
+}
+
+#[test]
+fn task_detail_shows_exception_and_traceback() {
+    let mut s = fleet();
+    key(&mut s, KeyCode::Char('t'));
+    key(&mut s, KeyCode::Char('/'));
+    for c in "state:fail".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    key(&mut s, KeyCode::Enter);
+    key(&mut s, KeyCode::Enter);
+    insta::assert_snapshot!(render(&s, 100, 30, &theme(ColorMode::TrueColor)).backend());
+}
+
+#[test]
+fn terminate_confirmation_80x24() {
+    let mut s = fleet();
+    key(&mut s, KeyCode::Char('t'));
+    update(
+        &mut s,
+        Event::Key(KeyEvent::new(KeyCode::Char('X'), KeyModifiers::SHIFT)),
+    );
+    insta::assert_snapshot!(render(&s, 80, 24, &theme(ColorMode::TrueColor)).backend());
+}
+
+#[test]
+fn workers_view_120x30() {
+    let mut s = fleet();
+    key(&mut s, KeyCode::Char('w'));
+    insta::assert_snapshot!(render(&s, 120, 30, &theme(ColorMode::TrueColor)).backend());
 }

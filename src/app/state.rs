@@ -71,6 +71,7 @@ pub struct Confirm {
 pub enum View {
     Dashboard,
     Tasks,
+    Workers,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -56,11 +56,17 @@ impl Filter {
     }
 }
 
-/// Seconds the task ran, or has been running so far.
+/// Seconds the task ran, or has been running so far. Celery reports a runtime only on
+/// success; a task that failed or was revoked ran until its last event.
 pub fn runtime(state: &State, t: &Task) -> Option<f64> {
+    use crate::feeds::model::TaskEventKind::*;
+    let end = match t.state {
+        Succeeded | Failed | Revoked | Rejected | Retried => t.updated,
+        Sent | Received | Started => state.now,
+    };
     t.fields.runtime.or_else(|| {
         t.started
-            .map(|s| (state.now - s).num_milliseconds().max(0) as f64 / 1000.0)
+            .map(|s| (end - s).num_milliseconds().max(0) as f64 / 1000.0)
     })
 }
 

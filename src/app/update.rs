@@ -312,6 +312,14 @@ fn act(state: &mut State, action: Action) -> Outcome {
             };
             ui.mode = Mode::Normal;
         }
+        Action::Workers => {
+            ui.view = if ui.view == View::Workers {
+                View::Dashboard
+            } else {
+                View::Workers
+            };
+            ui.mode = Mode::Normal;
+        }
         Action::Filter => {
             ui.view = View::Tasks;
             ui.mode = Mode::Filter(ui.filter.clone());
@@ -337,11 +345,11 @@ fn act(state: &mut State, action: Action) -> Outcome {
             state.ui.mode = Mode::Detail;
             state.ui.detail_scroll = 0;
         }
-        Action::FocusNext if !in_tasks => ui.focus = cycle(ui.focus, 1),
-        Action::FocusPrev if !in_tasks => ui.focus = cycle(ui.focus, -1),
-        Action::Zoom => ui.zoomed = !ui.zoomed,
+        Action::FocusNext if ui.view == View::Dashboard => ui.focus = cycle(ui.focus, 1),
+        Action::FocusPrev if ui.view == View::Dashboard => ui.focus = cycle(ui.focus, -1),
+        Action::Zoom if ui.view == View::Dashboard => ui.zoomed = !ui.zoomed,
         Action::Back => {
-            if in_tasks {
+            if ui.view != View::Dashboard {
                 ui.view = View::Dashboard;
             } else if ui.zoomed {
                 ui.zoomed = false;
@@ -378,7 +386,9 @@ fn act(state: &mut State, action: Action) -> Outcome {
                 move_in_pane(state, step);
             }
         }
-        Action::FocusNext | Action::FocusPrev | Action::Nothing => return Outcome::default(),
+        Action::FocusNext | Action::FocusPrev | Action::Zoom | Action::Nothing => {
+            return Outcome::default();
+        }
     }
     Outcome::redraw()
 }

@@ -557,3 +557,264 @@ fn shutdown_quits_and_says_why() {
     );
     assert_eq!(last_line(&s).message, "shutting down: SIGTERM");
 }
+
+fn typed(s: &mut State, text: &str) {
+    for c in text.chars() {
+        update(s, key(KeyCode::Char(c)));
+    }
+}
+
+fn with_tasks() -> State {
+    let mut s = state();
+    for (id, name, kind) in [
+        ("a-1", "thinking.plan", TaskEventKind::Started),
+        ("b-2", "judging.risk", TaskEventKind::Failed),
+        ("c-3", "thinking.reason", TaskEventKind::Succeeded),
+    ] {
+        let host = if name.starts_with("thinking") {
+            "thinking@vm"
+        } else {
+            "judging@vm"
+        };
+        update(
+            &mut s,
+            feed(
+                t0(),
+                task(
+                    TaskEventKind::Received,
+                    id,
+                    host,
+                    TaskFields {
+                        name: Some(name.into()),
+                        ..Default::default()
+                    },
+                ),
+            ),
+        );
+        update(
+            &mut s,
+            feed(t0(), task(kind, id, host, TaskFields::default())),
+        );
+    }
+    s
+}
+
+#[test]
+fn filter_is_typed_then_applied_and_selects_matching_tasks() {
+    let mut s = with_tasks();
+    update(&mut s, key(KeyCode::Char('/')));
+    assert_eq!(
+        (s.ui.view, &s.ui.mode),
+        (View::Tasks, &Mode::Filter(String::new()))
+    );
+    typed(&mut s, "agent:thinx");
+    update(&mut s, key(KeyCode::Backspace));
+    typed(&mut s, "k state:su");
+    assert_eq!(
+        s.ui.mode,
+        Mode::Filter("agent:think state:su".into()),
+        "q and t are text here, not commands"
+    );
+    update(&mut s, key(KeyCode::Enter));
+    assert_eq!(s.ui.filter, "agent:think state:su");
+    let ids: Vec<_> = crate::app::tasks::visible(&s)
+        .iter()
+        .map(|t| t.uuid.clone())
+        .collect();
+    assert_eq!(ids, ["c-3"]);
+    update(&mut s, key(KeyCode::Char('/')));
+    update(&mut s, key(KeyCode::Esc));
+    assert_eq!(
+        s.ui.filter, "agent:think state:su",
+        "esc abandons the edit, not the filter"
+    );
+}
+
+#[test]
+fn sort_cycles_through_columns() {
+    let mut s = with_tasks();
+    update(&mut s, key(KeyCode::Char('t')));
+    update(&mut s, key(KeyCode::Char('o')));
+    assert_eq!(s.ui.task_sort, TaskSort::Name);
+    let names: Vec<_> = crate::app::tasks::visible(&s)
+        .iter()
+        .map(|t| t.fields.name.clone().unwrap())
+        .collect();
+    assert_eq!(names, ["judging.risk", "thinking.plan", "thinking.reason"]);
+    update(&mut s, key(KeyCode::Char('o')));
+    assert_eq!(s.ui.task_sort, TaskSort::State);
+}
+
+#[test]
+fn terminate_asks_first_and_only_y_sends_it() {
+    let mut s = with_tasks();
+    update(&mut s, key(KeyCode::Char('t')));
+    update(&mut s, key(KeyCode::Char('/')));
+    typed(&mut s, "state:started");
+    update(&mut s, key(KeyCode::Enter));
+    let out = update(
+        &mut s,
+        Event::Key(KeyEvent::new(KeyCode::Char('X'), KeyModifiers::SHIFT)),
+    );
+    assert!(out.effects.is_empty(), "nothing is sent before confirming");
+    let Mode::Confirm(c) = &s.ui.mode else {
+        panic!("{:?}", s.ui.mode)
+    };
+    assert_eq!(
+        (c.task_id.as_str(), c.terminate, c.label.as_str()),
+        ("a-1", true, "thinking.plan [a-1]")
+    );
+    assert!(
+        update(&mut s, key(KeyCode::Char('z'))).effects.is_empty(),
+        "other keys do nothing"
+    );
+    let out = update(&mut s, key(KeyCode::Char('y')));
+    assert_eq!(
+        out.effects,
+        vec![Effect::Revoke {
+            task_id: "a-1".into(),
+            terminate: true
+        }]
+    );
+    assert_eq!(s.ui.mode, Mode::Normal);
+    update(&mut s, key(KeyCode::Char('x')));
+    let out = update(&mut s, key(KeyCode::Esc));
+    assert!(out.effects.is_empty());
+    assert_eq!(
+        s.flash.as_ref().unwrap().text,
+        "cancelled: nothing was sent"
+    );
+}
+
+#[test]
+fn read_only_refuses_before_asking() {
+    let mut s = with_tasks();
+    s.read_only = true;
+    update(&mut s, key(KeyCode::Char('t')));
+    let out = update(&mut s, key(KeyCode::Char('x')));
+    assert!(out.effects.is_empty());
+    assert_eq!(s.ui.mode, Mode::Normal);
+    assert_eq!(
+        s.flash.as_ref().unwrap().text,
+        "refused: revoking a task is disabled because chavion-tui was started with --read-only"
+    );
+    assert_eq!(
+        last_line(&s).level,
+        Level::Warn,
+        "the refusal is in the log too"
+    );
+}
+
+#[test]
+fn revoke_outside_the_tasks_view_says_where_to_go() {
+    let mut s = with_tasks();
+    let out = update(&mut s, key(KeyCode::Char('x')));
+    assert!(out.effects.is_empty());
+    assert!(s.flash.as_ref().unwrap().text.contains("press t"));
+}
+
+#[test]
+fn enter_opens_a_task_and_esc_closes_it() {
+    let mut s = with_tasks();
+    update(&mut s, key(KeyCode::Char('t')));
+    update(&mut s, key(KeyCode::Enter));
+    assert_eq!(s.ui.mode, Mode::Detail);
+    update(&mut s, key(KeyCode::Esc));
+    assert_eq!((s.ui.mode.clone(), s.ui.view), (Mode::Normal, View::Tasks));
+    update(&mut s, key(KeyCode::Esc));
+    assert_eq!(s.ui.view, View::Dashboard);
+    update(&mut s, key(KeyCode::Char('w')));
+    assert_eq!(s.ui.view, View::Workers);
+}
+
+#[test]
+fn shed_messages_are_counted_and_said() {
+    let mut s = state();
+    update(
+        &mut s,
+        Event::Shed {
+            feed: "redis".into(),
+            count: 12,
+        },
+    );
+    assert_eq!(s.counters.shed, 12);
+    assert!(last_line(&s).message.starts_with("shed 12 messages"));
+}
+
+#[test]
+fn action_results_are_flashed_and_logged() {
+    let mut s = state();
+    update(
+        &mut s,
+        Event::ActionDone {
+            what: "terminate a-1".into(),
+            outcome: Ok("terminate sent to 1 worker(s)".into()),
+        },
+    );
+    assert_eq!(
+        s.flash.as_ref().unwrap().text,
+        "terminate a-1: terminate sent to 1 worker(s)"
+    );
+    update(
+        &mut s,
+        Event::ActionDone {
+            what: "revoke b-2".into(),
+            outcome: Err("connection refused".into()),
+        },
+    );
+    let f = s.flash.as_ref().unwrap();
+    assert_eq!(
+        (f.text.as_str(), f.level),
+        ("revoke b-2 failed: connection refused", Level::Error)
+    );
+}
+
+#[test]
+fn queue_rates_come_from_depth_and_task_sent_events() {
+    let mut s = state();
+    let sample = |d| {
+        FeedItem::Queues(vec![QueueSample {
+            queue: "thinking".into(),
+            depth: d,
+            reserved: 2,
+        }])
+    };
+    update(&mut s, feed(t0(), sample(10)));
+    update(&mut s, feed(t0() + Duration::seconds(2), sample(6)));
+    let q = s.queues.iter().find(|q| q.name == "thinking").unwrap();
+    assert_eq!(
+        (q.in_rate, q.out_rate, q.reserved),
+        (None, Some(2.0), 2),
+        "no inflow known: out is what the depth lost"
+    );
+    for i in 0..8 {
+        update(
+            &mut s,
+            feed(
+                t0(),
+                task(
+                    TaskEventKind::Sent,
+                    &format!("s{i}"),
+                    "",
+                    TaskFields {
+                        queue: Some("thinking".into()),
+                        ..Default::default()
+                    },
+                ),
+            ),
+        );
+    }
+    update(&mut s, feed(t0() + Duration::seconds(4), sample(10)));
+    let q = s.queues.iter().find(|q| q.name == "thinking").unwrap();
+    assert_eq!(
+        (q.in_rate, q.out_rate),
+        (Some(4.0), Some(2.0)),
+        "8 in over 2 s, depth +4: 2 out per second"
+    );
+    assert_eq!(s.agents[1].name, "THINKING");
+    assert_eq!(
+        s.tasks.by_id["s0"].agent,
+        Some(1),
+        "a sent task maps to its queue's agent"
+    );
+}

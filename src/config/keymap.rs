@@ -35,6 +35,8 @@ pub enum Action {
     ToggleFollow,
     /// Switch between the dashboard and the Tasks view.
     Tasks,
+    /// Switch between the dashboard and the Workers view.
+    Workers,
     Filter,
     Sort,
     Revoke,
@@ -59,6 +61,7 @@ impl Action {
         (Action::Bottom, "bottom"),
         (Action::ToggleFollow, "toggle_follow"),
         (Action::Tasks, "tasks"),
+        (Action::Workers, "workers"),
         (Action::Filter, "filter"),
         (Action::Sort, "sort"),
         (Action::Revoke, "revoke"),
@@ -293,6 +296,7 @@ fn default_desc(action: Action) -> &'static str {
         Action::Bottom => "Go to the bottom / follow",
         Action::ToggleFollow => "Pause or resume following the log",
         Action::Tasks => "Tasks view / back to the dashboard",
+        Action::Workers => "Workers view / back to the dashboard",
         Action::Filter => "Filter tasks (state: agent: name: worker:)",
         Action::Sort => "Sort tasks by the next column",
         Action::Revoke => "Revoke the selected task",

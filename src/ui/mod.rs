@@ -10,6 +10,7 @@ mod panes;
 mod ports;
 mod queues;
 mod tasks;
+mod workers;
 
 use ratatui::Frame;
 use ratatui::text::Line;
@@ -34,12 +35,10 @@ pub fn draw(f: &mut Frame, state: &State, theme: &Theme) {
     if let Some(r) = plan.title {
         bars::title(f, r, state, theme);
     }
-    if state.ui.view == View::Tasks {
-        if let Some(body) = plan.body {
-            tasks::draw(f, body, state, theme);
-        }
-    } else {
-        draw_panes(f, &plan, state, theme);
+    match (state.ui.view, plan.body) {
+        (View::Tasks, Some(body)) => tasks::draw(f, body, state, theme),
+        (View::Workers, Some(body)) => workers::draw(f, body, state, theme),
+        _ => draw_panes(f, &plan, state, theme),
     }
     if let Some(r) = plan.status {
         bars::status(f, r, state, theme);

@@ -1,0 +1,94 @@
+//! The Workers view: every Celery worker seen, with what Flower shows of it.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Cell, Paragraph, Row, Table};
+
+use super::fmt::duration;
+use crate::app::state::State;
+use crate::config::theme::Theme;
+
+pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let online = state.workers.values().filter(|w| w.online).count();
+    let title = Line::from(vec![
+        Span::styled(" Workers ", theme.border_focused),
+        Span::styled(
+            format!(
+                "{online} online of {} seen · offline = no heartbeat for 2 × freq ",
+                state.workers.len()
+            ),
+            theme.muted,
+        ),
+    ]);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Thick)
+        .border_style(theme.border_focused)
+        .title(title);
+    let header = Row::new([
+        "worker",
+        "agent",
+        "state",
+        "active",
+        "processed",
+        "load 1/5/15",
+        "version",
+        "heartbeat",
+    ])
+    .style(theme.header);
+    let rows = state.workers.values().map(|w| {
+        let (label, style) = if w.online {
+            ("online", theme.state_idle)
+        } else {
+            ("OFFLINE", theme.state_offline)
+        };
+        Row::new(vec![
+            Cell::from(w.hostname.clone()),
+            Cell::from(
+                w.agent
+                    .map(|i| state.agents[i].name.clone())
+                    .unwrap_or_else(|| "—".into()),
+            ),
+            Cell::from(Span::styled(label, style)),
+            Cell::from(format!("{:>6}", w.active)),
+            Cell::from(format!("{:>9}", w.processed)),
+            Cell::from(format!(
+                "{:.2} {:.2} {:.2}",
+                w.loadavg[0], w.loadavg[1], w.loadavg[2]
+            )),
+            Cell::from(w.sw_ver.clone().unwrap_or_default()),
+            Cell::from(format!(
+                "{} ago",
+                duration((state.now - w.last_heartbeat).num_seconds())
+            )),
+        ])
+    });
+    let widths = [
+        Constraint::Min(18),
+        Constraint::Length(10),
+        Constraint::Length(8),
+        Constraint::Length(6),
+        Constraint::Length(9),
+        Constraint::Length(14),
+        Constraint::Length(8),
+        Constraint::Length(10),
+    ];
+    f.render_widget(Table::new(rows, widths).header(header).block(block), area);
+    if state.workers.is_empty() {
+        let line = Rect {
+            x: area.x + 2,
+            y: area.y + 2,
+            width: area.width.saturating_sub(4),
+            height: 1,
+        }
+        .intersection(area);
+        f.render_widget(
+            Paragraph::new(Span::styled(
+                "no Celery worker seen yet: they appear with their first heartbeat",
+                theme.muted,
+            )),
+            line,
+        );
+    }
+}
