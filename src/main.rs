@@ -86,36 +86,22 @@ fn main() -> ExitCode {
 }
 
 fn info(paths: &Paths) -> ExitCode {
-    let exists = |p: &std::path::Path| if p.exists() { "" } else { "  (not present)" };
-    println!(
-        "config file   {}{}",
-        paths.config_file.display(),
-        exists(&paths.config_file)
-    );
-    println!(
-        "themes dir    {}{}",
-        paths.themes_dir.display(),
-        exists(&paths.themes_dir)
-    );
     let themes: Vec<_> = config::theme::BUILT_IN.iter().map(|(n, _)| *n).collect();
-    println!("  built in    {}", themes.join(", "));
-    println!(
-        "keymaps dir   {}{}",
-        paths.keymaps_dir.display(),
-        exists(&paths.keymaps_dir)
-    );
     let keymaps: Vec<_> = config::keymap::PRESETS.iter().map(|(n, _)| *n).collect();
-    println!("  built in    {}", keymaps.join(", "));
-    println!(
-        "data dir      {}{}",
-        paths.data_dir.display(),
-        exists(&paths.data_dir)
-    );
-    println!(
-        "log file      {}{}",
-        paths.log_file.display(),
-        exists(&paths.log_file)
-    );
+    let rows = [
+        ("config file", &paths.config_file, None),
+        ("themes dir", &paths.themes_dir, Some(themes.join(", "))),
+        ("keymaps dir", &paths.keymaps_dir, Some(keymaps.join(", "))),
+        ("data dir", &paths.data_dir, None),
+        ("log file", &paths.log_file, None),
+    ];
+    for (label, path, built_in) in rows {
+        let note = if path.exists() { "" } else { "  (not present)" };
+        println!("{label:<13} {}{note}", path.display());
+        if let Some(names) = built_in {
+            println!("  built in    {names}");
+        }
+    }
     if let Ok(s) = config::load(
         paths,
         &Overridden {

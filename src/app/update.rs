@@ -758,6 +758,15 @@ fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
     let agent = task.agent;
     let label = format!("{name} [{}]", short_id(&t.uuid));
     let exception = task.fields.exception.clone();
+    // Heartbeats do not say which queues a worker consumes; the first task it takes from an
+    // agent's queue does, for workers no hostname pattern matched.
+    if let Some(i) = agent
+        && matches!(t.kind, TaskEventKind::Received | TaskEventKind::Started)
+        && let Some(w) = state.workers.get_mut(&t.hostname)
+        && w.agent.is_none()
+    {
+        w.agent = Some(i);
+    }
     if let Some(i) = agent {
         let tile = &mut state.agents[i];
         match t.kind {

@@ -818,3 +818,46 @@ fn queue_rates_come_from_depth_and_task_sent_events() {
         "a sent task maps to its queue's agent"
     );
 }
+
+#[test]
+fn a_worker_no_pattern_matches_is_mapped_by_the_queue_of_its_first_task() {
+    let mut s = state();
+    update(
+        &mut s,
+        feed(t0(), heartbeat(WorkerEventKind::Online, "gpu-box-7@vm", 0)),
+    );
+    assert_eq!(s.workers["gpu-box-7@vm"].agent, None);
+    update(
+        &mut s,
+        feed(
+            t0(),
+            task(
+                TaskEventKind::Sent,
+                "q-1",
+                "",
+                TaskFields {
+                    queue: Some("evolving".into()),
+                    name: Some("evolving.retrain".into()),
+                    ..Default::default()
+                },
+            ),
+        ),
+    );
+    update(
+        &mut s,
+        feed(
+            t0(),
+            task(
+                TaskEventKind::Received,
+                "q-1",
+                "gpu-box-7@vm",
+                TaskFields::default(),
+            ),
+        ),
+    );
+    assert_eq!(
+        s.workers["gpu-box-7@vm"].agent,
+        Some(4),
+        "EVOLVING owns the evolving queue"
+    );
+}

@@ -3,9 +3,10 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
+use ratatui::widgets::{Clear, Paragraph};
 
 use super::layout::centered;
+use super::panes::popup_block;
 use crate::app::state::State;
 use crate::config::keymap::Section;
 use crate::config::theme::Theme;
@@ -51,15 +52,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         "Mouse capture is off: select text with your terminal as usual.",
         theme.muted,
     )));
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_type(BorderType::Double)
-        .border_style(theme.border_focused)
-        .title(Span::styled(" Help — keys ", theme.title))
-        .title_bottom(Line::from(Span::styled(
-            " esc close · ↑↓ scroll ",
-            theme.muted,
-        )));
+    let block = popup_block(theme, " Help — keys ".into(), " esc close · ↑↓ scroll ");
     f.render_widget(Clear, popup);
     f.render_widget(
         Paragraph::new(lines)

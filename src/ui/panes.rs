@@ -31,3 +31,25 @@ pub fn block<'a>(state: &State, theme: &Theme, pane: Pane, extra: Vec<Span<'a>>)
         })
         .title(Line::from(title))
 }
+
+/// The frame of a full-body view (Tasks, Workers): its name, then a summary line.
+pub fn view_block<'a>(theme: &Theme, name: &'a str, summary: String) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Thick)
+        .border_style(theme.border_focused)
+        .title(Line::from(vec![
+            Span::styled(format!(" {name} "), theme.border_focused),
+            Span::styled(summary, theme.muted),
+        ]))
+}
+
+/// The frame of an overlay (help, task detail): a title, and its keys along the bottom.
+pub fn popup_block<'a>(theme: &Theme, title: String, keys: &'a str) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Double)
+        .border_style(theme.border_focused)
+        .title(Span::styled(title, theme.title))
+        .title_bottom(Line::from(Span::styled(keys, theme.muted)))
+}

@@ -11,6 +11,7 @@ use ratatui::widgets::{
 
 use super::fmt::{clock, fit};
 use super::layout::centered;
+use super::panes::{popup_block, view_block};
 use crate::app::state::{Confirm, Mode, State, Task};
 use crate::app::tasks::{runtime, selected, visible};
 use crate::app::update::short_id;
@@ -40,23 +41,16 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         _ if state.ui.filter.is_empty() => "no filter (/)".into(),
         _ => format!("/{}", state.ui.filter),
     };
-    let title = Line::from(vec![
-        Span::styled(" Tasks ", theme.border_focused),
-        Span::styled(
-            format!(
-                "{} of {} · sort: {} (o) · {filter} ",
-                list.len(),
-                state.tasks.order.len(),
-                state.ui.task_sort.label()
-            ),
-            theme.muted,
+    let block = view_block(
+        theme,
+        "Tasks",
+        format!(
+            "{} of {} · sort: {} (o) · {filter} ",
+            list.len(),
+            state.tasks.order.len(),
+            state.ui.task_sort.label()
         ),
-    ]);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_type(BorderType::Thick)
-        .border_style(theme.border_focused)
-        .title(title);
+    );
     let wide = area.width >= 110;
     let mut header = vec!["state", "name", "agent", "id", "runtime", "received"];
     if wide {
@@ -185,18 +179,11 @@ pub fn detail(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 .map(|l| Line::from(Span::styled(l.to_string(), theme.level_error))),
         );
     }
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_type(BorderType::Double)
-        .border_style(theme.border_focused)
-        .title(Span::styled(
-            format!(" Task {} ", short_id(&t.uuid)),
-            theme.title,
-        ))
-        .title_bottom(Line::from(Span::styled(
-            " esc close · ↑↓ scroll · x revoke · X terminate ",
-            theme.muted,
-        )));
+    let block = popup_block(
+        theme,
+        format!(" Task {} ", short_id(&t.uuid)),
+        " esc close · ↑↓ scroll · x revoke · X terminate ",
+    );
     f.render_widget(Clear, popup);
     f.render_widget(
         Paragraph::new(lines)

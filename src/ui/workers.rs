@@ -2,30 +2,24 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Cell, Paragraph, Row, Table};
+use ratatui::text::Span;
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use super::fmt::duration;
+use super::panes::view_block;
 use crate::app::state::State;
 use crate::config::theme::Theme;
 
 pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let online = state.workers.values().filter(|w| w.online).count();
-    let title = Line::from(vec![
-        Span::styled(" Workers ", theme.border_focused),
-        Span::styled(
-            format!(
-                "{online} online of {} seen · offline = no heartbeat for 2 × freq ",
-                state.workers.len()
-            ),
-            theme.muted,
+    let block = view_block(
+        theme,
+        "Workers",
+        format!(
+            "{online} online of {} seen · offline = no heartbeat for 2 × freq ",
+            state.workers.len()
         ),
-    ]);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_type(BorderType::Thick)
-        .border_style(theme.border_focused)
-        .title(title);
+    );
     let header = Row::new([
         "worker",
         "agent",

@@ -8,12 +8,14 @@ pub mod sampler;
 
 pub use pubsub::LINK;
 
+use std::future::Future;
 use std::time::Duration;
 use tokio::sync::mpsc::Sender;
 use tokio::task::JoinHandle;
 
+use super::backoff::Backoff;
 use super::route::Channels;
-use crate::event::Event;
+use crate::event::{Event, LinkHealth};
 
 /// Redis must be noticed gone within 2 s: a PING every second that must answer within one.
 pub const PING_EVERY: Duration = Duration::from_secs(1);
@@ -41,6 +43,50 @@ pub fn spawn(cfg: FeedConfig, tx: Sender<Event>) -> Vec<JoinHandle<()>> {
         tasks.push(tokio::spawn(control::enable_events_loop(cfg, every, tx)));
     }
     tasks
+}
+
+/// One connection's life, again and again: `Connecting` before each attempt, `Up` once
+/// `connect` succeeds, then `serve` until it ends with a reason, then `Down` with that reason
+/// and the jittered wait before the next attempt. Each attempt is a fresh connection, so
+/// subscriptions are never doubled.
+pub async fn supervise<C, FC, FS>(
+    link: &str,
+    tx: &Sender<Event>,
+    mut connect: impl FnMut() -> FC,
+    mut serve: impl FnMut(C) -> FS,
+) where
+    FC: Future<Output = Result<C, String>>,
+    FS: Future<Output = String>,
+{
+    let mut backoff = Backoff::new(BACKOFF_FIRST, BACKOFF_CAP);
+    let event = |health| Event::Link {
+        name: link.to_string(),
+        health,
+    };
+    loop {
+        let _ = tx.send(event(LinkHealth::Connecting)).await;
+        let why = match connect().await {
+            Err(why) => why,
+            Ok(conn) => {
+                backoff.reset();
+                let _ = tx.send(event(LinkHealth::Up)).await;
+                serve(conn).await
+            }
+        };
+        let wait = backoff.next_wait();
+        tracing::warn!(link, %why, ?wait, "link down");
+        if tx
+            .send(event(LinkHealth::Down {
+                why,
+                retry_in: Some(wait),
+            }))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        tokio::time::sleep(wait).await;
+    }
 }
 
 /// Plain words for a Redis error, never the URL (it may carry a password).

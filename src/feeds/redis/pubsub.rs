@@ -10,11 +10,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use tokio::sync::mpsc::{self, Sender};
 use tokio::task::JoinHandle;
 
-use super::{
-    ANSWER_WITHIN, BACKOFF_CAP, BACKOFF_FIRST, CONNECT_WITHIN, FeedConfig, PING_EVERY, reason,
-};
-use crate::event::{Event, LinkHealth};
-use crate::feeds::backoff::Backoff;
+use super::{ANSWER_WITHIN, CONNECT_WITHIN, FeedConfig, PING_EVERY, reason};
+use crate::event::Event;
 use crate::feeds::route::route;
 
 pub const LINK: &str = "redis";
@@ -47,71 +44,50 @@ async fn read(
     raw: mpsc::UnboundedSender<(String, Vec<u8>)>,
     shared: Arc<Shared>,
 ) {
-    let mut backoff = Backoff::new(BACKOFF_FIRST, BACKOFF_CAP);
     let patterns = cfg.channels.patterns();
+    let (raw, shared) = (&raw, &shared);
+    super::supervise(
+        LINK,
+        &tx,
+        || connect(&cfg.url, &patterns),
+        move |pubsub| serve(pubsub, raw, shared),
+    )
+    .await;
+}
+
+/// Reads until the connection fails; returns why.
+async fn serve(
+    pubsub: redis::aio::PubSub,
+    raw: &mpsc::UnboundedSender<(String, Vec<u8>)>,
+    shared: &Shared,
+) -> String {
+    let (mut sink, mut stream) = pubsub.split();
+    let mut ping = tokio::time::interval(PING_EVERY);
     loop {
-        let _ = tx
-            .send(Event::Link {
-                name: LINK.into(),
-                health: LinkHealth::Connecting,
-            })
-            .await;
-        let why = match connect(&cfg.url, &patterns).await {
-            Err(why) => why,
-            Ok(pubsub) => {
-                backoff.reset();
-                let _ = tx
-                    .send(Event::Link {
-                        name: LINK.into(),
-                        health: LinkHealth::Up,
-                    })
-                    .await;
-                let (mut sink, mut stream) = pubsub.split();
-                let mut ping = tokio::time::interval(PING_EVERY);
-                loop {
-                    tokio::select! {
-                        msg = stream.next() => match msg {
-                            Some(msg) => {
-                                let payload = msg.get_payload_bytes();
-                                let used = shared.bytes.fetch_add(payload.len(), Ordering::Relaxed);
-                                if used + payload.len() > RAW_BUDGET {
-                                    shared.bytes.fetch_sub(payload.len(), Ordering::Relaxed);
-                                    shared.shed.fetch_add(1, Ordering::Relaxed);
-                                    continue;
-                                }
-                                if raw.send((msg.get_channel_name().to_string(), payload.to_vec())).is_err() {
-                                    return;
-                                }
-                            }
-                            None => break "connection closed".to_string(),
-                        },
-                        _ = ping.tick() => {
-                            match tokio::time::timeout(ANSWER_WITHIN, sink.ping::<redis::Value>()).await {
-                                Ok(Ok(_)) => {}
-                                Ok(Err(e)) => break reason(&e),
-                                Err(_) => break format!("no answer to PING within {} s", ANSWER_WITHIN.as_secs()),
-                            }
-                        }
+        tokio::select! {
+            msg = stream.next() => match msg {
+                Some(msg) => {
+                    let payload = msg.get_payload_bytes();
+                    let used = shared.bytes.fetch_add(payload.len(), Ordering::Relaxed);
+                    if used + payload.len() > RAW_BUDGET {
+                        shared.bytes.fetch_sub(payload.len(), Ordering::Relaxed);
+                        shared.shed.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    if raw.send((msg.get_channel_name().to_string(), payload.to_vec())).is_err() {
+                        return "decoder stopped".into();
                     }
                 }
+                None => return "connection closed".into(),
+            },
+            _ = ping.tick() => {
+                match tokio::time::timeout(ANSWER_WITHIN, sink.ping::<redis::Value>()).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => return reason(&e),
+                    Err(_) => return format!("no answer to PING within {} s", ANSWER_WITHIN.as_secs()),
+                }
             }
-        };
-        let wait = backoff.next_wait();
-        tracing::warn!(%why, ?wait, "redis pub/sub down");
-        if tx
-            .send(Event::Link {
-                name: LINK.into(),
-                health: LinkHealth::Down {
-                    why,
-                    retry_in: Some(wait),
-                },
-            })
-            .await
-            .is_err()
-        {
-            return;
         }
-        tokio::time::sleep(wait).await;
     }
 }
 

@@ -6,9 +6,8 @@ use chrono::Utc;
 use std::collections::{BTreeMap, BTreeSet};
 use tokio::sync::mpsc::Sender;
 
-use super::{ANSWER_WITHIN, BACKOFF_CAP, BACKOFF_FIRST, CONNECT_WITHIN, FeedConfig, reason};
-use crate::event::{Event, LinkHealth};
-use crate::feeds::backoff::Backoff;
+use super::{ANSWER_WITHIN, CONNECT_WITHIN, FeedConfig, reason};
+use crate::event::Event;
 use crate::feeds::model::{FeedItem, QueueSample};
 
 pub const LINK: &str = "queues";
@@ -31,43 +30,14 @@ pub fn sub_queue_key(prefix: &str, queue: &str, step: u8) -> String {
 }
 
 pub async fn run(cfg: FeedConfig, tx: Sender<Event>) {
-    let mut backoff = Backoff::new(BACKOFF_FIRST, BACKOFF_CAP);
-    loop {
-        let _ = tx
-            .send(Event::Link {
-                name: LINK.into(),
-                health: LinkHealth::Connecting,
-            })
-            .await;
-        let why = match connect(&cfg.url).await {
-            Err(e) => reason(&e),
-            Ok(mut conn) => {
-                backoff.reset();
-                let _ = tx
-                    .send(Event::Link {
-                        name: LINK.into(),
-                        health: LinkHealth::Up,
-                    })
-                    .await;
-                sample_forever(&cfg, &mut conn, &tx).await
-            }
-        };
-        let wait = backoff.next_wait();
-        if tx
-            .send(Event::Link {
-                name: LINK.into(),
-                health: LinkHealth::Down {
-                    why,
-                    retry_in: Some(wait),
-                },
-            })
-            .await
-            .is_err()
-        {
-            return;
-        }
-        tokio::time::sleep(wait).await;
-    }
+    let (cfg, tx_ref) = (&cfg, &tx);
+    super::supervise(
+        LINK,
+        &tx,
+        || async { connect(&cfg.url).await.map_err(|e| reason(&e)) },
+        move |mut conn| async move { sample_forever(cfg, &mut conn, tx_ref).await },
+    )
+    .await;
 }
 
 pub async fn connect(url: &str) -> redis::RedisResult<redis::aio::MultiplexedConnection> {

@@ -1,0 +1,73 @@
+//! The real binary in tmux against a real redis-server and a real Celery 5.7 worker: what an
+//! operator sees when the platform is live, when Redis dies, and when it comes back.
+
+mod common;
+
+use common::servers::{CeleryWorker, RedisServer, send_task};
+use common::{Sandbox, run_in_tmux};
+
+#[test]
+fn a_live_worker_shows_in_the_tui_and_a_dead_redis_is_shown_then_recovered() {
+    let sb = Sandbox::new("live");
+    let mut redis = RedisServer::start();
+    let config_dir = sb.path("config/chavion-tui");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::write(
+        config_dir.join("config.toml"),
+        format!(
+            "[redis]\nurl = \"{}\"\n[celery]\nenable_events_secs = 1\nsample_ms = 250\n\
+             [[ports]]\nname = \"Redis\"\nhost = \"127.0.0.1\"\nport = {}\n",
+            redis.url(),
+            redis.port
+        ),
+    )
+    .unwrap();
+    let (tmux, _) = run_in_tmux("live", &sb, 120, 32, "");
+    tmux.wait_for("the Redis feed up", |s| {
+        s.contains("● redis") && s.contains("● queues")
+    });
+
+    let worker = CeleryWorker::start(&redis.url(), true, &sb.dir);
+    tmux.wait_for("the worker online in the log", |s| {
+        s.contains("worker thinking@localhost online")
+    });
+    let id = send_task(&redis.url(), "thinking.sleep", "[4]", None, None);
+    let screen = tmux.wait_for("the THINKING tile busy with the task", |s| {
+        s.lines().any(|l| l.contains("thinking.sleep ["))
+    });
+    assert!(screen.contains("▶ busy"), "{screen}");
+
+    tmux.send(&["t"]);
+    let tasks = tmux.wait_for("the task in the Tasks view", |s| {
+        s.contains("Tasks 1 of 1") && s.contains(&id[..8])
+    });
+    assert!(
+        tasks.contains("thinking.sleep") && tasks.contains("THINKING"),
+        "{tasks}"
+    );
+    tmux.wait_for("the task done", |s| s.contains("SUCCESS"));
+    tmux.send(&["t"]);
+
+    redis.kill();
+    let down = tmux.wait_for("Redis shown down", |s| {
+        s.contains("○ redis")
+            && s.lines()
+                .any(|l| l.contains(&format!("127.0.0.1:{}", redis.port)) && l.contains("DOWN"))
+    });
+    assert!(
+        down.contains("link down"),
+        "the loss is in the log:\n{down}"
+    );
+    redis.restart();
+    tmux.wait_for("the feed back", |s| {
+        s.contains("● redis") && s.contains("● queues")
+    });
+    drop(worker);
+
+    tmux.send(&["q"]);
+    let after = tmux.wait_for("exit", common::exited);
+    assert!(
+        after.contains("EXIT=0") && common::cooked(&after),
+        "{after}"
+    );
+}
