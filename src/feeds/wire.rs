@@ -97,3 +97,92 @@ pub fn pidbox_envelope(method: &str, arguments: Value, now: f64) -> Vec<u8> {
     }))
     .expect("JSON values serialize")
 }
+
+/// What the operator asked to run; everything a Celery protocol v2 message needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRequest {
+    pub id: String,
+    pub name: String,
+    pub queue: String,
+    /// JSON arrays and objects, already validated.
+    pub args: Value,
+    pub kwargs: Value,
+    pub priority: u8,
+    /// When to run it (from a countdown or an ETA), and when it expires: RFC 3339, UTC.
+    pub eta: Option<chrono::DateTime<chrono::Utc>>,
+    pub expires: Option<chrono::DateTime<chrono::Utc>>,
+    pub origin: String,
+}
+
+/// kombu's priority steps on Redis: the sub-queue a priority lands on (largest step <= it).
+pub fn priority_step(priority: u8) -> u8 {
+    match priority.min(9) {
+        0..=2 => 0,
+        3..=5 => 3,
+        6..=8 => 6,
+        _ => 9,
+    }
+}
+
+/// The Redis list a message of this priority is pushed to.
+pub fn queue_key(keyprefix: &str, queue: &str, priority: u8) -> String {
+    match priority_step(priority) {
+        0 => format!("{keyprefix}{queue}"),
+        step => format!("{keyprefix}{queue}\x06\x16{step}"),
+    }
+}
+
+fn rfc3339(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
+}
+
+/// A Celery protocol v2 task message, as celery/app/amqp.py `as_task_v2` builds it and kombu's
+/// Redis transport LPUSHes it (shared/reference/celery-wire.md).
+pub fn task_message(req: &TaskRequest, delivery_tag: &str) -> Vec<u8> {
+    let body = json!([req.args, req.kwargs, {"callbacks": null, "errbacks": null, "chain": null, "chord": null}]);
+    let body_b64 = base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(&body).expect("JSON values serialize"));
+    let repr = |v: &Value| crate::sanitize::clean(&v.to_string(), 1024);
+    let mut properties = json!({
+        "correlation_id": req.id,
+        "reply_to": "",
+        "delivery_mode": 2,
+        "delivery_info": {"exchange": "", "routing_key": req.queue},
+        "priority": req.priority.min(9),
+        "body_encoding": "base64",
+        "delivery_tag": delivery_tag,
+    });
+    if let Some(expires) = req.expires {
+        let ms = (expires - chrono::Utc::now()).num_milliseconds().max(0);
+        properties["expiration"] = json!(ms.to_string());
+    }
+    serde_json::to_vec(&json!({
+        "body": body_b64,
+        "content-encoding": "utf-8",
+        "content-type": "application/json",
+        "headers": {
+            "lang": "py", "task": req.name, "id": req.id, "shadow": null,
+            "eta": req.eta.as_ref().map(rfc3339), "expires": req.expires.as_ref().map(rfc3339),
+            "group": null, "group_index": null, "retries": 0, "timelimit": [null, null],
+            "root_id": req.id, "parent_id": null,
+            "argsrepr": repr(&req.args), "kwargsrepr": repr(&req.kwargs),
+            "origin": req.origin, "ignore_result": false,
+            "replaced_task_nesting": 0, "stamped_headers": null, "stamps": {},
+        },
+        "properties": properties,
+    }))
+    .expect("JSON values serialize")
+}
+
+/// The task-sent event a producer with `task_send_sent_event` publishes, so the task shows
+/// (as PENDING) before any worker touches it.
+pub fn task_sent_event(req: &TaskRequest, hostname: &str, now: f64) -> Value {
+    json!({
+        "hostname": hostname, "utcoffset": 0, "pid": std::process::id(), "clock": 1,
+        "uuid": req.id, "root_id": req.id, "parent_id": null, "name": req.name,
+        "args": crate::sanitize::clean(&req.args.to_string(), 1024),
+        "kwargs": crate::sanitize::clean(&req.kwargs.to_string(), 1024),
+        "retries": 0, "eta": req.eta.as_ref().map(rfc3339), "expires": req.expires.as_ref().map(rfc3339),
+        "queue": req.queue, "exchange": "", "routing_key": req.queue,
+        "timestamp": now, "type": "task-sent",
+    })
+}
