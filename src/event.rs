@@ -48,6 +48,20 @@ pub enum Event {
         what: String,
         outcome: Result<String, String>,
     },
+    /// A dispatch was attempted: sent, queued locally, or failed (with why).
+    Dispatched {
+        agent: String,
+        request: Box<crate::feeds::wire::TaskRequest>,
+        outcome: Result<crate::actions::dispatch::Delivery, String>,
+    },
+    /// The outbox delivered a dispatch that had been queued locally.
+    OutboxDelivered {
+        task_id: String,
+    },
+    /// History from the store, oldest first, to fill the activity pane at start-up.
+    History {
+        lines: Vec<crate::store::StoredLine>,
+    },
     /// SIGTERM or SIGHUP: leave cleanly.
     Shutdown {
         why: String,

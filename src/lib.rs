@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod event;
 pub mod feeds;
@@ -11,5 +12,6 @@ pub mod glob;
 pub mod logging;
 pub mod run;
 pub mod sanitize;
+pub mod store;
 pub mod term;
 pub mod ui;

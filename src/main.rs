@@ -2,12 +2,14 @@ use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
+use chavion_tui::actions::dispatch::Draft;
 use chavion_tui::config::model::ColorChoice;
 use chavion_tui::config::paths::Paths;
-use chavion_tui::config::{self, Overridden};
+use chavion_tui::config::{self, Overridden, Settings};
 use chavion_tui::sanitize::redact_url;
-use chavion_tui::{logging, run, term};
+use chavion_tui::{cli, logging, run, term};
 
 /// A full-screen terminal control room for the Chavion multi-agent platform.
 #[derive(Parser)]
@@ -19,6 +21,9 @@ struct Cli {
     /// Redis URL, overriding the config's redis.url.
     #[arg(long, global = true, value_name = "URL")]
     redis: Option<String>,
+    /// Audit store: postgres://… or a SQLite file (default: audit.db in the data dir).
+    #[arg(long, global = true, value_name = "URL")]
+    store: Option<String>,
     /// Theme: dark, light, high-contrast, mono, or one of your own.
     #[arg(long, global = true, value_name = "NAME")]
     theme: Option<String>,
@@ -28,8 +33,8 @@ struct Cli {
     /// Run a simulated fleet inside the process; needs nothing else.
     #[arg(long)]
     demo: bool,
-    /// Refuse every action that changes the platform.
-    #[arg(long)]
+    /// Refuse every action that changes the platform (dispatch, revoke).
+    #[arg(long, global = true)]
     read_only: bool,
     /// Test hook: panic after this many milliseconds, to prove the terminal is restored.
     #[arg(long, hide = true, value_name = "MS")]
@@ -42,6 +47,42 @@ struct Cli {
 enum Command {
     /// The full-screen control room (the default).
     Tui,
+    /// Send a task to an agent; prints its id (and, with --wait, its result).
+    Dispatch {
+        agent: String,
+        task: String,
+        /// Positional arguments, a JSON array.
+        #[arg(long, default_value = "")]
+        args: String,
+        /// Keyword arguments, a JSON object.
+        #[arg(long, default_value = "")]
+        kwargs: String,
+        /// 0 (first) to 9.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=9))]
+        priority: u8,
+        /// Run it this many seconds from now.
+        #[arg(long, value_name = "S")]
+        countdown: Option<f64>,
+        /// Run it at this time (RFC 3339).
+        #[arg(long, conflicts_with = "countdown")]
+        eta: Option<String>,
+        /// Drop it if not started within this many seconds.
+        #[arg(long, value_name = "S")]
+        expires: Option<f64>,
+        /// Wait for the result: exit 0 on success, 1 on failure, 124 on timeout.
+        #[arg(long)]
+        wait: bool,
+        #[arg(long, default_value_t = 60, requires = "wait", value_name = "S")]
+        timeout: u64,
+    },
+    /// Print the audit trail.
+    Audit {
+        /// Only the last part: 30m, 2h, 7d.
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Work with the config file.
     Config {
         #[command(subcommand)]
@@ -59,29 +100,58 @@ enum ConfigCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    match &cli.command {
         Some(Command::Config {
             action: ConfigCommand::Check { file },
         }) => {
-            let paths = Paths::resolve(file.or(cli.config));
+            let paths = Paths::resolve(file.clone().or(cli.config.clone()));
             let diags = config::check(&paths);
             if diags.is_empty() {
                 println!("ok");
-                ExitCode::SUCCESS
-            } else {
-                for d in &diags {
-                    eprintln!("{d}");
-                }
-                eprintln!(
-                    "{} error(s) in {}",
-                    diags.len(),
-                    paths.config_file.display()
-                );
-                ExitCode::from(1)
+                return ExitCode::SUCCESS;
             }
+            for d in &diags {
+                eprintln!("{d}");
+            }
+            eprintln!(
+                "{} error(s) in {}",
+                diags.len(),
+                paths.config_file.display()
+            );
+            ExitCode::from(1)
         }
-        Some(Command::Info) => info(&Paths::resolve(cli.config)),
-        Some(Command::Tui) | None => tui(cli),
+        Some(Command::Info) => info(&Paths::resolve(cli.config.clone())),
+        Some(Command::Dispatch {
+            agent,
+            task,
+            args,
+            kwargs,
+            priority,
+            countdown,
+            eta,
+            expires,
+            wait,
+            timeout,
+        }) => {
+            let draft = Draft {
+                agent: agent.clone(),
+                task: task.clone(),
+                args: args.clone(),
+                kwargs: kwargs.clone(),
+                priority: *priority,
+                countdown: *countdown,
+                eta: eta.clone(),
+                expires: *expires,
+            };
+            let wait = wait.then(|| Duration::from_secs(*timeout));
+            with_settings(&cli, |settings, rt| {
+                rt.block_on(cli::dispatch(&settings, &draft, cli.read_only, wait))
+            })
+        }
+        Some(Command::Audit { since, json }) => with_settings(&cli, |settings, rt| {
+            rt.block_on(cli::audit(&settings, since.as_deref(), *json))
+        }),
+        Some(Command::Tui) | None => tui(&cli),
     }
 }
 
@@ -102,28 +172,25 @@ fn info(paths: &Paths) -> ExitCode {
             println!("  built in    {names}");
         }
     }
-    if let Ok(s) = config::load(
-        paths,
-        &Overridden {
-            theme: None,
-            color: None,
-            redis_url: None,
-        },
-    ) {
+    if let Ok(s) = config::load(paths, &Overridden::default()) {
         println!("redis         {}", redact_url(s.config.redis.url.get_ref()));
+        if let Some(store) = &s.store_url {
+            println!("audit store   {}", redact_url(store));
+        }
     }
     ExitCode::SUCCESS
 }
 
-fn tui(cli: Cli) -> ExitCode {
-    let paths = Paths::resolve(cli.config);
+fn load(cli: &Cli) -> Result<(Paths, Settings), ExitCode> {
+    let paths = Paths::resolve(cli.config.clone());
     let over = Overridden {
         theme: cli.theme.as_deref(),
         color: cli.color,
         redis_url: cli.redis.as_deref(),
+        store_url: cli.store.as_deref(),
     };
-    let settings = match config::load(&paths, &over) {
-        Ok(s) => s,
+    match config::load(&paths, &over) {
+        Ok(s) => Ok((paths, s)),
         Err(diags) => {
             for d in &diags {
                 eprintln!("{d}");
@@ -131,33 +198,57 @@ fn tui(cli: Cli) -> ExitCode {
             eprintln!(
                 "chavion-tui: not starting; fix the config (check it with `chavion-tui config check`)"
             );
-            return ExitCode::from(2);
+            Err(ExitCode::from(2))
         }
-    };
-    let _log = logging::init(&paths.log_file);
-    term::install_panic_hook();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
+        .map_err(|e| {
             eprintln!("chavion-tui: cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
+            ExitCode::from(1)
+        })
+}
+
+fn with_settings(
+    cli: &Cli,
+    f: impl FnOnce(Settings, &tokio::runtime::Runtime) -> ExitCode,
+) -> ExitCode {
+    let (paths, settings) = match load(cli) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
-    let result = runtime.block_on(run::run(
-        settings,
-        run::Options {
-            demo: cli.demo,
-            read_only: cli.read_only,
-            crash_after: cli.crash_after_ms.map(std::time::Duration::from_millis),
-        },
-    ));
+    let _log = logging::init(&paths.log_file);
+    match runtime() {
+        Ok(rt) => f(settings, &rt),
+        Err(code) => code,
+    }
+}
+
+fn tui(cli: &Cli) -> ExitCode {
+    let (paths, settings) = match load(cli) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let _log = logging::init(&paths.log_file);
+    term::install_panic_hook();
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let opts = run::Options {
+        demo: cli.demo,
+        read_only: cli.read_only,
+        crash_after: cli.crash_after_ms.map(Duration::from_millis),
+    };
+    let result = runtime.block_on(run::run(settings, opts));
     term::restore();
     // Feed tasks may be mid-connect; do not wait on the network to exit.
-    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    runtime.shutdown_timeout(Duration::from_millis(200));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

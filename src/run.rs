@@ -11,11 +11,13 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::actions;
+use crate::actions::dispatch::Target;
 use crate::app::{Effect, State, update};
 use crate::config::Settings;
 use crate::event::Event;
 use crate::feeds::redis::FeedConfig;
 use crate::feeds::{demo, probes, route::Channels};
+use crate::store::{Store, StoredLine};
 use crate::term;
 
 pub struct Options {
@@ -28,6 +30,9 @@ pub struct Options {
 /// Bound on one drain: keeps a flood from starving keys and frames.
 const DRAIN_MAX: usize = 4096;
 const CHANNEL: usize = 8192;
+const OUTBOX_EVERY: Duration = Duration::from_secs(2);
+/// Activity lines read back from the store at start-up.
+const HISTORY_LINES: i64 = 500;
 
 pub fn redis_db(url: &str) -> u32 {
     let path = url
@@ -77,11 +82,63 @@ pub fn feed_config(settings: &Settings) -> FeedConfig {
     }
 }
 
-pub fn action_context(settings: &Settings, read_only: bool) -> actions::Context {
+pub fn action_context(
+    settings: &Settings,
+    read_only: bool,
+    store: Option<Store>,
+) -> actions::Context {
+    let ch = channels(settings);
+    let r = &settings.config.redis;
     actions::Context {
-        redis_url: settings.config.redis.url.get_ref().clone(),
-        pidbox_channel: channels(settings).pidbox,
+        redis_url: r.url.get_ref().clone(),
+        pidbox_channel: ch.pidbox.clone(),
+        audit_channel: r.audit_channel.clone(),
         read_only,
+        target: Target {
+            redis_url: r.url.get_ref().clone(),
+            keyprefix: r.global_keyprefix.clone(),
+            celery_prefix: ch.celery_prefix,
+        },
+        store,
+        instance: format!("{:016x}", fastrand::u64(..)),
+    }
+}
+
+/// Opens the audit store named by the settings; a store that cannot be opened is reported
+/// and the control room runs without one (dispatches then need Redis up).
+pub async fn open_store(settings: &Settings) -> Result<Option<Store>, String> {
+    match &settings.store_url {
+        None => Ok(None),
+        Some(url) => Store::open(url).await.map(Some),
+    }
+}
+
+/// Delivers what the outbox holds, every few seconds, and says what it delivered.
+async fn outbox(ctx: actions::Context, tx: mpsc::Sender<Event>) {
+    let Some(store) = ctx.store.clone() else {
+        return;
+    };
+    loop {
+        if let Ok(done) = crate::actions::dispatch::drain_outbox(&ctx.target, &store).await {
+            for (task_id, _) in done {
+                if tx.send(Event::OutboxDelivered { task_id }).await.is_err() {
+                    return;
+                }
+            }
+        }
+        tokio::time::sleep(OUTBOX_EVERY).await;
+    }
+}
+
+/// Copies new activity lines to the store in batches, at most once a second.
+async fn persist_activity(store: Store, keep: i64, mut lines: mpsc::Receiver<StoredLine>) {
+    let mut batch = Vec::new();
+    while lines.recv_many(&mut batch, 1024).await > 0 {
+        if let Err(e) = store.activity_append(&batch, keep).await {
+            tracing::warn!("activity not stored: {e}");
+        }
+        batch.clear();
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
@@ -106,8 +163,41 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
     let (tx, mut rx) = mpsc::channel::<Event>(CHANNEL);
     let mut state = initial_state(&settings, &opts);
     let cfg = &settings.config;
-    let ctx = action_context(&settings, opts.read_only);
     let mut tasks = Vec::new();
+    // The demo fleet is not a platform: nothing it does may reach the operator's real store.
+    let store = match if opts.demo {
+        Ok(None)
+    } else {
+        open_store(&settings).await
+    } {
+        Ok(s) => s,
+        Err(why) => {
+            update(
+                &mut state,
+                Event::ActionDone {
+                    what: "audit store".into(),
+                    outcome: Err(why),
+                },
+            );
+            None
+        }
+    };
+    let ctx = action_context(&settings, opts.read_only, store.clone());
+    // Activity lines are copied to the store by a task of their own; the loop only hands
+    // over what `update` appended since it last looked.
+    let (persist_tx, persist_rx) = mpsc::channel::<StoredLine>(16_384);
+    let mut persisted = state.activity.total;
+    if let Some(store) = &store {
+        if let Ok(lines) = store.activity_recent(HISTORY_LINES).await {
+            update(&mut state, Event::History { lines });
+        }
+        persisted = state.activity.total;
+        tasks.push(tokio::spawn(persist_activity(
+            store.clone(),
+            *cfg.store.activity_keep.get_ref(),
+            persist_rx,
+        )));
+    }
     if opts.demo {
         tasks.push(demo::spawn(cfg, channels(&settings), tx.clone()));
     } else {
@@ -126,6 +216,7 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
             feed_config(&settings),
             tx.clone(),
         ));
+        tasks.push(tokio::spawn(outbox(ctx.clone(), tx.clone())));
     }
     tasks.push(tokio::spawn(signals(tx.clone())));
     tasks.push(tokio::spawn(clock(tx.clone())));
@@ -182,6 +273,7 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
         while let Some(ev) = pending.take() {
             let out = update(&mut state, ev);
             dirty |= out.redraw;
+            persisted = hand_over_new_lines(&state, persisted, &persist_tx);
             for effect in out.effects {
                 match effect {
                     Effect::Quit => break 'main,
@@ -200,6 +292,22 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
     terminal.show_cursor()?;
     tracing::info!("control room down");
     Ok(())
+}
+
+/// Sends the activity lines appended since `persisted` to the store writer; never waits (a
+/// full channel drops lines from the store, not from the screen).
+fn hand_over_new_lines(state: &State, persisted: u64, tx: &mpsc::Sender<StoredLine>) -> u64 {
+    let log = &state.activity;
+    let new = (log.total - persisted).min(log.lines.len() as u64) as usize;
+    for l in log.lines.iter().skip(log.lines.len() - new) {
+        let _ = tx.try_send(StoredLine {
+            at_ms: l.at.timestamp_millis(),
+            level: l.level.label().to_string(),
+            source: l.source.clone(),
+            message: l.message.clone(),
+        });
+    }
+    log.total
 }
 
 fn draw(

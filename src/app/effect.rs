@@ -1,17 +1,21 @@
 //! What `update` asks the outside world to do. Every operator action becomes an `Effect`,
 //! so read-only mode and the audit trail each have one place to live.
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+use crate::feeds::wire::TaskRequest;
+
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Leave the TUI and restore the terminal.
     Quit,
     /// Revoke a task on every worker (pidbox broadcast); `terminate` kills it if running.
     Revoke { task_id: String, terminate: bool },
+    /// Send a task to an agent's queue (through the outbox).
+    Dispatch { agent: String, request: TaskRequest },
 }
 
 impl Effect {
     /// Effects that change the platform: refused under `--read-only`, confirmed, audited.
     pub fn is_dangerous(&self) -> bool {
-        matches!(self, Effect::Revoke { .. })
+        matches!(self, Effect::Revoke { .. } | Effect::Dispatch { .. })
     }
 }

@@ -221,6 +221,8 @@ pub struct ActivityLog {
     pub offset: usize,
     /// Lines that arrived while paused.
     pub unseen: usize,
+    /// Lines ever appended (not counting history read back from the store).
+    pub total: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -248,6 +250,8 @@ pub struct Task {
     pub fields: TaskFields,
     /// For revoke events: whether the worker killed the running task.
     pub terminated: bool,
+    /// Dispatched while Redis was unreachable: waiting in the local outbox.
+    pub queued_locally: bool,
 }
 
 /// Task history as a ring: the oldest are evicted first once `capacity` is reached.
@@ -343,6 +347,7 @@ impl State {
                 follow: true,
                 offset: 0,
                 unseen: 0,
+                total: 0,
             },
             workers: BTreeMap::new(),
             tasks: TaskStore {
@@ -406,6 +411,7 @@ impl ActivityLog {
             self.lines.pop_front();
         }
         self.lines.push_back(line);
+        self.total += 1;
         if !self.follow {
             // Keep the paused view still while new lines land below it.
             self.offset = (self.offset + 1).min(self.lines.len().saturating_sub(1));
@@ -436,6 +442,7 @@ impl TaskStore {
                     started: None,
                     fields: TaskFields::default(),
                     terminated: false,
+                    queued_locally: false,
                 },
             );
         }

@@ -70,6 +70,32 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
             }
             Outcome::redraw()
         }
+        Event::Dispatched {
+            agent,
+            request,
+            outcome,
+        } => {
+            dispatched(state, &agent, &request, outcome);
+            Outcome::redraw()
+        }
+        Event::OutboxDelivered { task_id } => {
+            if let Some(t) = state.tasks.by_id.get_mut(&task_id) {
+                t.queued_locally = false;
+            }
+            let now = state.now;
+            log(
+                state,
+                now,
+                Level::Info,
+                "outbox",
+                format!("delivered {} now that Redis is back", short_id(&task_id)),
+            );
+            Outcome::redraw()
+        }
+        Event::History { lines } => {
+            history(state, lines);
+            Outcome::redraw()
+        }
         Event::Shutdown { why } => {
             log(
                 state,
@@ -228,6 +254,7 @@ fn guarded(state: &mut State, effect: Effect) -> Outcome {
                 terminate: true, ..
             } => "terminating a task",
             Effect::Revoke { .. } => "revoking a task",
+            Effect::Dispatch { .. } => "dispatching a task",
             Effect::Quit => "this",
         };
         flash(
@@ -493,6 +520,73 @@ fn apply(state: &mut State, at: DateTime<Utc>, item: FeedItem) {
                 format!("malformed payload ({reason}): {raw}"),
             );
         }
+    }
+}
+
+fn dispatched(
+    state: &mut State,
+    agent: &str,
+    req: &crate::feeds::wire::TaskRequest,
+    outcome: Result<crate::actions::dispatch::Delivery, String>,
+) {
+    use crate::actions::dispatch::Delivery;
+    let label = format!("{} [{}] to {agent}", req.name, short_id(&req.id));
+    let queued = match &outcome {
+        Err(why) => {
+            flash(
+                state,
+                Level::Error,
+                format!("dispatch of {label} failed: {why}"),
+            );
+            return;
+        }
+        Ok(Delivery::QueuedLocally { why }) => {
+            flash(
+                state,
+                Level::Warn,
+                format!(
+                    "Redis unreachable ({why}): {label} queued locally, sent when Redis is back"
+                ),
+            );
+            true
+        }
+        Ok(_) => {
+            flash(state, Level::Info, format!("dispatched {label}"));
+            false
+        }
+    };
+    // Shown at once as PENDING; the Celery events take it from there.
+    let agent_idx = state
+        .agent_index(agent)
+        .or_else(|| state.agent_for_queue(&req.queue));
+    let now = state.now;
+    let (task, _) = state.tasks.upsert(&req.id);
+    task.queued_locally = queued;
+    task.agent = task.agent.or(agent_idx);
+    task.updated = task.updated.max(now);
+    task.fields.name.get_or_insert_with(|| req.name.clone());
+    task.fields.args.get_or_insert_with(|| req.args.to_string());
+    task.fields
+        .kwargs
+        .get_or_insert_with(|| req.kwargs.to_string());
+    task.fields.queue.get_or_insert_with(|| req.queue.clone());
+}
+
+/// Older lines from the store go in front of whatever this run has already logged.
+fn history(state: &mut State, lines: Vec<crate::store::StoredLine>) {
+    let log = &mut state.activity;
+    for l in lines.into_iter().rev() {
+        if log.lines.len() >= log.capacity {
+            break;
+        }
+        let at = DateTime::<Utc>::from_timestamp_millis(l.at_ms).unwrap_or(state.now);
+        let level = Level::parse(&l.level).unwrap_or(Level::Info);
+        log.lines.push_front(LogLine {
+            at,
+            level,
+            source: l.source,
+            message: l.message,
+        });
     }
 }
 

@@ -146,12 +146,17 @@ pub struct Settings {
     pub config: Config,
     pub theme: Theme,
     pub keymap: Keymap,
+    /// Where the audit store lives: `--store`, then `store.url`, then SQLite in the data dir.
+    /// `None` only for settings built from text alone without a `store.url`.
+    pub store_url: Option<String>,
 }
 
+#[derive(Default)]
 pub struct Overridden<'a> {
     pub theme: Option<&'a str>,
     pub color: Option<model::ColorChoice>,
     pub redis_url: Option<&'a str>,
+    pub store_url: Option<&'a str>,
 }
 
 /// Loads the config file (a missing default file means defaults), then the theme and keymap
@@ -182,10 +187,16 @@ pub fn load(paths: &Paths, over: &Overridden<'_>) -> Result<Settings, Vec<Diagno
     let theme_name = over.theme.unwrap_or(config.ui.theme.get_ref());
     let theme = theme::load(theme_name, &paths.themes_dir, mode)?;
     let keymap = keymap::build(config.ui.keymap.get_ref(), &paths.keymaps_dir, overrides)?;
+    let store_url = over
+        .store_url
+        .map(str::to_string)
+        .or_else(|| Some(config.store.url.get_ref().clone()).filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| paths.data_dir.join("audit.db").display().to_string());
     Ok(Settings {
         config,
         theme,
         keymap,
+        store_url: Some(store_url),
     })
 }
 
@@ -198,10 +209,12 @@ pub fn settings_from_str(text: &str) -> Result<Settings, Vec<Diagnostic>> {
     let nowhere = Path::new("/nonexistent");
     let theme = theme::load(config.ui.theme.get_ref(), nowhere, ColorMode::TrueColor)?;
     let keymap = keymap::build(config.ui.keymap.get_ref(), nowhere, overrides)?;
+    let store_url = Some(config.store.url.get_ref().clone()).filter(|u| !u.is_empty());
     Ok(Settings {
         config,
         theme,
         keymap,
+        store_url,
     })
 }
 

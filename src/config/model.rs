@@ -15,7 +15,26 @@ pub struct Config {
     pub socketio: Vec<SocketIoEndpoint>,
     pub activity: ActivityConfig,
     pub celery: CeleryConfig,
+    pub store: StoreConfig,
     pub keymap: KeymapConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Empty: SQLite in the data dir. Or `postgres://user:pass@host/db`, or a file path.
+    pub url: Spanned<String>,
+    /// Activity lines kept in the store; older ones are trimmed with each batch.
+    pub activity_keep: Spanned<i64>,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            url: sp(String::new()),
+            activity_keep: sp(100_000),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -33,6 +52,9 @@ pub struct CeleryConfig {
     pub max_tasks: Spanned<usize>,
     /// Workers offline longer than this are forgotten.
     pub forget_workers_secs: u64,
+    /// Celery's Redis result backend, if the platform uses one: results are read from
+    /// `celery-task-meta-<id>` there as well as from the events.
+    pub result_backend: String,
 }
 
 impl Default for CeleryConfig {
@@ -44,6 +66,7 @@ impl Default for CeleryConfig {
             discover_queues: true,
             max_tasks: sp(50_000),
             forget_workers_secs: 3600,
+            result_backend: String::new(),
         }
     }
 }
@@ -58,6 +81,8 @@ pub struct RedisConfig {
     pub global_keyprefix: String,
     /// kombu's `fanout_prefix` transport option (on by default in kombu).
     pub fanout_prefix: bool,
+    /// Where every control room announces its operators' actions to the others.
+    pub audit_channel: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -99,6 +124,8 @@ pub struct AgentConfig {
     pub hostnames: Vec<String>,
     /// Seconds without a heartbeat before the tile turns offline by itself.
     pub stale_after_secs: Spanned<u64>,
+    /// Task names offered when dispatching to this agent.
+    pub tasks: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -184,6 +211,7 @@ impl Default for Config {
             ],
             activity: ActivityConfig::default(),
             celery: CeleryConfig::default(),
+            store: StoreConfig::default(),
             keymap: KeymapConfig::default(),
         }
     }
@@ -197,6 +225,7 @@ impl Default for RedisConfig {
             activity_channel: "chavion:activity".into(),
             global_keyprefix: String::new(),
             fanout_prefix: true,
+            audit_channel: "chavion:audit".into(),
         }
     }
 }
@@ -223,6 +252,7 @@ impl Default for AgentConfig {
             queues: Vec::new(),
             hostnames: Vec::new(),
             stale_after_secs: sp(15),
+            tasks: Vec::new(),
         }
     }
 }
@@ -265,12 +295,13 @@ impl Default for ActivityConfig {
     }
 }
 
-fn agent(name: &str, model: &str, role: &str) -> AgentConfig {
+fn agent(name: &str, model: &str, role: &str, tasks: &[&str]) -> AgentConfig {
     let queue = name.to_lowercase();
     AgentConfig {
         name: sp(name.into()),
         model: model.into(),
         role: role.into(),
+        tasks: tasks.iter().map(|t| t.to_string()).collect(),
         hostnames: vec![format!("{queue}@*")],
         queues: vec![queue],
         ..AgentConfig::default()
@@ -279,11 +310,48 @@ fn agent(name: &str, model: &str, role: &str) -> AgentConfig {
 
 pub fn default_agents() -> Vec<AgentConfig> {
     vec![
-        agent("COGNITIVE", "GPT-4", "language and intent"),
-        agent("THINKING", "Claude", "reasoning and planning"),
-        agent("JUDGING", "multi-LLM", "cross-checks, risk analysis"),
-        agent("EXECUTING", "shell/git", "deploys and automatic fixes"),
-        agent("EVOLVING", "metrics", "A/B tests, retraining"),
+        agent(
+            "COGNITIVE",
+            "GPT-4",
+            "language and intent",
+            &[
+                "cognitive.parse_intent",
+                "cognitive.summarize",
+                "cognitive.translate",
+            ],
+        ),
+        agent(
+            "THINKING",
+            "Claude",
+            "reasoning and planning",
+            &["thinking.plan", "thinking.reason", "thinking.decompose"],
+        ),
+        agent(
+            "JUDGING",
+            "multi-LLM",
+            "cross-checks, risk analysis",
+            &["judging.cross_check", "judging.risk_score"],
+        ),
+        agent(
+            "EXECUTING",
+            "shell/git",
+            "deploys and automatic fixes",
+            &[
+                "executing.deploy",
+                "executing.run_fix",
+                "executing.git_pull",
+            ],
+        ),
+        agent(
+            "EVOLVING",
+            "metrics",
+            "A/B tests, retraining",
+            &[
+                "evolving.ab_test",
+                "evolving.retrain",
+                "evolving.collect_metrics",
+            ],
+        ),
     ]
 }
 

@@ -21,7 +21,7 @@ struct SimAgent {
     queue: String,
     model: String,
     host: String,
-    tasks: &'static [&'static str],
+    tasks: Vec<String>,
     current: Option<SimTask>,
     processed: u64,
     depth: u64,
@@ -29,31 +29,8 @@ struct SimAgent {
 
 struct SimTask {
     uuid: String,
-    name: &'static str,
+    name: String,
     stage: u8,
-}
-
-fn tasks_for(name: &str) -> &'static [&'static str] {
-    match name {
-        "COGNITIVE" => &[
-            "cognitive.parse_intent",
-            "cognitive.summarize",
-            "cognitive.translate",
-        ],
-        "THINKING" => &["thinking.plan", "thinking.reason", "thinking.decompose"],
-        "JUDGING" => &["judging.cross_check", "judging.risk_score"],
-        "EXECUTING" => &[
-            "executing.deploy",
-            "executing.run_fix",
-            "executing.git_pull",
-        ],
-        "EVOLVING" => &[
-            "evolving.ab_test",
-            "evolving.retrain",
-            "evolving.collect_metrics",
-        ],
-        _ => &["agent.work"],
-    }
 }
 
 const CHATTER: &[(&str, &str)] = &[
@@ -107,7 +84,11 @@ pub fn spawn(cfg: &Config, channels: Channels, tx: Sender<Event>) -> tokio::task
                 .unwrap_or_else(|| name.to_lowercase());
             SimAgent {
                 host: format!("{queue}@chavion-vm"),
-                tasks: tasks_for(&name),
+                tasks: if a.tasks.is_empty() {
+                    vec![format!("{}.work", queue)]
+                } else {
+                    a.tasks.clone()
+                },
                 name,
                 queue,
                 model: a.model.clone(),
@@ -151,7 +132,7 @@ pub fn spawn(cfg: &Config, channels: Channels, tx: Sender<Event>) -> tokio::task
                         ),
                     );
                     let (state, task, detail) = match &a.current {
-                        Some(t) => ("busy", Some(t.uuid.as_str()), t.name),
+                        Some(t) => ("busy", Some(t.uuid.as_str()), t.name.as_str()),
                         None => ("idle", None, "waiting for work"),
                     };
                     publish(
@@ -236,10 +217,10 @@ fn step(a: &mut SimAgent, rng: &mut fastrand::Rng) -> Vec<serde_json::Value> {
     let ts = now_f();
     let Some(t) = &mut a.current else {
         if rng.bool() {
-            let name = a.tasks[rng.usize(..a.tasks.len())];
+            let name = a.tasks[rng.usize(..a.tasks.len())].clone();
             let t = SimTask {
                 uuid: uuid(rng),
-                name,
+                name: name.clone(),
                 stage: 0,
             };
             let args = format!("('job-{}',)", rng.u32(100..999));

@@ -140,7 +140,8 @@ fn rfc3339(t: &chrono::DateTime<chrono::Utc>) -> String {
 /// Redis transport LPUSHes it (shared/reference/celery-wire.md).
 pub fn task_message(req: &TaskRequest, delivery_tag: &str) -> Vec<u8> {
     let body = json!([req.args, req.kwargs, {"callbacks": null, "errbacks": null, "chain": null, "chord": null}]);
-    let body_b64 = base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(&body).expect("JSON values serialize"));
+    let body_b64 = base64::engine::general_purpose::STANDARD
+        .encode(serde_json::to_vec(&body).expect("JSON values serialize"));
     let repr = |v: &Value| crate::sanitize::clean(&v.to_string(), 1024);
     let mut properties = json!({
         "correlation_id": req.id,

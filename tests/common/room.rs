@@ -42,7 +42,7 @@ impl Room {
             crash_after: None,
         };
         let state = run::initial_state(&settings, &opts);
-        let ctx = run::action_context(&settings, read_only);
+        let ctx = run::action_context(&settings, read_only, None);
         let (tx, rx) = mpsc::channel(8192);
         let tasks = chavion_tui::feeds::redis::spawn(run::feed_config(&settings), tx);
         Room {

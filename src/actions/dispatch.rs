@@ -1,0 +1,431 @@
+//! Dispatch: a real Celery protocol v2 message on the agent's queue (on the sub-queue for
+//! its priority), plus the task-sent event, delivered exactly once.
+//!
+//! Never lost, never twice:
+//! 1. The message is written to the outbox in the audit store first (SQLite with
+//!    synchronous=FULL, or PostgreSQL), before Redis is touched.
+//! 2. Delivery is one Lua script, atomic on the Redis side: `SET chavion:dispatched:<id> NX`
+//!    and, only if that key was new, `LPUSH` the message, `SADD` the queue's binding and
+//!    `PUBLISH` the task-sent event. A second delivery of the same id finds the key and pushes
+//!    nothing.
+//! 3. Only then is the outbox row marked sent.
+//!
+//! A crash between 2 and 3 leaves the row pending; the outbox delivers it again on the next
+//! start, the script finds the key, and no second copy reaches a worker. The key lives for
+//! 7 days and sits in the same Redis as the queue, so the message and the proof that it was
+//! pushed are kept (or lost, if Redis loses data) together.
+
+use serde_json::Value;
+
+use crate::feeds::redis::{reason, sampler};
+use crate::feeds::wire::{self, TaskRequest};
+use crate::store::{OutboxEntry, Store, now_ms};
+
+pub const DEDUPE_TTL_SECS: u64 = 7 * 24 * 3600;
+
+const PUSH_ONCE: &str = r#"
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then
+  redis.call('LPUSH', KEYS[2], ARGV[1])
+  redis.call('SADD', KEYS[3], ARGV[4])
+  redis.call('PUBLISH', ARGV[5], ARGV[2])
+  return 1
+end
+return 0
+"#;
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub redis_url: String,
+    pub keyprefix: String,
+    /// `/{db}.celeryev/`, prefixed: where the task-sent event goes.
+    pub celery_prefix: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// On the queue now.
+    Sent,
+    /// It had already been pushed (an outbox retry after a crash): nothing pushed again.
+    AlreadySent,
+    /// Redis could not be reached: kept in the outbox, delivered when it comes back.
+    QueuedLocally { why: String },
+}
+
+/// Parses the args field: a JSON array (empty means none). Errors name the position.
+pub fn parse_args(text: &str) -> Result<Value, String> {
+    parse_json(
+        text,
+        "args",
+        Value::Array(Vec::new()),
+        Value::is_array,
+        "an array, like [1, \"two\"]",
+    )
+}
+
+/// Parses the kwargs field: a JSON object (empty means none). Errors name the position.
+pub fn parse_kwargs(text: &str) -> Result<Value, String> {
+    parse_json(
+        text,
+        "kwargs",
+        Value::Object(Default::default()),
+        Value::is_object,
+        "an object, like {\"key\": 1}",
+    )
+}
+
+fn parse_json(
+    text: &str,
+    what: &str,
+    empty: Value,
+    shape: fn(&Value) -> bool,
+    expected: &str,
+) -> Result<Value, String> {
+    if text.trim().is_empty() {
+        return Ok(empty);
+    }
+    let v: Value = serde_json::from_str(text).map_err(|e| {
+        let msg = e.to_string();
+        let msg = msg.split(" at line ").next().unwrap_or(&msg);
+        format!(
+            "{what}: invalid JSON at line {}, column {}: {msg}",
+            e.line(),
+            e.column()
+        )
+    })?;
+    if !shape(&v) {
+        return Err(format!("{what} must be {expected}"));
+    }
+    Ok(v)
+}
+
+/// A random (v4) UUID, as Celery's own ids are.
+pub fn new_task_id() -> String {
+    let mut b = [0u8; 16];
+    for x in &mut b {
+        *x = fastrand::u8(..);
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// The outbox entry for a request: the exact bytes that will go to Redis.
+pub fn entry(target: &Target, req: &TaskRequest) -> OutboxEntry {
+    let origin = format!("chavion-tui@{}", hostname());
+    let message = wire::task_message(req, &req.id);
+    let event = wire::task_sent_event(req, &origin, now_ms() as f64 / 1000.0);
+    let sent_event = wire::kombu_event_envelope(&event, &origin, "task.sent", &req.id);
+    OutboxEntry {
+        task_id: req.id.clone(),
+        queue_key: wire::queue_key(&target.keyprefix, &req.queue, req.priority),
+        message: String::from_utf8(message).expect("JSON is UTF-8"),
+        sent_event: String::from_utf8(sent_event).expect("JSON is UTF-8"),
+        created_ms: now_ms(),
+        attempts: 0,
+    }
+}
+
+/// Runs the push-once script. Ok(true): pushed now; Ok(false): had been pushed before.
+pub async fn push_once(
+    conn: &mut redis::aio::MultiplexedConnection,
+    target: &Target,
+    e: &OutboxEntry,
+    queue: &str,
+) -> redis::RedisResult<bool> {
+    let dedupe = format!("{}chavion:dispatched:{}", target.keyprefix, e.task_id);
+    let binding = format!("{}_kombu.binding.{queue}", target.keyprefix);
+    let member = format!("{queue}\x06\x16\x06\x16{queue}");
+    let channel = format!("{}task.sent", target.celery_prefix);
+    let pushed: i64 = redis::cmd("EVAL")
+        .arg(PUSH_ONCE)
+        .arg(3)
+        .arg(&dedupe)
+        .arg(&e.queue_key)
+        .arg(&binding)
+        .arg(&e.message)
+        .arg(&e.sent_event)
+        .arg(DEDUPE_TTL_SECS)
+        .arg(&member)
+        .arg(&channel)
+        .query_async(conn)
+        .await?;
+    Ok(pushed == 1)
+}
+
+/// Dispatches one task: outbox first (when there is a store), then Redis.
+pub async fn dispatch(
+    target: &Target,
+    store: Option<&Store>,
+    req: &TaskRequest,
+) -> Result<Delivery, String> {
+    let e = entry(target, req);
+    if let Some(store) = store {
+        store
+            .outbox_put(&e)
+            .await
+            .map_err(|err| format!("cannot write the outbox: {err}"))?;
+    }
+    match deliver(target, &e, &req.queue).await {
+        Ok(fresh) => {
+            if let Some(store) = store {
+                store
+                    .outbox_sent(&e.task_id, now_ms())
+                    .await
+                    .map_err(|err| format!("sent, but cannot mark the outbox: {err}"))?;
+            }
+            Ok(if fresh {
+                Delivery::Sent
+            } else {
+                Delivery::AlreadySent
+            })
+        }
+        Err(why) if store.is_some() => Ok(Delivery::QueuedLocally { why }),
+        Err(why) => Err(format!(
+            "Redis unreachable ({why}) and no audit store to keep it in"
+        )),
+    }
+}
+
+async fn deliver(target: &Target, e: &OutboxEntry, queue: &str) -> Result<bool, String> {
+    let mut conn = sampler::connect(&target.redis_url)
+        .await
+        .map_err(|e| reason(&e))?;
+    push_once(&mut conn, target, e, queue)
+        .await
+        .map_err(|e| reason(&e))
+}
+
+/// The queue a queue key belongs to (the key without prefix and priority suffix).
+pub fn queue_of(target: &Target, queue_key: &str) -> String {
+    let k = queue_key
+        .strip_prefix(&target.keyprefix)
+        .unwrap_or(queue_key);
+    k.split("\x06\x16").next().unwrap_or(k).to_string()
+}
+
+/// Delivers every pending outbox entry, oldest first; stops at the first Redis failure.
+/// Returns the ids delivered now (or found already delivered).
+pub async fn drain_outbox(target: &Target, store: &Store) -> Result<Vec<(String, bool)>, String> {
+    let pending = store.outbox_pending().await.map_err(|e| e.to_string())?;
+    if pending.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut conn = sampler::connect(&target.redis_url)
+        .await
+        .map_err(|e| reason(&e))?;
+    let mut done = Vec::new();
+    for e in pending {
+        let queue = queue_of(target, &e.queue_key);
+        match push_once(&mut conn, target, &e, &queue).await {
+            Ok(fresh) => {
+                store
+                    .outbox_sent(&e.task_id, now_ms())
+                    .await
+                    .map_err(|err| err.to_string())?;
+                done.push((e.task_id, fresh));
+            }
+            Err(err) => {
+                let why = reason(&err);
+                let _ = store.outbox_failed(&e.task_id, &why).await;
+                return Err(why);
+            }
+        }
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_errors_name_their_position() {
+        assert_eq!(
+            parse_args("[1, 2,]").unwrap_err(),
+            "args: invalid JSON at line 1, column 7: trailing comma"
+        );
+        assert_eq!(
+            parse_kwargs("{\"a\": }").unwrap_err(),
+            "kwargs: invalid JSON at line 1, column 7: expected value"
+        );
+        assert_eq!(
+            parse_args("{\"a\": 1}").unwrap_err(),
+            "args must be an array, like [1, \"two\"]"
+        );
+        assert_eq!(parse_args("  ").unwrap(), serde_json::json!([]));
+        assert_eq!(parse_kwargs("").unwrap(), serde_json::json!({}));
+        assert_eq!(
+            parse_args("[\"x\", {\"y\": 2}]").unwrap(),
+            serde_json::json!(["x", {"y": 2}])
+        );
+    }
+
+    #[test]
+    fn priorities_map_to_kombu_sub_queues() {
+        let keys: Vec<String> = [0u8, 2, 3, 5, 6, 9, 12]
+            .iter()
+            .map(|p| wire::queue_key("", "thinking", *p))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "thinking",
+                "thinking",
+                "thinking\x06\x163",
+                "thinking\x06\x163",
+                "thinking\x06\x166",
+                "thinking\x06\x169",
+                "thinking\x06\x169"
+            ]
+        );
+        let t = Target {
+            redis_url: String::new(),
+            keyprefix: "p:".into(),
+            celery_prefix: String::new(),
+        };
+        assert_eq!(queue_of(&t, "p:thinking\x06\x166"), "thinking");
+    }
+
+    #[test]
+    fn task_ids_are_v4_uuids() {
+        let id = new_task_id();
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+        assert!("89ab".contains(&id[19..20]));
+        assert_ne!(id, new_task_id());
+    }
+
+    #[test]
+    fn the_message_matches_celerys_v2_shape() {
+        let req = TaskRequest {
+            id: "6f1c".into(),
+            name: "tasks.add".into(),
+            queue: "celery".into(),
+            args: serde_json::json!([4, 4]),
+            kwargs: serde_json::json!({}),
+            priority: 0,
+            eta: None,
+            expires: None,
+            origin: "gen@vm".into(),
+        };
+        let msg: Value = serde_json::from_slice(&wire::task_message(&req, "t1")).unwrap();
+        assert_eq!(msg["headers"]["task"], "tasks.add");
+        assert_eq!(msg["headers"]["id"], "6f1c");
+        assert_eq!(msg["headers"]["root_id"], "6f1c");
+        assert_eq!(msg["headers"]["argsrepr"], "[4,4]");
+        assert_eq!(msg["properties"]["delivery_info"]["routing_key"], "celery");
+        assert_eq!(msg["properties"]["body_encoding"], "base64");
+        assert!(
+            msg["properties"].get("expiration").is_none(),
+            "no expiration without expires"
+        );
+        let body = crate::feeds::decode::kombu_body(&wire::task_message(&req, "t1")).unwrap();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!([[4, 4], {}, {"callbacks": null, "errbacks": null, "chain": null, "chord": null}])
+        );
+    }
+}
+
+/// What the operator typed, as the form, the command line and the shell all collect it.
+#[derive(Debug, Clone, Default)]
+pub struct Draft {
+    pub agent: String,
+    pub task: String,
+    pub args: String,
+    pub kwargs: String,
+    pub priority: u8,
+    /// Seconds from now; or `eta` as RFC 3339.
+    pub countdown: Option<f64>,
+    pub eta: Option<String>,
+    /// Seconds from now.
+    pub expires: Option<f64>,
+}
+
+/// Checks a draft against the config and builds the exact request: the agent must exist and
+/// have a queue, the JSON must parse, the times must make sense. Every error says what.
+pub fn request(cfg: &crate::config::Config, d: &Draft) -> Result<(String, TaskRequest), String> {
+    let agent = cfg
+        .agents
+        .iter()
+        .find(|a| a.name.get_ref().eq_ignore_ascii_case(d.agent.trim()))
+        .ok_or_else(|| {
+            let names: Vec<_> = cfg
+                .agents
+                .iter()
+                .map(|a| a.name.get_ref().as_str())
+                .collect();
+            format!(
+                "no agent `{}`; agents: {}",
+                d.agent.trim(),
+                names.join(", ")
+            )
+        })?;
+    let queue = agent
+        .queues
+        .first()
+        .ok_or_else(|| format!("agent {} has no queue configured", agent.name.get_ref()))?;
+    let name = d.task.trim();
+    if name.is_empty() || name.contains(char::is_whitespace) {
+        return Err("the task name must be one word, like thinking.plan".into());
+    }
+    if d.priority > 9 {
+        return Err(format!("priority must be 0 to 9, not {}", d.priority));
+    }
+    let now = chrono::Utc::now();
+    let secs = |s: f64| chrono::Duration::milliseconds((s * 1000.0) as i64);
+    let eta = match (&d.countdown, &d.eta) {
+        (Some(_), Some(_)) => return Err("give a countdown or an ETA, not both".into()),
+        (Some(c), None) if *c < 0.0 || !c.is_finite() => {
+            return Err("countdown must be zero or more seconds".into());
+        }
+        (Some(c), None) => Some(now + secs(*c)),
+        (None, Some(t)) => Some(
+            chrono::DateTime::parse_from_rfc3339(t.trim())
+                .map_err(|_| format!("ETA `{t}` is not RFC 3339, like 2026-11-24T03:00:00Z"))?
+                .with_timezone(&chrono::Utc),
+        ),
+        (None, None) => None,
+    };
+    let expires = match d.expires {
+        Some(e) if e <= 0.0 || !e.is_finite() => {
+            return Err("expiry must be a positive number of seconds".into());
+        }
+        Some(e) => Some(now + secs(e)),
+        None => None,
+    };
+    if let (Some(eta), Some(exp)) = (eta, expires)
+        && exp <= eta
+    {
+        return Err("the task would expire before it is due to run".into());
+    }
+    Ok((
+        agent.name.get_ref().clone(),
+        TaskRequest {
+            id: new_task_id(),
+            name: name.to_string(),
+            queue: queue.clone(),
+            args: parse_args(&d.args)?,
+            kwargs: parse_kwargs(&d.kwargs)?,
+            priority: d.priority,
+            eta,
+            expires,
+            origin: format!("chavion-tui@{}", hostname()),
+        },
+    ))
+}

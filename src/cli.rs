@@ -1,0 +1,272 @@
+//! The shell commands that act: `dispatch` and `audit`. They take the same code paths as the
+//! TUI and leave the same audit records.
+
+use futures_util::StreamExt;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::actions::dispatch::{Delivery, Draft, drain_outbox, request};
+use crate::actions::{self, Context};
+use crate::config::Settings;
+use crate::feeds::model::{CeleryEvent, TaskEventKind};
+use crate::feeds::route::route;
+use crate::run;
+use crate::store::Store;
+
+/// Exit codes: 0 done (and, with --wait, succeeded); 1 the task failed or was revoked;
+/// 2 refused (bad input, read-only); 3 could not send; 75 queued locally; 124 no result in time.
+pub async fn dispatch(
+    settings: &Settings,
+    draft: &Draft,
+    read_only: bool,
+    wait: Option<Duration>,
+) -> ExitCode {
+    let store = match run::open_store(settings).await {
+        Ok(s) => s,
+        Err(why) => {
+            eprintln!("chavion-tui: {why}");
+            return ExitCode::from(3);
+        }
+    };
+    let ctx = run::action_context(settings, read_only, store.clone());
+    if read_only {
+        actions::audit(
+            &ctx,
+            "dispatch",
+            &format!("{} {}", draft.agent, draft.task),
+            b"",
+            "refused: --read-only",
+            "",
+        )
+        .await;
+        eprintln!(
+            "chavion-tui: refused: dispatching is disabled because chavion-tui was started with --read-only"
+        );
+        return ExitCode::from(2);
+    }
+    let (agent, req) = match request(&settings.config, draft) {
+        Ok(r) => r,
+        Err(why) => {
+            eprintln!("chavion-tui: refused: {why}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(store) = &store {
+        // Anything an earlier run left in the outbox goes first, in order.
+        if let Ok(done) = drain_outbox(&ctx.target, store).await {
+            for (id, _) in done {
+                eprintln!("delivered {id} from the outbox");
+            }
+        }
+    }
+    let mut events = match wait {
+        Some(_) => Some(subscribe(settings).await),
+        None => None,
+    };
+    let outcome = actions::dispatch_audited(&ctx, &agent, &req).await;
+    println!("{}", req.id);
+    match outcome {
+        Ok(Delivery::Sent) | Ok(Delivery::AlreadySent) => {}
+        Ok(Delivery::QueuedLocally { why }) => {
+            eprintln!(
+                "chavion-tui: Redis unreachable ({why}); queued locally, sent by the next control room or dispatch once Redis is back"
+            );
+            return ExitCode::from(75);
+        }
+        Err(why) => {
+            eprintln!("chavion-tui: not sent: {why}");
+            return ExitCode::from(3);
+        }
+    }
+    let Some(limit) = wait else {
+        return ExitCode::SUCCESS;
+    };
+    let Some(Ok(pubsub)) = events.take() else {
+        eprintln!("chavion-tui: cannot follow the task: no event connection");
+        return ExitCode::from(3);
+    };
+    follow(settings, &ctx, pubsub, &req.id, limit).await
+}
+
+async fn subscribe(settings: &Settings) -> Result<redis::aio::PubSub, String> {
+    let client = redis::Client::open(settings.config.redis.url.get_ref().as_str())
+        .map_err(|e| e.to_string())?;
+    let mut pubsub = client.get_async_pubsub().await.map_err(|e| e.to_string())?;
+    pubsub
+        .psubscribe(format!("{}*", run::channels(settings).celery_prefix))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(pubsub)
+}
+
+/// Waits for the task's end through Celery's events (and the result backend, if configured).
+async fn follow(
+    settings: &Settings,
+    ctx: &Context,
+    mut pubsub: redis::aio::PubSub,
+    id: &str,
+    limit: Duration,
+) -> ExitCode {
+    let channels = run::channels(settings);
+    if settings.config.celery.enable_events {
+        // A worker started without -E sends no task events until asked.
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            let mut conn = crate::feeds::redis::sampler::connect(&ctx.redis_url)
+                .await
+                .ok()?;
+            crate::feeds::redis::control::broadcast(
+                &mut conn,
+                &channels.pidbox,
+                "enable_events",
+                serde_json::json!({}),
+            )
+            .await
+            .ok()
+        })
+        .await;
+    }
+    let backend = settings.config.celery.result_backend.clone();
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut stream = pubsub.on_message();
+    let mut poll = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tokio::select! {
+            msg = stream.next() => {
+                let Some(msg) = msg else {
+                    eprintln!("chavion-tui: lost the event connection while waiting");
+                    return ExitCode::from(3);
+                };
+                let mut items = Vec::new();
+                route(&channels, msg.get_channel_name(), msg.get_payload_bytes(), &mut items);
+                for c in crate::feeds::route::celery_only(&items) {
+                    let CeleryEvent::Task(t) = c else { continue };
+                    if t.uuid != id {
+                        continue;
+                    }
+                    match t.kind {
+                        TaskEventKind::Succeeded => {
+                            println!("{}", t.fields.result.clone().unwrap_or_default());
+                            return ExitCode::SUCCESS;
+                        }
+                        TaskEventKind::Failed => {
+                            println!("{}", t.fields.exception.clone().unwrap_or_default());
+                            return ExitCode::from(1);
+                        }
+                        TaskEventKind::Revoked | TaskEventKind::Rejected => {
+                            println!("{}", t.kind.label());
+                            return ExitCode::from(1);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ = poll.tick(), if !backend.is_empty() => {
+                if let Some(code) = backend_result(&backend, id).await {
+                    return code;
+                }
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                eprintln!("chavion-tui: no result after {} s", limit.as_secs());
+                return ExitCode::from(124);
+            }
+        }
+    }
+}
+
+/// Celery's Redis result backend: `celery-task-meta-<id>` holds {status, result, traceback}.
+async fn backend_result(url: &str, id: &str) -> Option<ExitCode> {
+    let mut conn = crate::feeds::redis::sampler::connect(url).await.ok()?;
+    let raw: Option<String> = redis::cmd("GET")
+        .arg(format!("celery-task-meta-{id}"))
+        .query_async(&mut conn)
+        .await
+        .ok()?;
+    let meta: serde_json::Value = serde_json::from_str(&raw?).ok()?;
+    let result = crate::sanitize::clean(&meta["result"].to_string(), 2000);
+    match meta["status"].as_str()? {
+        "SUCCESS" => {
+            println!("{result}");
+            Some(ExitCode::SUCCESS)
+        }
+        "FAILURE" | "REVOKED" => {
+            println!("{result}");
+            Some(ExitCode::from(1))
+        }
+        _ => None,
+    }
+}
+
+/// `30s`, `15m`, `2h`, `7d` → milliseconds.
+pub fn parse_duration(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 30m, 2h or 7d"))?;
+    let ms = match unit {
+        "s" | "" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(format!("`{text}` is not a duration like 30m, 2h or 7d")),
+    };
+    Ok(n * ms)
+}
+
+pub async fn audit(settings: &Settings, since: Option<&str>, json: bool) -> ExitCode {
+    let since_ms = match since.map(parse_duration).transpose() {
+        Ok(d) => d.map_or(0, |d| crate::store::now_ms() - d),
+        Err(why) => {
+            eprintln!("chavion-tui: {why}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(url) = &settings.store_url else {
+        eprintln!("chavion-tui: no audit store configured");
+        return ExitCode::from(2);
+    };
+    let records = match Store::open(url).await {
+        Ok(s) => s.audit_since(since_ms).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e),
+    };
+    let records = match records {
+        Ok(r) => r,
+        Err(why) => {
+            eprintln!("chavion-tui: {why}");
+            return ExitCode::from(1);
+        }
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&records).expect("records serialize")
+        );
+        return ExitCode::SUCCESS;
+    }
+    println!(
+        "{:<20} {:<10} {:<16} {:<10} {:<28} OUTCOME",
+        "WHEN (UTC)", "WHO", "FROM", "ACTION", "TARGET"
+    );
+    for r in records {
+        let when = chrono::DateTime::from_timestamp_millis(r.at_ms)
+            .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_default();
+        let from = r.ssh_client.split_whitespace().next().unwrap_or("local");
+        println!(
+            "{when:<20} {:<10} {from:<16} {:<10} {:<28} {}",
+            r.who, r.action, r.target, r.outcome
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations() {
+        assert_eq!(super::parse_duration("90s"), Ok(90_000));
+        assert_eq!(super::parse_duration("2h"), Ok(7_200_000));
+        assert_eq!(super::parse_duration("7d"), Ok(604_800_000));
+        assert!(super::parse_duration("soon").is_err());
+    }
+}

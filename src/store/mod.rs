@@ -1,0 +1,212 @@
+//! The audit store: the operators' trail, the dispatch outbox and the activity log.
+//! Embedded SQLite (WAL) by default; PostgreSQL when the URL says `postgres://`. Two concrete
+//! pools behind one enum, because sqlx's Any driver cannot serve both (no chrono, `?`
+//! placeholders that PostgreSQL rejects); `$N` placeholders work on both. Times are epoch
+//! milliseconds so the same SQL reads the same on both.
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub enum Store {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
+pub struct AuditRecord {
+    pub at_ms: i64,
+    /// OS user.
+    pub who: String,
+    /// SSH_CLIENT of the session, if any: where the operator came from.
+    pub ssh_client: String,
+    pub action: String,
+    pub target: String,
+    /// SHA-256 of the exact payload, so the trail proves what was sent without storing it.
+    pub digest: String,
+    pub outcome: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OutboxEntry {
+    pub task_id: String,
+    pub queue_key: String,
+    pub message: String,
+    pub sent_event: String,
+    pub created_ms: i64,
+    pub attempts: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredLine {
+    pub at_ms: i64,
+    pub level: String,
+    pub source: String,
+    pub message: String,
+}
+
+/// Runs the same statement on whichever pool this is.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            Store::Sqlite($pool) => $body,
+            Store::Postgres($pool) => $body,
+        }
+    };
+}
+
+impl Store {
+    /// `target` is a `postgres://` URL, or a path (or `sqlite:` URL) for the embedded store.
+    pub async fn open(target: &str) -> Result<Store, String> {
+        let redacted = crate::sanitize::redact_url(target);
+        if target.starts_with("postgres://") || target.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect(target)
+                .await
+                .map_err(|e| format!("cannot open the audit store {redacted}: {e}"))?;
+            sqlx::migrate!("migrations/postgres")
+                .run(&pool)
+                .await
+                .map_err(|e| format!("migrating {redacted}: {e}"))?;
+            return Ok(Store::Postgres(pool));
+        }
+        let path = target
+            .strip_prefix("sqlite://")
+            .or_else(|| target.strip_prefix("sqlite:"))
+            .unwrap_or(target);
+        if let Some(dir) = Path::new(path).parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
+            .map_err(|e| e.to_string())?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: an outbox entry acknowledged to the operator survives a power cut.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|e| format!("cannot open the audit store {path}: {e}"))?;
+        sqlx::migrate!("migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|e| format!("migrating {path}: {e}"))?;
+        Ok(Store::Sqlite(pool))
+    }
+
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "SQLite",
+            Store::Postgres(_) => "PostgreSQL",
+        }
+    }
+
+    pub async fn record(&self, r: &AuditRecord) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => {
+            sqlx::query("INSERT INTO audit (at_ms, who, ssh_client, action, target, digest, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                .bind(r.at_ms).bind(&r.who).bind(&r.ssh_client).bind(&r.action).bind(&r.target).bind(&r.digest).bind(&r.outcome).bind(&r.detail)
+                .execute(pool).await.map(|_| ())
+        })
+    }
+
+    pub async fn audit_since(&self, since_ms: i64) -> Result<Vec<AuditRecord>, sqlx::Error> {
+        on_pool!(self, pool => {
+            sqlx::query_as::<_, AuditRecord>("SELECT at_ms, who, ssh_client, action, target, digest, outcome, detail FROM audit WHERE at_ms >= $1 ORDER BY at_ms, id")
+                .bind(since_ms).fetch_all(pool).await
+        })
+    }
+
+    /// Keeps a dispatch until Redis takes it. Idempotent on the task id.
+    pub async fn outbox_put(&self, e: &OutboxEntry) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => {
+            sqlx::query("INSERT INTO outbox (task_id, queue_key, message, sent_event, created_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (task_id) DO NOTHING")
+                .bind(&e.task_id).bind(&e.queue_key).bind(&e.message).bind(&e.sent_event).bind(e.created_ms)
+                .execute(pool).await.map(|_| ())
+        })
+    }
+
+    pub async fn outbox_pending(&self) -> Result<Vec<OutboxEntry>, sqlx::Error> {
+        on_pool!(self, pool => {
+            sqlx::query_as::<_, OutboxEntry>("SELECT task_id, queue_key, message, sent_event, created_ms, attempts FROM outbox WHERE sent_ms IS NULL ORDER BY created_ms, task_id")
+                .fetch_all(pool).await
+        })
+    }
+
+    pub async fn outbox_sent(&self, task_id: &str, at_ms: i64) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => {
+            sqlx::query("UPDATE outbox SET sent_ms = $1, attempts = attempts + 1 WHERE task_id = $2")
+                .bind(at_ms).bind(task_id).execute(pool).await.map(|_| ())
+        })
+    }
+
+    pub async fn outbox_failed(&self, task_id: &str, why: &str) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => {
+            sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1 WHERE task_id = $2")
+                .bind(why).bind(task_id).execute(pool).await.map(|_| ())
+        })
+    }
+
+    /// Appends a batch in one transaction, then trims to the newest `keep` lines.
+    pub async fn activity_append(
+        &self,
+        lines: &[StoredLine],
+        keep: i64,
+    ) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for l in lines {
+                sqlx::query("INSERT INTO activity (at_ms, level, source, message) VALUES ($1, $2, $3, $4)")
+                    .bind(l.at_ms).bind(&l.level).bind(&l.source).bind(&l.message)
+                    .execute(&mut *tx).await?;
+            }
+            sqlx::query("DELETE FROM activity WHERE id <= (SELECT MAX(id) FROM activity) - $1")
+                .bind(keep).execute(&mut *tx).await?;
+            tx.commit().await
+        })
+    }
+
+    /// The newest `n` lines, oldest first.
+    pub async fn activity_recent(&self, n: i64) -> Result<Vec<StoredLine>, sqlx::Error> {
+        let mut lines = on_pool!(self, pool => {
+            sqlx::query_as::<_, StoredLine>("SELECT at_ms, level, source, message FROM activity ORDER BY id DESC LIMIT $1")
+                .bind(n).fetch_all(pool).await
+        })?;
+        lines.reverse();
+        Ok(lines)
+    }
+}
+
+/// Who is at the keyboard: the OS user, and the SSH client they came from.
+pub fn operator() -> (String, String) {
+    let user = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "unknown".into());
+    let ssh = std::env::var("SSH_CLIENT").unwrap_or_default();
+    (user, ssh)
+}
+
+pub fn digest(payload: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(payload)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,145 @@
+//! One suite for the audit store, run on embedded SQLite and on a real PostgreSQL.
+
+mod common;
+
+use chavion_tui::store::{AuditRecord, OutboxEntry, Store, StoredLine};
+use common::Sandbox;
+use common::servers::Postgres;
+
+fn record(at_ms: i64, action: &str) -> AuditRecord {
+    AuditRecord {
+        at_ms,
+        who: "ops".into(),
+        ssh_client: "10.1.2.3 51234 22".into(),
+        action: action.into(),
+        target: "THINKING thinking.plan".into(),
+        digest: chavion_tui::store::digest(b"payload"),
+        outcome: "sent".into(),
+        detail: "id=1".into(),
+    }
+}
+
+fn entry(id: &str, created_ms: i64) -> OutboxEntry {
+    OutboxEntry {
+        task_id: id.into(),
+        queue_key: "thinking".into(),
+        message: "{\"m\":1}".into(),
+        sent_event: "{}".into(),
+        created_ms,
+        attempts: 0,
+    }
+}
+
+async fn suite(store: Store) {
+    // Audit: kept, in order, filtered by time.
+    store.record(&record(1_000, "dispatch")).await.unwrap();
+    store.record(&record(2_000, "revoke")).await.unwrap();
+    store.record(&record(3_000, "terminate")).await.unwrap();
+    let all = store.audit_since(0).await.unwrap();
+    assert_eq!(
+        all.iter().map(|r| r.action.as_str()).collect::<Vec<_>>(),
+        ["dispatch", "revoke", "terminate"]
+    );
+    assert_eq!(all[0], record(1_000, "dispatch"), "every field round-trips");
+    assert_eq!(store.audit_since(2_000).await.unwrap().len(), 2);
+    assert_eq!(
+        all[0].digest,
+        "239f59ed55e737c77147cf55ad0c1b030b6d7ee748a7426952f9b852d5a935e5"
+    );
+
+    // Outbox: idempotent on the id, pending until sent, oldest first.
+    store.outbox_put(&entry("b", 20)).await.unwrap();
+    store.outbox_put(&entry("a", 10)).await.unwrap();
+    store.outbox_put(&entry("a", 99)).await.unwrap();
+    let pending = store.outbox_pending().await.unwrap();
+    assert_eq!(
+        pending
+            .iter()
+            .map(|e| (e.task_id.as_str(), e.created_ms))
+            .collect::<Vec<_>>(),
+        [("a", 10), ("b", 20)]
+    );
+    store
+        .outbox_failed("a", "connection refused")
+        .await
+        .unwrap();
+    assert_eq!(store.outbox_pending().await.unwrap()[0].attempts, 1);
+    store.outbox_sent("a", 30).await.unwrap();
+    assert_eq!(
+        store
+            .outbox_pending()
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.task_id.as_str())
+            .collect::<Vec<_>>(),
+        ["b"]
+    );
+
+    // Activity: batched, trimmed to the newest `keep`, read back oldest first.
+    let lines: Vec<StoredLine> = (0..25)
+        .map(|i| StoredLine {
+            at_ms: i,
+            level: "INFO".into(),
+            source: "x".into(),
+            message: format!("m{i}"),
+        })
+        .collect();
+    store.activity_append(&lines[..20], 10).await.unwrap();
+    store.activity_append(&lines[20..], 10).await.unwrap();
+    let back = store.activity_recent(100).await.unwrap();
+    assert_eq!(back.len(), 10, "bounded retention");
+    assert_eq!(back.first().unwrap().message, "m15");
+    assert_eq!(back.last().unwrap().message, "m24");
+    assert_eq!(
+        store
+            .activity_recent(3)
+            .await
+            .unwrap()
+            .iter()
+            .map(|l| l.message.as_str())
+            .collect::<Vec<_>>(),
+        ["m22", "m23", "m24"]
+    );
+}
+
+#[tokio::test]
+async fn the_suite_passes_on_sqlite_in_wal_mode() {
+    let sb = Sandbox::new("store-sqlite");
+    let path = sb.path("deep/dir/audit.db");
+    let store = Store::open(path.to_str().unwrap()).await.unwrap();
+    assert_eq!(store.describe(), "SQLite");
+    suite(store.clone()).await;
+    let Store::Sqlite(pool) = &store else {
+        unreachable!()
+    };
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    // Reopening runs no migration twice and keeps the data.
+    drop(store);
+    let again = Store::open(path.to_str().unwrap()).await.unwrap();
+    assert_eq!(again.audit_since(0).await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn the_suite_passes_on_a_real_postgresql() {
+    let pg = Postgres::start();
+    let store = Store::open(&pg.url()).await.unwrap();
+    assert_eq!(store.describe(), "PostgreSQL");
+    suite(store).await;
+    let again = Store::open(&pg.url()).await.unwrap();
+    assert_eq!(again.audit_since(0).await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_never_printed() {
+    let err = match Store::open("postgres://app:s3cret@127.0.0.1:1/x").await {
+        Err(e) => e,
+        Ok(_) => panic!("nothing listens on port 1"),
+    };
+    assert!(!err.contains("s3cret"), "{err}");
+    assert!(err.contains("app:***@127.0.0.1:1"), "{err}");
+}
