@@ -108,29 +108,22 @@ async fn follow(
     limit: Duration,
 ) -> ExitCode {
     let channels = run::channels(settings);
-    if settings.config.celery.enable_events {
-        // A worker started without -E sends no task events until asked.
-        let _ = tokio::time::timeout(Duration::from_secs(2), async {
-            let mut conn = crate::feeds::redis::sampler::connect(&ctx.redis_url)
-                .await
-                .ok()?;
-            crate::feeds::redis::control::broadcast(
-                &mut conn,
-                &channels.pidbox,
-                "enable_events",
-                serde_json::json!({}),
-            )
-            .await
-            .ok()
-        })
-        .await;
-    }
     let backend = settings.config.celery.result_backend.clone();
     let deadline = tokio::time::Instant::now() + limit;
     let mut stream = pubsub.on_message();
     let mut poll = tokio::time::interval(Duration::from_millis(500));
+    // A worker started without -E sends no task events until asked; ask until the end.
+    let mut ask = tokio::time::interval(Duration::from_secs(2));
+    let enable = settings.config.celery.enable_events;
     loop {
         tokio::select! {
+            _ = ask.tick(), if enable => {
+                let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                    let mut conn = crate::feeds::redis::sampler::connect(&ctx.redis_url).await.ok()?;
+                    crate::feeds::redis::control::broadcast(&mut conn, &channels.pidbox, "enable_events", serde_json::json!({})).await.ok()
+                })
+                .await;
+            }
             msg = stream.next() => {
                 let Some(msg) = msg else {
                     eprintln!("chavion-tui: lost the event connection while waiting");

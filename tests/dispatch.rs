@@ -1,0 +1,297 @@
+//! Dispatch against a real redis-server and a real Celery 5.7 worker, from the shell, the
+//! way an operator or a script would: the same code path and audit record as the TUI.
+
+mod common;
+
+use std::process::Output;
+
+use chavion_tui::actions::dispatch::{self, Target, drain_outbox, push_once};
+use chavion_tui::feeds::wire::TaskRequest;
+use chavion_tui::store::Store;
+use common::Sandbox;
+use common::servers::{CeleryWorker, RedisServer};
+
+fn cli(sb: &Sandbox, redis: &str, args: &[&str]) -> Output {
+    let store = sb.path("audit.db");
+    let mut all = vec!["--redis", redis, "--store", store.to_str().unwrap()];
+    all.extend_from_slice(args);
+    sb.cmd(&all)
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !ok() {
+        assert!(std::time::Instant::now() < deadline, "never saw {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn dispatch_wait_returns_the_workers_real_result_and_is_audited() {
+    let sb = Sandbox::new("dispatch-wait");
+    let redis = RedisServer::start();
+    let worker = CeleryWorker::start(&redis.url(), true, &sb.dir);
+    let out = cli(
+        &sb,
+        &redis.url(),
+        &[
+            "dispatch",
+            "thinking",
+            "thinking.add",
+            "--args",
+            "[2, 40]",
+            "--wait",
+            "--timeout",
+            "60",
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout {stdout} stderr {}",
+        text(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(lines[0].len(), 36, "the task id first: {stdout}");
+    assert_eq!(lines[1], "42", "then the worker's real result");
+
+    let out = cli(
+        &sb,
+        &redis.url(),
+        &[
+            "dispatch",
+            "THINKING",
+            "thinking.fail",
+            "--wait",
+            "--timeout",
+            "60",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "a failed task exits non-zero");
+    assert!(
+        text(&out.stdout).contains("RuntimeError('planned failure')"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(worker.runs(), ["thinking.add", "thinking.fail"]);
+
+    let out = cli(&sb, &redis.url(), &["audit", "--json"]);
+    let records: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let records = records.as_array().unwrap();
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0]["action"], "dispatch");
+    assert_eq!(records[0]["target"], "THINKING thinking.add");
+    assert_eq!(records[0]["outcome"], "sent");
+    assert_eq!(records[0]["digest"].as_str().unwrap().len(), 64);
+    assert!(
+        records[0]["detail"].as_str().unwrap().contains(lines[0]),
+        "the record names the task id"
+    );
+    let table = text(&cli(&sb, &redis.url(), &["audit", "--since", "1h"]).stdout);
+    assert!(
+        table.contains("dispatch") && table.contains("THINKING thinking.fail"),
+        "{table}"
+    );
+}
+
+#[test]
+fn a_timeout_exits_124() {
+    let sb = Sandbox::new("dispatch-timeout");
+    let redis = RedisServer::start();
+    let out = cli(
+        &sb,
+        &redis.url(),
+        &[
+            "dispatch",
+            "judging",
+            "judging.risk_score",
+            "--wait",
+            "--timeout",
+            "1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(124), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("no result after 1 s"));
+}
+
+#[test]
+fn priorities_land_in_the_right_sub_queue_and_an_unmodified_worker_runs_them() {
+    let sb = Sandbox::new("dispatch-prio");
+    let redis = RedisServer::start();
+    for p in ["0", "4", "7", "9"] {
+        let out = cli(
+            &sb,
+            &redis.url(),
+            &[
+                "dispatch",
+                "thinking",
+                "thinking.add",
+                "--args",
+                "[1, 1]",
+                "--priority",
+                p,
+            ],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let llen = |k: &str| redis.cli(&["llen", k]).trim().parse::<u64>().unwrap();
+    assert_eq!(
+        [
+            llen("thinking"),
+            llen("thinking\x06\x163"),
+            llen("thinking\x06\x166"),
+            llen("thinking\x06\x169")
+        ],
+        [1, 1, 1, 1]
+    );
+    let worker = CeleryWorker::start(&redis.url(), false, &sb.dir);
+    wait_for("the worker to run all four", || worker.runs().len() == 4);
+    assert!(worker.runs().iter().all(|r| r == "thinking.add"));
+}
+
+#[test]
+fn invalid_json_is_refused_with_its_position() {
+    let sb = Sandbox::new("dispatch-json");
+    let out = cli(
+        &sb,
+        "redis://127.0.0.1:1/0",
+        &["dispatch", "thinking", "thinking.plan", "--args", "[1, 2,]"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr).trim(),
+        "chavion-tui: refused: args: invalid JSON at line 1, column 7: trailing comma"
+    );
+    let out = cli(&sb, "redis://127.0.0.1:1/0", &["dispatch", "nobody", "x.y"]);
+    assert!(
+        text(&out.stderr).contains(
+            "no agent `nobody`; agents: COGNITIVE, THINKING, JUDGING, EXECUTING, EVOLVING"
+        )
+    );
+}
+
+#[test]
+fn read_only_refuses_and_the_refusal_is_audited() {
+    let sb = Sandbox::new("dispatch-ro");
+    let redis = RedisServer::start();
+    let out = cli(
+        &sb,
+        &redis.url(),
+        &["--read-only", "dispatch", "thinking", "thinking.plan"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains(
+        "refused: dispatching is disabled because chavion-tui was started with --read-only"
+    ));
+    assert_eq!(redis.cli(&["llen", "thinking"]).trim(), "0");
+    let records: serde_json::Value =
+        serde_json::from_slice(&cli(&sb, &redis.url(), &["audit", "--json"]).stdout).unwrap();
+    assert_eq!(records[0]["outcome"], "refused: --read-only");
+}
+
+#[test]
+fn with_redis_down_it_waits_in_the_outbox_and_runs_exactly_once_after_the_restart() {
+    let sb = Sandbox::new("dispatch-outbox");
+    let mut redis = RedisServer::start();
+    let url = redis.url();
+    redis.kill();
+    let out = cli(
+        &sb,
+        &url,
+        &["dispatch", "thinking", "thinking.add", "--args", "[20, 22]"],
+    );
+    assert_eq!(out.status.code(), Some(75), "{}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_string();
+    assert!(
+        text(&out.stderr).contains("queued locally"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    redis.restart();
+    let worker = CeleryWorker::start(&url, false, &sb.dir);
+    // The next dispatch delivers what the outbox holds first, under the same id.
+    let out = cli(&sb, &url, &["dispatch", "thinking", "thinking.flaky"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!("delivered {id} from the outbox")),
+        "{}",
+        text(&out.stderr)
+    );
+    wait_for("both tasks run", || worker.runs().len() >= 3);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(
+        worker
+            .runs()
+            .iter()
+            .filter(|r| *r == "thinking.add")
+            .count(),
+        1,
+        "exactly one execution: {:?}",
+        worker.runs()
+    );
+    // A third dispatch finds nothing left to deliver again.
+    let out = cli(
+        &sb,
+        &url,
+        &["dispatch", "thinking", "thinking.plan", "--expires", "1"],
+    );
+    assert!(
+        !text(&out.stderr).contains("from the outbox"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_publishing_and_marking_sent_makes_no_second_copy() {
+    let sb = Sandbox::new("dispatch-crash");
+    let redis = RedisServer::start();
+    let store = Store::open(sb.path("audit.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let target = Target {
+        redis_url: redis.url(),
+        keyprefix: String::new(),
+        celery_prefix: "/0.celeryev/".into(),
+    };
+    let req = TaskRequest {
+        id: dispatch::new_task_id(),
+        name: "thinking.add".into(),
+        queue: "thinking".into(),
+        args: serde_json::json!([1, 2]),
+        kwargs: serde_json::json!({}),
+        priority: 0,
+        eta: None,
+        expires: None,
+        origin: "test".into(),
+    };
+    // What dispatch does, cut short: outbox written, pushed, then "crash" before marking.
+    let entry = dispatch::entry(&target, &req);
+    store.outbox_put(&entry).await.unwrap();
+    let mut conn = chavion_tui::feeds::redis::sampler::connect(&redis.url())
+        .await
+        .unwrap();
+    assert!(
+        push_once(&mut conn, &target, &entry, "thinking")
+            .await
+            .unwrap(),
+        "first push goes through"
+    );
+    // After the restart the outbox delivers the entry again...
+    let again = drain_outbox(&target, &store).await.unwrap();
+    assert_eq!(again, vec![(req.id.clone(), false)], "found already pushed");
+    // ...and the queue holds one copy, not two.
+    assert_eq!(redis.cli(&["llen", "thinking"]).trim(), "1");
+    assert!(store.outbox_pending().await.unwrap().is_empty());
+    let worker = CeleryWorker::start(&redis.url(), false, &sb.dir);
+    wait_for("the run", || worker.runs().len() == 1);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert_eq!(worker.runs(), ["thinking.add"]);
+}
