@@ -5,7 +5,7 @@ use futures_util::StreamExt;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::actions::dispatch::{Delivery, Draft, drain_outbox, request};
+use crate::actions::dispatch::{Delivery, Draft, agent_queues, drain_outbox, new_task_id, request};
 use crate::actions::{self, Context};
 use crate::config::Settings;
 use crate::feeds::model::{CeleryEvent, TaskEventKind};
@@ -44,7 +44,14 @@ pub async fn dispatch(
         );
         return ExitCode::from(2);
     }
-    let (agent, req) = match request(&settings.config, draft) {
+    let origin = format!("chavion-tui@{}", crate::actions::dispatch::hostname());
+    let (agent, req) = match request(
+        &agent_queues(&settings.config),
+        draft,
+        chrono::Utc::now(),
+        new_task_id(),
+        origin,
+    ) {
         Ok(r) => r,
         Err(why) => {
             eprintln!("chavion-tui: refused: {why}");

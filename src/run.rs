@@ -147,6 +147,8 @@ pub fn initial_state(settings: &Settings, opts: &Options) -> State {
     let mut state = State::new(&settings.config, settings.keymap.clone(), Utc::now());
     state.demo = opts.demo;
     state.read_only = opts.read_only;
+    state.id_seed = fastrand::u64(..);
+    state.origin = format!("chavion-tui@{}", crate::actions::dispatch::hostname());
     if !opts.demo
         && let Some((host, port)) =
             crate::feeds::redis::host_port(settings.config.redis.url.get_ref())
@@ -183,6 +185,7 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
         }
     };
     let ctx = action_context(&settings, opts.read_only, store.clone());
+    state.instance = ctx.instance.clone();
     // Activity lines are copied to the store by a task of their own; the loop only hands
     // over what `update` appended since it last looked.
     let (persist_tx, persist_rx) = mpsc::channel::<StoredLine>(16_384);

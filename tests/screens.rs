@@ -316,3 +316,29 @@ fn workers_view_120x30() {
     key(&mut s, KeyCode::Char('w'));
     insta::assert_snapshot!(render(&s, 120, 30, &theme(ColorMode::TrueColor)).backend());
 }
+
+#[test]
+fn dispatch_form_with_a_live_json_error_80x24() {
+    let mut s = fleet();
+    key(&mut s, KeyCode::Char('d'));
+    for c in "thinking.pl".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    key(&mut s, KeyCode::Tab);
+    for c in "[\"a\", }".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    insta::assert_snapshot!(render(&s, 80, 24, &theme(ColorMode::TrueColor)).backend());
+}
+
+#[test]
+fn dispatch_confirmation_shows_the_exact_message_100x40() {
+    let mut s = fleet();
+    s.id_seed = 42;
+    key(&mut s, KeyCode::Char(':'));
+    for c in "dispatch thinking thinking.plan [\"rollout\"]".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    key(&mut s, KeyCode::Enter);
+    insta::assert_snapshot!(render(&s, 100, 40, &theme(ColorMode::TrueColor)).backend());
+}

@@ -71,3 +71,63 @@ fn a_live_worker_shows_in_the_tui_and_a_dead_redis_is_shown_then_recovered() {
         "{after}"
     );
 }
+
+#[test]
+fn a_dispatch_from_the_tui_shows_its_result_in_the_tasks_view() {
+    let sb = Sandbox::new("tui-dispatch");
+    let redis = RedisServer::start();
+    let config_dir = sb.path("config/chavion-tui");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::write(
+        config_dir.join("config.toml"),
+        format!(
+            "[redis]\nurl = \"{}\"\n[[ports]]\nname = \"Redis\"\nport = {}\n",
+            redis.url(),
+            redis.port
+        ),
+    )
+    .unwrap();
+    let worker = CeleryWorker::start(&redis.url(), true, &sb.dir);
+    let (tmux, _) = run_in_tmux("tui-dispatch", &sb, 120, 36, "");
+    tmux.wait_for("the worker online", |s| {
+        s.contains("worker thinking@localhost online")
+    });
+
+    tmux.send(&[":"]);
+    tmux.send(&["-l", "dispatch thinking thinking.add [2, 40]"]);
+    tmux.send(&["Enter"]);
+    let confirm = tmux.wait_for("the confirmation with the exact message", |s| {
+        s.contains("Confirm dispatch") && s.contains("LPUSH thinking")
+    });
+    assert!(confirm.contains("\"task\": \"thinking.add\""), "{confirm}");
+    tmux.send(&["y"]);
+    tmux.wait_for("the dispatch flashed", |s| {
+        s.contains("dispatched thinking.add")
+    });
+    tmux.send(&["t"]);
+    tmux.wait_for("the task succeeded in the Tasks view", |s| {
+        s.lines()
+            .any(|l| l.contains("SUCCESS") && l.contains("thinking.add"))
+    });
+    tmux.send(&["Enter"]);
+    let detail = tmux.wait_for("the task's detail", |s| s.contains("result"));
+    assert!(
+        detail
+            .lines()
+            .any(|l| l.contains("result") && l.contains("42")),
+        "the worker's real result:\n{detail}"
+    );
+    assert_eq!(worker.runs(), ["thinking.add"]);
+    // Esc and q sent together would read as Alt-q: wait for the overlay to close first.
+    tmux.send(&["Escape"]);
+    tmux.wait_for("the detail closed", |s| !s.contains("exception"));
+    tmux.send(&["q"]);
+    tmux.wait_for("exit", common::exited);
+
+    // The same action is in the audit trail, with who did it.
+    let out = sb.cmd(&["audit", "--json"]);
+    let records: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(records[0]["action"], "dispatch", "{records}");
+    assert_eq!(records[0]["target"], "THINKING thinking.add");
+    assert_eq!(records[0]["outcome"], "sent");
+}

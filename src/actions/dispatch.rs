@@ -104,17 +104,7 @@ pub fn new_task_id() -> String {
     for x in &mut b {
         *x = fastrand::u8(..);
     }
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
+    format_v4(b)
 }
 
 pub fn hostname() -> String {
@@ -357,19 +347,37 @@ pub struct Draft {
     pub expires: Option<f64>,
 }
 
-/// Checks a draft against the config and builds the exact request: the agent must exist and
-/// have a queue, the JSON must parse, the times must make sense. Every error says what.
-pub fn request(cfg: &crate::config::Config, d: &Draft) -> Result<(String, TaskRequest), String> {
-    let agent = cfg
-        .agents
+/// An agent as dispatch sees it: its name and the queue its tasks go to.
+pub struct AgentQueue {
+    pub name: String,
+    pub queue: Option<String>,
+}
+
+pub fn agent_queues(cfg: &crate::config::Config) -> Vec<AgentQueue> {
+    cfg.agents
         .iter()
-        .find(|a| a.name.get_ref().eq_ignore_ascii_case(d.agent.trim()))
+        .map(|a| AgentQueue {
+            name: a.name.get_ref().to_uppercase(),
+            queue: a.queues.first().cloned(),
+        })
+        .collect()
+}
+
+/// Checks a draft and builds the exact request: the agent must exist and have a queue, the
+/// JSON must parse, the times must make sense. Every error says what. Pure: the time, the
+/// id and the origin come from the caller, so the TUI's preview is the message sent.
+pub fn request(
+    agents: &[AgentQueue],
+    d: &Draft,
+    now: chrono::DateTime<chrono::Utc>,
+    id: String,
+    origin: String,
+) -> Result<(String, TaskRequest), String> {
+    let agent = agents
+        .iter()
+        .find(|a| a.name.eq_ignore_ascii_case(d.agent.trim()))
         .ok_or_else(|| {
-            let names: Vec<_> = cfg
-                .agents
-                .iter()
-                .map(|a| a.name.get_ref().as_str())
-                .collect();
+            let names: Vec<_> = agents.iter().map(|a| a.name.as_str()).collect();
             format!(
                 "no agent `{}`; agents: {}",
                 d.agent.trim(),
@@ -377,9 +385,9 @@ pub fn request(cfg: &crate::config::Config, d: &Draft) -> Result<(String, TaskRe
             )
         })?;
     let queue = agent
-        .queues
-        .first()
-        .ok_or_else(|| format!("agent {} has no queue configured", agent.name.get_ref()))?;
+        .queue
+        .clone()
+        .ok_or_else(|| format!("agent {} has no queue configured", agent.name))?;
     let name = d.task.trim();
     if name.is_empty() || name.contains(char::is_whitespace) {
         return Err("the task name must be one word, like thinking.plan".into());
@@ -387,7 +395,6 @@ pub fn request(cfg: &crate::config::Config, d: &Draft) -> Result<(String, TaskRe
     if d.priority > 9 {
         return Err(format!("priority must be 0 to 9, not {}", d.priority));
     }
-    let now = chrono::Utc::now();
     let secs = |s: f64| chrono::Duration::milliseconds((s * 1000.0) as i64);
     let eta = match (&d.countdown, &d.eta) {
         (Some(_), Some(_)) => return Err("give a countdown or an ETA, not both".into()),
@@ -415,17 +422,51 @@ pub fn request(cfg: &crate::config::Config, d: &Draft) -> Result<(String, TaskRe
         return Err("the task would expire before it is due to run".into());
     }
     Ok((
-        agent.name.get_ref().clone(),
+        agent.name.clone(),
         TaskRequest {
-            id: new_task_id(),
+            id,
             name: name.to_string(),
-            queue: queue.clone(),
+            queue,
             args: parse_args(&d.args)?,
             kwargs: parse_kwargs(&d.kwargs)?,
             priority: d.priority,
             eta,
             expires,
-            origin: format!("chavion-tui@{}", hostname()),
+            origin,
         },
     ))
+}
+
+/// A v4-shaped UUID from a seed and a counter: the TUI's ids, derived in the pure `update`
+/// from a seed drawn once per run.
+pub fn derived_task_id(seed: u64, n: u64) -> String {
+    let mix = |mut z: u64| {
+        // splitmix64: cheap, and no two counters of one seed collide.
+        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let (a, b) = (
+        mix(seed ^ n.wrapping_mul(2)),
+        mix(seed ^ n.wrapping_mul(2).wrapping_add(1)),
+    );
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&a.to_be_bytes());
+    bytes[8..].copy_from_slice(&b.to_be_bytes());
+    format_v4(bytes)
+}
+
+fn format_v4(mut b: [u8; 16]) -> String {
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }

@@ -1,6 +1,7 @@
 //! The app: `State`, the pure `update` that changes it, and the `Effect`s it asks for.
 
 pub mod effect;
+pub mod forms;
 pub mod state;
 pub mod tasks;
 pub mod update;

@@ -36,7 +36,7 @@ impl Pane {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
     Normal,
     Help,
@@ -44,8 +44,75 @@ pub enum Mode {
     Filter(String),
     /// The selected task's details.
     Detail,
-    /// A dangerous action waiting for `y`.
+    /// A revoke waiting for `y`.
     Confirm(Confirm),
+    /// Filling in the dispatch form.
+    Form(Box<Form>),
+    /// Typing on the `:` command line; the text so far.
+    Command(String),
+    /// A dispatch waiting for `y`, with the exact message it will send.
+    ConfirmDispatch(Box<PendingDispatch>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormField {
+    Agent,
+    Task,
+    Args,
+    Kwargs,
+    Priority,
+    When,
+    Expires,
+}
+
+impl FormField {
+    pub const ALL: [FormField; 7] = [
+        FormField::Agent,
+        FormField::Task,
+        FormField::Args,
+        FormField::Kwargs,
+        FormField::Priority,
+        FormField::When,
+        FormField::Expires,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            FormField::Agent => "agent",
+            FormField::Task => "task",
+            FormField::Args => "args",
+            FormField::Kwargs => "kwargs",
+            FormField::Priority => "priority",
+            FormField::When => "countdown/ETA",
+            FormField::Expires => "expires in",
+        }
+    }
+}
+
+/// The dispatch form, as typed so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Form {
+    pub field: FormField,
+    pub agent: usize,
+    pub task: String,
+    pub args: String,
+    pub kwargs: String,
+    pub priority: u8,
+    /// Seconds from now, or an RFC 3339 time.
+    pub when: String,
+    /// Seconds from now.
+    pub expires: String,
+    /// Why the last Enter was refused.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingDispatch {
+    pub agent: String,
+    pub request: crate::feeds::wire::TaskRequest,
+    /// The exact bytes that will be pushed, pretty-printed, and the decoded body.
+    pub preview: String,
+    pub scroll: u16,
 }
 
 impl Mode {
@@ -56,6 +123,9 @@ impl Mode {
             Mode::Filter(_) => "FILTER",
             Mode::Detail => "DETAIL",
             Mode::Confirm(_) => "CONFIRM",
+            Mode::Form(_) => "DISPATCH",
+            Mode::Command(_) => "COMMAND",
+            Mode::ConfirmDispatch(_) => "CONFIRM",
         }
     }
 }
@@ -117,6 +187,10 @@ pub struct Flash {
 #[derive(Debug, Clone)]
 pub struct Ui {
     pub mode: Mode,
+    /// Command lines entered, newest last (bounded).
+    pub history: VecDeque<String>,
+    /// Where Up/Down stand in `history` while typing a command.
+    pub history_pos: Option<usize>,
     pub view: View,
     pub task_sel: usize,
     pub task_sort: TaskSort,
@@ -141,6 +215,8 @@ pub struct AgentTile {
     pub queues: Vec<String>,
     pub hostnames: Vec<String>,
     pub stale_after: Duration,
+    /// Task names offered when dispatching to this agent.
+    pub tasks: Vec<String>,
     pub state: AgentState,
     pub since: DateTime<Utc>,
     pub task: Option<String>,
@@ -292,6 +368,13 @@ pub struct State {
     /// The port-map row that is the Redis the feeds use, so a lost feed shows there at once.
     pub redis_port: Option<usize>,
     pub forget_workers_after: Duration,
+    /// Drawn once per run: the TUI's task ids derive from it (see `derived_task_id`).
+    pub id_seed: u64,
+    pub dispatches: u64,
+    /// `origin` header of dispatched messages: chavion-tui@host.
+    pub origin: String,
+    /// This control room on the audit channel, to tell its own broadcasts from others'.
+    pub instance: String,
 }
 
 impl State {
@@ -306,6 +389,7 @@ impl State {
                 queues: a.queues.clone(),
                 hostnames: a.hostnames.clone(),
                 stale_after: Duration::seconds(*a.stale_after_secs.get_ref() as i64),
+                tasks: a.tasks.clone(),
                 state: AgentState::Unknown,
                 since: now,
                 task: None,
@@ -360,8 +444,14 @@ impl State {
             last_task_event: None,
             redis_port: None,
             forget_workers_after: Duration::seconds(cfg.celery.forget_workers_secs as i64),
+            id_seed: 0,
+            dispatches: 0,
+            origin: "chavion-tui".into(),
+            instance: String::new(),
             ui: Ui {
                 mode: Mode::Normal,
+                history: VecDeque::new(),
+                history_pos: None,
                 view: View::Dashboard,
                 task_sel: 0,
                 task_sort: TaskSort::Newest,

@@ -18,7 +18,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn redraw() -> Outcome {
+    pub(super) fn redraw() -> Outcome {
         Outcome {
             redraw: true,
             effects: Vec::new(),
@@ -188,6 +188,14 @@ fn key_event(state: &mut State, key: KeyEvent) -> Outcome {
             let c = c.clone();
             return confirm_key(state, key, c);
         }
+        Mode::Form(_) | Mode::Command(_) | Mode::ConfirmDispatch(_) => {
+            return match std::mem::replace(&mut state.ui.mode, Mode::Normal) {
+                Mode::Form(form) => super::forms::form_key(state, form, key),
+                Mode::Command(text) => super::forms::command_key(state, text, key),
+                Mode::ConfirmDispatch(p) => super::forms::confirm_dispatch_key(state, p, key),
+                _ => unreachable!("matched above"),
+            };
+        }
         _ => {}
     }
     let section = match state.ui.mode {
@@ -247,7 +255,7 @@ fn confirm_key(state: &mut State, key: KeyEvent, c: Confirm) -> Outcome {
 }
 
 /// The one gate every dangerous effect passes: read-only mode refuses it here, in words.
-fn guarded(state: &mut State, effect: Effect) -> Outcome {
+pub(super) fn guarded(state: &mut State, effect: Effect) -> Outcome {
     if state.read_only && effect.is_dangerous() {
         let what = match &effect {
             Effect::Revoke {
@@ -270,7 +278,7 @@ fn guarded(state: &mut State, effect: Effect) -> Outcome {
     }
 }
 
-fn flash(state: &mut State, level: Level, text: String) {
+pub(super) fn flash(state: &mut State, level: Level, text: String) {
     let now = state.now;
     log(state, now, level, "control", text.clone());
     state.flash = Some(Flash {
@@ -358,6 +366,8 @@ fn act(state: &mut State, action: Action) -> Outcome {
         Action::Revoke | Action::Terminate if in_tasks => {
             return ask_revoke(state, action == Action::Terminate);
         }
+        Action::Dispatch => return super::forms::open_form(state),
+        Action::Command => ui.mode = Mode::Command(String::new()),
         Action::Sort | Action::Revoke | Action::Terminate => {
             flash(
                 state,
@@ -645,6 +655,7 @@ fn agent_report(state: &mut State, at: DateTime<Utc>, r: AgentReport) {
                 queues: Vec::new(),
                 hostnames: Vec::new(),
                 stale_after: Duration::seconds(15),
+                tasks: Vec::new(),
                 state: AgentState::Unknown,
                 since: at,
                 task: None,

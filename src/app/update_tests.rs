@@ -861,3 +861,241 @@ fn a_worker_no_pattern_matches_is_mapped_by_the_queue_of_its_first_task() {
         "EVOLVING owns the evolving queue"
     );
 }
+
+fn ctrl(c: char) -> Event {
+    Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+fn form(s: &State) -> &Form {
+    match &s.ui.mode {
+        Mode::Form(f) => f,
+        other => panic!("not in the form: {other:?}"),
+    }
+}
+
+#[test]
+fn d_opens_the_form_on_the_selected_agent_and_completes_task_names() {
+    let mut s = state();
+    s.id_seed = 7;
+    update(&mut s, key(KeyCode::Down));
+    update(&mut s, key(KeyCode::Char('d')));
+    assert_eq!(
+        (form(&s).agent, form(&s).field),
+        (1, FormField::Task),
+        "THINKING, selected in the Agents pane"
+    );
+    typed(&mut s, "thinking.r");
+    update(&mut s, key(KeyCode::Right));
+    assert_eq!(
+        form(&s).task,
+        "thinking.reason",
+        "→ completes from the agent's configured tasks"
+    );
+    update(&mut s, key(KeyCode::Tab));
+    typed(&mut s, "[1, 2,");
+    assert_eq!(
+        crate::app::forms::field_error(form(&s), FormField::Args).unwrap(),
+        "args: invalid JSON at line 1, column 6: EOF while parsing a value"
+    );
+    update(&mut s, key(KeyCode::Enter));
+    assert!(
+        form(&s).error.as_deref().unwrap().contains("column 6"),
+        "enter is refused with the position"
+    );
+    update(&mut s, key(KeyCode::Backspace));
+    typed(&mut s, "]");
+    update(&mut s, key(KeyCode::Tab));
+    update(&mut s, key(KeyCode::Tab));
+    typed(&mut s, "7");
+    assert_eq!(form(&s).priority, 7);
+    update(&mut s, key(KeyCode::Tab));
+    typed(&mut s, "30");
+    update(&mut s, key(KeyCode::Enter));
+    let Mode::ConfirmDispatch(p) = &s.ui.mode else {
+        panic!("{:?}", s.ui.mode)
+    };
+    assert_eq!(
+        (
+            p.agent.as_str(),
+            p.request.name.as_str(),
+            p.request.queue.as_str(),
+            p.request.priority
+        ),
+        ("THINKING", "thinking.reason", "thinking", 7)
+    );
+    assert_eq!(p.request.args, serde_json::json!([1, 2]));
+    assert_eq!(
+        p.request.eta,
+        Some(t0() + Duration::seconds(30)),
+        "countdown from the state's clock"
+    );
+    assert!(
+        p.preview.starts_with("LPUSH thinking\\x06\\x166\n"),
+        "{}",
+        p.preview
+    );
+    assert!(
+        p.preview.contains(&p.request.id),
+        "the preview is the exact message"
+    );
+    let id = p.request.id.clone();
+    let out = update(&mut s, key(KeyCode::Char('y')));
+    let Effect::Dispatch { agent, request } = &out.effects[0] else {
+        panic!("{:?}", out.effects)
+    };
+    assert_eq!(
+        (agent.as_str(), request.id.as_str()),
+        ("THINKING", id.as_str())
+    );
+    assert_eq!(s.dispatches, 1, "the next dispatch gets a new id");
+}
+
+#[test]
+fn esc_cancels_the_form_and_nothing_is_sent() {
+    let mut s = state();
+    update(&mut s, key(KeyCode::Char('d')));
+    typed(&mut s, "qx");
+    assert_eq!(
+        form(&s).task,
+        "qx",
+        "letters are text in the form, not commands"
+    );
+    let out = update(&mut s, key(KeyCode::Esc));
+    assert!(out.effects.is_empty());
+    assert_eq!(s.ui.mode, Mode::Normal);
+    assert_eq!(
+        s.flash.as_ref().unwrap().text,
+        "dispatch cancelled: nothing was sent"
+    );
+}
+
+#[test]
+fn the_command_line_dispatches_and_remembers() {
+    let mut s = state();
+    update(&mut s, key(KeyCode::Char(':')));
+    typed(
+        &mut s,
+        "dispatch judging judging.risk_score {\"deploy\": 42}",
+    );
+    update(&mut s, key(KeyCode::Enter));
+    let Mode::ConfirmDispatch(p) = &s.ui.mode else {
+        panic!("{:?}", s.ui.mode)
+    };
+    assert_eq!(
+        p.request.kwargs,
+        serde_json::json!({"deploy": 42}),
+        "an object is the kwargs"
+    );
+    assert_eq!(p.agent, "JUDGING");
+    update(&mut s, key(KeyCode::Char('n')));
+    update(&mut s, key(KeyCode::Char(':')));
+    update(&mut s, key(KeyCode::Up));
+    assert_eq!(
+        s.ui.mode,
+        Mode::Command("dispatch judging judging.risk_score {\"deploy\": 42}".into()),
+        "history"
+    );
+    update(&mut s, ctrl('u'));
+    typed(&mut s, "dispatch nobody x.y [1,");
+    update(&mut s, key(KeyCode::Enter));
+    assert!(
+        s.flash
+            .as_ref()
+            .unwrap()
+            .text
+            .starts_with("refused: no agent `nobody`"),
+        "{}",
+        s.flash.as_ref().unwrap().text
+    );
+    update(&mut s, key(KeyCode::Char(':')));
+    typed(&mut s, "dispatch thinking x.y [1,");
+    update(&mut s, key(KeyCode::Enter));
+    assert_eq!(
+        s.flash.as_ref().unwrap().text,
+        "refused: args: invalid JSON at line 1, column 3: EOF while parsing a value"
+    );
+    update(&mut s, key(KeyCode::Char(':')));
+    typed(&mut s, "q");
+    assert_eq!(
+        update(&mut s, key(KeyCode::Enter)).effects,
+        vec![Effect::Quit]
+    );
+}
+
+#[test]
+fn read_only_refuses_dispatch_before_the_form_opens() {
+    let mut s = state();
+    s.read_only = true;
+    let out = update(&mut s, key(KeyCode::Char('d')));
+    assert!(out.effects.is_empty());
+    assert_eq!(s.ui.mode, Mode::Normal);
+    assert_eq!(
+        s.flash.as_ref().unwrap().text,
+        "refused: dispatching a task is disabled because chavion-tui was started with --read-only"
+    );
+    update(&mut s, key(KeyCode::Char(':')));
+    typed(&mut s, "dispatch thinking thinking.plan");
+    update(&mut s, key(KeyCode::Enter));
+    assert_eq!(s.ui.mode, Mode::Normal);
+    assert!(s.flash.as_ref().unwrap().text.contains("--read-only"));
+}
+
+#[test]
+fn a_dispatch_shows_at_once_and_queued_locally_until_delivered() {
+    use crate::actions::dispatch::Delivery;
+    let mut s = state();
+    let req = crate::feeds::wire::TaskRequest {
+        id: "d-1".into(),
+        name: "thinking.plan".into(),
+        queue: "thinking".into(),
+        args: serde_json::json!([1]),
+        kwargs: serde_json::json!({}),
+        priority: 0,
+        eta: None,
+        expires: None,
+        origin: "t".into(),
+    };
+    update(
+        &mut s,
+        Event::Dispatched {
+            agent: "THINKING".into(),
+            request: Box::new(req),
+            outcome: Ok(Delivery::QueuedLocally {
+                why: "connection refused".into(),
+            }),
+        },
+    );
+    let t = &s.tasks.by_id["d-1"];
+    assert!(t.queued_locally);
+    assert_eq!(
+        (t.state, t.agent, t.fields.name.as_deref()),
+        (TaskEventKind::Sent, Some(1), Some("thinking.plan"))
+    );
+    assert!(s.flash.as_ref().unwrap().text.contains("queued locally"));
+    update(
+        &mut s,
+        Event::OutboxDelivered {
+            task_id: "d-1".into(),
+        },
+    );
+    assert!(!s.tasks.by_id["d-1"].queued_locally);
+}
+
+#[test]
+fn history_from_the_store_goes_before_this_runs_lines() {
+    let mut s = state();
+    update(&mut s, Event::Shutdown { why: "now".into() });
+    let old = vec![crate::store::StoredLine {
+        at_ms: 1_000,
+        level: "WARN".into(),
+        source: "x".into(),
+        message: "older".into(),
+    }];
+    update(&mut s, Event::History { lines: old });
+    assert_eq!(s.activity.lines.front().unwrap().message, "older");
+    assert_eq!(s.activity.lines.front().unwrap().level, Level::Warn);
+    assert_eq!(
+        s.activity.total, 1,
+        "history is not counted as new (it is already stored)"
+    );
+}

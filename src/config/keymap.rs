@@ -41,6 +41,10 @@ pub enum Action {
     Sort,
     Revoke,
     Terminate,
+    /// Open the dispatch form (on the selected agent).
+    Dispatch,
+    /// Open the `:` command line.
+    Command,
     /// Unbinds a key inherited from a preset.
     Nothing,
 }
@@ -66,6 +70,8 @@ impl Action {
         (Action::Sort, "sort"),
         (Action::Revoke, "revoke"),
         (Action::Terminate, "terminate"),
+        (Action::Dispatch, "dispatch"),
+        (Action::Command, "command"),
         (Action::Nothing, "none"),
     ];
 
@@ -301,6 +307,8 @@ fn default_desc(action: Action) -> &'static str {
         Action::Sort => "Sort tasks by the next column",
         Action::Revoke => "Revoke the selected task",
         Action::Terminate => "Revoke and kill the selected task",
+        Action::Dispatch => "Dispatch a task to the selected agent",
+        Action::Command => "Command line (:dispatch AGENT TASK [JSON], :tasks, :q)",
         Action::Nothing => "(unbound)",
     }
 }

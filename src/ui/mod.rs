@@ -3,6 +3,7 @@
 mod activity;
 mod agents;
 mod bars;
+mod dispatch;
 pub mod fmt;
 mod help;
 pub mod layout;
@@ -47,6 +48,13 @@ pub fn draw(f: &mut Frame, state: &State, theme: &Theme) {
         Mode::Help => help::draw(f, area, state, theme),
         Mode::Detail => tasks::detail(f, area, state, theme),
         Mode::Confirm(c) => tasks::confirm(f, area, c, theme),
+        Mode::Form(form) => dispatch::form(f, area, state, theme, form),
+        Mode::ConfirmDispatch(p) => dispatch::confirm(f, area, p, theme),
+        Mode::Command(text) => {
+            if let Some(r) = plan.status {
+                dispatch::command_line(f, r, text, theme);
+            }
+        }
         Mode::Normal | Mode::Filter(_) => {}
     }
 }

@@ -58,7 +58,9 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     }
     let rows = list.iter().map(|t| {
         let rt = runtime(state, t).map_or("–".into(), |r| format!("{r:.2}s"));
-        let state_label = if t.terminated {
+        let state_label = if t.queued_locally {
+            "QUEUED LOCALLY"
+        } else if t.terminated {
             "TERMINATED"
         } else {
             t.state.label()
@@ -78,7 +80,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Row::new(cells)
     });
     let mut widths = vec![
-        Constraint::Length(10),
+        Constraint::Length(14),
         Constraint::Min(14),
         Constraint::Length(10),
         Constraint::Length(8),

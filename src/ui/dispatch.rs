@@ -1,0 +1,191 @@
+//! The dispatch form, its confirmation (the exact message), and the `:` command line.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+
+use super::fmt::fit;
+use super::layout::centered;
+use super::panes::popup_block;
+use crate::app::forms::{completions, field_error};
+use crate::app::state::{Form, FormField, PendingDispatch, State};
+use crate::app::update::short_id;
+use crate::config::theme::Theme;
+
+fn popup(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+pub fn form(f: &mut Frame, area: Rect, state: &State, theme: &Theme, form: &Form) {
+    let rect = popup(area, 84, 20);
+    let inner_w = rect.width.saturating_sub(18) as usize;
+    let mut lines = Vec::new();
+    for field in FormField::ALL {
+        let focused = form.field == field;
+        let label_style = if focused {
+            theme.selection
+        } else {
+            theme.header
+        };
+        let cursor = if focused { "▏" } else { "" };
+        let value: Vec<Span> = match field {
+            FormField::Agent => {
+                let a = state.agents.get(form.agent);
+                let name = a.map_or("—".to_string(), |a| a.name.clone());
+                let queue = a
+                    .and_then(|a| a.queues.first().cloned())
+                    .map_or("no queue".into(), |q| format!("queue {q}"));
+                vec![
+                    Span::styled(format!("◀ {name} ▶"), theme.accent),
+                    Span::styled(format!("  {queue}"), theme.muted),
+                ]
+            }
+            FormField::Priority => vec![
+                Span::styled(format!("◀ {} ▶", form.priority), theme.accent),
+                Span::styled("  0 runs first … 9", theme.muted),
+            ],
+            FormField::Task => {
+                let hint = completions(state, form)
+                    .first()
+                    .map(|c| c[form.task.trim().len().min(c.len())..].to_string())
+                    .unwrap_or_default();
+                vec![
+                    Span::raw(fit(&form.task, inner_w)),
+                    Span::raw(cursor),
+                    Span::styled(hint, theme.muted),
+                ]
+            }
+            FormField::Args => vec![
+                Span::raw(fit(&form.args, inner_w)),
+                Span::raw(cursor),
+                Span::styled(if form.args.is_empty() { " []" } else { "" }, theme.muted),
+            ],
+            FormField::Kwargs => vec![
+                Span::raw(fit(&form.kwargs, inner_w)),
+                Span::raw(cursor),
+                Span::styled(if form.kwargs.is_empty() { " {}" } else { "" }, theme.muted),
+            ],
+            FormField::When => vec![
+                Span::raw(fit(&form.when, inner_w)),
+                Span::raw(cursor),
+                Span::styled(
+                    if form.when.is_empty() {
+                        " now (seconds, or an RFC 3339 ETA)"
+                    } else {
+                        ""
+                    },
+                    theme.muted,
+                ),
+            ],
+            FormField::Expires => vec![
+                Span::raw(fit(&form.expires, inner_w)),
+                Span::raw(cursor),
+                Span::styled(
+                    if form.expires.is_empty() {
+                        " never (seconds)"
+                    } else {
+                        ""
+                    },
+                    theme.muted,
+                ),
+            ],
+        };
+        let mut spans = vec![Span::styled(
+            format!(" {:<14} ", field.label()),
+            label_style,
+        )];
+        spans.extend(value);
+        lines.push(Line::from(spans));
+        // Validated as you type: the error, with its position, right under the field.
+        if let Some(e) = field_error(form, field) {
+            lines.push(Line::from(Span::styled(
+                format!("{:16}{}", "", fit(&e, inner_w)),
+                theme.level_error,
+            )));
+        }
+        if field == FormField::Task && focused {
+            let others: Vec<String> = completions(state, form).into_iter().take(4).collect();
+            if !others.is_empty() {
+                lines.push(Line::from(Span::styled(
+                    format!("{:16}→ {}", "", others.join("  ")),
+                    theme.muted,
+                )));
+            }
+        }
+    }
+    lines.push(Line::raw(""));
+    if let Some(e) = &form.error {
+        lines.push(Line::from(Span::styled(
+            format!(" refused: {e}"),
+            theme.level_error,
+        )));
+    }
+    let block = popup_block(
+        theme,
+        " Dispatch a task ".into(),
+        " tab/↑↓ field · ←→ choose, complete · enter preview · esc cancel ",
+    );
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .style(theme.base)
+            .wrap(Wrap { trim: false }),
+        rect,
+    );
+}
+
+pub fn confirm(f: &mut Frame, area: Rect, p: &PendingDispatch, theme: &Theme) {
+    let rect = centered(area, 90, 90).intersection(area);
+    let r = &p.request;
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled("send ", theme.level_warn),
+            Span::styled(format!("{} [{}]", r.name, short_id(&r.id)), theme.title),
+            Span::styled(
+                format!(
+                    " to {} on queue {}, priority {}",
+                    p.agent, r.queue, r.priority
+                ),
+                theme.level_warn,
+            ),
+        ]),
+        Line::raw(""),
+    ];
+    lines.extend(
+        p.preview
+            .lines()
+            .map(|l| Line::from(Span::raw(l.to_string()))),
+    );
+    let block = popup_block(
+        theme,
+        " Confirm dispatch: the exact message ".into(),
+        " y send · n / esc cancel · ↑↓ scroll ",
+    );
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .style(theme.base)
+            .scroll((p.scroll, 0)),
+        rect,
+    );
+}
+
+pub fn command_line(f: &mut Frame, area: Rect, text: &str, theme: &Theme) {
+    let line = Line::from(vec![
+        Span::styled(":", theme.accent),
+        Span::raw(text.to_string()),
+        Span::raw("▏"),
+    ]);
+    f.render_widget(Clear, area);
+    f.render_widget(Paragraph::new(line).style(theme.base), area);
+}
