@@ -49,13 +49,15 @@ pub fn redis_db(url: &str) -> u32 {
 
 pub fn channels(settings: &Settings) -> Channels {
     let r = &settings.config.redis;
-    Channels::new(
+    let mut ch = Channels::new(
         &r.agent_channel,
         &r.activity_channel,
         redis_db(r.url.get_ref()),
         &r.global_keyprefix,
         r.fanout_prefix,
-    )
+    );
+    ch.audit = r.audit_channel.clone();
+    ch
 }
 
 /// What the live Redis feed needs from the settings.
@@ -92,7 +94,7 @@ pub fn action_context(
     actions::Context {
         redis_url: r.url.get_ref().clone(),
         pidbox_channel: ch.pidbox.clone(),
-        audit_channel: r.audit_channel.clone(),
+        audit_channel: ch.audit.clone(),
         read_only,
         target: Target {
             redis_url: r.url.get_ref().clone(),
@@ -101,6 +103,8 @@ pub fn action_context(
         },
         store,
         instance: format!("{:016x}", fastrand::u64(..)),
+        result_backend: Some(settings.config.celery.result_backend.clone())
+            .filter(|u| !u.is_empty()),
     }
 }
 

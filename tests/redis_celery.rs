@@ -441,3 +441,120 @@ async fn a_corpus_of_malformed_payloads_gives_warnings_not_crashes() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_one_operator_does_shows_live_in_another_control_room() {
+    let redis = RedisServer::start();
+    let mut alice = Room::start(&redis.url(), "", false);
+    let mut bob = Room::start(&redis.url(), "", false);
+    let up = |s: &chavion_tui::app::State| {
+        s.links
+            .iter()
+            .any(|l| l.name == "redis" && l.health == LinkHealth::Up)
+    };
+    alice.until("alice's feed", up).await;
+    bob.until("bob's feed", up).await;
+
+    alice.key(KeyCode::Char(':')).await;
+    alice
+        .keys("dispatch evolving evolving.retrain [\"model-7\"]")
+        .await;
+    alice.key(KeyCode::Enter).await;
+    assert!(
+        matches!(alice.state.ui.mode, Mode::ConfirmDispatch(_)),
+        "{:?}",
+        alice.state.ui.mode
+    );
+    alice.key(KeyCode::Char('y')).await;
+    assert!(
+        alice
+            .state
+            .flash
+            .as_ref()
+            .unwrap()
+            .text
+            .starts_with("dispatched evolving.retrain"),
+        "{:?}",
+        alice.state.flash
+    );
+    assert_eq!(
+        redis.cli(&["llen", "evolving"]).trim(),
+        "1",
+        "on the EVOLVING queue"
+    );
+
+    bob.until("alice's dispatch in bob's log", |s| {
+        s.activity.lines.iter().any(|l| {
+            l.source == "audit"
+                && l.message
+                    .contains("dispatch EVOLVING evolving.retrain → sent")
+        })
+    })
+    .await;
+    bob.until("the task in bob's Tasks view too", |s| {
+        s.tasks
+            .by_id
+            .values()
+            .any(|t| t.fields.name.as_deref() == Some("evolving.retrain"))
+    })
+    .await;
+    alice
+        .until("alice's own task-sent event", |s| {
+            s.tasks
+                .by_id
+                .values()
+                .any(|t| t.fields.queue.as_deref() == Some("evolving"))
+        })
+        .await;
+    assert!(
+        !alice
+            .state
+            .activity
+            .lines
+            .iter()
+            .any(|l| l.source == "audit"),
+        "her own broadcast is not echoed back to her"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_comes_from_the_result_backend_when_no_event_says_it() {
+    let sb = Sandbox::new("backend");
+    let redis = RedisServer::start();
+    // Events off everywhere: the worker has no -E and nobody broadcasts enable_events.
+    let backend = redis.url().replace("/0", "/1");
+    let mut room = Room::start(
+        &redis.url(),
+        &format!("enable_events = false\nresult_backend = \"{backend}\""),
+        false,
+    );
+    let _worker =
+        common::servers::CeleryWorker::start_with_backend(&redis.url(), &backend, &sb.dir);
+    room.until("the worker", |s| {
+        s.workers
+            .get("thinking@localhost")
+            .is_some_and(|w| w.online)
+    })
+    .await;
+    room.key(KeyCode::Char(':')).await;
+    room.keys("dispatch thinking thinking.add [19, 23]").await;
+    room.key(KeyCode::Enter).await;
+    room.key(KeyCode::Char('y')).await;
+    room.until("the result, read from celery-task-meta-<id>", |s| {
+        s.tasks.by_id.values().any(|t| {
+            t.state == TaskEventKind::Succeeded && t.fields.result.as_deref() == Some("42")
+        })
+    })
+    .await;
+    room.key(KeyCode::Char(':')).await;
+    room.keys("dispatch thinking thinking.fail").await;
+    room.key(KeyCode::Enter).await;
+    room.key(KeyCode::Char('y')).await;
+    room.until("the failure, with its exception", |s| {
+        s.tasks.by_id.values().any(|t| {
+            t.state == TaskEventKind::Failed
+                && t.fields.exception.as_deref() == Some("RuntimeError('planned failure')")
+        })
+    })
+    .await;
+}

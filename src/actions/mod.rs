@@ -23,12 +23,73 @@ pub struct Context {
     pub store: Option<Store>,
     /// This control room, so it can tell its own audit broadcasts from other operators'.
     pub instance: String,
+    /// Celery's Redis result backend, if configured: dispatched tasks' results are read there.
+    pub result_backend: Option<String>,
 }
 
 pub fn spawn(effect: Effect, ctx: Context, tx: Sender<Event>) {
     tokio::spawn(async move {
         if let Some(done) = perform(effect, &ctx).await {
+            follow_result(&ctx, &done, &tx);
             let _ = tx.send(done).await;
+        }
+    });
+}
+
+/// After a dispatch went out, watch the result backend for its record (when there is one),
+/// so its result shows even if the worker sends no events.
+pub fn follow_result(ctx: &Context, done: &Event, tx: &Sender<Event>) {
+    let (
+        Some(url),
+        Event::Dispatched {
+            request,
+            outcome: Ok(Delivery::Sent | Delivery::AlreadySent),
+            ..
+        },
+    ) = (&ctx.result_backend, done)
+    else {
+        return;
+    };
+    let (url, id, tx) = (url.clone(), request.id.clone(), tx.clone());
+    tokio::spawn(async move {
+        let key = format!("celery-task-meta-{id}");
+        // Bounded: a task that never finishes is not watched for ever.
+        for _ in 0..3600 {
+            if let Ok(mut conn) = sampler::connect(&url).await {
+                loop {
+                    let raw: redis::RedisResult<Option<Vec<u8>>> =
+                        redis::cmd("GET").arg(&key).query_async(&mut conn).await;
+                    match raw {
+                        Ok(Some(bytes)) => {
+                            let now = now_ms() as f64 / 1000.0;
+                            let item = match crate::feeds::decode::backend_meta(&id, &bytes, now) {
+                                Ok(Some(ev)) => crate::feeds::model::FeedItem::Celery(
+                                    crate::feeds::model::CeleryEvent::Task(ev),
+                                ),
+                                Ok(None) => {
+                                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                                    continue;
+                                }
+                                Err(e) => crate::feeds::model::FeedItem::Malformed {
+                                    source: "result backend".into(),
+                                    reason: e.0,
+                                    raw: crate::sanitize::clean_bytes(&bytes, 200),
+                                },
+                            };
+                            let _ = tx
+                                .send(Event::Feed {
+                                    at: chrono::Utc::now(),
+                                    item: Box::new(item),
+                                })
+                                .await;
+                            return;
+                        }
+                        Ok(None) => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
+                        Err(_) => break,
+                    }
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
     });
 }

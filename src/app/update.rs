@@ -516,6 +516,32 @@ fn apply(state: &mut State, at: DateTime<Utc>, item: FeedItem) {
                 row.history.push_back(s.depth);
             }
         }
+        FeedItem::Audit(note) => {
+            // Our own actions are already in the log, with more detail.
+            if note.instance != state.instance {
+                let from = if note.from.is_empty() {
+                    String::new()
+                } else {
+                    format!(" from {}", note.from)
+                };
+                let level =
+                    if note.outcome.starts_with("failed") || note.outcome.starts_with("refused") {
+                        Level::Warn
+                    } else {
+                        Level::Info
+                    };
+                log(
+                    state,
+                    at,
+                    level,
+                    "audit",
+                    format!(
+                        "{}{from}: {} {} → {}",
+                        note.who, note.action, note.target, note.outcome
+                    ),
+                );
+            }
+        }
         FeedItem::Malformed {
             source,
             reason,

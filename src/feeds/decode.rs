@@ -310,3 +310,93 @@ fn task_event(kind: TaskEventKind, v: &Value) -> Result<CeleryEvent, DecodeError
         },
     }))
 }
+
+#[derive(Deserialize)]
+struct RawAuditNote {
+    instance: String,
+    record: RawAuditRecord,
+}
+
+#[derive(Deserialize)]
+struct RawAuditRecord {
+    who: String,
+    #[serde(default)]
+    ssh_client: String,
+    action: String,
+    #[serde(default)]
+    target: String,
+    #[serde(default)]
+    outcome: String,
+}
+
+/// An operator action announced by a control room on the audit channel.
+pub fn audit(payload: &[u8]) -> Result<AuditNote, DecodeError> {
+    too_big(payload, MAX_CHAVION_PAYLOAD)?;
+    let raw: RawAuditNote = serde_json::from_slice(payload)?;
+    Ok(AuditNote {
+        instance: clean(&raw.instance, 40),
+        who: clean(&raw.record.who, 40),
+        from: clean(
+            raw.record
+                .ssh_client
+                .split_whitespace()
+                .next()
+                .unwrap_or(""),
+            60,
+        ),
+        action: clean(&raw.record.action, 30),
+        target: clean(&raw.record.target, 200),
+        outcome: clean(&raw.record.outcome, 300),
+    })
+}
+
+/// Celery's Redis result backend record (`celery-task-meta-<id>`), as the task event it
+/// amounts to; `None` while the task has not finished.
+pub fn backend_meta(id: &str, payload: &[u8], now: f64) -> Result<Option<TaskEvent>, DecodeError> {
+    too_big(payload, MAX_CELERY_PAYLOAD)?;
+    let v: Value = serde_json::from_slice(payload)?;
+    let status = v
+        .get("status")
+        .and_then(Value::as_str)
+        .ok_or_else(|| DecodeError("result record has no status".into()))?;
+    let kind = match status {
+        "SUCCESS" => TaskEventKind::Succeeded,
+        "FAILURE" => TaskEventKind::Failed,
+        "REVOKED" => TaskEventKind::Revoked,
+        _ => return Ok(None),
+    };
+    let result = v.get("result").cloned().unwrap_or(Value::Null);
+    let mut fields = TaskFields {
+        traceback: s(&v, "traceback", TRACEBACK)?,
+        ..TaskFields::default()
+    };
+    if kind == TaskEventKind::Failed {
+        // {"exc_type": "RuntimeError", "exc_message": ["planned failure"], ...}
+        let ty = result
+            .get("exc_type")
+            .and_then(Value::as_str)
+            .unwrap_or("Exception");
+        let msg = match result.get("exc_message") {
+            Some(Value::Array(parts)) => parts
+                .iter()
+                .map(|p| {
+                    p.as_str()
+                        .map_or_else(|| p.to_string(), |s| format!("'{s}'"))
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            Some(other) => other.to_string(),
+            None => String::new(),
+        };
+        fields.exception = Some(clean(&format!("{ty}({msg})"), REPR));
+    } else {
+        fields.result = Some(clean(&result.to_string(), REPR));
+    }
+    Ok(Some(TaskEvent {
+        kind,
+        uuid: clean(id, 64),
+        hostname: String::new(),
+        timestamp: now,
+        fields,
+    }))
+}

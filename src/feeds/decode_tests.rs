@@ -233,3 +233,25 @@ fn pickle_serializer_is_named_not_misread() {
         err.0
     );
 }
+
+#[test]
+fn result_backend_records_become_task_events() {
+    let ok = br#"{"status": "SUCCESS", "result": 42, "traceback": null, "children": [], "date_done": "2026-11-24T00:40:00.1+00:00", "task_id": "t1"}"#;
+    let ev = backend_meta("t1", ok, 5.0).unwrap().unwrap();
+    assert_eq!(
+        (ev.kind, ev.fields.result.as_deref()),
+        (TaskEventKind::Succeeded, Some("42"))
+    );
+    let bad = br#"{"status": "FAILURE", "result": {"exc_type": "RuntimeError", "exc_message": ["planned failure"], "exc_module": "builtins"}, "traceback": "Traceback (most recent call last):\n  boom", "task_id": "t2"}"#;
+    let ev = backend_meta("t2", bad, 5.0).unwrap().unwrap();
+    assert_eq!(
+        ev.fields.exception.as_deref(),
+        Some("RuntimeError('planned failure')")
+    );
+    assert!(ev.fields.traceback.unwrap().contains("\n  boom"));
+    assert_eq!(
+        backend_meta("t3", br#"{"status": "STARTED", "result": null}"#, 5.0).unwrap(),
+        None
+    );
+    assert!(backend_meta("t4", br#"{"result": 1}"#, 5.0).is_err());
+}

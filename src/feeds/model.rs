@@ -9,6 +9,8 @@ pub enum FeedItem {
     Activity(ActivityReport),
     Celery(CeleryEvent),
     Queues(Vec<QueueSample>),
+    /// Another (or this) control room's operator did something.
+    Audit(AuditNote),
     /// A payload no decoder could read: shown as a warning carrying its (cleaned) raw text.
     Malformed {
         source: String,
@@ -175,4 +177,17 @@ pub struct QueueSample {
     pub depth: u64,
     /// Delivered to a worker but not acknowledged: prefetched, or waiting for an ETA.
     pub reserved: u64,
+}
+
+/// One operator action, as announced on the audit channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditNote {
+    /// The control room that did it.
+    pub instance: String,
+    pub who: String,
+    /// The address the operator came from (the first word of SSH_CLIENT), or empty.
+    pub from: String,
+    pub action: String,
+    pub target: String,
+    pub outcome: String,
 }

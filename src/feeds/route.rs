@@ -17,6 +17,8 @@ pub struct Channels {
     pub celery_prefix: String,
     /// Where remote-control broadcasts go: `/{db}.celery.pidbox`, prefixed the same way.
     pub pidbox: String,
+    /// Where every control room announces its operators' actions.
+    pub audit: String,
 }
 
 impl Channels {
@@ -37,15 +39,17 @@ impl Channels {
             activity: activity.to_string(),
             celery_prefix: format!("{global_keyprefix}{fanout}celeryev/"),
             pidbox: format!("{global_keyprefix}{fanout}celery.pidbox"),
+            audit: "chavion:audit".into(),
         }
     }
 
-    /// The PSUBSCRIBE patterns that cover all three.
-    pub fn patterns(&self) -> [String; 3] {
+    /// The PSUBSCRIBE patterns that cover them all.
+    pub fn patterns(&self) -> [String; 4] {
         [
             self.agents.clone(),
             self.activity.clone(),
             format!("{}*", self.celery_prefix),
+            self.audit.clone(),
         ]
     }
 }
@@ -71,6 +75,11 @@ pub fn route(channels: &Channels, channel: &str, payload: &[u8], out: &mut Vec<F
             }
             Err(e) => out.push(malformed("celery", e.0, payload)),
         }
+    } else if channel == channels.audit {
+        out.push(
+            decode::audit(payload)
+                .map_or_else(|e| malformed("audit", e.0, payload), FeedItem::Audit),
+        );
     } else if channel == channels.activity {
         out.push(
             decode::activity(payload)

@@ -16,6 +16,7 @@ use chavion_tui::run;
 pub struct Room {
     pub state: State,
     rx: mpsc::Receiver<Event>,
+    tx: mpsc::Sender<Event>,
     tasks: Vec<JoinHandle<()>>,
     pub ctx: actions::Context,
 }
@@ -41,13 +42,15 @@ impl Room {
             read_only,
             crash_after: None,
         };
-        let state = run::initial_state(&settings, &opts);
+        let mut state = run::initial_state(&settings, &opts);
         let ctx = run::action_context(&settings, read_only, None);
+        state.instance = ctx.instance.clone();
         let (tx, rx) = mpsc::channel(8192);
-        let tasks = chavion_tui::feeds::redis::spawn(run::feed_config(&settings), tx);
+        let tasks = chavion_tui::feeds::redis::spawn(run::feed_config(&settings), tx.clone());
         Room {
             state,
             rx,
+            tx,
             tasks,
             ctx,
         }
@@ -95,6 +98,7 @@ impl Room {
                 continue;
             }
             if let Some(done) = actions::perform(effect, &self.ctx).await {
+                actions::follow_result(&self.ctx, &done, &self.tx);
                 update(&mut self.state, done);
             }
         }

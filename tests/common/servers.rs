@@ -124,7 +124,16 @@ pub struct CeleryWorker {
 }
 
 impl CeleryWorker {
+    /// A worker without -E that stores results in a Redis result backend.
+    pub fn start_with_backend(broker: &str, backend: &str, dir: &Path) -> CeleryWorker {
+        Self::spawn(broker, Some(backend), false, dir)
+    }
+
     pub fn start(broker: &str, events: bool, dir: &Path) -> CeleryWorker {
+        Self::spawn(broker, None, events, dir)
+    }
+
+    fn spawn(broker: &str, backend: Option<&str>, events: bool, dir: &Path) -> CeleryWorker {
         use std::os::unix::process::CommandExt;
         let runs = dir.join("runs");
         let pidfile = dir.join("task.pid");
@@ -155,6 +164,7 @@ impl CeleryWorker {
             .args(&args)
             .current_dir(peers_dir())
             .env("CHAVION_BROKER", broker)
+            .env("CHAVION_BACKEND", backend.unwrap_or(""))
             .env("CHAVION_RUNS", &runs)
             .env("CHAVION_PIDFILE", &pidfile)
             .stdout(std::fs::File::create(&log).unwrap())
