@@ -194,12 +194,13 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
     // over what `update` appended since it last looked.
     let (persist_tx, persist_rx) = mpsc::channel::<StoredLine>(16_384);
     let mut persisted = state.activity.total;
+    let mut writer = None;
     if let Some(store) = &store {
         if let Ok(lines) = store.activity_recent(HISTORY_LINES).await {
             update(&mut state, Event::History { lines });
         }
         persisted = state.activity.total;
-        tasks.push(tokio::spawn(persist_activity(
+        writer = Some(tokio::spawn(persist_activity(
             store.clone(),
             *cfg.store.activity_keep.get_ref(),
             persist_rx,
@@ -295,6 +296,12 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
     }
     for t in tasks {
         t.abort();
+    }
+    // The last lines still go to the store: close the writer's channel and let it finish
+    // its batch, but never hold the exit for long.
+    drop(persist_tx);
+    if let Some(w) = writer {
+        let _ = tokio::time::timeout(Duration::from_secs(2), w).await;
     }
     terminal.show_cursor()?;
     tracing::info!("control room down");
