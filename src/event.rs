@@ -72,6 +72,10 @@ pub enum Event {
 pub enum LinkHealth {
     Connecting,
     Up,
+    /// Up, but not all of it: a namespace refused us, say.
+    Degraded {
+        why: String,
+    },
     Down {
         why: String,
         retry_in: Option<Duration>,

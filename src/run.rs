@@ -105,7 +105,30 @@ pub fn action_context(
         instance: format!("{:016x}", fastrand::u64(..)),
         result_backend: Some(settings.config.celery.result_backend.clone())
             .filter(|u| !u.is_empty()),
+        socketio: Default::default(),
     }
+}
+
+/// Starts every configured Socket.IO endpoint; returns their tasks and the handles that
+/// operator actions emit through.
+pub fn spawn_socketio(
+    settings: &Settings,
+    tx: &mpsc::Sender<Event>,
+) -> (
+    Vec<tokio::task::JoinHandle<()>>,
+    crate::feeds::socketio::Links,
+) {
+    let mut links = crate::feeds::socketio::Links::default();
+    let mut tasks = Vec::new();
+    for cfg in &settings.config.socketio {
+        let (task, cmds) = crate::feeds::socketio::client::spawn(
+            crate::feeds::socketio::endpoint(cfg),
+            tx.clone(),
+        );
+        tasks.push(task);
+        links.endpoints.insert(cfg.name.clone(), cmds);
+    }
+    (tasks, links)
 }
 
 /// Opens the audit store named by the settings; a store that cannot be opened is reported
@@ -188,7 +211,7 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
             None
         }
     };
-    let ctx = action_context(&settings, opts.read_only, store.clone());
+    let mut ctx = action_context(&settings, opts.read_only, store.clone());
     state.instance = ctx.instance.clone();
     // Activity lines are copied to the store by a task of their own; the loop only hands
     // over what `update` appended since it last looked.
@@ -224,6 +247,9 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
             feed_config(&settings),
             tx.clone(),
         ));
+        let (sio_tasks, links) = spawn_socketio(&settings, &tx);
+        tasks.extend(sio_tasks);
+        ctx.socketio = links;
         tasks.push(tokio::spawn(outbox(ctx.clone(), tx.clone())));
     }
     tasks.push(tokio::spawn(signals(tx.clone())));

@@ -138,10 +138,21 @@ fn the_activity_pane_is_refilled_from_the_store_after_a_restart() {
     let redis = RedisServer::start();
     let config_dir = sb.path("config/chavion-tui");
     std::fs::create_dir_all(&config_dir).unwrap();
-    std::fs::write(config_dir.join("config.toml"), format!("[redis]\nurl = \"{}\"\n[[ports]]\nname = \"Redis\"\nport = {}\n", redis.url(), redis.port)).unwrap();
+    std::fs::write(
+        config_dir.join("config.toml"),
+        format!(
+            "[redis]\nurl = \"{}\"\n[[ports]]\nname = \"Redis\"\nport = {}\n",
+            redis.url(),
+            redis.port
+        ),
+    )
+    .unwrap();
     let (tmux, _) = run_in_tmux("history-1", &sb, 120, 30, "");
     tmux.wait_for("the feed up", |s| s.contains("● redis"));
-    redis.publish("chavion:activity", br#"{"level":"warn","source":"JUDGING","message":"remember me across restarts"}"#);
+    redis.publish(
+        "chavion:activity",
+        br#"{"level":"warn","source":"JUDGING","message":"remember me across restarts"}"#,
+    );
     tmux.wait_for("the line", |s| s.contains("remember me across restarts"));
     // No pause before quitting: the last batch is written on the way out.
     tmux.send(&["q"]);
@@ -149,7 +160,9 @@ fn the_activity_pane_is_refilled_from_the_store_after_a_restart() {
     drop(tmux);
 
     let (again, _) = run_in_tmux("history-2", &sb, 120, 30, "");
-    let screen = again.wait_for("the old line, read back from the store", |s| s.contains("remember me across restarts"));
+    let screen = again.wait_for("the old line, read back from the store", |s| {
+        s.contains("remember me across restarts")
+    });
     assert!(screen.contains("JUDGING"), "{screen}");
     again.send(&["q"]);
     again.wait_for("exit", common::exited);

@@ -25,7 +25,12 @@ pub struct Context {
     pub instance: String,
     /// Celery's Redis result backend, if configured: dispatched tasks' results are read there.
     pub result_backend: Option<String>,
+    /// The running Socket.IO endpoints, for `:emit`.
+    pub socketio: crate::feeds::socketio::Links,
 }
+
+/// How long an operator's emit waits for the server's ack.
+pub const EMIT_ACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub fn spawn(effect: Effect, ctx: Context, tx: Sender<Event>) {
     tokio::spawn(async move {
@@ -134,6 +139,43 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
                 outcome,
             })
         }
+        Effect::Emit {
+            endpoint,
+            namespace,
+            event,
+            payload,
+        } => {
+            let outcome = ctx
+                .socketio
+                .emit_with_ack(
+                    &endpoint,
+                    &namespace,
+                    &event,
+                    payload.clone(),
+                    EMIT_ACK_TIMEOUT,
+                )
+                .await
+                .map(|ack| format!("ack: {}", crate::sanitize::clean(&ack.to_string(), 300)));
+            let ns = if namespace == "/" {
+                String::new()
+            } else {
+                namespace.clone()
+            };
+            let target = format!("{endpoint}{ns} {event}");
+            audit(
+                ctx,
+                "emit",
+                &target,
+                payload.to_string().as_bytes(),
+                &words(&outcome),
+                &payload.to_string(),
+            )
+            .await;
+            Some(Event::ActionDone {
+                what: format!("emit {event} to {endpoint}"),
+                outcome,
+            })
+        }
     }
 }
 
@@ -145,6 +187,7 @@ fn effect_name(e: &Effect) -> &'static str {
         } => "terminate",
         Effect::Revoke { .. } => "revoke",
         Effect::Dispatch { .. } => "dispatch",
+        Effect::Emit { .. } => "emit",
     }
 }
 

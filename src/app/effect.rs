@@ -11,11 +11,21 @@ pub enum Effect {
     Revoke { task_id: String, terminate: bool },
     /// Send a task to an agent's queue (through the outbox).
     Dispatch { agent: String, request: TaskRequest },
+    /// Emit a Socket.IO event and wait for the server's ack.
+    Emit {
+        endpoint: String,
+        namespace: String,
+        event: String,
+        payload: serde_json::Value,
+    },
 }
 
 impl Effect {
     /// Effects that change the platform: refused under `--read-only`, confirmed, audited.
     pub fn is_dangerous(&self) -> bool {
-        matches!(self, Effect::Revoke { .. } | Effect::Dispatch { .. })
+        matches!(
+            self,
+            Effect::Revoke { .. } | Effect::Dispatch { .. } | Effect::Emit { .. }
+        )
     }
 }

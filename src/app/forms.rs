@@ -409,16 +409,102 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
             };
             submit(state, d, None)
         }
+        "emit" => emit_command(state, rest),
         other => {
             flash(
                 state,
                 Level::Warn,
                 format!(
-                    "unknown command `{}`: try :dispatch, :tasks, :workers, :help, :q",
+                    "unknown command `{}`: try :dispatch, :emit, :tasks, :workers, :help, :q",
                     crate::sanitize::clean(other, 30)
                 ),
             );
             Outcome::redraw()
+        }
+    }
+}
+
+/// `:emit ENDPOINT[/namespace] EVENT [JSON]`: asks first, then emits and waits for the ack.
+fn emit_command(state: &mut State, rest: &str) -> Outcome {
+    let mut parts = rest.splitn(3, char::is_whitespace);
+    let (target, event, json) = (
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or("").trim(),
+    );
+    if target.is_empty() || event.is_empty() {
+        flash(
+            state,
+            Level::Warn,
+            "usage: :emit ENDPOINT[/namespace] EVENT [JSON]".into(),
+        );
+        return Outcome::redraw();
+    }
+    let (endpoint, namespace) = match target.split_once('/') {
+        Some((e, n)) => (e.to_string(), format!("/{n}")),
+        None => (target.to_string(), "/".to_string()),
+    };
+    let payload = if json.is_empty() {
+        serde_json::Value::Null
+    } else {
+        match serde_json::from_str(json) {
+            Ok(v) => v,
+            Err(e) => {
+                let msg = e.to_string();
+                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+                flash(
+                    state,
+                    Level::Warn,
+                    format!(
+                        "refused: payload: invalid JSON at line {}, column {}: {msg}",
+                        e.line(),
+                        e.column()
+                    ),
+                );
+                return Outcome::redraw();
+            }
+        }
+    };
+    let pending = PendingEmit {
+        endpoint,
+        namespace,
+        event: event.to_string(),
+        payload,
+    };
+    if state.read_only {
+        return guarded(state, emit_effect(&pending));
+    }
+    state.ui.mode = Mode::ConfirmEmit(Box::new(pending));
+    Outcome::redraw()
+}
+
+fn emit_effect(p: &PendingEmit) -> Effect {
+    Effect::Emit {
+        endpoint: p.endpoint.clone(),
+        namespace: p.namespace.clone(),
+        event: p.event.clone(),
+        payload: p.payload.clone(),
+    }
+}
+
+pub fn confirm_emit_key(state: &mut State, pending: Box<PendingEmit>, key: KeyEvent) -> Outcome {
+    match key.code {
+        KeyCode::Char('y') | KeyCode::Char('Y') => {
+            state.ui.mode = Mode::Normal;
+            guarded(state, emit_effect(&pending))
+        }
+        KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+            state.ui.mode = Mode::Normal;
+            flash(
+                state,
+                Level::Info,
+                "emit cancelled: nothing was sent".into(),
+            );
+            Outcome::redraw()
+        }
+        _ => {
+            state.ui.mode = Mode::ConfirmEmit(pending);
+            Outcome::default()
         }
     }
 }

@@ -52,6 +52,16 @@ pub enum Mode {
     Command(String),
     /// A dispatch waiting for `y`, with the exact message it will send.
     ConfirmDispatch(Box<PendingDispatch>),
+    /// A Socket.IO emit waiting for `y`.
+    ConfirmEmit(Box<PendingEmit>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingEmit {
+    pub endpoint: String,
+    pub namespace: String,
+    pub event: String,
+    pub payload: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +135,7 @@ impl Mode {
             Mode::Confirm(_) => "CONFIRM",
             Mode::Form(_) => "DISPATCH",
             Mode::Command(_) => "COMMAND",
-            Mode::ConfirmDispatch(_) => "CONFIRM",
+            Mode::ConfirmDispatch(_) | Mode::ConfirmEmit(_) => "CONFIRM",
         }
     }
 }

@@ -188,11 +188,12 @@ fn key_event(state: &mut State, key: KeyEvent) -> Outcome {
             let c = c.clone();
             return confirm_key(state, key, c);
         }
-        Mode::Form(_) | Mode::Command(_) | Mode::ConfirmDispatch(_) => {
+        Mode::Form(_) | Mode::Command(_) | Mode::ConfirmDispatch(_) | Mode::ConfirmEmit(_) => {
             return match std::mem::replace(&mut state.ui.mode, Mode::Normal) {
                 Mode::Form(form) => super::forms::form_key(state, form, key),
                 Mode::Command(text) => super::forms::command_key(state, text, key),
                 Mode::ConfirmDispatch(p) => super::forms::confirm_dispatch_key(state, p, key),
+                Mode::ConfirmEmit(p) => super::forms::confirm_emit_key(state, p, key),
                 _ => unreachable!("matched above"),
             };
         }
@@ -263,6 +264,7 @@ pub(super) fn guarded(state: &mut State, effect: Effect) -> Outcome {
             } => "terminating a task",
             Effect::Revoke { .. } => "revoking a task",
             Effect::Dispatch { .. } => "dispatching a task",
+            Effect::Emit { .. } => "emitting to a Socket.IO endpoint",
             Effect::Quit => "this",
         };
         flash(
@@ -989,6 +991,7 @@ fn link(state: &mut State, name: String, health: LinkHealth) -> Outcome {
                 );
             }
         }
+        LinkHealth::Degraded { why } => log(state, now, Level::Warn, &name, why.clone()),
         LinkHealth::Connecting => {}
     }
     // The Redis the feeds use is in the port map too: a lost feed shows there at once,

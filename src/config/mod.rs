@@ -138,6 +138,28 @@ fn validate(cfg: &Config, file: &Path, text: &str, diags: &mut Vec<Diagnostic>) 
                 ),
             );
         }
+        if ep.namespaces.is_empty() {
+            err(
+                ep.url.span(),
+                format!(
+                    "socketio endpoint `{}` needs at least one namespace, like \"/\"",
+                    ep.name
+                ),
+            );
+        }
+    }
+    let mut names: Vec<&str> = cfg.socketio.iter().map(|e| e.name.as_str()).collect();
+    names.sort();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        let dup = cfg
+            .socketio
+            .iter()
+            .rfind(|e| e.name == w[0])
+            .expect("found above");
+        err(
+            dup.url.span(),
+            format!("socketio endpoint `{}` is defined twice", w[0]),
+        );
     }
 }
 

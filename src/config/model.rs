@@ -159,7 +159,34 @@ pub struct ProbeConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct SocketIoEndpoint {
     pub name: String,
+    /// ws:// or wss:// (rustls, system roots).
     pub url: Spanned<String>,
+    pub path: String,
+    pub namespaces: Vec<String>,
+    /// Sent as `{"token": …}` when connecting each namespace. Never printed.
+    pub token: String,
+    /// Or the name of an environment variable holding the token.
+    pub token_env: String,
+    /// Socket.IO event name → what it means to the control room. Events not listed show as
+    /// raw activity; none is dropped.
+    pub events: std::collections::BTreeMap<String, Meaning>,
+    /// Frames larger than this are refused with a warning (the connection is kept).
+    pub max_frame: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Meaning {
+    /// A Chavion agent-state payload (docs/PROTOCOL.md).
+    AgentState,
+    /// A Chavion activity payload.
+    Activity,
+    /// `{task_id, state, name?, result?, exception?}`.
+    TaskUpdate,
+    /// `{queue, depth}` or a list of them.
+    QueueDepth,
+    /// Shown as an activity line as it is.
+    Raw,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -203,10 +230,12 @@ impl Default for Config {
                 SocketIoEndpoint {
                     name: "chavion.com".into(),
                     url: sp("ws://127.0.0.1:5002".into()),
+                    ..SocketIoEndpoint::default()
                 },
                 SocketIoEndpoint {
                     name: "dashboard".into(),
                     url: sp("ws://127.0.0.1:5004".into()),
+                    ..SocketIoEndpoint::default()
                 },
             ],
             activity: ActivityConfig::default(),
@@ -282,6 +311,20 @@ impl Default for SocketIoEndpoint {
         SocketIoEndpoint {
             name: String::new(),
             url: sp(String::new()),
+            path: "/socket.io/".into(),
+            namespaces: vec!["/".into()],
+            token: String::new(),
+            token_env: String::new(),
+            events: [
+                ("agent_state", Meaning::AgentState),
+                ("activity", Meaning::Activity),
+                ("task_update", Meaning::TaskUpdate),
+                ("queue_depth", Meaning::QueueDepth),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+            max_frame: 1_000_000,
         }
     }
 }

@@ -10,4 +10,5 @@ pub mod model;
 pub mod probes;
 pub mod redis;
 pub mod route;
+pub mod socketio;
 pub mod wire;

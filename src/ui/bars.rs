@@ -43,7 +43,17 @@ pub fn status(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         let (sym, style, extra) = match &link.health {
             LinkHealth::Up => ("●", theme.link_up, String::new()),
             LinkHealth::Connecting => ("◌", theme.muted, " connecting".to_string()),
-            LinkHealth::Down { why, .. } => ("○", theme.link_down, format!(" {why}")),
+            // Cut, so several failing links still leave room for the mode and the clock.
+            LinkHealth::Down { why, .. } => (
+                "○",
+                theme.link_down,
+                format!(" {}", super::fmt::fit(why, 28)),
+            ),
+            LinkHealth::Degraded { why } => (
+                "◐",
+                theme.level_warn,
+                format!(" {}", super::fmt::fit(why, 40)),
+            ),
         };
         spans.push(Span::styled(format!(" {sym} {}{extra} ", link.name), style));
     }

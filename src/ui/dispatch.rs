@@ -9,7 +9,7 @@ use super::fmt::fit;
 use super::layout::centered;
 use super::panes::popup_block;
 use crate::app::forms::{completions, field_error};
-use crate::app::state::{Form, FormField, PendingDispatch, State};
+use crate::app::state::{Form, FormField, PendingDispatch, PendingEmit, State};
 use crate::app::update::short_id;
 use crate::config::theme::Theme;
 
@@ -188,4 +188,31 @@ pub fn command_line(f: &mut Frame, area: Rect, text: &str, theme: &Theme) {
     ]);
     f.render_widget(Clear, area);
     f.render_widget(Paragraph::new(line).style(theme.base), area);
+}
+
+pub fn confirm_emit(f: &mut Frame, area: Rect, p: &PendingEmit, theme: &Theme) {
+    let rect = popup(area, 72, 10);
+    let w = rect.width.saturating_sub(14) as usize;
+    let lines = vec![
+        Line::from(Span::styled(
+            "emit to a Socket.IO endpoint and wait for its ack",
+            theme.level_warn,
+        )),
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled("endpoint  ", theme.header),
+            Span::raw(format!("{} {}", p.endpoint, p.namespace)),
+        ]),
+        Line::from(vec![
+            Span::styled("event     ", theme.header),
+            Span::raw(p.event.clone()),
+        ]),
+        Line::from(vec![
+            Span::styled("payload   ", theme.header),
+            Span::raw(fit(&p.payload.to_string(), w)),
+        ]),
+    ];
+    let block = popup_block(theme, " Confirm emit ".into(), " y send · n / esc cancel ");
+    f.render_widget(Clear, rect);
+    f.render_widget(Paragraph::new(lines).block(block).style(theme.base), rect);
 }

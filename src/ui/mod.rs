@@ -50,6 +50,7 @@ pub fn draw(f: &mut Frame, state: &State, theme: &Theme) {
         Mode::Confirm(c) => tasks::confirm(f, area, c, theme),
         Mode::Form(form) => dispatch::form(f, area, state, theme, form),
         Mode::ConfirmDispatch(p) => dispatch::confirm(f, area, p, theme),
+        Mode::ConfirmEmit(p) => dispatch::confirm_emit(f, area, p, theme),
         Mode::Command(text) => {
             if let Some(r) = plan.status {
                 dispatch::command_line(f, r, text, theme);

@@ -56,6 +56,30 @@ impl Room {
         }
     }
 
+    /// A control room that runs only its Socket.IO endpoints, from `config` (TOML).
+    pub fn start_socketio(config: &str, read_only: bool) -> Room {
+        let settings =
+            config::settings_from_str(config).unwrap_or_else(|d| panic!("test config: {d:?}"));
+        let opts = run::Options {
+            demo: false,
+            read_only,
+            crash_after: None,
+        };
+        let mut state = run::initial_state(&settings, &opts);
+        let mut ctx = run::action_context(&settings, read_only, None);
+        state.instance = ctx.instance.clone();
+        let (tx, rx) = mpsc::channel(8192);
+        let (tasks, links) = run::spawn_socketio(&settings, &tx);
+        ctx.socketio = links;
+        Room {
+            state,
+            rx,
+            tx,
+            tasks,
+            ctx,
+        }
+    }
+
     /// Applies events as they come until `pred` holds (a bound on waiting, not a timing).
     pub async fn until(&mut self, what: &str, pred: impl Fn(&State) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(30);

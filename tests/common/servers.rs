@@ -352,3 +352,111 @@ impl Drop for Postgres {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// A real Flask-SocketIO 5.7 server (tests/peers/sio_server.py), stopped on drop.
+pub struct SocketIoServer {
+    pub port: u16,
+    child: Option<Child>,
+    /// `cert.pem:key.pem` to serve wss://.
+    tls: Option<String>,
+}
+
+impl SocketIoServer {
+    pub fn start() -> SocketIoServer {
+        let mut s = SocketIoServer {
+            port: 0,
+            child: None,
+            tls: None,
+        };
+        s.spawn();
+        s
+    }
+
+    /// Serves wss:// with this certificate and key.
+    pub fn start_tls(cert: &Path, key: &Path) -> SocketIoServer {
+        let mut s = SocketIoServer {
+            port: 0,
+            child: None,
+            tls: Some(format!("{}:{}", cert.display(), key.display())),
+        };
+        s.spawn();
+        s
+    }
+
+    fn spawn(&mut self) {
+        use std::io::BufRead;
+        let mut child = Command::new(python())
+            .arg("sio_server.py")
+            .current_dir(peers_dir())
+            .env("PEER_PORT", self.port.to_string())
+            .env("PEER_TOKEN", "secret")
+            .env("PEER_TLS", self.tls.clone().unwrap_or_default())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        self.port = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("sio_server.py printed `{line}`"));
+        self.child = Some(child);
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.port)
+    }
+
+    /// Calls one of the peer's control routes (plain HTTP on loopback).
+    pub fn http(&self, path_and_query: &str) {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "GET {path_and_query} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        assert!(
+            out.starts_with("HTTP/1.") && out.contains(" 200 "),
+            "{path_and_query}: {out}"
+        );
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts again on the same port.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    /// Freezes it (SIGSTOP): it stops pinging without closing anything.
+    pub fn pause(&self, on: bool) {
+        let pid = self.child.as_ref().unwrap().id().to_string();
+        Command::new("kill")
+            .args([if on { "-STOP" } else { "-CONT" }, &pid])
+            .status()
+            .unwrap();
+    }
+}
+
+impl Drop for SocketIoServer {
+    fn drop(&mut self) {
+        if let Some(c) = &self.child {
+            let _ = Command::new("kill")
+                .args(["-CONT", &c.id().to_string()])
+                .status();
+        }
+        self.kill();
+    }
+}

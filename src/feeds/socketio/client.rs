@@ -1,0 +1,470 @@
+//! One Socket.IO endpoint: a task that owns its WebSocket (Engine.IO 4, websocket transport
+//! only), connects every namespace with its auth payload, answers pings, notices a server
+//! that stops pinging, reassembles binary events, enforces frame limits, carries acks with
+//! timeouts, and reconnects with a new handshake (1 s doubling to 5 s, jittered).
+
+use chrono::Utc;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::codec::{self, Eio, Kind};
+use super::meaning;
+use crate::config::model::Meaning;
+use crate::event::{Event, LinkHealth};
+use crate::feeds::backoff::Backoff;
+use crate::feeds::model::FeedItem;
+
+const CONNECT_WITHIN: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+pub struct Endpoint {
+    pub name: String,
+    pub url: String,
+    pub path: String,
+    pub namespaces: Vec<String>,
+    /// Never printed, never logged.
+    pub token: Option<String>,
+    pub events: BTreeMap<String, Meaning>,
+    pub max_frame: usize,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+impl Endpoint {
+    pub fn link(&self) -> String {
+        format!("sio:{}", self.name)
+    }
+
+    pub fn ws_url(&self) -> String {
+        let base = self.url.trim_end_matches('/');
+        let path = format!("/{}/", self.path.trim_matches('/'));
+        format!("{base}{path}?EIO=4&transport=websocket")
+    }
+}
+
+pub enum Command {
+    Emit {
+        nsp: String,
+        event: String,
+        payload: Value,
+        timeout: Duration,
+        reply: oneshot::Sender<Result<Value, String>>,
+    },
+}
+
+pub fn spawn(
+    ep: Endpoint,
+    tx: mpsc::Sender<Event>,
+) -> (tokio::task::JoinHandle<()>, mpsc::Sender<Command>) {
+    let (cmd_tx, cmd_rx) = mpsc::channel(64);
+    (tokio::spawn(run(ep, tx, cmd_rx)), cmd_tx)
+}
+
+async fn run(ep: Endpoint, tx: mpsc::Sender<Event>, mut cmds: mpsc::Receiver<Command>) {
+    super::ensure_crypto();
+    let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(5));
+    let link = ep.link();
+    loop {
+        let _ = tx
+            .send(Event::Link {
+                name: link.clone(),
+                health: LinkHealth::Connecting,
+            })
+            .await;
+        let mut s = Session::new(&ep, &tx);
+        let why = s.run(&mut cmds, &mut backoff).await;
+        s.fail_pending(&why);
+        let wait = backoff.next_wait();
+        tracing::warn!(link, %why, ?wait, "socket.io link down");
+        if tx
+            .send(Event::Link {
+                name: link.clone(),
+                health: LinkHealth::Down {
+                    why,
+                    retry_in: Some(wait),
+                },
+            })
+            .await
+            .is_err()
+        {
+            return;
+        }
+        // Emits while down are answered at once, not left to time out in silence.
+        let until = Instant::now() + wait;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => break,
+                cmd = cmds.recv() => match cmd {
+                    Some(Command::Emit { reply, .. }) => { let _ = reply.send(Err(format!("{} is not connected", ep.name))); }
+                    None => return,
+                },
+            }
+        }
+    }
+}
+
+/// Who waits for an ack, until when, and how long that was.
+type PendingAck = (oneshot::Sender<Result<Value, String>>, Instant, Duration);
+
+struct Session<'a> {
+    ep: &'a Endpoint,
+    tx: &'a mpsc::Sender<Event>,
+    connected: BTreeSet<String>,
+    refused: BTreeMap<String, String>,
+    pending: HashMap<u64, PendingAck>,
+    next_id: u64,
+    binary: Option<(codec::Packet, Vec<Vec<u8>>)>,
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+impl<'a> Session<'a> {
+    fn new(ep: &'a Endpoint, tx: &'a mpsc::Sender<Event>) -> Session<'a> {
+        Session {
+            ep,
+            tx,
+            connected: BTreeSet::new(),
+            refused: BTreeMap::new(),
+            pending: HashMap::new(),
+            next_id: 1,
+            binary: None,
+        }
+    }
+
+    fn fail_pending(&mut self, why: &str) {
+        for (_, (reply, _, _)) in self.pending.drain() {
+            let _ = reply.send(Err(format!("connection lost before the ack: {why}")));
+        }
+    }
+
+    async fn emit_items(&self, items: Vec<FeedItem>) {
+        if !items.is_empty() {
+            let _ = self
+                .tx
+                .send(Event::FeedBatch {
+                    at: Utc::now(),
+                    items,
+                })
+                .await;
+        }
+    }
+
+    async fn warn(&self, reason: String, raw: &str) {
+        let item = FeedItem::Malformed {
+            source: self.ep.link(),
+            reason,
+            raw: crate::sanitize::clean(raw, 200),
+        };
+        self.emit_items(vec![item]).await;
+    }
+
+    async fn health(&self) {
+        let health = if let Some((nsp, why)) = self.refused.iter().next() {
+            LinkHealth::Degraded {
+                why: format!("auth refused by {nsp}: {why}"),
+            }
+        } else if self.connected.len() == self.ep.namespaces.len() {
+            LinkHealth::Up
+        } else {
+            LinkHealth::Connecting
+        };
+        let _ = self
+            .tx
+            .send(Event::Link {
+                name: self.ep.link(),
+                health,
+            })
+            .await;
+    }
+
+    /// Runs one connection to its end; returns why it ended, in words.
+    async fn run(&mut self, cmds: &mut mpsc::Receiver<Command>, backoff: &mut Backoff) -> String {
+        let (mut ws, open) = match self.handshake().await {
+            Ok(x) => x,
+            Err(why) => return why,
+        };
+        backoff.reset();
+        let auth = self.ep.token.as_ref().map(|t| json!({"token": t}));
+        for nsp in &self.ep.namespaces {
+            if ws
+                .send(Message::text(codec::encode(
+                    Kind::Connect,
+                    nsp,
+                    None,
+                    auth.as_ref(),
+                )))
+                .await
+                .is_err()
+            {
+                return "connection lost while connecting namespaces".into();
+            }
+        }
+        let silence = Duration::from_millis(open.ping_interval_ms + open.ping_timeout_ms);
+        let mut ping_deadline = Instant::now() + silence;
+        let mut sweep = tokio::time::interval(Duration::from_millis(200));
+        loop {
+            tokio::select! {
+                frame = ws.next() => match frame {
+                    None => return "connection closed".into(),
+                    Some(Err(e)) => return format!("connection lost: {e}"),
+                    // Flask-SocketIO leaves TCP open after its Close: drop the stream at once.
+                    Some(Ok(Message::Close(_))) => return "the server closed the WebSocket".into(),
+                    Some(Ok(Message::Text(t))) => {
+                        if t.len() > self.ep.max_frame {
+                            self.warn(format!("oversized frame: {} bytes (limit {}), dropped", t.len(), self.ep.max_frame), &t).await;
+                            continue;
+                        }
+                        match codec::parse_eio(&t) {
+                            Ok(Eio::Ping(p)) => {
+                                ping_deadline = Instant::now() + silence;
+                                if ws.send(Message::text(format!("3{p}"))).await.is_err() {
+                                    return "connection lost answering a ping".into();
+                                }
+                            }
+                            Ok(Eio::Message(m)) => {
+                                if let Err(why) = self.on_packet(&mut ws, &m).await {
+                                    return why;
+                                }
+                            }
+                            Ok(Eio::Close) => return "the server closed the session".into(),
+                            Ok(_) => {}
+                            Err(e) => self.warn(e, &t).await,
+                        }
+                    }
+                    Some(Ok(Message::Binary(b))) => {
+                        if b.len() > self.ep.max_frame {
+                            self.warn(format!("oversized binary frame: {} bytes (limit {}), dropped", b.len(), self.ep.max_frame), "").await;
+                            self.binary = None;
+                            continue;
+                        }
+                        self.on_binary(b.to_vec()).await;
+                    }
+                    Some(Ok(_)) => {}
+                },
+                _ = tokio::time::sleep_until(ping_deadline) => {
+                    return format!("no ping from the server in {} s", silence.as_secs());
+                }
+                cmd = cmds.recv() => match cmd {
+                    None => {
+                        // The control room is closing: say goodbye properly.
+                        let _ = ws.send(Message::text("1")).await;
+                        return "closed by the control room".into();
+                    }
+                    Some(Command::Emit { nsp, event, payload, timeout, reply }) => {
+                        self.emit(&mut ws, &open, nsp, event, payload, timeout, reply).await;
+                    }
+                },
+                _ = sweep.tick() => {
+                    let now = Instant::now();
+                    let expired: Vec<u64> = self.pending.iter().filter(|(_, (_, at, _))| *at <= now).map(|(id, _)| *id).collect();
+                    for id in expired {
+                        if let Some((reply, _, t)) = self.pending.remove(&id) {
+                            let _ = reply.send(Err(format!("no ack after {} s", t.as_secs())));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn handshake(&mut self) -> Result<(Ws, codec::Open), String> {
+        let url = self.ep.ws_url();
+        let (mut ws, _) = match tokio::time::timeout(
+            CONNECT_WITHIN,
+            tokio_tungstenite::connect_async(url.as_str()),
+        )
+        .await
+        {
+            Err(_) => return Err(format!("no answer within {} s", CONNECT_WITHIN.as_secs())),
+            Ok(Err(e)) => return Err(words(&e)),
+            Ok(Ok(x)) => x,
+        };
+        let first = tokio::time::timeout(CONNECT_WITHIN, ws.next()).await;
+        match first {
+            Ok(Some(Ok(Message::Text(t)))) => match codec::parse_eio(&t) {
+                Ok(Eio::Open(open)) => Ok((ws, open)),
+                _ => Err(format!(
+                    "expected the Engine.IO open packet, got `{}`",
+                    crate::sanitize::clean(&t, 60)
+                )),
+            },
+            _ => Err("no Engine.IO open packet".into()),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn emit(
+        &mut self,
+        ws: &mut Ws,
+        open: &codec::Open,
+        nsp: String,
+        event: String,
+        payload: Value,
+        timeout: Duration,
+        reply: oneshot::Sender<Result<Value, String>>,
+    ) {
+        if !self.connected.contains(&nsp) {
+            let why = self.refused.get(&nsp).map_or_else(
+                || format!("namespace {nsp} is not connected"),
+                |r| format!("namespace {nsp} refused us: {r}"),
+            );
+            let _ = reply.send(Err(why));
+            return;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let frame = codec::encode(Kind::Event, &nsp, Some(id), Some(&json!([event, payload])));
+        if frame.len() as u64 > open.max_payload {
+            let _ = reply.send(Err(format!(
+                "payload of {} bytes exceeds the server's maxPayload of {}",
+                frame.len(),
+                open.max_payload
+            )));
+            return;
+        }
+        if ws.send(Message::text(frame)).await.is_err() {
+            let _ = reply.send(Err("connection lost while sending".into()));
+            return;
+        }
+        self.pending
+            .insert(id, (reply, Instant::now() + timeout, timeout));
+    }
+
+    async fn on_packet(&mut self, ws: &mut Ws, text: &str) -> Result<(), String> {
+        let p = match codec::parse_sio(text) {
+            Ok(p) => p,
+            Err(e) => {
+                self.warn(e, text).await;
+                return Ok(());
+            }
+        };
+        match p.kind {
+            Kind::Connect => {
+                self.refused.remove(&p.nsp);
+                self.connected.insert(p.nsp.clone());
+                self.health().await;
+            }
+            Kind::ConnectError => {
+                let why = codec::connect_error(p.data.as_ref());
+                self.refused
+                    .insert(p.nsp.clone(), crate::sanitize::clean(&why, 120));
+                self.health().await;
+            }
+            Kind::Disconnect => {
+                self.connected.remove(&p.nsp);
+                return Err(format!("the server disconnected {}", p.nsp));
+            }
+            Kind::Event => {
+                if let Some(id) = p.id {
+                    // The server asked for an ack: give an empty one.
+                    let _ = ws
+                        .send(Message::text(codec::encode(
+                            Kind::Ack,
+                            &p.nsp,
+                            Some(id),
+                            Some(&json!([])),
+                        )))
+                        .await;
+                }
+                self.on_event(&p.nsp, p.data).await;
+            }
+            Kind::Ack => {
+                if let Some((reply, _, _)) = p.id.and_then(|id| self.pending.remove(&id)) {
+                    let data = match p.data {
+                        Some(Value::Array(mut a)) if a.len() == 1 => a.remove(0),
+                        Some(v) => v,
+                        None => Value::Null,
+                    };
+                    let _ = reply.send(Ok(data));
+                }
+            }
+            Kind::BinaryEvent | Kind::BinaryAck => {
+                if p.attachments == 0 || p.attachments > 16 {
+                    self.warn(
+                        format!("binary packet with {} attachments", p.attachments),
+                        text,
+                    )
+                    .await;
+                } else {
+                    self.binary = Some((p, Vec::new()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn on_binary(&mut self, bytes: Vec<u8>) {
+        let Some((packet, mut parts)) = self.binary.take() else {
+            self.warn(
+                format!("unexpected binary frame of {} bytes", bytes.len()),
+                "",
+            )
+            .await;
+            return;
+        };
+        parts.push(bytes);
+        if parts.len() < packet.attachments {
+            self.binary = Some((packet, parts));
+            return;
+        }
+        let mut data = packet.data.clone().unwrap_or(Value::Null);
+        codec::fill_placeholders(&mut data, &parts);
+        if packet.kind == Kind::BinaryEvent {
+            self.on_event(&packet.nsp, Some(data)).await;
+        }
+    }
+
+    async fn on_event(&self, nsp: &str, data: Option<Value>) {
+        let Some(Value::Array(items)) = data else {
+            self.warn(
+                "event without a name".into(),
+                &data.map(|d| d.to_string()).unwrap_or_default(),
+            )
+            .await;
+            return;
+        };
+        let Some(name) = items.first().and_then(Value::as_str) else {
+            self.warn(
+                "event without a name".into(),
+                &Value::Array(items).to_string(),
+            )
+            .await;
+            return;
+        };
+        let meaning = self.ep.events.get(name).copied();
+        let now = Utc::now().timestamp_micros() as f64 / 1e6;
+        let out = meaning::items(&self.ep.link(), nsp, name, &items[1..], meaning, now);
+        self.emit_items(out).await;
+    }
+}
+
+fn words(e: &tokio_tungstenite::tungstenite::Error) -> String {
+    use tokio_tungstenite::tungstenite::Error as E;
+    match e {
+        E::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            "connection refused".into()
+        }
+        // rustls reports a refused certificate through the I/O layer.
+        E::Io(io) if io.to_string().contains("certificate") => {
+            format!("TLS: the server's certificate is not trusted ({io})")
+        }
+        E::Io(io) => io.to_string(),
+        E::Http(resp) => format!("HTTP {} from the server", resp.status()),
+        E::Tls(t) => format!("TLS: {t}"),
+        other => other.to_string(),
+    }
+}
