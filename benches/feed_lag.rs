@@ -244,7 +244,9 @@ async fn main() {
             percentile(&lags, 0.99),
             lags.last().copied().unwrap_or(f64::NAN)
         ),
-        None => println!("(no Python peers: run ./scripts/test once to measure a real Flask-SocketIO server)"),
+        None => println!(
+            "(no Python peers: run ./scripts/test once to measure a real Flask-SocketIO server)"
+        ),
     }
 }
 
@@ -258,18 +260,37 @@ async fn socketio_lag(n: usize) -> Option<Vec<f64>> {
     if !python.exists() {
         return None;
     }
-    let mut child = Command::new(&python).arg("sio_server.py").current_dir(&peers).env("PEER_PORT", "0").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().ok()?;
+    let mut child = Command::new(&python)
+        .arg("sio_server.py")
+        .current_dir(&peers)
+        .env("PEER_PORT", "0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
     let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take()?).read_line(&mut line).ok()?;
+    std::io::BufReader::new(child.stdout.take()?)
+        .read_line(&mut line)
+        .ok()?;
     let _server = Killed(child);
     let port: u16 = line.trim().parse().ok()?;
-    let text = format!("[redis]\nurl = \"redis://127.0.0.1:1/0\"\n[[socketio]]\nname = \"bench\"\nurl = \"ws://127.0.0.1:{port}\"\n");
+    let text = format!(
+        "[redis]\nurl = \"redis://127.0.0.1:1/0\"\n[[socketio]]\nname = \"bench\"\nurl = \"ws://127.0.0.1:{port}\"\n"
+    );
     let settings = config::settings_from_str(&text).ok()?;
-    let opts = run::Options { demo: false, read_only: true, crash_after: None };
+    let opts = run::Options {
+        demo: false,
+        read_only: true,
+        crash_after: None,
+    };
     let mut state = run::initial_state(&settings, &opts);
     let (tx, mut rx) = mpsc::channel(8192);
     let (tasks, _links) = run::spawn_socketio(&settings, &tx);
-    while !state.links.iter().any(|l| l.health == chavion_tui::event::LinkHealth::Up) {
+    while !state
+        .links
+        .iter()
+        .any(|l| l.health == chavion_tui::event::LinkHealth::Up)
+    {
         let ev = rx.recv().await?;
         update(&mut state, ev);
     }
@@ -278,12 +299,18 @@ async fn socketio_lag(n: usize) -> Option<Vec<f64>> {
         let sent = now_f();
         let data = format!("%7B%22message%22%3A%22m{i}%22%2C%22ts%22%3A{sent}%7D");
         let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-        write!(s, "GET /emit?event=activity&ns=/&data={data} HTTP/1.0\r\n\r\n").ok()?;
+        write!(
+            s,
+            "GET /emit?event=activity&ns=/&data={data} HTTP/1.0\r\n\r\n"
+        )
+        .ok()?;
         let mut sink = String::new();
         let _ = s.read_to_string(&mut sink);
         let want = format!("m{i}");
         loop {
-            let ev = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.ok()??;
+            let ev = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+                .await
+                .ok()??;
             let hit = matches!(&ev, Event::FeedBatch { items, .. } if items.iter().any(|it| matches!(it, FeedItem::Activity(a) if a.message == want)));
             update(&mut state, ev);
             if hit {

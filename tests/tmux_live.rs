@@ -6,22 +6,24 @@ mod common;
 use common::servers::{CeleryWorker, RedisServer, send_task};
 use common::{Sandbox, run_in_tmux};
 
+/// The operator's config.toml in the sandbox: Redis at `redis`, its row in the port map, and
+/// `celery` settings.
+fn write_config(sb: &Sandbox, redis: &RedisServer, celery: &str) {
+    let dir = sb.path("config/chavion-tui");
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = format!(
+        "[redis]\nurl = \"{}\"\n[celery]\n{celery}\n[[ports]]\nname = \"Redis\"\nport = {}\n",
+        redis.url(),
+        redis.port
+    );
+    std::fs::write(dir.join("config.toml"), text).unwrap();
+}
+
 #[test]
 fn a_live_worker_shows_in_the_tui_and_a_dead_redis_is_shown_then_recovered() {
     let sb = Sandbox::new("live");
     let mut redis = RedisServer::start();
-    let config_dir = sb.path("config/chavion-tui");
-    std::fs::create_dir_all(&config_dir).unwrap();
-    std::fs::write(
-        config_dir.join("config.toml"),
-        format!(
-            "[redis]\nurl = \"{}\"\n[celery]\nenable_events_secs = 1\nsample_ms = 250\n\
-             [[ports]]\nname = \"Redis\"\nhost = \"127.0.0.1\"\nport = {}\n",
-            redis.url(),
-            redis.port
-        ),
-    )
-    .unwrap();
+    write_config(&sb, &redis, "enable_events_secs = 1\nsample_ms = 250\n");
     let (tmux, _) = run_in_tmux("live", &sb, 120, 32, "");
     tmux.wait_for("the Redis feed up", |s| {
         s.contains("● redis") && s.contains("● queues")
@@ -76,17 +78,7 @@ fn a_live_worker_shows_in_the_tui_and_a_dead_redis_is_shown_then_recovered() {
 fn a_dispatch_from_the_tui_shows_its_result_in_the_tasks_view() {
     let sb = Sandbox::new("tui-dispatch");
     let redis = RedisServer::start();
-    let config_dir = sb.path("config/chavion-tui");
-    std::fs::create_dir_all(&config_dir).unwrap();
-    std::fs::write(
-        config_dir.join("config.toml"),
-        format!(
-            "[redis]\nurl = \"{}\"\n[[ports]]\nname = \"Redis\"\nport = {}\n",
-            redis.url(),
-            redis.port
-        ),
-    )
-    .unwrap();
+    write_config(&sb, &redis, "");
     let worker = CeleryWorker::start(&redis.url(), true, &sb.dir);
     let (tmux, _) = run_in_tmux("tui-dispatch", &sb, 120, 36, "");
     tmux.wait_for("the worker online", |s| {
@@ -136,17 +128,7 @@ fn a_dispatch_from_the_tui_shows_its_result_in_the_tasks_view() {
 fn the_activity_pane_is_refilled_from_the_store_after_a_restart() {
     let sb = Sandbox::new("history");
     let redis = RedisServer::start();
-    let config_dir = sb.path("config/chavion-tui");
-    std::fs::create_dir_all(&config_dir).unwrap();
-    std::fs::write(
-        config_dir.join("config.toml"),
-        format!(
-            "[redis]\nurl = \"{}\"\n[[ports]]\nname = \"Redis\"\nport = {}\n",
-            redis.url(),
-            redis.port
-        ),
-    )
-    .unwrap();
+    write_config(&sb, &redis, "");
     let (tmux, _) = run_in_tmux("history-1", &sb, 120, 30, "");
     tmux.wait_for("the feed up", |s| s.contains("● redis"));
     redis.publish(

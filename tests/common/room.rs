@@ -37,15 +37,7 @@ impl Room {
         );
         let settings =
             config::settings_from_str(&text).unwrap_or_else(|d| panic!("test config: {d:?}"));
-        let opts = run::Options {
-            demo: false,
-            read_only,
-            crash_after: None,
-        };
-        let mut state = run::initial_state(&settings, &opts);
-        let ctx = run::action_context(&settings, read_only, None);
-        state.instance = ctx.instance.clone();
-        let (tx, rx) = mpsc::channel(8192);
+        let (state, ctx, tx, rx) = parts(&settings, read_only);
         let tasks = chavion_tui::feeds::redis::spawn(run::feed_config(&settings), tx.clone());
         Room {
             state,
@@ -60,15 +52,7 @@ impl Room {
     pub fn start_socketio(config: &str, read_only: bool) -> Room {
         let settings =
             config::settings_from_str(config).unwrap_or_else(|d| panic!("test config: {d:?}"));
-        let opts = run::Options {
-            demo: false,
-            read_only,
-            crash_after: None,
-        };
-        let mut state = run::initial_state(&settings, &opts);
-        let mut ctx = run::action_context(&settings, read_only, None);
-        state.instance = ctx.instance.clone();
-        let (tx, rx) = mpsc::channel(8192);
+        let (state, mut ctx, tx, rx) = parts(&settings, read_only);
         let (tasks, links) = run::spawn_socketio(&settings, &tx);
         ctx.socketio = links;
         Room {
@@ -141,6 +125,28 @@ impl Room {
             self.key(KeyCode::Char(c)).await;
         }
     }
+}
+
+/// What every room starts with: the initial state, the action context, the event channel.
+fn parts(
+    settings: &config::Settings,
+    read_only: bool,
+) -> (
+    State,
+    actions::Context,
+    mpsc::Sender<Event>,
+    mpsc::Receiver<Event>,
+) {
+    let opts = run::Options {
+        demo: false,
+        read_only,
+        crash_after: None,
+    };
+    let mut state = run::initial_state(settings, &opts);
+    let ctx = run::action_context(settings, read_only, None);
+    state.instance = ctx.instance.clone();
+    let (tx, rx) = mpsc::channel(8192);
+    (state, ctx, tx, rx)
 }
 
 impl Drop for Room {

@@ -127,10 +127,7 @@ pub fn items(
                 ts: None,
                 level: Level::Info,
                 source: clean(source, 24),
-                message: clean(
-                    format!("{ns} {event}{payload}").trim_start(),
-                    2000,
-                ),
+                message: clean(format!("{ns} {event}{payload}").trim_start(), 2000),
                 task_id: None,
             })]
         }
