@@ -6,6 +6,7 @@ pub mod decode;
 #[cfg(test)]
 mod decode_tests;
 pub mod demo;
+pub mod exposure;
 pub mod model;
 pub mod probes;
 pub mod redis;
