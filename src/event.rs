@@ -84,6 +84,12 @@ pub enum LinkHealth {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ProbeOutcome {
-    Up { latency: Duration },
-    Down { why: String },
+    /// `cert_days`: for TLS probes, the days left on the server's certificate.
+    Up {
+        latency: Duration,
+        cert_days: Option<i64>,
+    },
+    Down {
+        why: String,
+    },
 }

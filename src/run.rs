@@ -232,17 +232,7 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
     if opts.demo {
         tasks.push(demo::spawn(cfg, channels(&settings), tx.clone()));
     } else {
-        let targets = cfg
-            .ports
-            .iter()
-            .map(|p| (p.host.clone(), *p.port.get_ref()))
-            .collect();
-        tasks.extend(probes::spawn(
-            targets,
-            Duration::from_secs(*cfg.probes.interval_secs.get_ref()),
-            Duration::from_millis(*cfg.probes.timeout_ms.get_ref()),
-            tx.clone(),
-        ));
+        tasks.extend(probes::spawn(probes::targets(cfg), tx.clone()));
         tasks.extend(crate::feeds::redis::spawn(
             feed_config(&settings),
             tx.clone(),

@@ -120,6 +120,7 @@ fn fleet() -> State {
         let outcome = match i {
             0..=6 if i != 4 => ProbeOutcome::Up {
                 latency: std::time::Duration::from_micros(300 + 150 * i as u64),
+                cert_days: (i == 1).then_some(5),
             },
             4 => ProbeOutcome::Down {
                 why: "connection refused".into(),

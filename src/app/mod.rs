@@ -2,6 +2,7 @@
 
 pub mod effect;
 pub mod forms;
+pub mod health;
 pub mod state;
 pub mod tasks;
 pub mod update;

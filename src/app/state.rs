@@ -279,6 +279,12 @@ pub struct PortRow {
     pub expect: Expect,
     pub status: PortStatus,
     pub latency_history: VecDeque<u64>,
+    /// Failures in a row, and how many make it down.
+    pub fails: u32,
+    pub fail_after: u32,
+    /// For TLS probes: days left on the certificate.
+    pub cert_days: Option<i64>,
+    pub internal: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -385,6 +391,10 @@ pub struct State {
     pub origin: String,
     /// This control room on the audit channel, to tell its own broadcasts from others'.
     pub instance: String,
+    pub cert_warn_days: i64,
+    pub cert_alarm_days: i64,
+    /// What the exposure audit found, newest scan.
+    pub exposure: Vec<crate::feeds::exposure::Finding>,
 }
 
 impl State {
@@ -431,6 +441,10 @@ impl State {
                     expect: p.expect,
                     status: PortStatus::Unknown,
                     latency_history: VecDeque::with_capacity(HISTORY),
+                    fails: 0,
+                    fail_after: (*cfg.probes.fail_after.get_ref()).max(1),
+                    cert_days: None,
+                    internal: p.internal,
                 })
                 .collect(),
             links: Vec::new(),
@@ -458,6 +472,9 @@ impl State {
             dispatches: 0,
             origin: "chavion-tui".into(),
             instance: String::new(),
+            cert_warn_days: cfg.probes.cert_warn_days,
+            cert_alarm_days: cfg.probes.cert_alarm_days,
+            exposure: Vec::new(),
             ui: Ui {
                 mode: Mode::Normal,
                 history: VecDeque::new(),

@@ -1019,30 +1019,65 @@ fn link(state: &mut State, name: String, health: LinkHealth) -> Outcome {
 }
 
 fn probe(state: &mut State, at: DateTime<Utc>, index: usize, outcome: ProbeOutcome) -> Outcome {
+    let (warn_days, alarm_days) = (state.cert_warn_days, state.cert_alarm_days);
     let Some(row) = state.ports.get_mut(index) else {
         return Outcome::default();
     };
-    let new = match &outcome {
-        ProbeOutcome::Up { latency } => PortStatus::Up {
-            latency_ms: latency.as_secs_f64() * 1000.0,
-        },
-        ProbeOutcome::Down { why } => PortStatus::Down { why: why.clone() },
-    };
-    let flipped = std::mem::discriminant(&row.status) != std::mem::discriminant(&new);
-    let was_unknown = row.status == PortStatus::Unknown;
-    if let ProbeOutcome::Up { latency } = outcome {
-        if row.latency_history.len() >= HISTORY {
-            row.latency_history.pop_front();
+    let before = row.status.clone();
+    let mut notes = Vec::new();
+    match outcome {
+        ProbeOutcome::Up { latency, cert_days } => {
+            row.fails = 0;
+            if row.latency_history.len() >= HISTORY {
+                row.latency_history.pop_front();
+            }
+            row.latency_history.push_back(latency.as_micros() as u64);
+            row.status = PortStatus::Up {
+                latency_ms: latency.as_secs_f64() * 1000.0,
+            };
+            let grade = |d: Option<i64>| {
+                d.map(|d| {
+                    if d < alarm_days {
+                        2
+                    } else if d < warn_days {
+                        1
+                    } else {
+                        0
+                    }
+                })
+            };
+            if let Some(days) = cert_days
+                && grade(Some(days)) > grade(row.cert_days).or(Some(0))
+            {
+                let level = if days < alarm_days {
+                    Level::Error
+                } else {
+                    Level::Warn
+                };
+                notes.push((
+                    level,
+                    format!("{} certificate expires in {days} days", row.name),
+                ));
+            }
+            row.cert_days = cert_days;
         }
-        row.latency_history.push_back(latency.as_micros() as u64);
+        ProbeOutcome::Down { why } => {
+            row.fails += 1;
+            // One lost probe is not an outage: down only after `fail_after` in a row.
+            if row.fails >= row.fail_after || row.status == PortStatus::Unknown {
+                row.status = PortStatus::Down { why };
+            }
+        }
     }
-    row.status = new;
-    if flipped && !was_unknown {
+    let flipped = std::mem::discriminant(&before) != std::mem::discriminant(&row.status);
+    if flipped && before != PortStatus::Unknown {
         let (name, target) = (row.name.clone(), format!("{}:{}", row.host, row.port));
-        let (level, msg) = match &row.status {
+        notes.push(match &row.status {
             PortStatus::Down { why } => (Level::Warn, format!("{name} {target} down: {why}")),
             _ => (Level::Info, format!("{name} {target} up")),
-        };
+        });
+    }
+    for (level, msg) in notes {
         log(state, at, level, "ports", msg);
     }
     Outcome::redraw()

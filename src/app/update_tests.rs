@@ -503,6 +503,7 @@ fn probe_results_update_the_port_row_and_log_flips() {
     let mut s = state();
     let up = ProbeOutcome::Up {
         latency: std::time::Duration::from_micros(1500),
+        cert_days: None,
     };
     update(
         &mut s,
@@ -515,15 +516,27 @@ fn probe_results_update_the_port_row_and_log_flips() {
     assert_eq!(s.ports[5].status, PortStatus::Up { latency_ms: 1.5 });
     let lines = s.activity.lines.len();
     assert_eq!(lines, 0, "unknown → up at start-up is not news");
-    update(
-        &mut s,
-        Event::Probe {
-            at: t0(),
-            index: 5,
-            outcome: ProbeOutcome::Down {
-                why: "connection refused".into(),
-            },
+    let down = || Event::Probe {
+        at: t0(),
+        index: 5,
+        outcome: ProbeOutcome::Down {
+            why: "connection refused".into(),
         },
+    };
+    update(&mut s, down());
+    assert_eq!(
+        s.ports[5].status,
+        PortStatus::Up { latency_ms: 1.5 },
+        "one miss is damped"
+    );
+    assert!(s.activity.lines.is_empty());
+    update(&mut s, down());
+    assert_eq!(
+        s.ports[5].status,
+        PortStatus::Down {
+            why: "connection refused".into()
+        },
+        "two in a row is down"
     );
     assert_eq!(
         last_line(&s).message,
@@ -1098,4 +1111,39 @@ fn history_from_the_store_goes_before_this_runs_lines() {
         s.activity.total, 1,
         "history is not counted as new (it is already stored)"
     );
+}
+
+#[test]
+fn certificate_days_warn_under_21_and_alarm_under_7() {
+    let mut s = state();
+    let tls = |days| Event::Probe {
+        at: t0(),
+        index: 1,
+        outcome: ProbeOutcome::Up {
+            latency: std::time::Duration::from_millis(3),
+            cert_days: Some(days),
+        },
+    };
+    update(&mut s, tls(60));
+    assert!(
+        s.activity.lines.is_empty(),
+        "plenty of time: nothing to say"
+    );
+    update(&mut s, tls(20));
+    assert_eq!(
+        (last_line(&s).level, last_line(&s).message.as_str()),
+        (Level::Warn, "Nginx HTTPS certificate expires in 20 days")
+    );
+    update(&mut s, tls(19));
+    assert_eq!(
+        s.activity.lines.len(),
+        1,
+        "said once per threshold, not every probe"
+    );
+    update(&mut s, tls(5));
+    assert_eq!(
+        (last_line(&s).level, last_line(&s).message.as_str()),
+        (Level::Error, "Nginx HTTPS certificate expires in 5 days")
+    );
+    assert_eq!(s.ports[1].cert_days, Some(5));
 }

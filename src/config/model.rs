@@ -139,13 +139,49 @@ pub enum Expect {
     Down,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeKind {
+    /// A TCP connect.
+    Tcp,
+    /// GET `path`, expecting `status` (or any status below 500).
+    Http,
+    /// The same over TLS, verified against the system's roots (and `ca_file`).
+    Https,
+    /// PING, with the credentials of `url` if given.
+    Redis,
+    /// Connect with the credentials of `url` and run `SELECT 1`.
+    Postgres,
+    /// The Engine.IO open packet of a Socket.IO server.
+    Socketio,
+    /// A verified TLS handshake, and the days left on the certificate.
+    Tls,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PortConfig {
     pub name: String,
+    /// A host name or address, on this machine or another (Cloud SQL, Cloud Run, a VM).
     pub host: String,
     pub port: Spanned<u16>,
     pub expect: Expect,
+    pub probe: ProbeKind,
+    /// For http/https: the path to GET.
+    pub path: String,
+    /// For http/https: the status expected; any status below 500 when not given.
+    pub status: Option<u16>,
+    /// For redis/postgres: a URL with credentials (never printed). For http/https/socketio:
+    /// a full URL to probe instead of host:port.
+    pub url: String,
+    /// For https/tls: a PEM file of extra CAs to trust (a private CA). Never a way round
+    /// verification.
+    pub ca_file: String,
+    /// Internal services must never listen on a public address (the exposure audit).
+    pub internal: bool,
+    /// Overrides of [probes] for this entry.
+    pub interval_secs: Option<u64>,
+    pub timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -153,6 +189,11 @@ pub struct PortConfig {
 pub struct ProbeConfig {
     pub interval_secs: Spanned<u64>,
     pub timeout_ms: Spanned<u64>,
+    /// Consecutive failures before an entry shows down: one lost probe is not an outage.
+    pub fail_after: Spanned<u32>,
+    /// TLS certificates: a warning under this many days left, an alarm under `cert_alarm_days`.
+    pub cert_warn_days: i64,
+    pub cert_alarm_days: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -293,6 +334,14 @@ impl Default for PortConfig {
             host: "127.0.0.1".into(),
             port: sp(0),
             expect: Expect::Required,
+            probe: ProbeKind::Tcp,
+            path: "/".into(),
+            status: None,
+            url: String::new(),
+            ca_file: String::new(),
+            internal: false,
+            interval_secs: None,
+            timeout_ms: None,
         }
     }
 }
@@ -302,6 +351,9 @@ impl Default for ProbeConfig {
         ProbeConfig {
             interval_secs: sp(5),
             timeout_ms: sp(1000),
+            fail_after: sp(2),
+            cert_warn_days: 21,
+            cert_alarm_days: 7,
         }
     }
 }
@@ -398,11 +450,21 @@ pub fn default_agents() -> Vec<AgentConfig> {
     ]
 }
 
-fn port(name: &str, port: u16, expect: Expect) -> PortConfig {
+fn port(
+    name: &str,
+    port: u16,
+    expect: Expect,
+    probe: ProbeKind,
+    path: &str,
+    internal: bool,
+) -> PortConfig {
     PortConfig {
         name: name.into(),
         port: sp(port),
         expect,
+        probe,
+        path: path.into(),
+        internal,
         ..PortConfig::default()
     }
 }
@@ -410,16 +472,52 @@ fn port(name: &str, port: u16, expect: Expect) -> PortConfig {
 pub fn default_ports() -> Vec<PortConfig> {
     use Expect::*;
     vec![
-        port("Nginx HTTP", 80, Required),
-        port("Nginx HTTPS", 443, Required),
-        port("chavion.com", 5002, Required),
-        port("Dashboard", 5004, Required),
-        port("Executor", 5051, Required),
-        port("Redis", 6379, Required),
-        port("PostgreSQL", 5432, Required),
-        port("Prometheus", 9090, Optional),
-        port("Grafana", 3000, Optional),
-        port("Matrix", 8008, Optional),
-        port("Matrix fed.", 8448, Optional),
+        port("Nginx HTTP", 80, Required, ProbeKind::Http, "/", false),
+        port("Nginx HTTPS", 443, Required, ProbeKind::Tls, "/", false),
+        port(
+            "chavion.com",
+            5002,
+            Required,
+            ProbeKind::Socketio,
+            "/",
+            false,
+        ),
+        port(
+            "Dashboard",
+            5004,
+            Required,
+            ProbeKind::Http,
+            "/health",
+            false,
+        ),
+        port("Executor", 5051, Required, ProbeKind::Tcp, "/", true),
+        port("Redis", 6379, Required, ProbeKind::Redis, "/", true),
+        // SELECT 1 needs credentials: set `url` to probe deeper than a TCP connect.
+        port("PostgreSQL", 5432, Required, ProbeKind::Tcp, "/", true),
+        port(
+            "Prometheus",
+            9090,
+            Optional,
+            ProbeKind::Http,
+            "/-/healthy",
+            true,
+        ),
+        port(
+            "Grafana",
+            3000,
+            Optional,
+            ProbeKind::Http,
+            "/api/health",
+            true,
+        ),
+        port(
+            "Matrix",
+            8008,
+            Optional,
+            ProbeKind::Http,
+            "/_matrix/client/versions",
+            true,
+        ),
+        port("Matrix fed.", 8448, Optional, ProbeKind::Tls, "/", false),
     ]
 }

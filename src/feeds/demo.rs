@@ -150,6 +150,7 @@ pub fn spawn(cfg: &Config, channels: Channels, tx: Sender<Event>) -> tokio::task
                         },
                         _ => ProbeOutcome::Up {
                             latency: Duration::from_micros(rng.u64(150..4000)),
+                            cert_days: (index == 1).then_some(64),
                         },
                     };
                     let _ = tx

@@ -29,14 +29,23 @@ pub fn parse_proc_net_tcp(text: &str) -> Vec<Listener> {
                 return None;
             }
             let (ip_hex, port_hex) = f[1].split_once(':')?;
-            Some(Listener { addr: parse_addr(ip_hex)?, port: u16::from_str_radix(port_hex, 16).ok()?, inode: f[9].parse().ok()?, owner: None })
+            Some(Listener {
+                addr: parse_addr(ip_hex)?,
+                port: u16::from_str_radix(port_hex, 16).ok()?,
+                inode: f[9].parse().ok()?,
+                owner: None,
+            })
         })
         .collect()
 }
 
 /// The kernel prints each 32-bit word of the address in host (little-endian) byte order.
 fn parse_addr(hex: &str) -> Option<IpAddr> {
-    let word = |i: usize| u32::from_str_radix(hex.get(i * 8..i * 8 + 8)?, 16).ok().map(u32::swap_bytes);
+    let word = |i: usize| {
+        u32::from_str_radix(hex.get(i * 8..i * 8 + 8)?, 16)
+            .ok()
+            .map(u32::swap_bytes)
+    };
     match hex.len() {
         8 => Some(IpAddr::V4(Ipv4Addr::from(word(0)?))),
         32 => {
@@ -55,7 +64,11 @@ fn parse_addr(hex: &str) -> Option<IpAddr> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Finding {
     /// An internal service listening on a non-loopback address.
-    Exposed { service: String, listener: Listener, remedy: String },
+    Exposed {
+        service: String,
+        listener: Listener,
+        remedy: String,
+    },
     /// Listening, and not in the port map.
     Unmapped { listener: Listener },
 }
@@ -63,10 +76,18 @@ pub enum Finding {
 pub fn remedy(service: &str, port: u16) -> String {
     let firewall = format!("or block it: ufw deny {port}/tcp");
     match service.to_ascii_lowercase().as_str() {
-        s if s.contains("redis") => format!("set `bind 127.0.0.1 -::1` in redis.conf and restart, {firewall}"),
-        s if s.contains("postgres") => format!("set listen_addresses = 'localhost' in postgresql.conf and restart, {firewall}"),
-        s if s.contains("prometheus") => format!("start it with --web.listen-address=127.0.0.1:{port}, {firewall}"),
-        s if s.contains("grafana") => format!("set http_addr = 127.0.0.1 in grafana.ini, {firewall}"),
+        s if s.contains("redis") => {
+            format!("set `bind 127.0.0.1 -::1` in redis.conf and restart, {firewall}")
+        }
+        s if s.contains("postgres") => {
+            format!("set listen_addresses = 'localhost' in postgresql.conf and restart, {firewall}")
+        }
+        s if s.contains("prometheus") => {
+            format!("start it with --web.listen-address=127.0.0.1:{port}, {firewall}")
+        }
+        s if s.contains("grafana") => {
+            format!("set http_addr = 127.0.0.1 in grafana.ini, {firewall}")
+        }
         _ => format!("bind it to 127.0.0.1, {firewall}"),
     }
 }
@@ -78,11 +99,17 @@ pub fn audit(listeners: &[Listener], mapped: &[(String, u16, bool)]) -> Vec<Find
     for l in listeners {
         match mapped.iter().find(|(_, p, _)| *p == l.port) {
             Some((name, port, true)) if l.public() => {
-                out.push(Finding::Exposed { service: name.clone(), listener: l.clone(), remedy: remedy(name, *port) });
+                out.push(Finding::Exposed {
+                    service: name.clone(),
+                    listener: l.clone(),
+                    remedy: remedy(name, *port),
+                });
             }
             Some(_) => {}
             // One finding per port, whichever addresses it listens on.
-            None if seen.insert(l.port) => out.push(Finding::Unmapped { listener: l.clone() }),
+            None if seen.insert(l.port) => out.push(Finding::Unmapped {
+                listener: l.clone(),
+            }),
             None => {}
         }
     }
@@ -109,16 +136,29 @@ pub fn scan() -> Vec<Listener> {
 /// socket inode → `name (pid N)`, for the processes we may look into.
 fn socket_owners() -> std::collections::HashMap<u64, String> {
     let mut map = std::collections::HashMap::new();
-    let Ok(procs) = std::fs::read_dir("/proc") else { return map };
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return map;
+    };
     for p in procs.flatten() {
-        let Some(pid) = p.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-        let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else { continue };
-        let comm = std::fs::read_to_string(p.path().join("comm")).map(|c| c.trim().to_string()).unwrap_or_default();
+        let Some(pid) = p.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else {
+            continue;
+        };
+        let comm = std::fs::read_to_string(p.path().join("comm"))
+            .map(|c| c.trim().to_string())
+            .unwrap_or_default();
         for fd in fds.flatten() {
             if let Ok(target) = std::fs::read_link(fd.path())
-                && let Some(inode) = target.to_str().and_then(|t| t.strip_prefix("socket:[")).and_then(|t| t.strip_suffix(']')).and_then(|t| t.parse().ok())
+                && let Some(inode) = target
+                    .to_str()
+                    .and_then(|t| t.strip_prefix("socket:["))
+                    .and_then(|t| t.strip_suffix(']'))
+                    .and_then(|t| t.parse().ok())
             {
-                map.entry(inode).or_insert_with(|| format!("{comm} (pid {pid})"));
+                map.entry(inode)
+                    .or_insert_with(|| format!("{comm} (pid {pid})"));
             }
         }
     }
@@ -150,10 +190,25 @@ mod tests {
     fn parses_listening_sockets_in_both_families() {
         let v4 = parse_proc_net_tcp(TCP);
         let got: Vec<(String, u16)> = v4.iter().map(|l| (l.addr.to_string(), l.port)).collect();
-        assert_eq!(got, [("0.0.0.0".into(), 6379), ("127.0.0.1".into(), 5432), ("0.0.0.0".into(), 80), ("0.0.0.0".into(), 8080)]);
+        assert_eq!(
+            got,
+            [
+                ("0.0.0.0".into(), 6379),
+                ("127.0.0.1".into(), 5432),
+                ("0.0.0.0".into(), 80),
+                ("0.0.0.0".into(), 8080)
+            ]
+        );
         let v6 = parse_proc_net_tcp(TCP6);
         let got: Vec<(String, u16)> = v6.iter().map(|l| (l.addr.to_string(), l.port)).collect();
-        assert_eq!(got, [("::1".into(), 5432), ("::".into(), 9090), ("10.0.0.5".into(), 3000)]);
+        assert_eq!(
+            got,
+            [
+                ("::1".into(), 5432),
+                ("::".into(), 9090),
+                ("10.0.0.5".into(), 3000)
+            ]
+        );
         assert!(!v6[0].public() && v6[1].public() && v6[2].public());
     }
 
@@ -172,15 +227,38 @@ mod tests {
         let exposed: Vec<(&str, String)> = findings
             .iter()
             .filter_map(|f| match f {
-                Finding::Exposed { service, listener, .. } => Some((service.as_str(), listener.addr.to_string())),
+                Finding::Exposed {
+                    service, listener, ..
+                } => Some((service.as_str(), listener.addr.to_string())),
                 _ => None,
             })
             .collect();
-        assert_eq!(exposed, [("Redis", "0.0.0.0".into()), ("Prometheus", "::".into()), ("Grafana", "10.0.0.5".into())]);
-        let unmapped: Vec<u16> = findings.iter().filter_map(|f| if let Finding::Unmapped { listener } = f { Some(listener.port) } else { None }).collect();
+        assert_eq!(
+            exposed,
+            [
+                ("Redis", "0.0.0.0".into()),
+                ("Prometheus", "::".into()),
+                ("Grafana", "10.0.0.5".into())
+            ]
+        );
+        let unmapped: Vec<u16> = findings
+            .iter()
+            .filter_map(|f| {
+                if let Finding::Unmapped { listener } = f {
+                    Some(listener.port)
+                } else {
+                    None
+                }
+            })
+            .collect();
         assert_eq!(unmapped, [8080]);
-        let Finding::Exposed { remedy, .. } = &findings[0] else { panic!() };
-        assert_eq!(remedy, "set `bind 127.0.0.1 -::1` in redis.conf and restart, or block it: ufw deny 6379/tcp");
+        let Finding::Exposed { remedy, .. } = &findings[0] else {
+            panic!()
+        };
+        assert_eq!(
+            remedy,
+            "set `bind 127.0.0.1 -::1` in redis.conf and restart, or block it: ufw deny 6379/tcp"
+        );
     }
 
     #[test]

@@ -1,23 +1,92 @@
-//! Plain TCP-connect probes, one task per port-map entry, all concurrent. A probe that
+//! Port probes, one task per port-map entry, all concurrent, each with its own interval and
+//! timeout: a TCP connect, an HTTP(S) GET, a Redis PING, PostgreSQL `SELECT 1`, the Socket.IO
+//! open packet, or a verified TLS handshake with the certificate's days left. A probe that
 //! hangs costs only its own task: the UI never waits on it.
 
 use chrono::Utc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::Sender;
 use tokio::task::JoinHandle;
 
+use crate::config::Config;
+use crate::config::model::ProbeKind;
 use crate::event::{Event, ProbeOutcome};
 
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub index: usize,
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub kind: ProbeKind,
+    pub path: String,
+    pub status: Option<u16>,
+    /// Credentials or a full URL; never printed.
+    pub url: String,
+    pub ca_file: String,
+    pub interval: Duration,
+    pub timeout: Duration,
+}
+
+pub fn targets(cfg: &Config) -> Vec<Target> {
+    cfg.ports
+        .iter()
+        .enumerate()
+        .map(|(index, p)| Target {
+            index,
+            name: p.name.clone(),
+            host: p.host.clone(),
+            port: *p.port.get_ref(),
+            kind: p.probe,
+            path: p.path.clone(),
+            status: p.status,
+            url: p.url.clone(),
+            ca_file: p.ca_file.clone(),
+            interval: Duration::from_secs(
+                p.interval_secs
+                    .unwrap_or(*cfg.probes.interval_secs.get_ref())
+                    .max(1),
+            ),
+            timeout: Duration::from_millis(
+                p.timeout_ms
+                    .unwrap_or(*cfg.probes.timeout_ms.get_ref())
+                    .max(10),
+            ),
+        })
+        .collect()
+}
+
 pub async fn tcp_connect(host: &str, port: u16, timeout: Duration) -> ProbeOutcome {
+    let t = Target {
+        index: 0,
+        name: String::new(),
+        host: host.into(),
+        port,
+        kind: ProbeKind::Tcp,
+        path: String::new(),
+        status: None,
+        url: String::new(),
+        ca_file: String::new(),
+        interval: timeout,
+        timeout,
+    };
+    probe(&t).await
+}
+
+/// One probe of one target, bounded by its timeout.
+pub async fn probe(t: &Target) -> ProbeOutcome {
     let started = Instant::now();
-    match tokio::time::timeout(timeout, TcpStream::connect((host, port))).await {
-        Ok(Ok(_stream)) => ProbeOutcome::Up {
-            latency: started.elapsed(),
-        },
-        Ok(Err(e)) => ProbeOutcome::Down { why: io_reason(&e) },
+    match tokio::time::timeout(t.timeout, run(t)).await {
         Err(_) => ProbeOutcome::Down {
-            why: format!("no answer in {} ms", timeout.as_millis()),
+            why: format!("no answer in {} ms", t.timeout.as_millis()),
+        },
+        Ok(Err(why)) => ProbeOutcome::Down { why },
+        Ok(Ok(cert_days)) => ProbeOutcome::Up {
+            latency: started.elapsed(),
+            cert_days,
         },
     }
 }
@@ -31,33 +100,303 @@ fn io_reason(e: &std::io::Error) -> String {
         HostUnreachable => "host unreachable".into(),
         NetworkUnreachable => "network unreachable".into(),
         AddrNotAvailable => "address not available".into(),
+        ConnectionReset => "connection reset".into(),
+        UnexpectedEof => "closed without answering".into(),
         _ => e.to_string(),
     }
 }
 
-pub fn spawn(
-    targets: Vec<(String, u16)>,
-    interval: Duration,
-    timeout: Duration,
-    tx: Sender<Event>,
-) -> Vec<JoinHandle<()>> {
+/// `scheme://host[:port]/path` → (tls, host, port, path).
+pub fn split_url(url: &str) -> Option<(bool, String, u16, String)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let tls = matches!(scheme, "https" | "wss");
+    let (authority, path) = rest
+        .find('/')
+        .map_or((rest, "/"), |i| (&rest[..i], &rest[i..]));
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.is_empty() => (h.to_string(), p.parse().ok()?),
+        _ => (authority.to_string(), if tls { 443 } else { 80 }),
+    };
+    Some((
+        tls,
+        host.trim_matches(['[', ']']).to_string(),
+        port,
+        path.to_string(),
+    ))
+}
+
+async fn run(t: &Target) -> Result<Option<i64>, String> {
+    let (tls, host, port, path) = match split_url(&t.url) {
+        Some(u)
+            if matches!(
+                t.kind,
+                ProbeKind::Http | ProbeKind::Https | ProbeKind::Socketio
+            ) =>
+        {
+            u
+        }
+        _ => (
+            t.kind == ProbeKind::Https,
+            t.host.clone(),
+            t.port,
+            t.path.clone(),
+        ),
+    };
+    match t.kind {
+        ProbeKind::Tcp => connect(&host, port).await.map(|_| None),
+        ProbeKind::Http | ProbeKind::Https => {
+            let tcp = connect(&host, port).await?;
+            let code = if tls {
+                let (stream, _) = tls_connect(tcp, &host, &t.ca_file).await?;
+                http_status(stream, &host, &path).await?
+            } else {
+                http_status(tcp, &host, &path).await?
+            };
+            match t.status {
+                Some(want) if code != want => {
+                    Err(format!("HTTP {code} from {path}, expected {want}"))
+                }
+                None if code >= 500 => Err(format!("HTTP {code} from {path}")),
+                _ => Ok(None),
+            }
+        }
+        ProbeKind::Tls => {
+            let tcp = connect(&host, port).await?;
+            let (_, days) = tls_connect(tcp, &host, &t.ca_file).await?;
+            Ok(days)
+        }
+        ProbeKind::Redis => {
+            let url = if t.url.is_empty() {
+                format!("redis://{host}:{port}")
+            } else {
+                t.url.clone()
+            };
+            let mut conn = crate::feeds::redis::sampler::connect(&url)
+                .await
+                .map_err(|e| crate::feeds::redis::reason(&e))?;
+            let pong: String = redis::cmd("PING")
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| crate::feeds::redis::reason(&e))?;
+            if pong == "PONG" {
+                Ok(None)
+            } else {
+                Err(format!(
+                    "PING answered `{}`",
+                    crate::sanitize::clean(&pong, 20)
+                ))
+            }
+        }
+        ProbeKind::Postgres => {
+            if t.url.is_empty() {
+                return Err("no credentials: set `url = \"postgres://…\"` for this entry".into());
+            }
+            use sqlx::Connection;
+            let mut conn = sqlx::postgres::PgConnection::connect(&t.url)
+                .await
+                .map_err(|e| {
+                    crate::sanitize::redact_url(&crate::sanitize::clean(&e.to_string(), 200))
+                })?;
+            let one: i32 = sqlx::query_scalar("SELECT 1")
+                .fetch_one(&mut conn)
+                .await
+                .map_err(|e| crate::sanitize::clean(&e.to_string(), 200))?;
+            let _ = conn.close().await;
+            if one == 1 {
+                Ok(None)
+            } else {
+                Err("SELECT 1 did not return 1".into())
+            }
+        }
+        ProbeKind::Socketio => {
+            crate::feeds::socketio::ensure_crypto();
+            let scheme = if tls { "wss" } else { "ws" };
+            let path = if path == "/" {
+                "/socket.io/".to_string()
+            } else {
+                path
+            };
+            let url = format!("{scheme}://{host}:{port}{path}?EIO=4&transport=websocket");
+            let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
+                .await
+                .map_err(|e| crate::sanitize::clean(&e.to_string(), 200))?;
+            use futures_util::{SinkExt, StreamExt};
+            let first = ws.next().await;
+            let _ = ws
+                .send(tokio_tungstenite::tungstenite::Message::text("1"))
+                .await;
+            match first {
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t)))
+                    if matches!(
+                        crate::feeds::socketio::codec::parse_eio(&t),
+                        Ok(crate::feeds::socketio::codec::Eio::Open(_))
+                    ) =>
+                {
+                    Ok(None)
+                }
+                _ => Err("no Engine.IO open packet".into()),
+            }
+        }
+    }
+}
+
+async fn connect(host: &str, port: u16) -> Result<TcpStream, String> {
+    TcpStream::connect((host, port))
+        .await
+        .map_err(|e| io_reason(&e))
+}
+
+async fn http_status<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    host: &str,
+    path: &str,
+) -> Result<u16, String> {
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: chavion-tui\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes())
+        .await
+        .map_err(|e| io_reason(&e))?;
+    let mut buf = Vec::with_capacity(256);
+    let mut chunk = [0u8; 256];
+    // Only the status line matters; read no more than a few KB of anything.
+    while !buf.windows(2).any(|w| w == b"\r\n") && buf.len() < 4096 {
+        let n = s.read(&mut chunk).await.map_err(|e| io_reason(&e))?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let line = String::from_utf8_lossy(&buf);
+    let mut parts = line.split_whitespace();
+    match (parts.next(), parts.next().and_then(|c| c.parse().ok())) {
+        (Some(v), Some(code)) if v.starts_with("HTTP/") => Ok(code),
+        _ => Err(format!(
+            "not an HTTP answer: `{}`",
+            crate::sanitize::clean(line.lines().next().unwrap_or(""), 60)
+        )),
+    }
+}
+
+fn tls_config(ca_file: &str) -> Result<Arc<rustls::ClientConfig>, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    crate::feeds::socketio::ensure_crypto();
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    if !ca_file.is_empty() {
+        let certs = CertificateDer::pem_file_iter(ca_file)
+            .map_err(|e| format!("cannot read ca_file {ca_file}: {e}"))?;
+        for cert in certs {
+            roots
+                .add(cert.map_err(|e| format!("bad certificate in {ca_file}: {e}"))?)
+                .map_err(|e| format!("unusable CA in {ca_file}: {e}"))?;
+        }
+    }
+    Ok(Arc::new(
+        rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    ))
+}
+
+/// A verified TLS handshake (never an unverified one), and the leaf certificate's days left.
+async fn tls_connect(
+    tcp: TcpStream,
+    host: &str,
+    ca_file: &str,
+) -> Result<(tokio_rustls::client::TlsStream<TcpStream>, Option<i64>), String> {
+    let config = tls_config(ca_file)?;
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|_| format!("`{host}` is not a valid TLS server name"))?;
+    let stream = tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .map_err(|e| format!("TLS: {}", crate::sanitize::clean(&e.to_string(), 160)))?;
+    let days = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .and_then(|leaf| not_after(leaf.as_ref()))
+        .map(|end| (end - Utc::now()).num_days());
+    Ok((stream, days))
+}
+
+/// The `notAfter` of an X.509 certificate, by walking just enough DER:
+/// Certificate → tbsCertificate → [version] serial signature issuer validity.
+pub fn not_after(der: &[u8]) -> Option<chrono::DateTime<Utc>> {
+    fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+        let tag = *b.first()?;
+        let first = *b.get(1)?;
+        let (len, head) = if first < 0x80 {
+            (first as usize, 2)
+        } else {
+            let n = (first & 0x7f) as usize;
+            if n == 0 || n > 4 {
+                return None;
+            }
+            let len = b
+                .get(2..2 + n)?
+                .iter()
+                .fold(0usize, |acc, x| (acc << 8) | *x as usize);
+            (len, 2 + n)
+        };
+        let body = b.get(head..head + len)?;
+        Some((tag, body, &b[head + len..]))
+    }
+    let (_, cert, _) = tlv(der)?;
+    let (_, tbs, _) = tlv(cert)?;
+    let mut rest = tbs;
+    let (tag, _, r) = tlv(rest)?;
+    if tag == 0xa0 {
+        rest = r; // explicit version
+    }
+    for _ in 0..3 {
+        rest = tlv(rest)?.2; // serial, signature, issuer
+    }
+    let (_, validity, _) = tlv(rest)?;
+    let (_, _, after) = tlv(validity)?; // skip notBefore
+    let (tag, time, _) = tlv(after)?;
+    let text = std::str::from_utf8(time).ok()?;
+    let full = match tag {
+        0x17 => format!(
+            "{}{}",
+            if text[..2].parse::<u32>().ok()? < 50 {
+                "20"
+            } else {
+                "19"
+            },
+            text
+        ),
+        0x18 => text.to_string(),
+        _ => return None,
+    };
+    chrono::NaiveDateTime::parse_from_str(full.trim_end_matches('Z'), "%Y%m%d%H%M%S")
+        .ok()
+        .map(|t| t.and_utc())
+}
+
+pub fn spawn(targets: Vec<Target>, tx: Sender<Event>) -> Vec<JoinHandle<()>> {
     targets
         .into_iter()
-        .enumerate()
-        .map(|(index, (host, port))| {
+        .map(|t| {
             let tx = tx.clone();
             tokio::spawn(async move {
                 // Stagger the first round so eleven probes do not land in the same instant.
-                tokio::time::sleep(Duration::from_millis(index as u64 * 20)).await;
-                let mut ticker = tokio::time::interval(interval);
+                tokio::time::sleep(Duration::from_millis(t.index as u64 * 20)).await;
+                let mut ticker = tokio::time::interval(t.interval);
                 ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     ticker.tick().await;
-                    let outcome = tcp_connect(&host, port, timeout).await;
+                    let outcome = probe(&t).await;
                     if tx
                         .send(Event::Probe {
                             at: Utc::now(),
-                            index,
+                            index: t.index,
                             outcome,
                         })
                         .await
@@ -93,5 +432,22 @@ mod tests {
                 why: "connection refused".into()
             }
         );
+    }
+
+    #[test]
+    fn urls_name_their_targets() {
+        assert_eq!(
+            split_url("https://svc-abc.a.run.app/health"),
+            Some((true, "svc-abc.a.run.app".into(), 443, "/health".into()))
+        );
+        assert_eq!(
+            split_url("http://10.0.0.7:5004"),
+            Some((false, "10.0.0.7".into(), 5004, "/".into()))
+        );
+        assert_eq!(
+            split_url("wss://u:p@[::1]:8443/socket.io/"),
+            Some((true, "::1".into(), 8443, "/socket.io/".into()))
+        );
+        assert_eq!(split_url("nonsense"), None);
     }
 }

@@ -8,27 +8,29 @@ use ratatui::widgets::{Cell, Row, Table, TableState};
 
 use super::fmt::fit;
 use super::panes::block;
+use crate::app::health::{self, Severity};
 use crate::app::state::{Pane, PortRow, PortStatus, State};
 use crate::config::model::Expect;
 use crate::config::theme::Theme;
 
 /// What a row means for the operator: its label and its style.
-pub fn verdict(row: &PortRow, theme: &Theme) -> (&'static str, Style) {
-    match (&row.status, row.expect) {
-        (PortStatus::Unknown, _) => ("unknown", theme.port_unknown),
-        (PortStatus::Up { .. }, Expect::Down) => ("EXPOSED", theme.port_down),
-        (PortStatus::Up { .. }, _) => ("up", theme.port_up),
-        (PortStatus::Down { .. }, Expect::Down) => ("closed", theme.port_up),
-        (PortStatus::Down { .. }, Expect::Optional) => ("absent", theme.port_optional),
-        (PortStatus::Down { .. }, Expect::Required) => ("DOWN", theme.port_down),
-    }
+pub fn verdict(row: &PortRow, state: &State, theme: &Theme) -> (String, Style) {
+    let (label, severity) = health::port(state, row);
+    let style = match (severity, &row.status, row.expect) {
+        (Severity::Alarm, ..) => theme.port_down,
+        (Severity::Warn, PortStatus::Down { .. }, Expect::Optional) => theme.port_optional,
+        (Severity::Warn, ..) => theme.level_warn,
+        (Severity::Ok, PortStatus::Unknown, _) => theme.port_unknown,
+        (Severity::Ok, ..) => theme.port_up,
+    };
+    (label, style)
 }
 
 pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let down = state
         .ports
         .iter()
-        .filter(|p| matches!(verdict(p, theme).0, "DOWN" | "EXPOSED"))
+        .filter(|p| health::port(state, p).1 == Severity::Alarm)
         .count();
     let summary = if down > 0 {
         Span::styled(format!("{down} need attention "), theme.port_down)
@@ -53,14 +55,28 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     })
     .style(theme.header);
     let rows = state.ports.iter().map(|p| {
-        let (label, style) = verdict(p, theme);
+        let (label, style) = verdict(p, state, theme);
         let latency = match &p.status {
             PortStatus::Up { latency_ms } => format!("{latency_ms:.1}"),
             _ => "–".into(),
         };
-        let why = match &p.status {
-            PortStatus::Down { why } => why.clone(),
-            _ => String::new(),
+        // Why, in words: what failed, what listens where it should not, or the latency trend.
+        let why = match (health::exposed(state, p), &p.status) {
+            (
+                Some(crate::feeds::exposure::Finding::Exposed {
+                    listener, remedy, ..
+                }),
+                _,
+            ) => {
+                let owner = listener
+                    .owner
+                    .as_deref()
+                    .map(|o| format!(" by {o}"))
+                    .unwrap_or_default();
+                format!("listening on {}{owner}: {remedy}", listener.addr)
+            }
+            (_, PortStatus::Down { why }) => why.clone(),
+            _ => super::fmt::sparkline(p.latency_history.iter(), 16),
         };
         let mut cells = vec![
             Cell::from(p.name.clone()),
