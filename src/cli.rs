@@ -260,6 +260,252 @@ pub async fn audit(settings: &Settings, since: Option<&str>, json: bool) -> Exit
     ExitCode::SUCCESS
 }
 
+
+/// `status`: every probe, feed link and queue, checked once, for cron and Nagios-style checks.
+/// Exit 0 all well; 1 degraded (an optional target down, a warning); 2 a required target down
+/// (or an internal service exposed, or a certificate about to expire).
+pub async fn status(settings: &Settings, json: bool) -> ExitCode {
+    use crate::app::health::{self, Severity};
+    use crate::app::{State, update};
+    use crate::event::{Event, LinkHealth};
+    use crate::feeds::probes;
+
+    let cfg = &settings.config;
+    let mut state = State::new(cfg, settings.keymap.clone(), chrono::Utc::now());
+    // Every probe at once; each is bounded by its own timeout.
+    let handles: Vec<_> = probes::targets(cfg)
+        .into_iter()
+        .map(|t| tokio::spawn(async move { (t.index, probes::probe(&t).await) }))
+        .collect();
+    let redis_url = cfg.redis.url.get_ref().clone();
+    let queues = run::feed_config(settings).queues;
+    let redis = tokio::spawn(async move {
+        let mut conn = crate::feeds::redis::sampler::connect(&redis_url)
+            .await
+            .map_err(|e| crate::feeds::redis::reason(&e))?;
+        let mut names: std::collections::BTreeSet<String> = queues.into_iter().collect();
+        if let Ok(found) = crate::feeds::redis::sampler::discover(&mut conn, "").await {
+            names.extend(found);
+        }
+        crate::feeds::redis::sampler::sample(&mut conn, "", &names, true)
+            .await
+            .map(|(s, _)| s)
+            .map_err(|e| crate::feeds::redis::reason(&e))
+    });
+    let sio: Vec<_> = cfg
+        .socketio
+        .iter()
+        .map(|e| {
+            let t = probes::Target {
+                index: 0,
+                name: e.name.clone(),
+                host: String::new(),
+                port: 0,
+                kind: crate::config::model::ProbeKind::Socketio,
+                path: e.path.clone(),
+                status: None,
+                url: e.url.get_ref().clone(),
+                ca_file: String::new(),
+                interval: Duration::from_secs(1),
+                timeout: Duration::from_secs(3),
+            };
+            let name = format!("sio:{}", e.name);
+            tokio::spawn(async move { (name, probes::probe(&t).await) })
+        })
+        .collect();
+    let exposure = tokio::task::spawn_blocking({
+        let mapped: Vec<(String, u16, bool)> = cfg
+            .ports
+            .iter()
+            .map(|p| (p.name.clone(), *p.port.get_ref(), p.internal))
+            .collect();
+        move || crate::feeds::exposure::audit(&crate::feeds::exposure::scan(), &mapped)
+    });
+
+    let at = chrono::Utc::now();
+    for h in handles {
+        if let Ok((index, outcome)) = h.await {
+            update(&mut state, Event::Probe { at, index, outcome });
+        }
+    }
+    let mut links = Vec::new();
+    let mut queue_rows = Vec::new();
+    match redis.await {
+        Ok(Ok(samples)) => {
+            links.push(("redis".to_string(), LinkHealth::Up));
+            queue_rows = samples;
+        }
+        Ok(Err(why)) => links.push((
+            "redis".to_string(),
+            LinkHealth::Down {
+                why,
+                retry_in: None,
+            },
+        )),
+        Err(e) => links.push((
+            "redis".to_string(),
+            LinkHealth::Down {
+                why: e.to_string(),
+                retry_in: None,
+            },
+        )),
+    }
+    for h in sio {
+        if let Ok((name, outcome)) = h.await {
+            links.push((
+                name,
+                match outcome {
+                    crate::event::ProbeOutcome::Up { .. } => LinkHealth::Up,
+                    crate::event::ProbeOutcome::Down { why } => LinkHealth::Down {
+                        why,
+                        retry_in: None,
+                    },
+                },
+            ));
+        }
+    }
+    if let Ok(findings) = exposure.await {
+        update(&mut state, Event::Exposure { findings });
+    }
+
+    // Redis is the platform's spine: its link down is an alarm; a Socket.IO channel, a warning.
+    let link_severity = |name: &str, h: &LinkHealth| match h {
+        LinkHealth::Up => Severity::Ok,
+        _ if name == "redis" => Severity::Alarm,
+        _ => Severity::Warn,
+    };
+    let ports: Vec<serde_json::Value> = state
+        .ports
+        .iter()
+        .zip(&cfg.ports)
+        .map(|(p, c)| {
+            let (label, severity) = health::port(&state, p);
+            let (up, latency, why) = match &p.status {
+                crate::app::state::PortStatus::Up { latency_ms } => (Some(true), Some(*latency_ms), None),
+                crate::app::state::PortStatus::Down { why } => (Some(false), None, Some(why.clone())),
+                crate::app::state::PortStatus::Unknown => (None, None, None),
+            };
+            serde_json::json!({
+                "name": p.name, "host": p.host, "port": p.port,
+                "probe": c.probe,
+                "expect": format!("{:?}", p.expect).to_lowercase(),
+                "up": up, "label": label, "severity": severity,
+                "latency_ms": latency.map(|l| (l * 100.0).round() / 100.0), "cert_days": p.cert_days, "why": why,
+            })
+        })
+        .collect();
+    let worst_port = state
+        .ports
+        .iter()
+        .map(|p| health::port(&state, p).1)
+        .max()
+        .unwrap_or(Severity::Ok);
+    let worst_link = links
+        .iter()
+        .map(|(n, h)| link_severity(n, h))
+        .max()
+        .unwrap_or(Severity::Ok);
+    let worst = worst_port.max(worst_link);
+    let code: u8 = match worst {
+        Severity::Ok => 0,
+        Severity::Warn => 1,
+        Severity::Alarm => 2,
+    };
+    let exposure: Vec<serde_json::Value> = state
+        .exposure
+        .iter()
+        .map(|f| match f {
+            crate::feeds::exposure::Finding::Exposed { service, listener, remedy } => serde_json::json!({
+                "kind": "exposed", "service": service, "address": listener.addr.to_string(), "port": listener.port, "owner": listener.owner, "remedy": remedy,
+            }),
+            crate::feeds::exposure::Finding::Unmapped { listener } => serde_json::json!({
+                "kind": "unmapped", "address": listener.addr.to_string(), "port": listener.port, "owner": listener.owner,
+            }),
+        })
+        .collect();
+    let overall = ["ok", "degraded", "critical"][code as usize];
+    if json {
+        let doc = serde_json::json!({
+            "schema": "chavion-tui/status/1",
+            "status": overall,
+            "exit_code": code,
+            "checked_at": at.to_rfc3339(),
+            "ports": ports,
+            "links": links.iter().map(|(n, h)| match h {
+                LinkHealth::Up => serde_json::json!({"name": n, "up": true, "severity": link_severity(n, h)}),
+                LinkHealth::Down { why, .. } | LinkHealth::Degraded { why } => serde_json::json!({"name": n, "up": false, "why": why, "severity": link_severity(n, h)}),
+                LinkHealth::Connecting => serde_json::json!({"name": n, "up": false, "severity": link_severity(n, h)}),
+            }).collect::<Vec<_>>(),
+            "queues": queue_rows.iter().map(|q| serde_json::json!({"name": q.queue, "depth": q.depth, "reserved": q.reserved})).collect::<Vec<_>>(),
+            "exposure": exposure,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("JSON values serialize")
+        );
+    } else {
+        println!("chavion-tui status: {}", overall.to_uppercase());
+        println!();
+        println!(
+            "{:<13} {:<28} {:<9} {:<9} {:>9}  WHY",
+            "PORT", "TARGET", "EXPECT", "STATE", "LATENCY"
+        );
+        for p in &ports {
+            let target = format!("{}:{}", p["host"].as_str().unwrap_or(""), p["port"]);
+            let latency = p["latency_ms"]
+                .as_f64()
+                .map(|l| format!("{l:.1} ms"))
+                .unwrap_or_else(|| "–".into());
+            println!(
+                "{:<13} {:<28} {:<9} {:<9} {:>9}  {}",
+                p["name"].as_str().unwrap_or(""),
+                crate::ui::fmt::fit(&target, 28),
+                p["expect"].as_str().unwrap_or(""),
+                p["label"].as_str().unwrap_or(""),
+                latency,
+                p["why"].as_str().unwrap_or("")
+            );
+        }
+        println!();
+        for (n, h) in &links {
+            match h {
+                LinkHealth::Up => println!("link {n:<20} up"),
+                LinkHealth::Down { why, .. } | LinkHealth::Degraded { why } => {
+                    println!("link {n:<20} DOWN  {why}")
+                }
+                LinkHealth::Connecting => println!("link {n:<20} connecting"),
+            }
+        }
+        for q in &queue_rows {
+            println!(
+                "queue {:<19} {} waiting, {} reserved",
+                q.queue, q.depth, q.reserved
+            );
+        }
+        for e in &exposure {
+            match e["kind"].as_str() {
+                Some("exposed") => println!(
+                    "EXPOSED {} on {}:{} — {}",
+                    e["service"].as_str().unwrap_or(""),
+                    e["address"].as_str().unwrap_or(""),
+                    e["port"],
+                    e["remedy"].as_str().unwrap_or("")
+                ),
+                _ => println!(
+                    "unmapped listener {}:{}{}",
+                    e["address"].as_str().unwrap_or(""),
+                    e["port"],
+                    e["owner"]
+                        .as_str()
+                        .map(|o| format!(" ({o})"))
+                        .unwrap_or_default()
+                ),
+            }
+        }
+    }
+    ExitCode::from(code)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -62,6 +62,10 @@ pub enum Event {
     History {
         lines: Vec<crate::store::StoredLine>,
     },
+    /// The exposure audit ran: what listens where it should not, and what is not in the map.
+    Exposure {
+        findings: Vec<crate::feeds::exposure::Finding>,
+    },
     /// SIGTERM or SIGHUP: leave cleanly.
     Shutdown {
         why: String,

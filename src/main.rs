@@ -75,6 +75,13 @@ enum Command {
         #[arg(long, default_value_t = 60, requires = "wait", value_name = "S")]
         timeout: u64,
     },
+    /// Check every probe, feed link and queue once, without a TUI (for cron, Nagios, CI).
+    /// Exits 0 all well, 1 degraded, 2 when a required target is down.
+    Status {
+        /// JSON with a documented schema (docs/OPERATIONS.md).
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the audit trail.
     Audit {
         /// Only the last part: 30m, 2h, 7d.
@@ -148,6 +155,9 @@ fn main() -> ExitCode {
                 rt.block_on(cli::dispatch(&settings, &draft, cli.read_only, wait))
             })
         }
+        Some(Command::Status { json }) => with_settings(&cli, |settings, rt| {
+            rt.block_on(cli::status(&settings, *json))
+        }),
         Some(Command::Audit { since, json }) => with_settings(&cli, |settings, rt| {
             rt.block_on(cli::audit(&settings, since.as_deref(), *json))
         }),

@@ -92,6 +92,7 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
             );
             Outcome::redraw()
         }
+        Event::Exposure { findings } => exposure(state, findings),
         Event::History { lines } => {
             history(state, lines);
             Outcome::redraw()
@@ -625,6 +626,70 @@ fn history(state: &mut State, lines: Vec<crate::store::StoredLine>) {
             source: l.source,
             message: l.message,
         });
+    }
+}
+
+/// Keeps the newest audit; says what became exposed (or stopped being), once.
+fn exposure(state: &mut State, findings: Vec<crate::feeds::exposure::Finding>) -> Outcome {
+    use crate::feeds::exposure::Finding;
+    let key = |f: &Finding| match f {
+        Finding::Exposed {
+            service, listener, ..
+        } => format!("{service} {}:{}", listener.addr, listener.port),
+        Finding::Unmapped { listener } => format!("{}:{}", listener.addr, listener.port),
+    };
+    let before: std::collections::BTreeSet<String> = state.exposure.iter().map(key).collect();
+    let now = state.now;
+    for f in &findings {
+        if before.contains(&key(f)) {
+            continue;
+        }
+        let owner = |l: &crate::feeds::exposure::Listener| {
+            l.owner
+                .as_deref()
+                .map(|o| format!(" ({o})"))
+                .unwrap_or_default()
+        };
+        match f {
+            Finding::Exposed {
+                service,
+                listener,
+                remedy,
+            } => {
+                log(
+                    state,
+                    now,
+                    Level::Error,
+                    "exposure",
+                    format!(
+                        "{service} listens on {}:{}{}: reachable from outside; {remedy}",
+                        listener.addr,
+                        listener.port,
+                        owner(listener)
+                    ),
+                );
+            }
+            Finding::Unmapped { listener } => {
+                log(
+                    state,
+                    now,
+                    Level::Info,
+                    "exposure",
+                    format!(
+                        "listening on {}:{}{}, not in the port map",
+                        listener.addr,
+                        listener.port,
+                        owner(listener)
+                    ),
+                );
+            }
+        }
+    }
+    let changed = before != findings.iter().map(key).collect();
+    state.exposure = findings;
+    Outcome {
+        redraw: changed,
+        effects: Vec::new(),
     }
 }
 

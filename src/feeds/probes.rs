@@ -220,7 +220,7 @@ async fn run(t: &Target) -> Result<Option<i64>, String> {
             let url = format!("{scheme}://{host}:{port}{path}?EIO=4&transport=websocket");
             let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
                 .await
-                .map_err(|e| crate::sanitize::clean(&e.to_string(), 200))?;
+                .map_err(|e| crate::feeds::socketio::client::words(&e))?;
             use futures_util::{SinkExt, StreamExt};
             let first = ws.next().await;
             let _ = ws

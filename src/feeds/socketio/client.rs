@@ -452,7 +452,7 @@ impl<'a> Session<'a> {
     }
 }
 
-fn words(e: &tokio_tungstenite::tungstenite::Error) -> String {
+pub fn words(e: &tokio_tungstenite::tungstenite::Error) -> String {
     use tokio_tungstenite::tungstenite::Error as E;
     match e {
         E::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
