@@ -260,7 +260,6 @@ pub async fn audit(settings: &Settings, since: Option<&str>, json: bool) -> Exit
     ExitCode::SUCCESS
 }
 
-
 /// `status`: every probe, feed link and queue, checked once, for cron and Nagios-style checks.
 /// Exit 0 all well; 1 degraded (an optional target down, a warning); 2 a required target down
 /// (or an internal service exposed, or a certificate about to expire).

@@ -220,6 +220,7 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
     let mut state = initial_state(&settings, &opts);
     let cfg = &settings.config;
     let mut tasks = Vec::new();
+    let mut sio_tasks = Vec::new();
     // The demo fleet is not a platform: nothing it does may reach the operator's real store.
     let store = match if opts.demo {
         Ok(None)
@@ -270,8 +271,8 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
             feed_config(&settings),
             tx.clone(),
         ));
-        let (sio_tasks, links) = spawn_socketio(&settings, &tx);
-        tasks.extend(sio_tasks);
+        let (sio, links) = spawn_socketio(&settings, &tx);
+        sio_tasks = sio;
         ctx.socketio = links;
         tasks.push(tokio::spawn(outbox(ctx.clone(), tx.clone())));
     }
@@ -345,6 +346,17 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
     }
     for t in tasks {
         t.abort();
+    }
+    // Socket.IO endpoints close their sessions properly (Engine.IO `1`) once nobody can send
+    // through them any more; they get half a second for it.
+    drop(ctx);
+    for t in sio_tasks {
+        if tokio::time::timeout(Duration::from_millis(500), t)
+            .await
+            .is_err()
+        {
+            tracing::debug!("a Socket.IO endpoint did not close in time");
+        }
     }
     // The last lines still go to the store: close the writer's channel and let it finish
     // its batch, but never hold the exit for long.

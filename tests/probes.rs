@@ -169,7 +169,10 @@ async fn each_kind_of_probe_against_a_real_listener() {
         up(&probe(&target(ProbeKind::Socketio, sio.port)).await),
         "the Engine.IO open packet"
     );
-    assert!(!up(&probe(&target(ProbeKind::Socketio, redis.port)).await), "Redis is not a Socket.IO server");
+    assert!(
+        !up(&probe(&target(ProbeKind::Socketio, redis.port)).await),
+        "Redis is not a Socket.IO server"
+    );
 
     let closed = free_port();
     assert_eq!(

@@ -323,3 +323,42 @@ async fn wss_goes_through_rustls_and_an_untrusted_certificate_is_refused_in_word
     // Verification is never weakened: a self-signed certificate is not in the system roots.
     room.until("a TLS refusal, in words", |s| matches!(health(s), Some(LinkHealth::Down { why, .. }) if why.starts_with("TLS: ") && why.contains("certificate"))).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_closes_cleanly_when_the_control_room_lets_go() {
+    let server = SocketIoServer::start();
+    let settings =
+        chavion_tui::config::settings_from_str(&config(&server.url(), "secret")).unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let (mut tasks, links) = chavion_tui::run::spawn_socketio(&settings, &tx);
+    loop {
+        let ev = rx.recv().await.unwrap();
+        if matches!(
+            &ev,
+            chavion_tui::event::Event::Link {
+                health: LinkHealth::Up,
+                ..
+            }
+        ) {
+            break;
+        }
+    }
+    drop(links);
+    // It sends Engine.IO `1` and ends, rather than hanging on or being killed.
+    let task = tasks.pop().unwrap();
+    tokio::time::timeout(Duration::from_secs(2), task)
+        .await
+        .expect("the endpoint task ended")
+        .unwrap();
+    let mut said = Vec::new();
+    while let Ok(ev) = rx.try_recv() {
+        if let chavion_tui::event::Event::Link {
+            health: LinkHealth::Down { why, .. },
+            ..
+        } = ev
+        {
+            said.push(why);
+        }
+    }
+    assert_eq!(said, ["closed by the control room"]);
+}
