@@ -3,8 +3,7 @@
 
 mod common;
 
-use std::io::BufRead;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use chavion_tui::config::model::ProbeKind;
@@ -116,21 +115,12 @@ struct Https {
 
 impl Https {
     fn start(cert: &std::path::Path, key: &std::path::Path) -> Https {
-        let mut child = Command::new("python3")
-            .arg(common::servers::peers_dir().join("https_server.py"))
+        let mut cmd = Command::new("python3");
+        cmd.arg(common::servers::peers_dir().join("https_server.py"))
             .arg(cert)
-            .arg(key)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        Https {
-            port: line.trim().parse().unwrap(),
-            child,
-        }
+            .arg(key);
+        let (child, port) = common::servers::spawn_printing_port(&mut cmd);
+        Https { port, child }
     }
 }
 

@@ -98,6 +98,25 @@ impl Drop for RedisServer {
     }
 }
 
+/// Starts a peer that prints the port it listens on as its first line, and reads it.
+pub fn spawn_printing_port(cmd: &mut Command) -> (Child, u16) {
+    use std::io::BufRead;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("the peer printed `{line}`, not a port"));
+    (child, port)
+}
+
 pub fn peers_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers")
 }
@@ -384,25 +403,14 @@ impl SocketIoServer {
     }
 
     fn spawn(&mut self) {
-        use std::io::BufRead;
-        let mut child = Command::new(python())
-            .arg("sio_server.py")
+        let mut cmd = Command::new(python());
+        cmd.arg("sio_server.py")
             .current_dir(peers_dir())
             .env("PEER_PORT", self.port.to_string())
             .env("PEER_TOKEN", "secret")
-            .env("PEER_TLS", self.tls.clone().unwrap_or_default())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        self.port = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("sio_server.py printed `{line}`"));
+            .env("PEER_TLS", self.tls.clone().unwrap_or_default());
+        let (child, port) = spawn_printing_port(&mut cmd);
+        self.port = port;
         self.child = Some(child);
     }
 
