@@ -258,7 +258,7 @@ fn confirm_key(state: &mut State, key: KeyEvent, c: Confirm) -> Outcome {
 
 /// The one gate every dangerous effect passes: read-only mode refuses it here, in words.
 pub(super) fn guarded(state: &mut State, effect: Effect) -> Outcome {
-    if state.read_only && effect.is_dangerous() {
+    if effect.is_dangerous() && (state.read_only || state.demo) {
         let what = match &effect {
             Effect::Revoke {
                 terminate: true, ..
@@ -268,11 +268,13 @@ pub(super) fn guarded(state: &mut State, effect: Effect) -> Outcome {
             Effect::Emit { .. } => "emitting to a Socket.IO endpoint",
             Effect::Quit => "this",
         };
-        flash(
-            state,
-            Level::Warn,
-            format!("refused: {what} is disabled because chavion-tui was started with --read-only"),
-        );
+        let why = if state.read_only {
+            format!("refused: {what} is disabled because chavion-tui was started with --read-only")
+        } else {
+            // The configured Redis may be the real platform: the demo must never reach it.
+            format!("refused: {what} is not sent anywhere in the demo; the fleet is simulated")
+        };
+        flash(state, Level::Warn, why);
         return Outcome::redraw();
     }
     Outcome {

@@ -1147,3 +1147,22 @@ fn certificate_days_warn_under_21_and_alarm_under_7() {
     );
     assert_eq!(s.ports[1].cert_days, Some(5));
 }
+
+#[test]
+fn the_demo_never_sends_anything_to_a_real_platform() {
+    let mut s = state();
+    s.demo = true;
+    update(&mut s, key(KeyCode::Char(':')));
+    typed(&mut s, "dispatch thinking thinking.plan [1]");
+    update(&mut s, key(KeyCode::Enter));
+    assert!(
+        matches!(s.ui.mode, Mode::ConfirmDispatch(_)),
+        "the form and the exact message are shown"
+    );
+    let out = update(&mut s, key(KeyCode::Char('y')));
+    assert!(out.effects.is_empty(), "but nothing is sent");
+    assert_eq!(
+        s.flash.as_ref().unwrap().text,
+        "refused: dispatching a task is not sent anywhere in the demo; the fleet is simulated"
+    );
+}
