@@ -156,20 +156,21 @@ pub async fn push_once(
     Ok(pushed == 1)
 }
 
-/// Dispatches one task: outbox first (when there is a store), then Redis.
+/// Dispatches one task, as the exact bytes of `e` (see `entry`): outbox first (when there is
+/// a store), then Redis.
 pub async fn dispatch(
     target: &Target,
     store: Option<&Store>,
-    req: &TaskRequest,
+    e: &OutboxEntry,
+    queue: &str,
 ) -> Result<Delivery, String> {
-    let e = entry(target, req);
     if let Some(store) = store {
         store
-            .outbox_put(&e)
+            .outbox_put(e)
             .await
             .map_err(|err| format!("cannot write the outbox: {err}"))?;
     }
-    match deliver(target, &e, &req.queue).await {
+    match deliver(target, e, queue).await {
         Ok(fresh) => {
             if let Some(store) = store {
                 store

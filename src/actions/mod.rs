@@ -204,8 +204,9 @@ pub async fn dispatch_audited(
     agent: &str,
     req: &TaskRequest,
 ) -> Result<Delivery, String> {
+    // Built once: the bytes pushed are the bytes whose digest is audited.
     let entry = dispatch::entry(&ctx.target, req);
-    let outcome = dispatch::dispatch(&ctx.target, ctx.store.as_ref(), req).await;
+    let outcome = dispatch::dispatch(&ctx.target, ctx.store.as_ref(), &entry, &req.queue).await;
     let said = match &outcome {
         Ok(Delivery::Sent) => "sent".to_string(),
         Ok(Delivery::AlreadySent) => "already sent".to_string(),
