@@ -312,14 +312,8 @@ pub async fn status(settings: &Settings, json: bool) -> ExitCode {
             tokio::spawn(async move { (name, probes::probe(&t).await) })
         })
         .collect();
-    let exposure = tokio::task::spawn_blocking({
-        let mapped: Vec<(String, u16, bool)> = cfg
-            .ports
-            .iter()
-            .map(|p| (p.name.clone(), *p.port.get_ref(), p.internal))
-            .collect();
-        move || crate::feeds::exposure::audit(&crate::feeds::exposure::scan(), &mapped)
-    });
+    let mapped = crate::feeds::exposure::port_map(cfg);
+    let exposure = tokio::task::spawn_blocking(move || crate::feeds::exposure::audit_here(&mapped));
 
     let at = chrono::Utc::now();
     for h in handles {

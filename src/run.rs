@@ -131,25 +131,12 @@ pub fn spawn_socketio(
     (tasks, links)
 }
 
-/// The exposure audit of this machine's listening sockets against the port map.
-pub fn exposure_audit(settings: &Settings) -> Vec<crate::feeds::exposure::Finding> {
-    let mapped: Vec<(String, u16, bool)> = settings
-        .config
-        .ports
-        .iter()
-        .map(|p| (p.name.clone(), *p.port.get_ref(), p.internal))
-        .collect();
-    crate::feeds::exposure::audit(&crate::feeds::exposure::scan(), &mapped)
-}
-
 async fn exposure_loop(mapped: Vec<(String, u16, bool)>, tx: mpsc::Sender<Event>) {
     loop {
         let m = mapped.clone();
         // /proc reads are quick but blocking: keep them off the runtime's workers.
-        if let Ok(findings) = tokio::task::spawn_blocking(move || {
-            crate::feeds::exposure::audit(&crate::feeds::exposure::scan(), &m)
-        })
-        .await
+        if let Ok(findings) =
+            tokio::task::spawn_blocking(move || crate::feeds::exposure::audit_here(&m)).await
             && tx.send(Event::Exposure { findings }).await.is_err()
         {
             return;
@@ -261,12 +248,10 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
         tasks.push(demo::spawn(cfg, channels(&settings), tx.clone()));
     } else {
         tasks.extend(probes::spawn(probes::targets(cfg), tx.clone()));
-        let mapped = cfg
-            .ports
-            .iter()
-            .map(|p| (p.name.clone(), *p.port.get_ref(), p.internal))
-            .collect();
-        tasks.push(tokio::spawn(exposure_loop(mapped, tx.clone())));
+        tasks.push(tokio::spawn(exposure_loop(
+            crate::feeds::exposure::port_map(cfg),
+            tx.clone(),
+        )));
         tasks.extend(crate::feeds::redis::spawn(
             feed_config(&settings),
             tx.clone(),

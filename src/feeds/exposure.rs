@@ -116,6 +116,19 @@ pub fn audit(listeners: &[Listener], mapped: &[(String, u16, bool)]) -> Vec<Find
     out
 }
 
+/// The port map as the audit needs it: (name, port, internal).
+pub fn port_map(cfg: &crate::config::Config) -> Vec<(String, u16, bool)> {
+    cfg.ports
+        .iter()
+        .map(|p| (p.name.clone(), *p.port.get_ref(), p.internal))
+        .collect()
+}
+
+/// The audit of this machine's listening sockets against the port map.
+pub fn audit_here(mapped: &[(String, u16, bool)]) -> Vec<Finding> {
+    audit(&scan(), mapped)
+}
+
 /// Reads the machine's listening sockets, with their owners where /proc shows them.
 pub fn scan() -> Vec<Listener> {
     let mut all = Vec::new();
