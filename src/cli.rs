@@ -296,17 +296,14 @@ pub async fn status(settings: &Settings, json: bool) -> ExitCode {
         .iter()
         .map(|e| {
             let t = probes::Target {
-                index: 0,
-                name: e.name.clone(),
-                host: String::new(),
-                port: 0,
-                kind: crate::config::model::ProbeKind::Socketio,
                 path: e.path.clone(),
-                status: None,
                 url: e.url.get_ref().clone(),
-                ca_file: String::new(),
-                interval: Duration::from_secs(1),
-                timeout: Duration::from_secs(3),
+                ..probes::Target::adhoc(
+                    crate::config::model::ProbeKind::Socketio,
+                    "",
+                    0,
+                    Duration::from_secs(3),
+                )
             };
             let name = format!("sio:{}", e.name);
             tokio::spawn(async move { (name, probes::probe(&t).await) })

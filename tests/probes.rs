@@ -14,19 +14,7 @@ use common::Sandbox;
 use common::servers::{Postgres, RedisServer, SocketIoServer, free_port};
 
 fn target(kind: ProbeKind, port: u16) -> Target {
-    Target {
-        index: 0,
-        name: "t".into(),
-        host: "127.0.0.1".into(),
-        port,
-        kind,
-        path: "/".into(),
-        status: None,
-        url: String::new(),
-        ca_file: String::new(),
-        interval: Duration::from_secs(1),
-        timeout: Duration::from_millis(1500),
-    }
+    Target::adhoc(kind, "127.0.0.1", port, Duration::from_millis(1500))
 }
 
 fn up(o: &ProbeOutcome) -> bool {

@@ -59,21 +59,23 @@ pub fn targets(cfg: &Config) -> Vec<Target> {
         .collect()
 }
 
-pub async fn tcp_connect(host: &str, port: u16, timeout: Duration) -> ProbeOutcome {
-    let t = Target {
-        index: 0,
-        name: String::new(),
-        host: host.into(),
-        port,
-        kind: ProbeKind::Tcp,
-        path: String::new(),
-        status: None,
-        url: String::new(),
-        ca_file: String::new(),
-        interval: timeout,
-        timeout,
-    };
-    probe(&t).await
+impl Target {
+    /// A one-off target outside the port map (a Socket.IO endpoint, say): the rest defaults.
+    pub fn adhoc(kind: ProbeKind, host: &str, port: u16, timeout: Duration) -> Target {
+        Target {
+            index: 0,
+            name: String::new(),
+            host: host.into(),
+            port,
+            kind,
+            path: "/".into(),
+            status: None,
+            url: String::new(),
+            ca_file: String::new(),
+            interval: timeout,
+            timeout,
+        }
+    }
 }
 
 /// One probe of one target, bounded by its timeout.
@@ -279,7 +281,26 @@ async fn http_status<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
+/// The TLS client configuration for a `ca_file` (empty: the system's roots alone). Built once
+/// per file and kept: probes run every few seconds, and the system's trust store is a few
+/// hundred files.
 fn tls_config(ca_file: &str) -> Result<Arc<rustls::ClientConfig>, String> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static BUILT: OnceLock<Mutex<HashMap<String, Arc<rustls::ClientConfig>>>> = OnceLock::new();
+    let cache = BUILT.get_or_init(Default::default);
+    if let Some(c) = cache.lock().expect("not poisoned").get(ca_file) {
+        return Ok(c.clone());
+    }
+    let config = build_tls_config(ca_file)?;
+    cache
+        .lock()
+        .expect("not poisoned")
+        .insert(ca_file.to_string(), config.clone());
+    Ok(config)
+}
+
+fn build_tls_config(ca_file: &str) -> Result<Arc<rustls::ClientConfig>, String> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
     crate::feeds::socketio::ensure_crypto();
@@ -423,11 +444,23 @@ mod tests {
             l.local_addr().unwrap().port()
         };
         assert!(matches!(
-            tcp_connect("127.0.0.1", open, Duration::from_secs(1)).await,
+            probe(&Target::adhoc(
+                ProbeKind::Tcp,
+                "127.0.0.1",
+                open,
+                Duration::from_secs(1)
+            ))
+            .await,
             ProbeOutcome::Up { .. }
         ));
         assert_eq!(
-            tcp_connect("127.0.0.1", closed, Duration::from_secs(1)).await,
+            probe(&Target::adhoc(
+                ProbeKind::Tcp,
+                "127.0.0.1",
+                closed,
+                Duration::from_secs(1)
+            ))
+            .await,
             ProbeOutcome::Down {
                 why: "connection refused".into()
             }
