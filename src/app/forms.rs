@@ -6,7 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::effect::Effect;
 use super::state::*;
-use super::update::{Outcome, flash, guarded};
+use super::update::{Outcome, flash, guarded, refuse};
 use crate::actions::dispatch::{
     AgentQueue, Draft, derived_task_id, parse_args, parse_kwargs, request,
 };
@@ -19,7 +19,7 @@ const FIELD_MAX: usize = 4_000;
 /// `d`: the form, preset to the selected agent. Refused at once under --read-only.
 pub fn open_form(state: &mut State) -> Outcome {
     if state.read_only {
-        return refuse(state);
+        return refuse(state, "dispatching a task");
     }
     let agent = if state.ui.focus == Pane::Agents {
         state.ui.agent_sel.min(state.agents.len().saturating_sub(1))
@@ -38,30 +38,6 @@ pub fn open_form(state: &mut State) -> Outcome {
         error: None,
     }));
     Outcome::redraw()
-}
-
-fn refuse(state: &mut State) -> Outcome {
-    guarded(
-        state,
-        Effect::Dispatch {
-            agent: String::new(),
-            request: placeholder(),
-        },
-    )
-}
-
-fn placeholder() -> wire::TaskRequest {
-    wire::TaskRequest {
-        id: String::new(),
-        name: String::new(),
-        queue: String::new(),
-        args: serde_json::json!([]),
-        kwargs: serde_json::json!({}),
-        priority: 0,
-        eta: None,
-        expires: None,
-        origin: String::new(),
-    }
 }
 
 /// Configured task names of the form's agent that start with what was typed.
@@ -222,7 +198,7 @@ fn text_of(form: &mut Form) -> Option<&mut String> {
 fn submit(state: &mut State, d: Draft, form: Option<Box<Form>>) -> Outcome {
     if state.read_only {
         state.ui.mode = Mode::Normal;
-        return refuse(state);
+        return refuse(state, "dispatching a task");
     }
     let agents: Vec<AgentQueue> = state
         .agents

@@ -268,19 +268,24 @@ pub(super) fn guarded(state: &mut State, effect: Effect) -> Outcome {
             Effect::Emit { .. } => "emitting to a Socket.IO endpoint",
             Effect::Quit => "this",
         };
-        let why = if state.read_only {
-            format!("refused: {what} is disabled because chavion-tui was started with --read-only")
-        } else {
-            // The configured Redis may be the real platform: the demo must never reach it.
-            format!("refused: {what} is not sent anywhere in the demo; the fleet is simulated")
-        };
-        flash(state, Level::Warn, why);
-        return Outcome::redraw();
+        return refuse(state, what);
     }
     Outcome {
         redraw: true,
         effects: vec![effect],
     }
+}
+
+/// Says, in words, why `what` is not done: --read-only, or the demo.
+pub(super) fn refuse(state: &mut State, what: &str) -> Outcome {
+    let why = if state.read_only {
+        format!("refused: {what} is disabled because chavion-tui was started with --read-only")
+    } else {
+        // The configured Redis may be the real platform: the demo must never reach it.
+        format!("refused: {what} is not sent anywhere in the demo; the fleet is simulated")
+    };
+    flash(state, Level::Warn, why);
+    Outcome::redraw()
 }
 
 pub(super) fn flash(state: &mut State, level: Level, text: String) {
