@@ -7,6 +7,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod event;
+pub mod executor;
 pub mod feeds;
 pub mod glob;
 pub mod logging;

@@ -32,6 +32,103 @@ pub fn parse_config(text: &str, file: &Path) -> (Option<(Config, Overrides)>, Ve
     }
 }
 
+fn validate_executor(
+    x: &model::ExecutorConfig,
+    err: &mut impl FnMut(std::ops::Range<usize>, String),
+) {
+    let mut hosts: Vec<&str> = Vec::new();
+    for h in &x.hosts {
+        let name = h.name.get_ref().as_str();
+        if name.trim().is_empty() || name.contains(char::is_whitespace) {
+            err(
+                h.name.span(),
+                "an executor host needs a name without spaces".into(),
+            );
+        } else if hosts.contains(&name) {
+            err(
+                h.name.span(),
+                format!("executor host `{name}` is defined twice"),
+            );
+        }
+        hosts.push(name);
+        if h.user.get_ref().trim().is_empty() {
+            err(
+                h.user.span(),
+                format!("executor host `{name}` needs a user"),
+            );
+        }
+        if *h.port.get_ref() == 0 {
+            err(
+                h.port.span(),
+                format!("executor host `{name}` needs a port between 1 and 65535"),
+            );
+        }
+    }
+    let mut books: Vec<&str> = Vec::new();
+    for r in &x.runbooks {
+        let name = r.name.get_ref().as_str();
+        if name.trim().is_empty() || name.contains(char::is_whitespace) {
+            err(
+                r.name.span(),
+                "a runbook needs a name without spaces".into(),
+            );
+        } else if books.contains(&name) {
+            err(r.name.span(), format!("runbook `{name}` is defined twice"));
+        }
+        books.push(name);
+        if r.command.get_ref().trim().is_empty() {
+            err(
+                r.command.span(),
+                format!("runbook `{name}` needs a command"),
+            );
+        }
+        if r.hosts.get_ref().is_empty() {
+            err(
+                r.hosts.span(),
+                format!("runbook `{name}` needs at least one host"),
+            );
+        }
+        for h in r.hosts.get_ref() {
+            if !x.hosts.iter().any(|d| d.name.get_ref() == h) {
+                err(
+                    r.hosts.span(),
+                    format!(
+                        "runbook `{name}` names host `{h}`, which no [[executor.hosts]] defines"
+                    ),
+                );
+            }
+        }
+        if !(1..=86_400).contains(r.timeout_secs.get_ref()) {
+            err(
+                r.timeout_secs.span(),
+                format!("runbook `{name}`: timeout_secs must be between 1 and 86400"),
+            );
+        }
+    }
+    for (v, what, range) in [
+        (&x.connect_timeout_secs, "connect_timeout_secs", 1..=300),
+        (&x.keepalive_secs, "keepalive_secs", 1..=3600),
+        (&x.kill_grace_secs, "kill_grace_secs", 1..=300),
+    ] {
+        if !range.contains(v.get_ref()) {
+            err(
+                v.span(),
+                format!(
+                    "executor.{what} must be between {} and {}",
+                    range.start(),
+                    range.end()
+                ),
+            );
+        }
+    }
+    if !(100..=1_000_000).contains(x.scrollback_lines.get_ref()) {
+        err(
+            x.scrollback_lines.span(),
+            "executor.scrollback_lines must be between 100 and 1000000".into(),
+        );
+    }
+}
+
 fn validate(cfg: &Config, file: &Path, text: &str, diags: &mut Vec<Diagnostic>) {
     let mut err = |span: std::ops::Range<usize>, msg: String| {
         diags.push(Diagnostic::at(file, text, Some(span), msg))
@@ -73,6 +170,7 @@ fn validate(cfg: &Config, file: &Path, text: &str, diags: &mut Vec<Diagnostic>) 
             );
         }
     }
+    validate_executor(&cfg.executor, &mut err);
     let fps = &cfg.ui.max_fps;
     if !(1..=120).contains(fps.get_ref()) {
         err(

@@ -16,6 +16,7 @@ pub struct Config {
     pub activity: ActivityConfig,
     pub celery: CeleryConfig,
     pub store: StoreConfig,
+    pub executor: ExecutorConfig,
     pub keymap: KeymapConfig,
 }
 
@@ -33,6 +34,96 @@ impl Default for StoreConfig {
         StoreConfig {
             url: sp(String::new()),
             activity_keep: sp(100_000),
+        }
+    }
+}
+
+/// The emergency executor: vetted runbooks fired over SSH when the queue path is broken.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExecutorConfig {
+    /// `:run HOST COMMAND` for commands that are not runbooks. Off unless asked for.
+    pub allow_adhoc: bool,
+    pub connect_timeout_secs: Spanned<u64>,
+    /// An SSH keepalive after this long without traffic; three unanswered drop the link.
+    pub keepalive_secs: Spanned<u64>,
+    /// Between TERM and KILL when a run is cancelled or times out.
+    pub kill_grace_secs: Spanned<u64>,
+    /// Output lines kept per run tab; the oldest go first.
+    pub scrollback_lines: Spanned<usize>,
+    pub hosts: Vec<SshHost>,
+    pub runbooks: Vec<Runbook>,
+}
+
+impl Default for ExecutorConfig {
+    fn default() -> Self {
+        ExecutorConfig {
+            allow_adhoc: false,
+            connect_timeout_secs: sp(10),
+            keepalive_secs: sp(15),
+            kill_grace_secs: sp(5),
+            scrollback_lines: sp(5_000),
+            hosts: Vec::new(),
+            runbooks: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SshHost {
+    pub name: Spanned<String>,
+    pub address: String,
+    pub port: Spanned<u16>,
+    pub user: Spanned<String>,
+    /// A private key file; empty tries ~/.ssh/id_ed25519, id_ecdsa and id_rsa.
+    pub identity: String,
+    /// Try the ssh-agent (SSH_AUTH_SOCK) before key files.
+    pub agent: bool,
+    /// Host keys are checked against this file, strictly: there is no way to skip it.
+    pub known_hosts: String,
+}
+
+impl Default for SshHost {
+    fn default() -> Self {
+        SshHost {
+            name: sp(String::new()),
+            address: "127.0.0.1".into(),
+            port: sp(22),
+            user: sp(String::new()),
+            identity: String::new(),
+            agent: true,
+            known_hosts: "~/.ssh/known_hosts".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Runbook {
+    pub name: Spanned<String>,
+    /// Names from `[[executor.hosts]]`; the first is the default.
+    pub hosts: Spanned<Vec<String>>,
+    /// Run by the login shell as `sh -c`, under `timeout --kill-after`.
+    pub command: Spanned<String>,
+    pub description: String,
+    pub timeout_secs: Spanned<u64>,
+    /// Asks for the host's name to be typed before it runs.
+    pub destructive: bool,
+    /// Agents this runbook repairs: offered on their tiles when the queue path is down.
+    pub agents: Vec<String>,
+}
+
+impl Default for Runbook {
+    fn default() -> Self {
+        Runbook {
+            name: sp(String::new()),
+            hosts: sp(Vec::new()),
+            command: sp(String::new()),
+            description: String::new(),
+            timeout_secs: sp(300),
+            destructive: false,
+            agents: Vec::new(),
         }
     }
 }
@@ -282,6 +373,7 @@ impl Default for Config {
             activity: ActivityConfig::default(),
             celery: CeleryConfig::default(),
             store: StoreConfig::default(),
+            executor: ExecutorConfig::default(),
             keymap: KeymapConfig::default(),
         }
     }

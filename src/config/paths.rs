@@ -23,6 +23,15 @@ fn xdg(var: &str, fallback: &str) -> PathBuf {
     }
 }
 
+/// `~/x` is relative to the home directory, as a shell would read it.
+pub fn expand_tilde(path: &str) -> PathBuf {
+    match path.strip_prefix("~/") {
+        Some(rest) => home().join(rest),
+        None if path == "~" => home(),
+        None => PathBuf::from(path),
+    }
+}
+
 fn home() -> PathBuf {
     std::env::var_os("HOME")
         .filter(|h| !h.is_empty())

@@ -5,6 +5,7 @@
 
 pub mod room;
 pub mod servers;
+pub mod sshd;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -14,7 +14,7 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-fn wait_until(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
+pub fn wait_until(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while !ok() {
         assert!(Instant::now() < deadline, "{what} did not come up");

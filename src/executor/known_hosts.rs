@@ -1,0 +1,202 @@
+//! Strict host-key checking against an OpenSSH known_hosts file. Unknown and changed keys
+//! are both refused; the refusal carries what the operator needs to check the key out of
+//! band and the exact line to add. Patterns this does not understand (wildcards,
+//! `@cert-authority`) match nothing, so they fail closed.
+
+use russh::keys::{HashAlg, PublicKey};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Known,
+    Unknown,
+    /// The host is listed with a different key of the same type: line numbers.
+    Changed {
+        lines: Vec<usize>,
+    },
+    /// The key is marked `@revoked`.
+    Revoked {
+        line: usize,
+    },
+}
+
+/// How known_hosts names a host: bare on port 22, `[host]:port` otherwise.
+pub fn host_entry(host: &str, port: u16) -> String {
+    if port == 22 {
+        host.to_string()
+    } else {
+        format!("[{host}]:{port}")
+    }
+}
+
+pub fn check(host: &str, port: u16, key: &PublicKey, file: &Path) -> Result<Verdict, String> {
+    if let Some(line) = revoked_line(key, file) {
+        return Ok(Verdict::Revoked { line });
+    }
+    let listed = russh::keys::known_hosts::known_host_keys_path(host, port, file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    // Any matching key is enough, as in OpenSSH; only then is a same-type key a change.
+    if listed.iter().any(|(_, k)| k == key) {
+        return Ok(Verdict::Known);
+    }
+    let changed: Vec<usize> = listed
+        .iter()
+        .filter(|(_, k)| k.algorithm() == key.algorithm())
+        .map(|(line, _)| *line)
+        .collect();
+    Ok(if changed.is_empty() {
+        Verdict::Unknown
+    } else {
+        Verdict::Changed { lines: changed }
+    })
+}
+
+/// A revoked key is refused for every host, which is stricter than OpenSSH and never wrong.
+fn revoked_line(key: &PublicKey, file: &Path) -> Option<usize> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let encoded = key.to_openssh().ok()?;
+    let body = encoded.split_whitespace().nth(1)?;
+    text.lines().enumerate().find_map(|(i, line)| {
+        let mut parts = line.split_whitespace();
+        (parts.next() == Some("@revoked") && parts.nth(2) == Some(body)).then_some(i + 1)
+    })
+}
+
+pub fn fingerprint(key: &PublicKey) -> String {
+    key.fingerprint(HashAlg::Sha256).to_string()
+}
+
+/// The line that would make this key known, for the operator to add once verified.
+pub fn line_to_add(host: &str, port: u16, key: &PublicKey) -> String {
+    let encoded = key.to_openssh().unwrap_or_default();
+    let mut parts = encoded.split_whitespace();
+    let (alg, body) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    format!("{} {alg} {body}", host_entry(host, port))
+}
+
+/// Why a host key was refused, in words, with the fingerprint and what to do.
+pub fn refusal(
+    verdict: &Verdict,
+    host: &str,
+    port: u16,
+    key: &PublicKey,
+    file: &PathBuf,
+) -> Option<String> {
+    let who = host_entry(host, port);
+    let fp = fingerprint(key);
+    match verdict {
+        Verdict::Known => None,
+        Verdict::Unknown => Some(format!(
+            "host key refused: {who} is not in {} (its {} key is {fp}). Verify that \
+             fingerprint on the host (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then add \
+             this line: {}",
+            file.display(),
+            key.algorithm(),
+            line_to_add(host, port, key)
+        )),
+        Verdict::Changed { lines } => Some(format!(
+            "HOST KEY CHANGED for {who}: it now offers {} key {fp}, which differs from \
+             {}:{}. Someone may be intercepting this connection, or the host was rebuilt. \
+             Nothing was sent. If the change is expected and verified, remove the old line.",
+            key.algorithm(),
+            file.display(),
+            lines
+                .iter()
+                .map(|l| l.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        )),
+        Verdict::Revoked { line } => Some(format!(
+            "host key refused: {who} offers key {fp}, which {}:{line} marks @revoked",
+            file.display()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIN8y+UM79/Wn+GyHpuEA6U5J5YGo0zt+qXQkYADE9TYJ";
+    const B: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILMu6mSoRZlawVJeGtpAi/0TuBMeot8rMd49rxuEsr0C";
+
+    fn key(s: &str) -> PublicKey {
+        PublicKey::from_openssh(s).unwrap()
+    }
+
+    fn file(text: &str) -> (tempdir::Dir, PathBuf) {
+        let d = tempdir::Dir::new();
+        let p = d.0.join("known_hosts");
+        std::fs::write(&p, text).unwrap();
+        (d, p)
+    }
+
+    mod tempdir {
+        pub struct Dir(pub std::path::PathBuf);
+        impl Dir {
+            pub fn new() -> Dir {
+                let p = std::env::temp_dir().join(format!(
+                    "chavion-kh-{}-{}",
+                    std::process::id(),
+                    fastrand::u64(..)
+                ));
+                std::fs::create_dir_all(&p).unwrap();
+                Dir(p)
+            }
+        }
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+
+    #[test]
+    fn known_unknown_changed_and_revoked() {
+        let (_d, p) = file(&format!("[10.0.0.5]:2222 {A}\nother.host {B}\n"));
+        assert_eq!(
+            check("10.0.0.5", 2222, &key(A), &p).unwrap(),
+            Verdict::Known
+        );
+        // The same host on another port is another entry.
+        assert_eq!(
+            check("10.0.0.5", 22, &key(A), &p).unwrap(),
+            Verdict::Unknown
+        );
+        assert_eq!(
+            check("10.0.0.5", 2222, &key(B), &p).unwrap(),
+            Verdict::Changed { lines: vec![1] }
+        );
+        let (_d2, p2) = file(&format!("@revoked * {A}\n10.0.0.5 {A}\n"));
+        assert_eq!(
+            check("10.0.0.5", 22, &key(A), &p2).unwrap(),
+            Verdict::Revoked { line: 1 }
+        );
+    }
+
+    #[test]
+    fn any_matching_key_of_several_is_enough() {
+        let (_d, p) = file(&format!("h {B}\nh {A}\n"));
+        assert_eq!(check("h", 22, &key(A), &p).unwrap(), Verdict::Known);
+    }
+
+    #[test]
+    fn a_missing_file_knows_nothing() {
+        let p = PathBuf::from("/nonexistent/known_hosts");
+        assert_eq!(check("h", 22, &key(A), &p).unwrap(), Verdict::Unknown);
+    }
+
+    #[test]
+    fn the_refusal_gives_the_fingerprint_and_the_line() {
+        let p = PathBuf::from("/k");
+        let why = refusal(&Verdict::Unknown, "127.0.0.1", 2200, &key(A), &p).unwrap();
+        assert!(why.contains(&fingerprint(&key(A))), "{why}");
+        assert!(why.contains(&format!("[127.0.0.1]:2200 {A}")), "{why}");
+        assert!(fingerprint(&key(A)).starts_with("SHA256:"));
+        let changed = refusal(&Verdict::Changed { lines: vec![3] }, "h", 22, &key(A), &p).unwrap();
+        assert!(changed.starts_with("HOST KEY CHANGED for h"), "{changed}");
+        assert!(changed.contains("/k:3"), "{changed}");
+    }
+}
