@@ -4,7 +4,7 @@
 //! `@cert-authority`) match nothing, so they fail closed.
 
 use russh::keys::{HashAlg, PublicKey};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
@@ -80,7 +80,7 @@ pub fn refusal(
     host: &str,
     port: u16,
     key: &PublicKey,
-    file: &PathBuf,
+    file: &Path,
 ) -> Option<String> {
     let who = host_entry(host, port);
     let fp = fingerprint(key);
@@ -116,6 +116,7 @@ pub fn refusal(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     const A: &str =
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIN8y+UM79/Wn+GyHpuEA6U5J5YGo0zt+qXQkYADE9TYJ";
