@@ -66,6 +66,11 @@ pub enum Event {
     Exposure {
         findings: Vec<crate::feeds::exposure::Finding>,
     },
+    /// News from an executor run.
+    Run {
+        id: u64,
+        update: crate::executor::RunUpdate,
+    },
     /// SIGTERM or SIGHUP: leave cleanly.
     Shutdown {
         why: String,

@@ -33,7 +33,7 @@ struct Cli {
     /// Run a simulated fleet inside the process; needs nothing else.
     #[arg(long)]
     demo: bool,
-    /// Refuse every action that changes the platform (dispatch, revoke).
+    /// Refuse every action that changes the platform (dispatch, revoke, emit, exec).
     #[arg(long, global = true)]
     read_only: bool,
     /// Test hook: panic after this many milliseconds, to prove the terminal is restored.
@@ -82,6 +82,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run a runbook over SSH, streaming its output; exits with the remote exit code.
+    Exec {
+        runbook: String,
+        /// One of the runbook's hosts (default: its first).
+        #[arg(long)]
+        host: Option<String>,
+        /// Do not ask first (needed when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
     /// Print the audit trail.
     Audit {
         /// Only the last part: 30m, 2h, 7d.
@@ -89,6 +99,9 @@ enum Command {
         since: Option<String>,
         #[arg(long)]
         json: bool,
+        /// The executor's runs instead: host, command, start, end, exit status, output.
+        #[arg(long)]
+        runs: bool,
     },
     /// Work with the config file.
     Config {
@@ -158,8 +171,17 @@ fn main() -> ExitCode {
         Some(Command::Status { json }) => with_settings(&cli, |settings, rt| {
             rt.block_on(cli::status(&settings, *json))
         }),
-        Some(Command::Audit { since, json }) => with_settings(&cli, |settings, rt| {
-            rt.block_on(cli::audit(&settings, since.as_deref(), *json))
+        Some(Command::Exec { runbook, host, yes }) => with_settings(&cli, |settings, rt| {
+            rt.block_on(cli::exec(
+                &settings,
+                runbook,
+                host.as_deref(),
+                *yes,
+                cli.read_only,
+            ))
+        }),
+        Some(Command::Audit { since, json, runs }) => with_settings(&cli, |settings, rt| {
+            rt.block_on(cli::audit(&settings, since.as_deref(), *json, *runs))
         }),
         Some(Command::Tui) | None => tui(&cli),
     }

@@ -106,6 +106,8 @@ pub fn action_context(
         result_backend: Some(settings.config.celery.result_backend.clone())
             .filter(|u| !u.is_empty()),
         socketio: Default::default(),
+        executor: std::sync::Arc::new(settings.config.executor.clone()),
+        runs: Default::default(),
     }
 }
 

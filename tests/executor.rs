@@ -210,3 +210,261 @@ async fn a_wrong_client_key_is_refused() {
     assert!(why.contains("accepted none of"), "{why}");
     assert!(why.contains("stranger"), "{why}");
 }
+
+// ---- The control room: the Executor view, the confirmation, tabs and Ctrl-C ----
+
+use chavion_tui::app::state::{Mode, RunPhase, View};
+use common::room::Room;
+use crossterm::event::{KeyCode, KeyModifiers};
+
+/// A room with no feeds and the executor pointed at `server`.
+fn room_config(server: &SshServer, runbooks: &str) -> String {
+    format!(
+        "socketio = []\nports = []\n{}",
+        server.executor_toml(&server.client_key(), runbooks)
+    )
+}
+
+fn lines_of(room: &Room) -> Vec<String> {
+    room.state
+        .executor
+        .current()
+        .map(|r| r.lines.iter().map(|(_, l)| l.clone()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_tui_confirms_streams_into_a_tab_and_ctrl_c_kills_the_remote_process() {
+    let server = SshServer::start("room");
+    let mut room = Room::bare(
+        &room_config(&server, &runbook("wait", "echo started; sleep 31340", 120)),
+        false,
+    );
+    room.key(KeyCode::Char('e')).await;
+    assert_eq!(room.state.ui.view, View::Executor);
+    room.key(KeyCode::Enter).await;
+    let Mode::ConfirmExec(p) = &room.state.ui.mode else {
+        panic!("enter should ask first, not run");
+    };
+    // The confirmation shows the exact line the host will run.
+    assert!(p.plan.remote.contains("sleep 31340"), "{}", p.plan.remote);
+    room.key(KeyCode::Char('y')).await;
+    room.until("the first line in the run's tab", |s| {
+        s.executor
+            .current()
+            .is_some_and(|r| r.lines.iter().any(|(_, l)| l == "started"))
+    })
+    .await;
+    assert!(server.process_alive("sleep 31340"));
+    room.key_with(KeyCode::Char('c'), KeyModifiers::CONTROL)
+        .await;
+    room.until("the run to end", |s| {
+        s.executor
+            .current()
+            .is_some_and(|r| matches!(r.phase, RunPhase::Ended(_)))
+    })
+    .await;
+    let RunPhase::Ended(end) = &room.state.executor.current().unwrap().phase else {
+        unreachable!()
+    };
+    assert!(end.cancelled, "{end:?}");
+    assert!(
+        gone(&server, "sleep 31340").await,
+        "ctrl-c left the remote process running"
+    );
+    // Ctrl-C in the Executor cancels the run; it did not quit the control room.
+    assert!(lines_of(&room).contains(&"started".to_string()));
+}
+
+#[tokio::test]
+async fn a_destructive_runbook_runs_only_once_the_host_name_is_typed() {
+    let server = SshServer::start("destructive");
+    let book = format!(
+        "{}destructive = true\n",
+        runbook("purge", "echo purged", 30)
+    );
+    let mut room = Room::bare(&room_config(&server, &book), false);
+    room.key(KeyCode::Char(':')).await;
+    room.keys("exec purge").await;
+    room.key(KeyCode::Enter).await;
+    assert!(matches!(room.state.ui.mode, Mode::ConfirmExec(_)));
+    // `y` is not enough, and neither is a wrong name.
+    room.keys("y").await;
+    room.key(KeyCode::Enter).await;
+    assert!(matches!(room.state.ui.mode, Mode::ConfirmExec(_)));
+    assert!(room.state.executor.runs.is_empty());
+    let flash = room.state.flash.as_ref().unwrap().text.clone();
+    assert!(flash.contains("type the host's name `test`"), "{flash}");
+    room.key(KeyCode::Backspace).await;
+    room.keys("test").await;
+    room.key(KeyCode::Enter).await;
+    room.until("the run to end", |s| {
+        s.executor
+            .runs
+            .first()
+            .is_some_and(|r| matches!(r.phase, RunPhase::Ended(_)))
+    })
+    .await;
+    assert_eq!(lines_of(&room), vec!["purged".to_string()]);
+}
+
+#[tokio::test]
+async fn read_only_refuses_to_run_in_the_tui_in_words() {
+    let server = SshServer::start("ro-room");
+    let mut room = Room::bare(
+        &room_config(&server, &runbook("hello", "echo hi", 10)),
+        true,
+    );
+    room.key(KeyCode::Char('e')).await;
+    room.key(KeyCode::Enter).await;
+    assert_eq!(
+        room.state.ui.mode,
+        Mode::Normal,
+        "read-only must not even ask"
+    );
+    assert!(room.state.executor.runs.is_empty());
+    let flash = room.state.flash.as_ref().unwrap().text.clone();
+    assert!(flash.contains("--read-only"), "{flash}");
+}
+
+// ---- The shell: `chavion-tui exec` ----
+
+use common::Sandbox;
+
+fn sandbox_with(tag: &str, config: &str) -> Sandbox {
+    let sb = Sandbox::new(tag);
+    let dir = sb.path("config/chavion-tui");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.toml"), config).unwrap();
+    sb
+}
+
+#[test]
+fn exec_streams_output_exits_with_the_remote_code_and_is_audited() {
+    let server = SshServer::start("cli");
+    let sb = sandbox_with(
+        "exec-cli",
+        &room_config(
+            &server,
+            &runbook("hello", "echo out-line; echo err-line >&2; exit 7", 30),
+        ),
+    );
+    let out = sb.cmd(&["exec", "hello", "--yes"]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    assert_eq!(stdout.trim(), "out-line");
+    assert!(stderr.contains("err-line"), "{stderr}");
+    assert!(stderr.contains("exit status 7"), "{stderr}");
+
+    let runs = sb.cmd(&["audit", "--runs", "--json"]);
+    let runs: serde_json::Value = serde_json::from_slice(&runs.stdout).unwrap();
+    let run = &runs[0];
+    assert_eq!(run["runbook"], "hello");
+    assert_eq!(run["host"], "test");
+    assert_eq!(run["exit_status"], 7);
+    assert!(run["command"].as_str().unwrap().contains("echo out-line"));
+    assert!(run["output"].as_str().unwrap().contains("out-line"));
+    assert!(
+        run["output"]
+            .as_str()
+            .unwrap()
+            .contains("[stderr] err-line")
+    );
+    assert!(run["ended_ms"].as_i64() >= run["started_ms"].as_i64());
+    let audit = sb.cmd(&["audit", "--json"]);
+    let audit: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap();
+    assert_eq!(audit[0]["action"], "exec");
+    assert_eq!(audit[0]["target"], "hello@test");
+}
+
+#[test]
+fn exec_refuses_under_read_only_and_without_confirmation() {
+    let server = SshServer::start("cli-ro");
+    let marker = format!("/tmp/chavion-exec-ran-{}", std::process::id());
+    let _ = std::fs::remove_file(&marker);
+    let sb = sandbox_with(
+        "exec-ro",
+        &room_config(&server, &runbook("touch", &format!("touch {marker}"), 30)),
+    );
+    let out = sb.cmd(&["--read-only", "exec", "touch", "--yes"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--read-only"), "{stderr}");
+    // No terminal and no --yes: nobody confirmed it.
+    let out = sb.cmd(&["exec", "touch"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("pass --yes"), "{stderr}");
+    assert!(!Path::new(&marker).exists(), "a refused run ran");
+}
+
+#[test]
+fn exec_fails_clearly_on_a_host_key_it_does_not_know() {
+    let server = SshServer::start("cli-hostkey");
+    std::fs::write(server.known_hosts(), "").unwrap();
+    let sb = sandbox_with(
+        "exec-hostkey",
+        &room_config(&server, &runbook("hello", "echo hi", 10)),
+    );
+    let out = sb.cmd(&["exec", "hello", "--yes"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(255), "{stderr}");
+    assert!(stderr.contains("host key refused"), "{stderr}");
+    assert!(stderr.contains(server.known_line().trim()), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+// ---- The real binary in tmux ----
+
+#[test]
+fn in_the_real_tui_redis_down_leads_to_a_runbook_that_streams_and_ctrl_c_kills_it() {
+    let server = SshServer::start("tmux");
+    let dead_redis = common::servers::free_port();
+    let book = format!(
+        "{}agents = [\"THINKING\"]\n",
+        runbook("unstick", "echo started; sleep 31341", 120)
+    );
+    let sb = sandbox_with(
+        "exec-tmux",
+        &format!(
+            "{}\n[redis]\nurl = \"redis://127.0.0.1:{dead_redis}/0\"\n",
+            room_config(&server, &book)
+        ),
+    );
+    let (tmux, _) = common::run_in_tmux("exec-tmux", &sb, 120, 30, "");
+    tmux.wait_for("the queue path shown down", |s| {
+        s.contains("queue path down: e for runbooks")
+    });
+    tmux.send(&["Down"]);
+    tmux.send(&["e"]);
+    tmux.wait_for("THINKING's runbooks", |s| {
+        s.contains("Runbooks for THINKING") && s.contains("unstick")
+    });
+    tmux.send(&["Enter"]);
+    tmux.wait_for("the confirmation", |s| {
+        s.contains("Confirm run over SSH") && s.contains("sleep 31341")
+    });
+    tmux.send(&["y"]);
+    tmux.wait_for("the first line, live", |s| {
+        s.contains("started") && s.contains("ctrl-c cancel")
+    });
+    assert!(server.process_alive("sleep 31341"));
+    tmux.send(&["C-c"]);
+    tmux.wait_for("the run cancelled", |s| s.contains("cancelled;"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    assert!(
+        rt.block_on(gone(&server, "sleep 31341")),
+        "ctrl-c in the TUI left the remote process running"
+    );
+    tmux.send(&["q"]);
+    tmux.wait_for("the program to exit cleanly", |s| {
+        common::exited(s) && s.contains("EXIT=0")
+    });
+}

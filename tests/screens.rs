@@ -343,3 +343,102 @@ fn dispatch_confirmation_shows_the_exact_message_100x40() {
     key(&mut s, KeyCode::Enter);
     insta::assert_snapshot!(render(&s, 100, 40, &theme(ColorMode::TrueColor)).backend());
 }
+
+/// The fleet, live (not the demo), with the shipped example's hosts and runbooks.
+fn fleet_with_runbooks() -> State {
+    let mut s = fleet();
+    s.demo = false;
+    let text = include_str!("../assets/config.example.toml");
+    let (cfg, diags) = chavion_tui::config::parse_config(text, Path::new("example.toml"));
+    assert!(diags.is_empty(), "{diags:?}");
+    s.executor.config = std::sync::Arc::new(cfg.unwrap().0.executor);
+    s
+}
+
+#[test]
+fn executor_offers_an_agents_runbooks_when_redis_is_down_120x30() {
+    let mut s = fleet_with_runbooks();
+    update(
+        &mut s,
+        Event::Link {
+            name: "redis".into(),
+            health: LinkHealth::Down {
+                why: "connection refused".into(),
+                retry_in: None,
+            },
+        },
+    );
+    key(&mut s, KeyCode::Down); // THINKING
+    insta::assert_snapshot!(
+        "dashboard_with_redis_down",
+        render(&s, 120, 30, &theme(ColorMode::TrueColor)).backend()
+    );
+    key(&mut s, KeyCode::Char('e'));
+    insta::assert_snapshot!(
+        "runbooks_for_thinking",
+        render(&s, 120, 30, &theme(ColorMode::TrueColor)).backend()
+    );
+}
+
+#[test]
+fn executor_destructive_confirmation_100x30() {
+    let mut s = fleet_with_runbooks();
+    key(&mut s, KeyCode::Char(':'));
+    for c in "exec purge-thinking-queue".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    key(&mut s, KeyCode::Enter);
+    for c in "v".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    insta::assert_snapshot!(render(&s, 100, 30, &theme(ColorMode::TrueColor)).backend());
+}
+
+#[test]
+fn executor_run_tab_streams_both_streams_and_the_end_100x24() {
+    use chavion_tui::executor::RunUpdate;
+    use chavion_tui::executor::run::{RunEnd, Status, Stream};
+    let mut s = fleet_with_runbooks();
+    key(&mut s, KeyCode::Char(':'));
+    for c in "exec disk-memory".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    key(&mut s, KeyCode::Enter);
+    key(&mut s, KeyCode::Char('y'));
+    let id = s.executor.runs[0].id;
+    let run = |s: &mut State, update_: RunUpdate| {
+        update(
+            s,
+            Event::Run {
+                id,
+                update: update_,
+            },
+        );
+    };
+    run(&mut s, RunUpdate::Started);
+    run(
+        &mut s,
+        RunUpdate::Output(vec![
+            (
+                Stream::Out,
+                "Filesystem      Size  Used Avail Use% Mounted on".into(),
+            ),
+            (
+                Stream::Out,
+                "/dev/sda1        49G   31G   16G  67% /".into(),
+            ),
+            (Stream::Err, "df: /opt: No such file or directory".into()),
+            (Stream::Out, "Mem:          24034    3120   18210".into()),
+        ]),
+    );
+    run(
+        &mut s,
+        RunUpdate::Ended(RunEnd {
+            status: Status::Exit(1),
+            duration: std::time::Duration::from_millis(420),
+            cancelled: false,
+            timed_out: false,
+        }),
+    );
+    insta::assert_snapshot!(render(&s, 100, 24, &theme(ColorMode::TrueColor)).backend());
+}

@@ -3,6 +3,7 @@
 //! and on the `chavion:audit` channel, where every other operator's control room shows it.
 
 pub mod dispatch;
+pub mod exec;
 
 use tokio::sync::mpsc::Sender;
 
@@ -27,12 +28,20 @@ pub struct Context {
     pub result_backend: Option<String>,
     /// The running Socket.IO endpoints, for `:emit`.
     pub socketio: crate::feeds::socketio::Links,
+    pub executor: std::sync::Arc<crate::config::model::ExecutorConfig>,
+    /// Runs in flight, so a cancel can reach them.
+    pub runs: exec::Registry,
 }
 
 /// How long an operator's emit waits for the server's ack.
 pub const EMIT_ACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub fn spawn(effect: Effect, ctx: Context, tx: Sender<Event>) {
+    match effect {
+        Effect::Exec { id, plan } if !ctx.read_only => return exec::spawn_run(id, *plan, ctx, tx),
+        Effect::CancelRun { id } => return exec::cancel(&ctx, id),
+        _ => {}
+    }
     tokio::spawn(async move {
         if let Some(done) = perform(effect, &ctx).await {
             follow_result(&ctx, &done, &tx);
@@ -110,7 +119,12 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
         });
     }
     match effect {
-        Effect::Quit => None,
+        Effect::Quit | Effect::CancelRun { .. } => None,
+        Effect::Exec { id, plan } => {
+            // Reached only under --read-only, refused above; a run never starts from here.
+            let _ = (id, plan);
+            None
+        }
         Effect::Revoke { task_id, terminate } => {
             let what = format!(
                 "{} {}",
@@ -188,6 +202,8 @@ fn effect_name(e: &Effect) -> &'static str {
         Effect::Revoke { .. } => "revoke",
         Effect::Dispatch { .. } => "dispatch",
         Effect::Emit { .. } => "emit",
+        Effect::Exec { .. } => "exec",
+        Effect::CancelRun { .. } => "cancel run",
     }
 }
 

@@ -1,6 +1,7 @@
 //! What `update` asks the outside world to do. Every operator action becomes an `Effect`,
 //! so read-only mode and the audit trail each have one place to live.
 
+use crate::executor::RunPlan;
 use crate::feeds::wire::TaskRequest;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +19,10 @@ pub enum Effect {
         event: String,
         payload: serde_json::Value,
     },
+    /// Run a command over SSH (a runbook, or ad hoc); news comes back as `Event::Run`.
+    Exec { id: u64, plan: Box<RunPlan> },
+    /// End a run: TERM, then KILL after the grace period.
+    CancelRun { id: u64 },
 }
 
 impl Effect {
@@ -25,7 +30,10 @@ impl Effect {
     pub fn is_dangerous(&self) -> bool {
         matches!(
             self,
-            Effect::Revoke { .. } | Effect::Dispatch { .. } | Effect::Emit { .. }
+            Effect::Revoke { .. }
+                | Effect::Dispatch { .. }
+                | Effect::Emit { .. }
+                | Effect::Exec { .. }
         )
     }
 }

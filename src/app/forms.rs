@@ -386,12 +386,18 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
             submit(state, d, None)
         }
         "emit" => emit_command(state, rest),
+        "exec" => super::exec::exec_command(state, rest),
+        "run" => super::exec::adhoc_command(state, rest),
+        "executor" | "runbooks" => {
+            state.ui.view = View::Executor;
+            Outcome::redraw()
+        }
         other => {
             flash(
                 state,
                 Level::Warn,
                 format!(
-                    "unknown command `{}`: try :dispatch, :emit, :tasks, :workers, :help, :q",
+                    "unknown command `{}`: try :dispatch, :emit, :exec, :run, :tasks, :workers, :executor, :help, :q",
                     crate::sanitize::clean(other, 30)
                 ),
             );

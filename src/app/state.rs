@@ -8,6 +8,8 @@ use crate::config::Config;
 use crate::config::keymap::Keymap;
 use crate::config::model::Expect;
 use crate::event::LinkHealth;
+use crate::executor::RunPlan;
+use crate::executor::run::{RunEnd, Stream};
 use crate::feeds::model::{AgentState, Level, TaskEventKind, TaskFields};
 
 /// Samples of history kept per queue and per port (one a second: two minutes).
@@ -54,6 +56,18 @@ pub enum Mode {
     ConfirmDispatch(Box<PendingDispatch>),
     /// A Socket.IO emit waiting for `y`.
     ConfirmEmit(Box<PendingEmit>),
+    /// A run waiting for `y`, or for the host's name when it is destructive.
+    ConfirmExec(Box<PendingExec>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingExec {
+    pub plan: RunPlan,
+    /// The hosts the runbook may run on, and which one is chosen.
+    pub hosts: Vec<String>,
+    pub host: usize,
+    /// What has been typed, for a destructive run.
+    pub typed: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -135,7 +149,7 @@ impl Mode {
             Mode::Confirm(_) => "CONFIRM",
             Mode::Form(_) => "DISPATCH",
             Mode::Command(_) => "COMMAND",
-            Mode::ConfirmDispatch(_) | Mode::ConfirmEmit(_) => "CONFIRM",
+            Mode::ConfirmDispatch(_) | Mode::ConfirmEmit(_) | Mode::ConfirmExec(_) => "CONFIRM",
         }
     }
 }
@@ -152,6 +166,7 @@ pub enum View {
     Dashboard,
     Tasks,
     Workers,
+    Executor,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -395,6 +410,95 @@ pub struct State {
     pub cert_alarm_days: i64,
     /// What the exposure audit found, newest scan.
     pub exposure: Vec<crate::feeds::exposure::Finding>,
+    pub executor: Executor,
+}
+
+/// Run tabs open at once; a new run closes the oldest finished tab beyond this.
+pub const MAX_RUN_TABS: usize = 8;
+
+#[derive(Debug, Clone)]
+pub struct Executor {
+    /// The configuration runs are planned from (runbooks, hosts, timeouts).
+    pub config: std::sync::Arc<crate::config::model::ExecutorConfig>,
+    pub runs: Vec<RunTab>,
+    /// 0 is the runbook list; `i` is `runs[i - 1]`.
+    pub tab: usize,
+    pub book_sel: usize,
+    /// Only the runbooks for this agent are listed (the queue path is down for it).
+    pub agent_filter: Option<String>,
+    pub next_id: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunPhase {
+    Connecting,
+    Running,
+    Cancelling,
+    Ended(RunEnd),
+}
+
+#[derive(Debug, Clone)]
+pub struct RunTab {
+    pub id: u64,
+    pub plan: RunPlan,
+    pub phase: RunPhase,
+    pub started: DateTime<Utc>,
+    pub lines: VecDeque<(Stream, String)>,
+    pub capacity: usize,
+    /// Lines dropped off the top of the scrollback.
+    pub dropped: u64,
+    /// Lines between the bottom of the view and the newest line; 0 follows.
+    pub offset: usize,
+}
+
+impl RunTab {
+    pub fn push(&mut self, stream: Stream, line: String) {
+        if self.lines.len() >= self.capacity {
+            self.lines.pop_front();
+            self.dropped += 1;
+        }
+        self.lines.push_back((stream, line));
+        if self.offset > 0 {
+            self.offset = (self.offset + 1).min(self.lines.len().saturating_sub(1));
+        }
+    }
+
+    pub fn running(&self) -> bool {
+        !matches!(self.phase, RunPhase::Ended(_))
+    }
+}
+
+impl Executor {
+    /// The runbooks listed, with their index in the config.
+    pub fn listed(&self) -> Vec<(usize, &crate::config::model::Runbook)> {
+        self.config
+            .runbooks
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| match &self.agent_filter {
+                Some(a) => r.agents.iter().any(|x| x.eq_ignore_ascii_case(a)),
+                None => true,
+            })
+            .collect()
+    }
+
+    pub fn current(&self) -> Option<&RunTab> {
+        self.tab.checked_sub(1).and_then(|i| self.runs.get(i))
+    }
+
+    pub fn current_mut(&mut self) -> Option<&mut RunTab> {
+        self.tab.checked_sub(1).and_then(|i| self.runs.get_mut(i))
+    }
+
+    /// Runbooks that repair `agent`.
+    pub fn for_agent(&self, agent: &str) -> Vec<&str> {
+        self.config
+            .runbooks
+            .iter()
+            .filter(|r| r.agents.iter().any(|x| x.eq_ignore_ascii_case(agent)))
+            .map(|r| r.name.get_ref().as_str())
+            .collect()
+    }
 }
 
 impl State {
@@ -475,6 +579,14 @@ impl State {
             cert_warn_days: cfg.probes.cert_warn_days,
             cert_alarm_days: cfg.probes.cert_alarm_days,
             exposure: Vec::new(),
+            executor: Executor {
+                config: std::sync::Arc::new(cfg.executor.clone()),
+                runs: Vec::new(),
+                tab: 0,
+                book_sel: 0,
+                agent_filter: None,
+                next_id: 1,
+            },
             ui: Ui {
                 mode: Mode::Normal,
                 history: VecDeque::new(),

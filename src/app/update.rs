@@ -97,6 +97,7 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
             history(state, lines);
             Outcome::redraw()
         }
+        Event::Run { id, update } => super::exec::run_event(state, id, update),
         Event::Shutdown { why } => {
             log(
                 state,
@@ -113,7 +114,13 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
     }
 }
 
-fn log(state: &mut State, at: DateTime<Utc>, level: Level, source: &str, message: String) {
+pub(super) fn log(
+    state: &mut State,
+    at: DateTime<Utc>,
+    level: Level,
+    source: &str,
+    message: String,
+) {
     state.activity.push(LogLine {
         at,
         level,
@@ -189,8 +196,13 @@ fn key_event(state: &mut State, key: KeyEvent) -> Outcome {
             let c = c.clone();
             return confirm_key(state, key, c);
         }
-        Mode::Form(_) | Mode::Command(_) | Mode::ConfirmDispatch(_) | Mode::ConfirmEmit(_) => {
+        Mode::Form(_)
+        | Mode::Command(_)
+        | Mode::ConfirmDispatch(_)
+        | Mode::ConfirmEmit(_)
+        | Mode::ConfirmExec(_) => {
             return match std::mem::replace(&mut state.ui.mode, Mode::Normal) {
+                Mode::ConfirmExec(p) => super::exec::confirm_key(state, p, key),
                 Mode::Form(form) => super::forms::form_key(state, form, key),
                 Mode::Command(text) => super::forms::command_key(state, text, key),
                 Mode::ConfirmDispatch(p) => super::forms::confirm_dispatch_key(state, p, key),
@@ -204,7 +216,10 @@ fn key_event(state: &mut State, key: KeyEvent) -> Outcome {
         Mode::Help => Section::Help,
         _ => Section::Normal,
     };
-    match state.keymap.lookup(section, &key) {
+    let executor = (state.ui.view == View::Executor && state.ui.mode == Mode::Normal)
+        .then(|| state.keymap.lookup(Section::Executor, &key))
+        .flatten();
+    match executor.or_else(|| state.keymap.lookup(section, &key)) {
         Some(action) => act(state, action),
         None => Outcome::default(),
     }
@@ -266,7 +281,8 @@ pub(super) fn guarded(state: &mut State, effect: Effect) -> Outcome {
             Effect::Revoke { .. } => "revoking a task",
             Effect::Dispatch { .. } => "dispatching a task",
             Effect::Emit { .. } => "emitting to a Socket.IO endpoint",
-            Effect::Quit => "this",
+            Effect::Exec { .. } => "running a command over SSH",
+            Effect::Quit | Effect::CancelRun { .. } => "this",
         };
         return refuse(state, what);
     }
@@ -333,6 +349,13 @@ fn act(state: &mut State, action: Action) -> Outcome {
         },
         _ => {}
     }
+    if ui.view == View::Executor
+        && ui.mode == Mode::Normal
+        && let Some(done) = super::exec::act(state, action)
+    {
+        return done;
+    }
+    let ui = &mut state.ui;
     let cycle = |focus: Pane, step: isize| {
         let i = Pane::ORDER.iter().position(|p| *p == focus).unwrap_or(0) as isize;
         Pane::ORDER[(i + step).rem_euclid(Pane::ORDER.len() as isize) as usize]
@@ -377,6 +400,8 @@ fn act(state: &mut State, action: Action) -> Outcome {
             return ask_revoke(state, action == Action::Terminate);
         }
         Action::Dispatch => return super::forms::open_form(state),
+        Action::Executor => return super::exec::toggle_view(state),
+        Action::Run | Action::Cancel | Action::CloseTab => return Outcome::default(),
         Action::Command => ui.mode = Mode::Command(String::new()),
         Action::Sort | Action::Revoke | Action::Terminate => {
             flash(

@@ -1166,3 +1166,88 @@ fn the_demo_never_sends_anything_to_a_real_platform() {
         "refused: dispatching a task is not sent anywhere in the demo; the fleet is simulated"
     );
 }
+
+/// The shipped example config: its hosts and runbooks.
+fn state_with_runbooks() -> State {
+    let text = include_str!("../../assets/config.example.toml");
+    let (cfg, diags) = crate::config::parse_config(text, Path::new("example.toml"));
+    assert!(diags.is_empty(), "{diags:?}");
+    let km = keymap::build("default", Path::new("/nonexistent"), vec![]).unwrap();
+    State::new(&cfg.unwrap().0, km, t0())
+}
+
+#[test]
+fn with_redis_down_the_agents_tile_leads_to_the_runbooks_that_repair_it() {
+    let mut s = state_with_runbooks();
+    s.ui.agent_sel = 1; // THINKING
+    // Redis up: `e` lists every runbook.
+    update(&mut s, key(KeyCode::Char('e')));
+    assert_eq!(s.ui.view, View::Executor);
+    assert_eq!(s.executor.agent_filter, None);
+    let all = s.executor.listed().len();
+    update(&mut s, key(KeyCode::Esc));
+    assert_eq!(s.ui.view, View::Dashboard);
+    update(
+        &mut s,
+        Event::Link {
+            name: "redis".into(),
+            health: LinkHealth::Down {
+                why: "connection refused".into(),
+                retry_in: None,
+            },
+        },
+    );
+    assert!(s.queue_path_down());
+    update(&mut s, key(KeyCode::Char('e')));
+    assert_eq!(s.executor.agent_filter.as_deref(), Some("THINKING"));
+    let names: Vec<&str> = s
+        .executor
+        .listed()
+        .iter()
+        .map(|(_, r)| r.name.get_ref().as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["restart-thinking", "restart-celery", "purge-thinking-queue"]
+    );
+    assert!(names.len() < all);
+    // Esc widens the list before it leaves the view.
+    update(&mut s, key(KeyCode::Esc));
+    assert_eq!(s.executor.agent_filter, None);
+    assert_eq!(s.ui.view, View::Executor);
+}
+
+#[test]
+fn ctrl_c_in_a_run_tab_cancels_the_run_and_does_not_quit() {
+    let mut s = state_with_runbooks();
+    update(&mut s, key(KeyCode::Char('e')));
+    // disk-memory: not destructive.
+    while s.executor.listed()[s.executor.book_sel].1.name.get_ref() != "disk-memory" {
+        update(&mut s, key(KeyCode::Down));
+    }
+    update(&mut s, key(KeyCode::Enter));
+    let out = update(&mut s, key(KeyCode::Char('y')));
+    let [Effect::Exec { id, plan }] = out.effects.as_slice() else {
+        panic!("expected one run, got {:?}", out.effects);
+    };
+    assert_eq!(plan.runbook, "disk-memory");
+    assert_eq!(plan.host.login(), "chavion@127.0.0.1:22");
+    assert_eq!(s.executor.tab, 1, "the new run's tab is shown");
+    let id = *id;
+    update(
+        &mut s,
+        Event::Run {
+            id,
+            update: crate::executor::RunUpdate::Started,
+        },
+    );
+    let ctrl_c = Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    let out = update(&mut s, ctrl_c.clone());
+    assert_eq!(out.effects, vec![Effect::CancelRun { id }]);
+    assert_eq!(s.executor.runs[0].phase, RunPhase::Cancelling);
+    // On the runbook list it does not quit either: runs may be going in other tabs.
+    update(&mut s, key(KeyCode::Tab));
+    assert_eq!(s.executor.tab, 0);
+    assert!(update(&mut s, ctrl_c).effects.is_empty());
+    assert!(s.flash.as_ref().unwrap().text.contains("q quits"));
+}

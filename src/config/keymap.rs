@@ -45,6 +45,14 @@ pub enum Action {
     Dispatch,
     /// Open the `:` command line.
     Command,
+    /// Switch between the dashboard and the Executor view.
+    Executor,
+    /// Run the selected runbook (asks first).
+    Run,
+    /// Cancel the run in the current tab.
+    Cancel,
+    /// Close the current run tab, once it has ended.
+    CloseTab,
     /// Unbinds a key inherited from a preset.
     Nothing,
 }
@@ -72,6 +80,10 @@ impl Action {
         (Action::Terminate, "terminate"),
         (Action::Dispatch, "dispatch"),
         (Action::Command, "command"),
+        (Action::Executor, "executor"),
+        (Action::Run, "run"),
+        (Action::Cancel, "cancel"),
+        (Action::CloseTab, "close_tab"),
         (Action::Nothing, "none"),
     ];
 
@@ -224,6 +236,8 @@ pub enum Section {
     Normal,
     /// While the help overlay is open.
     Help,
+    /// The Executor view; keys not bound here fall through to the main screen's.
+    Executor,
 }
 
 impl Section {
@@ -231,6 +245,7 @@ impl Section {
         match self {
             Section::Normal => "Main screen",
             Section::Help => "Help overlay",
+            Section::Executor => "Executor view (other keys as on the main screen)",
         }
     }
 }
@@ -246,6 +261,7 @@ pub struct Binding {
 pub struct Keymap {
     pub normal: Vec<Binding>,
     pub help: Vec<Binding>,
+    pub executor: Vec<Binding>,
 }
 
 impl Keymap {
@@ -253,6 +269,7 @@ impl Keymap {
         match s {
             Section::Normal => &self.normal,
             Section::Help => &self.help,
+            Section::Executor => &self.executor,
         }
     }
 
@@ -260,6 +277,7 @@ impl Keymap {
         match s {
             Section::Normal => &mut self.normal,
             Section::Help => &mut self.help,
+            Section::Executor => &mut self.executor,
         }
     }
 
@@ -308,7 +326,11 @@ fn default_desc(action: Action) -> &'static str {
         Action::Revoke => "Revoke the selected task",
         Action::Terminate => "Revoke and kill the selected task",
         Action::Dispatch => "Dispatch a task to the selected agent",
-        Action::Command => "Command line (:dispatch AGENT TASK [JSON], :tasks, :q)",
+        Action::Command => "Command line (:dispatch AGENT TASK [JSON], :exec RUNBOOK, :tasks, :q)",
+        Action::Executor => "Executor view / back to the dashboard",
+        Action::Run => "Run the selected runbook (asks first)",
+        Action::Cancel => "Cancel the run: TERM, then KILL after the grace period",
+        Action::CloseTab => "Close the tab of a run that has ended",
         Action::Nothing => "(unbound)",
     }
 }
@@ -380,6 +402,10 @@ pub fn check(
         (
             Section::Help,
             check_section(&cfg.help, "help", file, text, diags),
+        ),
+        (
+            Section::Executor,
+            check_section(&cfg.executor, "executor", file, text, diags),
         ),
     ]
 }

@@ -335,6 +335,7 @@ pub struct ActivityConfig {
 pub struct KeymapConfig {
     pub normal: Vec<BindingSpec>,
     pub help: Vec<BindingSpec>,
+    pub executor: Vec<BindingSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

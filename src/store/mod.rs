@@ -43,6 +43,26 @@ pub struct OutboxEntry {
     pub attempts: i64,
 }
 
+/// One executor run, as the trail keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct RunRecord {
+    pub started_ms: i64,
+    pub ended_ms: i64,
+    pub who: String,
+    pub ssh_client: String,
+    pub runbook: String,
+    pub host: String,
+    /// user@address:port
+    pub login: String,
+    /// The exact line the remote shell ran.
+    pub command: String,
+    /// None when it never ran, or ended without a status (killed by a signal, link lost).
+    pub exit_status: Option<i64>,
+    pub outcome: String,
+    /// The first and last lines of its output.
+    pub output: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredLine {
     pub at_ms: i64,
@@ -125,6 +145,21 @@ impl Store {
     pub async fn audit_since(&self, since_ms: i64) -> Result<Vec<AuditRecord>, sqlx::Error> {
         on_pool!(self, pool => {
             sqlx::query_as::<_, AuditRecord>("SELECT at_ms, who, ssh_client, action, target, digest, outcome, detail FROM audit WHERE at_ms >= $1 ORDER BY at_ms, id")
+                .bind(since_ms).fetch_all(pool).await
+        })
+    }
+
+    pub async fn record_run(&self, r: &RunRecord) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => {
+            sqlx::query("INSERT INTO runs (started_ms, ended_ms, who, ssh_client, runbook, host, login, command, exit_status, outcome, output) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+                .bind(r.started_ms).bind(r.ended_ms).bind(&r.who).bind(&r.ssh_client).bind(&r.runbook).bind(&r.host).bind(&r.login).bind(&r.command).bind(r.exit_status).bind(&r.outcome).bind(&r.output)
+                .execute(pool).await.map(|_| ())
+        })
+    }
+
+    pub async fn runs_since(&self, since_ms: i64) -> Result<Vec<RunRecord>, sqlx::Error> {
+        on_pool!(self, pool => {
+            sqlx::query_as::<_, RunRecord>("SELECT started_ms, ended_ms, who, ssh_client, runbook, host, login, command, exit_status, outcome, output FROM runs WHERE started_ms >= $1 ORDER BY started_ms, id")
                 .bind(since_ms).fetch_all(pool).await
         })
     }

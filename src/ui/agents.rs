@@ -48,10 +48,17 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme, compact: bo
         .filter(|a| matches!(a.state, AgentState::Idle | AgentState::Busy))
         .count();
     let summary = Span::styled(format!("{up}/{} up ", state.agents.len()), theme.muted);
-    if compact {
-        return draw_compact(f, area, state, theme, summary);
+    let mut title = vec![summary];
+    if state.queue_path_down() && !state.executor.config.runbooks.is_empty() {
+        title.push(Span::styled(
+            "queue path down: e for runbooks ",
+            theme.level_warn,
+        ));
     }
-    let outer = block(state, theme, Pane::Agents, vec![summary]);
+    if compact {
+        return draw_compact(f, area, state, theme, title);
+    }
+    let outer = block(state, theme, Pane::Agents, title);
     // The outer frame would cost two rows the tiles need: draw only its title line.
     let title_line = Rect { height: 1, ..area };
     f.render_widget(outer.borders(Borders::NONE), title_line);
@@ -126,7 +133,8 @@ fn tile(f: &mut Frame, rect: Rect, state: &State, theme: &Theme, a: &AgentTile, 
             Span::raw(" ".repeat(gap)),
             Span::styled(in_state, theme.muted),
         ]),
-        Line::from(Span::raw(fit(a.task.as_deref().unwrap_or("—"), w))),
+        repair_hint(state, theme, a, w)
+            .unwrap_or_else(|| Line::from(Span::raw(fit(a.task.as_deref().unwrap_or("—"), w)))),
         if model_gap >= 1 {
             Line::from(vec![
                 Span::styled(hb, theme.muted),
@@ -149,8 +157,22 @@ fn tile(f: &mut Frame, rect: Rect, state: &State, theme: &Theme, a: &AgentTile, 
     f.render_widget(Paragraph::new(lines).block(block), rect);
 }
 
-fn draw_compact(f: &mut Frame, area: Rect, state: &State, theme: &Theme, summary: Span<'_>) {
-    let b = block(state, theme, Pane::Agents, vec![summary]);
+/// With the queue path down, a tile offers the runbooks that repair its agent.
+fn repair_hint<'a>(state: &State, theme: &Theme, a: &AgentTile, w: usize) -> Option<Line<'a>> {
+    if !state.queue_path_down() {
+        return None;
+    }
+    let books = state.executor.for_agent(&a.name);
+    (!books.is_empty()).then(|| {
+        Line::from(Span::styled(
+            fit(&format!("e: {}", books.join(", ")), w),
+            theme.level_warn,
+        ))
+    })
+}
+
+fn draw_compact(f: &mut Frame, area: Rect, state: &State, theme: &Theme, title: Vec<Span<'_>>) {
+    let b = block(state, theme, Pane::Agents, title);
     let inner = b.inner(area);
     let w = inner.width as usize;
     let lines: Vec<Line> = state

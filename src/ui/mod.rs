@@ -4,6 +4,7 @@ mod activity;
 mod agents;
 mod bars;
 mod dispatch;
+mod executor;
 pub mod fmt;
 mod help;
 pub mod layout;
@@ -39,6 +40,7 @@ pub fn draw(f: &mut Frame, state: &State, theme: &Theme) {
     match (state.ui.view, plan.body) {
         (View::Tasks, Some(body)) => tasks::draw(f, body, state, theme),
         (View::Workers, Some(body)) => workers::draw(f, body, state, theme),
+        (View::Executor, Some(body)) => executor::draw(f, body, state, theme),
         _ => draw_panes(f, &plan, state, theme),
     }
     if let Some(r) = plan.status {
@@ -51,6 +53,7 @@ pub fn draw(f: &mut Frame, state: &State, theme: &Theme) {
         Mode::Form(form) => dispatch::form(f, area, state, theme, form),
         Mode::ConfirmDispatch(p) => dispatch::confirm(f, area, p, theme),
         Mode::ConfirmEmit(p) => dispatch::confirm_emit(f, area, p, theme),
+        Mode::ConfirmExec(p) => executor::confirm(f, area, p, theme),
         Mode::Command(text) => {
             if let Some(r) = plan.status {
                 dispatch::command_line(f, r, text, theme);

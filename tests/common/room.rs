@@ -64,6 +64,20 @@ impl Room {
         }
     }
 
+    /// A control room with no feeds at all, from `config` (TOML): for the executor.
+    pub fn bare(config: &str, read_only: bool) -> Room {
+        let settings =
+            config::settings_from_str(config).unwrap_or_else(|d| panic!("test config: {d:?}"));
+        let (state, ctx, tx, rx) = parts(&settings, read_only);
+        Room {
+            state,
+            rx,
+            tx,
+            tasks: Vec::new(),
+            ctx,
+        }
+    }
+
     /// Applies events as they come until `pred` holds (a bound on waiting, not a timing).
     pub async fn until(&mut self, what: &str, pred: impl Fn(&State) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -105,6 +119,11 @@ impl Room {
             if effect == Effect::Quit {
                 continue;
             }
+            // Runs report as they go, through the event channel, as in the real loop.
+            if matches!(effect, Effect::Exec { .. } | Effect::CancelRun { .. }) {
+                actions::spawn(effect, self.ctx.clone(), self.tx.clone());
+                continue;
+            }
             if let Some(done) = actions::perform(effect, &self.ctx).await {
                 actions::follow_result(&self.ctx, &done, &self.tx);
                 update(&mut self.state, done);
@@ -113,10 +132,11 @@ impl Room {
     }
 
     pub async fn key(&mut self, code: KeyCode) {
-        let out = update(
-            &mut self.state,
-            Event::Key(KeyEvent::new(code, KeyModifiers::NONE)),
-        );
+        self.key_with(code, KeyModifiers::NONE).await;
+    }
+
+    pub async fn key_with(&mut self, code: KeyCode, mods: KeyModifiers) {
+        let out = update(&mut self.state, Event::Key(KeyEvent::new(code, mods)));
         self.perform(out).await;
     }
 

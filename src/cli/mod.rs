@@ -1,6 +1,9 @@
 //! The shell commands that act: `dispatch` and `audit`. They take the same code paths as the
 //! TUI and leave the same audit records.
 
+mod exec;
+pub use exec::exec;
+
 use futures_util::StreamExt;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -213,7 +216,7 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     Ok(n * ms)
 }
 
-pub async fn audit(settings: &Settings, since: Option<&str>, json: bool) -> ExitCode {
+pub async fn audit(settings: &Settings, since: Option<&str>, json: bool, runs: bool) -> ExitCode {
     let since_ms = match since.map(parse_duration).transpose() {
         Ok(d) => d.map_or(0, |d| crate::store::now_ms() - d),
         Err(why) => {
@@ -225,10 +228,17 @@ pub async fn audit(settings: &Settings, since: Option<&str>, json: bool) -> Exit
         eprintln!("chavion-tui: no audit store configured");
         return ExitCode::from(2);
     };
-    let records = match Store::open(url).await {
-        Ok(s) => s.audit_since(since_ms).await.map_err(|e| e.to_string()),
-        Err(e) => Err(e),
+    let store = match Store::open(url).await {
+        Ok(s) => s,
+        Err(why) => {
+            eprintln!("chavion-tui: {why}");
+            return ExitCode::from(1);
+        }
     };
+    if runs {
+        return print_runs(&store, since_ms, json).await;
+    }
+    let records = store.audit_since(since_ms).await.map_err(|e| e.to_string());
     let records = match records {
         Ok(r) => r,
         Err(why) => {
@@ -256,6 +266,37 @@ pub async fn audit(settings: &Settings, since: Option<&str>, json: bool) -> Exit
             "{when:<20} {:<10} {from:<16} {:<10} {:<28} {}",
             r.who, r.action, r.target, r.outcome
         );
+    }
+    ExitCode::SUCCESS
+}
+
+async fn print_runs(store: &Store, since_ms: i64, json: bool) -> ExitCode {
+    let runs = match store.runs_since(since_ms).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("chavion-tui: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&runs).expect("runs serialize")
+        );
+        return ExitCode::SUCCESS;
+    }
+    for r in runs {
+        let when = chrono::DateTime::from_timestamp_millis(r.started_ms)
+            .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_default();
+        println!(
+            "{when} UTC  {} ran {} on {} ({}): {}",
+            r.who, r.runbook, r.host, r.login, r.outcome
+        );
+        println!("  {}", r.command);
+        for line in r.output.lines() {
+            println!("  | {line}");
+        }
     }
     ExitCode::SUCCESS
 }

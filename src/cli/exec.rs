@@ -1,0 +1,146 @@
+//! `chavion-tui exec RUNBOOK`: the executor from the shell. Output streams to stdout and
+//! stderr as it comes; the exit code is the remote one (255, as ssh says it, when the run
+//! never started); Ctrl-C cancels the remote command the way the TUI does.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use tokio::sync::{mpsc, watch};
+
+use crate::actions::{self, exec::run_audited};
+use crate::config::Settings;
+use crate::executor::{RunPlan, RunUpdate, Stream, plan_runbook};
+use crate::run;
+
+pub async fn exec(
+    settings: &Settings,
+    runbook: &str,
+    host: Option<&str>,
+    yes: bool,
+    read_only: bool,
+) -> ExitCode {
+    let plan = match plan_runbook(&settings.config.executor, runbook, host) {
+        Ok(p) => p,
+        Err(why) => {
+            eprintln!("chavion-tui: {why}");
+            return ExitCode::from(2);
+        }
+    };
+    let store = match run::open_store(settings).await {
+        Ok(s) => s,
+        Err(why) => {
+            eprintln!("chavion-tui: {why}");
+            return ExitCode::from(3);
+        }
+    };
+    let ctx = run::action_context(settings, read_only, store);
+    let target = format!("{}@{}", plan.runbook, plan.host.name);
+    if read_only {
+        let why = "refused: --read-only";
+        actions::audit(&ctx, "exec", &target, plan.remote.as_bytes(), why, "").await;
+        eprintln!(
+            "chavion-tui: refused: running runbooks is disabled because chavion-tui was started with --read-only"
+        );
+        return ExitCode::from(2);
+    }
+    describe(&plan);
+    if !yes {
+        match tokio::task::spawn_blocking({
+            let plan = plan.clone();
+            move || confirmed(&plan)
+        })
+        .await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(why)) => {
+                eprintln!("chavion-tui: {why}");
+                return ExitCode::from(2);
+            }
+            Err(_) => return ExitCode::from(2),
+        }
+    }
+    let (cancel_tx, cancel) = watch::channel(false);
+    tokio::spawn(async move {
+        interrupted().await;
+        eprintln!("chavion-tui: cancelling: TERM sent, KILL follows after the grace period");
+        let _ = cancel_tx.send(true);
+    });
+    let (out, mut updates) = mpsc::channel(256);
+    let print = async {
+        let (mut stdout, mut stderr) = (std::io::stdout(), std::io::stderr());
+        while let Some(update) = updates.recv().await {
+            if let RunUpdate::Output(lines) = update {
+                for (stream, line) in lines {
+                    // A closed pipe must not end the run unaudited: write errors are ignored.
+                    let _ = match stream {
+                        Stream::Out => writeln!(stdout, "{line}"),
+                        Stream::Err => writeln!(stderr, "{line}"),
+                    };
+                }
+            }
+        }
+    };
+    let (end, ()) = tokio::join!(run_audited(&ctx, &plan, cancel, out), print);
+    eprintln!("chavion-tui: {target}: {}", end.summary());
+    ExitCode::from(end.exit_code().clamp(0, 255) as u8)
+}
+
+fn describe(plan: &RunPlan) {
+    eprintln!(
+        "run {} on {} ({})",
+        plan.runbook,
+        plan.host.name,
+        plan.host.login()
+    );
+    eprintln!("  command: {}", plan.command);
+    eprintln!("  remote:  {}", plan.remote);
+}
+
+/// Asks on the terminal; with no terminal, only --yes will do.
+fn confirmed(plan: &RunPlan) -> Result<(), String> {
+    if !std::io::stdin().is_terminal() {
+        return Err(
+            "refused: not confirmed; pass --yes, or run it from a terminal to confirm".into(),
+        );
+    }
+    if plan.destructive {
+        eprint!(
+            "DESTRUCTIVE. Type the host's name `{}` to run it: ",
+            plan.host.name
+        );
+    } else {
+        eprint!("Run it? [y/N] ");
+    }
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| e.to_string())?;
+    let answer = answer.trim();
+    let ok = if plan.destructive {
+        answer == plan.host.name
+    } else {
+        answer.eq_ignore_ascii_case("y") || answer.eq_ignore_ascii_case("yes")
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err("cancelled: nothing was run".into())
+    }
+}
+
+async fn interrupted() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+        _ = hup.recv() => {}
+    }
+}
