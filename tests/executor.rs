@@ -468,3 +468,56 @@ fn in_the_real_tui_redis_down_leads_to_a_runbook_that_streams_and_ctrl_c_kills_i
         common::exited(s) && s.contains("EXIT=0")
     });
 }
+
+#[test]
+fn the_ssh_agent_is_tried_before_key_files() {
+    let server = SshServer::start("agent");
+    let sock = server.dir.join("agent.sock");
+    let agent = std::process::Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&sock)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("ssh-agent (openssh-client)");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _agent = Kill(agent);
+    common::servers::wait_until("ssh-agent", 10, || sock.exists());
+    let added = std::process::Command::new("ssh-add")
+        .arg(server.client_key())
+        .env("SSH_AUTH_SOCK", &sock)
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{added:?}");
+    // The key file is the wrong one: only the agent's key can get in.
+    let toml = room_config(&server, &runbook("hello", "echo via-agent", 10)).replace(
+        &format!(
+            "identity = \"{}\"\nagent = false",
+            server.client_key().display()
+        ),
+        &format!(
+            "identity = \"{}\"\nagent = true",
+            server.stranger_key().display()
+        ),
+    );
+    assert!(toml.contains("agent = true"));
+    let sb = sandbox_with("exec-agent", &toml);
+    let out = std::process::Command::new(common::BIN)
+        .args(["exec", "hello", "--yes"])
+        .env("HOME", &sb.dir)
+        .env("XDG_CONFIG_HOME", sb.path("config"))
+        .env("XDG_DATA_HOME", sb.path("data"))
+        .env("XDG_STATE_HOME", sb.path("state"))
+        .env("SSH_AUTH_SOCK", &sock)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "via-agent");
+}

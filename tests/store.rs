@@ -2,7 +2,7 @@
 
 mod common;
 
-use chavion_tui::store::{AuditRecord, OutboxEntry, Store, StoredLine};
+use chavion_tui::store::{AuditRecord, OutboxEntry, RunRecord, Store, StoredLine};
 use common::Sandbox;
 use common::servers::Postgres;
 
@@ -101,6 +101,26 @@ async fn suite(store: Store) {
             .collect::<Vec<_>>(),
         ["m22", "m23", "m24"]
     );
+
+    // Executor runs: a finished one with its status, and one that never ran (no status).
+    let run = |started_ms: i64, exit_status: Option<i64>| RunRecord {
+        started_ms,
+        ended_ms: started_ms + 1500,
+        who: "ops".into(),
+        ssh_client: "10.0.0.9 50000 22".into(),
+        runbook: "disk-memory".into(),
+        host: "vm".into(),
+        login: "chavion@127.0.0.1:22".into(),
+        command: "exec timeout --kill-after=5s 30s sh -c 'df -h'".into(),
+        exit_status,
+        outcome: "exit status 0 after 1.5 s".into(),
+        output: "Filesystem Size\n[stderr] oops".into(),
+    };
+    store.record_run(&run(5_000, Some(0))).await.unwrap();
+    store.record_run(&run(6_000, None)).await.unwrap();
+    let runs = store.runs_since(5_500).await.unwrap();
+    assert_eq!(runs, vec![run(6_000, None)]);
+    assert_eq!(store.runs_since(0).await.unwrap()[0], run(5_000, Some(0)));
 }
 
 #[tokio::test]
