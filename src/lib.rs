@@ -10,6 +10,7 @@ pub mod event;
 pub mod executor;
 pub mod feeds;
 pub mod glob;
+pub mod lines;
 pub mod logging;
 pub mod run;
 pub mod sanitize;

@@ -262,6 +262,11 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
         sio_tasks = sio;
         ctx.socketio = links;
         tasks.push(tokio::spawn(outbox(ctx.clone(), tx.clone())));
+        tasks.extend(crate::feeds::logfiles::spawn(
+            &cfg.logs,
+            cfg.activity.max_line_chars,
+            tx.clone(),
+        ));
     }
     tasks.push(tokio::spawn(signals(tx.clone())));
     tasks.push(tokio::spawn(clock(tx.clone())));

@@ -171,6 +171,28 @@ fn validate(cfg: &Config, file: &Path, text: &str, diags: &mut Vec<Diagnostic>) 
         }
     }
     validate_executor(&cfg.executor, &mut err);
+    if !(50..=60_000).contains(cfg.logs.poll_ms.get_ref()) {
+        err(
+            cfg.logs.poll_ms.span(),
+            "logs.poll_ms must be between 50 and 60000".into(),
+        );
+    }
+    for f in &cfg.logs.files {
+        let p = f.path.get_ref();
+        if p.trim().is_empty() {
+            err(f.path.span(), "a [[logs.files]] entry needs a path".into());
+        } else if std::path::Path::new(p)
+            .parent()
+            .is_some_and(|d| d.to_string_lossy().contains(['*', '?']))
+        {
+            err(
+                f.path.span(),
+                format!(
+                    "`{p}`: wildcards are allowed only in the file's name, not in its directories"
+                ),
+            );
+        }
+    }
     let fps = &cfg.ui.max_fps;
     if !(1..=120).contains(fps.get_ref()) {
         err(

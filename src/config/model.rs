@@ -17,6 +17,7 @@ pub struct Config {
     pub celery: CeleryConfig,
     pub store: StoreConfig,
     pub executor: ExecutorConfig,
+    pub logs: LogsConfig,
     pub keymap: KeymapConfig,
 }
 
@@ -36,6 +37,37 @@ impl Default for StoreConfig {
             activity_keep: sp(100_000),
         }
     }
+}
+
+/// The services' own log files, followed like `tail -F` into the activity stream.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogsConfig {
+    /// How often every file is checked for new lines, rotation and truncation.
+    pub poll_ms: Spanned<u64>,
+    pub files: Vec<LogFile>,
+}
+
+impl Default for LogsConfig {
+    fn default() -> Self {
+        LogsConfig {
+            poll_ms: sp(500),
+            files: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogFile {
+    /// A path, or a glob in its last part (`/var/log/chavion/*.log`); `~/` is the home dir.
+    pub path: Spanned<String>,
+    /// The source its lines show; empty: the file's name without its extension.
+    #[serde(default)]
+    pub name: String,
+    /// Read what the file already holds at start-up, not just what is added later.
+    #[serde(default)]
+    pub from_start: bool,
 }
 
 /// The emergency executor: vetted runbooks fired over SSH when the queue path is broken.
@@ -375,6 +407,7 @@ impl Default for Config {
             celery: CeleryConfig::default(),
             store: StoreConfig::default(),
             executor: ExecutorConfig::default(),
+            logs: LogsConfig::default(),
             keymap: KeymapConfig::default(),
         }
     }

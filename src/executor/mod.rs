@@ -5,7 +5,7 @@
 //! a backstop should the link die first.
 
 pub mod known_hosts;
-pub mod lines;
+
 pub mod plan;
 pub mod run;
 pub mod ssh;

@@ -8,9 +8,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::lines::LineSplitter;
 use super::plan::RunPlan;
 use super::ssh::{self, SshError, SshOptions};
+use crate::lines::LineSplitter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {
