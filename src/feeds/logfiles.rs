@@ -270,27 +270,6 @@ pub fn guess_level(text: &str) -> Level {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn levels_are_read_from_common_formats() {
-        assert_eq!(
-            guess_level("[2026-11-24 10:00:00,123: ERROR/MainProcess] boom"),
-            Level::Error
-        );
-        assert_eq!(guess_level("WARNING:root:disk at 91%"), Level::Warn);
-        assert_eq!(
-            guess_level("2026/11/24 10:00:00 [warn] 12#12: upstream slow"),
-            Level::Warn
-        );
-        assert_eq!(guess_level("DEBUG celery.worker: tick"), Level::Debug);
-        assert_eq!(guess_level("GET /health 200"), Level::Info);
-        // A word that merely contains a level is not one.
-        assert_eq!(guess_level("terrors of the deep"), Level::Info);
-    }
-}
 
 /// Follows every `[[logs.files]]` entry on a thread of its own (file reads block), sending
 /// each poll's lines as one batch. Ends when the app has gone.
@@ -354,4 +333,26 @@ fn into_item(t: Tailed) -> crate::feeds::model::FeedItem {
         message: text,
         task_id: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_are_read_from_common_formats() {
+        assert_eq!(
+            guess_level("[2026-11-24 10:00:00,123: ERROR/MainProcess] boom"),
+            Level::Error
+        );
+        assert_eq!(guess_level("WARNING:root:disk at 91%"), Level::Warn);
+        assert_eq!(
+            guess_level("2026/11/24 10:00:00 [warn] 12#12: upstream slow"),
+            Level::Warn
+        );
+        assert_eq!(guess_level("DEBUG celery.worker: tick"), Level::Debug);
+        assert_eq!(guess_level("GET /health 200"), Level::Info);
+        // A word that merely contains a level is not one.
+        assert_eq!(guess_level("terrors of the deep"), Level::Info);
+    }
 }
