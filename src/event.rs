@@ -71,6 +71,12 @@ pub enum Event {
         id: u64,
         update: crate::executor::RunUpdate,
     },
+    /// Older activity from the store, oldest first (empty: there is none).
+    Older {
+        lines: Vec<crate::store::StoredLine>,
+    },
+    /// Nothing else is waiting: a slice of background work (a filter's rescan).
+    Work,
     /// SIGTERM or SIGHUP: leave cleanly.
     Shutdown {
         why: String,

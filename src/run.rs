@@ -192,6 +192,9 @@ pub fn initial_state(settings: &Settings, opts: &Options) -> State {
     state.read_only = opts.read_only;
     state.id_seed = fastrand::u64(..);
     state.origin = format!("chavion-tui@{}", crate::actions::dispatch::hostname());
+    state.save_dir = crate::config::paths::Paths::resolve(None)
+        .data_dir
+        .join("saved");
     if !opts.demo
         && let Some((host, port)) =
             crate::feeds::redis::host_port(settings.config.redis.url.get_ref())
@@ -228,6 +231,7 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
             None
         }
     };
+    state.history_store = store.is_some();
     let mut ctx = action_context(&settings, opts.read_only, store.clone());
     state.instance = ctx.instance.clone();
     // Activity lines are copied to the store by a task of their own; the loop only hands
@@ -317,6 +321,9 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
                 dirty = false;
                 continue;
             }
+            // Last: background work (a filter's rescan), one bounded slice at a time, only
+            // when keys, feeds and the next frame have all had their turn.
+            _ = std::future::ready(()), if state.activity.pending_work() => Event::Work,
         };
         let mut pending = Some(first);
         let mut drained = 0;
@@ -327,6 +334,7 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
             for effect in out.effects {
                 match effect {
                     Effect::Quit => break 'main,
+                    Effect::Copy { text } => copy_to_clipboard(&mut terminal, &text),
                     other => actions::spawn(other, ctx.clone(), tx.clone()),
                 }
             }
@@ -375,6 +383,14 @@ fn hand_over_new_lines(state: &State, persisted: u64, tx: &mpsc::Sender<StoredLi
         });
     }
     log.total
+}
+
+/// OSC 52 goes to the terminal itself, between frames, so it cannot split a frame's bytes.
+fn copy_to_clipboard(terminal: &mut term::Term, text: &str) {
+    use std::io::Write;
+    let out = terminal.backend_mut();
+    let _ = out.write_all(crate::app::activity::osc52(text).as_bytes());
+    let _ = out.flush();
 }
 
 fn draw(

@@ -125,6 +125,32 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
             let _ = (id, plan);
             None
         }
+        // Written by the loop itself, between frames.
+        Effect::Copy { .. } => None,
+        Effect::LoadOlder { before_ms, limit } => {
+            let lines = match &ctx.store {
+                Some(store) => store
+                    .activity_before(before_ms, limit)
+                    .await
+                    .unwrap_or_else(|e| {
+                        tracing::warn!("older activity not read: {e}");
+                        Vec::new()
+                    }),
+                None => Vec::new(),
+            };
+            Some(Event::Older { lines })
+        }
+        Effect::SaveLog { path, lines, utc } => {
+            let n = lines.len();
+            let outcome = tokio::task::spawn_blocking(move || save_lines(&path, &lines, utc))
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()))
+                .map(|p| format!("{n} lines saved to {p}"));
+            Some(Event::ActionDone {
+                what: "save".into(),
+                outcome,
+            })
+        }
         Effect::Revoke { task_id, terminate } => {
             let what = format!(
                 "{} {}",
@@ -204,6 +230,46 @@ fn effect_name(e: &Effect) -> &'static str {
         Effect::Emit { .. } => "emit",
         Effect::Exec { .. } => "exec",
         Effect::CancelRun { .. } => "cancel run",
+        Effect::LoadOlder { .. } => "load history",
+        Effect::SaveLog { .. } => "save",
+        Effect::Copy { .. } => "copy",
+    }
+}
+
+/// The filtered activity, one line each, to a file only the operator can read.
+fn save_lines(
+    path: &std::path::Path,
+    lines: &[crate::app::activity::LogLine],
+    utc: bool,
+) -> Result<String, String> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create_new(true)
+        .write(true)
+        .mode_private()
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    for l in lines {
+        writeln!(out, "{}", crate::app::activity::format_line(l, utc))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    out.flush()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path.display().to_string())
+}
+
+trait PrivateMode {
+    fn mode_private(&mut self) -> &mut Self;
+}
+
+impl PrivateMode for std::fs::OpenOptions {
+    fn mode_private(&mut self) -> &mut Self {
+        use std::os::unix::fs::OpenOptionsExt;
+        self.mode(0o600)
     }
 }
 

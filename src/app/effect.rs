@@ -23,6 +23,16 @@ pub enum Effect {
     Exec { id: u64, plan: Box<RunPlan> },
     /// End a run: TERM, then KILL after the grace period.
     CancelRun { id: u64 },
+    /// Older activity from the store, for scrolling back past the top.
+    LoadOlder { before_ms: i64, limit: i64 },
+    /// Write these lines (the filtered view) to a file.
+    SaveLog {
+        path: std::path::PathBuf,
+        lines: Vec<crate::app::activity::LogLine>,
+        utc: bool,
+    },
+    /// Put text on the operator's clipboard: OSC 52, written between frames.
+    Copy { text: String },
 }
 
 impl Effect {

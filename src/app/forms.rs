@@ -387,6 +387,7 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
         }
         "emit" => emit_command(state, rest),
         "exec" => super::exec::exec_command(state, rest),
+        "at" | "goto" => super::logview::goto_command(state, rest),
         "run" => super::exec::adhoc_command(state, rest),
         "executor" | "runbooks" => {
             state.ui.view = View::Executor;
@@ -397,7 +398,7 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
                 state,
                 Level::Warn,
                 format!(
-                    "unknown command `{}`: try :dispatch, :emit, :exec, :run, :tasks, :workers, :executor, :help, :q",
+                    "unknown command `{}`: try :dispatch, :emit, :exec, :run, :at, :tasks, :workers, :executor, :help, :q",
                     crate::sanitize::clean(other, 30)
                 ),
             );

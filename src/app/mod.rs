@@ -1,9 +1,11 @@
 //! The app: `State`, the pure `update` that changes it, and the `Effect`s it asks for.
 
+pub mod activity;
 pub mod effect;
 pub mod exec;
 pub mod forms;
 pub mod health;
+pub mod logview;
 pub mod state;
 pub mod tasks;
 pub mod update;

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+pub use super::activity::{ActivityLog, LogLine};
 use crate::config::Config;
 use crate::config::keymap::Keymap;
 use crate::config::model::Expect;
@@ -58,6 +59,10 @@ pub enum Mode {
     ConfirmEmit(Box<PendingEmit>),
     /// A run waiting for `y`, or for the host's name when it is destructive.
     ConfirmExec(Box<PendingExec>),
+    /// Typing the activity filter; the text so far.
+    LogFilter(String),
+    /// Typing the activity search; the text so far.
+    LogSearch(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -150,6 +155,8 @@ impl Mode {
             Mode::Form(_) => "DISPATCH",
             Mode::Command(_) => "COMMAND",
             Mode::ConfirmDispatch(_) | Mode::ConfirmEmit(_) | Mode::ConfirmExec(_) => "CONFIRM",
+            Mode::LogFilter(_) => "FILTER",
+            Mode::LogSearch(_) => "SEARCH",
         }
     }
 }
@@ -230,6 +237,10 @@ pub struct Ui {
     pub queue_sel: usize,
     pub port_sel: usize,
     pub help_scroll: u16,
+    /// The activity log alone on the screen, without the bars.
+    pub fullscreen: bool,
+    /// A jump to a time waiting for older history from the store.
+    pub goto_pending: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -311,28 +322,6 @@ pub struct Link {
 }
 
 #[derive(Debug, Clone)]
-pub struct LogLine {
-    pub at: DateTime<Utc>,
-    pub level: Level,
-    pub source: String,
-    pub message: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct ActivityLog {
-    pub lines: VecDeque<LogLine>,
-    pub capacity: usize,
-    pub max_chars: usize,
-    pub follow: bool,
-    /// Lines between the bottom of the view and the newest line, when not following.
-    pub offset: usize,
-    /// Lines that arrived while paused.
-    pub unseen: usize,
-    /// Lines ever appended (not counting history read back from the store).
-    pub total: u64,
-}
-
-#[derive(Debug, Clone)]
 pub struct Worker {
     pub hostname: String,
     pub agent: Option<usize>,
@@ -411,6 +400,10 @@ pub struct State {
     /// What the exposure audit found, newest scan.
     pub exposure: Vec<crate::feeds::exposure::Finding>,
     pub executor: Executor,
+    /// An audit store holds older activity: scrolling past the top pages it in.
+    pub history_store: bool,
+    /// Where Ctrl-S saves the filtered activity.
+    pub save_dir: std::path::PathBuf,
 }
 
 /// Run tabs open at once; a new run closes the oldest finished tab beyond this.
@@ -552,15 +545,11 @@ impl State {
                 })
                 .collect(),
             links: Vec::new(),
-            activity: ActivityLog {
-                lines: VecDeque::new(),
-                capacity: *cfg.activity.max_lines.get_ref(),
-                max_chars: cfg.activity.max_line_chars,
-                follow: true,
-                offset: 0,
-                unseen: 0,
-                total: 0,
-            },
+            activity: ActivityLog::new(
+                *cfg.activity.max_lines.get_ref(),
+                cfg.activity.max_bytes,
+                cfg.activity.max_line_chars,
+            ),
             workers: BTreeMap::new(),
             tasks: TaskStore {
                 by_id: HashMap::new(),
@@ -579,6 +568,8 @@ impl State {
             cert_warn_days: cfg.probes.cert_warn_days,
             cert_alarm_days: cfg.probes.cert_alarm_days,
             exposure: Vec::new(),
+            history_store: false,
+            save_dir: std::env::temp_dir(),
             executor: Executor {
                 config: std::sync::Arc::new(cfg.executor.clone()),
                 runs: Vec::new(),
@@ -604,6 +595,8 @@ impl State {
                 queue_sel: 0,
                 port_sel: 0,
                 help_scroll: 0,
+                fullscreen: false,
+                goto_pending: None,
             },
         }
     }
@@ -627,25 +620,6 @@ impl State {
         self.agents
             .iter()
             .position(|a| a.queues.iter().any(|q| q == queue))
-    }
-}
-
-impl ActivityLog {
-    pub fn push(&mut self, line: LogLine) {
-        let mut line = line;
-        if line.message.chars().count() > self.max_chars {
-            line.message = crate::sanitize::clean(&line.message, self.max_chars);
-        }
-        if self.lines.len() >= self.capacity {
-            self.lines.pop_front();
-        }
-        self.lines.push_back(line);
-        self.total += 1;
-        if !self.follow {
-            // Keep the paused view still while new lines land below it.
-            self.offset = (self.offset + 1).min(self.lines.len().saturating_sub(1));
-            self.unseen += 1;
-        }
     }
 }
 

@@ -98,6 +98,11 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
             Outcome::redraw()
         }
         Event::Run { id, update } => super::exec::run_event(state, id, update),
+        Event::Older { lines } => super::logview::older(state, lines),
+        Event::Work => {
+            state.activity.work();
+            Outcome::redraw()
+        }
         Event::Shutdown { why } => {
             log(
                 state,
@@ -200,8 +205,12 @@ fn key_event(state: &mut State, key: KeyEvent) -> Outcome {
         | Mode::Command(_)
         | Mode::ConfirmDispatch(_)
         | Mode::ConfirmEmit(_)
-        | Mode::ConfirmExec(_) => {
+        | Mode::ConfirmExec(_)
+        | Mode::LogFilter(_)
+        | Mode::LogSearch(_) => {
             return match std::mem::replace(&mut state.ui.mode, Mode::Normal) {
+                Mode::LogFilter(t) => super::logview::prompt_key(state, false, t, key),
+                Mode::LogSearch(t) => super::logview::prompt_key(state, true, t, key),
                 Mode::ConfirmExec(p) => super::exec::confirm_key(state, p, key),
                 Mode::Form(form) => super::forms::form_key(state, form, key),
                 Mode::Command(text) => super::forms::command_key(state, text, key),
@@ -216,10 +225,14 @@ fn key_event(state: &mut State, key: KeyEvent) -> Outcome {
         Mode::Help => Section::Help,
         _ => Section::Normal,
     };
-    let executor = (state.ui.view == View::Executor && state.ui.mode == Mode::Normal)
-        .then(|| state.keymap.lookup(Section::Executor, &key))
-        .flatten();
-    match executor.or_else(|| state.keymap.lookup(section, &key)) {
+    let context = if state.ui.view == View::Executor && state.ui.mode == Mode::Normal {
+        state.keymap.lookup(Section::Executor, &key)
+    } else if super::logview::active(state) {
+        state.keymap.lookup(Section::Log, &key)
+    } else {
+        None
+    };
+    match context.or_else(|| state.keymap.lookup(section, &key)) {
         Some(action) => act(state, action),
         None => Outcome::default(),
     }
@@ -282,7 +295,7 @@ pub(super) fn guarded(state: &mut State, effect: Effect) -> Outcome {
             Effect::Dispatch { .. } => "dispatching a task",
             Effect::Emit { .. } => "emitting to a Socket.IO endpoint",
             Effect::Exec { .. } => "running a command over SSH",
-            Effect::Quit | Effect::CancelRun { .. } => "this",
+            _ => "this",
         };
         return refuse(state, what);
     }
@@ -355,6 +368,11 @@ fn act(state: &mut State, action: Action) -> Outcome {
     {
         return done;
     }
+    if super::logview::active(state)
+        && let Some(done) = super::logview::act(state, action)
+    {
+        return done;
+    }
     let ui = &mut state.ui;
     let cycle = |focus: Pane, step: isize| {
         let i = Pane::ORDER.iter().position(|p| *p == focus).unwrap_or(0) as isize;
@@ -401,7 +419,21 @@ fn act(state: &mut State, action: Action) -> Outcome {
         }
         Action::Dispatch => return super::forms::open_form(state),
         Action::Executor => return super::exec::toggle_view(state),
-        Action::Run | Action::Cancel | Action::CloseTab => return Outcome::default(),
+        Action::Run
+        | Action::Cancel
+        | Action::CloseTab
+        | Action::Search
+        | Action::SearchNext
+        | Action::SearchPrev
+        | Action::Wrap
+        | Action::Timestamps
+        | Action::Utc
+        | Action::Fullscreen
+        | Action::Clear
+        | Action::Mark
+        | Action::Copy
+        | Action::Save
+        | Action::GoTo => return Outcome::default(),
         Action::Command => ui.mode = Mode::Command(String::new()),
         Action::Sort | Action::Revoke | Action::Terminate => {
             flash(
@@ -431,10 +463,10 @@ fn act(state: &mut State, action: Action) -> Outcome {
         }
         Action::ToggleFollow => {
             let log = &mut state.activity;
-            log.follow = !log.follow;
             if log.follow {
-                log.offset = 0;
-                log.unseen = 0;
+                log.follow = false;
+            } else {
+                log.resume_follow();
             }
         }
         Action::Up
@@ -455,7 +487,7 @@ fn act(state: &mut State, action: Action) -> Outcome {
                 let len = super::tasks::visible(state).len();
                 state.ui.task_sel = moved(state.ui.task_sel, step, len);
             } else {
-                move_in_pane(state, step);
+                return move_in_pane(state, step);
             }
         }
         Action::FocusNext | Action::FocusPrev | Action::Zoom | Action::Nothing => {
@@ -502,27 +534,14 @@ fn moved(sel: usize, step: isize, len: usize) -> usize {
         .clamp(0, len as isize - 1) as usize
 }
 
-fn move_in_pane(state: &mut State, step: isize) {
+fn move_in_pane(state: &mut State, step: isize) -> Outcome {
     match state.ui.focus {
         Pane::Agents => state.ui.agent_sel = moved(state.ui.agent_sel, step, state.agents.len()),
         Pane::Queues => state.ui.queue_sel = moved(state.ui.queue_sel, step, state.queues.len()),
         Pane::Ports => state.ui.port_sel = moved(state.ui.port_sel, step, state.ports.len()),
-        Pane::Activity => {
-            let log = &mut state.activity;
-            // Up is towards older lines, which is a larger offset from the bottom.
-            let max = log.lines.len().saturating_sub(1);
-            let offset = (log.offset as isize)
-                .saturating_sub(step)
-                .clamp(0, max as isize) as usize;
-            log.offset = offset;
-            if step < 0 {
-                log.follow = false;
-            } else if offset == 0 {
-                log.follow = true;
-                log.unseen = 0;
-            }
-        }
+        Pane::Activity => return super::logview::scroll(state, step),
     }
+    Outcome::redraw()
 }
 
 fn apply(state: &mut State, at: DateTime<Utc>, item: FeedItem) {
@@ -645,19 +664,17 @@ fn dispatched(
 
 /// Older lines from the store go in front of whatever this run has already logged.
 fn history(state: &mut State, lines: Vec<crate::store::StoredLine>) {
-    let log = &mut state.activity;
-    for l in lines.into_iter().rev() {
-        if log.lines.len() >= log.capacity {
-            break;
-        }
-        let at = DateTime::<Utc>::from_timestamp_millis(l.at_ms).unwrap_or(state.now);
-        let level = Level::parse(&l.level).unwrap_or(Level::Info);
-        log.lines.push_front(LogLine {
-            at,
-            level,
-            source: l.source,
-            message: l.message,
-        });
+    let now = state.now;
+    let lines = lines.into_iter().map(|l| stored_line(l, now)).collect();
+    state.activity.seed(lines);
+}
+
+pub(super) fn stored_line(l: crate::store::StoredLine, now: DateTime<Utc>) -> LogLine {
+    LogLine {
+        at: DateTime::<Utc>::from_timestamp_millis(l.at_ms).unwrap_or(now),
+        level: Level::parse(&l.level).unwrap_or(Level::Info),
+        source: l.source,
+        message: l.message,
     }
 }
 

@@ -53,6 +53,24 @@ pub enum Action {
     Cancel,
     /// Close the current run tab, once it has ended.
     CloseTab,
+    /// Activity log: search (highlight, then next / previous).
+    Search,
+    SearchNext,
+    SearchPrev,
+    Wrap,
+    Timestamps,
+    /// Local time or UTC.
+    Utc,
+    Fullscreen,
+    Clear,
+    /// Start (or drop) a selection at the cursor line.
+    Mark,
+    /// Copy the selection to the operator's clipboard (OSC 52).
+    Copy,
+    /// Save the filtered view to a file.
+    Save,
+    /// Jump to a time.
+    GoTo,
     /// Unbinds a key inherited from a preset.
     Nothing,
 }
@@ -84,6 +102,18 @@ impl Action {
         (Action::Run, "run"),
         (Action::Cancel, "cancel"),
         (Action::CloseTab, "close_tab"),
+        (Action::Search, "search"),
+        (Action::SearchNext, "search_next"),
+        (Action::SearchPrev, "search_prev"),
+        (Action::Wrap, "wrap"),
+        (Action::Timestamps, "timestamps"),
+        (Action::Utc, "utc"),
+        (Action::Fullscreen, "fullscreen"),
+        (Action::Clear, "clear"),
+        (Action::Mark, "mark"),
+        (Action::Copy, "copy"),
+        (Action::Save, "save"),
+        (Action::GoTo, "goto"),
         (Action::Nothing, "none"),
     ];
 
@@ -238,6 +268,8 @@ pub enum Section {
     Help,
     /// The Executor view; keys not bound here fall through to the main screen's.
     Executor,
+    /// The activity log, when it has the focus; the main screen's keys fill in the rest.
+    Log,
 }
 
 impl Section {
@@ -246,6 +278,7 @@ impl Section {
             Section::Normal => "Main screen",
             Section::Help => "Help overlay",
             Section::Executor => "Executor view (other keys as on the main screen)",
+            Section::Log => "Activity log, when focused (other keys as on the main screen)",
         }
     }
 }
@@ -262,6 +295,7 @@ pub struct Keymap {
     pub normal: Vec<Binding>,
     pub help: Vec<Binding>,
     pub executor: Vec<Binding>,
+    pub log: Vec<Binding>,
 }
 
 impl Keymap {
@@ -270,6 +304,7 @@ impl Keymap {
             Section::Normal => &self.normal,
             Section::Help => &self.help,
             Section::Executor => &self.executor,
+            Section::Log => &self.log,
         }
     }
 
@@ -278,6 +313,7 @@ impl Keymap {
             Section::Normal => &mut self.normal,
             Section::Help => &mut self.help,
             Section::Executor => &mut self.executor,
+            Section::Log => &mut self.log,
         }
     }
 
@@ -331,6 +367,18 @@ fn default_desc(action: Action) -> &'static str {
         Action::Run => "Run the selected runbook (asks first)",
         Action::Cancel => "Cancel the run: TERM, then KILL after the grace period",
         Action::CloseTab => "Close the tab of a run that has ended",
+        Action::Search => "Search the log (regex); matches highlighted",
+        Action::SearchNext => "Next match (newer)",
+        Action::SearchPrev => "Previous match (older)",
+        Action::Wrap => "Wrap long lines on / off",
+        Action::Timestamps => "Timestamps on / off",
+        Action::Utc => "Times in UTC / local time",
+        Action::Fullscreen => "The log full screen / back",
+        Action::Clear => "Clear the log from the screen (the store keeps it)",
+        Action::Mark => "Start / drop a selection at the bottom line",
+        Action::Copy => "Copy the selection to your clipboard (OSC 52)",
+        Action::Save => "Save the filtered log to a file",
+        Action::GoTo => "Jump to a time (:at 14:05, :at -15m)",
         Action::Nothing => "(unbound)",
     }
 }
@@ -406,6 +454,10 @@ pub fn check(
         (
             Section::Executor,
             check_section(&cfg.executor, "executor", file, text, diags),
+        ),
+        (
+            Section::Log,
+            check_section(&cfg.log, "log", file, text, diags),
         ),
     ]
 }

@@ -360,6 +360,9 @@ pub struct ActivityConfig {
     pub max_lines: Spanned<usize>,
     /// Longer lines are cut, with a marker.
     pub max_line_chars: usize,
+    /// Bytes of text kept in memory; the oldest lines are dropped first, whichever bound
+    /// (this or max_lines) is reached first.
+    pub max_bytes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -368,6 +371,7 @@ pub struct KeymapConfig {
     pub normal: Vec<BindingSpec>,
     pub help: Vec<BindingSpec>,
     pub executor: Vec<BindingSpec>,
+    pub log: Vec<BindingSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -510,8 +514,9 @@ impl Default for SocketIoEndpoint {
 impl Default for ActivityConfig {
     fn default() -> Self {
         ActivityConfig {
-            max_lines: sp(10_000),
+            max_lines: sp(100_000),
             max_line_chars: 2_000,
+            max_bytes: 64 * 1024 * 1024,
         }
     }
 }

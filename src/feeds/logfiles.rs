@@ -270,7 +270,6 @@ pub fn guess_level(text: &str) -> Level {
     }
 }
 
-
 /// Follows every `[[logs.files]]` entry on a thread of its own (file reads block), sending
 /// each poll's lines as one batch. Ends when the app has gone.
 pub fn spawn(

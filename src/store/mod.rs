@@ -213,6 +213,20 @@ impl Store {
         })
     }
 
+    /// The newest `n` lines older than `before_ms`, oldest first: a page of history.
+    pub async fn activity_before(
+        &self,
+        before_ms: i64,
+        n: i64,
+    ) -> Result<Vec<StoredLine>, sqlx::Error> {
+        let mut lines = on_pool!(self, pool => {
+            sqlx::query_as::<_, StoredLine>("SELECT at_ms, level, source, message FROM activity WHERE at_ms < $1 ORDER BY at_ms DESC, id DESC LIMIT $2")
+                .bind(before_ms).bind(n).fetch_all(pool).await
+        })?;
+        lines.reverse();
+        Ok(lines)
+    }
+
     /// The newest `n` lines, oldest first.
     pub async fn activity_recent(&self, n: i64) -> Result<Vec<StoredLine>, sqlx::Error> {
         let mut lines = on_pool!(self, pool => {

@@ -38,7 +38,12 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     };
     let popup = popup.intersection(area);
     let mut lines = Vec::new();
-    for section in [Section::Normal, Section::Executor, Section::Help] {
+    for section in [
+        Section::Normal,
+        Section::Log,
+        Section::Executor,
+        Section::Help,
+    ] {
         lines.push(Line::from(Span::styled(section.title(), theme.header)));
         for (keys, desc) in rows(state, section) {
             lines.push(Line::from(vec![

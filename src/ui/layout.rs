@@ -41,6 +41,10 @@ pub fn plan(area: Rect, state: &State) -> Plan {
         plan.too_small = true;
         return plan;
     }
+    if state.ui.fullscreen && state.ui.view == crate::app::state::View::Dashboard {
+        plan.panes.push((Pane::Activity, area));
+        return plan;
+    }
     let [title, body, status] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(1),

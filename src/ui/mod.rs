@@ -59,6 +59,15 @@ pub fn draw(f: &mut Frame, state: &State, theme: &Theme) {
                 dispatch::command_line(f, r, text, theme);
             }
         }
+        Mode::LogFilter(text) | Mode::LogSearch(text) => {
+            let search = matches!(state.ui.mode, Mode::LogSearch(_));
+            let row = plan.status.unwrap_or(ratatui::layout::Rect {
+                y: area.bottom().saturating_sub(1),
+                height: 1,
+                ..area
+            });
+            activity::prompt(f, row, search, text, theme);
+        }
         Mode::Normal | Mode::Filter(_) => {}
     }
 }
