@@ -163,3 +163,68 @@ async fn a_wrong_password_is_never_printed() {
     assert!(!err.contains("s3cret"), "{err}");
     assert!(err.contains("app:***@127.0.0.1:1"), "{err}");
 }
+
+/// Scrolling back past the top of the activity ring pages older lines in from the store,
+/// through the real `update`, the real action and the real store.
+#[tokio::test]
+async fn scrolling_past_the_top_pages_older_history_in_from_the_store() {
+    use chavion_tui::app::{Effect, update};
+    use chavion_tui::event::Event;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    let sb = Sandbox::new("store-paging");
+    let store = Store::open(sb.path("audit.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let lines: Vec<StoredLine> = (0..3000)
+        .map(|i| StoredLine {
+            at_ms: 1_795_000_000_000 + i * 1000,
+            level: "INFO".into(),
+            source: "celery".into(),
+            message: format!("stored {i}"),
+        })
+        .collect();
+    store.activity_append(&lines, 100_000).await.unwrap();
+
+    let settings = chavion_tui::config::settings_from_str(
+        "socketio = []\nports = []\n[activity]\nmax_lines = 100\n",
+    )
+    .unwrap();
+    let opts = chavion_tui::run::Options {
+        demo: false,
+        read_only: false,
+        crash_after: None,
+    };
+    let mut state = chavion_tui::run::initial_state(&settings, &opts);
+    state.history_store = true;
+    let ctx = chavion_tui::run::action_context(&settings, false, Some(store.clone()));
+    let recent = store.activity_recent(100).await.unwrap();
+    update(&mut state, Event::History { lines: recent });
+    assert_eq!(state.activity.lines.front().unwrap().message, "stored 2900");
+    state.ui.focus = chavion_tui::app::state::Pane::Activity;
+    let key = |c| Event::Key(KeyEvent::new(c, KeyModifiers::NONE));
+    // Home goes to the oldest line in memory, and asks the store for the page before it.
+    let out = update(&mut state, key(KeyCode::Home));
+    let [effect @ Effect::LoadOlder { .. }] = out.effects.as_slice() else {
+        panic!("expected a page request, got {:?}", out.effects);
+    };
+    let older = chavion_tui::actions::perform(effect.clone(), &ctx)
+        .await
+        .unwrap();
+    update(&mut state, older);
+    let log = &state.activity;
+    // Twice max_lines while browsing: 100 more, the newest of the page, in front; then the
+    // note that memory is full arrives at the bottom and pushes the oldest out.
+    assert_eq!(log.lines.len(), 200);
+    assert_eq!(log.lines.front().unwrap().message, "stored 2801");
+    assert!(log.lines.back().unwrap().message.contains("memory is full"));
+    assert_eq!(
+        log.visible(log.cursor().unwrap()).unwrap().message,
+        "stored 2900",
+        "the view held still"
+    );
+    // End returns to the live tail, letting the paged history go.
+    update(&mut state, key(KeyCode::End));
+    assert_eq!(state.activity.lines.len(), 100);
+    assert!(state.activity.follow);
+}

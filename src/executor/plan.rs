@@ -147,12 +147,17 @@ fn plan(
     }
 }
 
+/// The first line on stderr names the run's process group, so a cancel can make sure of it.
+pub const PGID_MARK: &str = "chavion-tui:pgid:";
+
 /// `exec` makes `timeout` the session's process, so the signals sshd delivers to the
 /// session's process group reach it and everything it started; `timeout` itself is the
-/// backstop that ends the run even if our link to the host is gone.
+/// backstop that ends the run even if our link to the host is gone. The shell first says
+/// its pid (which `exec` keeps, and which is the group's id): if `timeout` dies before its
+/// children (a TERM landing while it is still starting them), the group is swept by id.
 pub fn wrap(command: &str, timeout: Duration, grace: Duration) -> String {
     format!(
-        "exec timeout --kill-after={}s {}s sh -c {}",
+        "echo {PGID_MARK}$$ >&2; exec timeout --kill-after={}s {}s sh -c {}",
         grace.as_secs(),
         timeout.as_secs(),
         shell_quote(command)
@@ -176,7 +181,7 @@ mod tests {
         );
         assert_eq!(
             line,
-            r#"exec timeout --kill-after=5s 60s sh -c 'echo '\''it'\'''\''s'\'' "$HOME"; rm -rf /tmp/x'"#
+            r#"echo chavion-tui:pgid:$$ >&2; exec timeout --kill-after=5s 60s sh -c 'echo '\''it'\'''\''s'\'' "$HOME"; rm -rf /tmp/x'"#
         );
         // What the shell would hand `sh -c` is the command unchanged.
         let out = std::process::Command::new("sh")

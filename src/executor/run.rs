@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::plan::RunPlan;
+use super::plan::{PGID_MARK, RunPlan};
 use super::ssh::{self, SshError, SshOptions};
 use crate::lines::LineSplitter;
 
@@ -178,6 +178,7 @@ pub async fn execute(
     let (mut out, mut err) = (LineSplitter::new(max_chars), LineSplitter::new(max_chars));
     let (mut was_cancelled, mut timed_out) = (false, false);
     let mut status: Option<Status> = None;
+    let mut pgid: Option<u32> = None;
     // After TERM: when to send KILL; after KILL: when to give up and close.
     let mut escalation: Option<(Sig, Instant)> = None;
     let far = start + Duration::from_secs(86_400 * 365);
@@ -187,7 +188,15 @@ pub async fn execute(
             msg = channel.wait() => match msg {
                 Some(ChannelMsg::Data { data }) => send_lines(&tx, Stream::Out, out.push(&data)).await,
                 Some(ChannelMsg::ExtendedData { data, ext: 1 }) => {
-                    send_lines(&tx, Stream::Err, err.push(&data)).await
+                    let mut lines = err.push(&data);
+                    if pgid.is_none()
+                        && let Some(first) = lines.first()
+                        && let Some(id) = first.strip_prefix(PGID_MARK)
+                    {
+                        pgid = id.trim().parse().ok();
+                        lines.remove(0);
+                    }
+                    send_lines(&tx, Stream::Err, lines).await
                 }
                 Some(ChannelMsg::ExitStatus { exit_status }) => status = Some(Status::Exit(exit_status)),
                 Some(ChannelMsg::ExitSignal { signal_name, .. }) => {
@@ -229,6 +238,11 @@ pub async fn execute(
     if !rest.is_empty() {
         let _ = tx.send(RunUpdate::Output(rest)).await;
     }
+    if (was_cancelled || timed_out)
+        && let Some(id) = pgid
+    {
+        sweep(&session, id).await;
+    }
     let _ = session
         .disconnect(Disconnect::ByApplication, "run ended", "en")
         .await;
@@ -248,6 +262,24 @@ pub async fn execute(
 /// away, and the run ends with it.
 async fn cancelled(rx: &mut Cancel) {
     let _ = rx.wait_for(|c| *c).await;
+}
+
+/// After a cancel or a timeout, whatever is left of the run's process group is killed, on
+/// a channel of its own: `timeout` may have gone first and left its children behind.
+async fn sweep(session: &ssh::Session, pgid: u32) {
+    let go = async {
+        let mut ch = session.channel_open_session().await.ok()?;
+        ch.exec(true, format!("kill -KILL -{pgid} 2>/dev/null; true"))
+            .await
+            .ok()?;
+        while let Some(msg) = ch.wait().await {
+            if matches!(msg, ChannelMsg::Close) {
+                break;
+            }
+        }
+        Some(())
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(5), go).await;
 }
 
 async fn send_lines(tx: &mpsc::Sender<RunUpdate>, stream: Stream, lines: Vec<String>) {

@@ -78,8 +78,13 @@ fn title_spans<'a>(log: &ActivityLog, theme: &Theme) -> Vec<Span<'a>> {
     let mut spans = vec![if log.follow {
         Span::styled("following ", theme.muted)
     } else {
+        let new = if log.unseen > 0 {
+            format!(", {} new", log.unseen)
+        } else {
+            String::new()
+        };
         Span::styled(
-            format!("paused · {} new below ", log.unseen),
+            format!("paused · {} below{new} ", log.offset),
             theme.level_warn,
         )
     }];

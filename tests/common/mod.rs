@@ -102,6 +102,12 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Any tmux command against this server; its stdout.
+    pub fn run(&self, args: &[&str]) -> String {
+        let out = self.tmux().args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     pub fn send(&self, keys: &[&str]) {
         let status = self
             .tmux()

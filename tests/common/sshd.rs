@@ -76,7 +76,7 @@ impl SshServer {
             format!(
                 "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_ed25519\nPidFile {d}/sshd.pid\n\
                  AuthorizedKeysFile {d}/authorized_keys\nPubkeyAuthentication yes\n\
-                 PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n",
+                 PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nLogLevel DEBUG\n",
                 port = self.port,
                 d = self.dir.display()
             ),
@@ -161,6 +161,10 @@ impl SshServer {
 impl Drop for SshServer {
     fn drop(&mut self) {
         self.kill();
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(self.dir.join("sshd.log")).unwrap_or_default();
+            eprintln!("sshd log:\n{log}");
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
