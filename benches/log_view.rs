@@ -173,7 +173,7 @@ fn main() {
     state.activity.show(10);
     let found = state.activity.search_from_cursor(false);
     println!(
-        "search back from the top, wrapping to the newest match: {:.2} ms (found {:?})",
+        "search back from line 10 to the previous match: {:.2} ms (found {:?})",
         t.elapsed().as_secs_f64() * 1000.0,
         found
     );
