@@ -271,6 +271,13 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
             cfg.activity.max_line_chars,
             tx.clone(),
         ));
+        for j in &cfg.logs.journal {
+            tasks.push(crate::feeds::journal::spawn(
+                j.unit.clone(),
+                cfg.activity.max_line_chars,
+                tx.clone(),
+            ));
+        }
     }
     tasks.push(tokio::spawn(signals(tx.clone())));
     tasks.push(tokio::spawn(clock(tx.clone())));

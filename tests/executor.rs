@@ -256,6 +256,14 @@ async fn the_tui_confirms_streams_into_a_tab_and_ctrl_c_kills_the_remote_process
     })
     .await;
     assert!(server.process_alive("sleep 31340"));
+    // The run's output joins the one activity stream, under the runbook's name.
+    assert!(
+        room.state
+            .activity
+            .lines
+            .iter()
+            .any(|l| l.source == "exec:wait" && l.message == "started")
+    );
     room.key_with(KeyCode::Char('c'), KeyModifiers::CONTROL)
         .await;
     room.until("the run to end", |s| {

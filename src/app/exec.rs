@@ -8,7 +8,7 @@ use super::state::*;
 use super::update::{Outcome, flash, guarded, refuse};
 use crate::config::keymap::Action;
 use crate::event::LinkHealth;
-use crate::executor::run::Status;
+use crate::executor::run::{Status, Stream};
 use crate::executor::{RunPlan, RunUpdate, plan_adhoc, plan_runbook};
 use crate::feeds::model::Level;
 
@@ -330,11 +330,31 @@ pub(super) fn run_event(state: &mut State, id: u64, update: RunUpdate) -> Outcom
             Outcome::redraw()
         }
         RunUpdate::Output(lines) => {
+            // Into the one activity stream too, under the runbook's name, so a run's output
+            // can be filtered and searched with everything else.
+            let source = format!("exec:{}", run.plan.runbook);
+            let now = state.now;
+            let copies: Vec<LogLine> = lines
+                .iter()
+                .map(|(stream, text)| LogLine {
+                    at: now,
+                    level: if *stream == Stream::Err {
+                        Level::Warn
+                    } else {
+                        Level::Info
+                    },
+                    source: source.clone(),
+                    message: text.clone(),
+                })
+                .collect();
             for (stream, line) in lines {
                 run.push(stream, line);
             }
+            for l in copies {
+                state.activity.push(l);
+            }
             Outcome {
-                redraw: visible,
+                redraw: visible || state.ui.view == View::Dashboard,
                 effects: Vec::new(),
             }
         }

@@ -46,6 +46,14 @@ pub struct LogsConfig {
     /// How often every file is checked for new lines, rotation and truncation.
     pub poll_ms: Spanned<u64>,
     pub files: Vec<LogFile>,
+    /// systemd units followed with `journalctl -f -o json -u UNIT`.
+    pub journal: Vec<JournalUnit>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournalUnit {
+    pub unit: String,
 }
 
 impl Default for LogsConfig {
@@ -53,6 +61,7 @@ impl Default for LogsConfig {
         LogsConfig {
             poll_ms: sp(500),
             files: Vec::new(),
+            journal: Vec::new(),
         }
     }
 }

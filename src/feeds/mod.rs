@@ -7,6 +7,7 @@ pub mod decode;
 mod decode_tests;
 pub mod demo;
 pub mod exposure;
+pub mod journal;
 pub mod logfiles;
 pub mod model;
 pub mod probes;
