@@ -5,17 +5,7 @@ mod common;
 
 use chavion_tui::feeds::logfiles::{Tailed, Tailer};
 use chavion_tui::feeds::model::Level;
-use common::Sandbox;
-use std::io::Write;
-
-fn append(path: &std::path::Path, text: &str) {
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    f.write_all(text.as_bytes()).unwrap();
-}
+use common::{Sandbox, append};
 
 fn lines(out: &[Tailed]) -> Vec<String> {
     out.iter()

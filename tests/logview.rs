@@ -4,17 +4,7 @@
 
 mod common;
 
-use common::{Sandbox, run_in_tmux};
-use std::io::Write;
-
-fn append(path: &std::path::Path, text: &str) {
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    f.write_all(text.as_bytes()).unwrap();
-}
+use common::{Sandbox, append, run_in_tmux};
 
 #[test]
 fn a_tailed_log_is_filtered_searched_copied_and_saved() {

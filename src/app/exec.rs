@@ -59,14 +59,7 @@ pub(super) fn act(state: &mut State, action: Action) -> Option<Outcome> {
         | Action::PageDown
         | Action::Top
         | Action::Bottom => {
-            let step: isize = match action {
-                Action::Up => -1,
-                Action::Down => 1,
-                Action::PageUp => -(page as isize),
-                Action::PageDown => page as isize,
-                Action::Top => isize::MIN / 2,
-                _ => isize::MAX / 2,
-            };
+            let step = super::update::step_of(action, page);
             if let Some(run) = x.current_mut() {
                 // Up is towards older output: a larger offset from the bottom.
                 let max = run.lines.len().saturating_sub(1) as isize;

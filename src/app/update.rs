@@ -475,14 +475,7 @@ fn act(state: &mut State, action: Action) -> Outcome {
         | Action::PageDown
         | Action::Top
         | Action::Bottom => {
-            let step = match action {
-                Action::Up => -1,
-                Action::Down => 1,
-                Action::PageUp => -(page(state) as isize),
-                Action::PageDown => page(state) as isize,
-                Action::Top => isize::MIN / 2,
-                _ => isize::MAX / 2,
-            };
+            let step = step_of(action, page(state));
             if in_tasks {
                 let len = super::tasks::visible(state).len();
                 state.ui.task_sel = moved(state.ui.task_sel, step, len);
@@ -495,6 +488,18 @@ fn act(state: &mut State, action: Action) -> Outcome {
         }
     }
     Outcome::redraw()
+}
+
+/// How far a movement key moves, in rows; Top and Bottom go as far as there is.
+pub(super) fn step_of(action: Action, page: usize) -> isize {
+    match action {
+        Action::Up => -1,
+        Action::Down => 1,
+        Action::PageUp => -(page as isize),
+        Action::PageDown => page as isize,
+        Action::Top => isize::MIN / 2,
+        _ => isize::MAX / 2,
+    }
 }
 
 fn ask_revoke(state: &mut State, terminate: bool) -> Outcome {

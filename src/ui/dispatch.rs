@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::widgets::{Clear, Paragraph};
 
 use super::fmt::fit;
 use super::layout::centered;
@@ -133,14 +133,7 @@ pub fn form(f: &mut Frame, area: Rect, state: &State, theme: &Theme, form: &Form
         " Dispatch a task ".into(),
         " tab/↑↓ field · ←→ choose, complete · enter preview · esc cancel ",
     );
-    f.render_widget(Clear, rect);
-    f.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .style(theme.base)
-            .wrap(Wrap { trim: false }),
-        rect,
-    );
+    super::panes::show_popup(f, rect, lines, block, theme);
 }
 
 pub fn confirm(f: &mut Frame, area: Rect, p: &PendingDispatch, theme: &Theme) {

@@ -5,11 +5,11 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 use super::fmt::fit;
 use super::layout::centered;
-use super::panes::{popup_block, view_block};
+use super::panes::{popup_block, show_popup, view_block};
 use crate::app::state::{PendingExec, RunPhase, RunTab, State};
 use crate::config::theme::Theme;
 use crate::executor::run::{Status, Stream};
@@ -274,12 +274,5 @@ pub fn confirm(f: &mut Frame, area: Rect, p: &PendingExec, theme: &Theme) {
         " y run · n / esc cancel "
     };
     let block = popup_block(theme, " Confirm run over SSH ".into(), keys);
-    f.render_widget(Clear, rect);
-    f.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .style(theme.base)
-            .wrap(Wrap { trim: false }),
-        rect,
-    );
+    show_popup(f, rect, lines, block, theme);
 }

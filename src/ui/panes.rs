@@ -1,7 +1,9 @@
 //! Shared pane chrome: a bordered block whose border shows focus.
 
+use ratatui::Frame;
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
 use crate::app::state::{Pane, State};
 use crate::config::theme::Theme;
@@ -52,4 +54,22 @@ pub fn popup_block<'a>(theme: &Theme, title: String, keys: &'a str) -> Block<'a>
         .border_style(theme.border_focused)
         .title(Span::styled(title, theme.title))
         .title_bottom(Line::from(Span::styled(keys, theme.muted)))
+}
+
+/// An overlay: what was under `rect` cleared, then `lines` in `block`, wrapped.
+pub fn show_popup(
+    f: &mut Frame,
+    rect: Rect,
+    lines: Vec<Line<'_>>,
+    block: Block<'_>,
+    theme: &Theme,
+) {
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .style(theme.base)
+            .wrap(Wrap { trim: false }),
+        rect,
+    );
 }

@@ -170,6 +170,17 @@ pub fn run_in_tmux(
     )
 }
 
+/// Appends to a file as a service writing its log would (creating it if need be).
+pub fn append(path: &Path, text: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
 pub fn pid(pidfile: &Path) -> i32 {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
