@@ -136,7 +136,7 @@ fn main() -> std::process::ExitCode {
         let mut left = n;
         while left > 0 {
             let ts = now();
-            let celery_turn = celery && (!chavion || (sent + n - left) % 2 == 0);
+            let celery_turn = celery && (!chavion || (sent + n - left).is_multiple_of(2));
             if celery_turn {
                 let k = left.min(args.batch as u64);
                 let events: Vec<_> = (0..k)
@@ -154,13 +154,13 @@ fn main() -> std::process::ExitCode {
             } else {
                 let i = sent + n - left;
                 let agent = AGENTS[i as usize % AGENTS.len()];
-                let (channel, body) = if i % 4 == 0 {
+                let (channel, body) = if i.is_multiple_of(4) {
                     agent_reports += 1;
                     (
                         format!("chavion:agents:{agent}"),
                         wire::agent_json(
                             agent,
-                            if i % 8 == 0 { "busy" } else { "idle" },
+                            if i.is_multiple_of(8) { "busy" } else { "idle" },
                             None,
                             "loadgen",
                             "loadgen",
