@@ -1251,3 +1251,28 @@ fn ctrl_c_in_a_run_tab_cancels_the_run_and_does_not_quit() {
     assert!(update(&mut s, ctrl_c).effects.is_empty());
     assert!(s.flash.as_ref().unwrap().text.contains("q quits"));
 }
+
+#[test]
+fn a_queue_sample_that_changes_nothing_visible_draws_nothing() {
+    let mut s = state();
+    let sample = |depth| {
+        FeedItem::Queues(vec![QueueSample {
+            queue: "thinking".into(),
+            depth,
+            reserved: 0,
+        }])
+    };
+    let mut at = t0();
+    let mut step = |s: &mut State, depth| {
+        at += Duration::seconds(1);
+        update(s, feed(at, sample(depth))).redraw
+    };
+    // The history fills to its length first: the sparkline still grows.
+    for _ in 0..HISTORY {
+        assert!(step(&mut s, 0));
+    }
+    assert!(!step(&mut s, 0), "the same sample again: no frame");
+    assert!(step(&mut s, 3), "a new depth: a frame");
+    // After a change the sparkline moves on every sample until the old values scroll out.
+    assert!(step(&mut s, 3));
+}
