@@ -351,6 +351,13 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
             }
         }
     }
+    // For the record (and bench/compare.sh): what this control room took in.
+    tracing::info!(
+        events = state.counters.events,
+        shed = state.counters.shed,
+        malformed = state.counters.malformed,
+        "control room down"
+    );
     for t in tasks {
         t.abort();
     }

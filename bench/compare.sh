@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Side by side, in one run on this machine: the control room, Flower 2.2.0, and
+# `redis-cli psubscribe '*'` to /dev/null (the ceiling), all fed the same stream by
+# chavion-loadgen; then the control room and htop at rest in tmux. Writes its table into
+# docs/PERFORMANCE.md between the compare markers. Loopback only.
+#
+#   bench/compare.sh                      # rates 1000 10000 50000 100000 200000, 10 s each
+#   RATES="1000 10000" SECS=5 IDLE=30 bench/compare.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RATES=${RATES:-"1000 10000 50000 100000 200000"}
+SECS=${SECS:-10}
+IDLE=${IDLE:-60}
+TICK=$(getconf CLK_TCK)
+WORK=$(mktemp -d /tmp/chavion-compare.XXXXXX)
+SOCK="compare-$$"
+pids=()
+cleanup() {
+  tmux -L "$SOCK" kill-server 2>/dev/null || true
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+wait_for() { for _ in $(seq 1 200); do eval "$1" && return 0; sleep 0.1; done; echo "timed out waiting for: $1" >&2; return 1; }
+
+command -v htop >/dev/null || { [ "$(id -u)" -eq 0 ] && apt-get install -y -qq htop >/dev/null 2>&1 || true; }
+VENV=bench/.venv
+if [ ! -x "$VENV/bin/celery" ] || ! "$VENV/bin/pip" show flower 2>/dev/null | grep -q '^Version: 2.2.0'; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check flower==2.2.0 celery==5.7.0 kombu==5.7.0 redis==8.1.0 packaging
+fi
+cargo build --release --locked --bins -q
+TUI=$PWD/target/release/chavion-tui
+LOADGEN=$PWD/target/release/chavion-loadgen
+H="$WORK/home"; mkdir -p "$H/config/chavion-tui"
+TUI_ENV="env HOME=$H XDG_CONFIG_HOME=$H/config XDG_DATA_HOME=$H/data XDG_STATE_HOME=$H/state TERM=xterm-256color"
+
+rows=()
+best=0
+for RATE in $RATES; do
+  P=$(free_port); FP=$(free_port)
+  redis-server --port "$P" --bind 127.0.0.1 --save '' --appendonly no --daemonize no >/dev/null &
+  RPID=$!; pids+=("$RPID")
+  wait_for "redis-cli -p $P ping 2>/dev/null | grep -q PONG"
+  URL="redis://127.0.0.1:$P/0"
+  # Only the Redis feed: no probes, no Socket.IO, nothing else waking the control room.
+  printf 'socketio = []\nports = []\n[redis]\nurl = "%s"\n' "$URL" > "$H/config/chavion-tui/config.toml"
+  rm -rf "$H/state"
+  redis-cli -p "$P" psubscribe '*' > "$WORK/cli.out" & CPID=$!; pids+=("$CPID")
+  "$VENV/bin/celery" --broker="$URL" flower --address=127.0.0.1 --port="$FP" > "$WORK/flower.log" 2>&1 & FPID=$!; pids+=("$FPID")
+  tmux -L "$SOCK" -f /dev/null new-session -d -s t -x 200 -y 50 "$TUI_ENV $TUI --read-only"
+  tmux -L "$SOCK" pipe-pane -o -t t "cat >> $WORK/tui.bytes"
+  TPID=$(tmux -L "$SOCK" list-panes -t t -F '#{pane_pid}')
+  wait_for "curl -s -o /dev/null http://127.0.0.1:$FP/metrics"
+  # Everyone subscribed: the control room and redis-cli by pattern, Flower by pattern too.
+  wait_for "[ \$(redis-cli -p $P pubsub numpat) -ge 3 ]"
+  sleep 1
+  t0=$(date +%s.%N); c_t=$(cpu_ticks "$TPID"); c_f=$(cpu_ticks "$FPID"); c_c=$(cpu_ticks "$CPID")
+  : > "$WORK/tui.bytes"
+  SENT=$("$LOADGEN" --redis "$URL" --rate "$RATE" --seconds "$SECS" --mix celery | sed -n 2p | awk '{print $4}')
+  sleep 3
+  t1=$(date +%s.%N); d_t=$(( $(cpu_ticks "$TPID") - c_t )); d_f=$(( $(cpu_ticks "$FPID") - c_f )); d_c=$(( $(cpu_ticks "$CPID") - c_c ))
+  BYTES=$(stat -c %s "$WORK/tui.bytes")
+  FLOWER=$(curl -s "http://127.0.0.1:$FP/metrics" | awk '/^flower_events_total/ {s+=$2} END {printf "%d", s}')
+  tmux -L "$SOCK" send-keys -t t q
+  wait_for "! kill -0 $TPID 2>/dev/null"
+  TUI_LINE=$(grep -h "control room down" "$H"/state/chavion-tui/*.log* | tail -1)
+  TUI_EVENTS=$(sed -n 's/.*events=\([0-9]*\).*/\1/p' <<<"$TUI_LINE")
+  TUI_SHED=$(sed -n 's/.*shed=\([0-9]*\).*/\1/p' <<<"$TUI_LINE")
+  kill "$CPID" "$FPID" 2>/dev/null || true; wait "$CPID" "$FPID" 2>/dev/null || true
+  # Four lines a message (pmessage, pattern, channel, payload); each message holds 10 events.
+  CLI=$(( ($(wc -l < "$WORK/cli.out") - 3) / 4 * 10 ))
+  kill "$RPID"; wait "$RPID" 2>/dev/null || true
+  tmux -L "$SOCK" kill-server 2>/dev/null || true
+  el=$(echo "$t1 - $t0" | bc -l)
+  pct() { echo "scale=1; 100 * $1 / $TICK / $el" | bc -l; }
+  rows+=("| $RATE | $SENT | $TUI_EVENTS (shed $TUI_SHED) | $(pct $d_t) % | $(echo "scale=1; $BYTES / 1024 / $el" | bc -l) KB/s | $FLOWER | $(pct $d_f) % | $CLI | $(pct $d_c) % |")
+  echo "${rows[-1]}"
+  if [ "${TUI_EVENTS:-0}" -ge "$SENT" ] && [ "${TUI_SHED:-1}" -eq 0 ]; then best=$RATE; fi
+done
+
+# At rest: the control room on a quiet Redis, and htop, each in tmux at 200×50.
+P=$(free_port)
+redis-server --port "$P" --bind 127.0.0.1 --save '' --appendonly no --daemonize no >/dev/null & RPID=$!; pids+=("$RPID")
+wait_for "redis-cli -p $P ping 2>/dev/null | grep -q PONG"
+printf 'socketio = []\nports = []\n[redis]\nurl = "redis://127.0.0.1:%s/0"\n' "$P" > "$H/config/chavion-tui/config.toml"
+tmux -L "$SOCK" -f /dev/null new-session -d -s t -x 200 -y 50 "$TUI_ENV $TUI --read-only"
+tmux -L "$SOCK" new-window -t t "htop"
+tmux -L "$SOCK" pipe-pane -o -t t:0 "cat >> $WORK/idle-tui.bytes"
+tmux -L "$SOCK" pipe-pane -o -t t:1 "cat >> $WORK/idle-htop.bytes"
+sleep 5
+TPID=$(tmux -L "$SOCK" list-panes -t t:0 -F '#{pane_pid}'); HPID=$(tmux -L "$SOCK" list-panes -t t:1 -F '#{pane_pid}')
+: > "$WORK/idle-tui.bytes"; : > "$WORK/idle-htop.bytes"
+c_t=$(cpu_ticks "$TPID"); c_h=$(cpu_ticks "$HPID"); t0=$(date +%s.%N)
+sleep "$IDLE"
+d_t=$(( $(cpu_ticks "$TPID") - c_t )); d_h=$(( $(cpu_ticks "$HPID") - c_h )); el=$(echo "$(date +%s.%N) - $t0" | bc -l)
+rss() { awk '/VmRSS/ {printf "%.0f MB", $2/1024}' "/proc/$1/status"; }
+IDLE_ROW="| control room, quiet Redis | $(echo "scale=2; 100 * $d_t / $TICK / $el" | bc -l) % | $(echo "scale=2; $(stat -c %s "$WORK/idle-tui.bytes") / 1024 / $el" | bc -l) KB/s | $(rss "$TPID") |
+| htop $(htop --version | head -1 | awk '{print $2}') | $(echo "scale=2; 100 * $d_h / $TICK / $el" | bc -l) % | $(echo "scale=2; $(stat -c %s "$WORK/idle-htop.bytes") / 1024 / $el" | bc -l) KB/s | $(rss "$HPID") |"
+echo "$IDLE_ROW"
+
+TABLE=$(cat <<MD
+<!-- compare:begin -->
+Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"),
+redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), Flower 2.2.0, release build, by
+\`RATES="$RATES" SECS=$SECS IDLE=$IDLE bench/compare.sh\`. Each consumer subscribed to the same
+redis-server; chavion-loadgen published Celery task events in task.multi batches of 10 for
+$SECS s at each rate. "Received" is what each consumer counted (the control room's own
+counter at exit, Flower's \`flower_events_total\`, redis-cli's lines); CPU is % of one core over
+the run; the control room drew in tmux at 200×50, its bytes counted by \`pipe-pane\`.
+
+| events/s | sent | control room received | its CPU | its bytes to the terminal | Flower received | Flower CPU | redis-cli received | redis-cli CPU |
+|---|---|---|---|---|---|---|---|---|
+$(printf '%s\n' "${rows[@]}")
+
+Highest rate at which the control room received every event with nothing shed: **$best/s**.
+
+At rest, $IDLE s, nothing changing, in tmux at 200×50:
+
+| process | CPU (% of one core) | bytes to the terminal | RSS |
+|---|---|---|---|
+$IDLE_ROW
+<!-- compare:end -->
+MD
+)
+python3 - "$TABLE" <<'PY'
+import re, sys
+p = "docs/PERFORMANCE.md"
+s = open(p).read()
+table = sys.argv[1]
+if "<!-- compare:begin -->" in s:
+    s = re.sub(r"<!-- compare:begin -->.*?<!-- compare:end -->", lambda m: table, s, flags=re.S)
+else:
+    s += "\n## Side by side: the control room, Flower and the ceiling (`bench/compare.sh`)\n\n" + table + "\n"
+open(p, "w").write(s)
+PY
+echo "bench/compare.sh: table written to docs/PERFORMANCE.md"
