@@ -60,19 +60,19 @@ for RATE in $RATES; do
   sleep 1
   t0=$(date +%s.%N); c_t=$(cpu_ticks "$TPID"); c_f=$(cpu_ticks "$FPID"); c_c=$(cpu_ticks "$CPID")
   : > "$WORK/tui.bytes"
-  SENT=$("$LOADGEN" --redis "$URL" --rate "$RATE" --seconds "$SECS" --mix celery | sed -n 2p | awk '{print $4}')
+  SENT=$("$LOADGEN" --redis "$URL" --rate "$RATE" --seconds "$SECS" --mix celery | sed -n 1p | awk '{print $2}')
   sleep 3
   t1=$(date +%s.%N); d_t=$(( $(cpu_ticks "$TPID") - c_t )); d_f=$(( $(cpu_ticks "$FPID") - c_f )); d_c=$(( $(cpu_ticks "$CPID") - c_c ))
   BYTES=$(stat -c %s "$WORK/tui.bytes")
   FLOWER=$(curl -s "http://127.0.0.1:$FP/metrics" | awk '/^flower_events_total/ {s+=$2} END {printf "%d", s}')
   tmux -L "$SOCK" send-keys -t t q
   wait_for "! kill -0 $TPID 2>/dev/null"
-  TUI_LINE=$(grep -h "control room down" "$H"/state/chavion-tui/*.log* | tail -1)
+  TUI_LINE=$(grep -h "took in events=" "$H"/state/chavion-tui/*.log* | tail -1)
   TUI_EVENTS=$(sed -n 's/.*events=\([0-9]*\).*/\1/p' <<<"$TUI_LINE")
   TUI_SHED=$(sed -n 's/.*shed=\([0-9]*\).*/\1/p' <<<"$TUI_LINE")
   kill "$CPID" "$FPID" 2>/dev/null || true; wait "$CPID" "$FPID" 2>/dev/null || true
-  # Four lines a message (pmessage, pattern, channel, payload); each message holds 10 events.
-  CLI=$(( ($(wc -l < "$WORK/cli.out") - 3) / 4 * 10 ))
+  # Each task.multi message holds 10 events; redis-cli prints its channel on a line of its own.
+  CLI=$(( $(grep -c '^/0.celeryev/task.multi$' "$WORK/cli.out") * 10 ))
   kill "$RPID"; wait "$RPID" 2>/dev/null || true
   tmux -L "$SOCK" kill-server 2>/dev/null || true
   el=$(echo "$t1 - $t0" | bc -l)
@@ -109,7 +109,8 @@ redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), Flower 2.2
 \`RATES="$RATES" SECS=$SECS IDLE=$IDLE bench/compare.sh\`. Each consumer subscribed to the same
 redis-server; chavion-loadgen published Celery task events in task.multi batches of 10 for
 $SECS s at each rate. "Received" is what each consumer counted (the control room's own
-counter at exit, Flower's \`flower_events_total\`, redis-cli's lines); CPU is % of one core over
+counter at exit, which also counts its own queue samples, one a second; Flower's
+\`flower_events_total\`; redis-cli's lines); CPU is % of one core over
 the run; the control room drew in tmux at 200×50, its bytes counted by \`pipe-pane\`.
 
 | events/s | sent | control room received | its CPU | its bytes to the terminal | Flower received | Flower CPU | redis-cli received | redis-cli CPU |

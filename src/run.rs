@@ -356,7 +356,7 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
         events = state.counters.events,
         shed = state.counters.shed,
         malformed = state.counters.malformed,
-        "control room down"
+        "took in"
     );
     for t in tasks {
         t.abort();
