@@ -8,7 +8,7 @@
 #   RATES="1000 10000" SECS=5 IDLE=30 bench/compare.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RATES=${RATES:-"1000 10000 50000 100000 200000"}
+RATES=${RATES-"1000 10000 50000 100000 200000"}
 SECS=${SECS:-10}
 IDLE=${IDLE:-60}
 TICK=$(getconf CLK_TCK)
@@ -76,8 +76,8 @@ for RATE in $RATES; do
   kill "$RPID"; wait "$RPID" 2>/dev/null || true
   tmux -L "$SOCK" kill-server 2>/dev/null || true
   el=$(echo "$t1 - $t0" | bc -l)
-  pct() { echo "scale=1; 100 * $1 / $TICK / $el" | bc -l; }
-  rows+=("| $RATE | $SENT | $TUI_EVENTS (shed $TUI_SHED) | $(pct $d_t) % | $(echo "scale=1; $BYTES / 1024 / $el" | bc -l) KB/s | $FLOWER | $(pct $d_f) % | $CLI | $(pct $d_c) % |")
+  pct() { printf '%.1f' "$(echo "100 * $1 / $TICK / $el" | bc -l)"; }
+  rows+=("| $RATE | $SENT | $TUI_EVENTS (shed $TUI_SHED) | $(pct $d_t) % | $(printf '%.1f' "$(echo "$BYTES / 1024 / $el" | bc -l)") KB/s | $FLOWER | $(pct $d_f) % | $CLI | $(pct $d_c) % |")
   echo "${rows[-1]}"
   if [ "${TUI_EVENTS:-0}" -ge "$SENT" ] && [ "${TUI_SHED:-1}" -eq 0 ]; then best=$RATE; fi
 done
@@ -98,8 +98,9 @@ c_t=$(cpu_ticks "$TPID"); c_h=$(cpu_ticks "$HPID"); t0=$(date +%s.%N)
 sleep "$IDLE"
 d_t=$(( $(cpu_ticks "$TPID") - c_t )); d_h=$(( $(cpu_ticks "$HPID") - c_h )); el=$(echo "$(date +%s.%N) - $t0" | bc -l)
 rss() { awk '/VmRSS/ {printf "%.0f MB", $2/1024}' "/proc/$1/status"; }
-IDLE_ROW="| control room, quiet Redis | $(echo "scale=2; 100 * $d_t / $TICK / $el" | bc -l) % | $(echo "scale=2; $(stat -c %s "$WORK/idle-tui.bytes") / 1024 / $el" | bc -l) KB/s | $(rss "$TPID") |
-| htop $(htop --version | head -1 | awk '{print $2}') | $(echo "scale=2; 100 * $d_h / $TICK / $el" | bc -l) % | $(echo "scale=2; $(stat -c %s "$WORK/idle-htop.bytes") / 1024 / $el" | bc -l) KB/s | $(rss "$HPID") |"
+f2() { printf '%.2f' "$(echo "$1" | bc -l)"; }
+IDLE_ROW="| control room, quiet Redis | $(f2 "100 * $d_t / $TICK / $el") % | $(f2 "$(stat -c %s "$WORK/idle-tui.bytes") / 1024 / $el") KB/s | $(rss "$TPID") |
+| htop $(htop --version | head -1 | awk '{print $2}') | $(f2 "100 * $d_h / $TICK / $el") % | $(f2 "$(stat -c %s "$WORK/idle-htop.bytes") / 1024 / $el") KB/s | $(rss "$HPID") |"
 echo "$IDLE_ROW"
 
 TABLE=$(cat <<MD

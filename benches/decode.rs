@@ -24,7 +24,12 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("decode");
 
     let batch: Vec<_> = (0..10)
-        .map(|i| task_event(i, ["task-received", "task-started", "task-succeeded"][i as usize % 3]))
+        .map(|i| {
+            task_event(
+                i,
+                ["task-received", "task-started", "task-succeeded"][i as usize % 3],
+            )
+        })
         .collect();
     let multi = wire::kombu_event_envelope(&json!(batch), "thinking@vm", "task.multi", "t1");
     g.throughput(Throughput::Elements(10));
@@ -37,17 +42,34 @@ fn benches(c: &mut Criterion) {
         })
     });
 
-    let single = wire::kombu_event_envelope(&task_event(1, "task-started"), "thinking@vm", "task.started", "t2");
+    let single = wire::kombu_event_envelope(
+        &task_event(1, "task-started"),
+        "thinking@vm",
+        "task.started",
+        "t2",
+    );
     g.throughput(Throughput::Elements(1));
     g.bench_function("celery single event", |b| {
         let mut out = Vec::with_capacity(2);
         b.iter(|| {
             out.clear();
-            route(&ch, "/0.celeryev/task.started", black_box(&single), &mut out);
+            route(
+                &ch,
+                "/0.celeryev/task.started",
+                black_box(&single),
+                &mut out,
+            );
         })
     });
 
-    let agent = wire::agent_json("thinking", "busy", Some("9f2c41d0"), "planning rollout", "claude", 1795000000.5);
+    let agent = wire::agent_json(
+        "thinking",
+        "busy",
+        Some("9f2c41d0"),
+        "planning rollout",
+        "claude",
+        1795000000.5,
+    );
     g.bench_function("chavion agent report", |b| {
         let mut out = Vec::with_capacity(2);
         b.iter(|| {
@@ -56,7 +78,13 @@ fn benches(c: &mut Criterion) {
         })
     });
 
-    let activity = wire::activity_json("warn", "JUDGING", "risk score 0.62 above soft threshold", Some("5d1e0c7a"), 1795000000.5);
+    let activity = wire::activity_json(
+        "warn",
+        "JUDGING",
+        "risk score 0.62 above soft threshold",
+        Some("5d1e0c7a"),
+        1795000000.5,
+    );
     g.bench_function("chavion activity line", |b| {
         let mut out = Vec::with_capacity(2);
         b.iter(|| {

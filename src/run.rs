@@ -31,6 +31,7 @@ pub struct Options {
 const DRAIN_MAX: usize = 4096;
 const CHANNEL: usize = 8192;
 const OUTBOX_EVERY: Duration = Duration::from_secs(2);
+const OUTBOX_IDLE: Duration = Duration::from_secs(30);
 /// Activity lines read back from the store at start-up.
 const HISTORY_LINES: i64 = 500;
 
@@ -108,6 +109,7 @@ pub fn action_context(
         socketio: Default::default(),
         executor: std::sync::Arc::new(settings.config.executor.clone()),
         runs: Default::default(),
+        outbox_wake: Default::default(),
     }
 }
 
@@ -169,7 +171,18 @@ async fn outbox(ctx: actions::Context, tx: mpsc::Sender<Event>) {
                 }
             }
         }
-        tokio::time::sleep(OUTBOX_EVERY).await;
+        // While something waits, try every OUTBOX_EVERY; with nothing waiting, rest until a
+        // dispatch is queued locally (or OUTBOX_IDLE, for another control room's entries).
+        let waiting = store
+            .outbox_pending()
+            .await
+            .map(|p| !p.is_empty())
+            .unwrap_or(true);
+        if waiting {
+            tokio::time::sleep(OUTBOX_EVERY).await;
+        } else {
+            let _ = tokio::time::timeout(OUTBOX_IDLE, ctx.outbox_wake.notified()).await;
+        }
     }
 }
 

@@ -31,6 +31,8 @@ pub struct Context {
     pub executor: std::sync::Arc<crate::config::model::ExecutorConfig>,
     /// Runs in flight, so a cancel can reach them.
     pub runs: exec::Registry,
+    /// Wakes the outbox task when a dispatch was queued locally.
+    pub outbox_wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// How long an operator's emit waits for the server's ack.
@@ -289,6 +291,9 @@ pub async fn dispatch_audited(
     // Built once: the bytes pushed are the bytes whose digest is audited.
     let entry = dispatch::entry(&ctx.target, req);
     let outcome = dispatch::dispatch(&ctx.target, ctx.store.as_ref(), &entry, &req.queue).await;
+    if let Ok(Delivery::QueuedLocally { .. }) = &outcome {
+        ctx.outbox_wake.notify_one();
+    }
     let said = match &outcome {
         Ok(Delivery::Sent) => "sent".to_string(),
         Ok(Delivery::AlreadySent) => "already sent".to_string(),

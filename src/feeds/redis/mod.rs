@@ -18,7 +18,9 @@ use super::route::Channels;
 use crate::event::{Event, LinkHealth};
 
 /// Redis must be noticed gone within 2 s: a PING every second that must answer within one.
-pub const PING_EVERY: Duration = Duration::from_secs(1);
+/// A silent pub/sub link is found within PING_EVERY + ANSWER_WITHIN; the queue sampler's
+/// own round trip every second finds a dead Redis sooner.
+pub const PING_EVERY: Duration = Duration::from_secs(3);
 pub const ANSWER_WITHIN: Duration = Duration::from_secs(1);
 pub const CONNECT_WITHIN: Duration = Duration::from_secs(2);
 pub const BACKOFF_FIRST: Duration = Duration::from_millis(500);
