@@ -180,5 +180,37 @@ fn main() {
     state.activity.wrap = true;
     let (p50, p99) = draw_ms(&state, &th, 80, 24, 200);
     println!("draw 80×24 wrapped: p50 {p50:.3} ms, p99 {p99:.3} ms");
+    state.activity.wrap = false;
+    state.activity.search = None;
+
+    // Issue 9's frame: a million lines and 50 000 tasks kept.
+    let ch = chavion_tui::feeds::route::Channels::new("chavion:agents:*", "chavion:activity", 0, "", true);
+    for k in 0..5_000u64 {
+        let events: Vec<_> = (0..10)
+            .map(|i| {
+                let n = k * 10 + i;
+                serde_json::json!({
+                    "hostname": format!("{}@vm", ["cognitive", "thinking", "judging", "executing", "evolving"][(n % 5) as usize]),
+                    "utcoffset": 0, "pid": 41, "clock": n, "uuid": format!("{n:08x}-0000-4000-8000-000000000000"),
+                    "timestamp": 1795000000.0 + n as f64 / 1000.0, "type": "task-received",
+                    "name": format!("agent.task{}", n % 17), "args": "()", "kwargs": "{}", "retries": 0
+                })
+            })
+            .collect();
+        let env = chavion_tui::feeds::wire::kombu_event_envelope(&serde_json::json!(events), "w@vm", "task.multi", "t");
+        let mut items = Vec::new();
+        chavion_tui::feeds::route::route(&ch, "/0.celeryev/task.multi", &env, &mut items);
+        update(&mut state, Event::FeedBatch { at: Utc::now(), items });
+    }
+    println!("tasks kept: {}", state.tasks.by_id.len());
+    state.activity.resume_follow();
+    for (w, h) in [(80u16, 24u16), (250, 70)] {
+        update(&mut state, Event::Resize { width: w, height: h });
+        let (p50, p99) = draw_ms(&state, &th, w, h, 200);
+        println!("draw dashboard {w}×{h}, 1M lines + 50k tasks: p50 {p50:.3} ms, p99 {p99:.3} ms");
+    }
+    state.ui.view = chavion_tui::app::state::View::Tasks;
+    let (p50, p99) = draw_ms(&state, &th, 250, 70, 50);
+    println!("draw Tasks view 250×70, 50k tasks (sorted each frame): p50 {p50:.3} ms, p99 {p99:.3} ms");
     println!("RSS at the end: {:.0} MB", rss_mb());
 }
