@@ -184,7 +184,13 @@ fn main() {
     state.activity.search = None;
 
     // Issue 9's frame: a million lines and 50 000 tasks kept.
-    let ch = chavion_tui::feeds::route::Channels::new("chavion:agents:*", "chavion:activity", 0, "", true);
+    let ch = chavion_tui::feeds::route::Channels::new(
+        "chavion:agents:*",
+        "chavion:activity",
+        0,
+        "",
+        true,
+    );
     for k in 0..5_000u64 {
         let events: Vec<_> = (0..10)
             .map(|i| {
@@ -197,20 +203,39 @@ fn main() {
                 })
             })
             .collect();
-        let env = chavion_tui::feeds::wire::kombu_event_envelope(&serde_json::json!(events), "w@vm", "task.multi", "t");
+        let env = chavion_tui::feeds::wire::kombu_event_envelope(
+            &serde_json::json!(events),
+            "w@vm",
+            "task.multi",
+            "t",
+        );
         let mut items = Vec::new();
         chavion_tui::feeds::route::route(&ch, "/0.celeryev/task.multi", &env, &mut items);
-        update(&mut state, Event::FeedBatch { at: Utc::now(), items });
+        update(
+            &mut state,
+            Event::FeedBatch {
+                at: Utc::now(),
+                items,
+            },
+        );
     }
     println!("tasks kept: {}", state.tasks.by_id.len());
     state.activity.resume_follow();
     for (w, h) in [(80u16, 24u16), (250, 70)] {
-        update(&mut state, Event::Resize { width: w, height: h });
+        update(
+            &mut state,
+            Event::Resize {
+                width: w,
+                height: h,
+            },
+        );
         let (p50, p99) = draw_ms(&state, &th, w, h, 200);
         println!("draw dashboard {w}×{h}, 1M lines + 50k tasks: p50 {p50:.3} ms, p99 {p99:.3} ms");
     }
     state.ui.view = chavion_tui::app::state::View::Tasks;
     let (p50, p99) = draw_ms(&state, &th, 250, 70, 50);
-    println!("draw Tasks view 250×70, 50k tasks (sorted each frame): p50 {p50:.3} ms, p99 {p99:.3} ms");
+    println!(
+        "draw Tasks view 250×70, 50k tasks (sorted each frame): p50 {p50:.3} ms, p99 {p99:.3} ms"
+    );
     println!("RSS at the end: {:.0} MB", rss_mb());
 }

@@ -14,6 +14,10 @@ pub fn clean_lines(input: &str, max_chars: usize) -> String {
 }
 
 fn clean_inner(input: &str, max_chars: usize, keep_newlines: bool) -> String {
+    // The common case, by far: short printable ASCII has nothing to strip or cut.
+    if input.len() <= max_chars && input.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return input.to_string();
+    }
     let mut out = String::with_capacity(input.len().min(max_chars + 16));
     let mut chars = input.chars().peekable();
     let mut kept = 0usize;

@@ -37,6 +37,9 @@ impl Filter {
     }
 
     pub fn matches(&self, state: &State, t: &Task) -> bool {
+        if self.0.is_empty() {
+            return true;
+        }
         let name = t.fields.name.as_deref().unwrap_or("").to_lowercase();
         let agent = t
             .agent

@@ -193,12 +193,143 @@ pub fn kombu_body(payload: &[u8]) -> Result<Vec<u8>, DecodeError> {
 /// stands alone: one bad entry in a batch does not cost the others.
 pub fn celery_events(payload: &[u8]) -> Result<Vec<Result<CeleryEvent, DecodeError>>, DecodeError> {
     let body = kombu_body(payload)?;
+    // Fast path: each event read straight into a typed struct. Anything it does not take
+    // (a wrong type somewhere) goes the slow way, through a JSON value, for the exact
+    // complaint; so each event still stands alone.
+    if let Ok(items) = serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(&body) {
+        return Ok(items
+            .iter()
+            .filter_map(|raw| fast_event(raw.get()))
+            .collect());
+    }
+    if body.first() == Some(&b'{')
+        && let Ok(text) = std::str::from_utf8(&body)
+    {
+        return Ok(fast_event(text).into_iter().collect());
+    }
     let value: Value =
         serde_json::from_slice(&body).map_err(|e| DecodeError(format!("body is not JSON: {e}")))?;
     Ok(match value {
         Value::Array(items) => items.iter().filter_map(celery_event).collect(),
         single => celery_event(&single).into_iter().collect(),
     })
+}
+
+/// One event as Celery sends it; strings borrow from the body unless escaped.
+#[derive(Deserialize)]
+struct RawEvent<'a> {
+    #[serde(borrow, rename = "type")]
+    ty: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    uuid: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    hostname: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    name: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    args: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    kwargs: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    result: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow)]
+    exception: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    traceback: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    queue: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    routing_key: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    sw_ver: Option<std::borrow::Cow<'a, str>>,
+    timestamp: Option<f64>,
+    runtime: Option<f64>,
+    retries: Option<f64>,
+    freq: Option<f64>,
+    active: Option<f64>,
+    processed: Option<f64>,
+    loadavg: Option<Vec<f64>>,
+    terminated: Option<bool>,
+}
+
+fn fast_event(raw: &str) -> Option<Result<CeleryEvent, DecodeError>> {
+    let Ok(e) = serde_json::from_str::<RawEvent>(raw) else {
+        // The slow path says exactly what is wrong with it.
+        return match serde_json::from_str::<Value>(raw) {
+            Ok(v) => celery_event(&v),
+            Err(err) => Some(Err(DecodeError(format!("event is not JSON: {err}")))),
+        };
+    };
+    let c = |x: &Option<std::borrow::Cow<str>>, max: usize| x.as_deref().map(|x| clean(x, max));
+    let Some(ty) = e.ty.as_deref() else {
+        return Some(Err(DecodeError("event has no `type`".into())));
+    };
+    let worker_kind = match ty {
+        "worker-online" => Some(WorkerEventKind::Online),
+        "worker-heartbeat" => Some(WorkerEventKind::Heartbeat),
+        "worker-offline" => Some(WorkerEventKind::Offline),
+        _ => None,
+    };
+    if let Some(kind) = worker_kind {
+        let Some(hostname) = c(&e.hostname, SHORT) else {
+            return Some(Err(DecodeError("worker event has no hostname".into())));
+        };
+        let mut loadavg = [0.0; 3];
+        for (slot, x) in loadavg.iter_mut().zip(e.loadavg.iter().flatten()) {
+            *slot = *x;
+        }
+        return Some(Ok(CeleryEvent::Worker(WorkerEvent {
+            kind,
+            hostname,
+            timestamp: e.timestamp.unwrap_or(0.0),
+            freq: e.freq.filter(|f| *f > 0.0).unwrap_or(2.0),
+            active: e.active.unwrap_or(0.0).max(0.0) as u64,
+            processed: e.processed.unwrap_or(0.0).max(0.0) as u64,
+            loadavg,
+            sw_ver: c(&e.sw_ver, 40),
+        })));
+    }
+    let kind = match ty {
+        "task-sent" => TaskEventKind::Sent,
+        "task-received" => TaskEventKind::Received,
+        "task-started" => TaskEventKind::Started,
+        "task-succeeded" => TaskEventKind::Succeeded,
+        "task-failed" => TaskEventKind::Failed,
+        "task-retried" => TaskEventKind::Retried,
+        "task-revoked" => TaskEventKind::Revoked,
+        "task-rejected" => TaskEventKind::Rejected,
+        _ => return None,
+    };
+    let Some(uuid) = c(&e.uuid, 64) else {
+        return Some(Err(DecodeError("task event has no uuid".into())));
+    };
+    // A result is usually a repr string; custom serializers send JSON values: show them.
+    let result =
+        e.result.and_then(
+            |r| match serde_json::from_str::<std::borrow::Cow<str>>(r.get()) {
+                Ok(text) => Some(clean(&text, REPR)),
+                Err(_) if r.get() == "null" => None,
+                Err(_) => Some(clean(r.get(), REPR)),
+            },
+        );
+    Some(Ok(CeleryEvent::Task(TaskEvent {
+        kind,
+        uuid,
+        hostname: c(&e.hostname, SHORT).unwrap_or_default(),
+        timestamp: e.timestamp.unwrap_or(0.0),
+        fields: TaskFields {
+            name: c(&e.name, 200),
+            args: c(&e.args, REPR),
+            kwargs: c(&e.kwargs, REPR),
+            result,
+            exception: c(&e.exception, REPR),
+            traceback: e.traceback.as_deref().map(|t| clean_lines(t, TRACEBACK)),
+            runtime: e.runtime,
+            queue: c(&e.queue, SHORT).or(c(&e.routing_key, SHORT)),
+            retries: e.retries.map(|r| r.max(0.0) as u64),
+            terminated: e.terminated,
+        },
+    })))
 }
 
 fn s(v: &Value, key: &str, max: usize) -> Result<Option<String>, DecodeError> {

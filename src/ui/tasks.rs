@@ -56,7 +56,12 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if wide {
         header.extend(["worker", "args"]);
     }
-    let rows = list.iter().map(|t| {
+    // Only the rows that fit are built: with 50 000 tasks kept, formatting every one of them
+    // each frame would cost a quarter of a second.
+    let fit_rows = area.height.saturating_sub(3).max(1) as usize;
+    let sel = state.ui.task_sel.min(list.len().saturating_sub(1));
+    let first = sel.saturating_sub(fit_rows - 1);
+    let rows = list.iter().skip(first).take(fit_rows).map(|t| {
         let rt = runtime(state, t).map_or("–".into(), |r| format!("{r:.2}s"));
         let state_label = if t.queued_locally {
             "QUEUED LOCALLY"
@@ -96,7 +101,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .row_highlight_style(theme.selection);
     let mut ts = TableState::default();
     if !list.is_empty() {
-        ts.select(Some(state.ui.task_sel.min(list.len() - 1)));
+        ts.select(Some(sel - first));
     }
     f.render_stateful_widget(table, area, &mut ts);
     if list.is_empty() {
