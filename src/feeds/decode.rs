@@ -264,44 +264,33 @@ fn fast_event(raw: &str) -> Option<Result<CeleryEvent, DecodeError>> {
     let Some(ty) = e.ty.as_deref() else {
         return Some(Err(DecodeError("event has no `type`".into())));
     };
-    let worker_kind = match ty {
-        "worker-online" => Some(WorkerEventKind::Online),
-        "worker-heartbeat" => Some(WorkerEventKind::Heartbeat),
-        "worker-offline" => Some(WorkerEventKind::Offline),
-        _ => None,
+    let kind = match kind_of(ty)? {
+        Kind::Worker(kind) => kind,
+        Kind::Task(kind) => return Some(fast_task(kind, &e)),
     };
-    if let Some(kind) = worker_kind {
-        let Some(hostname) = c(&e.hostname, SHORT) else {
-            return Some(Err(DecodeError("worker event has no hostname".into())));
-        };
-        let mut loadavg = [0.0; 3];
-        for (slot, x) in loadavg.iter_mut().zip(e.loadavg.iter().flatten()) {
-            *slot = *x;
-        }
-        return Some(Ok(CeleryEvent::Worker(WorkerEvent {
-            kind,
-            hostname,
-            timestamp: e.timestamp.unwrap_or(0.0),
-            freq: e.freq.filter(|f| *f > 0.0).unwrap_or(2.0),
-            active: e.active.unwrap_or(0.0).max(0.0) as u64,
-            processed: e.processed.unwrap_or(0.0).max(0.0) as u64,
-            loadavg,
-            sw_ver: c(&e.sw_ver, 40),
-        })));
+    let Some(hostname) = c(&e.hostname, SHORT) else {
+        return Some(Err(DecodeError("worker event has no hostname".into())));
+    };
+    let mut loadavg = [0.0; 3];
+    for (slot, x) in loadavg.iter_mut().zip(e.loadavg.iter().flatten()) {
+        *slot = *x;
     }
-    let kind = match ty {
-        "task-sent" => TaskEventKind::Sent,
-        "task-received" => TaskEventKind::Received,
-        "task-started" => TaskEventKind::Started,
-        "task-succeeded" => TaskEventKind::Succeeded,
-        "task-failed" => TaskEventKind::Failed,
-        "task-retried" => TaskEventKind::Retried,
-        "task-revoked" => TaskEventKind::Revoked,
-        "task-rejected" => TaskEventKind::Rejected,
-        _ => return None,
-    };
+    Some(Ok(CeleryEvent::Worker(WorkerEvent {
+        kind,
+        hostname,
+        timestamp: e.timestamp.unwrap_or(0.0),
+        freq: e.freq.filter(|f| *f > 0.0).unwrap_or(2.0),
+        active: e.active.unwrap_or(0.0).max(0.0) as u64,
+        processed: e.processed.unwrap_or(0.0).max(0.0) as u64,
+        loadavg,
+        sw_ver: c(&e.sw_ver, 40),
+    })))
+}
+
+fn fast_task(kind: TaskEventKind, e: &RawEvent) -> Result<CeleryEvent, DecodeError> {
+    let c = |x: &Option<std::borrow::Cow<str>>, max: usize| x.as_deref().map(|x| clean(x, max));
     let Some(uuid) = c(&e.uuid, 64) else {
-        return Some(Err(DecodeError("task event has no uuid".into())));
+        return Err(DecodeError("task event has no uuid".into()));
     };
     // A result is usually a repr string; custom serializers send JSON values: show them.
     let result =
@@ -312,7 +301,7 @@ fn fast_event(raw: &str) -> Option<Result<CeleryEvent, DecodeError>> {
                 Err(_) => Some(clean(r.get(), REPR)),
             },
         );
-    Some(Ok(CeleryEvent::Task(TaskEvent {
+    Ok(CeleryEvent::Task(TaskEvent {
         kind,
         uuid,
         hostname: c(&e.hostname, SHORT).unwrap_or_default(),
@@ -329,7 +318,7 @@ fn fast_event(raw: &str) -> Option<Result<CeleryEvent, DecodeError>> {
             retries: e.retries.map(|r| r.max(0.0) as u64),
             terminated: e.terminated,
         },
-    })))
+    }))
 }
 
 fn s(v: &Value, key: &str, max: usize) -> Result<Option<String>, DecodeError> {
@@ -376,27 +365,33 @@ fn celery_event(v: &Value) -> Option<Result<CeleryEvent, DecodeError>> {
     let Some(ty) = v.get("type").and_then(Value::as_str) else {
         return Some(Err(DecodeError("event has no `type`".into())));
     };
-    let worker_kind = match ty {
-        "worker-online" => Some(WorkerEventKind::Online),
-        "worker-heartbeat" => Some(WorkerEventKind::Heartbeat),
-        "worker-offline" => Some(WorkerEventKind::Offline),
-        _ => None,
-    };
-    if let Some(kind) = worker_kind {
-        return Some(worker_event(kind, v));
-    }
-    let task_kind = match ty {
-        "task-sent" => TaskEventKind::Sent,
-        "task-received" => TaskEventKind::Received,
-        "task-started" => TaskEventKind::Started,
-        "task-succeeded" => TaskEventKind::Succeeded,
-        "task-failed" => TaskEventKind::Failed,
-        "task-retried" => TaskEventKind::Retried,
-        "task-revoked" => TaskEventKind::Revoked,
-        "task-rejected" => TaskEventKind::Rejected,
+    Some(match kind_of(ty)? {
+        Kind::Worker(kind) => worker_event(kind, v),
+        Kind::Task(kind) => task_event(kind, v),
+    })
+}
+
+enum Kind {
+    Worker(WorkerEventKind),
+    Task(TaskEventKind),
+}
+
+/// `None` for event types the control room does not track (custom events, say).
+fn kind_of(ty: &str) -> Option<Kind> {
+    Some(match ty {
+        "worker-online" => Kind::Worker(WorkerEventKind::Online),
+        "worker-heartbeat" => Kind::Worker(WorkerEventKind::Heartbeat),
+        "worker-offline" => Kind::Worker(WorkerEventKind::Offline),
+        "task-sent" => Kind::Task(TaskEventKind::Sent),
+        "task-received" => Kind::Task(TaskEventKind::Received),
+        "task-started" => Kind::Task(TaskEventKind::Started),
+        "task-succeeded" => Kind::Task(TaskEventKind::Succeeded),
+        "task-failed" => Kind::Task(TaskEventKind::Failed),
+        "task-retried" => Kind::Task(TaskEventKind::Retried),
+        "task-revoked" => Kind::Task(TaskEventKind::Revoked),
+        "task-rejected" => Kind::Task(TaskEventKind::Rejected),
         _ => return None,
-    };
-    Some(task_event(task_kind, v))
+    })
 }
 
 fn worker_event(kind: WorkerEventKind, v: &Value) -> Result<CeleryEvent, DecodeError> {
