@@ -159,7 +159,7 @@ pub async fn open_store(settings: &Settings) -> Result<Option<Store>, String> {
 }
 
 /// Delivers what the outbox holds, every few seconds, and says what it delivered.
-async fn outbox(ctx: actions::Context, tx: mpsc::Sender<Event>) {
+pub async fn outbox(ctx: actions::Context, tx: mpsc::Sender<Event>) {
     let Some(store) = ctx.store.clone() else {
         return;
     };

@@ -30,6 +30,10 @@ struct Args {
     /// What to send: celery (task lifecycles), chavion (agent states and activity), or both.
     #[arg(long, default_value = "both", value_parser = ["celery", "chavion", "both"])]
     mix: String,
+    /// Keep going through Redis restarts (reconnecting), counting what could not be sent,
+    /// instead of stopping at the first failure. For the chaos soak.
+    #[arg(long)]
+    reconnect: bool,
     /// Task events per task.multi envelope.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100))]
     batch: u32,
@@ -98,7 +102,7 @@ fn main() -> std::process::ExitCode {
         eprintln!("chavion-loadgen: {why}");
         return std::process::ExitCode::from(2);
     }
-    let mut conn = match redis::Client::open(args.redis.as_str()).and_then(|c| c.get_connection()) {
+    let client = match redis::Client::open(args.redis.as_str()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!(
@@ -108,6 +112,18 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
+    let connect = || client.get_connection_with_timeout(Duration::from_millis(200));
+    let mut conn = match connect() {
+        Ok(c) => Some(c),
+        Err(e) => {
+            eprintln!(
+                "chavion-loadgen: {}: {e}",
+                chavion_tui::sanitize::redact_url(&args.redis)
+            );
+            return std::process::ExitCode::from(1);
+        }
+    };
+    let mut unsent = 0u64;
     let db = args
         .redis
         .rsplit('/')
@@ -185,8 +201,23 @@ fn main() -> std::process::ExitCode {
             }
             messages += 1;
         }
-        match pipe.query::<Vec<i64>>(&mut conn) {
+        if conn.is_none() {
+            conn = connect().ok();
+        }
+        let result = match conn.as_mut() {
+            Some(c) => pipe.query::<Vec<i64>>(c),
+            None => Err(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "not connected",
+            ))),
+        };
+        match result {
             Ok(r) => receivers += r.iter().sum::<i64>(),
+            Err(e) if args.reconnect => {
+                conn = None;
+                unsent += n;
+                let _ = e;
+            }
             Err(e) => {
                 eprintln!("chavion-loadgen: publishing failed after {sent} events: {e}");
                 return std::process::ExitCode::from(1);
@@ -202,6 +233,9 @@ fn main() -> std::process::ExitCode {
     println!(
         "celery task events {task_n}, agent reports {agent_reports}, activity lines {activity_lines}"
     );
+    if unsent > 0 {
+        println!("not sent while Redis was unreachable: {unsent}");
+    }
     std::process::ExitCode::SUCCESS
 }
 

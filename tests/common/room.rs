@@ -64,6 +64,40 @@ impl Room {
         }
     }
 
+    /// Everything a live control room runs: the Redis feeds, the Socket.IO endpoints and the
+    /// outbox, from `config` (TOML), with `store` for the outbox and the audit trail.
+    pub fn start_full(config: &str, store: chavion_tui::store::Store) -> Room {
+        let settings =
+            config::settings_from_str(config).unwrap_or_else(|d| panic!("test config: {d:?}"));
+        let (state, mut ctx, tx, rx) = parts(&settings, false);
+        ctx.store = Some(store);
+        let mut tasks = chavion_tui::feeds::redis::spawn(run::feed_config(&settings), tx.clone());
+        let (sio, links) = run::spawn_socketio(&settings, &tx);
+        tasks.extend(sio);
+        ctx.socketio = links;
+        tasks.push(tokio::spawn(run::outbox(ctx.clone(), tx.clone())));
+        Room {
+            state,
+            rx,
+            tx,
+            tasks,
+            ctx,
+        }
+    }
+
+    /// Applies events as they come for `d` (the soak's clock, not a measurement).
+    pub async fn run_for(&mut self, d: Duration) {
+        let until = Instant::now() + d;
+        while Instant::now() < until {
+            update(&mut self.state, Event::Tick(Utc::now()));
+            if let Ok(Some(ev)) =
+                tokio::time::timeout(Duration::from_millis(50), self.rx.recv()).await
+            {
+                self.apply(ev).await;
+            }
+        }
+    }
+
     /// A control room with no feeds at all, from `config` (TOML): for the executor.
     pub fn bare(config: &str, read_only: bool) -> Room {
         let settings =

@@ -25,6 +25,8 @@ pub fn wait_until(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
 pub struct RedisServer {
     pub port: u16,
     child: Option<Child>,
+    /// With an append-only file here, what Redis took survives a kill -9.
+    aof_dir: Option<PathBuf>,
 }
 
 impl RedisServer {
@@ -32,6 +34,18 @@ impl RedisServer {
         let mut r = RedisServer {
             port: free_port(),
             child: None,
+            aof_dir: None,
+        };
+        r.restart();
+        r
+    }
+
+    /// Every write fsynced to an append-only file in `dir` before it is acknowledged.
+    pub fn start_persistent(dir: &Path) -> RedisServer {
+        let mut r = RedisServer {
+            port: free_port(),
+            child: None,
+            aof_dir: Some(dir.to_path_buf()),
         };
         r.restart();
         r
@@ -43,19 +57,24 @@ impl RedisServer {
 
     /// Starts (again) on the same port.
     pub fn restart(&mut self) {
+        let port = self.port.to_string();
+        let mut args = vec![
+            "--port",
+            &port,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+        ];
+        let dir = self.aof_dir.as_ref().map(|d| d.display().to_string());
+        match &dir {
+            Some(d) => args.extend(["--appendonly", "yes", "--appendfsync", "always", "--dir", d]),
+            None => args.extend(["--appendonly", "no"]),
+        }
         let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "no",
-            ])
+            .args(&args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

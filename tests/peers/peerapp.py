@@ -28,6 +28,13 @@ def _count(name):
             f.write(name + "\n")
 
 
+@app.task(name="thinking.mark")
+def mark(token):
+    """Records which dispatch ran: the soak counts each token on the worker's side."""
+    _count(f"thinking.mark {token}")
+    return token
+
+
 @app.task(name="thinking.add")
 def add(x, y):
     _count("thinking.add")
