@@ -53,6 +53,19 @@ impl Links {
     }
 }
 
+/// How run `id` ended, if it has.
+fn ended(room: &Room, id: u64) -> Option<chavion_tui::executor::RunEnd> {
+    room.state
+        .executor
+        .runs
+        .iter()
+        .find(|r| r.id == id)
+        .and_then(|r| match &r.phase {
+            chavion_tui::app::state::RunPhase::Ended(e) => Some(e.clone()),
+            _ => None,
+        })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a long soak: run it with bench/soak.sh"]
 async fn soak() {
@@ -130,23 +143,25 @@ async fn soak() {
         if t % 120 == 60 {
             ssh.kill();
             ssh_outages += 1;
+            let down = room.state.executor.next_id;
             room.key(KeyCode::Char(':')).await;
             room.keys("exec hello").await;
             room.key(KeyCode::Enter).await;
             room.key(KeyCode::Char('y')).await;
             room.run_for(Duration::from_secs(12)).await;
-            runs_refused_while_down += room
-                .state
-                .executor
-                .runs
-                .iter()
-                .filter(|r| matches!(&r.phase, chavion_tui::app::state::RunPhase::Ended(e) if e.exit_code() == 255))
-                .count() as u32;
+            if ended(&room, down).is_some_and(|e| e.exit_code() == 255) {
+                runs_refused_while_down += 1;
+            }
             ssh.restart();
+            let up = room.state.executor.next_id;
             room.key(KeyCode::Char(':')).await;
             room.keys("exec hello").await;
             room.key(KeyCode::Enter).await;
             room.key(KeyCode::Char('y')).await;
+            room.run_for(Duration::from_secs(5)).await;
+            if ended(&room, up).is_some_and(|e| e.succeeded()) {
+                runs_ok += 1;
+            }
         }
         if t.is_multiple_of(10) {
             rss.push((t, rss_mb()));
