@@ -53,6 +53,14 @@ impl Links {
     }
 }
 
+/// `:LINE`, Enter, then `y` to the confirmation, as an operator would.
+async fn command(room: &mut Room, line: &str) {
+    room.key(KeyCode::Char(':')).await;
+    room.keys(line).await;
+    room.key(KeyCode::Enter).await;
+    room.key(KeyCode::Char('y')).await;
+}
+
 /// How run `id` ended, if it has.
 fn ended(room: &Room, id: u64) -> Option<chavion_tui::executor::RunEnd> {
     room.state
@@ -122,11 +130,11 @@ async fn soak() {
         t = start.elapsed().as_secs();
         if t.is_multiple_of(3) {
             let token = format!("soak-{}", dispatched.len());
-            room.key(KeyCode::Char(':')).await;
-            room.keys(&format!("dispatch thinking thinking.mark [\"{token}\"]"))
-                .await;
-            room.key(KeyCode::Enter).await;
-            room.key(KeyCode::Char('y')).await;
+            command(
+                &mut room,
+                &format!("dispatch thinking thinking.mark [\"{token}\"]"),
+            )
+            .await;
             dispatched.push(token);
         }
         if t % 30 == 15 {
@@ -144,20 +152,14 @@ async fn soak() {
             ssh.kill();
             ssh_outages += 1;
             let down = room.state.executor.next_id;
-            room.key(KeyCode::Char(':')).await;
-            room.keys("exec hello").await;
-            room.key(KeyCode::Enter).await;
-            room.key(KeyCode::Char('y')).await;
+            command(&mut room, "exec hello").await;
             room.run_for(Duration::from_secs(12)).await;
             if ended(&room, down).is_some_and(|e| e.exit_code() == 255) {
                 runs_refused_while_down += 1;
             }
             ssh.restart();
             let up = room.state.executor.next_id;
-            room.key(KeyCode::Char(':')).await;
-            room.keys("exec hello").await;
-            room.key(KeyCode::Enter).await;
-            room.key(KeyCode::Char('y')).await;
+            command(&mut room, "exec hello").await;
             room.run_for(Duration::from_secs(5)).await;
             if ended(&room, up).is_some_and(|e| e.succeeded()) {
                 runs_ok += 1;
