@@ -164,20 +164,21 @@ pub async fn outbox(ctx: actions::Context, tx: mpsc::Sender<Event>) {
         return;
     };
     loop {
-        if let Ok(done) = crate::actions::dispatch::drain_outbox(&ctx.target, &store).await {
-            for (task_id, _) in done {
-                if tx.send(Event::OutboxDelivered { task_id }).await.is_err() {
-                    return;
+        // drain_outbox stops at the first entry it cannot deliver, so an error is exactly
+        // "something still waits".
+        let waiting = match crate::actions::dispatch::drain_outbox(&ctx.target, &store).await {
+            Ok(done) => {
+                for (task_id, _) in done {
+                    if tx.send(Event::OutboxDelivered { task_id }).await.is_err() {
+                        return;
+                    }
                 }
+                false
             }
-        }
+            Err(_) => true,
+        };
         // While something waits, try every OUTBOX_EVERY; with nothing waiting, rest until a
         // dispatch is queued locally (or OUTBOX_IDLE, for another control room's entries).
-        let waiting = store
-            .outbox_pending()
-            .await
-            .map(|p| !p.is_empty())
-            .unwrap_or(true);
         if waiting {
             tokio::time::sleep(OUTBOX_EVERY).await;
         } else {
