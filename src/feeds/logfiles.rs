@@ -62,14 +62,6 @@ impl Tailer {
         }
     }
 
-    fn source(&self, path: &Path) -> String {
-        self.name.clone().unwrap_or_else(|| {
-            path.file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "log".into())
-        })
-    }
-
     fn matching(&self) -> Vec<PathBuf> {
         let name = self
             .pattern
@@ -99,12 +91,16 @@ impl Tailer {
         let mut out = Vec::new();
         let first = !self.started;
         self.started = true;
+        // One directory read and one stat per file per poll; what is present is remembered
+        // for the check below.
+        let mut present: Vec<PathBuf> = Vec::new();
         for path in self.matching() {
             let Ok(meta) = std::fs::metadata(&path) else {
                 continue;
             };
+            present.push(path.clone());
             let id = (meta.dev(), meta.ino());
-            let source = self.source(&path);
+            let source = source_of(&self.name, &path);
             match self.files.get(&path).map(|f| f.id) {
                 None => {
                     let Ok(file) = File::open(&path) else {
@@ -167,16 +163,11 @@ impl Tailer {
             read_new(f, &source, &mut out);
         }
         // Files whose path went away: read what is left through the open handle, and say so.
-        let here: Vec<PathBuf> = self.matching();
         for (path, f) in self.files.iter_mut() {
-            if here.contains(path) && std::fs::metadata(path).is_ok() {
+            if present.contains(path) {
                 continue;
             }
-            let source = self.name.clone().unwrap_or_else(|| {
-                path.file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            });
+            let source = source_of(&self.name, path);
             read_new(f, &source, &mut out);
             if !f.gone_said {
                 f.gone_said = true;
@@ -189,6 +180,15 @@ impl Tailer {
         }
         out
     }
+}
+
+/// The source a file's lines show: the entry's name, or the file's stem.
+fn source_of(name: &Option<String>, path: &Path) -> String {
+    name.clone().unwrap_or_else(|| {
+        path.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "log".into())
+    })
 }
 
 fn followed(file: File, id: (u64, u64), pos: u64, max_chars: usize) -> Followed {
