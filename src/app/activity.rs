@@ -409,14 +409,14 @@ impl ActivityLog {
         })
     }
 
-    /// Moves the view so view index `i` is the bottom line.
+    /// Moves the view so view index `i` is the bottom line; a jump pauses following.
     pub fn show(&mut self, i: usize) {
         let len = self.visible_len();
         if len == 0 {
             return;
         }
         self.offset = len - 1 - i.min(len - 1);
-        self.follow = self.offset == 0 && self.follow;
+        self.follow = false;
     }
 
     /// The next line matching the search, `forward` towards newer lines; wraps around.

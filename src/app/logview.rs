@@ -154,13 +154,7 @@ fn next_match(state: &mut State, forward: bool) -> Outcome {
         return Outcome::redraw();
     }
     match log.search_from_cursor(forward) {
-        Some(i) => {
-            log.follow = false;
-            log.show(i);
-            if log.offset == 0 && forward {
-                log.follow = false;
-            }
-        }
+        Some(i) => log.show(i),
         None => {
             let text = log.search_text.clone();
             flash(state, Level::Info, format!("no line matches `{text}`"));
@@ -299,10 +293,7 @@ fn goto(state: &mut State, at: DateTime<Utc>) -> Outcome {
     }
     let log = &mut state.activity;
     match log.first_at_or_after(at) {
-        Some(i) => {
-            log.follow = false;
-            log.show(i);
-        }
+        Some(i) => log.show(i),
         None => flash(
             state,
             Level::Info,
