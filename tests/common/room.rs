@@ -35,80 +35,74 @@ impl Room {
             "[redis]\nurl = \"{redis_url}\"\n[celery]\nenable_events_secs = 1\nsample_ms = 200\n{extra}\n\
              [[ports]]\nname = \"Redis\"\nhost = \"127.0.0.1\"\nport = {port}\n"
         );
-        let settings =
-            config::settings_from_str(&text).unwrap_or_else(|d| panic!("test config: {d:?}"));
-        let (state, ctx, tx, rx) = parts(&settings, read_only);
-        let tasks = chavion_tui::feeds::redis::spawn(run::feed_config(&settings), tx.clone());
-        Room {
-            state,
-            rx,
-            tx,
-            tasks,
-            ctx,
-        }
+        let (settings, mut room) = Room::with_settings(&text, read_only);
+        room.tasks = chavion_tui::feeds::redis::spawn(run::feed_config(&settings), room.tx.clone());
+        room
     }
 
     /// A control room that runs only its Socket.IO endpoints, from `config` (TOML).
     pub fn start_socketio(config: &str, read_only: bool) -> Room {
-        let settings =
-            config::settings_from_str(config).unwrap_or_else(|d| panic!("test config: {d:?}"));
-        let (state, mut ctx, tx, rx) = parts(&settings, read_only);
-        let (tasks, links) = run::spawn_socketio(&settings, &tx);
-        ctx.socketio = links;
-        Room {
-            state,
-            rx,
-            tx,
-            tasks,
-            ctx,
-        }
+        let (settings, mut room) = Room::with_settings(config, read_only);
+        (room.tasks, room.ctx.socketio) = run::spawn_socketio(&settings, &room.tx);
+        room
     }
 
     /// Everything a live control room runs: the Redis feeds, the Socket.IO endpoints and the
     /// outbox, from `config` (TOML), with `store` for the outbox and the audit trail.
     pub fn start_full(config: &str, store: chavion_tui::store::Store) -> Room {
+        let (settings, mut room) = Room::with_settings(config, false);
+        room.ctx.store = Some(store);
+        room.tasks = chavion_tui::feeds::redis::spawn(run::feed_config(&settings), room.tx.clone());
+        let (sio, links) = run::spawn_socketio(&settings, &room.tx);
+        room.tasks.extend(sio);
+        room.ctx.socketio = links;
+        room.tasks
+            .push(tokio::spawn(run::outbox(room.ctx.clone(), room.tx.clone())));
+        room
+    }
+
+    /// A control room with no feeds at all, from `config` (TOML): for the executor.
+    pub fn bare(config: &str, read_only: bool) -> Room {
+        Room::with_settings(config, read_only).1
+    }
+
+    /// What every room starts with: the settings from `config`, the initial state, the action
+    /// context, the event channel, and no tasks yet.
+    fn with_settings(config: &str, read_only: bool) -> (config::Settings, Room) {
         let settings =
             config::settings_from_str(config).unwrap_or_else(|d| panic!("test config: {d:?}"));
-        let (state, mut ctx, tx, rx) = parts(&settings, false);
-        ctx.store = Some(store);
-        let mut tasks = chavion_tui::feeds::redis::spawn(run::feed_config(&settings), tx.clone());
-        let (sio, links) = run::spawn_socketio(&settings, &tx);
-        tasks.extend(sio);
-        ctx.socketio = links;
-        tasks.push(tokio::spawn(run::outbox(ctx.clone(), tx.clone())));
-        Room {
+        let opts = run::Options {
+            demo: false,
+            read_only,
+            crash_after: None,
+        };
+        let mut state = run::initial_state(&settings, &opts);
+        let ctx = run::action_context(&settings, read_only, None);
+        state.instance = ctx.instance.clone();
+        let (tx, rx) = mpsc::channel(8192);
+        let room = Room {
             state,
             rx,
             tx,
-            tasks,
+            tasks: Vec::new(),
             ctx,
-        }
+        };
+        (settings, room)
     }
 
     /// Applies events as they come for `d` (the soak's clock, not a measurement).
     pub async fn run_for(&mut self, d: Duration) {
         let until = Instant::now() + d;
         while Instant::now() < until {
-            update(&mut self.state, Event::Tick(Utc::now()));
-            if let Ok(Some(ev)) =
-                tokio::time::timeout(Duration::from_millis(50), self.rx.recv()).await
-            {
-                self.apply(ev).await;
-            }
+            self.step(Duration::from_millis(50)).await;
         }
     }
 
-    /// A control room with no feeds at all, from `config` (TOML): for the executor.
-    pub fn bare(config: &str, read_only: bool) -> Room {
-        let settings =
-            config::settings_from_str(config).unwrap_or_else(|d| panic!("test config: {d:?}"));
-        let (state, ctx, tx, rx) = parts(&settings, read_only);
-        Room {
-            state,
-            rx,
-            tx,
-            tasks: Vec::new(),
-            ctx,
+    /// The clock moves on, and the next event (if one comes within `wait`) is applied.
+    async fn step(&mut self, wait: Duration) {
+        update(&mut self.state, Event::Tick(Utc::now()));
+        if let Ok(Some(ev)) = tokio::time::timeout(wait, self.rx.recv()).await {
+            self.apply(ev).await;
         }
     }
 
@@ -179,28 +173,6 @@ impl Room {
             self.key(KeyCode::Char(c)).await;
         }
     }
-}
-
-/// What every room starts with: the initial state, the action context, the event channel.
-fn parts(
-    settings: &config::Settings,
-    read_only: bool,
-) -> (
-    State,
-    actions::Context,
-    mpsc::Sender<Event>,
-    mpsc::Receiver<Event>,
-) {
-    let opts = run::Options {
-        demo: false,
-        read_only,
-        crash_after: None,
-    };
-    let mut state = run::initial_state(settings, &opts);
-    let ctx = run::action_context(settings, read_only, None);
-    state.instance = ctx.instance.clone();
-    let (tx, rx) = mpsc::channel(8192);
-    (state, ctx, tx, rx)
 }
 
 impl Drop for Room {
