@@ -469,7 +469,7 @@ impl Executor {
             .iter()
             .enumerate()
             .filter(|(_, r)| match &self.agent_filter {
-                Some(a) => r.agents.iter().any(|x| x.eq_ignore_ascii_case(a)),
+                Some(a) => r.repairs(a),
                 None => true,
             })
             .collect()
@@ -488,7 +488,7 @@ impl Executor {
         self.config
             .runbooks
             .iter()
-            .filter(|r| r.agents.iter().any(|x| x.eq_ignore_ascii_case(agent)))
+            .filter(|r| r.repairs(agent))
             .map(|r| r.name.get_ref().as_str())
             .collect()
     }

@@ -155,6 +155,13 @@ pub struct Runbook {
     pub agents: Vec<String>,
 }
 
+impl Runbook {
+    /// Whether this runbook repairs `agent` (names compare without case).
+    pub fn repairs(&self, agent: &str) -> bool {
+        self.agents.iter().any(|a| a.eq_ignore_ascii_case(agent))
+    }
+}
+
 impl Default for Runbook {
     fn default() -> Self {
         Runbook {
