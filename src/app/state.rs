@@ -348,6 +348,8 @@ pub struct Task {
     pub terminated: bool,
     /// Dispatched while Redis was unreachable: waiting in the local outbox.
     pub queued_locally: bool,
+    /// Arrival order, which breaks ties between equal sort keys.
+    pub seq: u64,
 }
 
 /// Task history as a ring: the oldest are evicted first once `capacity` is reached.
@@ -356,6 +358,7 @@ pub struct TaskStore {
     pub by_id: HashMap<String, Task>,
     pub order: VecDeque<String>,
     pub capacity: usize,
+    pub arrived: u64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -555,6 +558,7 @@ impl State {
                 by_id: HashMap::new(),
                 order: VecDeque::new(),
                 capacity: *cfg.celery.max_tasks.get_ref(),
+                arrived: 0,
             },
             counters: Counters::default(),
             flash: None,
@@ -633,6 +637,7 @@ impl TaskStore {
                 self.by_id.remove(&old);
             }
             self.order.push_back(uuid.to_string());
+            self.arrived += 1;
             self.by_id.insert(
                 uuid.to_string(),
                 Task {
@@ -646,6 +651,7 @@ impl TaskStore {
                     fields: TaskFields::default(),
                     terminated: false,
                     queued_locally: false,
+                    seq: self.arrived,
                 },
             );
         }

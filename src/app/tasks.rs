@@ -6,6 +6,7 @@
 //! words, which match the task name, id or worker.
 
 use super::state::{State, Task, TaskSort};
+use std::cmp::Ordering;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Term {
@@ -73,49 +74,59 @@ pub fn runtime(state: &State, t: &Task) -> Option<f64> {
     })
 }
 
-/// The tasks the view shows, filtered and sorted.
-pub fn visible(state: &State) -> Vec<&Task> {
-    let filter = Filter::parse(&state.ui.filter);
-    let mut list: Vec<&Task> = state
-        .tasks
-        .order
-        .iter()
-        .filter_map(|id| state.tasks.by_id.get(id))
-        .filter(|t| filter.matches(state, t))
-        .collect();
+/// How the chosen sort orders two tasks. A total order: ties fall back to arrival, so a
+/// partial sort and a full one put the same task at each position, and rows never swap
+/// places between frames.
+fn order(state: &State, a: &Task, b: &Task) -> Ordering {
     let agent_name = |t: &Task| {
         t.agent
             .map(|i| state.agents[i].name.as_str())
             .unwrap_or("~")
     };
-    match state.ui.task_sort {
-        TaskSort::Newest => list.sort_by_key(|t| std::cmp::Reverse(t.updated)),
-        TaskSort::Name => list.sort_by(|a, b| {
-            a.fields
-                .name
-                .cmp(&b.fields.name)
-                .then(b.updated.cmp(&a.updated))
-        }),
-        TaskSort::State => list.sort_by(|a, b| {
-            a.state
-                .label()
-                .cmp(b.state.label())
-                .then(b.updated.cmp(&a.updated))
-        }),
-        TaskSort::Agent => list.sort_by(|a, b| {
-            agent_name(a)
-                .cmp(agent_name(b))
-                .then(b.updated.cmp(&a.updated))
-        }),
-        TaskSort::Runtime => list.sort_by(|a, b| {
-            runtime(state, b)
-                .partial_cmp(&runtime(state, a))
-                .unwrap_or(std::cmp::Ordering::Equal)
-        }),
+    let newest = || b.updated.cmp(&a.updated);
+    let by = match state.ui.task_sort {
+        TaskSort::Newest => newest(),
+        TaskSort::Name => a.fields.name.cmp(&b.fields.name).then_with(newest),
+        TaskSort::State => a.state.label().cmp(b.state.label()).then_with(newest),
+        TaskSort::Agent => agent_name(a).cmp(agent_name(b)).then_with(newest),
+        TaskSort::Runtime => runtime(state, b)
+            .partial_cmp(&runtime(state, a))
+            .unwrap_or(Ordering::Equal),
+    };
+    by.then(a.seq.cmp(&b.seq))
+}
+
+/// The tasks the view shows, filtered, and how many they are; only the first `upto` are
+/// returned, in order. A frame needs a screenful: picking those out of 50 000 is linear,
+/// where sorting them all took most of the frame.
+pub fn visible_upto(state: &State, upto: usize) -> (usize, Vec<&Task>) {
+    let filter = Filter::parse(&state.ui.filter);
+    let mut list: Vec<&Task> = state
+        .tasks
+        .by_id
+        .values()
+        .filter(|t| filter.matches(state, t))
+        .collect();
+    let matching = list.len();
+    if upto == 0 {
+        list.clear();
+    } else if upto < matching {
+        list.select_nth_unstable_by(upto - 1, |a, b| order(state, a, b));
+        list.truncate(upto);
     }
-    list
+    list.sort_unstable_by(|a, b| order(state, a, b));
+    (matching, list)
+}
+
+/// Every task the view shows, in order.
+pub fn visible(state: &State) -> Vec<&Task> {
+    visible_upto(state, usize::MAX).1
 }
 
 pub fn selected(state: &State) -> Option<&Task> {
-    visible(state).get(state.ui.task_sel).copied()
+    let sel = state.ui.task_sel;
+    visible_upto(state, sel.saturating_add(1))
+        .1
+        .get(sel)
+        .copied()
 }

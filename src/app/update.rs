@@ -93,7 +93,8 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
             Outcome::redraw()
         }
         Event::Exposure { findings } => exposure(state, findings),
-        Event::History { lines } => {
+        Event::StoreOpened { lines } => {
+            state.history_store = true;
             history(state, lines);
             Outcome::redraw()
         }
@@ -477,7 +478,7 @@ fn act(state: &mut State, action: Action) -> Outcome {
         | Action::Bottom => {
             let step = step_of(action, page(state));
             if in_tasks {
-                let len = super::tasks::visible(state).len();
+                let len = super::tasks::visible_upto(state, 0).0;
                 state.ui.task_sel = moved(state.ui.task_sel, step, len);
             } else {
                 return move_in_pane(state, step);

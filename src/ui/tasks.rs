@@ -13,7 +13,7 @@ use super::fmt::{clock, fit};
 use super::layout::centered;
 use super::panes::{popup_block, view_block};
 use crate::app::state::{Confirm, Mode, State, Task};
-use crate::app::tasks::{runtime, selected, visible};
+use crate::app::tasks::{runtime, selected, visible_upto};
 use crate::app::update::short_id;
 use crate::config::theme::Theme;
 use crate::feeds::model::TaskEventKind;
@@ -35,7 +35,10 @@ fn agent(state: &State, t: &Task) -> String {
 }
 
 pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let list = visible(state);
+    // Only the rows that fit are sorted and built: with 50 000 tasks kept, sorting or
+    // formatting every one of them each frame would cost milliseconds.
+    let fit_rows = area.height.saturating_sub(3).max(1) as usize;
+    let (matching, list) = visible_upto(state, state.ui.task_sel.saturating_add(1).max(fit_rows));
     let filter = match &state.ui.mode {
         Mode::Filter(text) => format!("/{text}▏"),
         _ if state.ui.filter.is_empty() => "no filter (/)".into(),
@@ -46,7 +49,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         "Tasks",
         format!(
             "{} of {} · sort: {} (o) · {filter} ",
-            list.len(),
+            matching,
             state.tasks.order.len(),
             state.ui.task_sort.label()
         ),
@@ -56,9 +59,6 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if wide {
         header.extend(["worker", "args"]);
     }
-    // Only the rows that fit are built: with 50 000 tasks kept, formatting every one of them
-    // each frame would cost a quarter of a second.
-    let fit_rows = area.height.saturating_sub(3).max(1) as usize;
     let sel = state.ui.task_sel.min(list.len().saturating_sub(1));
     let first = sel.saturating_sub(fit_rows - 1);
     let rows = list.iter().skip(first).take(fit_rows).map(|t| {
