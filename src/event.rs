@@ -58,8 +58,9 @@ pub enum Event {
     OutboxDelivered {
         task_id: String,
     },
-    /// History from the store, oldest first, to fill the activity pane at start-up.
-    History {
+    /// The store opened (in the background, after the first frame): older lines can be paged
+    /// in from now on, and here are its latest, oldest first, to fill the activity pane.
+    StoreOpened {
         lines: Vec<crate::store::StoredLine>,
     },
     /// The exposure audit ran: what listens where it should not, and what is not in the map.

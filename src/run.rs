@@ -17,7 +17,7 @@ use crate::config::Settings;
 use crate::event::Event;
 use crate::feeds::redis::FeedConfig;
 use crate::feeds::{demo, probes, route::Channels};
-use crate::store::{Store, StoredLine};
+use crate::store::{Settle, SharedStore, Store, StoredLine};
 use crate::term;
 
 pub struct Options {
@@ -88,7 +88,7 @@ pub fn feed_config(settings: &Settings) -> FeedConfig {
 pub fn action_context(
     settings: &Settings,
     read_only: bool,
-    store: Option<Store>,
+    store: SharedStore,
 ) -> actions::Context {
     let ch = channels(settings);
     let r = &settings.config.redis;
@@ -158,9 +158,39 @@ pub async fn open_store(settings: &Settings) -> Result<Option<Store>, String> {
     }
 }
 
+/// Opens the store, hands it to the actions, and tells `update` how it went: with the
+/// history it holds, or why there is none.
+async fn open_in_background(url: Option<String>, settle: Settle, tx: mpsc::Sender<Event>) {
+    let Some(url) = url else {
+        settle.to(None);
+        return;
+    };
+    let event = match Store::open(&url).await {
+        Ok(store) => {
+            let lines = store
+                .activity_recent(HISTORY_LINES)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!("activity history not read: {e}");
+                    Vec::new()
+                });
+            settle.to(Some(store));
+            Event::StoreOpened { lines }
+        }
+        Err(why) => {
+            settle.to(None);
+            Event::ActionDone {
+                what: "audit store".into(),
+                outcome: Err(why),
+            }
+        }
+    };
+    let _ = tx.send(event).await;
+}
+
 /// Delivers what the outbox holds, every few seconds, and says what it delivered.
 pub async fn outbox(ctx: actions::Context, tx: mpsc::Sender<Event>) {
-    let Some(store) = ctx.store.clone() else {
+    let Some(store) = ctx.store.get().await else {
         return;
     };
     loop {
@@ -188,7 +218,11 @@ pub async fn outbox(ctx: actions::Context, tx: mpsc::Sender<Event>) {
 }
 
 /// Copies new activity lines to the store in batches, at most once a second.
-async fn persist_activity(store: Store, keep: i64, mut lines: mpsc::Receiver<StoredLine>) {
+async fn persist_activity(store: SharedStore, keep: i64, mut lines: mpsc::Receiver<StoredLine>) {
+    // Lines wait in the channel while the store opens; with no store they are let go.
+    let Some(store) = store.get().await else {
+        return;
+    };
     let mut batch = Vec::new();
     while lines.recv_many(&mut batch, 1024).await > 0 {
         if let Err(e) = store.activity_append(&batch, keep).await {
@@ -228,42 +262,30 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
     let mut tasks = Vec::new();
     let mut sio_tasks = Vec::new();
     // The demo fleet is not a platform: nothing it does may reach the operator's real store.
-    let store = match if opts.demo {
-        Ok(None)
+    // The store opens in the background (SQLite migrating, PostgreSQL perhaps down for its
+    // whole connect timeout): the first frame does not wait for it, actions do.
+    let store = if opts.demo {
+        SharedStore::ready(None)
     } else {
-        open_store(&settings).await
-    } {
-        Ok(s) => s,
-        Err(why) => {
-            update(
-                &mut state,
-                Event::ActionDone {
-                    what: "audit store".into(),
-                    outcome: Err(why),
-                },
-            );
-            None
-        }
+        let (settle, store) = SharedStore::opening();
+        tasks.push(tokio::spawn(open_in_background(
+            settings.store_url.clone(),
+            settle,
+            tx.clone(),
+        )));
+        store
     };
-    state.history_store = store.is_some();
     let mut ctx = action_context(&settings, opts.read_only, store.clone());
     state.instance = ctx.instance.clone();
     // Activity lines are copied to the store by a task of their own; the loop only hands
     // over what `update` appended since it last looked.
     let (persist_tx, persist_rx) = mpsc::channel::<StoredLine>(16_384);
     let mut persisted = state.activity.total;
-    let mut writer = None;
-    if let Some(store) = &store {
-        if let Ok(lines) = store.activity_recent(HISTORY_LINES).await {
-            update(&mut state, Event::History { lines });
-        }
-        persisted = state.activity.total;
-        writer = Some(tokio::spawn(persist_activity(
-            store.clone(),
-            *cfg.store.activity_keep.get_ref(),
-            persist_rx,
-        )));
-    }
+    let writer = tokio::spawn(persist_activity(
+        store,
+        *cfg.store.activity_keep.get_ref(),
+        persist_rx,
+    ));
     if opts.demo {
         tasks.push(demo::spawn(cfg, channels(&settings), tx.clone()));
     } else {
@@ -389,9 +411,7 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
     // The last lines still go to the store: close the writer's channel and let it finish
     // its batch, but never hold the exit for long.
     drop(persist_tx);
-    if let Some(w) = writer {
-        let _ = tokio::time::timeout(Duration::from_secs(2), w).await;
-    }
+    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
     terminal.show_cursor()?;
     tracing::info!("control room down");
     Ok(())

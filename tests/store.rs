@@ -196,10 +196,13 @@ async fn scrolling_past_the_top_pages_older_history_in_from_the_store() {
         crash_after: None,
     };
     let mut state = chavion_tui::run::initial_state(&settings, &opts);
-    state.history_store = true;
-    let ctx = chavion_tui::run::action_context(&settings, false, Some(store.clone()));
+    let ctx = chavion_tui::run::action_context(
+        &settings,
+        false,
+        chavion_tui::store::SharedStore::ready(Some(store.clone())),
+    );
     let recent = store.activity_recent(100).await.unwrap();
-    update(&mut state, Event::History { lines: recent });
+    update(&mut state, Event::StoreOpened { lines: recent });
     assert_eq!(state.activity.lines.front().unwrap().message, "stored 2900");
     state.ui.focus = chavion_tui::app::state::Pane::Activity;
     let key = |c| Event::Key(KeyEvent::new(c, KeyModifiers::NONE));

@@ -143,3 +143,32 @@ fn the_activity_pane_is_refilled_from_the_store_after_a_restart() {
     again.send(&["q"]);
     again.wait_for("exit", common::exited);
 }
+
+#[test]
+fn the_first_frame_does_not_wait_for_an_audit_store_that_hangs() {
+    let sb = Sandbox::new("store-hangs");
+    let redis = RedisServer::start();
+    write_config(&sb, &redis, "");
+    // A PostgreSQL port that accepts the connection and then never says a word: the store's
+    // open can only end at its connect timeout.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "postgres://chavion:hunter2@127.0.0.1:{}/audit",
+        silent.local_addr().unwrap().port()
+    );
+    let (tmux, _) = run_in_tmux("store-hangs", &sb, 200, 40, &format!("--store {url}"));
+    let first = tmux.wait_for("the dashboard, its feeds already up", |s| {
+        s.contains("THINKING") && s.contains("● redis")
+    });
+    assert!(
+        !first.contains("audit store"),
+        "drawn and live while the store was still opening:\n{first}"
+    );
+    let later = tmux.wait_for("why there is no store, once it gave up", |s| {
+        s.contains("cannot open the audit store")
+    });
+    assert!(!later.contains("hunter2"), "the password is redacted:\n{later}");
+    tmux.send(&["q"]);
+    tmux.wait_for("exit", common::exited);
+    drop(silent);
+}

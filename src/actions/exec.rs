@@ -97,7 +97,7 @@ async fn record(ctx: &Context, plan: &RunPlan, end: &RunEnd, started_ms: i64, t:
         outcome: end.summary(),
         output: t.text(),
     };
-    if let Some(store) = &ctx.store
+    if let Some(store) = ctx.store.get().await
         && let Err(e) = store.record_run(&run).await
     {
         tracing::error!("run record not stored: {e}");

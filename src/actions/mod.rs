@@ -11,7 +11,7 @@ use crate::app::Effect;
 use crate::event::Event;
 use crate::feeds::redis::{control, sampler};
 use crate::feeds::wire::TaskRequest;
-use crate::store::{AuditRecord, Store, digest, now_ms, operator};
+use crate::store::{AuditRecord, SharedStore, digest, now_ms, operator};
 use dispatch::Delivery;
 
 #[derive(Clone)]
@@ -21,7 +21,8 @@ pub struct Context {
     pub audit_channel: String,
     pub read_only: bool,
     pub target: dispatch::Target,
-    pub store: Option<Store>,
+    /// Opened in the background: actions wait for it, the loop never does.
+    pub store: SharedStore,
     /// This control room, so it can tell its own audit broadcasts from other operators'.
     pub instance: String,
     /// Celery's Redis result backend, if configured: dispatched tasks' results are read there.
@@ -130,7 +131,7 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
         // Written by the loop itself, between frames.
         Effect::Copy { .. } => None,
         Effect::LoadOlder { before_ms, limit } => {
-            let lines = match &ctx.store {
+            let lines = match ctx.store.get().await {
                 Some(store) => store
                     .activity_before(before_ms, limit)
                     .await
@@ -290,7 +291,8 @@ pub async fn dispatch_audited(
 ) -> Result<Delivery, String> {
     // Built once: the bytes pushed are the bytes whose digest is audited.
     let entry = dispatch::entry(&ctx.target, req);
-    let outcome = dispatch::dispatch(&ctx.target, ctx.store.as_ref(), &entry, &req.queue).await;
+    let store = ctx.store.get().await;
+    let outcome = dispatch::dispatch(&ctx.target, store.as_ref(), &entry, &req.queue).await;
     if let Ok(Delivery::QueuedLocally { .. }) = &outcome {
         ctx.outbox_wake.notify_one();
     }
@@ -341,7 +343,7 @@ pub async fn audit(
         outcome: outcome.into(),
         detail: detail.into(),
     };
-    if let Some(store) = &ctx.store
+    if let Some(store) = ctx.store.get().await
         && let Err(e) = store.record(&record).await
     {
         tracing::error!("audit record not stored: {e}");

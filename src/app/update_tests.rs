@@ -1104,7 +1104,7 @@ fn history_from_the_store_goes_before_this_runs_lines() {
         source: "x".into(),
         message: "older".into(),
     }];
-    update(&mut s, Event::History { lines: old });
+    update(&mut s, Event::StoreOpened { lines: old });
     assert_eq!(s.activity.lines.front().unwrap().message, "older");
     assert_eq!(s.activity.lines.front().unwrap().level, Level::Warn);
     assert_eq!(
@@ -1275,4 +1275,66 @@ fn a_queue_sample_that_changes_nothing_visible_draws_nothing() {
     assert!(step(&mut s, 3), "a new depth: a frame");
     // After a change the sparkline moves on every sample until the old values scroll out.
     assert!(step(&mut s, 3));
+}
+
+#[test]
+fn a_screenful_picked_out_is_the_top_of_the_full_sort_in_every_order() {
+    let mut s = state();
+    let kinds = [
+        TaskEventKind::Received,
+        TaskEventKind::Started,
+        TaskEventKind::Succeeded,
+        TaskEventKind::Failed,
+    ];
+    for i in 0..60 {
+        let name = ["thinking.plan", "judging.risk", "evolving.ab"][i % 3];
+        let host = ["thinking@vm", "judging@vm", "evolving@vm"][i % 3];
+        let mut t = TaskEvent {
+            kind: kinds[i % 4],
+            uuid: format!("t-{i:02}"),
+            hostname: host.into(),
+            // Many equal timestamps: ties must still come out the same way every time.
+            timestamp: 1.8e9 + (i / 7) as f64,
+            fields: TaskFields {
+                name: Some(name.into()),
+                ..Default::default()
+            },
+        };
+        if i % 5 == 0 {
+            t.fields.runtime = Some((i % 4) as f64);
+        }
+        update(&mut s, feed(t0(), FeedItem::Celery(CeleryEvent::Task(t))));
+    }
+    for _ in 0..5 {
+        let all: Vec<String> = crate::app::tasks::visible(&s)
+            .iter()
+            .map(|t| t.uuid.clone())
+            .collect();
+        assert_eq!(all.len(), 60);
+        for upto in [0, 1, 5, 17, 59, 60, 100] {
+            let (matching, top) = crate::app::tasks::visible_upto(&s, upto);
+            let top: Vec<String> = top.iter().map(|t| t.uuid.clone()).collect();
+            assert_eq!(matching, 60);
+            assert_eq!(
+                top,
+                all[..upto.min(60)],
+                "{:?}, first {upto}",
+                s.ui.task_sort
+            );
+        }
+        s.ui.task_sort = s.ui.task_sort.next();
+    }
+    s.ui.task_sort = TaskSort::Newest;
+    let newest: Vec<String> = crate::app::tasks::visible(&s)
+        .iter()
+        .take(8)
+        .map(|t| t.uuid.clone())
+        .collect();
+    // The newest second holds t-56..t-59; within it, arrival order.
+    assert_eq!(
+        newest,
+        [
+            "t-56", "t-57", "t-58", "t-59", "t-49", "t-50", "t-51", "t-52"
+        ]
+    );
 }

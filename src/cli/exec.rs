@@ -10,6 +10,7 @@ use crate::actions::{self, exec::run_audited};
 use crate::config::Settings;
 use crate::executor::{RunPlan, RunUpdate, Stream, plan_runbook};
 use crate::run;
+use crate::store::SharedStore;
 
 pub async fn exec(
     settings: &Settings,
@@ -32,7 +33,7 @@ pub async fn exec(
             return ExitCode::from(3);
         }
     };
-    let ctx = run::action_context(settings, read_only, store);
+    let ctx = run::action_context(settings, read_only, SharedStore::ready(store));
     let target = format!("{}@{}", plan.runbook, plan.host.name);
     if read_only {
         let why = "refused: --read-only";

@@ -14,7 +14,7 @@ use crate::config::Settings;
 use crate::feeds::model::{CeleryEvent, TaskEventKind};
 use crate::feeds::route::route;
 use crate::run;
-use crate::store::Store;
+use crate::store::{SharedStore, Store};
 
 /// Exit codes: 0 done (and, with --wait, succeeded); 1 the task failed or was revoked;
 /// 2 refused (bad input, read-only); 3 could not send; 75 queued locally; 124 no result in time.
@@ -31,7 +31,7 @@ pub async fn dispatch(
             return ExitCode::from(3);
         }
     };
-    let ctx = run::action_context(settings, read_only, store.clone());
+    let ctx = run::action_context(settings, read_only, SharedStore::ready(store.clone()));
     if read_only {
         actions::audit(
             &ctx,

@@ -4,6 +4,9 @@
 //! placeholders that PostgreSQL rejects); `$N` placeholders work on both. Times are epoch
 //! milliseconds so the same SQL reads the same on both.
 
+mod shared;
+pub use shared::{Settle, SharedStore};
+
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,

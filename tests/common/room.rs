@@ -51,7 +51,7 @@ impl Room {
     /// outbox, from `config` (TOML), with `store` for the outbox and the audit trail.
     pub fn start_full(config: &str, store: chavion_tui::store::Store) -> Room {
         let (settings, mut room) = Room::with_settings(config, false);
-        room.ctx.store = Some(store);
+        room.ctx.store = chavion_tui::store::SharedStore::ready(Some(store));
         room.tasks = chavion_tui::feeds::redis::spawn(run::feed_config(&settings), room.tx.clone());
         let (sio, links) = run::spawn_socketio(&settings, &room.tx);
         room.tasks.extend(sio);
@@ -77,7 +77,11 @@ impl Room {
             crash_after: None,
         };
         let mut state = run::initial_state(&settings, &opts);
-        let ctx = run::action_context(&settings, read_only, None);
+        let ctx = run::action_context(
+            &settings,
+            read_only,
+            chavion_tui::store::SharedStore::ready(None),
+        );
         state.instance = ctx.instance.clone();
         let (tx, rx) = mpsc::channel(8192);
         let room = Room {
