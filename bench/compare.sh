@@ -87,19 +87,25 @@ P=$(free_port)
 redis-server --port "$P" --bind 127.0.0.1 --save '' --appendonly no --daemonize no >/dev/null & RPID=$!; pids+=("$RPID")
 wait_for "redis-cli -p $P ping 2>/dev/null | grep -q PONG"
 printf 'socketio = []\nports = []\n[redis]\nurl = "redis://127.0.0.1:%s/0"\n' "$P" > "$H/config/chavion-tui/config.toml"
+# And one with only the Redis URL set: the default port map probed every 5 s (nothing
+# listens on most of it here), the default Socket.IO endpoint retried, the exposure audit.
+printf '[redis]\nurl = "redis://127.0.0.1:%s/0"\n' "$P" > "$WORK/defaults.toml"
 tmux -L "$SOCK" -f /dev/null new-session -d -s t -x 200 -y 50 "$TUI_ENV $TUI --read-only"
 tmux -L "$SOCK" new-window -t t "htop"
+tmux -L "$SOCK" new-window -t t "$TUI_ENV CHAVION_TUI_CONFIG=$WORK/defaults.toml $TUI --read-only"
 tmux -L "$SOCK" pipe-pane -o -t t:0 "cat >> $WORK/idle-tui.bytes"
 tmux -L "$SOCK" pipe-pane -o -t t:1 "cat >> $WORK/idle-htop.bytes"
+tmux -L "$SOCK" pipe-pane -o -t t:2 "cat >> $WORK/idle-defaults.bytes"
 sleep 5
-TPID=$(tmux -L "$SOCK" list-panes -t t:0 -F '#{pane_pid}'); HPID=$(tmux -L "$SOCK" list-panes -t t:1 -F '#{pane_pid}')
-: > "$WORK/idle-tui.bytes"; : > "$WORK/idle-htop.bytes"
-c_t=$(cpu_ticks "$TPID"); c_h=$(cpu_ticks "$HPID"); t0=$(date +%s.%N)
+TPID=$(tmux -L "$SOCK" list-panes -t t:0 -F '#{pane_pid}'); HPID=$(tmux -L "$SOCK" list-panes -t t:1 -F '#{pane_pid}'); DPID=$(tmux -L "$SOCK" list-panes -t t:2 -F '#{pane_pid}')
+: > "$WORK/idle-tui.bytes"; : > "$WORK/idle-htop.bytes"; : > "$WORK/idle-defaults.bytes"
+c_t=$(cpu_ticks "$TPID"); c_h=$(cpu_ticks "$HPID"); c_d=$(cpu_ticks "$DPID"); t0=$(date +%s.%N)
 sleep "$IDLE"
-d_t=$(( $(cpu_ticks "$TPID") - c_t )); d_h=$(( $(cpu_ticks "$HPID") - c_h )); el=$(echo "$(date +%s.%N) - $t0" | bc -l)
+d_t=$(( $(cpu_ticks "$TPID") - c_t )); d_h=$(( $(cpu_ticks "$HPID") - c_h )); d_d=$(( $(cpu_ticks "$DPID") - c_d )); el=$(echo "$(date +%s.%N) - $t0" | bc -l)
 rss() { awk '/VmRSS/ {printf "%.0f MB", $2/1024}' "/proc/$1/status"; }
 f2() { printf '%.2f' "$(echo "$1" | bc -l)"; }
-IDLE_ROW="| control room, quiet Redis | $(f2 "100 * $d_t / $TICK / $el") % | $(f2 "$(stat -c %s "$WORK/idle-tui.bytes") / 1024 / $el") KB/s | $(rss "$TPID") |
+IDLE_ROW="| control room, quiet Redis, nothing else configured | $(f2 "100 * $d_t / $TICK / $el") % | $(f2 "$(stat -c %s "$WORK/idle-tui.bytes") / 1024 / $el") KB/s | $(rss "$TPID") |
+| control room, quiet Redis, default port map and Socket.IO endpoint | $(f2 "100 * $d_d / $TICK / $el") % | $(f2 "$(stat -c %s "$WORK/idle-defaults.bytes") / 1024 / $el") KB/s | $(rss "$DPID") |
 | htop $(htop --version | head -1 | awk '{print $2}') | $(f2 "100 * $d_h / $TICK / $el") % | $(f2 "$(stat -c %s "$WORK/idle-htop.bytes") / 1024 / $el") KB/s | $(rss "$HPID") |"
 echo "$IDLE_ROW"
 

@@ -164,14 +164,26 @@ pub struct CeleryWorker {
 impl CeleryWorker {
     /// A worker without -E that stores results in a Redis result backend.
     pub fn start_with_backend(broker: &str, backend: &str, dir: &Path) -> CeleryWorker {
-        Self::spawn(broker, Some(backend), false, dir)
+        Self::spawn(broker, Some(backend), false, dir, None)
     }
 
     pub fn start(broker: &str, events: bool, dir: &Path) -> CeleryWorker {
-        Self::spawn(broker, None, events, dir)
+        Self::spawn(broker, None, events, dir, None)
     }
 
-    fn spawn(broker: &str, backend: Option<&str>, events: bool, dir: &Path) -> CeleryWorker {
+    /// A worker (with -E) whose broker gives back a message taken but never acked after
+    /// `visibility_secs`, instead of kombu's hour.
+    pub fn start_redelivering(broker: &str, dir: &Path, visibility_secs: u64) -> CeleryWorker {
+        Self::spawn(broker, None, true, dir, Some(visibility_secs))
+    }
+
+    fn spawn(
+        broker: &str,
+        backend: Option<&str>,
+        events: bool,
+        dir: &Path,
+        visibility_secs: Option<u64>,
+    ) -> CeleryWorker {
         use std::os::unix::process::CommandExt;
         let runs = dir.join("runs");
         let pidfile = dir.join("task.pid");
@@ -198,7 +210,11 @@ impl CeleryWorker {
         if events {
             args.push("-E");
         }
-        let child = Command::new(python())
+        let mut cmd = Command::new(python());
+        if let Some(secs) = visibility_secs {
+            cmd.env("CHAVION_VISIBILITY_TIMEOUT", secs.to_string());
+        }
+        let child = cmd
             .args(&args)
             .current_dir(peers_dir())
             .env("CHAVION_BROKER", broker)

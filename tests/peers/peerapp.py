@@ -5,6 +5,8 @@ Configured from the environment so the harness can point it at a throwaway redis
   CHAVION_BACKEND  result backend URL (optional)
   CHAVION_RUNS     file that every executed task appends its name to (worker-side count)
   CHAVION_PIDFILE  file the `thinking.sleep` task writes its process id to
+  CHAVION_VISIBILITY_TIMEOUT  seconds after which kombu gives back a message a worker took
+                   but never acked (default an hour); the soak lowers it, see below
 """
 import os
 import time
@@ -20,6 +22,17 @@ app.conf.update(
     worker_hijack_root_logger=False,
 )
 
+# When Redis dies while this worker holds a message it took but has not acked, kombu keeps it
+# in the `unacked` hash and hands it back only after the visibility timeout. The soak kills
+# Redis every 30 s and checks every dispatch ran, so it shortens the timeout and sweeps often,
+# as a platform that wants such tasks back within a minute would.
+if os.environ.get("CHAVION_VISIBILITY_TIMEOUT"):
+    app.conf.broker_transport_options = {
+        "visibility_timeout": int(os.environ["CHAVION_VISIBILITY_TIMEOUT"]),
+        "unacked_restore_interval": 2,
+        "unacked_restore_throttle": 1,
+    }
+
 
 def _count(name):
     runs = os.environ.get("CHAVION_RUNS")
@@ -28,10 +41,26 @@ def _count(name):
             f.write(name + "\n")
 
 
-@app.task(name="thinking.mark")
-def mark(token):
-    """Records which dispatch ran: the soak counts each token on the worker's side."""
-    _count(f"thinking.mark {token}")
+@app.task(name="thinking.mark", bind=True)
+def mark(self, token):
+    """Records which dispatch ran: the soak counts each token on the worker's side.
+
+    Idempotent on the task id, as the platform's tasks must be: when Redis dies after the
+    worker ran a task but before its ack landed, kombu hands the message back after the
+    visibility timeout. A second delivery is recorded as `thinking.mark.again`, not run.
+    """
+    ledger = os.environ.get("CHAVION_RUNS", os.devnull) + ".ids"
+    try:
+        with open(ledger) as f:
+            seen = self.request.id in f.read().split()
+    except FileNotFoundError:
+        seen = False
+    if seen:
+        _count(f"thinking.mark.again {token} {time.time():.3f}")
+        return token
+    with open(ledger, "a") as f:
+        f.write(self.request.id + "\n")
+    _count(f"thinking.mark {token} {time.time():.3f}")
     return token
 
 
