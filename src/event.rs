@@ -54,6 +54,11 @@ pub enum Event {
         request: Box<crate::feeds::wire::TaskRequest>,
         outcome: Result<crate::actions::dispatch::Delivery, String>,
     },
+    /// Where a dispatch no worker has reported was found.
+    Located {
+        task_id: String,
+        place: crate::actions::dispatch::Place,
+    },
     /// The outbox delivered a dispatch that had been queued locally.
     OutboxDelivered {
         task_id: String,

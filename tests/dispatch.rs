@@ -9,6 +9,7 @@ use chavion_tui::actions::dispatch::{self, Target, drain_outbox, push_once};
 use chavion_tui::feeds::wire::TaskRequest;
 use chavion_tui::store::Store;
 use common::Sandbox;
+use common::room::Room;
 use common::servers::{CeleryWorker, RedisServer};
 
 fn cli(sb: &Sandbox, redis: &str, args: &[&str]) -> Output {
@@ -294,4 +295,114 @@ async fn a_crash_between_publishing_and_marking_sent_makes_no_second_copy() {
     wait_for("the run", || worker.runs().len() == 1);
     std::thread::sleep(std::time::Duration::from_secs(1));
     assert_eq!(worker.runs(), ["thinking.add"]);
+}
+
+/// A dispatch a worker popped and lost as Redis died (kombu's BRPOP has taken it, its
+/// `unacked` record never landed): popped here by hand, with the worker stopped. The control
+/// room finds it neither queued nor held unacked; `redeliver` says whether it may push it
+/// again. Returns the room's activity and the second worker's runs.
+async fn lost_in_the_broker(tag: &str, redeliver: bool) -> (Vec<String>, Vec<String>, Store) {
+    let sb = Sandbox::new(tag);
+    let redis = RedisServer::start();
+    let store = Store::open(sb.path("audit.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let config = format!(
+        "ports = []\nsocketio = []\n[redis]\nurl = \"{}\"\n[celery]\nsample_ms = 200\n\
+         enable_events_secs = 1\nlost_after_secs = 5\nredeliver_lost = {redeliver}\n",
+        redis.url()
+    );
+    let mut room = Room::start_full(&config, store.clone());
+    std::fs::create_dir_all(sb.path("w1")).unwrap();
+    std::fs::create_dir_all(sb.path("w2")).unwrap();
+    // Task events flowing: a first dispatch runs on a real worker, which says so.
+    let first = CeleryWorker::start(&redis.url(), true, &sb.path("w1"));
+    room.command("dispatch thinking thinking.mark [\"first\"]")
+        .await;
+    room.until("the first dispatch reported by the worker", |s| {
+        s.watch.by_id.is_empty() && s.last_task_event.is_some()
+    })
+    .await;
+    drop(first);
+    room.command("dispatch thinking thinking.mark [\"second\"]")
+        .await;
+    assert_eq!(redis.cli(&["llen", "thinking"]).trim(), "1");
+    assert!(redis.cli(&["rpop", "thinking"]).contains("second"));
+    let said = if redeliver {
+        "lost in the broker; pushing it again"
+    } else {
+        "Dispatch it again if it did not run"
+    };
+    room.until("the dispatch found lost", |s| {
+        s.activity.lines.iter().any(|l| l.message.contains(said))
+    })
+    .await;
+    let second = CeleryWorker::start(&redis.url(), true, &sb.path("w2"));
+    if redeliver {
+        room.until("the second dispatch reported by the worker", |s| {
+            s.watch.by_id.is_empty()
+        })
+        .await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while second.runs().is_empty() && std::time::Instant::now() < deadline {
+            room.run_for(std::time::Duration::from_millis(200)).await;
+        }
+        assert!(
+            !second.runs().is_empty(),
+            "never ran; worker said {}; activity {:#?}",
+            std::fs::read_to_string(sb.path("w2/worker.err")).unwrap_or_default(),
+            room.state
+                .activity
+                .lines
+                .iter()
+                .map(|l| l.message.clone())
+                .collect::<Vec<_>>()
+        );
+    }
+    // Past another lost_after_secs: nothing more is pushed.
+    room.run_for(std::time::Duration::from_secs(7)).await;
+    assert_eq!(redis.cli(&["llen", "thinking"]).trim(), "0");
+    let lines = room
+        .state
+        .activity
+        .lines
+        .iter()
+        .map(|l| l.message.clone())
+        .collect();
+    let runs = second
+        .runs()
+        .iter()
+        .map(|r| r.split(' ').take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    (lines, runs, store)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispatch_lost_in_the_broker_is_pushed_again_and_runs_once_when_tasks_are_idempotent() {
+    let (lines, runs, store) = lost_in_the_broker("dispatch-lost-again", true).await;
+    assert_eq!(runs, ["thinking.mark second"], "{lines:#?}");
+    let pushed_again = lines
+        .iter()
+        .filter(|l| l.contains("pushing it again"))
+        .count();
+    assert_eq!(pushed_again, 1, "{lines:#?}");
+    let audit = store.audit_since(0).await.unwrap();
+    let redelivered: Vec<_> = audit.iter().filter(|r| r.action == "redeliver").collect();
+    assert_eq!(redelivered.len(), 1, "{audit:#?}");
+    assert_eq!(redelivered[0].target, "THINKING thinking.mark");
+    assert_eq!(redelivered[0].outcome, "pushed again, same id");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispatch_lost_in_the_broker_is_only_reported_by_default() {
+    let (lines, runs, store) = lost_in_the_broker("dispatch-lost-said", false).await;
+    assert!(runs.is_empty(), "nothing pushed, nothing ran: {runs:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("thinking.mark") && l.contains("neither queued nor held unacked")),
+        "{lines:#?}"
+    );
+    let audit = store.audit_since(0).await.unwrap();
+    assert!(audit.iter().all(|r| r.action != "redeliver"), "{audit:#?}");
 }

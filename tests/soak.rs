@@ -12,7 +12,6 @@ use common::Sandbox;
 use common::room::Room;
 use common::servers::{CeleryWorker, RedisServer, SocketIoServer};
 use common::sshd::SshServer;
-use crossterm::event::KeyCode;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -49,6 +48,50 @@ impl Due {
         }
         due
     }
+}
+
+/// The Redis commands in the append-only files (Redis 7's `appendonlydir`) that carry
+/// `needle`, in order: what became of a message, as Redis recorded it.
+fn aof_commands_with(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
+    let mut files: Vec<_> = std::fs::read_dir(dir.join("appendonlydir"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "aof"))
+        .collect();
+    files.sort();
+    let mut found = Vec::new();
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap_or_default();
+        let mut rest = &bytes[..];
+        // RESP arrays of bulk strings: *N\r\n then N times $LEN\r\nBYTES\r\n.
+        let line = |r: &mut &[u8]| -> Option<usize> {
+            let end = r.windows(2).position(|w| w == b"\r\n")?;
+            let n = std::str::from_utf8(&r[1..end]).ok()?.parse().ok()?;
+            *r = &r[end + 2..];
+            Some(n)
+        };
+        while rest.first() == Some(&b'*') {
+            let Some(n) = line(&mut rest) else { break };
+            let mut args: Vec<&[u8]> = Vec::new();
+            for _ in 0..n {
+                let Some(len) = line(&mut rest) else { break };
+                if rest.len() < len + 2 {
+                    break;
+                }
+                args.push(&rest[..len]);
+                rest = &rest[len + 2..];
+            }
+            if args
+                .iter()
+                .any(|a| a.windows(needle.len()).any(|w| w == needle))
+            {
+                found.push(String::from_utf8_lossy(args[0]).to_uppercase());
+            }
+        }
+    }
+    found
 }
 
 fn or_none(items: &[String]) -> String {
@@ -96,14 +139,6 @@ impl Links {
     }
 }
 
-/// `:LINE`, Enter, then `y` to the confirmation, as an operator would.
-async fn command(room: &mut Room, line: &str) {
-    room.key(KeyCode::Char(':')).await;
-    room.keys(line).await;
-    room.key(KeyCode::Enter).await;
-    room.key(KeyCode::Char('y')).await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a long soak: run it with bench/soak.sh"]
 async fn soak() {
@@ -123,6 +158,7 @@ async fn soak() {
         .unwrap();
     let config = format!(
         "ports = []\n[redis]\nurl = \"{}\"\n[celery]\nsample_ms = 500\nmax_tasks = {MAX_TASKS}\n\
+         lost_after_secs = 15\nredeliver_lost = true\n\
          [activity]\nmax_lines = {MAX_LINES}\n\
          [[socketio]]\nname = \"peer\"\nurl = \"{}\"\nnamespaces = [\"/\"]\n{}",
         redis.url(),
@@ -152,6 +188,8 @@ async fn soak() {
     let mut links = Links::default();
     let (mut redis_kills, mut sio_restarts, mut ssh_outages) = (0u32, 0u32, 0u32);
     let mut dispatched: Vec<(String, f64)> = Vec::new();
+    // Each dispatch's token and the task id the control room gave it.
+    let mut dispatched_ids: Vec<(String, String)> = Vec::new();
     let mut rss: Vec<(u64, f64)> = Vec::new();
     let mut t = 0u64;
     // What happens when: each is due at a second of the run and then every so often, and
@@ -168,11 +206,18 @@ async fn soak() {
         if dispatch_due.now(t) {
             let token = format!("soak-{}", dispatched.len());
             let at = epoch();
-            command(
-                &mut room,
-                &format!("dispatch thinking thinking.mark [\"{token}\"]"),
-            )
-            .await;
+            room.command(&format!("dispatch thinking thinking.mark [\"{token}\"]"))
+                .await;
+            let args = format!("[\"{token}\"]");
+            if let Some(t) = room
+                .state
+                .tasks
+                .by_id
+                .values()
+                .find(|t| t.fields.args.as_deref() == Some(args.as_str()))
+            {
+                dispatched_ids.push((token.clone(), t.uuid.clone()));
+            }
             dispatched.push((token, at));
         }
         if redis_due.now(t) {
@@ -191,12 +236,12 @@ async fn soak() {
         if ssh_due.now(t) {
             ssh.kill();
             ssh_outages += 1;
-            command(&mut room, "exec hello").await;
+            room.command("exec hello").await;
             ssh_back_at = Some(t + 30);
         }
         if ssh_back_at.is_some_and(|at| t >= at) {
             ssh.restart();
-            command(&mut room, "exec hello").await;
+            room.command("exec hello").await;
             ssh_back_at = None;
         }
         if t.is_multiple_of(10) {
@@ -223,6 +268,22 @@ async fn soak() {
             break;
         }
     }
+    // A dispatch a worker popped as Redis died was found lost and pushed again.
+    let redelivered: Vec<String> = store
+        .audit_since(0)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.action == "redeliver")
+        .map(|r| {
+            let id = r.detail.split(' ').next().unwrap_or("");
+            let token = dispatched_ids
+                .iter()
+                .find(|(_, tid)| format!("id={tid}") == id)
+                .map_or("?", |(t, _)| t.as_str());
+            format!("{token} ({})", r.outcome)
+        })
+        .collect();
     // Every run is in the audit trail, in order: down, back, down, back…
     let runs = store.runs_since(0).await.unwrap();
     let refused_while_down = runs
@@ -298,7 +359,8 @@ async fn soak() {
             } else {
                 "nowhere"
             };
-            format!("{t}: {place}")
+            let history = aof_commands_with(&sb.path("redis"), exact.as_bytes());
+            format!("{t}: {place} (in the AOF: {})", history.join(" "))
         })
         .collect();
     let pct = |q: f64| {
@@ -323,6 +385,7 @@ async fn soak() {
          | dispatch to run on the worker | p50 {:.2} s, p99 {:.2} s, max {:.1} s; more than 10 s: {} |\n\
          | missing, and where they are | {} |\n\
          | delivered again after a Redis crash lost the ack (kombu's at-least-once), not run again | {} |\n\
+         | found lost in the broker by the control room and pushed again (audit trail) | {} |\n\
          | events applied / shed / malformed | {} / {} / {} |\n\
          | RSS at a quarter / at the end; lowest and highest after the first minute | {quarter:.0} MB / {last:.0} MB; {low:.0} MB, {high:.0} MB |\n",
         links.recoveries("redis"),
@@ -338,6 +401,7 @@ async fn soak() {
         or_none(&late),
         or_none(&whereabouts),
         or_none(&again),
+        or_none(&redelivered),
         room.state.counters.events,
         room.state.counters.shed,
         room.state.counters.malformed,

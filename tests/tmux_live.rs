@@ -167,7 +167,10 @@ fn the_first_frame_does_not_wait_for_an_audit_store_that_hangs() {
     let later = tmux.wait_for("why there is no store, once it gave up", |s| {
         s.contains("cannot open the audit store")
     });
-    assert!(!later.contains("hunter2"), "the password is redacted:\n{later}");
+    assert!(
+        !later.contains("hunter2"),
+        "the password is redacted:\n{later}"
+    );
     tmux.send(&["q"]);
     tmux.wait_for("exit", common::exited);
     drop(silent);

@@ -51,6 +51,70 @@ pub enum Delivery {
     QueuedLocally { why: String },
 }
 
+/// Where a dispatch is, once no worker has reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// Still in its queue: a backlog.
+    Queued,
+    /// In kombu's `unacked`: a worker took it and lost Redis before acking; it comes back
+    /// after the broker's visibility timeout.
+    Unacked,
+    /// Neither: a worker popped it and it was lost, or it ran and its events were lost.
+    Nowhere,
+    /// Redis could not be asked.
+    Unknown(String),
+}
+
+/// Longer queues are not scanned: a dispatch is taken to be in a backlog that long.
+const SCAN_MAX: i64 = 50_000;
+
+/// Looks for task `id` in its queue and in kombu's `unacked` hash, in one round trip.
+pub async fn locate(target: &Target, req: &TaskRequest) -> Place {
+    let mut conn = match sampler::connect(&target.redis_url).await {
+        Ok(c) => c,
+        Err(e) => return Place::Unknown(reason(&e)),
+    };
+    let queue = wire::queue_key(&target.keyprefix, &req.queue, req.priority);
+    let unacked = format!("{}unacked", target.keyprefix);
+    let len: i64 = match redis::cmd("LLEN").arg(&queue).query_async(&mut conn).await {
+        Ok(n) => n,
+        Err(e) => return Place::Unknown(reason(&e)),
+    };
+    if len > SCAN_MAX {
+        return Place::Queued;
+    }
+    // The queue's messages, then the messages held unacked.
+    type Both = (Vec<Vec<u8>>, Vec<Vec<u8>>);
+    let found: redis::RedisResult<Both> = redis::pipe()
+        .cmd("LRANGE")
+        .arg(&queue)
+        .arg(0)
+        .arg(-1)
+        .cmd("HVALS")
+        .arg(&unacked)
+        .query_async(&mut conn)
+        .await;
+    let holds = |m: &Vec<u8>| m.windows(req.id.len()).any(|w| w == req.id.as_bytes());
+    match found {
+        Ok((queued, _)) if queued.iter().any(holds) => Place::Queued,
+        Ok((_, held)) if held.iter().any(holds) => Place::Unacked,
+        Ok(_) => Place::Nowhere,
+        Err(e) => Place::Unknown(reason(&e)),
+    }
+}
+
+/// Pushes a dispatch again, same id and bytes: the proof of the first push is dropped, then
+/// the push-once script runs as for a first delivery.
+pub async fn redeliver(target: &Target, e: &OutboxEntry, queue: &str) -> redis::RedisResult<()> {
+    let mut conn = sampler::connect(&target.redis_url).await?;
+    let dedupe = format!("{}chavion:dispatched:{}", target.keyprefix, e.task_id);
+    let _: i64 = redis::cmd("DEL")
+        .arg(&dedupe)
+        .query_async(&mut conn)
+        .await?;
+    push_once(&mut conn, target, e, queue).await.map(|_| ())
+}
+
 /// Parses the args field: a JSON array (empty means none). Errors name the position.
 pub fn parse_args(text: &str) -> Result<Value, String> {
     parse_json(

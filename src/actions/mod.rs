@@ -9,7 +9,7 @@ use tokio::sync::mpsc::Sender;
 
 use crate::app::Effect;
 use crate::event::Event;
-use crate::feeds::redis::{control, sampler};
+use crate::feeds::redis::{control, reason, sampler};
 use crate::feeds::wire::TaskRequest;
 use crate::store::{AuditRecord, SharedStore, digest, now_ms, operator};
 use dispatch::Delivery;
@@ -174,6 +174,37 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
             .await;
             Some(Event::ActionDone { what, outcome })
         }
+        Effect::Locate { request } => {
+            let place = dispatch::locate(&ctx.target, &request).await;
+            Some(Event::Located {
+                task_id: request.id,
+                place,
+            })
+        }
+        Effect::Redeliver { agent, request } => {
+            let entry = dispatch::entry(&ctx.target, &request);
+            let outcome = dispatch::redeliver(&ctx.target, &entry, &request.queue)
+                .await
+                .map(|()| "pushed again, same id".to_string())
+                .map_err(|e| reason(&e));
+            audit(
+                ctx,
+                "redeliver",
+                &format!("{agent} {}", request.name),
+                entry.message.as_bytes(),
+                &words(&outcome),
+                &format!("id={} lost in the broker", request.id),
+            )
+            .await;
+            Some(Event::ActionDone {
+                what: format!(
+                    "redeliver {} [{}]",
+                    request.name,
+                    crate::app::update::short_id(&request.id)
+                ),
+                outcome,
+            })
+        }
         Effect::Dispatch { agent, request } => {
             let outcome = dispatch_audited(ctx, &agent, &request).await;
             Some(Event::Dispatched {
@@ -236,6 +267,8 @@ fn effect_name(e: &Effect) -> &'static str {
         Effect::LoadOlder { .. } => "load history",
         Effect::SaveLog { .. } => "save",
         Effect::Copy { .. } => "copy",
+        Effect::Locate { .. } => "locate",
+        Effect::Redeliver { .. } => "redeliver",
     }
 }
 

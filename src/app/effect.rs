@@ -33,6 +33,11 @@ pub enum Effect {
     },
     /// Put text on the operator's clipboard: OSC 52, written between frames.
     Copy { text: String },
+    /// Look for a dispatch no worker has reported: in its queue, in kombu's `unacked`, or
+    /// nowhere. Only reads.
+    Locate { request: TaskRequest },
+    /// Push a lost dispatch again, same id and bytes (`celery.redeliver_lost`).
+    Redeliver { agent: String, request: TaskRequest },
 }
 
 impl Effect {
@@ -44,6 +49,7 @@ impl Effect {
                 | Effect::Dispatch { .. }
                 | Effect::Emit { .. }
                 | Effect::Exec { .. }
+                | Effect::Redeliver { .. }
         )
     }
 }

@@ -11,6 +11,7 @@ pub mod tasks;
 pub mod update;
 #[cfg(test)]
 mod update_tests;
+pub mod watch;
 
 pub use effect::Effect;
 pub use state::State;

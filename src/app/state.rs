@@ -350,6 +350,8 @@ pub struct Task {
     pub queued_locally: bool,
     /// Arrival order, which breaks ties between equal sort keys.
     pub seq: u64,
+    /// Dispatched from here, then neither reported by a worker nor found in Redis.
+    pub lost: bool,
 }
 
 /// Task history as a ring: the oldest are evicted first once `capacity` is reached.
@@ -359,6 +361,9 @@ pub struct TaskStore {
     pub order: VecDeque<String>,
     pub capacity: usize,
     pub arrived: u64,
+    /// Ids newest first (latest update, then arrival): the Tasks view's default order, kept
+    /// as tasks change so a frame reads its screenful off the front.
+    pub newest: BTreeMap<(std::cmp::Reverse<DateTime<Utc>>, u64), String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -391,6 +396,10 @@ pub struct State {
     /// The port-map row that is the Redis the feeds use, so a lost feed shows there at once.
     pub redis_port: Option<usize>,
     pub forget_workers_after: Duration,
+    /// This control room's dispatches, until a worker reports them (see `watch.rs`).
+    pub watch: super::watch::Watch,
+    pub lost_after: Duration,
+    pub redeliver_lost: bool,
     /// Drawn once per run: the TUI's task ids derive from it (see `derived_task_id`).
     pub id_seed: u64,
     pub dispatches: u64,
@@ -554,17 +563,15 @@ impl State {
                 cfg.activity.max_line_chars,
             ),
             workers: BTreeMap::new(),
-            tasks: TaskStore {
-                by_id: HashMap::new(),
-                order: VecDeque::new(),
-                capacity: *cfg.celery.max_tasks.get_ref(),
-                arrived: 0,
-            },
+            tasks: TaskStore::new(*cfg.celery.max_tasks.get_ref()),
             counters: Counters::default(),
             flash: None,
             last_task_event: None,
             redis_port: None,
             forget_workers_after: Duration::seconds(cfg.celery.forget_workers_secs as i64),
+            watch: Default::default(),
+            lost_after: Duration::seconds(*cfg.celery.lost_after_secs.get_ref() as i64),
+            redeliver_lost: cfg.celery.redeliver_lost,
             id_seed: 0,
             dispatches: 0,
             origin: "chavion-tui".into(),
@@ -628,13 +635,30 @@ impl State {
 }
 
 impl TaskStore {
-    pub fn upsert(&mut self, uuid: &str) -> (&mut Task, bool) {
+    pub fn new(capacity: usize) -> TaskStore {
+        TaskStore {
+            by_id: HashMap::new(),
+            order: VecDeque::new(),
+            capacity,
+            arrived: 0,
+            newest: BTreeMap::new(),
+        }
+    }
+
+    /// The task `uuid` (new if unseen, evicting the oldest when full), its update time set
+    /// to `updated(previous)`.
+    pub fn upsert(
+        &mut self,
+        uuid: &str,
+        updated: impl FnOnce(DateTime<Utc>) -> DateTime<Utc>,
+    ) -> (&mut Task, bool) {
         let fresh = !self.by_id.contains_key(uuid);
         if fresh {
             if self.order.len() >= self.capacity
                 && let Some(old) = self.order.pop_front()
+                && let Some(t) = self.by_id.remove(&old)
             {
-                self.by_id.remove(&old);
+                self.newest.remove(&(std::cmp::Reverse(t.updated), t.seq));
             }
             self.order.push_back(uuid.to_string());
             self.arrived += 1;
@@ -652,9 +676,18 @@ impl TaskStore {
                     terminated: false,
                     queued_locally: false,
                     seq: self.arrived,
+                    lost: false,
                 },
             );
         }
-        (self.by_id.get_mut(uuid).expect("inserted above"), fresh)
+        let task = self.by_id.get_mut(uuid).expect("inserted above");
+        let before = (std::cmp::Reverse(task.updated), task.seq);
+        task.updated = updated(task.updated);
+        let after = (std::cmp::Reverse(task.updated), task.seq);
+        if fresh || before != after {
+            self.newest.remove(&before);
+            self.newest.insert(after, uuid.to_string());
+        }
+        (task, fresh)
     }
 }

@@ -101,6 +101,9 @@ fn order(state: &State, a: &Task, b: &Task) -> Ordering {
 /// where sorting them all took most of the frame.
 pub fn visible_upto(state: &State, upto: usize) -> (usize, Vec<&Task>) {
     let filter = Filter::parse(&state.ui.filter);
+    if state.ui.task_sort == TaskSort::Newest {
+        return newest_upto(state, &filter, upto);
+    }
     let mut list: Vec<&Task> = state
         .tasks
         .by_id
@@ -116,6 +119,30 @@ pub fn visible_upto(state: &State, upto: usize) -> (usize, Vec<&Task>) {
     }
     list.sort_unstable_by(|a, b| order(state, a, b));
     (matching, list)
+}
+
+/// The default order is kept as an index: the screenful is read off its front, and only a
+/// filter needs a pass over the rest, to count.
+fn newest_upto<'a>(state: &'a State, filter: &Filter, upto: usize) -> (usize, Vec<&'a Task>) {
+    let tasks = &state.tasks;
+    let matching = filter.0.is_empty().then_some(tasks.by_id.len());
+    let mut list = Vec::new();
+    let mut seen = 0;
+    for id in tasks.newest.values() {
+        if list.len() >= upto && matching.is_some() {
+            break;
+        }
+        let Some(t) = tasks.by_id.get(id) else {
+            continue;
+        };
+        if filter.matches(state, t) {
+            seen += 1;
+            if list.len() < upto {
+                list.push(t);
+            }
+        }
+    }
+    (matching.unwrap_or(seen), list)
 }
 
 /// Every task the view shows, in order.

@@ -83,6 +83,7 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
                 t.queued_locally = false;
             }
             let now = state.now;
+            state.watch.delivered(&task_id, now);
             log(
                 state,
                 now,
@@ -92,6 +93,7 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
             );
             Outcome::redraw()
         }
+        Event::Located { task_id, place } => super::watch::located(state, &task_id, place),
         Event::Exposure { findings } => exposure(state, findings),
         Event::StoreOpened { lines } => {
             state.history_store = true;
@@ -185,7 +187,10 @@ fn tick(state: &mut State, now: DateTime<Utc>) -> Outcome {
         .workers
         .retain(|_, w| w.online || now - w.last_heartbeat < forget);
     // The clock and every "n s ago" on screen move with the tick.
-    Outcome::redraw()
+    Outcome {
+        redraw: true,
+        effects: super::watch::look(state, now),
+    }
 }
 
 fn key_event(state: &mut State, key: KeyEvent) -> Outcome {
@@ -652,10 +657,10 @@ fn dispatched(
         .agent_index(agent)
         .or_else(|| state.agent_for_queue(&req.queue));
     let now = state.now;
-    let (task, _) = state.tasks.upsert(&req.id);
+    state.watch.follow(agent, req, now, !queued);
+    let (task, _) = state.tasks.upsert(&req.id, |u| u.max(now));
     task.queued_locally = queued;
     task.agent = task.agent.or(agent_idx);
-    task.updated = task.updated.max(now);
     task.fields.name.get_or_insert_with(|| req.name.clone());
     task.fields.args.get_or_insert_with(|| req.args.to_string());
     task.fields
@@ -759,15 +764,11 @@ fn queue_row<'a>(state: &'a mut State, name: &str) -> &'a mut QueueRow {
 fn queue_samples(state: &mut State, at: DateTime<Utc>, samples: Vec<QueueSample>) -> bool {
     let mut changed = false;
     for s in samples {
+        changed |= !state.queues.iter().any(|q| q.name == s.queue);
         let row = queue_row(state, &s.queue);
-        let before = (
-            row.depth,
-            row.reserved,
-            row.in_rate,
-            row.out_rate,
-            row.history.len(),
-        );
-        // A sparkline of one value does not move when that value is pushed again.
+        let before = (row.depth, row.reserved, row.in_rate, row.out_rate);
+        // A sparkline of one value does not move when that value is pushed again; while it
+        // fills it grows by one flat column, which the next clock tick's frame shows.
         let flat = row.history.iter().all(|d| *d == s.depth);
         sample_rates(row, at, s.depth);
         row.depth = s.depth;
@@ -776,13 +777,7 @@ fn queue_samples(state: &mut State, at: DateTime<Utc>, samples: Vec<QueueSample>
             row.history.pop_front();
         }
         row.history.push_back(s.depth);
-        let after = (
-            row.depth,
-            row.reserved,
-            row.in_rate,
-            row.out_rate,
-            row.history.len(),
-        );
+        let after = (row.depth, row.reserved, row.in_rate, row.out_rate);
         changed |= before != after || !flat;
     }
     changed
@@ -998,12 +993,15 @@ fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
         .and_then(|q| state.agent_for_queue(q));
     let when = epoch(t.timestamp).unwrap_or(at);
     state.last_task_event = Some(at);
+    if t.kind != TaskEventKind::Sent {
+        state.watch.reported(&t.uuid);
+    }
     if t.kind == TaskEventKind::Sent
         && let Some(q) = &t.fields.queue
     {
         queue_row(state, q).sent_total += 1;
     }
-    let (task, _fresh) = state.tasks.upsert(&t.uuid);
+    let (task, _fresh) = state.tasks.upsert(&t.uuid, |_| when);
     match t.kind {
         TaskEventKind::Received => task.received = Some(when),
         TaskEventKind::Started => task.started = Some(when),
@@ -1023,7 +1021,6 @@ fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
     if !(terminal(task.state) && !terminal(t.kind) && t.kind != TaskEventKind::Retried) {
         task.state = t.kind;
     }
-    task.updated = when;
     if !t.hostname.is_empty() && t.kind != TaskEventKind::Sent {
         task.worker = t.hostname.clone();
     }
@@ -1225,8 +1222,18 @@ fn probe(state: &mut State, at: DateTime<Utc>, index: usize, outcome: ProbeOutco
             _ => (Level::Info, format!("{name} {target} up")),
         });
     }
+    // A new latency (and its sparkline) waits for the clock's frame, at most a second away;
+    // a port going down or up, a new reason or a note is drawn at once.
+    let only_latency = matches!(
+        (&before, &row.status),
+        (PortStatus::Up { .. }, PortStatus::Up { .. })
+    );
+    let urgent = !notes.is_empty() || (!only_latency && before != row.status);
     for (level, msg) in notes {
         log(state, at, level, "ports", msg);
     }
-    Outcome::redraw()
+    Outcome {
+        redraw: urgent,
+        effects: Vec::new(),
+    }
 }

@@ -1267,14 +1267,25 @@ fn a_queue_sample_that_changes_nothing_visible_draws_nothing() {
         at += Duration::seconds(1);
         update(s, feed(at, sample(depth))).redraw
     };
-    // The history fills to its length first: the sparkline still grows.
-    for _ in 0..HISTORY {
-        assert!(step(&mut s, 0));
+    step(&mut s, 0);
+    assert!(step(&mut s, 0), "the second sample gives the first rate");
+    // While the history fills, the flat sparkline grows by a column a sample: the clock's
+    // frame each second shows that, no frame of its own.
+    for _ in 0..HISTORY + 5 {
+        assert!(!step(&mut s, 0), "the same sample again: no frame");
     }
-    assert!(!step(&mut s, 0), "the same sample again: no frame");
     assert!(step(&mut s, 3), "a new depth: a frame");
     // After a change the sparkline moves on every sample until the old values scroll out.
     assert!(step(&mut s, 3));
+    let fresh = FeedItem::Queues(vec![QueueSample {
+        queue: "discovered".into(),
+        depth: 0,
+        reserved: 0,
+    }]);
+    assert!(
+        update(&mut s, feed(at, fresh)).redraw,
+        "a queue seen for the first time: a frame"
+    );
 }
 
 #[test]
@@ -1337,4 +1348,209 @@ fn a_screenful_picked_out_is_the_top_of_the_full_sort_in_every_order() {
             "t-56", "t-57", "t-58", "t-59", "t-49", "t-50", "t-51", "t-52"
         ]
     );
+}
+
+mod lost_dispatches {
+    use super::*;
+    use crate::actions::dispatch::{Delivery, Place};
+    use crate::feeds::wire::TaskRequest;
+
+    fn request(id: &str) -> TaskRequest {
+        TaskRequest {
+            id: id.into(),
+            name: "thinking.plan".into(),
+            queue: "thinking".into(),
+            args: serde_json::json!([]),
+            kwargs: serde_json::json!({}),
+            priority: 0,
+            eta: None,
+            expires: None,
+            origin: "t".into(),
+        }
+    }
+
+    /// A control room with task events flowing (another task's event at t0) that has just
+    /// dispatched `d-1`, delivered as `how`.
+    fn dispatched(how: Delivery, redeliver: bool) -> State {
+        let mut s = state();
+        s.redeliver_lost = redeliver;
+        update(
+            &mut s,
+            feed(
+                t0(),
+                task(
+                    TaskEventKind::Succeeded,
+                    "other",
+                    "w@vm",
+                    TaskFields::default(),
+                ),
+            ),
+        );
+        update(&mut s, Event::Tick(t0()));
+        update(
+            &mut s,
+            Event::Dispatched {
+                agent: "THINKING".into(),
+                request: Box::new(request("d-1")),
+                outcome: Ok(how),
+            },
+        );
+        s
+    }
+
+    fn tick_at(s: &mut State, secs: i64) -> Vec<Effect> {
+        update(s, Event::Tick(t0() + Duration::seconds(secs))).effects
+    }
+
+    fn locates(effects: &[Effect]) -> usize {
+        effects
+            .iter()
+            .filter(|e| matches!(e, Effect::Locate { request } if request.id == "d-1"))
+            .count()
+    }
+
+    #[test]
+    fn a_quiet_dispatch_is_looked_for_once_after_lost_after_and_not_while_looking() {
+        let mut s = dispatched(Delivery::Sent, false);
+        assert_eq!(locates(&tick_at(&mut s, 59)), 0);
+        assert_eq!(locates(&tick_at(&mut s, 60)), 1);
+        assert_eq!(locates(&tick_at(&mut s, 61)), 0, "one lookup at a time");
+        // Still queued: a backlog. Looked for again one period later.
+        update(
+            &mut s,
+            Event::Located {
+                task_id: "d-1".into(),
+                place: Place::Queued,
+            },
+        );
+        assert_eq!(locates(&tick_at(&mut s, 119)), 0);
+        assert_eq!(locates(&tick_at(&mut s, 121)), 1);
+    }
+
+    #[test]
+    fn a_worker_reporting_it_ends_the_watch() {
+        let mut s = dispatched(Delivery::Sent, false);
+        update(
+            &mut s,
+            feed(
+                t0(),
+                task(
+                    TaskEventKind::Received,
+                    "d-1",
+                    "thinking@vm",
+                    TaskFields::default(),
+                ),
+            ),
+        );
+        assert!(s.watch.by_id.is_empty());
+        assert_eq!(locates(&tick_at(&mut s, 600)), 0);
+    }
+
+    #[test]
+    fn nothing_is_judged_without_task_events_flowing() {
+        let mut s = dispatched(Delivery::Sent, false);
+        // Five minutes and more without a task event from anyone.
+        assert_eq!(locates(&tick_at(&mut s, 301)), 0);
+        s.last_task_event = None;
+        assert_eq!(locates(&tick_at(&mut s, 400)), 0);
+    }
+
+    #[test]
+    fn one_queued_locally_is_followed_from_when_the_outbox_delivers_it() {
+        let mut s = dispatched(
+            Delivery::QueuedLocally {
+                why: "connection refused".into(),
+            },
+            false,
+        );
+        assert_eq!(locates(&tick_at(&mut s, 100)), 0, "not in Redis yet");
+        update(
+            &mut s,
+            Event::OutboxDelivered {
+                task_id: "d-1".into(),
+            },
+        );
+        assert_eq!(locates(&tick_at(&mut s, 159)), 0);
+        assert_eq!(locates(&tick_at(&mut s, 160)), 1);
+    }
+
+    #[test]
+    fn held_unacked_is_said_once_and_followed_on() {
+        let mut s = dispatched(Delivery::Sent, false);
+        for secs in [60, 121] {
+            assert_eq!(locates(&tick_at(&mut s, secs)), 1);
+            update(
+                &mut s,
+                Event::Located {
+                    task_id: "d-1".into(),
+                    place: Place::Unacked,
+                },
+            );
+        }
+        let said = s
+            .activity
+            .lines
+            .iter()
+            .filter(|l| l.message.contains("visibility timeout"))
+            .count();
+        assert_eq!(said, 1);
+        assert_eq!(s.watch.by_id.len(), 1);
+    }
+
+    #[test]
+    fn lost_by_default_is_reported_and_marked_and_nothing_is_pushed() {
+        let mut s = dispatched(Delivery::Sent, false);
+        tick_at(&mut s, 60);
+        let out = update(
+            &mut s,
+            Event::Located {
+                task_id: "d-1".into(),
+                place: Place::Nowhere,
+            },
+        );
+        assert!(out.effects.is_empty());
+        assert!(s.tasks.by_id["d-1"].lost);
+        assert!(s.watch.by_id.is_empty());
+        let line = s.activity.lines.back().unwrap();
+        assert_eq!(line.level, Level::Error);
+        assert!(
+            line.message
+                .starts_with("thinking.plan [d-1] to THINKING: no worker has reported it")
+        );
+    }
+
+    #[test]
+    fn lost_with_redeliver_on_is_pushed_again_at_most_three_times() {
+        let mut s = dispatched(Delivery::Sent, true);
+        let mut pushes = 0;
+        for round in 1..=4 {
+            assert_eq!(
+                locates(&tick_at(&mut s, 60 * round + round)),
+                1,
+                "round {round}"
+            );
+            let out = update(
+                &mut s,
+                Event::Located {
+                    task_id: "d-1".into(),
+                    place: Place::Nowhere,
+                },
+            );
+            pushes += out
+                .effects
+                .iter()
+                .filter(|e| matches!(e, Effect::Redeliver { agent, request } if agent == "THINKING" && request.id == "d-1"))
+                .count();
+        }
+        assert_eq!(pushes, 3);
+        assert!(s.tasks.by_id["d-1"].lost, "then it is reported lost");
+        assert!(s.watch.by_id.is_empty());
+    }
+
+    #[test]
+    fn read_only_never_looks() {
+        let mut s = dispatched(Delivery::Sent, true);
+        s.read_only = true;
+        assert_eq!(locates(&tick_at(&mut s, 600)), 0);
+    }
 }

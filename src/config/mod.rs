@@ -235,6 +235,12 @@ fn validate(cfg: &Config, file: &Path, text: &str, diags: &mut Vec<Diagnostic>) 
             "celery.max_tasks must be between 100 and 5000000".into(),
         );
     }
+    if !(5..=86_400).contains(c.lost_after_secs.get_ref()) {
+        err(
+            c.lost_after_secs.span(),
+            "celery.lost_after_secs must be between 5 and 86400".into(),
+        );
+    }
     let lines = &cfg.activity.max_lines;
     if !(100..=10_000_000).contains(lines.get_ref()) {
         err(

@@ -194,6 +194,12 @@ pub struct CeleryConfig {
     /// Celery's Redis result backend, if the platform uses one: results are read from
     /// `celery-task-meta-<id>` there as well as from the events.
     pub result_backend: String,
+    /// A dispatch no worker has reported after this long is looked for in Redis: still
+    /// queued, held unacked by a worker, or lost in the broker.
+    pub lost_after_secs: Spanned<u64>,
+    /// Push a lost dispatch again, same id and bytes (at most 3 times). Only for a platform
+    /// whose tasks are idempotent on their id: the task may have run with its events lost.
+    pub redeliver_lost: bool,
 }
 
 impl Default for CeleryConfig {
@@ -206,6 +212,8 @@ impl Default for CeleryConfig {
             max_tasks: sp(50_000),
             forget_workers_secs: 3600,
             result_backend: String::new(),
+            lost_after_secs: sp(60),
+            redeliver_lost: false,
         }
     }
 }

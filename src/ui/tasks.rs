@@ -65,6 +65,8 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         let rt = runtime(state, t).map_or("–".into(), |r| format!("{r:.2}s"));
         let state_label = if t.queued_locally {
             "QUEUED LOCALLY"
+        } else if t.lost {
+            "LOST?"
         } else if t.terminated {
             "TERMINATED"
         } else {

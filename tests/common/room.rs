@@ -104,7 +104,7 @@ impl Room {
 
     /// The clock moves on, and the next event (if one comes within `wait`) is applied.
     async fn step(&mut self, wait: Duration) {
-        update(&mut self.state, Event::Tick(Utc::now()));
+        self.tick().await;
         if let Ok(Some(ev)) = tokio::time::timeout(wait, self.rx.recv()).await {
             self.apply(ev).await;
         }
@@ -114,7 +114,7 @@ impl Room {
     pub async fn until(&mut self, what: &str, pred: impl Fn(&State) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            update(&mut self.state, Event::Tick(Utc::now()));
+            self.tick().await;
             if pred(&self.state) {
                 return;
             }
@@ -141,13 +141,21 @@ impl Room {
         }
     }
 
+    /// The clock moves on; what the tick asks for (looking for a quiet dispatch) is done.
+    async fn tick(&mut self) {
+        let out = update(&mut self.state, Event::Tick(Utc::now()));
+        self.perform(out).await;
+    }
+
     async fn apply(&mut self, ev: Event) {
         let out = update(&mut self.state, ev);
         self.perform(out).await;
     }
 
+    /// Performs the effects, and those of the events they come back with, as the loop does.
     pub async fn perform(&mut self, out: Outcome) {
-        for effect in out.effects {
+        let mut effects: std::collections::VecDeque<Effect> = out.effects.into();
+        while let Some(effect) = effects.pop_front() {
             if effect == Effect::Quit {
                 continue;
             }
@@ -158,7 +166,7 @@ impl Room {
             }
             if let Some(done) = actions::perform(effect, &self.ctx).await {
                 actions::follow_result(&self.ctx, &done, &self.tx);
-                update(&mut self.state, done);
+                effects.extend(update(&mut self.state, done).effects);
             }
         }
     }
@@ -176,6 +184,14 @@ impl Room {
         for c in text.chars() {
             self.key(KeyCode::Char(c)).await;
         }
+    }
+
+    /// `:LINE`, Enter, then `y` to the confirmation, as an operator would.
+    pub async fn command(&mut self, line: &str) {
+        self.key(KeyCode::Char(':')).await;
+        self.keys(line).await;
+        self.key(KeyCode::Enter).await;
+        self.key(KeyCode::Char('y')).await;
     }
 }
 

@@ -1,0 +1,187 @@
+//! This control room's own dispatches, followed until a worker reports one. The outbox gets
+//! a message into the queue exactly once; past that it is kombu's, and a Redis that dies
+//! the moment a worker pops a message loses it (BRPOP has taken it, kombu's `unacked`
+//! bookkeeping never landed). A dispatch nobody reports is looked for in Redis; one that is
+//! nowhere is reported, and pushed again when the platform says its tasks are idempotent.
+//! Pure: `update` drives it, the lookups are effects.
+
+use chrono::{DateTime, Duration, Utc};
+use std::collections::{HashMap, VecDeque};
+
+use crate::feeds::wire::TaskRequest;
+
+/// Dispatches followed at once; the oldest are let go first.
+const WATCH_MAX: usize = 1_000;
+/// Pushes of one dispatch after the first, at most.
+pub const REDELIVER_MAX: u32 = 3;
+
+#[derive(Debug, Clone)]
+pub struct Watched {
+    pub agent: String,
+    pub request: TaskRequest,
+    /// In Redis since (None: still in the local outbox).
+    pub since: Option<DateTime<Utc>>,
+    /// A lookup is under way.
+    pub looking: bool,
+    /// Said once that a worker holds it unacked.
+    pub told_unacked: bool,
+    pub redelivered: u32,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Watch {
+    pub by_id: HashMap<String, Watched>,
+    order: VecDeque<String>,
+}
+
+impl Watch {
+    /// Follows a dispatch; `in_redis` is false while it waits in the local outbox.
+    pub fn follow(
+        &mut self,
+        agent: &str,
+        request: &TaskRequest,
+        now: DateTime<Utc>,
+        in_redis: bool,
+    ) {
+        if self.by_id.contains_key(&request.id) {
+            return;
+        }
+        if self.order.len() >= WATCH_MAX
+            && let Some(old) = self.order.pop_front()
+        {
+            self.by_id.remove(&old);
+        }
+        self.order.push_back(request.id.clone());
+        self.by_id.insert(
+            request.id.clone(),
+            Watched {
+                agent: agent.to_string(),
+                request: request.clone(),
+                since: in_redis.then_some(now),
+                looking: false,
+                told_unacked: false,
+                redelivered: 0,
+            },
+        );
+    }
+
+    /// The outbox has put it in Redis now.
+    pub fn delivered(&mut self, task_id: &str, now: DateTime<Utc>) {
+        if let Some(w) = self.by_id.get_mut(task_id) {
+            w.since = Some(now);
+        }
+    }
+
+    /// A worker reported it: nothing more to follow.
+    pub fn reported(&mut self, task_id: &str) {
+        if self.by_id.remove(task_id).is_some() {
+            self.order.retain(|id| id != task_id);
+        }
+    }
+
+    /// Dispatches in Redis for `after` with no word from a worker and no lookup under way;
+    /// each is marked as being looked up.
+    pub fn due(&mut self, now: DateTime<Utc>, after: Duration) -> Vec<(String, TaskRequest)> {
+        let mut due = Vec::new();
+        for id in &self.order {
+            if let Some(w) = self.by_id.get_mut(id)
+                && !w.looking
+                && w.since.is_some_and(|s| now - s >= after)
+            {
+                w.looking = true;
+                due.push((id.clone(), w.request.clone()));
+            }
+        }
+        due
+    }
+
+    /// A lookup ended: follow it for another period from `now`.
+    pub fn again(&mut self, task_id: &str, now: DateTime<Utc>) -> Option<&mut Watched> {
+        let w = self.by_id.get_mut(task_id)?;
+        w.looking = false;
+        w.since = Some(now);
+        Some(w)
+    }
+}
+
+/// With task events flowing (a worker that ran a dispatch would have said so), each
+/// dispatch that has been quiet for `lost_after` is looked for. Without them, silence means
+/// nothing and nothing is judged.
+pub(super) fn look(state: &mut super::State, now: DateTime<Utc>) -> Vec<super::Effect> {
+    let flowing = state
+        .last_task_event
+        .is_some_and(|at| now - at < Duration::minutes(5));
+    if !flowing || state.read_only {
+        return Vec::new();
+    }
+    let after = state.lost_after;
+    state
+        .watch
+        .due(now, after)
+        .into_iter()
+        .map(|(_, request)| super::Effect::Locate { request })
+        .collect()
+}
+
+/// Where a quiet dispatch was found, and what follows from it.
+pub(super) fn located(
+    state: &mut super::State,
+    task_id: &str,
+    place: crate::actions::dispatch::Place,
+) -> super::Outcome {
+    use super::update::{log, short_id};
+    use crate::actions::dispatch::Place;
+    use crate::feeds::model::Level;
+    let now = state.now;
+    let redeliver = state.redeliver_lost && !state.read_only;
+    let Some(w) = state.watch.again(task_id, now) else {
+        // Reported by a worker while it was being looked for.
+        return super::Outcome::default();
+    };
+    let label = format!("{} [{}] to {}", w.request.name, short_id(task_id), w.agent);
+    let (agent, request) = (w.agent.clone(), w.request.clone());
+    let (level, message, effects) = match place {
+        // A backlog, or Redis unreachable: ask again later.
+        Place::Queued | Place::Unknown(_) => return super::Outcome::default(),
+        Place::Unacked if w.told_unacked => return super::Outcome::default(),
+        Place::Unacked => {
+            w.told_unacked = true;
+            (
+                Level::Warn,
+                format!(
+                    "{label}: a worker took it and lost Redis before acking; kombu hands it back after the broker's visibility timeout (an hour unless the platform lowered it)"
+                ),
+                Vec::new(),
+            )
+        }
+        Place::Nowhere if redeliver && w.redelivered < REDELIVER_MAX => {
+            w.redelivered += 1;
+            let n = w.redelivered;
+            (
+                Level::Warn,
+                format!(
+                    "{label}: no worker has reported it and it is neither queued nor held unacked: lost in the broker; pushing it again, same id (celery.redeliver_lost, {n} of {REDELIVER_MAX})"
+                ),
+                vec![super::Effect::Redeliver { agent, request }],
+            )
+        }
+        Place::Nowhere => {
+            state.watch.reported(task_id);
+            if let Some(t) = state.tasks.by_id.get_mut(task_id) {
+                t.lost = true;
+            }
+            (
+                Level::Error,
+                format!(
+                    "{label}: no worker has reported it and it is neither queued nor held unacked: a worker popped it as Redis died, or it ran while the events were lost. Dispatch it again if it did not run"
+                ),
+                Vec::new(),
+            )
+        }
+    };
+    log(state, now, level, "dispatch", message);
+    super::Outcome {
+        redraw: true,
+        effects,
+    }
+}
