@@ -37,27 +37,34 @@ impl Filter {
         )
     }
 
+    /// Runs for every kept task on every frame while a filter is set: nothing allocates.
     pub fn matches(&self, state: &State, t: &Task) -> bool {
-        if self.0.is_empty() {
-            return true;
-        }
-        let name = t.fields.name.as_deref().unwrap_or("").to_lowercase();
-        let agent = t
-            .agent
-            .map(|i| state.agents[i].name.to_lowercase())
-            .unwrap_or_default();
+        let name = t.fields.name.as_deref().unwrap_or("");
+        let agent = t.agent.map_or("", |i| state.agents[i].name.as_str());
         self.0.iter().all(|term| match term {
-            Term::State(v) => t.state.label().to_lowercase().starts_with(v.as_str()),
-            Term::Agent(v) => agent.contains(v.as_str()),
-            Term::Name(v) => name.contains(v.as_str()),
-            Term::Worker(v) => t.worker.to_lowercase().contains(v.as_str()),
+            Term::State(v) => starts_with_ci(t.state.label(), v),
+            Term::Agent(v) => contains_ci(agent, v),
+            Term::Name(v) => contains_ci(name, v),
+            Term::Worker(v) => contains_ci(&t.worker, v),
             Term::Any(v) => {
-                name.contains(v.as_str())
-                    || t.uuid.to_lowercase().contains(v.as_str())
-                    || t.worker.to_lowercase().contains(v.as_str())
+                contains_ci(name, v) || contains_ci(&t.uuid, v) || contains_ci(&t.worker, v)
             }
         })
     }
+}
+
+/// Whether `hay` contains `needle` (already lowercase), ignoring case.
+fn contains_ci(hay: &str, needle: &str) -> bool {
+    if !needle.is_ascii() {
+        return hay.to_lowercase().contains(needle);
+    }
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
+fn starts_with_ci(hay: &str, prefix: &str) -> bool {
+    hay.len() >= prefix.len()
+        && hay.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
 /// Seconds the task ran, or has been running so far. Celery reports a runtime only on
@@ -156,4 +163,21 @@ pub fn selected(state: &State) -> Option<&Task> {
         .1
         .get(sel)
         .copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{contains_ci, starts_with_ci};
+
+    #[test]
+    fn case_is_ignored_without_allocating_and_unicode_still_matches() {
+        assert!(contains_ci("Thinking.Plan", "think"));
+        assert!(contains_ci("worker@VM-3", "vm-3"));
+        assert!(!contains_ci("thinking", "thinks"));
+        assert!(contains_ci("anything", ""));
+        assert!(contains_ci("ÉVALUER.tâche", "évaluer"));
+        assert!(starts_with_ci("SUCCESS", "su"));
+        assert!(!starts_with_ci("SUCCESS", "successful"));
+        assert!(!starts_with_ci("FAILURE", "é"));
+    }
 }

@@ -1114,6 +1114,21 @@ fn link(state: &mut State, name: String, health: LinkHealth) -> Outcome {
     if state.links[i].health == health {
         return Outcome::default();
     }
+    // A link that is down and retrying cycles through Connecting and Down every few seconds;
+    // only a link coming up, going down from up, or failing for a new reason is drawn at
+    // once. The rest shows in the clock's frame, at most a second away.
+    let retrying = matches!(
+        (&state.links[i].health, &health),
+        (LinkHealth::Down { .. }, LinkHealth::Connecting)
+            | (LinkHealth::Connecting, LinkHealth::Down { .. })
+            | (LinkHealth::Down { .. }, LinkHealth::Down { .. })
+    );
+    let repeated = |why: &str| state.links[i].last_down.as_deref() == Some(why);
+    let quiet = retrying
+        && match &health {
+            LinkHealth::Down { why, .. } => repeated(why),
+            _ => true,
+        };
     state.links[i].health = health.clone();
     match &health {
         LinkHealth::Up => {
@@ -1160,7 +1175,10 @@ fn link(state: &mut State, name: String, health: LinkHealth) -> Outcome {
             _ => {}
         }
     }
-    Outcome::redraw()
+    Outcome {
+        redraw: !quiet,
+        effects: Vec::new(),
+    }
 }
 
 fn probe(state: &mut State, at: DateTime<Utc>, index: usize, outcome: ProbeOutcome) -> Outcome {

@@ -1554,3 +1554,29 @@ mod lost_dispatches {
         assert_eq!(locates(&tick_at(&mut s, 600)), 0);
     }
 }
+
+#[test]
+fn a_link_retrying_for_the_same_reason_waits_for_the_clocks_frame() {
+    let mut s = state();
+    let link = |s: &mut State, health| {
+        update(
+            s,
+            Event::Link {
+                name: "sio:dashboard".into(),
+                health,
+            },
+        )
+        .redraw
+    };
+    let down = |why: &str, secs| LinkHealth::Down {
+        why: why.into(),
+        retry_in: Some(std::time::Duration::from_millis(secs)),
+    };
+    assert!(link(&mut s, down("connection refused", 500)), "first failure: at once");
+    assert!(!link(&mut s, LinkHealth::Connecting));
+    assert!(!link(&mut s, down("connection refused", 1300)), "same reason, new wait");
+    assert!(link(&mut s, down("timed out", 2000)), "a new reason: at once");
+    assert!(!link(&mut s, LinkHealth::Connecting));
+    assert!(link(&mut s, LinkHealth::Up), "back up: at once");
+    assert!(link(&mut s, down("timed out", 500)), "down from up: at once");
+}
