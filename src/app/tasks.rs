@@ -108,8 +108,8 @@ fn order(state: &State, a: &Task, b: &Task) -> Ordering {
 /// where sorting them all took most of the frame.
 pub fn visible_upto(state: &State, upto: usize) -> (usize, Vec<&Task>) {
     let filter = Filter::parse(&state.ui.filter);
-    if state.ui.task_sort == TaskSort::Newest {
-        return newest_upto(state, &filter, upto);
+    if state.ui.task_sort == TaskSort::Newest && filter.0.is_empty() {
+        return newest_upto(state, upto);
     }
     let mut list: Vec<&Task> = state
         .tasks
@@ -128,28 +128,18 @@ pub fn visible_upto(state: &State, upto: usize) -> (usize, Vec<&Task>) {
     (matching, list)
 }
 
-/// The default order is kept as an index: the screenful is read off its front, and only a
-/// filter needs a pass over the rest, to count.
-fn newest_upto<'a>(state: &'a State, filter: &Filter, upto: usize) -> (usize, Vec<&'a Task>) {
+/// Unfiltered, the default order is read off the front of its index: a screenful costs a
+/// screenful. (With a filter the general path is faster: it goes through the tasks in memory
+/// order, where walking the index visits them at random, several times slower.)
+fn newest_upto(state: &State, upto: usize) -> (usize, Vec<&Task>) {
     let tasks = &state.tasks;
-    let matching = filter.0.is_empty().then_some(tasks.by_id.len());
-    let mut list = Vec::new();
-    let mut seen = 0;
-    for id in tasks.newest.values() {
-        if list.len() >= upto && matching.is_some() {
-            break;
-        }
-        let Some(t) = tasks.by_id.get(id) else {
-            continue;
-        };
-        if filter.matches(state, t) {
-            seen += 1;
-            if list.len() < upto {
-                list.push(t);
-            }
-        }
-    }
-    (matching.unwrap_or(seen), list)
+    let list = tasks
+        .newest
+        .values()
+        .filter_map(|id| tasks.by_id.get(id))
+        .take(upto)
+        .collect();
+    (tasks.by_id.len(), list)
 }
 
 /// Every task the view shows, in order.

@@ -1572,11 +1572,23 @@ fn a_link_retrying_for_the_same_reason_waits_for_the_clocks_frame() {
         why: why.into(),
         retry_in: Some(std::time::Duration::from_millis(secs)),
     };
-    assert!(link(&mut s, down("connection refused", 500)), "first failure: at once");
+    assert!(
+        link(&mut s, down("connection refused", 500)),
+        "first failure: at once"
+    );
     assert!(!link(&mut s, LinkHealth::Connecting));
-    assert!(!link(&mut s, down("connection refused", 1300)), "same reason, new wait");
-    assert!(link(&mut s, down("timed out", 2000)), "a new reason: at once");
+    assert!(
+        !link(&mut s, down("connection refused", 1300)),
+        "same reason, new wait"
+    );
+    assert!(
+        link(&mut s, down("timed out", 2000)),
+        "a new reason: at once"
+    );
     assert!(!link(&mut s, LinkHealth::Connecting));
     assert!(link(&mut s, LinkHealth::Up), "back up: at once");
-    assert!(link(&mut s, down("timed out", 500)), "down from up: at once");
+    assert!(
+        link(&mut s, down("timed out", 500)),
+        "down from up: at once"
+    );
 }
