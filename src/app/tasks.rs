@@ -96,9 +96,12 @@ fn order(state: &State, a: &Task, b: &Task) -> Ordering {
         TaskSort::Name => a.fields.name.cmp(&b.fields.name).then_with(newest),
         TaskSort::State => a.state.label().cmp(b.state.label()).then_with(newest),
         TaskSort::Agent => agent_name(a).cmp(agent_name(b)).then_with(newest),
-        TaskSort::Runtime => runtime(state, b)
-            .partial_cmp(&runtime(state, a))
-            .unwrap_or(Ordering::Equal),
+        // Longest first, then those with no runtime yet; total_cmp, because the sorts
+        // require a total order.
+        TaskSort::Runtime => match (runtime(state, b), runtime(state, a)) {
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            (x, y) => x.is_some().cmp(&y.is_some()),
+        },
     };
     by.then(a.seq.cmp(&b.seq))
 }
