@@ -5,7 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::path::Path;
 
 use super::state::*;
-use super::{Effect, update};
+use super::{Effect, Outcome, update};
 use crate::config::Config;
 use crate::config::keymap;
 use crate::event::{Event, LinkHealth, ProbeOutcome};
@@ -1053,30 +1053,34 @@ fn read_only_refuses_dispatch_before_the_form_opens() {
     assert!(s.flash.as_ref().unwrap().text.contains("--read-only"));
 }
 
+/// The news that `thinking.plan` as `d-1` was dispatched to THINKING and went out as `how`.
+fn dispatched_d1(how: crate::actions::dispatch::Delivery) -> Event {
+    Event::Dispatched {
+        agent: "THINKING".into(),
+        request: Box::new(crate::feeds::wire::TaskRequest {
+            id: "d-1".into(),
+            name: "thinking.plan".into(),
+            queue: "thinking".into(),
+            args: serde_json::json!([1]),
+            kwargs: serde_json::json!({}),
+            priority: 0,
+            eta: None,
+            expires: None,
+            origin: "t".into(),
+        }),
+        outcome: Ok(how),
+    }
+}
+
 #[test]
 fn a_dispatch_shows_at_once_and_queued_locally_until_delivered() {
     use crate::actions::dispatch::Delivery;
     let mut s = state();
-    let req = crate::feeds::wire::TaskRequest {
-        id: "d-1".into(),
-        name: "thinking.plan".into(),
-        queue: "thinking".into(),
-        args: serde_json::json!([1]),
-        kwargs: serde_json::json!({}),
-        priority: 0,
-        eta: None,
-        expires: None,
-        origin: "t".into(),
-    };
     update(
         &mut s,
-        Event::Dispatched {
-            agent: "THINKING".into(),
-            request: Box::new(req),
-            outcome: Ok(Delivery::QueuedLocally {
-                why: "connection refused".into(),
-            }),
-        },
+        dispatched_d1(Delivery::QueuedLocally {
+            why: "connection refused".into(),
+        }),
     );
     let t = &s.tasks.by_id["d-1"];
     assert!(t.queued_locally);
@@ -1353,21 +1357,6 @@ fn a_screenful_picked_out_is_the_top_of_the_full_sort_in_every_order() {
 mod lost_dispatches {
     use super::*;
     use crate::actions::dispatch::{Delivery, Place};
-    use crate::feeds::wire::TaskRequest;
-
-    fn request(id: &str) -> TaskRequest {
-        TaskRequest {
-            id: id.into(),
-            name: "thinking.plan".into(),
-            queue: "thinking".into(),
-            args: serde_json::json!([]),
-            kwargs: serde_json::json!({}),
-            priority: 0,
-            eta: None,
-            expires: None,
-            origin: "t".into(),
-        }
-    }
 
     /// A control room with task events flowing (another task's event at t0) that has just
     /// dispatched `d-1`, delivered as `how`.
@@ -1387,15 +1376,19 @@ mod lost_dispatches {
             ),
         );
         update(&mut s, Event::Tick(t0()));
-        update(
-            &mut s,
-            Event::Dispatched {
-                agent: "THINKING".into(),
-                request: Box::new(request("d-1")),
-                outcome: Ok(how),
-            },
-        );
+        update(&mut s, dispatched_d1(how));
         s
+    }
+
+    /// Where the lookup for `d-1` found it.
+    fn found(s: &mut State, place: Place) -> Outcome {
+        update(
+            s,
+            Event::Located {
+                task_id: "d-1".into(),
+                place,
+            },
+        )
     }
 
     fn tick_at(s: &mut State, secs: i64) -> Vec<Effect> {
@@ -1416,13 +1409,7 @@ mod lost_dispatches {
         assert_eq!(locates(&tick_at(&mut s, 60)), 1);
         assert_eq!(locates(&tick_at(&mut s, 61)), 0, "one lookup at a time");
         // Still queued: a backlog. Looked for again one period later.
-        update(
-            &mut s,
-            Event::Located {
-                task_id: "d-1".into(),
-                place: Place::Queued,
-            },
-        );
+        found(&mut s, Place::Queued);
         assert_eq!(locates(&tick_at(&mut s, 119)), 0);
         assert_eq!(locates(&tick_at(&mut s, 121)), 1);
     }
@@ -1479,13 +1466,7 @@ mod lost_dispatches {
         let mut s = dispatched(Delivery::Sent, false);
         for secs in [60, 121] {
             assert_eq!(locates(&tick_at(&mut s, secs)), 1);
-            update(
-                &mut s,
-                Event::Located {
-                    task_id: "d-1".into(),
-                    place: Place::Unacked,
-                },
-            );
+            found(&mut s, Place::Unacked);
         }
         let said = s
             .activity
@@ -1501,13 +1482,7 @@ mod lost_dispatches {
     fn lost_by_default_is_reported_and_marked_and_nothing_is_pushed() {
         let mut s = dispatched(Delivery::Sent, false);
         tick_at(&mut s, 60);
-        let out = update(
-            &mut s,
-            Event::Located {
-                task_id: "d-1".into(),
-                place: Place::Nowhere,
-            },
-        );
+        let out = found(&mut s, Place::Nowhere);
         assert!(out.effects.is_empty());
         assert!(s.tasks.by_id["d-1"].lost);
         assert!(s.watch.by_id.is_empty());
@@ -1529,13 +1504,7 @@ mod lost_dispatches {
                 1,
                 "round {round}"
             );
-            let out = update(
-                &mut s,
-                Event::Located {
-                    task_id: "d-1".into(),
-                    place: Place::Nowhere,
-                },
-            );
+            let out = found(&mut s, Place::Nowhere);
             pushes += out
                 .effects
                 .iter()
