@@ -252,6 +252,11 @@ struct RawEvent<'a> {
     terminated: Option<bool>,
 }
 
+/// A borrowed string field, cleaned and cut to `max`, as the slow path's `s` does.
+fn cleaned(x: &Option<std::borrow::Cow<str>>, max: usize) -> Option<String> {
+    x.as_deref().map(|x| clean(x, max))
+}
+
 fn fast_event(raw: &str) -> Option<Result<CeleryEvent, DecodeError>> {
     let Ok(e) = serde_json::from_str::<RawEvent>(raw) else {
         // The slow path says exactly what is wrong with it.
@@ -260,7 +265,6 @@ fn fast_event(raw: &str) -> Option<Result<CeleryEvent, DecodeError>> {
             Err(err) => Some(Err(DecodeError(format!("event is not JSON: {err}")))),
         };
     };
-    let c = |x: &Option<std::borrow::Cow<str>>, max: usize| x.as_deref().map(|x| clean(x, max));
     let Some(ty) = e.ty.as_deref() else {
         return Some(Err(DecodeError("event has no `type`".into())));
     };
@@ -268,7 +272,7 @@ fn fast_event(raw: &str) -> Option<Result<CeleryEvent, DecodeError>> {
         Kind::Worker(kind) => kind,
         Kind::Task(kind) => return Some(fast_task(kind, &e)),
     };
-    let Some(hostname) = c(&e.hostname, SHORT) else {
+    let Some(hostname) = cleaned(&e.hostname, SHORT) else {
         return Some(Err(DecodeError("worker event has no hostname".into())));
     };
     let mut loadavg = [0.0; 3];
@@ -283,13 +287,12 @@ fn fast_event(raw: &str) -> Option<Result<CeleryEvent, DecodeError>> {
         active: e.active.unwrap_or(0.0).max(0.0) as u64,
         processed: e.processed.unwrap_or(0.0).max(0.0) as u64,
         loadavg,
-        sw_ver: c(&e.sw_ver, 40),
+        sw_ver: cleaned(&e.sw_ver, 40),
     })))
 }
 
 fn fast_task(kind: TaskEventKind, e: &RawEvent) -> Result<CeleryEvent, DecodeError> {
-    let c = |x: &Option<std::borrow::Cow<str>>, max: usize| x.as_deref().map(|x| clean(x, max));
-    let Some(uuid) = c(&e.uuid, 64) else {
+    let Some(uuid) = cleaned(&e.uuid, 64) else {
         return Err(DecodeError("task event has no uuid".into()));
     };
     // A result is usually a repr string; custom serializers send JSON values: show them.
@@ -304,17 +307,17 @@ fn fast_task(kind: TaskEventKind, e: &RawEvent) -> Result<CeleryEvent, DecodeErr
     Ok(CeleryEvent::Task(TaskEvent {
         kind,
         uuid,
-        hostname: c(&e.hostname, SHORT).unwrap_or_default(),
+        hostname: cleaned(&e.hostname, SHORT).unwrap_or_default(),
         timestamp: e.timestamp.unwrap_or(0.0),
         fields: TaskFields {
-            name: c(&e.name, 200),
-            args: c(&e.args, REPR),
-            kwargs: c(&e.kwargs, REPR),
+            name: cleaned(&e.name, 200),
+            args: cleaned(&e.args, REPR),
+            kwargs: cleaned(&e.kwargs, REPR),
             result,
-            exception: c(&e.exception, REPR),
+            exception: cleaned(&e.exception, REPR),
             traceback: e.traceback.as_deref().map(|t| clean_lines(t, TRACEBACK)),
             runtime: e.runtime,
-            queue: c(&e.queue, SHORT).or(c(&e.routing_key, SHORT)),
+            queue: cleaned(&e.queue, SHORT).or(cleaned(&e.routing_key, SHORT)),
             retries: e.retries.map(|r| r.max(0.0) as u64),
             terminated: e.terminated,
         },
