@@ -149,10 +149,10 @@ async fn exposure_loop(mapped: Vec<(String, u16, bool)>, tx: mpsc::Sender<Event>
     }
 }
 
-/// Opens the audit store named by the settings; a store that cannot be opened is reported
+/// Opens the audit store at `url` (none without one); a store that cannot be opened is reported
 /// and the control room runs without one (dispatches then need Redis up).
-pub async fn open_store(settings: &Settings) -> Result<Option<Store>, String> {
-    match &settings.store_url {
+pub async fn open_store(url: Option<&str>) -> Result<Option<Store>, String> {
+    match url {
         None => Ok(None),
         Some(url) => Store::open(url).await.map(Some),
     }
@@ -161,12 +161,9 @@ pub async fn open_store(settings: &Settings) -> Result<Option<Store>, String> {
 /// Opens the store, hands it to the actions, and tells `update` how it went: with the
 /// history it holds, or why there is none.
 async fn open_in_background(url: Option<String>, settle: Settle, tx: mpsc::Sender<Event>) {
-    let Some(url) = url else {
-        settle.to(None);
-        return;
-    };
-    let event = match Store::open(&url).await {
-        Ok(store) => {
+    let event = match open_store(url.as_deref()).await {
+        Ok(None) => return settle.to(None),
+        Ok(Some(store)) => {
             let lines = store
                 .activity_recent(HISTORY_LINES)
                 .await

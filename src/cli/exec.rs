@@ -26,7 +26,7 @@ pub async fn exec(
             return ExitCode::from(2);
         }
     };
-    let store = match run::open_store(settings).await {
+    let store = match run::open_store(settings.store_url.as_deref()).await {
         Ok(s) => s,
         Err(why) => {
             eprintln!("chavion-tui: {why}");

@@ -24,7 +24,7 @@ pub async fn dispatch(
     read_only: bool,
     wait: Option<Duration>,
 ) -> ExitCode {
-    let store = match run::open_store(settings).await {
+    let store = match run::open_store(settings.store_url.as_deref()).await {
         Ok(s) => s,
         Err(why) => {
             eprintln!("chavion-tui: {why}");
