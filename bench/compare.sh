@@ -110,7 +110,6 @@ IDLE_ROW="| control room, quiet Redis, nothing else configured | $(f2 "100 * $d_
 echo "$IDLE_ROW"
 
 TABLE=$(cat <<MD
-<!-- compare:begin -->
 Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"),
 redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), Flower 2.2.0, release build, by
 \`RATES="$RATES" SECS=$SECS IDLE=$IDLE bench/compare.sh\`. Each consumer subscribed to the same
@@ -131,18 +130,7 @@ At rest, $IDLE s, nothing changing, in tmux at 200×50:
 | process | CPU (% of one core) | bytes to the terminal | RSS |
 |---|---|---|---|
 $IDLE_ROW
-<!-- compare:end -->
 MD
 )
-python3 - "$TABLE" <<'PY'
-import re, sys
-p = "docs/PERFORMANCE.md"
-s = open(p).read()
-table = sys.argv[1]
-if "<!-- compare:begin -->" in s:
-    s = re.sub(r"<!-- compare:begin -->.*?<!-- compare:end -->", lambda m: table, s, flags=re.S)
-else:
-    s += "\n## Side by side: the control room, Flower and the ceiling (`bench/compare.sh`)\n\n" + table + "\n"
-open(p, "w").write(s)
-PY
-echo "bench/compare.sh: table written to docs/PERFORMANCE.md"
+printf '%s\n' "$TABLE" > "$WORK/table.md"
+python3 bench/put_section.py compare "Side by side: the control room, Flower and the ceiling (\`bench/compare.sh\`)" "$WORK/table.md"

@@ -87,15 +87,4 @@ REPORT="$WORK/report.md"
   echo "Every 10 s: ${series% · }."
 } > "$REPORT"
 cat "$REPORT"
-python3 - "$REPORT" <<'PY'
-import re, sys
-p = "docs/PERFORMANCE.md"
-s = open(p).read()
-report = "<!-- rss:begin -->\n" + open(sys.argv[1]).read() + "<!-- rss:end -->"
-if "<!-- rss:begin -->" in s:
-    s = re.sub(r"<!-- rss:begin -->.*?<!-- rss:end -->", lambda m: report, s, flags=re.S)
-else:
-    s += "\n## Memory under a flood, default retention (`bench/rss.sh`)\n\n" + report + "\n"
-open(p, "w").write(s)
-PY
-echo "bench/rss.sh: report written to docs/PERFORMANCE.md"
+python3 bench/put_section.py rss "Memory under a flood, default retention (\`bench/rss.sh\`)" "$REPORT"
