@@ -56,6 +56,17 @@ fn line(i: usize) -> LogLine {
     }
 }
 
+/// The layout follows the terminal's size, as a real resize would tell it.
+fn resize(state: &mut State, w: u16, h: u16) {
+    update(
+        state,
+        Event::Resize {
+            width: w,
+            height: h,
+        },
+    );
+}
+
 fn draw_ms(state: &State, th: &theme::Theme, w: u16, h: u16, n: usize) -> (f64, f64) {
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
     let times: Vec<Duration> = (0..n)
@@ -98,25 +109,13 @@ fn main() {
     );
 
     for (w, h) in [(80u16, 24u16), (250, 70)] {
-        update(
-            &mut state,
-            Event::Resize {
-                width: w,
-                height: h,
-            },
-        );
+        resize(&mut state, w, h);
         let (p50, p99) = draw_ms(&state, &th, w, h, 200);
         println!("draw {w}×{h}, 1M lines, following: p50 {p50:.3} ms, p99 {p99:.3} ms");
     }
 
     // Paging up through the middle of the million: update + draw per page.
-    update(
-        &mut state,
-        Event::Resize {
-            width: 250,
-            height: 70,
-        },
-    );
+    resize(&mut state, 250, 70);
     let mut term = Terminal::new(TestBackend::new(250, 70)).unwrap();
     let key = |c| {
         Event::Key(crossterm::event::KeyEvent::new(
@@ -222,13 +221,7 @@ fn main() {
     println!("tasks kept: {}", state.tasks.by_id.len());
     state.activity.resume_follow();
     for (w, h) in [(80u16, 24u16), (250, 70)] {
-        update(
-            &mut state,
-            Event::Resize {
-                width: w,
-                height: h,
-            },
-        );
+        resize(&mut state, w, h);
         let (p50, p99) = draw_ms(&state, &th, w, h, 200);
         println!("draw dashboard {w}×{h}, 1M lines + 50k tasks: p50 {p50:.3} ms, p99 {p99:.3} ms");
     }
