@@ -29,6 +29,14 @@ fn epoch() -> f64 {
         .as_secs_f64()
 }
 
+/// One `:dispatch` of `thinking.mark TOKEN`: when (epoch seconds), and the task id the
+/// control room gave it.
+struct Dispatch {
+    token: String,
+    at: f64,
+    id: Option<String>,
+}
+
 /// Something the soak does every `every` seconds from second `at`.
 struct Due {
     at: u64,
@@ -187,9 +195,7 @@ async fn soak() {
     let start = Instant::now();
     let mut links = Links::default();
     let (mut redis_kills, mut sio_restarts, mut ssh_outages) = (0u32, 0u32, 0u32);
-    let mut dispatched: Vec<(String, f64)> = Vec::new();
-    // Each dispatch's token and the task id the control room gave it.
-    let mut dispatched_ids: Vec<(String, String)> = Vec::new();
+    let mut dispatched: Vec<Dispatch> = Vec::new();
     let mut rss: Vec<(u64, f64)> = Vec::new();
     let mut t = 0u64;
     // What happens when: each is due at a second of the run and then every so often, and
@@ -209,16 +215,14 @@ async fn soak() {
             room.command(&format!("dispatch thinking thinking.mark [\"{token}\"]"))
                 .await;
             let args = format!("[\"{token}\"]");
-            if let Some(t) = room
+            let id = room
                 .state
                 .tasks
                 .by_id
                 .values()
                 .find(|t| t.fields.args.as_deref() == Some(args.as_str()))
-            {
-                dispatched_ids.push((token.clone(), t.uuid.clone()));
-            }
-            dispatched.push((token, at));
+                .map(|t| t.uuid.clone());
+            dispatched.push(Dispatch { token, at, id });
         }
         if redis_due.now(t) {
             redis.kill();
@@ -276,11 +280,15 @@ async fn soak() {
         .iter()
         .filter(|r| r.action == "redeliver")
         .map(|r| {
-            let id = r.detail.split(' ').next().unwrap_or("");
-            let token = dispatched_ids
+            let id = r
+                .detail
+                .split(' ')
+                .next()
+                .and_then(|d| d.strip_prefix("id="));
+            let token = dispatched
                 .iter()
-                .find(|(_, tid)| format!("id={tid}") == id)
-                .map_or("?", |(t, _)| t.as_str());
+                .find(|d| d.id.is_some() && d.id.as_deref() == id)
+                .map_or("?", |d| d.token.as_str());
             format!("{token} ({})", r.outcome)
         })
         .collect();
@@ -315,7 +323,7 @@ async fn soak() {
     }
     let missing: Vec<&String> = dispatched
         .iter()
-        .map(|(t, _)| t)
+        .map(|d| &d.token)
         .filter(|t| !counts.contains_key(t.as_str()))
         .collect();
     let twice: Vec<(&String, &Vec<f64>)> = counts.iter().filter(|(_, n)| n.len() > 1).collect();
@@ -323,14 +331,14 @@ async fn soak() {
     // visibility timeout.
     let mut delays: Vec<f64> = dispatched
         .iter()
-        .filter_map(|(t, at)| counts.get(t).map(|runs| runs[0] - at))
+        .filter_map(|d| counts.get(&d.token).map(|runs| runs[0] - d.at))
         .collect();
     delays.sort_by(f64::total_cmp);
     let late: Vec<String> = dispatched
         .iter()
-        .filter_map(|(t, at)| {
-            let d = counts.get(t)?[0] - at;
-            (d > 10.0).then(|| format!("{t} after {d:.0} s"))
+        .filter_map(|d| {
+            let after = counts.get(&d.token)?[0] - d.at;
+            (after > 10.0).then(|| format!("{} after {after:.0} s", d.token))
         })
         .collect();
     // Where a missing dispatch is, if anywhere: still in our outbox, in the queue, or held in
