@@ -252,8 +252,11 @@ async fn soak() {
             rss.push((t, rss_mb()));
         }
     }
+    // An outage still open at the end is closed like the others: back, and a run fired.
     if ssh_back_at.is_some() {
         ssh.restart();
+        room.command("exec hello").await;
+        room.run_for(Duration::from_secs(5)).await;
     }
     let _ = loadgen.kill();
     let _ = loadgen.wait();
