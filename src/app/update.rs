@@ -994,7 +994,7 @@ fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
     let when = epoch(t.timestamp).unwrap_or(at);
     state.last_task_event = Some(at);
     if t.kind != TaskEventKind::Sent {
-        state.watch.reported(&t.uuid);
+        state.watch.forget(&t.uuid);
     }
     if t.kind == TaskEventKind::Sent
         && let Some(q) = &t.fields.queue

@@ -72,8 +72,8 @@ impl Watch {
         }
     }
 
-    /// A worker reported it: nothing more to follow.
-    pub fn reported(&mut self, task_id: &str) {
+    /// No longer followed: a worker reported it, or it was given up as lost.
+    pub fn forget(&mut self, task_id: &str) {
         if self.by_id.remove(task_id).is_some() {
             self.order.retain(|id| id != task_id);
         }
@@ -166,7 +166,7 @@ pub(super) fn located(
             )
         }
         Place::Nowhere => {
-            state.watch.reported(task_id);
+            state.watch.forget(task_id);
             if let Some(t) = state.tasks.by_id.get_mut(task_id) {
                 t.lost = true;
             }
