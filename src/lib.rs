@@ -9,6 +9,7 @@ pub mod config;
 pub mod event;
 pub mod executor;
 pub mod feeds;
+pub mod gate;
 pub mod glob;
 pub mod lines;
 pub mod logging;

@@ -30,8 +30,9 @@ struct Cli {
     /// Colour depth; `auto` reads NO_COLOR, COLORTERM and TERM.
     #[arg(long, global = true, value_enum, value_name = "MODE")]
     color: Option<ColorChoice>,
-    /// Run a simulated fleet inside the process; needs nothing else.
-    #[arg(long)]
+    /// Run a simulated fleet inside the process; needs nothing else. With a command that
+    /// acts (dispatch, exec), the action is refused: the demo never reaches anything.
+    #[arg(long, global = true)]
     demo: bool,
     /// Refuse every action that changes the platform (dispatch, revoke, emit, exec).
     #[arg(long, global = true)]
@@ -165,7 +166,7 @@ fn main() -> ExitCode {
             };
             let wait = wait.then(|| Duration::from_secs(*timeout));
             with_settings(&cli, |settings, rt| {
-                rt.block_on(cli::dispatch(&settings, &draft, cli.read_only, wait))
+                rt.block_on(cli::dispatch(&settings, &draft, gate(&cli), wait))
             })
         }
         Some(Command::Status { json }) => with_settings(&cli, |settings, rt| {
@@ -177,13 +178,21 @@ fn main() -> ExitCode {
                 runbook,
                 host.as_deref(),
                 *yes,
-                cli.read_only,
+                gate(&cli),
             ))
         }),
         Some(Command::Audit { since, json, runs }) => with_settings(&cli, |settings, rt| {
             rt.block_on(cli::audit(&settings, since.as_deref(), *json, *runs))
         }),
         Some(Command::Tui) | None => tui(&cli),
+    }
+}
+
+/// The one action gate, from the flags: the CLI's commands ask it as the TUI does.
+fn gate(cli: &Cli) -> chavion_tui::gate::Gate {
+    chavion_tui::gate::Gate {
+        demo: cli.demo,
+        read_only: cli.read_only,
     }
 }
 

@@ -87,7 +87,7 @@ pub fn feed_config(settings: &Settings) -> FeedConfig {
 
 pub fn action_context(
     settings: &Settings,
-    read_only: bool,
+    gate: crate::gate::Gate,
     store: SharedStore,
 ) -> actions::Context {
     let ch = channels(settings);
@@ -96,7 +96,7 @@ pub fn action_context(
         redis_url: r.url.get_ref().clone(),
         pidbox_channel: ch.pidbox.clone(),
         audit_channel: ch.audit.clone(),
-        read_only,
+        gate,
         target: Target {
             redis_url: r.url.get_ref().clone(),
             keyprefix: r.global_keyprefix.clone(),
@@ -272,7 +272,7 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
         )));
         store
     };
-    let mut ctx = action_context(&settings, opts.read_only, store.clone());
+    let mut ctx = action_context(&settings, state.gate(), store.clone());
     state.instance = ctx.instance.clone();
     // Activity lines are copied to the store by a task of their own; the loop only hands
     // over what `update` appended since it last looked.

@@ -188,7 +188,7 @@ fn read_only_refuses_and_the_refusal_is_audited() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains(
-        "refused: dispatching is disabled because chavion-tui was started with --read-only"
+        "refused: dispatching a task is disabled because chavion-tui was started with --read-only"
     ));
     assert_eq!(redis.cli(&["llen", "thinking"]).trim(), "0");
     let records: serde_json::Value =

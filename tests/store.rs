@@ -198,7 +198,7 @@ async fn scrolling_past_the_top_pages_older_history_in_from_the_store() {
     let mut state = chavion_tui::run::initial_state(&settings, &opts);
     let ctx = chavion_tui::run::action_context(
         &settings,
-        false,
+        state.gate(),
         chavion_tui::store::SharedStore::ready(Some(store.clone())),
     );
     let recent = store.activity_recent(100).await.unwrap();

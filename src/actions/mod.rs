@@ -19,7 +19,8 @@ pub struct Context {
     pub redis_url: String,
     pub pidbox_channel: String,
     pub audit_channel: String,
-    pub read_only: bool,
+    /// Demo and read-only, judged by the one gate (`crate::gate`).
+    pub gate: crate::gate::Gate,
     pub target: dispatch::Target,
     /// Opened in the background: actions wait for it, the loop never does.
     pub store: SharedStore,
@@ -41,7 +42,17 @@ pub const EMIT_ACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs
 
 pub fn spawn(effect: Effect, ctx: Context, tx: Sender<Event>) {
     match effect {
-        Effect::Exec { id, plan } if !ctx.read_only => return exec::spawn_run(id, *plan, ctx, tx),
+        Effect::Exec { id, plan }
+            if effect_passes(
+                &ctx,
+                &Effect::Exec {
+                    id,
+                    plan: plan.clone(),
+                },
+            ) =>
+        {
+            return exec::spawn_run(id, *plan, ctx, tx);
+        }
         Effect::CancelRun { id } => return exec::cancel(&ctx, id),
         _ => {}
     }
@@ -111,14 +122,38 @@ pub fn follow_result(ctx: &Context, done: &Event, tx: &Sender<Event>) {
     });
 }
 
+fn effect_passes(ctx: &Context, effect: &Effect) -> bool {
+    effect.act().is_none_or(|act| ctx.gate.check(act).is_ok())
+}
+
+/// Asks the one gate for `act`; a refusal is audited (outcome "refused: --read-only" or
+/// "refused: --demo") and returned in words. The shell CLI and `perform` both come here.
+pub async fn gate(
+    ctx: &Context,
+    act: crate::gate::Act,
+    target: &str,
+    payload: &[u8],
+) -> Result<(), crate::gate::Refusal> {
+    let Err(refusal) = ctx.gate.check(act) else {
+        return Ok(());
+    };
+    let outcome = if ctx.gate.read_only {
+        "refused: --read-only"
+    } else {
+        "refused: --demo"
+    };
+    audit(ctx, act.audit_name(), target, payload, outcome, "").await;
+    Err(refusal)
+}
+
 pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
-    // `update` already refuses these under --read-only; this is the second lock on the door.
-    if ctx.read_only && effect.is_dangerous() {
-        let why = "refused: chavion-tui was started with --read-only".to_string();
-        audit(ctx, effect_name(&effect), "", b"", &why, "").await;
+    // `update` already refused these at its gate; this is the second lock on the door.
+    if let Some(act) = effect.act()
+        && let Err(refusal) = gate(ctx, act, "", b"").await
+    {
         return Some(Event::ActionDone {
             what: effect_name(&effect).into(),
-            outcome: Err(why),
+            outcome: Err(refusal.0),
         });
     }
     match effect {
@@ -380,6 +415,10 @@ pub async fn audit(
         && let Err(e) = store.record(&record).await
     {
         tracing::error!("audit record not stored: {e}");
+    }
+    if ctx.gate.demo {
+        // The configured Redis may be the real platform: the demo never publishes there.
+        return;
     }
     let note = serde_json::json!({"instance": ctx.instance, "record": record});
     let publish = async {

@@ -3,6 +3,7 @@
 
 use crate::executor::RunPlan;
 use crate::feeds::wire::TaskRequest;
+use crate::gate::Act;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -41,15 +42,30 @@ pub enum Effect {
 }
 
 impl Effect {
-    /// Effects that change the platform: refused under `--read-only`, confirmed, audited.
+    /// What the effect does to the platform, for the one gate (`crate::gate`): None for the
+    /// effects that only read or only touch this terminal.
+    pub fn act(&self) -> Option<Act> {
+        Some(match self {
+            Effect::Revoke {
+                terminate: true, ..
+            } => Act::Terminate,
+            Effect::Revoke { .. } => Act::Revoke,
+            Effect::Dispatch { .. } => Act::Dispatch,
+            Effect::Emit { .. } => Act::Emit,
+            Effect::Exec { plan, .. } if plan.runbook == "adhoc" => Act::Run,
+            Effect::Exec { .. } => Act::Exec,
+            Effect::Redeliver { .. } => Act::Redeliver,
+            Effect::Quit
+            | Effect::CancelRun { .. }
+            | Effect::LoadOlder { .. }
+            | Effect::SaveLog { .. }
+            | Effect::Copy { .. }
+            | Effect::Locate { .. } => return None,
+        })
+    }
+
+    /// Effects that change the platform: gated, confirmed, audited.
     pub fn is_dangerous(&self) -> bool {
-        matches!(
-            self,
-            Effect::Revoke { .. }
-                | Effect::Dispatch { .. }
-                | Effect::Emit { .. }
-                | Effect::Exec { .. }
-                | Effect::Redeliver { .. }
-        )
+        self.act().is_some()
     }
 }

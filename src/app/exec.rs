@@ -5,12 +5,13 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::effect::Effect;
 use super::state::*;
-use super::update::{Outcome, flash, guarded, refuse};
+use super::update::{Outcome, flash, guarded, refused_early};
 use crate::config::keymap::Action;
 use crate::event::LinkHealth;
 use crate::executor::run::{Status, Stream};
 use crate::executor::{RunPlan, RunUpdate, plan_adhoc, plan_runbook};
 use crate::feeds::model::Level;
+use crate::gate::Act;
 
 impl State {
     /// Redis cannot be reached: dispatch cannot work, and runbooks are the way to act.
@@ -178,9 +179,14 @@ fn ask_runbook(state: &mut State, book: &str, host: Option<&str>) -> Outcome {
 }
 
 fn ask(state: &mut State, plan: RunPlan, hosts: Vec<String>) -> Outcome {
-    if state.read_only || state.demo {
-        // Say no before asking, not after.
-        return refuse(state, &format!("running `{}` over SSH", plan.runbook));
+    // Say no before asking, not after.
+    let act = if plan.runbook == "adhoc" {
+        Act::Run
+    } else {
+        Act::Exec
+    };
+    if let Some(no) = refused_early(state, act, true) {
+        return no;
     }
     let host = hosts.iter().position(|h| *h == plan.host.name).unwrap_or(0);
     state.ui.mode = Mode::ConfirmExec(Box::new(PendingExec {

@@ -6,20 +6,21 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::effect::Effect;
 use super::state::*;
-use super::update::{Outcome, flash, guarded, refuse};
+use super::update::{Outcome, flash, guarded, refused_early};
 use crate::actions::dispatch::{
     AgentQueue, Draft, derived_task_id, parse_args, parse_kwargs, request,
 };
 use crate::feeds::model::Level;
 use crate::feeds::wire;
+use crate::gate::Act;
 
 const HISTORY_MAX: usize = 100;
 const FIELD_MAX: usize = 4_000;
 
 /// `d`: the form, preset to the selected agent. Refused at once under --read-only.
 pub fn open_form(state: &mut State) -> Outcome {
-    if state.read_only {
-        return refuse(state, "dispatching a task");
+    if let Some(no) = refused_early(state, Act::Dispatch, false) {
+        return no;
     }
     let agent = if state.ui.focus == Pane::Agents {
         state.ui.agent_sel.min(state.agents.len().saturating_sub(1))
@@ -196,9 +197,9 @@ fn text_of(form: &mut Form) -> Option<&mut String> {
 /// Builds the exact request and asks for confirmation with it. A refused draft goes back to
 /// the form (or, from the command line, into the status bar), saying why.
 fn submit(state: &mut State, d: Draft, form: Option<Box<Form>>) -> Outcome {
-    if state.read_only {
+    if let Some(no) = refused_early(state, Act::Dispatch, false) {
         state.ui.mode = Mode::Normal;
-        return refuse(state, "dispatching a task");
+        return no;
     }
     let agents: Vec<AgentQueue> = state
         .agents
@@ -454,8 +455,8 @@ fn emit_command(state: &mut State, rest: &str) -> Outcome {
         event: event.to_string(),
         payload,
     };
-    if state.read_only {
-        return guarded(state, emit_effect(&pending));
+    if let Some(no) = refused_early(state, Act::Emit, false) {
+        return no;
     }
     state.ui.mode = Mode::ConfirmEmit(Box::new(pending));
     Outcome::redraw()

@@ -224,7 +224,9 @@ pub struct Ui {
     /// Where Up/Down stand in `history` while typing a command.
     pub history_pos: Option<usize>,
     pub view: View,
-    pub task_sel: usize,
+    /// The selected task, by id: it stays on that task whatever arrives above it, and an
+    /// evicted one is reported as such rather than replaced by a neighbour.
+    pub task_pick: Option<String>,
     pub task_sort: TaskSort,
     /// The applied task filter (see `app::tasks::Filter`).
     pub filter: String,
@@ -507,6 +509,14 @@ impl Executor {
 }
 
 impl State {
+    /// The one action gate, as this session was started.
+    pub fn gate(&self) -> crate::gate::Gate {
+        crate::gate::Gate {
+            demo: self.demo,
+            read_only: self.read_only,
+        }
+    }
+
     pub fn new(cfg: &Config, keymap: Keymap, now: DateTime<Utc>) -> State {
         let agents = cfg
             .agents
@@ -594,7 +604,7 @@ impl State {
                 history: VecDeque::new(),
                 history_pos: None,
                 view: View::Dashboard,
-                task_sel: 0,
+                task_pick: None,
                 task_sort: TaskSort::Newest,
                 filter: String::new(),
                 detail_scroll: 0,

@@ -42,7 +42,10 @@ impl Filter {
         let name = t.fields.name.as_deref().unwrap_or("");
         let agent = t.agent.map_or("", |i| state.agents[i].name.as_str());
         self.0.iter().all(|term| match term {
-            Term::State(v) => starts_with_ci(t.state.label(), v),
+            // What the row shows (TERMINATED, LOST?) as well as Celery's own state.
+            Term::State(v) => {
+                starts_with_ci(t.state.label(), v) || starts_with_ci(shown_state(t), v)
+            }
             Term::Agent(v) => contains_ci(agent, v),
             Term::Name(v) => contains_ci(name, v),
             Term::Worker(v) => contains_ci(&t.worker, v),
@@ -50,6 +53,19 @@ impl Filter {
                 contains_ci(name, v) || contains_ci(&t.uuid, v) || contains_ci(&t.worker, v)
             }
         })
+    }
+}
+
+/// The state a row shows: this control room's own findings before Celery's state.
+pub fn shown_state(t: &Task) -> &'static str {
+    if t.queued_locally {
+        "QUEUED LOCALLY"
+    } else if t.lost {
+        "LOST?"
+    } else if t.terminated {
+        "TERMINATED"
+    } else {
+        t.state.label()
     }
 }
 
@@ -150,12 +166,63 @@ pub fn visible(state: &State) -> Vec<&Task> {
     visible_upto(state, usize::MAX).1
 }
 
+/// The selected task, by its id: None when nothing is picked, or when the picked task was
+/// evicted or does not pass the filter. Never a neighbour standing in its row.
 pub fn selected(state: &State) -> Option<&Task> {
-    let sel = state.ui.task_sel;
-    visible_upto(state, sel.saturating_add(1))
-        .1
-        .get(sel)
-        .copied()
+    let t = state.tasks.by_id.get(state.ui.task_pick.as_deref()?)?;
+    Filter::parse(&state.ui.filter)
+        .matches(state, t)
+        .then_some(t)
+}
+
+/// The picked id when its task is no longer kept (evicted past `celery.max_tasks`).
+pub fn pick_gone(state: &State) -> Option<&str> {
+    let id = state.ui.task_pick.as_deref()?;
+    (!state.tasks.by_id.contains_key(id)).then_some(id)
+}
+
+/// The row `t` stands in, in the view's order: how many shown tasks come before it. Linear,
+/// like the frame itself; unfiltered newest-first it counts off the index.
+pub fn row_of(state: &State, t: &Task) -> usize {
+    let filter = Filter::parse(&state.ui.filter);
+    if state.ui.task_sort == TaskSort::Newest && filter.0.is_empty() {
+        return state
+            .tasks
+            .newest
+            .range(..(std::cmp::Reverse(t.updated), t.seq))
+            .count();
+    }
+    state
+        .tasks
+        .by_id
+        .values()
+        .filter(|o| filter.matches(state, o) && order(state, o, t) == Ordering::Less)
+        .count()
+}
+
+/// Picks the task in `row` (the last one when the view is shorter), by its id.
+pub fn pick_row(state: &mut State, row: usize) {
+    let (_, list) = visible_upto(state, row.saturating_add(1));
+    state.ui.task_pick = list.get(row).or(list.last()).map(|t| t.uuid.clone());
+}
+
+/// Moves the selection `step` rows from the selected task (from the top when none is).
+pub fn move_pick(state: &mut State, step: isize) {
+    let len = visible_upto(state, 0).0;
+    let from = match selected(state) {
+        Some(t) => row_of(state, t) as isize,
+        // Nothing (or an evicted task) selected: the first move lands on the first row,
+        // or on the last for End.
+        None if step >= isize::MAX / 4 => len as isize,
+        None => 0,
+    };
+    let from = if selected(state).is_some() {
+        from.saturating_add(step)
+    } else {
+        from
+    };
+    let row = from.clamp(0, len.saturating_sub(1) as isize) as usize;
+    pick_row(state, row);
 }
 
 #[cfg(test)]

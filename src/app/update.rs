@@ -10,6 +10,7 @@ use crate::config::keymap::{Action, Section};
 use crate::event::{Event, LinkHealth, ProbeOutcome};
 use crate::feeds::decode::epoch;
 use crate::feeds::model::*;
+use crate::gate::Act;
 
 #[derive(Debug, Default, PartialEq)]
 pub struct Outcome {
@@ -27,6 +28,17 @@ impl Outcome {
 }
 
 pub fn update(state: &mut State, event: Event) -> Outcome {
+    let out = apply_event(state, event);
+    // In the Tasks view something is always selected once there is a task, so Enter and `x`
+    // act on the highlighted row; from then on the selection follows that task's id.
+    if state.ui.view == View::Tasks && state.ui.task_pick.is_none() && !state.tasks.by_id.is_empty()
+    {
+        super::tasks::pick_row(state, 0);
+    }
+    out
+}
+
+fn apply_event(state: &mut State, event: Event) -> Outcome {
     match event {
         Event::Tick(now) => tick(state, now),
         Event::Key(key) => key_event(state, key),
@@ -248,7 +260,11 @@ fn filter_key(mut text: String, key: KeyEvent, state: &mut State) -> Outcome {
     match key.code {
         KeyCode::Enter => {
             state.ui.filter = text.trim().to_string();
-            state.ui.task_sel = 0;
+            // A new filter shows other rows: the selection starts again at its top,
+            // unless the selected task still passes it.
+            if super::tasks::selected(state).is_none() {
+                super::tasks::pick_row(state, 0);
+            }
             state.ui.mode = Mode::Normal;
             return Outcome::redraw();
         }
@@ -292,18 +308,11 @@ fn confirm_key(state: &mut State, key: KeyEvent, c: Confirm) -> Outcome {
 
 /// The one gate every dangerous effect passes: read-only mode refuses it here, in words.
 pub(super) fn guarded(state: &mut State, effect: Effect) -> Outcome {
-    if effect.is_dangerous() && (state.read_only || state.demo) {
-        let what = match &effect {
-            Effect::Revoke {
-                terminate: true, ..
-            } => "terminating a task",
-            Effect::Revoke { .. } => "revoking a task",
-            Effect::Dispatch { .. } => "dispatching a task",
-            Effect::Emit { .. } => "emitting to a Socket.IO endpoint",
-            Effect::Exec { .. } => "running a command over SSH",
-            _ => "this",
-        };
-        return refuse(state, what);
+    if let Some(act) = effect.act()
+        && let Err(refusal) = state.gate().check(act)
+    {
+        flash(state, Level::Warn, refusal.0);
+        return Outcome::redraw();
     }
     Outcome {
         redraw: true,
@@ -311,16 +320,23 @@ pub(super) fn guarded(state: &mut State, effect: Effect) -> Outcome {
     }
 }
 
-/// Says, in words, why `what` is not done: --read-only, or the demo.
-pub(super) fn refuse(state: &mut State, what: &str) -> Outcome {
-    let why = if state.read_only {
-        format!("refused: {what} is disabled because chavion-tui was started with --read-only")
+/// Before a form or a confirmation is shown: `Some` (the refusal, flashed) when the gate
+/// would refuse `act` anyway, so the operator is told no before being asked. `demo_too`:
+/// whether the demo refuses before asking as well (it shows the dispatch and emit forms, to
+/// teach them, and refuses at the send).
+pub(super) fn refused_early(state: &mut State, act: Act, demo_too: bool) -> Option<Outcome> {
+    let gate = state.gate();
+    let gate = if demo_too {
+        gate
     } else {
-        // The configured Redis may be the real platform: the demo must never reach it.
-        format!("refused: {what} is not sent anywhere in the demo; the fleet is simulated")
+        crate::gate::Gate {
+            demo: false,
+            ..gate
+        }
     };
-    flash(state, Level::Warn, why);
-    Outcome::redraw()
+    let refusal = gate.check(act).err()?;
+    flash(state, Level::Warn, refusal.0);
+    Some(Outcome::redraw())
 }
 
 pub(super) fn flash(state: &mut State, level: Level, text: String) {
@@ -417,8 +433,8 @@ fn act(state: &mut State, action: Action) -> Outcome {
             ui.mode = Mode::Filter(ui.filter.clone());
         }
         Action::Sort if in_tasks => {
+            // The selection stays on its task, wherever the new order puts it.
             ui.task_sort = ui.task_sort.next();
-            ui.task_sel = 0;
         }
         Action::Revoke | Action::Terminate if in_tasks => {
             return ask_revoke(state, action == Action::Terminate);
@@ -483,8 +499,7 @@ fn act(state: &mut State, action: Action) -> Outcome {
         | Action::Bottom => {
             let step = step_of(action, page(state));
             if in_tasks {
-                let len = super::tasks::visible_upto(state, 0).0;
-                state.ui.task_sel = moved(state.ui.task_sel, step, len);
+                super::tasks::move_pick(state, step);
             } else {
                 return move_in_pane(state, step);
             }
@@ -510,9 +525,27 @@ pub(super) fn step_of(action: Action, page: usize) -> isize {
 
 fn ask_revoke(state: &mut State, terminate: bool) -> Outcome {
     let Some(t) = super::tasks::selected(state) else {
-        flash(state, Level::Info, "no task selected".into());
+        let why = match super::tasks::pick_gone(state) {
+            Some(id) => format!(
+                "refused: the selected task [{}] is no longer kept (evicted, oldest first); select another",
+                short_id(id)
+            ),
+            None => "no task selected".into(),
+        };
+        flash(state, Level::Info, why);
         return Outcome::redraw();
     };
+    if t.state.is_final() {
+        // Revoking an ended task changes nothing: say so instead of asking.
+        let why = format!(
+            "refused: {} [{}] already ended ({}); revoking it changes nothing",
+            t.fields.name.as_deref().unwrap_or("task"),
+            short_id(&t.uuid),
+            t.state.label()
+        );
+        flash(state, Level::Info, why);
+        return Outcome::redraw();
+    }
     let confirm = Confirm {
         task_id: t.uuid.clone(),
         label: format!(
@@ -522,15 +555,13 @@ fn ask_revoke(state: &mut State, terminate: bool) -> Outcome {
         ),
         terminate,
     };
-    if state.read_only {
-        // Say no before asking, not after.
-        return guarded(
-            state,
-            Effect::Revoke {
-                task_id: confirm.task_id,
-                terminate,
-            },
-        );
+    let act = if terminate {
+        Act::Terminate
+    } else {
+        Act::Revoke
+    };
+    if let Some(no) = refused_early(state, act, false) {
+        return no;
     }
     state.ui.mode = Mode::Confirm(confirm);
     Outcome::redraw()

@@ -1561,3 +1561,122 @@ fn a_link_retrying_for_the_same_reason_waits_for_the_clocks_frame() {
         "down from up: at once"
     );
 }
+
+/// Issue 14: every action lands on the thing the operator aimed at.
+mod aiming {
+    use super::*;
+
+    /// Task `id` received `secs` after the others began: later ones are newer.
+    fn arrive(s: &mut State, id: &str, secs: i64) {
+        let item = FeedItem::Celery(CeleryEvent::Task(TaskEvent {
+            kind: TaskEventKind::Received,
+            uuid: id.into(),
+            hostname: "thinking@vm".into(),
+            timestamp: 1.8e9 + secs as f64,
+            fields: TaskFields {
+                name: Some("thinking.plan".into()),
+                ..Default::default()
+            },
+        }));
+        update(s, feed(t0() + Duration::seconds(secs), item));
+    }
+
+    fn picked(s: &State) -> Option<String> {
+        crate::app::tasks::selected(s).map(|t| t.uuid.clone())
+    }
+
+    #[test]
+    fn the_selection_stays_on_its_task_while_new_ones_arrive_above_it() {
+        let mut s = state();
+        for i in 0..5 {
+            arrive(&mut s, &format!("t{i}"), i);
+        }
+        update(&mut s, key(KeyCode::Char('t')));
+        assert_eq!(picked(&s).as_deref(), Some("t4"), "the newest, at the top");
+        update(&mut s, key(KeyCode::Down));
+        update(&mut s, key(KeyCode::Down));
+        assert_eq!(picked(&s).as_deref(), Some("t2"));
+        // Newer tasks push in above it: row 2 is now another task, the selection is not.
+        for i in 5..9 {
+            arrive(&mut s, &format!("t{i}"), i);
+        }
+        assert_eq!(picked(&s).as_deref(), Some("t2"));
+        let t2 = s.tasks.by_id.get("t2").unwrap();
+        assert_eq!(crate::app::tasks::row_of(&s, t2), 6);
+        // And `x` aims at t2, not at whatever is in the row it used to stand in.
+        update(&mut s, key(KeyCode::Char('x')));
+        let Mode::Confirm(c) = &s.ui.mode else {
+            panic!("{:?}", s.ui.mode)
+        };
+        assert_eq!(c.task_id, "t2");
+        // A move goes from where the task stands now.
+        update(&mut s, key(KeyCode::Esc));
+        update(&mut s, key(KeyCode::Up));
+        assert_eq!(picked(&s).as_deref(), Some("t3"));
+    }
+
+    #[test]
+    fn the_selection_follows_its_task_through_a_change_of_sort() {
+        let mut s = with_tasks();
+        update(&mut s, key(KeyCode::Char('t')));
+        while picked(&s).as_deref() != Some("b-2") {
+            update(&mut s, key(KeyCode::Down));
+        }
+        update(&mut s, key(KeyCode::Char('o')));
+        assert_eq!(s.ui.task_sort, TaskSort::Name);
+        assert_eq!(picked(&s).as_deref(), Some("b-2"));
+    }
+
+    #[test]
+    fn an_evicted_selection_is_reported_and_nothing_else_is_aimed_at() {
+        let mut s = state();
+        s.tasks.capacity = 3;
+        for i in 0..3 {
+            arrive(&mut s, &format!("t{i}"), i);
+        }
+        update(&mut s, key(KeyCode::Char('t')));
+        update(&mut s, key(KeyCode::End));
+        assert_eq!(picked(&s).as_deref(), Some("t0"));
+        arrive(&mut s, "t3", 3);
+        assert_eq!(picked(&s), None, "no neighbour stands in for it");
+        assert_eq!(crate::app::tasks::pick_gone(&s), Some("t0"));
+        let out = update(&mut s, key(KeyCode::Char('x')));
+        assert!(out.effects.is_empty());
+        assert_eq!(s.ui.mode, Mode::Normal);
+        assert!(
+            s.flash.as_ref().unwrap().text.contains("no longer kept"),
+            "{:?}",
+            s.flash
+        );
+        update(&mut s, key(KeyCode::Enter));
+        assert_eq!(s.ui.mode, Mode::Normal, "no detail of another task");
+    }
+
+    #[test]
+    fn revoking_a_task_that_already_ended_is_refused_in_words() {
+        let mut s = with_tasks();
+        update(&mut s, key(KeyCode::Char('t')));
+        while picked(&s).as_deref() != Some("c-3") {
+            update(&mut s, key(KeyCode::Down));
+        }
+        let out = update(&mut s, key(KeyCode::Char('x')));
+        assert!(out.effects.is_empty());
+        assert_eq!(s.ui.mode, Mode::Normal);
+        assert_eq!(
+            s.flash.as_ref().unwrap().text,
+            "refused: thinking.reason [c-3] already ended (SUCCESS); revoking it changes nothing"
+        );
+    }
+
+    #[test]
+    fn the_state_filter_finds_what_the_rows_show() {
+        let mut s = with_tasks();
+        s.tasks.by_id.get_mut("b-2").unwrap().terminated = true;
+        s.ui.filter = "state:term".into();
+        let ids: Vec<_> = crate::app::tasks::visible(&s)
+            .iter()
+            .map(|t| t.uuid.clone())
+            .collect();
+        assert_eq!(ids, ["b-2"]);
+    }
+}

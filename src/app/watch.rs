@@ -133,7 +133,9 @@ pub(super) fn located(
     use crate::actions::dispatch::Place;
     use crate::feeds::model::Level;
     let now = state.now;
-    let redeliver = state.redeliver_lost && !state.read_only;
+    // The gate (demo, read-only) is asked here only to choose the words; the effect itself
+    // still passes `guarded` below, like every other.
+    let redeliver = state.redeliver_lost && state.gate().check(crate::gate::Act::Redeliver).is_ok();
     let Some(w) = state.watch.again(task_id, now) else {
         // Reported by a worker while it was being looked for.
         return super::Outcome::default();
@@ -180,8 +182,10 @@ pub(super) fn located(
         }
     };
     log(state, now, level, "dispatch", message);
-    super::Outcome {
-        redraw: true,
-        effects,
+    let mut out = super::Outcome::redraw();
+    for effect in effects {
+        out.effects
+            .extend(super::update::guarded(state, effect).effects);
     }
+    out
 }

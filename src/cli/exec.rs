@@ -17,7 +17,7 @@ pub async fn exec(
     runbook: &str,
     host: Option<&str>,
     yes: bool,
-    read_only: bool,
+    gate: crate::gate::Gate,
 ) -> ExitCode {
     let plan = match plan_runbook(&settings.config.executor, runbook, host) {
         Ok(p) => p,
@@ -33,14 +33,11 @@ pub async fn exec(
             return ExitCode::from(3);
         }
     };
-    let ctx = run::action_context(settings, read_only, SharedStore::ready(store));
+    let ctx = run::action_context(settings, gate, SharedStore::ready(store));
     let target = format!("{}@{}", plan.runbook, plan.host.name);
-    if read_only {
-        let why = "refused: --read-only";
-        actions::audit(&ctx, "exec", &target, plan.remote.as_bytes(), why, "").await;
-        eprintln!(
-            "chavion-tui: refused: running runbooks is disabled because chavion-tui was started with --read-only"
-        );
+    let act = crate::gate::Act::Exec;
+    if let Err(refusal) = actions::gate(&ctx, act, &target, plan.remote.as_bytes()).await {
+        eprintln!("chavion-tui: {refusal}");
         return ExitCode::from(2);
     }
     describe(&plan);

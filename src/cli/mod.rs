@@ -13,6 +13,7 @@ use crate::actions::{self, Context};
 use crate::config::Settings;
 use crate::feeds::model::{CeleryEvent, TaskEventKind};
 use crate::feeds::route::route;
+use crate::gate::{Act, Gate};
 use crate::run;
 use crate::store::{SharedStore, Store};
 
@@ -21,7 +22,7 @@ use crate::store::{SharedStore, Store};
 pub async fn dispatch(
     settings: &Settings,
     draft: &Draft,
-    read_only: bool,
+    gate: Gate,
     wait: Option<Duration>,
 ) -> ExitCode {
     let store = match run::open_store(settings.store_url.as_deref()).await {
@@ -31,20 +32,10 @@ pub async fn dispatch(
             return ExitCode::from(3);
         }
     };
-    let ctx = run::action_context(settings, read_only, SharedStore::ready(store.clone()));
-    if read_only {
-        actions::audit(
-            &ctx,
-            "dispatch",
-            &format!("{} {}", draft.agent, draft.task),
-            b"",
-            "refused: --read-only",
-            "",
-        )
-        .await;
-        eprintln!(
-            "chavion-tui: refused: dispatching is disabled because chavion-tui was started with --read-only"
-        );
+    let ctx = run::action_context(settings, gate, SharedStore::ready(store.clone()));
+    let target = format!("{} {}", draft.agent, draft.task);
+    if let Err(refusal) = actions::gate(&ctx, Act::Dispatch, &target, b"").await {
+        eprintln!("chavion-tui: {refusal}");
         return ExitCode::from(2);
     }
     let origin = format!("chavion-tui@{}", crate::actions::dispatch::hostname());

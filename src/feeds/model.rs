@@ -125,6 +125,18 @@ impl TaskEventKind {
             TaskEventKind::Rejected => "REJECTED",
         }
     }
+
+    /// The task has ended and will not run again: a revoke changes nothing. (A retried task
+    /// is not final: it is due to run again.)
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            TaskEventKind::Succeeded
+                | TaskEventKind::Failed
+                | TaskEventKind::Revoked
+                | TaskEventKind::Rejected
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

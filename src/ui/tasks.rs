@@ -13,7 +13,7 @@ use super::fmt::{clock, fit};
 use super::layout::centered;
 use super::panes::{popup_block, view_block};
 use crate::app::state::{Confirm, Mode, State, Task};
-use crate::app::tasks::{runtime, selected, visible_upto};
+use crate::app::tasks::{pick_gone, row_of, runtime, selected, shown_state, visible_upto};
 use crate::app::update::short_id;
 use crate::config::theme::Theme;
 use crate::feeds::model::TaskEventKind;
@@ -38,7 +38,9 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     // Only the rows that fit are sorted and built: with 50 000 tasks kept, sorting or
     // formatting every one of them each frame would cost milliseconds.
     let fit_rows = area.height.saturating_sub(3).max(1) as usize;
-    let (matching, list) = visible_upto(state, state.ui.task_sel.saturating_add(1).max(fit_rows));
+    // The selection follows its task's id: find the row it stands in now.
+    let sel = selected(state).map(|t| row_of(state, t));
+    let (matching, list) = visible_upto(state, sel.map_or(0, |s| s + 1).max(fit_rows));
     let filter = match &state.ui.mode {
         Mode::Filter(text) => format!("/{text}▏"),
         _ if state.ui.filter.is_empty() => "no filter (/)".into(),
@@ -59,19 +61,10 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if wide {
         header.extend(["worker", "args"]);
     }
-    let sel = state.ui.task_sel.min(list.len().saturating_sub(1));
-    let first = sel.saturating_sub(fit_rows - 1);
+    let first = sel.map_or(0, |s| s.saturating_sub(fit_rows - 1));
     let rows = list.iter().skip(first).take(fit_rows).map(|t| {
         let rt = runtime(state, t).map_or("–".into(), |r| format!("{r:.2}s"));
-        let state_label = if t.queued_locally {
-            "QUEUED LOCALLY"
-        } else if t.lost {
-            "LOST?"
-        } else if t.terminated {
-            "TERMINATED"
-        } else {
-            t.state.label()
-        };
+        let state_label = shown_state(t);
         let mut cells = vec![
             Cell::from(Span::styled(state_label, state_style(theme, t.state))),
             Cell::from(t.fields.name.clone().unwrap_or_default()),
@@ -102,9 +95,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .block(block)
         .row_highlight_style(theme.selection);
     let mut ts = TableState::default();
-    if !list.is_empty() {
-        ts.select(Some(sel - first));
-    }
+    ts.select(sel.map(|s| s - first));
     f.render_stateful_widget(table, area, &mut ts);
     if list.is_empty() {
         let inner = Rect {
@@ -120,6 +111,21 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             "no task matches the filter"
         };
         f.render_widget(Paragraph::new(Span::styled(why, theme.muted)), inner);
+    }
+    if let Some(id) = pick_gone(state) {
+        // Say the selected task is gone rather than move the highlight to a neighbour.
+        let why = format!(
+            " selected task [{}] evicted (oldest first): ↑/↓ selects another ",
+            short_id(id)
+        );
+        let bottom = Rect {
+            x: area.x + 1,
+            y: area.bottom().saturating_sub(1),
+            width: area.width.saturating_sub(2),
+            height: 1,
+        }
+        .intersection(area);
+        f.render_widget(Paragraph::new(Span::styled(why, theme.level_warn)), bottom);
     }
 }
 

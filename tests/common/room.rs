@@ -79,7 +79,7 @@ impl Room {
         let mut state = run::initial_state(&settings, &opts);
         let ctx = run::action_context(
             &settings,
-            read_only,
+            state.gate(),
             chavion_tui::store::SharedStore::ready(None),
         );
         state.instance = ctx.instance.clone();

@@ -1,0 +1,142 @@
+//! The one gate every action that changes the world passes, for the TUI and the shell CLI
+//! alike: `--demo` and `--read-only` are judged here and nowhere else, and a refusal says why
+//! in plain words. It sits at the bottom of the house (no imports from the app, the actions
+//! or the feeds), so every layer that acts can ask it.
+
+use std::fmt;
+
+/// How this process was started, as far as acting goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Gate {
+    /// The simulated fleet: the configured Redis and hosts may be the real platform, so
+    /// nothing is ever sent anywhere.
+    pub demo: bool,
+    /// The operator asked to only watch.
+    pub read_only: bool,
+}
+
+/// Every kind of action that changes the platform. A new action adds a variant here, so the
+/// gate cannot be forgotten: `Gate::check` is the only way to obtain a `Pass`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    Dispatch,
+    Revoke,
+    Terminate,
+    Emit,
+    /// A runbook over SSH.
+    Exec,
+    /// An ad-hoc command over SSH (`:run`).
+    Run,
+    /// Pushing a lost dispatch again.
+    Redeliver,
+}
+
+impl Act {
+    /// The action in words, for a refusal: "dispatching a task is disabled because …".
+    pub fn words(self) -> &'static str {
+        match self {
+            Act::Dispatch => "dispatching a task",
+            Act::Revoke => "revoking a task",
+            Act::Terminate => "terminating a task",
+            Act::Emit => "emitting to a Socket.IO endpoint",
+            Act::Exec => "running a runbook over SSH",
+            Act::Run => "running a command over SSH",
+            Act::Redeliver => "pushing a lost dispatch again",
+        }
+    }
+
+    /// The audit trail's name for it.
+    pub fn audit_name(self) -> &'static str {
+        match self {
+            Act::Dispatch => "dispatch",
+            Act::Revoke => "revoke",
+            Act::Terminate => "terminate",
+            Act::Emit => "emit",
+            Act::Exec => "exec",
+            Act::Run => "run",
+            Act::Redeliver => "redeliver",
+        }
+    }
+}
+
+/// Why an action was not done, in words for the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal(pub String);
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Gate {
+    /// Ok when `act` may go ahead in this mode; otherwise the refusal, in words.
+    pub fn check(self, act: Act) -> Result<(), Refusal> {
+        let what = act.words();
+        if self.read_only {
+            return Err(Refusal(format!(
+                "refused: {what} is disabled because chavion-tui was started with --read-only"
+            )));
+        }
+        if self.demo {
+            // The configured Redis and hosts may be the real platform: the demo never
+            // reaches them.
+            return Err(Refusal(format!(
+                "refused: {what} is not sent anywhere in the demo; the fleet is simulated"
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [Act; 7] = [
+        Act::Dispatch,
+        Act::Revoke,
+        Act::Terminate,
+        Act::Emit,
+        Act::Exec,
+        Act::Run,
+        Act::Redeliver,
+    ];
+
+    #[test]
+    fn live_mode_lets_every_action_through() {
+        for act in ALL {
+            assert_eq!(Gate::default().check(act), Ok(()));
+        }
+    }
+
+    #[test]
+    fn demo_and_read_only_refuse_every_action_in_words() {
+        for act in ALL {
+            let demo = Gate {
+                demo: true,
+                read_only: false,
+            }
+            .check(act)
+            .unwrap_err();
+            assert!(
+                demo.0.contains(act.words()) && demo.0.contains("demo"),
+                "{demo}"
+            );
+            let ro = Gate {
+                demo: false,
+                read_only: true,
+            }
+            .check(act)
+            .unwrap_err();
+            assert!(ro.0.contains("--read-only"), "{ro}");
+            let both = Gate {
+                demo: true,
+                read_only: true,
+            }
+            .check(act)
+            .unwrap_err();
+            assert!(both.0.contains("--read-only"), "{both}");
+        }
+    }
+}
