@@ -101,8 +101,11 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// The executor's runs instead: host, command, start, end, exit status, output.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "outbox")]
         runs: bool,
+        /// The dispatches still waiting in the outbox, each with the broker it is meant for.
+        #[arg(long)]
+        outbox: bool,
     },
     /// Work with the config file.
     Config {
@@ -181,8 +184,20 @@ fn main() -> ExitCode {
                 gate(&cli),
             ))
         }),
-        Some(Command::Audit { since, json, runs }) => with_settings(&cli, |settings, rt| {
-            rt.block_on(cli::audit(&settings, since.as_deref(), *json, *runs))
+        Some(Command::Audit {
+            since,
+            json,
+            runs,
+            outbox,
+        }) => with_settings(&cli, |settings, rt| {
+            let what = if *runs {
+                cli::Trail::Runs
+            } else if *outbox {
+                cli::Trail::Outbox
+            } else {
+                cli::Trail::Actions
+            };
+            rt.block_on(cli::audit(&settings, since.as_deref(), *json, what))
         }),
         Some(Command::Tui) | None => tui(&cli),
     }

@@ -35,18 +35,7 @@ const OUTBOX_IDLE: Duration = Duration::from_secs(30);
 /// Activity lines read back from the store at start-up.
 const HISTORY_LINES: i64 = 500;
 
-pub fn redis_db(url: &str) -> u32 {
-    let path = url
-        .split("://")
-        .nth(1)
-        .and_then(|rest| rest.split_once('/'))
-        .map(|(_, p)| p)
-        .unwrap_or("");
-    path.split(['?', '#'])
-        .next()
-        .and_then(|d| d.parse().ok())
-        .unwrap_or(0)
-}
+pub use crate::feeds::redis::db_of as redis_db;
 
 pub fn channels(settings: &Settings) -> Channels {
     let r = &settings.config.redis;
@@ -190,7 +179,22 @@ pub async fn outbox(ctx: actions::Context, tx: mpsc::Sender<Event>) {
     let Some(store) = ctx.store.get().await else {
         return;
     };
+    // What waits for other brokers is said once per change, not every round.
+    let mut told: Option<String> = None;
     loop {
+        let elsewhere = crate::actions::dispatch::waiting_elsewhere(&ctx.target, &store).await;
+        if elsewhere != told {
+            if let Some(words) = &elsewhere {
+                let event = Event::ActionDone {
+                    what: "outbox".into(),
+                    outcome: Ok(words.clone()),
+                };
+                if tx.send(event).await.is_err() {
+                    return;
+                }
+            }
+            told = elsewhere;
+        }
         // drain_outbox stops at the first entry it cannot deliver, so an error is exactly
         // "something still waits".
         let waiting = match crate::actions::dispatch::drain_outbox(&ctx.target, &store).await {

@@ -290,7 +290,13 @@ async fn a_crash_between_publishing_and_marking_sent_makes_no_second_copy() {
     assert_eq!(again, vec![(req.id.clone(), false)], "found already pushed");
     // ...and the queue holds one copy, not two.
     assert_eq!(redis.cli(&["llen", "thinking"]).trim(), "1");
-    assert!(store.outbox_pending().await.unwrap().is_empty());
+    assert!(
+        store
+            .outbox_pending(&target.broker_id())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let worker = CeleryWorker::start(&redis.url(), false, &sb.dir);
     wait_for("the run", || worker.runs().len() == 1);
     std::thread::sleep(std::time::Duration::from_secs(1));
@@ -405,4 +411,118 @@ async fn a_dispatch_lost_in_the_broker_is_only_reported_by_default() {
     );
     let audit = store.audit_since(0).await.unwrap();
     assert!(audit.iter().all(|r| r.action != "redeliver"), "{audit:#?}");
+}
+
+/// Issue 14: a dispatch queued locally for broker A is never delivered to broker B. The
+/// shell's dispatch and the TUI's outbox task (`run::outbox`) both leave it for A, say so,
+/// and `audit --outbox` names A; a control room on A then delivers it, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outbox_row_is_delivered_only_to_the_broker_it_was_confirmed_for() {
+    let sb = Sandbox::new("dispatch-aim");
+    let mut a = RedisServer::start();
+    let url_a = a.url();
+    a.kill();
+    let out = cli(
+        &sb,
+        &url_a,
+        &["dispatch", "thinking", "tasks.add", "--args", "[4,4]"],
+    );
+    assert_eq!(out.status.code(), Some(75), "{}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_string();
+
+    // Broker B: another Redis. The shell's next dispatch there leaves A's row alone.
+    let b = RedisServer::start();
+    let out = cli(&sb, &b.url(), &["dispatch", "thinking", "thinking.plan"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stderr);
+    assert!(!said.contains(&format!("delivered {id}")), "{said}");
+    assert!(said.contains("wait for another broker"), "{said}");
+    assert!(said.contains(&format!("127.0.0.1:{}/0", a.port)), "{said}");
+    assert_eq!(
+        b.cli(&["llen", "thinking"]).trim(),
+        "1",
+        "only B's own dispatch"
+    );
+    assert!(!b.cli(&["lrange", "thinking", "0", "-1"]).contains(&id));
+
+    // The TUI's outbox task on B: the same, over several of its rounds.
+    let store = Store::open(sb.path("audit.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let settings =
+        chavion_tui::config::settings_from_str(&format!("[redis]\nurl = \"{}\"\n", b.url()))
+            .unwrap();
+    let ctx = chavion_tui::run::action_context(
+        &settings,
+        chavion_tui::gate::Gate::default(),
+        chavion_tui::store::SharedStore::ready(Some(store.clone())),
+    );
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let outbox = tokio::spawn(chavion_tui::run::outbox(ctx, tx));
+    let told = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
+        .await
+        .expect("the outbox task says what waits")
+        .unwrap();
+    let chavion_tui::event::Event::ActionDone {
+        outcome: Ok(words), ..
+    } = &told
+    else {
+        panic!("{told:?}")
+    };
+    assert!(words.contains("wait for another broker"), "{words}");
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    outbox.abort();
+    assert_eq!(
+        b.cli(&["llen", "thinking"]).trim(),
+        "1",
+        "nothing pushed to B"
+    );
+    assert!(
+        !rx.try_recv()
+            .is_ok_and(|e| matches!(e, chavion_tui::event::Event::OutboxDelivered { .. })),
+        "nothing delivered"
+    );
+
+    // The trail names where it waits.
+    let listed = cli(&sb, &b.url(), &["audit", "--outbox", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(rows[0]["task_id"], id.as_str());
+    assert_eq!(
+        rows[0]["broker"],
+        format!("redis://127.0.0.1:{}/0 prefix=", a.port)
+    );
+
+    // Broker A back: a control room on A delivers it there, once.
+    a.restart();
+    let out = cli(&sb, &url_a, &["dispatch", "thinking", "thinking.plan"]);
+    assert!(
+        text(&out.stderr).contains(&format!("delivered {id} from the outbox")),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(a.cli(&["lrange", "thinking", "0", "-1"]).contains(&id));
+    assert!(!b.cli(&["lrange", "thinking", "0", "-1"]).contains(&id));
+    let listed = cli(&sb, &b.url(), &["audit", "--outbox", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(rows, serde_json::json!([]));
+}
+
+/// Issue 14: `--demo` with a command that acts goes through the same gate as the TUI.
+#[test]
+fn the_demo_refuses_dispatch_from_the_shell_and_nothing_reaches_redis() {
+    let sb = Sandbox::new("dispatch-demo");
+    let redis = RedisServer::start();
+    let out = cli(
+        &sb,
+        &redis.url(),
+        &["--demo", "dispatch", "thinking", "thinking.plan"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("refused: dispatching a task is not sent anywhere in the demo"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(redis.cli(&["llen", "thinking"]).trim(), "0");
+    assert_eq!(redis.cli(&["dbsize"]).trim(), "0", "nothing written at all");
 }

@@ -27,8 +27,11 @@ fn entry(id: &str, created_ms: i64) -> OutboxEntry {
         sent_event: "{}".into(),
         created_ms,
         attempts: 0,
+        broker: BROKER.into(),
     }
 }
+
+const BROKER: &str = "redis://127.0.0.1:6379/0 prefix=";
 
 async fn suite(store: Store) {
     // Audit: kept, in order, filtered by time.
@@ -51,7 +54,13 @@ async fn suite(store: Store) {
     store.outbox_put(&entry("b", 20)).await.unwrap();
     store.outbox_put(&entry("a", 10)).await.unwrap();
     store.outbox_put(&entry("a", 99)).await.unwrap();
-    let pending = store.outbox_pending().await.unwrap();
+    // Meant for another broker: never handed to this one, but listed as waiting.
+    let staging = OutboxEntry {
+        broker: "redis://10.0.0.9:6379/0 prefix=".into(),
+        ..entry("s", 5)
+    };
+    store.outbox_put(&staging).await.unwrap();
+    let pending = store.outbox_pending(BROKER).await.unwrap();
     assert_eq!(
         pending
             .iter()
@@ -59,15 +68,27 @@ async fn suite(store: Store) {
             .collect::<Vec<_>>(),
         [("a", 10), ("b", 20)]
     );
+    let waiting = store.outbox_waiting().await.unwrap();
+    assert_eq!(
+        waiting
+            .iter()
+            .map(|w| (w.task_id.as_str(), w.broker.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            ("s", "redis://10.0.0.9:6379/0 prefix="),
+            ("a", BROKER),
+            ("b", BROKER)
+        ]
+    );
     store
         .outbox_failed("a", "connection refused")
         .await
         .unwrap();
-    assert_eq!(store.outbox_pending().await.unwrap()[0].attempts, 1);
+    assert_eq!(store.outbox_pending(BROKER).await.unwrap()[0].attempts, 1);
     store.outbox_sent("a", 30).await.unwrap();
     assert_eq!(
         store
-            .outbox_pending()
+            .outbox_pending(BROKER)
             .await
             .unwrap()
             .iter()

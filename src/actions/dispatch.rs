@@ -41,6 +41,42 @@ pub struct Target {
     pub celery_prefix: String,
 }
 
+impl Target {
+    /// Which broker this is, as an outbox row records it: the URL without its password, with
+    /// host, port and db written out (so `redis://localhost` and `redis://127.0.0.1:6379/0`
+    /// are one broker), plus the key prefix. A dispatch is delivered only to the broker it
+    /// was confirmed for.
+    pub fn broker_id(&self) -> String {
+        broker_id(&self.redis_url, &self.keyprefix)
+    }
+}
+
+/// See `Target::broker_id`.
+pub fn broker_id(url: &str, keyprefix: &str) -> String {
+    let scheme = url.split_once("://").map_or("redis", |(s, _)| s);
+    let authority = url
+        .split_once("://")
+        .map_or(url, |(_, r)| r)
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or("");
+    let user = authority
+        .rsplit_once('@')
+        .map(|(info, _)| info.split(':').next().unwrap_or(""))
+        .filter(|u| !u.is_empty())
+        .map(|u| format!("{u}@"))
+        .unwrap_or_default();
+    let (host, port) = crate::feeds::redis::host_port(url).unwrap_or_default();
+    let host = match host.to_ascii_lowercase().as_str() {
+        "localhost" | "" => "127.0.0.1".to_string(),
+        h if h.contains(':') => format!("[{h}]"),
+        h => h.to_string(),
+    };
+    let port = if port == 0 { 6379 } else { port };
+    let db = crate::feeds::redis::db_of(url);
+    format!("{scheme}://{user}{host}:{port}/{db} prefix={keyprefix}")
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
     /// On the queue now.
@@ -190,6 +226,7 @@ pub fn entry(target: &Target, req: &TaskRequest) -> OutboxEntry {
         sent_event: String::from_utf8(sent_event).expect("JSON is UTF-8"),
         created_ms: now_ms(),
         attempts: 0,
+        broker: target.broker_id(),
     }
 }
 
@@ -272,10 +309,37 @@ pub fn queue_of(target: &Target, queue_key: &str) -> String {
     k.split("\x06\x16").next().unwrap_or(k).to_string()
 }
 
+/// What the outbox holds for brokers other than `target`, in words, or None. These rows are
+/// never delivered here: they were confirmed for another broker.
+pub async fn waiting_elsewhere(target: &Target, store: &Store) -> Option<String> {
+    let here = target.broker_id();
+    let others: Vec<_> = store
+        .outbox_waiting()
+        .await
+        .ok()?
+        .into_iter()
+        .filter(|w| w.broker != here)
+        .collect();
+    let first = others.first()?;
+    let broker = if first.broker.is_empty() {
+        "an unrecorded broker (queued by an older version)".to_string()
+    } else {
+        crate::sanitize::clean(&first.broker, 200)
+    };
+    Some(format!(
+        "{} dispatch(es) in the outbox wait for another broker ({broker}{}); they are delivered only by a control room connected to it. `chavion-tui audit --outbox` lists them",
+        others.len(),
+        if others.len() > 1 { ", and others" } else { "" }
+    ))
+}
+
 /// Delivers every pending outbox entry, oldest first; stops at the first Redis failure.
 /// Returns the ids delivered now (or found already delivered).
 pub async fn drain_outbox(target: &Target, store: &Store) -> Result<Vec<(String, bool)>, String> {
-    let pending = store.outbox_pending().await.map_err(|e| e.to_string())?;
+    let pending = store
+        .outbox_pending(&target.broker_id())
+        .await
+        .map_err(|e| e.to_string())?;
     if pending.is_empty() {
         return Ok(Vec::new());
     }
@@ -353,6 +417,38 @@ mod tests {
             celery_prefix: String::new(),
         };
         assert_eq!(queue_of(&t, "p:thinking\x06\x166"), "thinking");
+    }
+
+    #[test]
+    fn a_broker_is_named_without_its_password_and_with_everything_else_written_out() {
+        assert_eq!(
+            broker_id("redis://localhost", ""),
+            "redis://127.0.0.1:6379/0 prefix="
+        );
+        assert_eq!(
+            broker_id("redis://127.0.0.1:6379/0", ""),
+            broker_id("redis://localhost:6379", "")
+        );
+        assert_eq!(
+            broker_id("rediss://ops:s3cret@Cache.Internal:6380/2?x=1", "p:"),
+            "rediss://ops@cache.internal:6380/2 prefix=p:"
+        );
+        assert_eq!(
+            broker_id("redis://:s3cret@[::1]:7000/1", ""),
+            "redis://[::1]:7000/1 prefix="
+        );
+        assert_ne!(
+            broker_id("redis://127.0.0.1:6379/0", ""),
+            broker_id("redis://127.0.0.1:6380/0", "")
+        );
+        assert_ne!(
+            broker_id("redis://127.0.0.1:6379/0", ""),
+            broker_id("redis://127.0.0.1:6379/1", "")
+        );
+        assert_ne!(
+            broker_id("redis://127.0.0.1:6379/0", "a:"),
+            broker_id("redis://127.0.0.1:6379/0", "b:")
+        );
     }
 
     #[test]

@@ -59,6 +59,9 @@ pub async fn dispatch(
                 eprintln!("delivered {id} from the outbox");
             }
         }
+        if let Some(words) = crate::actions::dispatch::waiting_elsewhere(&ctx.target, store).await {
+            eprintln!("chavion-tui: {words}");
+        }
     }
     let mut events = match wait {
         Some(_) => Some(subscribe(settings).await),
@@ -207,7 +210,15 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     Ok(n * ms)
 }
 
-pub async fn audit(settings: &Settings, since: Option<&str>, json: bool, runs: bool) -> ExitCode {
+/// Which part of the trail `audit` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trail {
+    Actions,
+    Runs,
+    Outbox,
+}
+
+pub async fn audit(settings: &Settings, since: Option<&str>, json: bool, what: Trail) -> ExitCode {
     let since_ms = match since.map(parse_duration).transpose() {
         Ok(d) => d.map_or(0, |d| crate::store::now_ms() - d),
         Err(why) => {
@@ -226,8 +237,10 @@ pub async fn audit(settings: &Settings, since: Option<&str>, json: bool, runs: b
             return ExitCode::from(1);
         }
     };
-    if runs {
-        return print_runs(&store, since_ms, json).await;
+    match what {
+        Trail::Runs => return print_runs(&store, since_ms, json).await,
+        Trail::Outbox => return print_outbox(&store, json).await,
+        Trail::Actions => {}
     }
     let records = store.audit_since(since_ms).await.map_err(|e| e.to_string());
     let records = match records {
@@ -255,8 +268,72 @@ pub async fn audit(settings: &Settings, since: Option<&str>, json: bool, runs: b
         let from = r.ssh_client.split_whitespace().next().unwrap_or("local");
         println!(
             "{when:<20} {:<10} {from:<16} {:<10} {:<28} {}",
-            r.who, r.action, r.target, r.outcome
+            clean(&r.who),
+            clean(&r.action),
+            clean(&r.target),
+            clean(&r.outcome)
         );
+    }
+    // Dispatches that never left are part of the trail too: say where each one waits.
+    if let Ok(waiting) = store.outbox_waiting().await
+        && !waiting.is_empty()
+    {
+        println!();
+        println!(
+            "{} dispatch(es) still waiting in the outbox:",
+            waiting.len()
+        );
+        print_waiting(&waiting);
+    }
+    ExitCode::SUCCESS
+}
+
+/// Text from the store may have come from outside (task names, hosts): cleaned before it
+/// reaches a terminal.
+fn clean(text: &str) -> String {
+    crate::sanitize::clean(text, 2_000)
+}
+
+fn print_waiting(waiting: &[crate::store::Waiting]) {
+    println!(
+        "{:<20} {:<38} {:<16} {:<8} BROKER",
+        "QUEUED (UTC)", "TASK ID", "QUEUE", "TRIES"
+    );
+    for w in waiting {
+        let when = chrono::DateTime::from_timestamp_millis(w.created_ms)
+            .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_default();
+        let broker = if w.broker.is_empty() {
+            "(not recorded: queued by an older version; delivered by no one)".to_string()
+        } else {
+            clean(&w.broker)
+        };
+        println!(
+            "{when:<20} {:<38} {:<16} {:<8} {broker}",
+            clean(&w.task_id),
+            clean(&w.queue_key.replace(['\x06', '\x16'], "/")),
+            w.attempts
+        );
+    }
+}
+
+async fn print_outbox(store: &Store, json: bool) -> ExitCode {
+    let waiting = match store.outbox_waiting().await {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("chavion-tui: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&waiting).expect("rows serialize")
+        );
+    } else if waiting.is_empty() {
+        println!("the outbox is empty: every dispatch has been delivered");
+    } else {
+        print_waiting(&waiting);
     }
     ExitCode::SUCCESS
 }

@@ -44,6 +44,20 @@ pub struct OutboxEntry {
     pub sent_event: String,
     pub created_ms: i64,
     pub attempts: i64,
+    /// The broker it was confirmed for (`dispatch::Target::broker_id`): only a control room
+    /// connected to that broker delivers it.
+    pub broker: String,
+}
+
+/// A dispatch still waiting in the outbox, as `audit --outbox` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct Waiting {
+    pub task_id: String,
+    pub broker: String,
+    pub queue_key: String,
+    pub created_ms: i64,
+    pub attempts: i64,
+    pub last_error: String,
 }
 
 /// One executor run, as the trail keeps it.
@@ -170,15 +184,24 @@ impl Store {
     /// Keeps a dispatch until Redis takes it. Idempotent on the task id.
     pub async fn outbox_put(&self, e: &OutboxEntry) -> Result<(), sqlx::Error> {
         on_pool!(self, pool => {
-            sqlx::query("INSERT INTO outbox (task_id, queue_key, message, sent_event, created_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (task_id) DO NOTHING")
-                .bind(&e.task_id).bind(&e.queue_key).bind(&e.message).bind(&e.sent_event).bind(e.created_ms)
+            sqlx::query("INSERT INTO outbox (task_id, queue_key, message, sent_event, created_ms, broker) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (task_id) DO NOTHING")
+                .bind(&e.task_id).bind(&e.queue_key).bind(&e.message).bind(&e.sent_event).bind(e.created_ms).bind(&e.broker)
                 .execute(pool).await.map(|_| ())
         })
     }
 
-    pub async fn outbox_pending(&self) -> Result<Vec<OutboxEntry>, sqlx::Error> {
+    /// The dispatches waiting for `broker`, oldest first: only these may be delivered there.
+    pub async fn outbox_pending(&self, broker: &str) -> Result<Vec<OutboxEntry>, sqlx::Error> {
         on_pool!(self, pool => {
-            sqlx::query_as::<_, OutboxEntry>("SELECT task_id, queue_key, message, sent_event, created_ms, attempts FROM outbox WHERE sent_ms IS NULL ORDER BY created_ms, task_id")
+            sqlx::query_as::<_, OutboxEntry>("SELECT task_id, queue_key, message, sent_event, created_ms, attempts, broker FROM outbox WHERE sent_ms IS NULL AND broker = $1 ORDER BY created_ms, task_id")
+                .bind(broker).fetch_all(pool).await
+        })
+    }
+
+    /// Every dispatch still waiting, for whichever broker, oldest first.
+    pub async fn outbox_waiting(&self) -> Result<Vec<Waiting>, sqlx::Error> {
+        on_pool!(self, pool => {
+            sqlx::query_as::<_, Waiting>("SELECT task_id, broker, queue_key, created_ms, attempts, last_error FROM outbox WHERE sent_ms IS NULL ORDER BY created_ms, task_id")
                 .fetch_all(pool).await
         })
     }

@@ -106,6 +106,20 @@ pub fn reason(e: &redis::RedisError) -> String {
 }
 
 /// Host and port of a `redis://` URL, for finding the Redis row in the port map.
+/// The db a Redis URL names (its path), 0 when it names none.
+pub fn db_of(url: &str) -> u32 {
+    let path = url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split_once('/'))
+        .map(|(_, p)| p)
+        .unwrap_or("");
+    path.split(['?', '#'])
+        .next()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0)
+}
+
 pub fn host_port(url: &str) -> Option<(String, u16)> {
     let rest = url.split_once("://")?.1;
     let authority = rest.split(['/', '?', '#']).next()?;
