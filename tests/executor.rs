@@ -200,6 +200,47 @@ async fn a_changed_host_key_is_refused_loudly() {
     assert!(why.contains("known_hosts:1"), "{why}");
 }
 
+/// Issue 14: the line named is the file's own line, comments counted.
+#[tokio::test]
+async fn a_changed_host_key_names_the_right_line_past_comments() {
+    let mut server = SshServer::start("changed-line");
+    let old = server.known_line();
+    server.new_host_key();
+    std::fs::write(
+        server.known_hosts(),
+        format!(
+            "# fleet hosts\n# kept by hand\n\nother.example {}\n{old}",
+            old.split_once(' ').unwrap().1.trim_end()
+        ),
+    )
+    .unwrap();
+    let toml = server.executor_toml(&server.client_key(), &runbook("hello", "echo hi", 10));
+    let SshError::HostKey(why) = refused(&toml).await else {
+        panic!("expected a host-key refusal");
+    };
+    assert!(
+        why.contains("known_hosts:5."),
+        "line 5 holds the old key: {why}"
+    );
+}
+
+/// Issue 14: a host listed only by its ECDSA key is asked for that key, as OpenSSH does,
+/// though it offers ed25519 too.
+#[tokio::test]
+async fn a_host_known_only_by_its_ecdsa_key_is_reached() {
+    let mut server = SshServer::start("ecdsa");
+    let ecdsa = server.add_ecdsa_host_key();
+    std::fs::write(server.known_hosts(), format!("# only ECDSA\n{ecdsa}")).unwrap();
+    let toml = server.executor_toml(
+        &server.client_key(),
+        &runbook("hello", "echo via-ecdsa", 10),
+    );
+    let mut run = start(&toml, "hello");
+    until_line(&mut run, "via-ecdsa").await;
+    let end = run.done.await.unwrap();
+    assert_eq!(end.exit_code(), 0, "{:?}", end.status);
+}
+
 #[tokio::test]
 async fn a_wrong_client_key_is_refused() {
     let server = SshServer::start("wrongkey");
@@ -393,7 +434,7 @@ fn exec_streams_output_exits_with_the_remote_code_and_is_audited() {
 }
 
 #[test]
-fn exec_refuses_under_read_only_and_without_confirmation() {
+fn exec_refuses_under_read_only_in_the_demo_and_without_confirmation() {
     let server = SshServer::start("cli-ro");
     let marker = format!("/tmp/chavion-exec-ran-{}", std::process::id());
     let _ = std::fs::remove_file(&marker);
@@ -405,6 +446,14 @@ fn exec_refuses_under_read_only_and_without_confirmation() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--read-only"), "{stderr}");
+    // The demo never reaches a real host, from the shell either (issue 14).
+    let out = sb.cmd(&["--demo", "exec", "touch", "--yes"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("refused: running a runbook over SSH is not sent anywhere in the demo"),
+        "{stderr}"
+    );
     // No terminal and no --yes: nobody confirmed it.
     let out = sb.cmd(&["exec", "touch"]);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -29,12 +29,59 @@ pub fn host_entry(host: &str, port: u16) -> String {
     }
 }
 
+/// The keys known_hosts lists for the host, each with the line of the file it is on (counting
+/// every line, comments and blank ones included, as an editor does).
+pub fn listed(host: &str, port: u16, file: &Path) -> Result<Vec<(usize, PublicKey)>, String> {
+    let found = russh::keys::known_hosts::known_host_keys_path(host, port, file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    // russh numbers the lines it reads, skipping those that start with '#': its numbers are
+    // mapped back to the file's own, so "differs from known_hosts:N" names the right line.
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let counted: Vec<usize> = text
+        .split_inclusive('\n')
+        .enumerate()
+        .filter(|(_, l)| !l.starts_with('#'))
+        .map(|(i, _)| i + 1)
+        .collect();
+    Ok(found
+        .into_iter()
+        .map(|(n, k)| (counted.get(n - 1).copied().unwrap_or(n), k))
+        .collect())
+}
+
+/// The host-key algorithms to ask the server for, those known_hosts holds for this host
+/// first, as OpenSSH orders them: a host listed with only its ECDSA or RSA key is asked for
+/// that key, not refused for offering ed25519 first.
+pub fn preferred_algorithms(
+    host: &str,
+    port: u16,
+    file: &Path,
+    all: &[russh::keys::Algorithm],
+) -> Vec<russh::keys::Algorithm> {
+    use russh::keys::Algorithm;
+    let known: Vec<Algorithm> = listed(host, port, file)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(_, k)| k.algorithm())
+        .collect();
+    // RSA keys are one family whatever hash signs with them.
+    let family = |a: &Algorithm| match a {
+        Algorithm::Rsa { .. } => Algorithm::Rsa { hash: None },
+        other => other.clone(),
+    };
+    let (mut first, rest): (Vec<_>, Vec<_>) = all
+        .iter()
+        .cloned()
+        .partition(|a| known.iter().any(|k| family(k) == family(a)));
+    first.extend(rest);
+    first
+}
+
 pub fn check(host: &str, port: u16, key: &PublicKey, file: &Path) -> Result<Verdict, String> {
     if let Some(line) = revoked_line(key, file) {
         return Ok(Verdict::Revoked { line });
     }
-    let listed = russh::keys::known_hosts::known_host_keys_path(host, port, file)
-        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let listed = listed(host, port, file)?;
     // Any matching key is enough, as in OpenSSH; only then is a same-type key a change.
     if listed.iter().any(|(_, k)| k == key) {
         return Ok(Verdict::Known);
@@ -174,6 +221,46 @@ mod tests {
         assert_eq!(
             check("10.0.0.5", 22, &key(A), &p2).unwrap(),
             Verdict::Revoked { line: 1 }
+        );
+    }
+
+    #[test]
+    fn line_numbers_count_comments_and_blank_lines_like_an_editor() {
+        let (_d, p) = file(&format!(
+            "# managed by hand\n# another comment\n\nother.host {A}\n# h's key:\nh {B}\n"
+        ));
+        assert_eq!(
+            check("h", 22, &key(A), &p).unwrap(),
+            Verdict::Changed { lines: vec![6] },
+            "line 6 holds h's key; line 2 is a comment"
+        );
+        assert_eq!(listed("other.host", 22, &p).unwrap()[0].0, 4);
+    }
+
+    #[test]
+    fn the_algorithms_known_for_the_host_are_asked_for_first() {
+        use russh::keys::{Algorithm, EcdsaCurve};
+        const E: &str = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YB/++Tpockg=";
+        let (_d, p) = file(&format!("h {E}\n"));
+        let all = [
+            Algorithm::Ed25519,
+            Algorithm::Ecdsa {
+                curve: EcdsaCurve::NistP256,
+            },
+            Algorithm::Rsa { hash: None },
+        ];
+        let order = preferred_algorithms("h", 22, &p, &all);
+        assert_eq!(
+            order[0],
+            Algorithm::Ecdsa {
+                curve: EcdsaCurve::NistP256
+            }
+        );
+        assert_eq!(order.len(), 3, "the others are still offered, after it");
+        assert_eq!(
+            preferred_algorithms("unlisted", 22, &p, &all),
+            all.to_vec(),
+            "an unlisted host keeps the default order"
         );
     }
 

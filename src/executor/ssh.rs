@@ -114,10 +114,19 @@ pub async fn connect(t: &HostTarget, o: &SshOptions) -> Result<Session, SshError
 }
 
 async fn connect_and_login(t: &HostTarget, o: &SshOptions) -> Result<Session, SshError> {
+    let mut preferred = russh::Preferred::DEFAULT.clone();
+    preferred.key = known_hosts::preferred_algorithms(
+        &t.address,
+        t.port,
+        &t.known_hosts,
+        &russh::Preferred::DEFAULT.key,
+    )
+    .into();
     let config = Arc::new(client::Config {
         keepalive_interval: Some(o.keepalive),
         keepalive_max: 3,
         nodelay: true,
+        preferred,
         ..client::Config::default()
     });
     let refusal = Arc::new(Mutex::new(None));

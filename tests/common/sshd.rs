@@ -74,11 +74,16 @@ impl SshServer {
         std::fs::write(
             &cfg,
             format!(
-                "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_ed25519\nPidFile {d}/sshd.pid\n\
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_ed25519\n{ecdsa}PidFile {d}/sshd.pid\n\
                  AuthorizedKeysFile {d}/authorized_keys\nPubkeyAuthentication yes\n\
                  PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nLogLevel DEBUG\n",
                 port = self.port,
-                d = self.dir.display()
+                d = self.dir.display(),
+                ecdsa = if self.dir.join("host_ecdsa").exists() {
+                    format!("HostKey {}/host_ecdsa\n", self.dir.display())
+                } else {
+                    String::new()
+                }
             ),
         )
         .unwrap();
@@ -102,6 +107,28 @@ impl SshServer {
     pub fn new_host_key(&mut self) {
         keygen(&self.dir.join("host_ed25519"));
         self.restart();
+    }
+
+    /// Gives the host an ECDSA key beside its ed25519 one, as most hosts have; returns the
+    /// known_hosts line for it.
+    pub fn add_ecdsa_host_key(&mut self) -> String {
+        let path = self.dir.join("host_ecdsa");
+        let _ = std::fs::remove_file(&path);
+        let ok = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ecdsa", "-b", "256", "-N", "", "-f"])
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        self.restart();
+        let public = std::fs::read_to_string(path.with_extension("pub")).unwrap();
+        let mut parts = public.split_whitespace();
+        format!(
+            "[127.0.0.1]:{} {} {}\n",
+            self.port,
+            parts.next().unwrap(),
+            parts.next().unwrap()
+        )
     }
 
     pub fn kill(&mut self) {
