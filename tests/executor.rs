@@ -115,6 +115,74 @@ async fn a_process_that_ignores_term_is_killed_after_the_grace_period() {
     );
 }
 
+/// Issue 14: the control room dies mid-run (its task and SSH link dropped, no signal sent).
+/// The remote `timeout` ends the command, and the wrapper sweeps what it left: a child
+/// that ignores TERM and HUP does not outlive the run.
+#[tokio::test]
+async fn a_child_ignoring_term_does_not_outlive_a_control_room_that_is_gone() {
+    let server = SshServer::start("orphan");
+    let toml = server.executor_toml(
+        &server.client_key(),
+        &runbook(
+            "orphan",
+            "sh -c 'trap \"\" TERM HUP; exec sleep 31341' & echo started; sleep 31342",
+            3,
+        ),
+    );
+    let mut run = start(&toml, "orphan");
+    until_line(&mut run, "started").await;
+    assert!(server.process_alive("sleep 31341"));
+    // The control room is gone: no TERM, no KILL, no sweep from this side.
+    run.done.abort();
+    drop(run);
+    assert!(
+        gone(&server, "sleep 31342").await,
+        "the remote timeout did not end the command"
+    );
+    assert!(
+        gone(&server, "sleep 31341").await,
+        "a child that ignores TERM outlived the run"
+    );
+}
+
+/// Issue 14: OpenSSH delivers no signal to a root session. The cancel still ends the run
+/// (the process group is killed over a second channel) and says so; it is not reported as
+/// "never started" (255).
+#[tokio::test]
+async fn a_cancelled_root_run_is_killed_and_reported_as_such() {
+    let server = SshServer::start("root");
+    let toml = server.executor_toml_as(
+        "root",
+        &server.client_key(),
+        &runbook("wait", "echo started; sleep 31343", 120),
+    );
+    let mut run = start(&toml, "wait");
+    until_line(&mut run, "started").await;
+    run.cancel.send(true).unwrap();
+    let end = run.done.await.unwrap();
+    assert!(end.cancelled, "{end:?}");
+    assert_eq!(end.status, Status::Swept, "{end:?}");
+    assert_eq!(
+        end.exit_code(),
+        137,
+        "not 255, which means it never started"
+    );
+    assert!(end.summary().contains("root login"), "{}", end.summary());
+    let root_alive = || {
+        std::process::Command::new("pgrep")
+            .args(["-u", "root", "-f", "sleep 31343"])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    for _ in 0..50 {
+        if !root_alive() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!root_alive(), "the root run's sleep survived the cancel");
+}
+
 #[tokio::test]
 async fn exit_status_and_both_streams_come_back() {
     let server = SshServer::start("status");

@@ -150,15 +150,27 @@ fn plan(
 /// The first line on stderr names the run's process group, so a cancel can make sure of it.
 pub const PGID_MARK: &str = "chavion-tui:pgid:";
 
-/// `exec` makes `timeout` the session's process, so the signals sshd delivers to the
-/// session's process group reach it and everything it started; `timeout` itself is the
-/// backstop that ends the run even if our link to the host is gone. The shell first says
-/// its pid (which `exec` keeps, and which is the group's id): if `timeout` dies before its
-/// children (a TERM landing while it is still starting them), the group is swept by id.
+/// The line the remote login shell runs. The shell is the session's leader, and its pid
+/// (`$$`, said first, on stderr) is the id of the process group everything the run starts
+/// belongs to; sshd delivers the operator's signals to that whole group.
+///
+/// - `timeout --foreground` bounds the command even when the control room is gone (no
+///   signal will ever come from it); `--foreground` keeps it in the session's group, so
+///   sshd's signals reach the command and the sweep below reaches everything.
+/// - The shell traps TERM, HUP and INT (a trap, not an ignore: children start with the
+///   default dispositions) so it outlives the command and sweeps after it: however the
+///   command ended (done, timed out, signalled), whatever is left of the group gets TERM,
+///   then KILL after the grace period. A child that ignores TERM, or outlived a `sh -c`
+///   that died on TERM, never outlives the run.
+/// - The sweeper keeps no stdout or stderr open, so it never holds the channel open.
 pub fn wrap(command: &str, timeout: Duration, grace: Duration) -> String {
+    let g = grace.as_secs().max(1);
     format!(
-        "echo {PGID_MARK}$$ >&2; exec timeout --kill-after={}s {}s sh -c {}",
-        grace.as_secs(),
+        "echo {PGID_MARK}$$ >&2; trap : TERM HUP INT; \
+         timeout --foreground --kill-after={g}s {}s sh -c {} & c=$!; \
+         while :; do wait $c; rc=$?; kill -0 $c 2>/dev/null || break; done; \
+         kill -TERM -$$ 2>/dev/null; (sleep {g}; kill -KILL -$$) >/dev/null 2>&1 </dev/null & \
+         exit $rc",
         timeout.as_secs(),
         shell_quote(command)
     )
@@ -179,10 +191,12 @@ mod tests {
             Duration::from_secs(60),
             Duration::from_secs(5),
         );
-        assert_eq!(
-            line,
-            r#"echo chavion-tui:pgid:$$ >&2; exec timeout --kill-after=5s 60s sh -c 'echo '\''it'\'''\''s'\'' "$HOME"; rm -rf /tmp/x'"#
+        assert!(
+            line.contains(r#"timeout --foreground --kill-after=5s 60s sh -c 'echo '\''it'\'''\''s'\'' "$HOME"; rm -rf /tmp/x' & c=$!"#),
+            "{line}"
         );
+        assert!(line.starts_with("echo chavion-tui:pgid:$$ >&2; trap : TERM HUP INT;"));
+        assert!(line.ends_with("exit $rc"), "{line}");
         // What the shell would hand `sh -c` is the command unchanged.
         let out = std::process::Command::new("sh")
             .arg("-c")
@@ -190,5 +204,35 @@ mod tests {
             .output()
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "a'b \"c\" $d");
+    }
+
+    #[test]
+    fn the_wrapper_keeps_the_exit_status_and_sweeps_what_the_command_left() {
+        // Run here as the leader of a session of its own, as sshd starts it.
+        let marker = format!("chavion-wrap-{}", std::process::id());
+        let line = wrap(
+            &format!("(trap '' TERM; exec sleep 30 {marker}) & exit 3"),
+            Duration::from_secs(20),
+            Duration::from_secs(1),
+        );
+        let out = std::process::Command::new("setsid")
+            .args(["-w", "sh", "-c", &line])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert_eq!(out.code(), Some(3), "the command's own status");
+        // The TERM-ignoring child is gone once the grace period has passed.
+        let alive = || {
+            std::process::Command::new("pgrep")
+                .args(["-f", &marker])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while alive() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(!alive(), "a child that ignored TERM outlived the run");
     }
 }

@@ -32,6 +32,9 @@ pub enum Status {
     Signal(String),
     /// The channel closed without saying how the command ended.
     Unknown(String),
+    /// The host delivered neither TERM nor KILL (OpenSSH does not signal root sessions),
+    /// so the run's process group was killed over a second channel.
+    Swept,
     NotStarted(SshError),
 }
 
@@ -58,6 +61,9 @@ impl RunEnd {
             Status::Exit(c) => format!("{how}exit status {c} {took}"),
             Status::Signal(s) => format!("{how}killed by SIG{s} {took}"),
             Status::Unknown(w) => format!("{how}{w} {took}"),
+            Status::Swept => format!(
+                "{how}the host delivered no signal (OpenSSH does not signal a root login), so the run's process group was killed (KILL) over a second channel {took}"
+            ),
             Status::NotStarted(e) => format!("not run: {e}"),
         }
     }
@@ -68,6 +74,7 @@ impl RunEnd {
         match &self.status {
             Status::Exit(c) => (*c).min(255) as i32,
             Status::Signal(s) => 128 + signal_number(s),
+            Status::Swept => 128 + 9,
             Status::Unknown(_) | Status::NotStarted(_) => 255,
         }
     }
@@ -181,6 +188,8 @@ pub async fn execute(
     let mut pgid: Option<u32> = None;
     // After TERM: when to send KILL; after KILL: when to give up and close.
     let mut escalation: Option<(Sig, Instant)> = None;
+    // The host never confirmed the end after TERM and KILL: the channel was closed on it.
+    let mut gave_up = false;
     let far = start + Duration::from_secs(86_400 * 365);
     loop {
         let next = escalation.as_ref().map_or(far, |(_, at)| *at);
@@ -225,7 +234,7 @@ pub async fn execute(
                     }
                     _ => {
                         let _ = channel.close().await;
-                        status.get_or_insert(Status::Unknown("the host did not confirm the end; channel closed".into()));
+                        gave_up = true;
                         break;
                     }
                 }
@@ -238,16 +247,19 @@ pub async fn execute(
     if !rest.is_empty() {
         let _ = tx.send(RunUpdate::Output(rest)).await;
     }
-    if (was_cancelled || timed_out)
-        && let Some(id) = pgid
-    {
-        sweep(&session, id).await;
-    }
+    let swept = match pgid {
+        Some(id) if was_cancelled || timed_out => sweep(&session, id).await,
+        _ => false,
+    };
     let _ = session
         .disconnect(Disconnect::ByApplication, "run ended", "en")
         .await;
-    let status = status
-        .unwrap_or_else(|| Status::Unknown("the session closed without an exit status".into()));
+    let status = status.unwrap_or_else(|| match (gave_up, swept) {
+        // Signals went unanswered and the sweep found the group alive and killed it.
+        (true, true) => Status::Swept,
+        (true, false) => Status::Unknown("the host did not confirm the end; channel closed".into()),
+        _ => Status::Unknown("the session closed without an exit status".into()),
+    });
     // The remote `timeout` says 124 when it sent TERM and 137 when it had to KILL.
     if !was_cancelled
         && start.elapsed() >= plan.timeout
@@ -265,21 +277,33 @@ async fn cancelled(rx: &mut Cancel) {
 }
 
 /// After a cancel or a timeout, whatever is left of the run's process group is killed, on
-/// a channel of its own: `timeout` may have gone first and left its children behind.
-async fn sweep(session: &ssh::Session, pgid: u32) {
+/// a channel of its own: the host may not have delivered the signals (a root login), or
+/// the link to the first channel may be stuck. True when the group was there and killed.
+async fn sweep(session: &ssh::Session, pgid: u32) -> bool {
+    const SWEPT: &str = "chavion-tui:swept";
     let go = async {
         let mut ch = session.channel_open_session().await.ok()?;
-        ch.exec(true, format!("kill -KILL -{pgid} 2>/dev/null; true"))
-            .await
-            .ok()?;
+        ch.exec(
+            true,
+            format!("kill -KILL -{pgid} 2>/dev/null && echo {SWEPT}; true"),
+        )
+        .await
+        .ok()?;
+        let mut said = Vec::new();
         while let Some(msg) = ch.wait().await {
-            if matches!(msg, ChannelMsg::Close) {
-                break;
+            match msg {
+                ChannelMsg::Data { data } => said.extend_from_slice(&data),
+                ChannelMsg::Close => break,
+                _ => {}
             }
         }
-        Some(())
+        Some(String::from_utf8_lossy(&said).contains(SWEPT))
     };
-    let _ = tokio::time::timeout(Duration::from_secs(5), go).await;
+    tokio::time::timeout(Duration::from_secs(5), go)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(false)
 }
 
 async fn send_lines(tx: &mpsc::Sender<RunUpdate>, stream: Stream, lines: Vec<String>) {

@@ -165,9 +165,14 @@ impl SshServer {
 
     /// `[executor]` config for this server as host `test`, with the given runbooks (TOML).
     pub fn executor_toml(&self, identity: &Path, runbooks: &str) -> String {
+        self.executor_toml_as(USER, identity, runbooks)
+    }
+
+    /// The same, logging in as `user` (root, to see how OpenSSH treats root sessions).
+    pub fn executor_toml_as(&self, user: &str, identity: &Path, runbooks: &str) -> String {
         format!(
             "[executor]\nkill_grace_secs = 1\nconnect_timeout_secs = 10\n\n[[executor.hosts]]\n\
-             name = \"test\"\naddress = \"127.0.0.1\"\nport = {}\nuser = \"{USER}\"\n\
+             name = \"test\"\naddress = \"127.0.0.1\"\nport = {}\nuser = \"{user}\"\n\
              identity = \"{}\"\nagent = false\nknown_hosts = \"{}\"\n\n{runbooks}",
             self.port,
             identity.display(),
