@@ -98,6 +98,7 @@ pub fn action_context(
         socketio: Default::default(),
         executor: std::sync::Arc::new(settings.config.executor.clone()),
         runs: Default::default(),
+        quitting: Default::default(),
         outbox_wake: Default::default(),
     }
 }
@@ -387,6 +388,24 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
                 drained += 1;
             }
         }
+    }
+    // Runs still going are cancelled and waited for (each recorded as it ends), with the
+    // screen saying so; bounded by the longest grace period plus the sweep.
+    let live_runs = ctx.runs.lock().map(|r| r.len()).unwrap_or(0);
+    if live_runs > 0 {
+        let said = Event::ActionDone {
+            what: "quit".into(),
+            outcome: Ok(format!(
+                "stopping {live_runs} run(s): TERM, then KILL; each is recorded"
+            )),
+        };
+        update(&mut state, said);
+        let _ = draw(&mut terminal, &state, &theme);
+        let limit = Duration::from_secs(*cfg.executor.kill_grace_secs.get_ref() + 10);
+        actions::exec::stop_all(&ctx, limit, async || {
+            let _ = rx.recv().await;
+        })
+        .await;
     }
     // For the record (and bench/compare.sh): what this control room took in.
     tracing::info!(

@@ -646,3 +646,50 @@ fn the_ssh_agent_is_tried_before_key_files() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "via-agent");
 }
+
+/// Issue 14: `q` with a run going asks first; `y` quits, the remote command is ended, and
+/// the trail records the run with how it was stopped.
+#[test]
+fn quitting_with_a_run_going_asks_first_then_ends_and_records_it() {
+    let server = SshServer::start("quit");
+    let sb = sandbox_with(
+        "exec-quit",
+        &room_config(&server, &runbook("wait", "echo started; sleep 31344", 120)),
+    );
+    let (tmux, _) = common::run_in_tmux("exec-quit", &sb, 120, 30, "");
+    tmux.send(&["e"]);
+    tmux.wait_for("the runbook list", |s| s.contains("wait"));
+    tmux.send(&["Enter"]);
+    tmux.wait_for("the confirmation", |s| s.contains("Confirm run over SSH"));
+    tmux.send(&["y"]);
+    tmux.wait_for("the run going", |s| {
+        s.contains("started") && s.contains("ctrl-c cancel")
+    });
+    assert!(server.process_alive("sleep 31344"));
+    tmux.send(&["q"]);
+    tmux.wait_for("the question", |s| {
+        s.contains("Quit?") && s.contains("1 run(s) still going") && s.contains("wait on test")
+    });
+    tmux.send(&["n"]);
+    tmux.wait_for("still running", |s| s.contains("not quitting"));
+    assert!(server.process_alive("sleep 31344"), "`n` stopped nothing");
+    tmux.send(&["q"]);
+    tmux.wait_for("the question again", |s| s.contains("Quit?"));
+    tmux.send(&["y"]);
+    tmux.wait_for("the program to exit cleanly", |s| {
+        common::exited(s) && s.contains("EXIT=0")
+    });
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    assert!(
+        rt.block_on(gone(&server, "sleep 31344")),
+        "quitting left the remote process running"
+    );
+    let runs = sb.cmd(&["audit", "--runs", "--json"]);
+    let runs: serde_json::Value = serde_json::from_slice(&runs.stdout).unwrap();
+    assert_eq!(runs.as_array().map(Vec::len), Some(1), "{runs}");
+    let outcome = runs[0]["outcome"].as_str().unwrap();
+    assert!(
+        outcome.starts_with("stopped because the control room quit: cancelled;"),
+        "{outcome}"
+    );
+}

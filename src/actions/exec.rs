@@ -12,8 +12,16 @@ use crate::executor::ssh::SshOptions;
 use crate::executor::{Cancel, RunEnd, RunPlan, RunUpdate, execute};
 use crate::store::{RunRecord, now_ms, operator};
 
-/// The cancel switch of every run in flight, by id.
-pub type Registry = Arc<Mutex<HashMap<u64, watch::Sender<bool>>>>;
+/// A run in flight: its cancel switch, and what it is, so one the control room stops
+/// following is still recorded.
+pub struct InFlight {
+    pub cancel: watch::Sender<bool>,
+    pub plan: RunPlan,
+    pub started_ms: i64,
+}
+
+/// Every run in flight, by id.
+pub type Registry = Arc<Mutex<HashMap<u64, InFlight>>>;
 
 /// Output lines are cut to this many characters on the way in.
 pub const MAX_LINE_CHARS: usize = 2_000;
@@ -21,7 +29,12 @@ pub const MAX_LINE_CHARS: usize = 2_000;
 pub fn spawn_run(id: u64, plan: RunPlan, ctx: Context, tx: mpsc::Sender<Event>) {
     let (cancel_tx, cancel) = watch::channel(false);
     if let Ok(mut runs) = ctx.runs.lock() {
-        runs.insert(id, cancel_tx);
+        let run = InFlight {
+            cancel: cancel_tx,
+            plan: plan.clone(),
+            started_ms: now_ms(),
+        };
+        runs.insert(id, run);
     }
     tokio::spawn(async move {
         let (out, mut updates) = mpsc::channel(256);
@@ -45,9 +58,47 @@ pub fn spawn_run(id: u64, plan: RunPlan, ctx: Context, tx: mpsc::Sender<Event>) 
 
 pub fn cancel(ctx: &Context, id: u64) {
     if let Ok(runs) = ctx.runs.lock()
-        && let Some(switch) = runs.get(&id)
+        && let Some(run) = runs.get(&id)
     {
-        let _ = switch.send(true);
+        let _ = run.cancel.send(true);
+    }
+}
+
+/// The control room is going: every run still going is cancelled (TERM, then KILL, then the
+/// sweep) and waited for, each recorded as it ends. `drain` keeps the runs' news flowing
+/// meanwhile. One not ended by `limit` is recorded as left behind, with what was done.
+pub async fn stop_all(ctx: &Context, limit: std::time::Duration, drain: impl AsyncFnMut()) {
+    ctx.quitting
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let live = |ctx: &Context| ctx.runs.lock().map(|r| r.len()).unwrap_or(0);
+    if live(ctx) == 0 {
+        return;
+    }
+    if let Ok(runs) = ctx.runs.lock() {
+        for run in runs.values() {
+            let _ = run.cancel.send(true);
+        }
+    }
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut drain = drain;
+    while live(ctx) > 0 && tokio::time::Instant::now() < deadline {
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(50), drain()).await;
+    }
+    let left: Vec<(RunPlan, i64)> = match ctx.runs.lock() {
+        Ok(mut runs) => runs.drain().map(|(_, r)| (r.plan, r.started_ms)).collect(),
+        Err(_) => Vec::new(),
+    };
+    for (plan, started_ms) in left {
+        let end = RunEnd {
+            status: Status::Unknown(format!(
+                "not followed to its end: the control room quit; TERM and KILL were sent, and the remote timeout ({} s) and its sweep end it at the latest",
+                plan.timeout.as_secs()
+            )),
+            duration: std::time::Duration::from_millis((now_ms() - started_ms).max(0) as u64),
+            cancelled: true,
+            timed_out: false,
+        };
+        record(ctx, &plan, &end, started_ms, &Transcript::default()).await;
     }
 }
 
@@ -80,6 +131,12 @@ pub async fn run_audited(
 
 async fn record(ctx: &Context, plan: &RunPlan, end: &RunEnd, started_ms: i64, t: &Transcript) {
     let (who, ssh_client) = operator();
+    let quit = ctx.quitting.load(std::sync::atomic::Ordering::SeqCst) && end.cancelled;
+    let summary = if quit {
+        format!("stopped because the control room quit: {}", end.summary())
+    } else {
+        end.summary()
+    };
     let exit_status = match end.status {
         Status::Exit(c) => Some(c as i64),
         _ => None,
@@ -94,7 +151,7 @@ async fn record(ctx: &Context, plan: &RunPlan, end: &RunEnd, started_ms: i64, t:
         login: plan.host.login(),
         command: plan.remote.clone(),
         exit_status,
-        outcome: end.summary(),
+        outcome: summary.clone(),
         output: t.text(),
     };
     if let Some(store) = ctx.store.get().await
@@ -116,7 +173,7 @@ async fn record(ctx: &Context, plan: &RunPlan, end: &RunEnd, started_ms: i64, t:
         "exec",
         &format!("{}@{}", plan.runbook, plan.host.name),
         plan.remote.as_bytes(),
-        &end.summary(),
+        &summary,
         &detail,
     )
     .await;

@@ -33,6 +33,8 @@ pub struct Context {
     pub executor: std::sync::Arc<crate::config::model::ExecutorConfig>,
     /// Runs in flight, so a cancel can reach them.
     pub runs: exec::Registry,
+    /// Set once the control room is going: runs cancelled from then on say so.
+    pub quitting: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Wakes the outbox task when a dispatch was queued locally.
     pub outbox_wake: std::sync::Arc<tokio::sync::Notify>,
 }

@@ -63,6 +63,8 @@ pub enum Mode {
     LogFilter(String),
     /// Typing the activity search; the text so far.
     LogSearch(String),
+    /// `q` while runs are going: quitting cancels them; asks first.
+    ConfirmQuit,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -154,7 +156,10 @@ impl Mode {
             Mode::Confirm(_) => "CONFIRM",
             Mode::Form(_) => "DISPATCH",
             Mode::Command(_) => "COMMAND",
-            Mode::ConfirmDispatch(_) | Mode::ConfirmEmit(_) | Mode::ConfirmExec(_) => "CONFIRM",
+            Mode::ConfirmDispatch(_)
+            | Mode::ConfirmEmit(_)
+            | Mode::ConfirmExec(_)
+            | Mode::ConfirmQuit => "CONFIRM",
             Mode::LogFilter(_) => "FILTER",
             Mode::LogSearch(_) => "SEARCH",
         }

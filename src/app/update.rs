@@ -219,6 +219,7 @@ fn key_event(state: &mut State, key: KeyEvent) -> Outcome {
             let c = c.clone();
             return confirm_key(state, key, c);
         }
+        Mode::ConfirmQuit => return confirm_quit_key(state, key),
         Mode::Form(_)
         | Mode::Command(_)
         | Mode::ConfirmDispatch(_)
@@ -304,6 +305,32 @@ fn confirm_key(state: &mut State, key: KeyEvent, c: Confirm) -> Outcome {
         }
         _ => Outcome::default(),
     }
+}
+
+/// `y` quits and cancels the runs still going (each is recorded as it ends); anything else
+/// stays.
+fn confirm_quit_key(state: &mut State, key: KeyEvent) -> Outcome {
+    state.ui.mode = Mode::Normal;
+    if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+        let now = state.now;
+        log(
+            state,
+            now,
+            Level::Warn,
+            "control",
+            "quitting with runs going: each is cancelled (TERM, then KILL) and recorded".into(),
+        );
+        return Outcome {
+            redraw: false,
+            effects: vec![Effect::Quit],
+        };
+    }
+    flash(
+        state,
+        Level::Info,
+        "not quitting: the runs go on (e for the Executor view)".into(),
+    );
+    Outcome::redraw()
 }
 
 /// The one gate every dangerous effect passes: read-only mode refuses it here, in words.
@@ -403,6 +430,11 @@ fn act(state: &mut State, action: Action) -> Outcome {
     let in_tasks = ui.view == View::Tasks;
     match action {
         Action::Quit => {
+            if state.executor.runs.iter().any(|r| r.running()) {
+                // Quitting ends them: the operator says so first.
+                state.ui.mode = Mode::ConfirmQuit;
+                return Outcome::redraw();
+            }
             return Outcome {
                 redraw: false,
                 effects: vec![Effect::Quit],

@@ -213,6 +213,37 @@ fn draw_run(f: &mut Frame, area: Rect, state: &State, run: &RunTab, theme: &Them
     f.render_widget(Paragraph::new(lines), area);
 }
 
+/// Quitting with runs going: which, where, and what quitting does to them.
+pub fn confirm_quit(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let rect = centered(area, 70, 50).intersection(area);
+    let running: Vec<&RunTab> = state.executor.runs.iter().filter(|r| r.running()).collect();
+    let mut lines = vec![
+        Line::from(Span::styled(
+            format!("{} run(s) still going:", running.len()),
+            theme.level_warn,
+        )),
+        Line::raw(""),
+    ];
+    for r in &running {
+        lines.push(Line::raw(format!(
+            "  {} on {} ({})",
+            r.plan.runbook,
+            r.plan.host.name,
+            r.plan.host.login()
+        )));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::raw(
+        "Quitting cancels each one (TERM, then KILL after its grace period) and records how it ended in the audit trail.",
+    ));
+    let block = popup_block(
+        theme,
+        " Quit? ".into(),
+        " y quit and cancel them · n / esc stay ",
+    );
+    show_popup(f, rect, lines, block, theme);
+}
+
 pub fn confirm(f: &mut Frame, area: Rect, p: &PendingExec, theme: &Theme) {
     let rect = centered(area, 90, 70).intersection(area);
     let plan = &p.plan;

@@ -54,6 +54,7 @@ pub fn draw(f: &mut Frame, state: &State, theme: &Theme) {
         Mode::ConfirmDispatch(p) => dispatch::confirm(f, area, p, theme),
         Mode::ConfirmEmit(p) => dispatch::confirm_emit(f, area, p, theme),
         Mode::ConfirmExec(p) => executor::confirm(f, area, p, theme),
+        Mode::ConfirmQuit => executor::confirm_quit(f, area, state, theme),
         Mode::Command(text) => {
             if let Some(r) = plan.status {
                 dispatch::command_line(f, r, text, theme);
