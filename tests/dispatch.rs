@@ -526,3 +526,33 @@ fn the_demo_refuses_dispatch_from_the_shell_and_nothing_reaches_redis() {
     assert_eq!(redis.cli(&["llen", "thinking"]).trim(), "0");
     assert_eq!(redis.cli(&["dbsize"]).trim(), "0", "nothing written at all");
 }
+
+/// Issue 14: a cron job or a unit has no USER; the trail names the uid's owner instead of
+/// "unknown".
+#[test]
+fn without_user_in_the_environment_the_trail_names_the_processes_owner() {
+    let sb = Sandbox::new("dispatch-who");
+    let redis = RedisServer::start();
+    let store = sb.path("audit.db");
+    let out = std::process::Command::new(common::BIN)
+        .args(["--redis", &redis.url(), "--store", store.to_str().unwrap()])
+        .args(["--read-only", "dispatch", "thinking", "thinking.plan"])
+        .env("HOME", &sb.dir)
+        .env("XDG_CONFIG_HOME", sb.path("config"))
+        .env("XDG_DATA_HOME", sb.path("data"))
+        .env("XDG_STATE_HOME", sb.path("state"))
+        .env_remove("USER")
+        .env_remove("LOGNAME")
+        .env_remove("CHAVION_TUI_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let me = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .unwrap();
+    let me = text(&me.stdout).trim().to_string();
+    let records: serde_json::Value =
+        serde_json::from_slice(&cli(&sb, &redis.url(), &["audit", "--json"]).stdout).unwrap();
+    assert_eq!(records[0]["who"], me.as_str());
+}

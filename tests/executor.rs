@@ -412,6 +412,14 @@ async fn a_destructive_runbook_runs_only_once_the_host_name_is_typed() {
     assert!(room.state.executor.runs.is_empty());
     let flash = room.state.flash.as_ref().unwrap().text.clone();
     assert!(flash.contains("type the host's name `test`"), "{flash}");
+    // Said in the dialog itself, which stays open (issue 14).
+    let Mode::ConfirmExec(p) = &room.state.ui.mode else {
+        unreachable!()
+    };
+    assert_eq!(
+        p.wrong.as_deref(),
+        Some("not run: `y` is not `test`; type the host's name `test` exactly, then Enter")
+    );
     room.key(KeyCode::Backspace).await;
     room.keys("test").await;
     room.key(KeyCode::Enter).await;

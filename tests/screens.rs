@@ -442,3 +442,55 @@ fn executor_run_tab_streams_both_streams_and_the_end_100x24() {
     );
     insta::assert_snapshot!(render(&s, 100, 24, &theme(ColorMode::TrueColor)).backend());
 }
+
+/// Issue 14: a host-key refusal is wrapped in the run tab, never cut: the fingerprint and
+/// the line to add are all there at 80 columns.
+#[test]
+fn executor_refusal_is_wrapped_in_its_tab_80x24() {
+    use chavion_tui::executor::RunUpdate;
+    use chavion_tui::executor::run::{RunEnd, Status};
+    use chavion_tui::executor::ssh::SshError;
+    let mut s = fleet_with_runbooks();
+    key(&mut s, KeyCode::Char(':'));
+    for c in "exec disk-memory".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    key(&mut s, KeyCode::Enter);
+    key(&mut s, KeyCode::Char('y'));
+    let id = s.executor.runs[0].id;
+    let line = "[127.0.0.1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIN8y+UM79/Wn+GyHpuEA6U5J5YGo0zt+qXQkYADE9TYJ";
+    let why = format!(
+        "host key refused: [127.0.0.1]:2222 is not in /home/ops/.ssh/known_hosts (its ssh-ed25519 key is SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU). Verify that fingerprint on the host, then add this line: {line}"
+    );
+    update(
+        &mut s,
+        Event::Run {
+            id,
+            update: RunUpdate::Ended(RunEnd {
+                status: Status::NotStarted(SshError::HostKey(why)),
+                duration: std::time::Duration::from_millis(30),
+                cancelled: false,
+                timed_out: false,
+            }),
+        },
+    );
+    let term = render(&s, 80, 24, &theme(ColorMode::TrueColor));
+    let screen: String = term
+        .backend()
+        .buffer()
+        .content()
+        .chunks(80)
+        .map(|row| row.iter().map(|c| c.symbol()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("");
+    let joined: String = screen
+        .split_whitespace()
+        .collect::<String>()
+        .replace("┃", "");
+    assert!(
+        joined.contains("SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"),
+        "{screen}"
+    );
+    assert!(joined.contains(&line.replace(' ', "")), "{screen}");
+    insta::assert_snapshot!(term.backend());
+}

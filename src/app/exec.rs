@@ -194,6 +194,7 @@ fn ask(state: &mut State, plan: RunPlan, hosts: Vec<String>) -> Outcome {
         hosts,
         host,
         typed: String::new(),
+        wrong: None,
     }));
     Outcome::redraw()
 }
@@ -236,20 +237,27 @@ pub(super) fn confirm_key(state: &mut State, mut p: Box<PendingExec>, key: KeyEv
             if p.typed == p.plan.host.name {
                 return start(state, p.plan);
             }
-            flash(
-                state,
-                Level::Warn,
+            let why = if p.typed.is_empty() {
                 format!(
-                    "destructive: type the host's name `{}` exactly, then Enter",
+                    "not run: nothing typed; type the host's name `{}` exactly, then Enter",
                     p.plan.host.name
-                ),
-            );
+                )
+            } else {
+                format!(
+                    "not run: `{}` is not `{}`; type the host's name `{}` exactly, then Enter",
+                    p.typed, p.plan.host.name, p.plan.host.name
+                )
+            };
+            flash(state, Level::Warn, why.clone());
+            p.wrong = Some(why);
         }
         KeyCode::Backspace if p.plan.destructive => {
             p.typed.pop();
+            p.wrong = None;
         }
         KeyCode::Char(c) if p.plan.destructive && !ctrl && p.typed.chars().count() < 100 => {
-            p.typed.push(c)
+            p.typed.push(c);
+            p.wrong = None;
         }
         _ => {}
     }

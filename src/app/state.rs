@@ -75,6 +75,9 @@ pub struct PendingExec {
     pub host: usize,
     /// What has been typed, for a destructive run.
     pub typed: String,
+    /// Why the last Enter did not run it (a host name that does not match), shown in the
+    /// dialog itself.
+    pub wrong: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

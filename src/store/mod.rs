@@ -269,9 +269,44 @@ pub fn operator() -> (String, String) {
     let user = ["USER", "LOGNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
-        .unwrap_or_else(|| "unknown".into());
+        .unwrap_or_else(user_of_this_process);
     let ssh = std::env::var("SSH_CLIENT").unwrap_or_default();
-    (user, ssh)
+    (crate::sanitize::clean(&user, 64), ssh)
+}
+
+/// The process's own uid (the owner of /proc/self), named from /etc/passwd when it is
+/// listed there: a cron job or a systemd unit has no USER, but it always has a uid.
+fn user_of_this_process() -> String {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(uid) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
+        return "unknown".into();
+    };
+    name_of_uid(
+        uid,
+        &std::fs::read_to_string("/etc/passwd").unwrap_or_default(),
+    )
+    .unwrap_or_else(|| format!("uid {uid}"))
+}
+
+fn name_of_uid(uid: u32, passwd: &str) -> Option<String> {
+    passwd.lines().find_map(|line| {
+        let mut f = line.split(':');
+        let name = f.next()?;
+        (f.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_uid_is_named_from_passwd() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\nops:x:1001:1001::/home/ops:/bin/sh\n";
+        assert_eq!(super::name_of_uid(1001, passwd).as_deref(), Some("ops"));
+        assert_eq!(super::name_of_uid(0, passwd).as_deref(), Some("root"));
+        assert_eq!(super::name_of_uid(7, passwd), None);
+        // This process has a uid, so it is never "unknown".
+        assert_ne!(super::user_of_this_process(), "unknown");
+    }
 }
 
 pub fn digest(payload: &[u8]) -> String {

@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::fmt::fit;
+use super::fmt::{fit, wrap_words};
 use super::layout::centered;
 use super::panes::{popup_block, show_popup, view_block};
 use crate::app::state::{PendingExec, RunPhase, RunTab, State};
@@ -175,22 +175,29 @@ fn draw_run(f: &mut Frame, area: Rect, state: &State, run: &RunTab, theme: &Them
             },
         ),
     };
-    let header = Line::from(vec![
-        Span::styled(
-            format!("{} on {} ", run.plan.runbook, run.plan.host.login()),
-            theme.title,
-        ),
-        Span::styled(status, style),
-    ]);
-    let command = Line::from(vec![
+    let w = area.width as usize;
+    let title = format!("{} on {} ", run.plan.runbook, run.plan.host.login());
+    // A refusal (a host key's fingerprint and the line to add) is wrapped, never cut: the
+    // operator needs all of it.
+    let mut lines = Vec::new();
+    if title.chars().count() + status.chars().count() <= w {
+        lines.push(Line::from(vec![
+            Span::styled(title, theme.title),
+            Span::styled(status, style),
+        ]));
+    } else {
+        lines.push(Line::from(Span::styled(fit(&title, w), theme.title)));
+        for part in wrap_words(&status, w) {
+            lines.push(Line::from(Span::styled(part, style)));
+        }
+    }
+    lines.push(Line::from(vec![
         Span::styled("$ ", theme.muted),
         Span::styled(run.plan.command.clone(), theme.muted),
-    ]);
-    let rows = area.height.saturating_sub(2) as usize;
+    ]));
+    let rows = (area.height as usize).saturating_sub(lines.len());
     let end = run.lines.len().saturating_sub(run.offset);
     let start = end.saturating_sub(rows);
-    let mut lines = vec![header, command];
-    let w = area.width as usize;
     for (stream, text) in run.lines.range(start..end) {
         lines.push(match stream {
             Stream::Out => Line::raw(fit(text, w)),
@@ -205,7 +212,7 @@ fn draw_run(f: &mut Frame, area: Rect, state: &State, run: &RunTab, theme: &Them
             format!("  ↓ {} newer lines · end to follow", run.offset),
             theme.accent,
         ));
-        if lines.len() > rows + 1 {
+        if lines.len() > (area.height as usize).saturating_sub(1) {
             lines.pop();
         }
         lines.push(more);
@@ -279,6 +286,16 @@ pub fn confirm(f: &mut Frame, area: Rect, p: &PendingExec, theme: &Theme) {
         )),
         Line::raw(plan.remote.clone()),
     ];
+    if plan.host.user == "root" {
+        lines.push(Line::raw(""));
+        lines.push(Line::from(Span::styled(
+            format!(
+                "⚠ root login: OpenSSH delivers no signal to a root session, so a cancel or the timeout ends this run by killing its process group over a second channel, about {} s later",
+                plan.grace.as_secs() + 3
+            ),
+            theme.level_warn,
+        )));
+    }
     if p.hosts.len() > 1 {
         lines.push(Line::raw(""));
         lines.push(Line::from(Span::styled(
@@ -300,6 +317,9 @@ pub fn confirm(f: &mut Frame, area: Rect, p: &PendingExec, theme: &Theme) {
             Span::raw(p.typed.clone()),
             Span::styled("█", theme.accent),
         ]));
+        if let Some(why) = &p.wrong {
+            lines.push(Line::from(Span::styled(why.clone(), theme.level_error)));
+        }
         " type the host name, enter run · esc cancel "
     } else {
         " y run · n / esc cancel "

@@ -47,6 +47,39 @@ pub fn sparkline<'a>(
     out
 }
 
+/// Breaks `s` into lines of at most `width` characters, at spaces where it can and inside
+/// a word only when the word alone is longer (a fingerprint, a key): nothing is cut off.
+pub fn wrap_words(s: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut len = 0;
+    for word in s.split(' ') {
+        let mut word: Vec<char> = word.chars().collect();
+        if len > 0 && len + 1 + word.len() > width {
+            lines.push(std::mem::take(&mut line));
+            len = 0;
+        }
+        if len > 0 {
+            line.push(' ');
+            len += 1;
+        }
+        while len + word.len() > width {
+            let rest = word.split_off(width - len);
+            line.extend(word);
+            lines.push(std::mem::take(&mut line));
+            len = 0;
+            word = rest;
+        }
+        len += word.len();
+        line.extend(word);
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 /// Cuts `s` to `width` cells, marking the cut with `…`.
 pub fn fit(s: &str, width: usize) -> String {
     if width == 0 {
@@ -63,6 +96,16 @@ pub fn fit(s: &str, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wrapping_keeps_every_character() {
+        let text = "host key refused: SHA256:abcdefghijklmnopqrstuvwxyz0123456789 add it";
+        let lines = wrap_words(text, 20);
+        assert!(lines.iter().all(|l| l.chars().count() <= 20), "{lines:?}");
+        assert_eq!(lines.join(" ").replace(' ', ""), text.replace(' ', ""));
+        assert_eq!(lines[0], "host key refused:");
+        assert_eq!(wrap_words("", 5), [""]);
+    }
 
     #[test]
     fn durations_are_compact() {
