@@ -131,7 +131,14 @@ fn main() -> ExitCode {
             let paths = Paths::resolve(file.clone().or(cli.config.clone()));
             let diags = config::check(&paths);
             if diags.is_empty() {
-                println!("ok");
+                if paths.config_explicit || paths.config_file.exists() {
+                    println!("ok");
+                } else {
+                    println!(
+                        "ok: there is no config file at {}, so the built-in defaults are in force (assets/config.example.toml lists them)",
+                        paths.config_file.display()
+                    );
+                }
                 return ExitCode::SUCCESS;
             }
             for d in &diags {
@@ -144,7 +151,7 @@ fn main() -> ExitCode {
             );
             ExitCode::from(1)
         }
-        Some(Command::Info) => info(&Paths::resolve(cli.config.clone())),
+        Some(Command::Info) => info(&cli),
         Some(Command::Dispatch {
             agent,
             task,
@@ -211,7 +218,8 @@ fn gate(cli: &Cli) -> chavion_tui::gate::Gate {
     }
 }
 
-fn info(paths: &Paths) -> ExitCode {
+fn info(cli: &Cli) -> ExitCode {
+    let paths = &Paths::resolve(cli.config.clone());
     let themes: Vec<_> = config::theme::BUILT_IN.iter().map(|(n, _)| *n).collect();
     let keymaps: Vec<_> = config::keymap::PRESETS.iter().map(|(n, _)| *n).collect();
     let rows = [
@@ -228,32 +236,52 @@ fn info(paths: &Paths) -> ExitCode {
             println!("  built in    {names}");
         }
     }
-    if let Ok(s) = config::load(paths, &Overridden::default()) {
-        println!("redis         {}", redact_url(s.config.redis.url.get_ref()));
-        if let Some(store) = &s.store_url {
-            println!("audit store   {}", redact_url(store));
+    // The settings in force, flags included: what a control room started with these same
+    // flags would use.
+    match config::load(paths, &overridden(cli)) {
+        Ok(s) => {
+            println!("redis         {}", redact_url(s.config.redis.url.get_ref()));
+            if let Some(store) = &s.store_url {
+                println!("audit store   {}", redact_url(store));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(diags) => {
+            refused(&diags);
+            ExitCode::from(2)
         }
     }
-    ExitCode::SUCCESS
 }
 
-fn load(cli: &Cli) -> Result<(Paths, Settings), ExitCode> {
-    let paths = Paths::resolve(cli.config.clone());
-    let over = Overridden {
+fn overridden(cli: &Cli) -> Overridden<'_> {
+    Overridden {
         theme: cli.theme.as_deref(),
         color: cli.color,
         redis_url: cli.redis.as_deref(),
         store_url: cli.store.as_deref(),
-    };
-    match config::load(&paths, &over) {
+    }
+}
+
+/// Says why nothing starts, naming what to fix: the command line or the config.
+fn refused(diags: &[config::Diagnostic]) {
+    for d in diags {
+        eprintln!("{d}");
+    }
+    if diags.iter().any(|d| d.is_flag()) {
+        eprintln!("chavion-tui: not starting; fix the command line (see chavion-tui --help)");
+    } else {
+        eprintln!(
+            "chavion-tui: not starting; fix the config (check it with `chavion-tui config check`)"
+        );
+    }
+}
+
+fn load(cli: &Cli) -> Result<(Paths, Settings), ExitCode> {
+    let paths = Paths::resolve(cli.config.clone());
+    match config::load(&paths, &overridden(cli)) {
         Ok(s) => Ok((paths, s)),
         Err(diags) => {
-            for d in &diags {
-                eprintln!("{d}");
-            }
-            eprintln!(
-                "chavion-tui: not starting; fix the config (check it with `chavion-tui config check`)"
-            );
+            refused(&diags);
             Err(ExitCode::from(2))
         }
     }

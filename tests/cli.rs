@@ -97,3 +97,71 @@ fn an_explicit_config_that_is_missing_is_an_error() {
     assert_ne!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/c.toml: cannot read"));
 }
+
+/// Issue 14: bad input on the command line is a usage error before anything starts.
+#[test]
+fn a_bad_redis_url_or_theme_on_the_command_line_names_the_flag() {
+    let sb = Sandbox::new("badflags");
+    let out = sb.cmd(&["--redis", "notaurl", "--demo"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--redis: a Redis URL must start with redis://, rediss:// or unix://"),
+        "{err}"
+    );
+    assert!(err.contains("fix the command line"), "{err}");
+    assert!(out.stdout.is_empty(), "nothing drawn");
+    let out = sb.cmd(&["--redis", "redis://:hunter2@", "status"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("names no host:port"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    let out = sb.cmd(&["--theme", "nosuch", "--demo"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--theme: no theme named `nosuch`"), "{err}");
+    assert!(err.contains("fix the command line"), "{err}");
+    assert!(!err.contains("fix the config"), "{err}");
+}
+
+/// Issue 14: no config file where one is looked for means the defaults, which check out.
+#[test]
+fn a_bare_config_check_with_no_file_checks_the_defaults() {
+    let sb = Sandbox::new("nofile");
+    let out = sb.cmd(&["config", "check"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.starts_with("ok: there is no config file at"), "{said}");
+    assert!(said.contains("built-in defaults are in force"), "{said}");
+}
+
+/// Issue 14: `--redis` is the one Redis everywhere: `info` prints it, and the port map's
+/// Redis row probes it instead of 6379.
+#[test]
+fn the_redis_flag_is_followed_by_info_and_the_port_map() {
+    let sb = Sandbox::new("redisflag");
+    let port = common::servers::free_port();
+    let url = format!("redis://:s3cret@127.0.0.1:{port}/2");
+    let out = sb.cmd(&["--redis", &url, "info"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        text.contains(&format!("redis         redis://:***@127.0.0.1:{port}/2")),
+        "{text}"
+    );
+    assert!(!text.contains("s3cret"), "{text}");
+    let out = sb.cmd(&["--redis", &url, "status", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let redis = doc["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Redis")
+        .expect("a Redis row");
+    assert_eq!(redis["port"], port, "{redis}");
+}

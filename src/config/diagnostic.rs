@@ -33,6 +33,23 @@ impl Diagnostic {
     }
 }
 
+impl Diagnostic {
+    /// A problem with a command-line flag rather than a file: shown as `--flag: message`.
+    pub fn flag(flag: &str, message: impl Into<String>) -> Self {
+        Diagnostic {
+            file: PathBuf::from(flag),
+            line: 0,
+            column: 0,
+            message: message.into(),
+        }
+    }
+
+    /// Whether it came from the command line (see `flag`).
+    pub fn is_flag(&self) -> bool {
+        self.file.to_string_lossy().starts_with("--")
+    }
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.line == 0 {

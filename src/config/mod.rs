@@ -18,7 +18,9 @@ use theme::{ColorMode, Theme};
 
 /// Parses and validates one config file's text.
 pub fn parse_config(text: &str, file: &Path) -> (Option<(Config, Overrides)>, Vec<Diagnostic>) {
-    let (cfg, mut diags) = parse::parse_toml::<Config>(text, file);
+    // The checks run on what is left of the file after its wrongly typed entries were cut,
+    // so every error is listed in one pass.
+    let (cfg, mut diags) = parse::parse_toml_pruned::<Config>(text, file);
     let Some(cfg) = cfg else {
         return (None, diags);
     };
@@ -130,8 +132,13 @@ fn validate_executor(
 }
 
 fn validate(cfg: &Config, file: &Path, text: &str, diags: &mut Vec<Diagnostic>) {
+    // After entries were cut for a wrong type, a value with no place in the file (0..0) is
+    // a default standing in for one of them: a complaint about it would be a follow-on.
+    let cut = !diags.is_empty();
     let mut err = |span: std::ops::Range<usize>, msg: String| {
-        diags.push(Diagnostic::at(file, text, Some(span), msg))
+        if !(cut && span == (0..0)) {
+            diags.push(Diagnostic::at(file, text, Some(span), msg))
+        }
     };
     let url = &cfg.redis.url;
     if !["redis://", "rediss://", "unix://"]
@@ -328,12 +335,36 @@ pub fn load(paths: &Paths, over: &Overridden<'_>) -> Result<Settings, Vec<Diagno
         }
     };
     if let Some(url) = over.redis_url {
-        config.redis.url = toml::Spanned::new(0..0, url.to_string());
+        // A bad URL on the command line is refused like one in the file, before anything
+        // starts, and the place named is the flag.
+        if let Some(why) = redis_url_problem(url) {
+            return Err(vec![Diagnostic::flag("--redis", why)]);
+        }
+        follow_redis_override(&mut config, url);
     }
     let choice = over.color.unwrap_or(config.ui.color);
     let mode = ColorMode::detect(choice, &|k| std::env::var(k).ok());
     let theme_name = over.theme.unwrap_or(config.ui.theme.get_ref());
-    let theme = theme::load(theme_name, &paths.themes_dir, mode)?;
+    let theme = theme::load(theme_name, &paths.themes_dir, mode).map_err(|d| match over.theme {
+        Some(name) => d
+            .into_iter()
+            .map(|x| {
+                if x.line == 0 {
+                    Diagnostic::flag(
+                        "--theme",
+                        format!(
+                            "{} (or a file {name}.toml in {})",
+                            x.message,
+                            paths.themes_dir.display()
+                        ),
+                    )
+                } else {
+                    x
+                }
+            })
+            .collect(),
+        None => d,
+    })?;
     let keymap = keymap::build(config.ui.keymap.get_ref(), &paths.keymaps_dir, overrides)?;
     let store_url = over
         .store_url
@@ -346,6 +377,50 @@ pub fn load(paths: &Paths, over: &Overridden<'_>) -> Result<Settings, Vec<Diagno
         keymap,
         store_url: Some(store_url),
     })
+}
+
+/// Why a Redis URL cannot be used, in words (its password never shown), or None.
+pub fn redis_url_problem(url: &str) -> Option<String> {
+    let scheme_ok = ["redis://", "rediss://", "unix://"]
+        .iter()
+        .any(|s| url.starts_with(s));
+    let shown = crate::sanitize::redact_url(url);
+    if !scheme_ok {
+        return Some(format!(
+            "a Redis URL must start with redis://, rediss:// or unix://, like redis://127.0.0.1:6379/0; not `{shown}`"
+        ));
+    }
+    if url.starts_with("unix://") {
+        return None;
+    }
+    match crate::feeds::redis::host_port(url) {
+        Some((host, _)) if !host.is_empty() => None,
+        _ => Some(format!(
+            "`{shown}` names no host:port, like redis://127.0.0.1:6379/0"
+        )),
+    }
+}
+
+/// Everything that names "the platform's Redis" follows the one URL in force: the port-map
+/// entries that probed the configured Redis probe the one given on the command line.
+fn follow_redis_override(config: &mut Config, url: &str) {
+    use crate::feeds::redis::host_port;
+    let old = host_port(config.redis.url.get_ref());
+    let new = host_port(url);
+    let loopback = |h: &str| matches!(h, "127.0.0.1" | "localhost" | "::1");
+    if let (Some((old_host, old_port)), Some((host, port))) = (old, new) {
+        for p in &mut config.ports {
+            let same_host = p.host == old_host || (loopback(&p.host) && loopback(&old_host));
+            if p.probe == model::ProbeKind::Redis && same_host && *p.port.get_ref() == old_port {
+                p.host = host.clone();
+                p.port = toml::Spanned::new(0..0, port);
+                if p.url == *config.redis.url.get_ref() {
+                    p.url = url.to_string();
+                }
+            }
+        }
+    }
+    config.redis.url = toml::Spanned::new(0..0, url.to_string());
 }
 
 /// Settings from config text alone (built-in theme and keymap): for tests and tools.
@@ -370,6 +445,11 @@ pub fn settings_from_str(text: &str) -> Result<Settings, Vec<Diagnostic>> {
 pub fn check(paths: &Paths) -> Vec<Diagnostic> {
     let text = match std::fs::read_to_string(&paths.config_file) {
         Ok(t) => t,
+        // No file where one is looked for by default: the built-in defaults are in force,
+        // and they are checked like a file would be.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !paths.config_explicit => {
+            String::new()
+        }
         Err(e) => {
             return vec![Diagnostic::at(
                 &paths.config_file,
@@ -470,13 +550,29 @@ mod tests {
 
     #[test]
     fn wrong_types_and_bad_values_are_placed() {
+        // Every error in one pass: a wrong type does not hide the range check after it, and
+        // it is worded for an operator, not in Rust's terms.
         let d = diags("[ui]\nmax_fps = \"fast\"\n[probes]\ntimeout_ms = 0\n");
-        assert_eq!(d.len(), 1, "type errors stop semantic checks: {d:?}");
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert_eq!(
+            d[0],
+            "c.toml:2:11: expected a whole number, 0 or more, found the text \"fast\""
+        );
         assert!(
-            d[0].starts_with("c.toml:2:11: invalid type: string \"fast\", expected u32"),
+            d[1].starts_with("c.toml:4:14: probes.timeout_ms"),
+            "{}",
+            d[1]
+        );
+        // A required field with a wrong type is one error, not two.
+        let d = diags("[[agents]]\nname = 5\nqueues = [\"q\"]\n[redis]\nurl = \"http://x\"\n");
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert!(
+            d[0].starts_with("c.toml:2:8: expected text in quotes, found the number 5"),
             "{}",
             d[0]
         );
+        assert!(!d.iter().any(|x| x.contains("missing field")), "{d:?}");
+        assert!(d[1].contains("redis.url must start with"), "{}", d[1]);
         let d =
             diags("[probes]\ntimeout_ms = 0\n[[agents]]\nname = \"A\"\n[[agents]]\nname = \"a\"\n");
         assert!(
