@@ -99,6 +99,7 @@ pub fn action_context(
         executor: std::sync::Arc::new(settings.config.executor.clone()),
         runs: Default::default(),
         quitting: Default::default(),
+        result_polls: Default::default(),
         outbox_wake: Default::default(),
     }
 }
@@ -320,7 +321,7 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
     tasks.push(tokio::spawn(signals(tx.clone())));
     tasks.push(tokio::spawn(clock(tx.clone())));
 
-    let (mut terminal, _guard) = term::enter(cfg.ui.mouse)?;
+    let (mut terminal, _guard) = term::enter()?;
     let size = terminal.size()?;
     update(
         &mut state,

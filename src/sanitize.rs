@@ -58,6 +58,31 @@ fn clean_inner(input: &str, max_chars: usize, keep_newlines: bool) -> String {
     out
 }
 
+/// Cuts already-clean text to `max_chars`, counting what an earlier cut dropped too: a line
+/// cut once on the way in and again on the way to the screen says how much is missing in
+/// all, not only the second time.
+pub fn recut(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_string();
+    }
+    let (body, earlier) = match text.rsplit_once("… [") {
+        Some((body, tail)) => match tail
+            .strip_suffix(" more chars cut]")
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            Some(n) => (body, n),
+            None => (text, 0),
+        },
+        None => (text, 0),
+    };
+    let total = body.chars().count();
+    if total <= max_chars {
+        return text.to_string();
+    }
+    let kept: String = body.chars().take(max_chars).collect();
+    format!("{kept}… [{} more chars cut]", total - max_chars + earlier)
+}
+
 /// Lossy UTF-8 decode followed by [`clean`]: for raw payload bytes shown in warnings.
 pub fn clean_bytes(input: &[u8], max_chars: usize) -> String {
     // Decode only a prefix: a 1 MB payload must not cost a 1 MB String to show 200 chars.
@@ -157,6 +182,16 @@ mod tests {
     #[test]
     fn cuts_with_a_marker() {
         assert_eq!(clean("abcdef", 3), "abc… [3 more chars cut]");
+        // Cut twice, the count is of everything missing (issue 14: a 5 007-character line).
+        let once = clean(&"x".repeat(5_007), 2_000);
+        assert!(once.ends_with("… [3007 more chars cut]"), "{once}");
+        let twice = recut(&once, 1_990);
+        assert!(twice.ends_with("… [3017 more chars cut]"), "{twice}");
+        assert_eq!(
+            recut(&once, 2_000),
+            once,
+            "a marker does not count against the limit"
+        );
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! The terminal: raw mode and the alternate screen on the way in, and restored on every
 //! way out — `q`, an error, a panic, SIGTERM, SIGHUP (a dropped SSH link).
 
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
@@ -14,16 +13,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub type Term = Terminal<CrosstermBackend<Stdout>>;
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
-static MOUSE: AtomicBool = AtomicBool::new(false);
 
 /// Restores the terminal at most once, whoever asks first. Errors are ignored: after a
 /// SIGHUP the terminal may already be gone, and there is no one left to tell.
 pub fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
         let mut out = stdout();
-        if MOUSE.load(Ordering::SeqCst) {
-            let _ = execute!(out, DisableMouseCapture);
-        }
         let _ = execute!(
             out,
             crossterm::terminal::EndSynchronizedUpdate,
@@ -57,16 +52,14 @@ pub fn install_panic_hook() {
     }));
 }
 
-pub fn enter(mouse: bool) -> std::io::Result<(Term, Guard)> {
+/// Mouse capture is never turned on: the operator's terminal keeps its own selection and
+/// copy, which matter more over SSH than clicking.
+pub fn enter() -> std::io::Result<(Term, Guard)> {
     enable_raw_mode()?;
     ACTIVE.store(true, Ordering::SeqCst);
-    MOUSE.store(mouse, Ordering::SeqCst);
     let guard = Guard;
     let mut out = stdout();
     execute!(out, EnterAlternateScreen, cursor::Hide)?;
-    if mouse {
-        execute!(out, EnableMouseCapture)?;
-    }
     let terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
     Ok((terminal, guard))
 }

@@ -556,3 +556,53 @@ fn without_user_in_the_environment_the_trail_names_the_processes_owner() {
         serde_json::from_slice(&cli(&sb, &redis.url(), &["audit", "--json"]).stdout).unwrap();
     assert_eq!(records[0]["who"], me.as_str());
 }
+
+/// Issue 14: the result-backend poll of a task that never finishes does not live for ever:
+/// it ends when the result is known by another path (the events), and is bounded in time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_poll_ends_when_the_result_is_known_from_the_events() {
+    let redis = RedisServer::start();
+    let settings = chavion_tui::config::settings_from_str(&format!(
+        "[redis]\nurl = \"{0}\"\n[celery]\nresult_backend = \"{0}\"\n",
+        redis.url()
+    ))
+    .unwrap();
+    let ctx = chavion_tui::run::action_context(
+        &settings,
+        chavion_tui::gate::Gate::default(),
+        chavion_tui::store::SharedStore::ready(None),
+    );
+    let (tx, _rx) = tokio::sync::mpsc::channel(16);
+    let request = TaskRequest {
+        id: dispatch::new_task_id(),
+        name: "thinking.plan".into(),
+        queue: "thinking".into(),
+        args: serde_json::json!([]),
+        kwargs: serde_json::json!({}),
+        priority: 0,
+        eta: None,
+        expires: None,
+        origin: "test".into(),
+    };
+    let done = chavion_tui::event::Event::Dispatched {
+        agent: "THINKING".into(),
+        request: Box::new(request.clone()),
+        outcome: Ok(dispatch::Delivery::Sent),
+    };
+    chavion_tui::actions::follow_result(&ctx, &done, &tx);
+    let polls = || ctx.result_polls.lock().unwrap().len();
+    assert_eq!(polls(), 1, "polling the backend for it");
+    // Redis answers, but the record never comes: the poll goes on...
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(polls(), 1);
+    // ...until the result is known from the events.
+    chavion_tui::actions::spawn(
+        chavion_tui::app::Effect::ResultKnown {
+            task_id: request.id.clone(),
+        },
+        ctx.clone(),
+        tx.clone(),
+    );
+    wait_for("the poll to stop", || polls() == 0);
+    assert!(chavion_tui::actions::RESULT_FOLLOW_LIMIT <= std::time::Duration::from_secs(3600));
+}

@@ -150,3 +150,54 @@ fn an_overlong_line_is_cut_with_a_marker() {
     };
     assert_eq!(source, "chavion.com");
 }
+
+/// Issue 14: truncated and written past the old read position between two polls: the size
+/// alone does not show it, the content does. Nothing of the new content is lost, and the
+/// truncation is said.
+#[test]
+fn a_truncation_followed_by_a_longer_write_loses_nothing() {
+    let sb = Sandbox::new("tail-race");
+    let path = sb.path("web.log");
+    append(&path, "");
+    let mut t = Tailer::new(&path, None, false, 500);
+    t.poll();
+    append(&path, "short\n");
+    assert_eq!(lines(&t.poll()), ["short"]);
+    // Truncate, then at once more than was there before.
+    std::fs::write(&path, "").unwrap();
+    append(&path, "first line after the truncation\nsecond\n");
+    let out = t.poll();
+    assert!(
+        notices(&out).iter().any(|n| n.contains("was truncated")),
+        "{out:?}"
+    );
+    assert_eq!(lines(&out), ["first line after the truncation", "second"]);
+    // Appends after it are read once, from where it was read to.
+    append(&path, "third\n");
+    assert_eq!(lines(&t.poll()), ["third"]);
+}
+
+/// Issue 14: a file's name is text from outside: what reaches the source column and the
+/// notices is cleaned.
+#[test]
+fn hostile_file_names_are_cleaned_before_they_are_shown() {
+    let sb = Sandbox::new("tail-names");
+    std::fs::create_dir_all(sb.path("logs")).unwrap();
+    let mut t = Tailer::new(&sb.path("logs/*.log"), None, false, 500);
+    t.poll();
+    let evil = "x\u{1b}]0;owned\u{7}\u{1b}[2J.log";
+    append(&sb.path(&format!("logs/{evil}")), "hello\n");
+    let out = t.poll();
+    for item in &out {
+        let (Tailed::Line { source, text, .. } | Tailed::Notice { source, text, .. }) = item;
+        assert!(
+            !source.contains('\u{1b}') && !text.contains('\u{1b}'),
+            "{item:?}"
+        );
+        assert!(
+            !source.contains('\u{7}') && !text.contains('\u{7}'),
+            "{item:?}"
+        );
+    }
+    assert!(lines(&out).contains(&"hello".to_string()), "{out:?}");
+}

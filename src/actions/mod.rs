@@ -33,6 +33,12 @@ pub struct Context {
     pub executor: std::sync::Arc<crate::config::model::ExecutorConfig>,
     /// Runs in flight, so a cancel can reach them.
     pub runs: exec::Registry,
+    /// The result-backend polls in flight, by task id: each ends when its result is read,
+    /// when the result is known from the events (`Effect::ResultKnown`), or after
+    /// `RESULT_FOLLOW_LIMIT`.
+    pub result_polls: std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<String, tokio::sync::oneshot::Sender<()>>>,
+    >,
     /// Set once the control room is going: runs cancelled from then on say so.
     pub quitting: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Wakes the outbox task when a dispatch was queued locally.
@@ -43,18 +49,11 @@ pub struct Context {
 pub const EMIT_ACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub fn spawn(effect: Effect, ctx: Context, tx: Sender<Event>) {
+    let passes = effect_passes(&ctx, &effect);
     match effect {
-        Effect::Exec { id, plan }
-            if effect_passes(
-                &ctx,
-                &Effect::Exec {
-                    id,
-                    plan: plan.clone(),
-                },
-            ) =>
-        {
-            return exec::spawn_run(id, *plan, ctx, tx);
-        }
+        Effect::ResultKnown { task_id } => return result_known(&ctx, &task_id),
+        // A refused run goes on to `perform`, which audits the refusal and says why.
+        Effect::Exec { id, plan } if passes => return exec::spawn_run(id, *plan, ctx, tx),
         Effect::CancelRun { id } => return exec::cancel(&ctx, id),
         _ => {}
     }
@@ -81,18 +80,39 @@ pub fn follow_result(ctx: &Context, done: &Event, tx: &Sender<Event>) {
         return;
     };
     let (url, id, tx) = (url.clone(), request.id.clone(), tx.clone());
+    let (stop_tx, stop) = tokio::sync::oneshot::channel();
+    if let Ok(mut polls) = ctx.result_polls.lock() {
+        polls.insert(id.clone(), stop_tx);
+    }
+    let polls = ctx.result_polls.clone();
     tokio::spawn(async move {
-        let key = format!("celery-task-meta-{id}");
-        // Bounded: a task that never finishes is not watched for ever.
-        for _ in 0..3600 {
-            if let Ok(mut conn) = sampler::connect(&url).await {
+        // Bounded in time, and ended as soon as the result is known by any path.
+        tokio::select! {
+            _ = tokio::time::timeout(RESULT_FOLLOW_LIMIT, poll_result(&url, &id, &tx)) => {}
+            _ = stop => {}
+        }
+        if let Ok(mut polls) = polls.lock() {
+            polls.remove(&id);
+        }
+    });
+}
+
+/// How long a dispatched task's result is polled for at most.
+pub const RESULT_FOLLOW_LIMIT: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Polls the backend once a second until the task's record is there, then reports it.
+async fn poll_result(url: &str, id: &str, tx: &Sender<Event>) {
+    let key = format!("celery-task-meta-{id}");
+    {
+        loop {
+            if let Ok(mut conn) = sampler::connect(url).await {
                 loop {
                     let raw: redis::RedisResult<Option<Vec<u8>>> =
                         redis::cmd("GET").arg(&key).query_async(&mut conn).await;
                     match raw {
                         Ok(Some(bytes)) => {
                             let now = now_ms() as f64 / 1000.0;
-                            let item = match crate::feeds::decode::backend_meta(&id, &bytes, now) {
+                            let item = match crate::feeds::decode::backend_meta(id, &bytes, now) {
                                 Ok(Some(ev)) => crate::feeds::model::FeedItem::Celery(
                                     crate::feeds::model::CeleryEvent::Task(ev),
                                 ),
@@ -121,7 +141,19 @@ pub fn follow_result(ctx: &Context, done: &Event, tx: &Sender<Event>) {
             }
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
-    });
+    }
+}
+
+/// The result is known from the events: its poll, if any, stops now.
+pub fn result_known(ctx: &Context, task_id: &str) {
+    if let Some(stop) = ctx
+        .result_polls
+        .lock()
+        .ok()
+        .and_then(|mut p| p.remove(task_id))
+    {
+        let _ = stop.send(());
+    }
 }
 
 fn effect_passes(ctx: &Context, effect: &Effect) -> bool {
@@ -159,7 +191,8 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
         });
     }
     match effect {
-        Effect::Quit | Effect::CancelRun { .. } => None,
+        // Handled in `spawn`, never performed as a task of their own.
+        Effect::Quit | Effect::CancelRun { .. } | Effect::ResultKnown { .. } => None,
         Effect::Exec { id, plan } => {
             // Reached only under --read-only, refused above; a run never starts from here.
             let _ = (id, plan);
@@ -306,6 +339,7 @@ fn effect_name(e: &Effect) -> &'static str {
         Effect::Copy { .. } => "copy",
         Effect::Locate { .. } => "locate",
         Effect::Redeliver { .. } => "redeliver",
+        Effect::ResultKnown { .. } => "result known",
     }
 }
 
@@ -319,12 +353,8 @@ fn save_lines(
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
-    let file = std::fs::OpenOptions::new()
-        .create_new(true)
-        .write(true)
-        .mode_private()
-        .open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let (file, path) = create_numbered(path)?;
+    let path = path.as_path();
     let mut out = std::io::BufWriter::new(file);
     for l in lines {
         writeln!(out, "{}", crate::app::activity::format_line(l, utc))
@@ -333,6 +363,41 @@ fn save_lines(
     out.flush()
         .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(path.display().to_string())
+}
+
+/// Creates `path`, or `name-2.ext`, `name-3.ext`… when it exists: a second save in the same
+/// second (or another operator's) never fails and never overwrites. `create_new` makes
+/// each try atomic.
+fn create_numbered(path: &std::path::Path) -> Result<(std::fs::File, std::path::PathBuf), String> {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    for n in 1..=1000 {
+        let candidate = if n == 1 {
+            path.to_path_buf()
+        } else {
+            path.with_file_name(format!("{stem}-{n}{ext}"))
+        };
+        match std::fs::OpenOptions::new()
+            .create_new(true)
+            .write(true)
+            .mode_private()
+            .open(&candidate)
+        {
+            Ok(f) => return Ok((f, candidate)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(format!("{}: {e}", candidate.display())),
+        }
+    }
+    Err(format!(
+        "{}: 1000 files of that name already",
+        path.display()
+    ))
 }
 
 trait PrivateMode {
@@ -433,4 +498,18 @@ pub async fn audit(
             .ok()
     };
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), publish).await;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn saving_twice_in_one_second_makes_two_files() {
+        let dir = std::env::temp_dir().join(format!("chavion-save-{}", std::process::id()));
+        let path = dir.join("activity-20261130-120000.log");
+        let a = super::save_lines(&path, &[], true).unwrap();
+        let b = super::save_lines(&path, &[], true).unwrap();
+        assert_ne!(a, b);
+        assert!(b.ends_with("activity-20261130-120000-2.log"), "{b}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

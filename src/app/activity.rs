@@ -257,7 +257,7 @@ impl ActivityLog {
 
     pub fn push(&mut self, mut line: LogLine) {
         if line.message.chars().count() > self.max_chars {
-            line.message = crate::sanitize::clean(&line.message, self.max_chars);
+            line.message = crate::sanitize::recut(&line.message, self.max_chars);
         }
         let seq = self.end_seq();
         let shown = match &self.filter {

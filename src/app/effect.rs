@@ -39,6 +39,8 @@ pub enum Effect {
     Locate { request: TaskRequest },
     /// Push a lost dispatch again, same id and bytes (`celery.redeliver_lost`).
     Redeliver { agent: String, request: TaskRequest },
+    /// A dispatch's end is known (from the events): its result-backend poll stops.
+    ResultKnown { task_id: String },
 }
 
 impl Effect {
@@ -60,7 +62,8 @@ impl Effect {
             | Effect::LoadOlder { .. }
             | Effect::SaveLog { .. }
             | Effect::Copy { .. }
-            | Effect::Locate { .. } => return None,
+            | Effect::Locate { .. }
+            | Effect::ResultKnown { .. } => return None,
         })
     }
 

@@ -426,6 +426,9 @@ pub struct State {
     pub history_store: bool,
     /// Where Ctrl-S saves the filtered activity.
     pub save_dir: std::path::PathBuf,
+    /// This control room's dispatches whose end is not known yet (bounded): when one ends,
+    /// `Effect::ResultKnown` stops its result-backend poll.
+    pub results_awaited: std::collections::HashSet<String>,
 }
 
 /// Run tabs open at once; a new run closes the oldest finished tab beyond this.
@@ -599,6 +602,7 @@ impl State {
             exposure: Vec::new(),
             history_store: false,
             save_dir: std::env::temp_dir(),
+            results_awaited: Default::default(),
             executor: Executor {
                 config: std::sync::Arc::new(cfg.executor.clone()),
                 runs: Vec::new(),

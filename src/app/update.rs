@@ -27,8 +27,31 @@ impl Outcome {
     }
 }
 
+/// This control room's own dispatches whose result is still awaited, at most.
+const RESULTS_AWAITED_MAX: usize = 1_000;
+
 pub fn update(state: &mut State, event: Event) -> Outcome {
-    let out = apply_event(state, event);
+    let fed = matches!(event, Event::Feed { .. } | Event::FeedBatch { .. });
+    let mut out = apply_event(state, event);
+    if fed && !state.results_awaited.is_empty() {
+        // A result that arrived by any path ends the backend poll for it.
+        let known: Vec<String> = state
+            .results_awaited
+            .iter()
+            .filter(|id| {
+                state
+                    .tasks
+                    .by_id
+                    .get(*id)
+                    .is_some_and(|t| t.state.is_final())
+            })
+            .cloned()
+            .collect();
+        for task_id in known {
+            state.results_awaited.remove(&task_id);
+            out.effects.push(Effect::ResultKnown { task_id });
+        }
+    }
     // In the Tasks view something is always selected once there is a task, so Enter and `x`
     // act on the highlighted row; from then on the selection follows that task's id.
     if state.ui.view == View::Tasks && state.ui.task_pick.is_none() && !state.tasks.by_id.is_empty()
@@ -712,6 +735,10 @@ fn dispatched(
         }
         Ok(_) => {
             flash(state, Level::Info, format!("dispatched {label}"));
+            // Its result may be polled from the backend until it is known here.
+            if state.results_awaited.len() < RESULTS_AWAITED_MAX {
+                state.results_awaited.insert(req.id.clone());
+            }
             false
         }
     };

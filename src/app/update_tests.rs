@@ -1680,3 +1680,46 @@ mod aiming {
         assert_eq!(ids, ["b-2"]);
     }
 }
+
+/// Issue 14: a dispatch's result-backend poll stops once its end is known from the events.
+#[test]
+fn a_dispatch_that_ends_stops_its_result_poll() {
+    let mut s = state();
+    update(
+        &mut s,
+        dispatched_d1(crate::actions::dispatch::Delivery::Sent),
+    );
+    assert!(s.results_awaited.contains("d-1"));
+    let out = update(
+        &mut s,
+        feed(
+            t0(),
+            task(TaskEventKind::Started, "d-1", "w@vm", TaskFields::default()),
+        ),
+    );
+    assert!(
+        !out.effects
+            .iter()
+            .any(|e| matches!(e, Effect::ResultKnown { .. })),
+        "started is not the end"
+    );
+    let out = update(
+        &mut s,
+        feed(
+            t0(),
+            task(
+                TaskEventKind::Succeeded,
+                "d-1",
+                "w@vm",
+                TaskFields::default(),
+            ),
+        ),
+    );
+    assert_eq!(
+        out.effects,
+        vec![Effect::ResultKnown {
+            task_id: "d-1".into()
+        }]
+    );
+    assert!(s.results_awaited.is_empty());
+}

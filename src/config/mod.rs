@@ -200,6 +200,12 @@ fn validate(cfg: &Config, file: &Path, text: &str, diags: &mut Vec<Diagnostic>) 
             );
         }
     }
+    if let Some(mouse) = &cfg.ui.mouse {
+        err(
+            mouse.span(),
+            "ui.mouse was removed: mouse capture stays off, so your terminal's own selection and copy work over SSH; delete this line".into(),
+        );
+    }
     let fps = &cfg.ui.max_fps;
     if !(1..=120).contains(fps.get_ref()) {
         err(
@@ -584,6 +590,17 @@ mod tests {
             d[1].starts_with("c.toml:6:8: agent `a` is defined twice"),
             "{}",
             d[1]
+        );
+    }
+
+    #[test]
+    fn the_removed_mouse_option_is_refused_in_words() {
+        let d = diags("[ui]\nmouse = true\n");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(
+            d[0].starts_with("c.toml:2:9: ui.mouse was removed"),
+            "{}",
+            d[0]
         );
     }
 

@@ -240,8 +240,9 @@ pub struct UiConfig {
     pub color: ColorChoice,
     /// Upper bound on frames per second; frames are drawn only when something changed.
     pub max_fps: Spanned<u32>,
-    /// Off by default so the terminal's own selection and copy keep working over SSH.
-    pub mouse: bool,
+    /// Removed: mouse capture is always off, so the terminal's own selection and copy work
+    /// over SSH. Still read, so a config that sets it is told why in words (issue 14).
+    pub mouse: Option<Spanned<bool>>,
     pub utc: bool,
 }
 
@@ -461,7 +462,7 @@ impl Default for UiConfig {
             keymap: sp("default".into()),
             color: ColorChoice::Auto,
             max_fps: sp(30),
-            mouse: false,
+            mouse: None,
             utc: false,
         }
     }

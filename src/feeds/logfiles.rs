@@ -38,7 +38,13 @@ struct Followed {
     lines: LineSplitter,
     /// The path no longer names this file (renamed away or deleted), said once.
     gone_said: bool,
+    /// The last bytes read, ending at `pos`: a file truncated and written past `pos` again
+    /// between two polls has the same identity and no smaller size, but not these bytes.
+    tail: Vec<u8>,
 }
+
+/// Bytes of a file's content remembered to recognise it (see `Followed::tail`).
+const TAIL_KEPT: usize = 64;
 
 /// One `[[logs.files]]` entry: a path, or a glob in its last component.
 pub struct Tailer {
@@ -117,7 +123,7 @@ impl Tailer {
                         out.push(notice(
                             &source,
                             Level::Info,
-                            format!("new file {}", path.display()),
+                            format!("new file {}", shown(&path)),
                         ));
                     }
                     self.files
@@ -132,7 +138,7 @@ impl Tailer {
                     out.push(notice(
                         &source,
                         Level::Info,
-                        format!("{} was rotated; following the new file", path.display()),
+                        format!("{} was rotated; following the new file", shown(&path)),
                     ));
                     match File::open(&path) {
                         Ok(file) => {
@@ -148,16 +154,14 @@ impl Tailer {
                 continue;
             };
             f.gone_said = false;
-            if meta.len() < f.pos {
+            if meta.len() < f.pos || (meta.len() > f.pos && !same_content(f)) {
                 out.push(notice(
                     &source,
                     Level::Warn,
-                    format!(
-                        "{} was truncated; reading it from the start",
-                        path.display()
-                    ),
+                    format!("{} was truncated; reading it from the start", shown(&path)),
                 ));
                 f.pos = 0;
+                f.tail.clear();
                 f.lines = LineSplitter::new(self.max_chars);
             }
             read_new(f, &source, &mut out);
@@ -174,7 +178,7 @@ impl Tailer {
                 out.push(notice(
                     &source,
                     Level::Warn,
-                    format!("{} has gone; waiting for it to come back", path.display()),
+                    format!("{} has gone; waiting for it to come back", shown(path)),
                 ));
             }
         }
@@ -182,13 +186,19 @@ impl Tailer {
     }
 }
 
-/// The source a file's lines show: the entry's name, or the file's stem.
+/// The source a file's lines show: the entry's name, or the file's stem. A file name is
+/// text from outside (anyone who can write to the directory chooses it): cleaned.
 fn source_of(name: &Option<String>, path: &Path) -> String {
     name.clone().unwrap_or_else(|| {
         path.file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
+            .map(|s| crate::sanitize::clean(&s.to_string_lossy(), 60))
             .unwrap_or_else(|| "log".into())
     })
+}
+
+/// A path as notices show it, cleaned like any text from outside.
+fn shown(path: &Path) -> String {
+    crate::sanitize::clean(&path.display().to_string(), 300)
 }
 
 fn followed(file: File, id: (u64, u64), pos: u64, max_chars: usize) -> Followed {
@@ -198,7 +208,21 @@ fn followed(file: File, id: (u64, u64), pos: u64, max_chars: usize) -> Followed 
         pos,
         lines: LineSplitter::new(max_chars),
         gone_said: false,
+        tail: Vec::new(),
     }
+}
+
+/// Whether the bytes before `pos` are still the ones read there: false when the file was
+/// truncated and written again past where it was read to.
+fn same_content(f: &mut Followed) -> bool {
+    if f.tail.is_empty() {
+        return true;
+    }
+    let start = f.pos - f.tail.len() as u64;
+    let mut now = vec![0u8; f.tail.len()];
+    f.file.seek(SeekFrom::Start(start)).is_ok()
+        && f.file.read_exact(&mut now).is_ok()
+        && now == f.tail
 }
 
 fn notice(source: &str, level: Level, text: String) -> Tailed {
@@ -218,6 +242,14 @@ fn read_new(f: &mut Followed, source: &str, out: &mut Vec<Tailed>) {
         return;
     };
     f.pos += n as u64;
+    if n > 0 {
+        let keep = buf.len().min(TAIL_KEPT);
+        let mut tail = std::mem::take(&mut f.tail);
+        tail.extend_from_slice(&buf[buf.len() - keep..]);
+        let extra = tail.len().saturating_sub(TAIL_KEPT);
+        tail.drain(..extra);
+        f.tail = tail;
+    }
     for text in f.lines.push(&buf) {
         out.push(line(source, text));
     }
