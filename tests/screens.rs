@@ -494,3 +494,65 @@ fn executor_refusal_is_wrapped_in_its_tab_80x24() {
     assert!(joined.contains(&line.replace(' ', "")), "{screen}");
     insta::assert_snapshot!(term.backend());
 }
+
+fn row(term: &Terminal<TestBackend>, y: u16) -> String {
+    let buf = term.backend().buffer();
+    (0..buf.area.width)
+        .map(|x| buf[(x, y)].symbol().to_string())
+        .collect()
+}
+
+/// Issue 14: at 80×24 the status bar leads with Redis, the queue sampler, task events and
+/// the mode, whatever order the links reported in; the Workers view keeps its counts.
+#[test]
+fn at_80_columns_nothing_essential_is_cut() {
+    let mut s = fleet();
+    s.links.clear();
+    for (name, health) in [
+        (
+            "sio:chavion.com",
+            LinkHealth::Down {
+                why: "connection refused by 127.0.0.1:5002".into(),
+                retry_in: None,
+            },
+        ),
+        (
+            "sio:dashboard",
+            LinkHealth::Down {
+                why: "connection refused by 127.0.0.1:5004".into(),
+                retry_in: None,
+            },
+        ),
+        ("queues", LinkHealth::Up),
+        ("redis", LinkHealth::Up),
+    ] {
+        update(
+            &mut s,
+            Event::Link {
+                name: name.into(),
+                health,
+            },
+        );
+    }
+    let term = render(&s, 80, 24, &theme(ColorMode::TrueColor));
+    let status = row(&term, 23);
+    assert!(status.starts_with(" ● redis  ● queues "), "{status}");
+    assert!(status.contains("task events"), "{status}");
+    assert!(status.contains("NORMAL"), "{status}");
+    key(&mut s, KeyCode::Char('w'));
+    let term = render(&s, 80, 24, &theme(ColorMode::TrueColor));
+    let header = (0..24)
+        .map(|y| row(&term, y))
+        .find(|r| r.contains("processed"))
+        .expect("a header with processed");
+    for column in [
+        "worker",
+        "agent",
+        "state",
+        "active",
+        "processed",
+        "heartbeat",
+    ] {
+        assert!(header.contains(column), "{column} missing: {header}");
+    }
+}

@@ -286,6 +286,11 @@ pub struct QueueRow {
 }
 
 impl QueueRow {
+    /// Whether its depth has been read from Redis at least once.
+    pub fn sampled(&self) -> bool {
+        self.last.is_some()
+    }
+
     pub fn new(name: &str) -> QueueRow {
         QueueRow {
             name: name.to_string(),
@@ -520,6 +525,18 @@ impl Executor {
 }
 
 impl State {
+    /// Whether agent `i` is alive: one of its Celery workers is online, or its own report
+    /// is fresh (idle, busy, or reporting an error). A failed last task is not down.
+    pub fn agent_up(&self, i: usize) -> bool {
+        self.workers
+            .values()
+            .any(|w| w.online && w.agent == Some(i))
+            || self
+                .agents
+                .get(i)
+                .is_some_and(|a| !matches!(a.state, AgentState::Offline | AgentState::Unknown))
+    }
+
     /// The one action gate, as this session was started.
     pub fn gate(&self) -> crate::gate::Gate {
         crate::gate::Gate {

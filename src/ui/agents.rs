@@ -42,13 +42,24 @@ fn heartbeat(state: &State, a: &AgentTile) -> String {
 }
 
 pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme, compact: bool) {
-    let up = state
+    // Up means alive (a worker online, or the agent's own fresh report); a failed last task
+    // is not down, and is counted on its own.
+    let up = (0..state.agents.len())
+        .filter(|i| state.agent_up(*i))
+        .count();
+    let failing = state
         .agents
         .iter()
-        .filter(|a| matches!(a.state, AgentState::Idle | AgentState::Busy))
+        .filter(|a| a.state == AgentState::Error)
         .count();
     let summary = Span::styled(format!("{up}/{} up ", state.agents.len()), theme.muted);
     let mut title = vec![summary];
+    if failing > 0 {
+        title.push(Span::styled(
+            format!("· {failing} failing "),
+            theme.level_error,
+        ));
+    }
     if state.queue_path_down() && !state.executor.config.runbooks.is_empty() {
         title.push(Span::styled(
             "queue path down: e for runbooks ",

@@ -37,35 +37,58 @@ pub fn title(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     f.render_widget(Paragraph::new(Line::from(spans)).style(theme.base), area);
 }
 
+/// The order the status bar names links in, whatever order they first reported in: the
+/// platform's spine first, so at 80 columns what is cut is never Redis.
+fn link_rank(name: &str) -> (u8, &str) {
+    match name {
+        crate::feeds::redis::LINK => (0, name),
+        crate::feeds::redis::sampler::LINK => (1, name),
+        _ => (2, name),
+    }
+}
+
+fn link_span<'a>(link: &crate::app::state::Link, theme: &Theme) -> Span<'a> {
+    let (sym, style, extra) = match &link.health {
+        LinkHealth::Up => ("●", theme.link_up, String::new()),
+        LinkHealth::Connecting => ("◌", theme.muted, " connecting".to_string()),
+        // Cut, so several failing links still leave room for the mode and the clock.
+        LinkHealth::Down { why, .. } => (
+            "○",
+            theme.link_down,
+            format!(" {}", super::fmt::fit(why, 28)),
+        ),
+        LinkHealth::Degraded { why } => (
+            "◐",
+            theme.level_warn,
+            format!(" {}", super::fmt::fit(why, 40)),
+        ),
+    };
+    Span::styled(format!(" {sym} {}{extra} ", link.name), style)
+}
+
 pub fn status(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let mut spans = Vec::new();
-    for link in &state.links {
-        let (sym, style, extra) = match &link.health {
-            LinkHealth::Up => ("●", theme.link_up, String::new()),
-            LinkHealth::Connecting => ("◌", theme.muted, " connecting".to_string()),
-            // Cut, so several failing links still leave room for the mode and the clock.
-            LinkHealth::Down { why, .. } => (
-                "○",
-                theme.link_down,
-                format!(" {}", super::fmt::fit(why, 28)),
-            ),
-            LinkHealth::Degraded { why } => (
-                "◐",
-                theme.level_warn,
-                format!(" {}", super::fmt::fit(why, 40)),
-            ),
-        };
-        spans.push(Span::styled(format!(" {sym} {}{extra} ", link.name), style));
+    let mut links: Vec<&crate::app::state::Link> = state.links.iter().collect();
+    links.sort_by(|a, b| link_rank(&a.name).cmp(&link_rank(&b.name)));
+    let (spine, rest): (Vec<_>, Vec<_>) = links.into_iter().partition(|l| link_rank(&l.name).0 < 2);
+    for link in spine {
+        spans.push(link_span(link, theme));
     }
     if state.links.is_empty() {
         spans.push(Span::styled(" no feeds ", theme.muted));
     }
-    // Are task events flowing? Workers without -E send none until enable_events arrives.
-    let redis_up = state
+    // Are task events flowing? Workers without -E send none until enable_events arrives,
+    // and none can flow at all while Redis is down.
+    let redis = state
         .links
         .iter()
-        .any(|l| l.name == crate::feeds::redis::LINK && l.health == LinkHealth::Up);
+        .find(|l| l.name == crate::feeds::redis::LINK);
+    let redis_up = redis.is_some_and(|l| l.health == LinkHealth::Up);
     match state.last_task_event {
+        _ if redis.is_some() && !redis_up => spans.push(Span::styled(
+            " ○ no task events: Redis down ",
+            theme.link_down,
+        )),
         Some(t) if (state.now - t).num_seconds() < 60 => {
             spans.push(Span::styled(" ● task events ", theme.link_up))
         }
@@ -83,6 +106,9 @@ pub fn status(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if state.read_only {
         spans.push(Span::styled(" READ-ONLY ", theme.badge_readonly));
         spans.push(Span::raw(" "));
+    }
+    for link in rest {
+        spans.push(link_span(link, theme));
     }
     if state.counters.shed > 0 {
         spans.push(Span::styled(

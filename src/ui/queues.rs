@@ -44,7 +44,12 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let rows = state.queues.iter().map(|q| {
         let mut cells = vec![
             Cell::from(fit(&q.name, name_w)),
-            Cell::from(format!("{:>6}", q.depth)),
+            // Learned from a task-sent event and not sampled yet: its depth is unknown, not 0.
+            Cell::from(if q.sampled() {
+                format!("{:>6}", q.depth)
+            } else {
+                format!("{:>6}", "?")
+            }),
         ];
         if detail {
             cells.push(Cell::from(Span::styled(

@@ -20,7 +20,10 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             state.workers.len()
         ),
     );
-    let header = Row::new([
+    // Narrow, the load and version give way: the counts are what an operator reads.
+    let wide = area.width >= 100;
+    let keep = |i: usize| wide || !matches!(i, 5 | 6);
+    let names = [
         "worker",
         "agent",
         "state",
@@ -29,7 +32,15 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         "load 1/5/15",
         "version",
         "heartbeat",
-    ])
+    ];
+    let header = Row::new(
+        names
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| keep(*i))
+            .map(|(_, n)| *n)
+            .collect::<Vec<_>>(),
+    )
     .style(theme.header);
     let rows = state.workers.values().map(|w| {
         let (label, style) = if w.online {
@@ -37,7 +48,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         } else {
             ("OFFLINE", theme.state_offline)
         };
-        Row::new(vec![
+        let cells = vec![
             Cell::from(w.hostname.clone()),
             Cell::from(
                 w.agent
@@ -56,9 +67,17 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 "{} ago",
                 duration((state.now - w.last_heartbeat).num_seconds())
             )),
-        ])
+        ];
+        Row::new(
+            cells
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| keep(*i))
+                .map(|(_, c)| c)
+                .collect::<Vec<_>>(),
+        )
     });
-    let widths = [
+    let widths: Vec<Constraint> = [
         Constraint::Min(18),
         Constraint::Length(10),
         Constraint::Length(8),
@@ -67,7 +86,12 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Constraint::Length(14),
         Constraint::Length(8),
         Constraint::Length(10),
-    ];
+    ]
+    .into_iter()
+    .enumerate()
+    .filter(|(i, _)| keep(*i))
+    .map(|(_, c)| c)
+    .collect();
     f.render_widget(Table::new(rows, widths).header(header).block(block), area);
     if state.workers.is_empty() {
         let line = Rect {
