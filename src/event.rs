@@ -54,6 +54,11 @@ pub enum Event {
         request: Box<crate::feeds::wire::TaskRequest>,
         outcome: Result<crate::actions::dispatch::Delivery, String>,
     },
+    /// What a worker said it consumes (`active_queues`), or why it did not answer.
+    WorkerQueues {
+        worker: String,
+        queues: Result<Vec<String>, String>,
+    },
     /// Where a dispatch no worker has reported was found.
     Located {
         task_id: String,

@@ -558,3 +558,38 @@ async fn a_result_comes_from_the_result_backend_when_no_event_says_it() {
     })
     .await;
 }
+
+/// Issue 14: a worker is linked to its agent by the queues it says it consumes
+/// (`active_queues` over the pidbox), not by its hostname or a task it happened to take.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_is_linked_to_its_agent_by_the_queues_it_consumes() {
+    let sb = Sandbox::new("celery-queues");
+    let redis = RedisServer::start();
+    let mut room = Room::start(&redis.url(), "", false);
+    let _worker = CeleryWorker::start_named(&redis.url(), &sb.dir, "zeta@localhost");
+    room.until("the worker online", |s| {
+        s.workers.get("zeta@localhost").is_some_and(|w| w.online)
+    })
+    .await;
+    // No task has run, and no hostname pattern names it: only its own answer can link it.
+    room.until("the worker linked to THINKING", |s| {
+        s.workers
+            .get("zeta@localhost")
+            .is_some_and(|w| w.agent.is_some_and(|i| s.agents[i].name == "THINKING"))
+    })
+    .await;
+    assert!(room.state.tasks.by_id.is_empty(), "no task was involved");
+    assert!(
+        room.state
+            .activity
+            .lines
+            .iter()
+            .any(|l| l.message == "worker zeta@localhost consumes thinking: THINKING"),
+        "said in the activity log"
+    );
+    // The reply queue and its binding are gone afterwards.
+    let keys = redis.cli(&["keys", "*reply.celery.pidbox*"]);
+    let members = redis.cli(&["smembers", "_kombu.binding.reply.celery.pidbox"]);
+    assert_eq!(keys.trim(), "", "a reply queue was left behind");
+    assert_eq!(members.trim(), "", "a reply binding was left behind");
+}

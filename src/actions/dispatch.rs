@@ -200,11 +200,7 @@ fn parse_json(
 
 /// A random (v4) UUID, as Celery's own ids are.
 pub fn new_task_id() -> String {
-    let mut b = [0u8; 16];
-    for x in &mut b {
-        *x = fastrand::u8(..);
-    }
-    format_v4(b)
+    wire::new_uuid()
 }
 
 pub fn hostname() -> String {
@@ -618,16 +614,4 @@ pub fn derived_task_id(seed: u64, n: u64) -> String {
     format_v4(bytes)
 }
 
-fn format_v4(mut b: [u8; 16]) -> String {
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
-}
+use wire::format_v4;

@@ -144,6 +144,32 @@ async fn poll_result(url: &str, id: &str, tx: &Sender<Event>) {
     }
 }
 
+/// How long a worker is given to say which queues it consumes.
+const ASK_WINDOW: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// `active_queues`, asked of one worker.
+async fn ask_queues(ctx: &Context, worker: &str) -> Result<Vec<String>, String> {
+    let mut conn = sampler::connect(&ctx.redis_url)
+        .await
+        .map_err(|e| reason(&e))?;
+    let replies = control::ask(
+        &mut conn,
+        &ctx.target.keyprefix,
+        &ctx.pidbox_channel,
+        "active_queues",
+        serde_json::json!({}),
+        &[worker.to_string()],
+        ASK_WINDOW,
+    )
+    .await
+    .map_err(|e| reason(&e))?;
+    replies
+        .into_iter()
+        .find(|(host, _)| host == worker)
+        .map(|(_, said)| control::queues_of(&said))
+        .ok_or_else(|| format!("no answer within {} s", ASK_WINDOW.as_secs()))
+}
+
 /// The result is known from the events: its poll, if any, stops now.
 pub fn result_known(ctx: &Context, task_id: &str) {
     if let Some(stop) = ctx
@@ -192,7 +218,11 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
     }
     match effect {
         // Handled in `spawn`, never performed as a task of their own.
-        Effect::Quit | Effect::CancelRun { .. } | Effect::ResultKnown { .. } => None,
+        Effect::ResultKnown { task_id } => {
+            result_known(ctx, &task_id);
+            None
+        }
+        Effect::Quit | Effect::CancelRun { .. } => None,
         Effect::Exec { id, plan } => {
             // Reached only under --read-only, refused above; a run never starts from here.
             let _ = (id, plan);
@@ -243,6 +273,10 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
             )
             .await;
             Some(Event::ActionDone { what, outcome })
+        }
+        Effect::AskQueues { worker } => {
+            let queues = ask_queues(ctx, &worker).await;
+            Some(Event::WorkerQueues { worker, queues })
         }
         Effect::Locate { request } => {
             let place = dispatch::locate(&ctx.target, &request).await;
@@ -340,6 +374,7 @@ fn effect_name(e: &Effect) -> &'static str {
         Effect::Locate { .. } => "locate",
         Effect::Redeliver { .. } => "redeliver",
         Effect::ResultKnown { .. } => "result known",
+        Effect::AskQueues { .. } => "ask queues",
     }
 }
 

@@ -41,6 +41,9 @@ pub enum Effect {
     Redeliver { agent: String, request: TaskRequest },
     /// A dispatch's end is known (from the events): its result-backend poll stops.
     ResultKnown { task_id: String },
+    /// Ask a worker which queues it consumes (`active_queues` over the pidbox): it maps
+    /// the worker to its agent. Only reads; never in the demo.
+    AskQueues { worker: String },
 }
 
 impl Effect {
@@ -63,7 +66,8 @@ impl Effect {
             | Effect::SaveLog { .. }
             | Effect::Copy { .. }
             | Effect::Locate { .. }
-            | Effect::ResultKnown { .. } => return None,
+            | Effect::ResultKnown { .. }
+            | Effect::AskQueues { .. } => return None,
         })
     }
 

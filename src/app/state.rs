@@ -347,6 +347,12 @@ pub struct Worker {
     pub processed: u64,
     pub loadavg: [f64; 3],
     pub sw_ver: Option<String>,
+    /// The queues it said it consumes (`active_queues`), once it has said.
+    pub queues: Option<Vec<String>>,
+    /// Times it was asked, and when last: a worker whose control consumer was not up yet
+    /// is asked again on a later heartbeat, a few times at most.
+    pub asked: u8,
+    pub asked_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -434,6 +440,8 @@ pub struct State {
     /// This control room's dispatches whose end is not known yet (bounded): when one ends,
     /// `Effect::ResultKnown` stops its result-backend poll.
     pub results_awaited: std::collections::HashSet<String>,
+    /// Workers that just came online, to be asked which queues they consume.
+    pub ask_queues: Vec<String>,
 }
 
 /// Run tabs open at once; a new run closes the oldest finished tab beyond this.
@@ -620,6 +628,7 @@ impl State {
             history_store: false,
             save_dir: std::env::temp_dir(),
             results_awaited: Default::default(),
+            ask_queues: Vec::new(),
             executor: Executor {
                 config: std::sync::Arc::new(cfg.executor.clone()),
                 runs: Vec::new(),

@@ -33,6 +33,12 @@ const RESULTS_AWAITED_MAX: usize = 1_000;
 pub fn update(state: &mut State, event: Event) -> Outcome {
     let fed = matches!(event, Event::Feed { .. } | Event::FeedBatch { .. });
     let mut out = apply_event(state, event);
+    out.effects.extend(
+        state
+            .ask_queues
+            .drain(..)
+            .map(|worker| Effect::AskQueues { worker }),
+    );
     if fed && !state.results_awaited.is_empty() {
         // A result that arrived by any path ends the backend poll for it.
         let known: Vec<String> = state
@@ -129,6 +135,7 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
             Outcome::redraw()
         }
         Event::Located { task_id, place } => super::watch::located(state, &task_id, place),
+        Event::WorkerQueues { worker, queues } => worker_queues(state, &worker, queues),
         Event::Exposure { findings } => exposure(state, findings),
         Event::StoreOpened { lines } => {
             state.history_store = true;
@@ -990,6 +997,59 @@ fn agent_report(state: &mut State, at: DateTime<Utc>, r: AgentReport) {
     }
 }
 
+/// A worker that has not said which queues it consumes is asked at most this often, and
+/// this many times.
+const ASK_AGAIN_SECS: i64 = 5;
+const ASK_MAX: u8 = 4;
+
+/// What a worker consumes decides its agent: the agent whose queues it takes, whatever its
+/// hostname says.
+fn worker_queues(state: &mut State, worker: &str, queues: Result<Vec<String>, String>) -> Outcome {
+    let now = state.now;
+    let queues = match queues {
+        Ok(q) => q,
+        Err(why) => {
+            // Hostname patterns and the first task it takes still map it.
+            log(
+                state,
+                now,
+                Level::Debug,
+                "celery",
+                format!("worker {worker} did not say which queues it consumes: {why}"),
+            );
+            return Outcome::redraw();
+        }
+    };
+    let agent = queues.iter().find_map(|q| state.agent_for_queue(q));
+    let Some(w) = state.workers.get_mut(worker) else {
+        return Outcome::default();
+    };
+    w.queues = Some(queues.clone());
+    let before = w.agent;
+    if agent.is_some() {
+        w.agent = agent;
+    }
+    let named = agent.map_or("no agent".to_string(), |i| state.agents[i].name.clone());
+    log(
+        state,
+        now,
+        Level::Info,
+        "celery",
+        format!("worker {worker} consumes {}: {named}", queues.join(", ")),
+    );
+    if let Some(i) = agent
+        && before != agent
+        && state.workers.get(worker).is_some_and(|w| w.online)
+    {
+        let tile = &mut state.agents[i];
+        tile.last_heartbeat = Some(now);
+        if matches!(tile.state, AgentState::Unknown | AgentState::Offline) {
+            set_state(tile, now, AgentState::Idle);
+        }
+    }
+    Outcome::redraw()
+}
+
 fn worker_event(state: &mut State, at: DateTime<Utc>, w: WorkerEvent) {
     let agent = state.agent_for_worker(&w.hostname);
     let was_online = state.workers.get(&w.hostname).is_some_and(|x| x.online);
@@ -1007,6 +1067,9 @@ fn worker_event(state: &mut State, at: DateTime<Utc>, w: WorkerEvent) {
             processed: 0,
             loadavg: [0.0; 3],
             sw_ver: None,
+            queues: None,
+            asked: 0,
+            asked_at: None,
         });
     entry.online = online;
     entry.last_heartbeat = at;
@@ -1016,6 +1079,28 @@ fn worker_event(state: &mut State, at: DateTime<Utc>, w: WorkerEvent) {
     entry.loadavg = w.loadavg;
     if w.sw_ver.is_some() {
         entry.sw_ver = w.sw_ver.clone();
+    }
+    if !was_online && online {
+        // Back (or new): what it consumes may have changed with its restart.
+        entry.queues = None;
+        entry.asked = 0;
+        entry.asked_at = None;
+    }
+    // Which queues it takes maps it to its agent: asked when it appears, and again on a
+    // later heartbeat if it did not answer (its control consumer may not be up yet).
+    let due = entry
+        .asked_at
+        .is_none_or(|t| at - t >= Duration::seconds(ASK_AGAIN_SECS));
+    if online
+        && entry.queues.is_none()
+        && entry.asked < ASK_MAX
+        && due
+        && !state.demo
+        && state.ask_queues.len() < 64
+    {
+        entry.asked += 1;
+        entry.asked_at = Some(at);
+        state.ask_queues.push(w.hostname.clone());
     }
     if was_online != online {
         let (level, what) = if online {

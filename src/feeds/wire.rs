@@ -72,6 +72,30 @@ pub fn activity_json(
     .expect("JSON values serialize")
 }
 
+/// A random (v4) UUID, as Celery's own task ids and reply queues are.
+pub fn new_uuid() -> String {
+    let mut b = [0u8; 16];
+    for x in &mut b {
+        *x = fastrand::u8(..);
+    }
+    format_v4(b)
+}
+
+/// Sixteen bytes as a v4 UUID (version and variant bits set).
+pub fn format_v4(mut b: [u8; 16]) -> String {
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
 /// A remote-control broadcast as celery.app.control publishes it on Redis: no destination
 /// (every worker), no reply wanted.
 pub fn pidbox_envelope(method: &str, arguments: Value, now: f64) -> Vec<u8> {
@@ -79,8 +103,33 @@ pub fn pidbox_envelope(method: &str, arguments: Value, now: f64) -> Vec<u8> {
         "method": method, "arguments": arguments,
         "destination": null, "pattern": null, "matcher": null,
     });
+    pidbox_wrap(&body, now)
+}
+
+/// A remote-control request that wants replies, as `celery inspect` sends it: to the
+/// workers named in `destination` (every worker when empty), with a ticket, and replies
+/// routed to `oid` on the `reply.celery.pidbox` exchange.
+pub fn pidbox_request(
+    method: &str,
+    arguments: Value,
+    destination: &[String],
+    ticket: &str,
+    oid: &str,
+    now: f64,
+) -> Vec<u8> {
+    let destination = (!destination.is_empty()).then_some(destination);
+    let body = json!({
+        "method": method, "arguments": arguments,
+        "destination": destination, "pattern": null, "matcher": null,
+        "ticket": ticket,
+        "reply_to": {"exchange": "reply.celery.pidbox", "routing_key": oid},
+    });
+    pidbox_wrap(&body, now)
+}
+
+fn pidbox_wrap(body: &Value, now: f64) -> Vec<u8> {
     let body_b64 = base64::engine::general_purpose::STANDARD
-        .encode(serde_json::to_vec(&body).expect("JSON values serialize"));
+        .encode(serde_json::to_vec(body).expect("JSON values serialize"));
     serde_json::to_vec(&json!({
         "body": body_b64,
         "content-encoding": "utf-8",

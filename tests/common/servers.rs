@@ -171,6 +171,12 @@ impl CeleryWorker {
         Self::spawn(broker, None, events, dir, None)
     }
 
+    /// A worker (with -E) on the `thinking` queue whose hostname is `name`: no hostname
+    /// pattern of the agents need match it.
+    pub fn start_named(broker: &str, dir: &Path, name: &str) -> CeleryWorker {
+        Self::spawn_as(broker, None, true, dir, None, name)
+    }
+
     /// A worker (with -E) whose broker gives back a message taken but never acked after
     /// `visibility_secs`, instead of kombu's hour.
     pub fn start_redelivering(broker: &str, dir: &Path, visibility_secs: u64) -> CeleryWorker {
@@ -183,6 +189,24 @@ impl CeleryWorker {
         events: bool,
         dir: &Path,
         visibility_secs: Option<u64>,
+    ) -> CeleryWorker {
+        Self::spawn_as(
+            broker,
+            backend,
+            events,
+            dir,
+            visibility_secs,
+            "thinking@localhost",
+        )
+    }
+
+    fn spawn_as(
+        broker: &str,
+        backend: Option<&str>,
+        events: bool,
+        dir: &Path,
+        visibility_secs: Option<u64>,
+        name: &str,
     ) -> CeleryWorker {
         use std::os::unix::process::CommandExt;
         let runs = dir.join("runs");
@@ -201,7 +225,7 @@ impl CeleryWorker {
             "-P",
             "prefork",
             "-n",
-            "thinking@localhost",
+            name,
             "--without-mingle",
             "--without-gossip",
             "-l",

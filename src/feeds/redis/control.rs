@@ -61,6 +61,90 @@ pub async fn enable_events_loop(cfg: FeedConfig, every: Duration, tx: Sender<Eve
     }
 }
 
+/// Asks workers over the pidbox and collects their replies for `window`, as `celery
+/// inspect` does: the reply queue's binding is added first (the worker routes its reply by
+/// it), the request published, replies popped, and the queue and binding removed after.
+/// Each reply is (worker hostname, what it said).
+pub async fn ask(
+    conn: &mut redis::aio::MultiplexedConnection,
+    keyprefix: &str,
+    channel: &str,
+    method: &str,
+    arguments: serde_json::Value,
+    destination: &[String],
+    window: Duration,
+) -> redis::RedisResult<Vec<(String, serde_json::Value)>> {
+    let oid = wire::new_uuid();
+    let ticket = wire::new_uuid();
+    let queue = format!("{oid}.reply.celery.pidbox");
+    let binding = format!("{keyprefix}_kombu.binding.reply.celery.pidbox");
+    let member = format!("{oid}\x06\x16\x06\x16{queue}");
+    let key = format!("{keyprefix}{queue}");
+    let _: i64 = redis::cmd("SADD")
+        .arg(&binding)
+        .arg(&member)
+        .query_async(conn)
+        .await?;
+    let now = chrono::Utc::now().timestamp_micros() as f64 / 1e6;
+    let body = wire::pidbox_request(method, arguments, destination, &ticket, &oid, now);
+    let published: redis::RedisResult<u64> = redis::cmd("PUBLISH")
+        .arg(channel)
+        .arg(body)
+        .query_async(conn)
+        .await;
+    let mut replies = Vec::new();
+    if published.is_ok() {
+        let deadline = tokio::time::Instant::now() + window;
+        // Every named worker answered: no need to wait out the window.
+        while destination.is_empty() || replies.len() < destination.len() {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            // A MultiplexedConnection must not block: pop, and wait a little between tries.
+            let popped: Option<Vec<u8>> = redis::cmd("RPOP").arg(&key).query_async(conn).await?;
+            match popped {
+                Some(raw) => replies.extend(reply_of(&raw)),
+                None => tokio::time::sleep(left.min(Duration::from_millis(50))).await,
+            }
+        }
+    }
+    let _: redis::RedisResult<i64> = redis::cmd("SREM")
+        .arg(&binding)
+        .arg(&member)
+        .query_async(conn)
+        .await;
+    let _: redis::RedisResult<i64> = redis::cmd("DEL").arg(&key).query_async(conn).await;
+    published?;
+    Ok(replies)
+}
+
+/// One worker's reply (`{"w1@host": …}`) out of its kombu envelope; names cleaned.
+fn reply_of(raw: &[u8]) -> Vec<(String, serde_json::Value)> {
+    let Ok(body) = crate::feeds::decode::kombu_body(raw) else {
+        return Vec::new();
+    };
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(&body)
+    else {
+        return Vec::new();
+    };
+    map.into_iter()
+        .map(|(host, said)| (crate::sanitize::clean(&host, 120), said))
+        .collect()
+}
+
+/// The queues a worker consumes, from its `active_queues` reply; names cleaned.
+pub fn queues_of(said: &serde_json::Value) -> Vec<String> {
+    said.as_array()
+        .map(|qs| {
+            qs.iter()
+                .filter_map(|q| q["name"].as_str())
+                .map(|n| crate::sanitize::clean(n, 120))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Revokes a task on every worker; with `terminate`, the worker running it kills it.
 pub async fn revoke(
     url: &str,
