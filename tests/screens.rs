@@ -556,3 +556,45 @@ fn at_80_columns_nothing_essential_is_cut() {
         assert!(header.contains(column), "{column} missing: {header}");
     }
 }
+
+/// Issue 14: hints on screen come from the active keymap: a remapped key is named right,
+/// and the help overlay lists the views' keys and every `:` command.
+#[test]
+fn hints_follow_a_remapped_key_and_help_lists_views_and_commands() {
+    let mut s = fleet();
+    let remap = chavion_tui::config::settings_from_str(
+        "[[keymap.normal]]\non = \"o\"\nrun = \"none\"\n[[keymap.normal]]\non = \"S\"\nrun = \"sort\"\n",
+    )
+    .unwrap();
+    s.keymap = remap.keymap;
+    key(&mut s, KeyCode::Char('t'));
+    let term = render(&s, 100, 24, &theme(ColorMode::TrueColor));
+    let title = row(&term, 1);
+    assert!(title.contains("sort: newest (S)"), "{title}");
+    assert!(!title.contains("(o)"), "{title}");
+    key(&mut s, KeyCode::Char('?'));
+    s.ui.help_scroll = 0;
+    // The whole overlay, a screenful at a time.
+    let text: String = (0..6u16)
+        .map(|page| {
+            s.ui.help_scroll = page * 30;
+            let term = render(&s, 120, 60, &theme(ColorMode::TrueColor));
+            (0..60)
+                .map(|y| row(&term, y))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    for want in [
+        "Tasks view",
+        "details of the selected task",
+        "Executor view",
+        "next / previous tab",
+        ":workers",
+        ":executor",
+        ":at 14:05",
+        ":help",
+    ] {
+        assert!(text.contains(want), "help lacks `{want}`");
+    }
+}

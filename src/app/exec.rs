@@ -6,7 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::effect::Effect;
 use super::state::*;
 use super::update::{Outcome, flash, guarded, refused_early};
-use crate::config::keymap::Action;
+use crate::config::keymap::{Action, Section};
 use crate::event::LinkHealth;
 use crate::executor::run::{Status, Stream};
 use crate::executor::{RunPlan, RunUpdate, plan_adhoc, plan_runbook};
@@ -93,10 +93,14 @@ pub(super) fn act(state: &mut State, action: Action) -> Option<Outcome> {
         Action::Cancel => {
             let Some(run) = x.current_mut() else {
                 // Not a quit here: runs may be going in other tabs.
+                let (cancel, quit) = (
+                    state.keymap.hint(Section::Executor, Action::Cancel),
+                    state.keymap.hint(Section::Normal, Action::Quit),
+                );
                 flash(
                     state,
                     Level::Info,
-                    "ctrl-c cancels the run in its own tab; q quits".into(),
+                    format!("{cancel} cancels the run in its own tab; {quit} quits"),
                 );
                 return Some(Outcome::redraw());
             };

@@ -336,10 +336,7 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
         .split_once(char::is_whitespace)
         .map_or((line, ""), |(c, r)| (c, r.trim()));
     match cmd {
-        "q" | "quit" => Outcome {
-            redraw: false,
-            effects: vec![Effect::Quit],
-        },
+        "q" | "quit" => super::update::quit(state),
         "tasks" => {
             state.ui.view = View::Tasks;
             Outcome::redraw()
@@ -399,8 +396,9 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
                 state,
                 Level::Warn,
                 format!(
-                    "unknown command `{}`: try :dispatch, :emit, :exec, :run, :at, :tasks, :workers, :executor, :help, :q",
-                    crate::sanitize::clean(other, 30)
+                    "unknown command `{}`: try {}",
+                    crate::sanitize::clean(other, 30),
+                    super::commands::names()
                 ),
             );
             Outcome::redraw()

@@ -1,6 +1,7 @@
 //! The app: `State`, the pure `update` that changes it, and the `Effect`s it asks for.
 
 pub mod activity;
+pub mod commands;
 pub mod effect;
 pub mod exec;
 pub mod forms;

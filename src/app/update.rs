@@ -337,6 +337,18 @@ fn confirm_key(state: &mut State, key: KeyEvent, c: Confirm) -> Outcome {
     }
 }
 
+/// `q` or `:q`: quits at once, or asks first while runs are going (quitting ends them).
+pub(super) fn quit(state: &mut State) -> Outcome {
+    if state.executor.runs.iter().any(|r| r.running()) {
+        state.ui.mode = Mode::ConfirmQuit;
+        return Outcome::redraw();
+    }
+    Outcome {
+        redraw: false,
+        effects: vec![Effect::Quit],
+    }
+}
+
 /// `y` quits and cancels the runs still going (each is recorded as it ends); anything else
 /// stays.
 fn confirm_quit_key(state: &mut State, key: KeyEvent) -> Outcome {
@@ -459,17 +471,7 @@ fn act(state: &mut State, action: Action) -> Outcome {
     };
     let in_tasks = ui.view == View::Tasks;
     match action {
-        Action::Quit => {
-            if state.executor.runs.iter().any(|r| r.running()) {
-                // Quitting ends them: the operator says so first.
-                state.ui.mode = Mode::ConfirmQuit;
-                return Outcome::redraw();
-            }
-            return Outcome {
-                redraw: false,
-                effects: vec![Effect::Quit],
-            };
-        }
+        Action::Quit => return quit(state),
         Action::Help => {
             ui.mode = Mode::Help;
             ui.help_scroll = 0;
@@ -523,7 +525,10 @@ fn act(state: &mut State, action: Action) -> Outcome {
             flash(
                 state,
                 Level::Info,
-                "tasks are sorted and revoked from the Tasks view: press t".into(),
+                format!(
+                    "tasks are sorted and revoked from the Tasks view: press {}",
+                    state.keymap.hint(Section::Normal, Action::Tasks)
+                ),
             );
         }
         Action::Zoom if in_tasks => {

@@ -317,6 +317,26 @@ impl Keymap {
         }
     }
 
+    /// The key that does `action` in section `s` (the Executor and Log sections fall back
+    /// to the main screen's, as their keys do), as on-screen hints name it; `:help` when no
+    /// key is bound to it. Every hint on screen comes from here, so a remapped key is
+    /// named right.
+    pub fn hint(&self, s: Section, action: Action) -> String {
+        let find = |s: Section| {
+            self.section(s)
+                .iter()
+                .find(|b| b.action == action)
+                .map(|b| b.key.to_string())
+        };
+        find(s)
+            .or_else(|| {
+                (s != Section::Normal)
+                    .then(|| find(Section::Normal))
+                    .flatten()
+            })
+            .unwrap_or_else(|| ":help".into())
+    }
+
     pub fn lookup(&self, s: Section, ev: &KeyEvent) -> Option<Action> {
         let chord = KeyChord::from_event(ev);
         self.section(s)

@@ -10,6 +10,7 @@ use super::fmt::{duration, fit};
 use super::layout::tile_grid;
 use super::panes::block;
 use crate::app::state::{AgentTile, Pane, State};
+use crate::config::keymap::{Action, Section};
 use crate::config::theme::Theme;
 use crate::feeds::model::AgentState;
 
@@ -62,7 +63,10 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme, compact: bo
     }
     if state.queue_path_down() && !state.executor.config.runbooks.is_empty() {
         title.push(Span::styled(
-            "queue path down: e for runbooks ",
+            format!(
+                "queue path down: {} for runbooks ",
+                state.keymap.hint(Section::Normal, Action::Executor)
+            ),
             theme.level_warn,
         ));
     }

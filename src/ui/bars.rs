@@ -8,6 +8,7 @@ use ratatui::widgets::Paragraph;
 
 use super::fmt::clock;
 use crate::app::state::State;
+use crate::config::keymap::{Action, Section};
 use crate::config::theme::Theme;
 use crate::event::LinkHealth;
 
@@ -27,7 +28,13 @@ pub fn title(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         ),
         theme.muted,
     ));
-    let hint = " ? help  q quit ";
+    let km = &state.keymap;
+    let hint = format!(
+        " {} help  {} quit ",
+        km.hint(Section::Normal, Action::Help),
+        km.hint(Section::Normal, Action::Quit)
+    );
+    let hint = hint.as_str();
     let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
     let pad = (area.width as usize).saturating_sub(used + hint.len());
     if pad > 0 {

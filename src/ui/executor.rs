@@ -11,6 +11,7 @@ use super::fmt::{fit, wrap_words};
 use super::layout::centered;
 use super::panes::{popup_block, show_popup, view_block};
 use crate::app::state::{PendingExec, RunPhase, RunTab, State};
+use crate::config::keymap::{Action, Section};
 use crate::config::theme::Theme;
 use crate::executor::run::{Status, Stream};
 
@@ -21,9 +22,12 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         theme,
         "Executor",
         format!(
-            "{running} running · {} run tab{} · tab/shift-tab switch · esc back ",
+            "{running} running · {} run tab{} · {}/{} switch · {} back ",
             x.runs.len(),
-            if x.runs.len() == 1 { "" } else { "s" }
+            if x.runs.len() == 1 { "" } else { "s" },
+            state.keymap.hint(Section::Executor, Action::FocusNext),
+            state.keymap.hint(Section::Executor, Action::FocusPrev),
+            state.keymap.hint(Section::Executor, Action::Back),
         ),
     );
     let inner = block.inner(area);
@@ -160,7 +164,10 @@ fn draw_run(f: &mut Frame, area: Rect, state: &State, run: &RunTab, theme: &Them
             theme.muted,
         ),
         RunPhase::Running => (
-            format!("running {elapsed:.0}s · ctrl-c cancel"),
+            format!(
+                "running {elapsed:.0}s · {} cancel",
+                state.keymap.hint(Section::Executor, Action::Cancel)
+            ),
             theme.state_busy,
         ),
         RunPhase::Cancelling => (

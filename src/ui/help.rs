@@ -8,8 +8,51 @@ use ratatui::widgets::{Clear, Paragraph};
 use super::layout::centered;
 use super::panes::popup_block;
 use crate::app::state::State;
-use crate::config::keymap::Section;
+use crate::config::keymap::{Action, Section};
 use crate::config::theme::Theme;
+
+type ViewRows = &'static [(&'static [Action], &'static str)];
+
+/// Keys whose meaning inside a view is its own.
+const VIEW_KEYS: &[(&str, Section, ViewRows)] = &[
+    (
+        "Tasks view",
+        Section::Normal,
+        &[
+            (
+                &[Action::Up, Action::Down],
+                "select a task (the selection follows it)",
+            ),
+            (&[Action::Zoom], "details of the selected task"),
+            (&[Action::Sort], "sort: newest, name, state, agent, runtime"),
+            (
+                &[Action::Filter],
+                "filter: state: agent: name: worker: or words",
+            ),
+            (
+                &[Action::Revoke, Action::Terminate],
+                "revoke / revoke and terminate (asks first)",
+            ),
+            (&[Action::Back], "back to the dashboard"),
+        ],
+    ),
+    (
+        "Executor view",
+        Section::Executor,
+        &[
+            (
+                &[Action::FocusNext, Action::FocusPrev],
+                "next / previous tab",
+            ),
+            (&[Action::Run], "run the selected runbook (asks first)"),
+            (
+                &[Action::Cancel],
+                "cancel the run in this tab (TERM, then KILL)",
+            ),
+            (&[Action::CloseTab], "close an ended run's tab"),
+        ],
+    ),
+];
 
 /// Rows of (keys, description), keys that do the same thing joined on one row.
 pub fn rows(state: &State, section: Section) -> Vec<(String, String)> {
@@ -53,6 +96,35 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         }
         lines.push(Line::raw(""));
     }
+    // What the same keys mean inside the views, named from the active keymap.
+    for (title, section, rows) in VIEW_KEYS {
+        lines.push(Line::from(Span::styled(*title, theme.header)));
+        for (actions, desc) in *rows {
+            let keys: Vec<String> = actions
+                .iter()
+                .map(|a| state.keymap.hint(*section, *a))
+                .collect();
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<16} ", keys.join(" / ")), theme.accent),
+                Span::raw(*desc),
+            ]));
+        }
+        lines.push(Line::raw(""));
+    }
+    lines.push(Line::from(Span::styled(
+        format!(
+            "Commands ({} opens the command line)",
+            state.keymap.hint(Section::Normal, Action::Command)
+        ),
+        theme.header,
+    )));
+    for (_, usage, what) in crate::app::commands::COMMANDS {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {usage:<34} "), theme.accent),
+            Span::raw(*what),
+        ]));
+    }
+    lines.push(Line::raw(""));
     lines.push(Line::from(Span::styled(
         "Mouse capture is off: select text with your terminal as usual.",
         theme.muted,

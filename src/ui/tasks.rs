@@ -15,6 +15,7 @@ use super::panes::{popup_block, view_block};
 use crate::app::state::{Confirm, Mode, State, Task};
 use crate::app::tasks::{pick_gone, row_of, runtime, selected, shown_state, visible_upto};
 use crate::app::update::short_id;
+use crate::config::keymap::{Action, Section};
 use crate::config::theme::Theme;
 use crate::feeds::model::TaskEventKind;
 
@@ -43,17 +44,22 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let (matching, list) = visible_upto(state, sel.map_or(0, |s| s + 1).max(fit_rows));
     let filter = match &state.ui.mode {
         Mode::Filter(text) => format!("/{text}▏"),
-        _ if state.ui.filter.is_empty() => "no filter (/)".into(),
+        _ if state.ui.filter.is_empty() => format!(
+            "no filter ({})",
+            state.keymap.hint(Section::Normal, Action::Filter)
+        ),
         _ => format!("/{}", state.ui.filter),
     };
     let block = view_block(
         theme,
         "Tasks",
         format!(
-            "{} of {} · sort: {} (o) · {filter} ",
+            "{} of {} · sort: {} ({}) · {filter} · {} details ",
             matching,
             state.tasks.order.len(),
-            state.ui.task_sort.label()
+            state.ui.task_sort.label(),
+            state.keymap.hint(Section::Normal, Action::Sort),
+            state.keymap.hint(Section::Normal, Action::Zoom)
         ),
     );
     let wide = area.width >= 110;
