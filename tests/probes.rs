@@ -337,3 +337,54 @@ fn status_json_schema_and_exit_codes() {
     assert_eq!(doc["ports"][1]["label"], "DOWN");
     assert_eq!(doc["ports"][1]["why"], "connection refused");
 }
+
+/// Issue 14: queue names discovered from kombu's bindings are anyone's text: `status`
+/// prints them cleaned, so a binding cannot retitle or clear the terminal of whoever runs it.
+#[test]
+fn status_cleans_queue_names_found_in_redis() {
+    let sb = Sandbox::new("status-names");
+    let redis = RedisServer::start();
+    let evil = "evil\u{1b}]0;owned\u{7}\u{1b}[2Jq";
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    let _: i64 = redis::cmd("SADD")
+        .arg(format!("_kombu.binding.{evil}"))
+        .arg(format!("{evil}\u{6}\u{16}\u{6}\u{16}{evil}"))
+        .query(&mut conn)
+        .unwrap();
+    let _: i64 = redis::cmd("LPUSH")
+        .arg(evil)
+        .arg("m")
+        .query(&mut conn)
+        .unwrap();
+    let file = sb.path("status.toml");
+    std::fs::write(
+        &file,
+        format!("ports = []\n[redis]\nurl = \"{}\"\n", redis.url()),
+    )
+    .unwrap();
+    for args in [&["status"][..], &["status", "--json"][..]] {
+        let mut all = vec!["--config", file.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let out = sb.cmd(&all);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text:?}"
+        );
+        assert!(text.contains("evil"), "the queue is still listed: {text}");
+    }
+    // Its depth is still read from the real key.
+    let (_, doc) = status(
+        &sb,
+        &format!("ports = []\n[redis]\nurl = \"{}\"\n", redis.url()),
+    );
+    let q = doc["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"].as_str().is_some_and(|n| n.starts_with("evil")))
+        .expect("the queue")
+        .clone();
+    assert_eq!(q["depth"], 1, "{q}");
+}

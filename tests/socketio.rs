@@ -105,7 +105,7 @@ async fn events_reach_the_right_panes_and_unmapped_ones_show_raw() {
         s.activity
             .lines
             .iter()
-            .any(|l| l.source == "sio:dash" && l.message == "/dash tick [{\"n\":8}]")
+            .any(|l| l.source == "sio:dash/dash" && l.message == "tick [{\"n\":8}]")
     })
     .await;
 }
@@ -219,11 +219,75 @@ async fn a_server_side_disconnect_is_shown_and_recovered() {
     let mut room = Room::start_socketio(&config(&server.url(), "secret"), false);
     room.until("connected", up).await;
     server.http("/kick?ns=/dash");
+    // Issue 14: one namespace dropped by the server leaves the link and `/` up; it is
+    // marked, said once, and asked for again on its own backoff.
     room.until("the disconnect, in words", |s| {
-        has_line(s, "link down: the server disconnected /dash")
+        has_line(
+            s,
+            "/dash disconnected by the server; the other namespaces stay connected",
+        )
     })
     .await;
-    room.until("connected again", up).await;
+    room.until("/dash connected again", |s| {
+        has_line(s, "/dash connected again")
+    })
+    .await;
+    room.until("up again", up).await;
+    assert!(
+        !room
+            .state
+            .activity
+            .lines
+            .iter()
+            .any(|l| l.message.contains("link down")),
+        "the link never went down for one namespace"
+    );
+    server.http(&format!(
+        "/emit?event=activity&ns=/&data={}",
+        enc(&json!({"message": "root never left"}))
+    ));
+    room.until("an event on / after it all", |s| {
+        has_line(s, "root never left")
+    })
+    .await;
+}
+
+/// Issue 14: `status` judges a Socket.IO link as the screen does, namespaces and auth
+/// included, not by the Engine.IO handshake alone.
+#[test]
+fn status_reports_a_refused_namespace_as_the_screen_does() {
+    let server = SocketIoServer::start();
+    let sb = common::Sandbox::new("sio-status");
+    let dir = sb.path("config/chavion-tui");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = format!("ports = []\n{}", config(&server.url(), "wrong"));
+    std::fs::write(dir.join("config.toml"), cfg).unwrap();
+    let out = sb.cmd(&["status", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let link = doc["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "sio:dash")
+        .expect("the sio:dash link")
+        .clone();
+    assert_eq!(link["up"], false, "{link}");
+    assert_eq!(link["why"], "auth refused by /dash: unauthorized", "{link}");
+    std::fs::write(
+        dir.join("config.toml"),
+        format!("ports = []\n{}", config(&server.url(), "secret")),
+    )
+    .unwrap();
+    let out = sb.cmd(&["status", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let link = doc["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "sio:dash")
+        .unwrap()
+        .clone();
+    assert_eq!(link["up"], true, "{link}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -182,7 +182,14 @@ pub struct ActivityLog {
     /// The store has nothing older than the first line.
     pub history_exhausted: bool,
     pub history_pending: bool,
+    /// The widest source seen (in characters, at most `SOURCE_MAX`): the source column is
+    /// sized to the sources in use, so `sio:chavion.com/dash` is not cut to `sio:chavi…`.
+    pub source_w: usize,
 }
+
+/// The source column's bounds.
+pub const SOURCE_MIN: usize = 8;
+pub const SOURCE_MAX: usize = 28;
 
 impl ActivityLog {
     pub fn new(capacity: usize, max_bytes: usize, max_chars: usize) -> ActivityLog {
@@ -208,6 +215,14 @@ impl ActivityLog {
             paged: 0,
             history_exhausted: false,
             history_pending: false,
+            source_w: SOURCE_MIN,
+        }
+    }
+
+    fn widen_for(&mut self, source: &str) {
+        let w = source.chars().count().min(SOURCE_MAX);
+        if w > self.source_w {
+            self.source_w = w;
         }
     }
 
@@ -270,6 +285,7 @@ impl ActivityLog {
             self.matched.push_back(seq);
         }
         self.bytes += line.cost();
+        self.widen_for(&line.source);
         self.lines.push_back(line);
         self.total += 1;
         if !self.follow && shown {
@@ -335,6 +351,7 @@ impl ActivityLog {
                 self.matched.push_front(self.first_seq);
             }
             self.bytes += line.cost();
+            self.widen_for(&line.source);
             self.lines.push_front(line);
             self.paged += 1;
             taken += 1;

@@ -400,23 +400,12 @@ pub async fn status(settings: &Settings, json: bool) -> ExitCode {
             .map(|(s, _)| s)
             .map_err(|e| crate::feeds::redis::reason(&e))
     });
+    // Each Socket.IO link is judged as the screen judges it: the real client connects
+    // every namespace with its auth, not just the Engine.IO handshake.
     let sio: Vec<_> = cfg
         .socketio
         .iter()
-        .map(|e| {
-            let t = probes::Target {
-                path: e.path.clone(),
-                url: e.url.get_ref().clone(),
-                ..probes::Target::adhoc(
-                    crate::config::model::ProbeKind::Socketio,
-                    "",
-                    0,
-                    Duration::from_secs(3),
-                )
-            };
-            let name = format!("sio:{}", e.name);
-            tokio::spawn(async move { (name, probes::probe(&t).await) })
-        })
+        .map(|e| tokio::spawn(sio_link(crate::feeds::socketio::endpoint(e))))
         .collect();
     let mapped = crate::feeds::exposure::port_map(cfg);
     let exposure = tokio::task::spawn_blocking(move || crate::feeds::exposure::audit_here(&mapped));
@@ -450,17 +439,8 @@ pub async fn status(settings: &Settings, json: bool) -> ExitCode {
         )),
     }
     for h in sio {
-        if let Ok((name, outcome)) = h.await {
-            links.push((
-                name,
-                match outcome {
-                    crate::event::ProbeOutcome::Up { .. } => LinkHealth::Up,
-                    crate::event::ProbeOutcome::Down { why } => LinkHealth::Down {
-                        why,
-                        retry_in: None,
-                    },
-                },
-            ));
+        if let Ok(link) = h.await {
+            links.push(link);
         }
     }
     if let Ok(findings) = exposure.await {
@@ -569,9 +549,8 @@ pub async fn status(settings: &Settings, json: bool) -> ExitCode {
         for (n, h) in &links {
             match h {
                 LinkHealth::Up => println!("link {n:<20} up"),
-                LinkHealth::Down { why, .. } | LinkHealth::Degraded { why } => {
-                    println!("link {n:<20} DOWN  {why}")
-                }
+                LinkHealth::Down { why, .. } => println!("link {n:<20} DOWN  {why}"),
+                LinkHealth::Degraded { why } => println!("link {n:<20} DEGRADED  {why}"),
                 LinkHealth::Connecting => println!("link {n:<20} connecting"),
             }
         }
@@ -603,6 +582,53 @@ pub async fn status(settings: &Settings, json: bool) -> ExitCode {
         }
     }
     ExitCode::from(code)
+}
+
+/// How long `status` gives a Socket.IO endpoint to connect all its namespaces.
+const SIO_WITHIN: Duration = Duration::from_secs(6);
+
+/// One Socket.IO link, judged by the real client: up once every namespace is connected,
+/// degraded when one refuses (auth), down when it cannot connect within `SIO_WITHIN`.
+async fn sio_link(
+    ep: crate::feeds::socketio::client::Endpoint,
+) -> (String, crate::event::LinkHealth) {
+    use crate::event::{Event, LinkHealth};
+    let name = ep.link();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let (task, cmds) = crate::feeds::socketio::client::spawn(ep, tx);
+    let deadline = tokio::time::Instant::now() + SIO_WITHIN;
+    let mut health = LinkHealth::Down {
+        why: format!("not connected within {} s", SIO_WITHIN.as_secs()),
+        retry_in: None,
+    };
+    while let Ok(Some(event)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        match event {
+            Event::Link {
+                health: LinkHealth::Connecting,
+                ..
+            } => {}
+            Event::Link { health: h, .. } => {
+                health = match h {
+                    LinkHealth::Down { why, .. } => LinkHealth::Down {
+                        why,
+                        retry_in: None,
+                    },
+                    other => other,
+                };
+                break;
+            }
+            _ => {}
+        }
+    }
+    // Letting go of its commands closes the session properly; it gets a moment for it.
+    drop(cmds);
+    if tokio::time::timeout(Duration::from_millis(500), task)
+        .await
+        .is_err()
+    {
+        tracing::debug!("a Socket.IO endpoint did not close in time");
+    }
+    (name, health)
 }
 
 #[cfg(test)]

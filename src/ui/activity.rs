@@ -25,8 +25,6 @@ pub fn level_style(theme: &Theme, l: Level) -> Style {
     }
 }
 
-const SOURCE_W: usize = 10;
-
 /// Each source keeps one colour, so a busy stream can be read by source at a glance.
 pub fn source_style(theme: &Theme, source: &str) -> Style {
     const PALETTE: [Color; 6] = [
@@ -135,7 +133,11 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if rows == 0 || inner.width == 0 {
         return;
     }
-    let prefix_w = if log.timestamps { 9 } else { 0 } + 6 + SOURCE_W + 1;
+    // Sized to the sources in use, but never more than a quarter of the pane.
+    let source_w = log
+        .source_w
+        .min((inner.width as usize / 4).max(crate::app::activity::SOURCE_MIN));
+    let prefix_w = if log.timestamps { 9 } else { 0 } + 6 + source_w + 1;
     let msg_w = (inner.width as usize).saturating_sub(prefix_w).max(1);
     let re = log
         .search
@@ -196,8 +198,10 @@ fn render_line<'a>(
         format!("{:<5} ", l.level.label()),
         level_style(theme, l.level),
     ));
+    // What the prefix leaves for the source (see `draw`).
+    let source_w = prefix_w - if state.activity.timestamps { 9 } else { 0 } - 7;
     head.push(Span::styled(
-        format!("{:<w$} ", fit(&l.source, SOURCE_W), w = SOURCE_W),
+        format!("{:<w$} ", fit(&l.source, source_w), w = source_w),
         source_style(theme, &l.source),
     ));
     let base = Style::default();

@@ -137,7 +137,9 @@ pub async fn sample(
         .iter()
         .enumerate()
         .map(|(i, q)| QueueSample {
-            queue: q.clone(),
+            // The key is used as Redis has it; the name shown is cleaned: a binding's
+            // name is anyone's text (an escape sequence in it must not reach a terminal).
+            queue: crate::sanitize::clean(q, 120),
             depth: values[i * per_queue..(i + 1) * per_queue]
                 .iter()
                 .map(int)

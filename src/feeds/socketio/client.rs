@@ -124,6 +124,9 @@ struct Session<'a> {
     tx: &'a mpsc::Sender<Event>,
     connected: BTreeSet<String>,
     refused: BTreeMap<String, String>,
+    /// Namespaces the server disconnected while the others stay up: each is asked again on
+    /// its own backoff (when), and the link says so once, not by flapping.
+    dropped: BTreeMap<String, (Backoff, Instant)>,
     pending: HashMap<u64, PendingAck>,
     next_id: u64,
     binary: Option<(codec::Packet, Vec<Vec<u8>>)>,
@@ -139,6 +142,7 @@ impl<'a> Session<'a> {
             tx,
             connected: BTreeSet::new(),
             refused: BTreeMap::new(),
+            dropped: BTreeMap::new(),
             pending: HashMap::new(),
             next_id: 1,
             binary: None,
@@ -177,6 +181,10 @@ impl<'a> Session<'a> {
             LinkHealth::Degraded {
                 why: format!("auth refused by {nsp}: {why}"),
             }
+        } else if let Some(nsp) = self.dropped.keys().next() {
+            LinkHealth::Degraded {
+                why: format!("{nsp} disconnected by the server; asking again"),
+            }
         } else if self.connected.len() == self.ep.namespaces.len() {
             LinkHealth::Up
         } else {
@@ -198,18 +206,8 @@ impl<'a> Session<'a> {
             Err(why) => return why,
         };
         backoff.reset();
-        let auth = self.ep.token.as_ref().map(|t| json!({"token": t}));
         for nsp in &self.ep.namespaces {
-            if ws
-                .send(Message::text(codec::encode(
-                    Kind::Connect,
-                    nsp,
-                    None,
-                    auth.as_ref(),
-                )))
-                .await
-                .is_err()
-            {
+            if ws.send(self.connect_frame(nsp)).await.is_err() {
                 return "connection lost while connecting namespaces".into();
             }
         }
@@ -270,6 +268,16 @@ impl<'a> Session<'a> {
                 },
                 _ = sweep.tick() => {
                     let now = Instant::now();
+                    // A namespace the server dropped is asked again when its wait is over.
+                    let due: Vec<String> = self.dropped.iter().filter(|(_, (_, at))| *at <= now).map(|(n, _)| n.clone()).collect();
+                    for nsp in due {
+                        if ws.send(self.connect_frame(&nsp)).await.is_err() {
+                            return "connection lost while connecting a namespace again".into();
+                        }
+                        if let Some((backoff, at)) = self.dropped.get_mut(&nsp) {
+                            *at = now + backoff.next_wait();
+                        }
+                    }
                     let expired: Vec<u64> = self.pending.iter().filter(|(_, (_, at, _))| *at <= now).map(|(id, _)| *id).collect();
                     for id in expired {
                         if let Some((reply, _, t)) = self.pending.remove(&id) {
@@ -279,6 +287,12 @@ impl<'a> Session<'a> {
                 }
             }
         }
+    }
+
+    /// The CONNECT for `nsp`, with the auth payload (never logged).
+    fn connect_frame(&self, nsp: &str) -> Message {
+        let auth = self.ep.token.as_ref().map(|t| json!({"token": t}));
+        Message::text(codec::encode(Kind::Connect, nsp, None, auth.as_ref()))
     }
 
     async fn handshake(&mut self) -> Result<(Ws, codec::Open), String> {
@@ -352,10 +366,24 @@ impl<'a> Session<'a> {
                 return Ok(());
             }
         };
+        // Only the namespaces this client joined are listened to: a packet for any other
+        // is ignored, its (untrusted) name never shown.
+        if !self.ep.namespaces.iter().any(|n| *n == p.nsp) {
+            tracing::debug!("socket.io packet for a namespace not joined, ignored");
+            return Ok(());
+        }
         match p.kind {
             Kind::Connect => {
                 self.refused.remove(&p.nsp);
+                let was_dropped = self.dropped.remove(&p.nsp).is_some();
                 self.connected.insert(p.nsp.clone());
+                if was_dropped {
+                    let item = self.note(
+                        crate::feeds::model::Level::Info,
+                        format!("{} connected again", p.nsp),
+                    );
+                    self.emit_items(vec![item]).await;
+                }
                 self.health().await;
             }
             Kind::ConnectError => {
@@ -365,8 +393,20 @@ impl<'a> Session<'a> {
                 self.health().await;
             }
             Kind::Disconnect => {
+                // One namespace dropped by the server: the others stay up. It is asked again
+                // on its own backoff, and the link says so once.
                 self.connected.remove(&p.nsp);
-                return Err(format!("the server disconnected {}", p.nsp));
+                if !self.dropped.contains_key(&p.nsp) {
+                    let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(5));
+                    let at = Instant::now() + backoff.next_wait();
+                    self.dropped.insert(p.nsp.clone(), (backoff, at));
+                    let item = self.note(crate::feeds::model::Level::Warn, format!(
+                        "{} disconnected by the server; the other namespaces stay connected, and it is asked again",
+                        p.nsp
+                    ));
+                    self.emit_items(vec![item]).await;
+                    self.health().await;
+                }
             }
             Kind::Event => {
                 if let Some(id) = p.id {
@@ -405,6 +445,17 @@ impl<'a> Session<'a> {
             }
         }
         Ok(())
+    }
+
+    /// A line for the activity log about this link itself.
+    fn note(&self, level: crate::feeds::model::Level, message: String) -> FeedItem {
+        FeedItem::Activity(crate::feeds::model::ActivityReport {
+            ts: None,
+            level,
+            source: self.ep.link(),
+            message: crate::sanitize::clean(&message, 300),
+            task_id: None,
+        })
     }
 
     async fn on_binary(&mut self, bytes: Vec<u8>) {

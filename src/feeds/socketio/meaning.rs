@@ -41,15 +41,25 @@ pub fn items(
 ) -> Vec<FeedItem> {
     let first = args.first().cloned().unwrap_or(Value::Null);
     let bytes = || serde_json::to_vec(&first).unwrap_or_default();
+    // Where it came from, link and namespace: the same event on `/` and `/dash` differ.
+    let origin = if nsp == "/" {
+        clean(source, 40)
+    } else {
+        clean(&format!("{source}{nsp}"), 40)
+    };
     match meaning.unwrap_or(Meaning::Raw) {
         Meaning::AgentState => vec![
             decode::agent(&bytes())
                 .map_or_else(|e| malformed(source, e.0, &first), FeedItem::Agent),
         ],
-        Meaning::Activity => vec![
-            decode::activity(&bytes())
-                .map_or_else(|e| malformed(source, e.0, &first), FeedItem::Activity),
-        ],
+        Meaning::Activity => vec![decode::activity(&bytes()).map_or_else(
+            |e| malformed(&origin, e.0, &first),
+            |mut a| {
+                // The line keeps its own source; where it arrived is said after it.
+                a.message = clean(&format!("{} · via {origin}", a.message), 2000);
+                FeedItem::Activity(a)
+            },
+        )],
         Meaning::QueueDepth => {
             let list = match &first {
                 Value::Array(items) => items.clone(),
@@ -118,16 +128,11 @@ pub fn items(
             } else {
                 format!(" {}", Value::Array(args.to_vec()))
             };
-            let ns = if nsp == "/" {
-                String::new()
-            } else {
-                nsp.to_string()
-            };
             vec![FeedItem::Activity(ActivityReport {
                 ts: None,
                 level: Level::Info,
-                source: clean(source, 24),
-                message: clean(format!("{ns} {event}{payload}").trim_start(), 2000),
+                source: origin,
+                message: clean(&format!("{event}{payload}"), 2000),
                 task_id: None,
             })]
         }
@@ -161,7 +166,7 @@ mod tests {
             1.0,
         );
         assert!(
-            matches!(&line[0], FeedItem::Activity(a) if a.message == "hello" && a.level == Level::Warn)
+            matches!(&line[0], FeedItem::Activity(a) if a.message == "hello · via sio:d" && a.level == Level::Warn && a.source == "DASH")
         );
         let q = items(
             "sio:d",
@@ -203,8 +208,11 @@ mod tests {
             1.0,
         );
         assert!(
-            matches!(&raw[0], FeedItem::Activity(a) if a.message == "/dash tick [{\"n\":8}]" && a.source == "sio:dashboard")
+            matches!(&raw[0], FeedItem::Activity(a) if a.message == "tick [{\"n\":8}]" && a.source == "sio:dashboard/dash")
         );
+        // The same event on `/` is told apart by its source.
+        let root = items("sio:dashboard", "/", "tick", &[json!({"n": 8})], None, 1.0);
+        assert!(matches!(&root[0], FeedItem::Activity(a) if a.source == "sio:dashboard"));
     }
 
     #[test]
