@@ -296,18 +296,6 @@ fn name_of_uid(uid: u32, passwd: &str) -> Option<String> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_uid_is_named_from_passwd() {
-        let passwd = "root:x:0:0:root:/root:/bin/bash\nops:x:1001:1001::/home/ops:/bin/sh\n";
-        assert_eq!(super::name_of_uid(1001, passwd).as_deref(), Some("ops"));
-        assert_eq!(super::name_of_uid(0, passwd).as_deref(), Some("root"));
-        assert_eq!(super::name_of_uid(7, passwd), None);
-        // This process has a uid, so it is never "unknown".
-        assert_ne!(super::user_of_this_process(), "unknown");
-    }
-}
 
 pub fn digest(payload: &[u8]) -> String {
     use sha2::{Digest, Sha256};
@@ -319,4 +307,17 @@ pub fn digest(payload: &[u8]) -> String {
 
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_uid_is_named_from_passwd() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\nops:x:1001:1001::/home/ops:/bin/sh\n";
+        assert_eq!(super::name_of_uid(1001, passwd).as_deref(), Some("ops"));
+        assert_eq!(super::name_of_uid(0, passwd).as_deref(), Some("root"));
+        assert_eq!(super::name_of_uid(7, passwd), None);
+        // This process has a uid, so it is never "unknown".
+        assert_ne!(super::user_of_this_process(), "unknown");
+    }
 }

@@ -368,7 +368,7 @@ impl<'a> Session<'a> {
         };
         // Only the namespaces this client joined are listened to: a packet for any other
         // is ignored, its (untrusted) name never shown.
-        if !self.ep.namespaces.iter().any(|n| *n == p.nsp) {
+        if !self.ep.namespaces.contains(&p.nsp) {
             tracing::debug!("socket.io packet for a namespace not joined, ignored");
             return Ok(());
         }
