@@ -113,3 +113,52 @@ fn read_only_is_marked_and_small_terminals_still_work() {
     tmux.send(&["q"]);
     assert!(tmux.wait_for("exit", common::exited).contains("EXIT=0"));
 }
+
+/// The id the open task detail shows.
+fn detail_id(screen: &str) -> Option<String> {
+    screen.lines().find_map(|l| {
+        let rest = l.split("id ").nth(1)?;
+        let id: String = rest
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_hexdigit() || *c == '-')
+            .collect();
+        (id.len() >= 30).then_some(id)
+    })
+}
+
+/// Issue 14: under a live feed the Tasks view's selection stays on the same task while new
+/// tasks arrive above it; Enter opens that task, not whatever now fills the row.
+#[test]
+fn the_tasks_selection_stays_on_its_task_under_a_live_feed() {
+    let sb = Sandbox::new("demo-select");
+    let (tmux, _) = run_in_tmux("demo-select", &sb, 120, 30, "--demo");
+    tmux.wait_for("every pane alive", alive);
+    tmux.send(&["t"]);
+    tmux.wait_for("the Tasks view with tasks", |s| {
+        s.contains("Tasks") && s.contains("sort: newest")
+    });
+    tmux.send(&["Down"]);
+    tmux.send(&["Down"]);
+    tmux.send(&["Enter"]);
+    let first = tmux.wait_for("the detail", |s| detail_id(s).is_some());
+    let id = detail_id(&first).unwrap();
+    tmux.send(&["Escape"]);
+    // The demo dispatches all the while: newer tasks arrive above the selected one.
+    let before = tmux.capture();
+    let events = |s: &str| {
+        s.split("events ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let seen = events(&before);
+    tmux.wait_for("the feed to move on", |s| events(s) > seen + 20);
+    tmux.send(&["Enter"]);
+    let again = tmux.wait_for("the detail again", |s| detail_id(s).is_some());
+    assert_eq!(detail_id(&again).as_deref(), Some(id.as_str()), "{again}");
+    tmux.send(&["Escape"]);
+    tmux.send(&["q"]);
+    tmux.wait_for("the program to exit", common::exited);
+}

@@ -296,7 +296,6 @@ fn name_of_uid(uid: u32, passwd: &str) -> Option<String> {
     })
 }
 
-
 pub fn digest(payload: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(payload)
