@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use chavion_tui::app::update;
 use chavion_tui::event::Event;
 use chavion_tui::feeds::model::{CeleryEvent, FeedItem};
-use chavion_tui::{config, feeds, run};
+use chavion_tui::{config, feeds, wiring};
 
 struct Killed(Child);
 impl Drop for Killed {
@@ -40,14 +40,14 @@ async fn measure(url: &str, rate: u32, secs: u64) -> (usize, usize, Vec<f64>) {
         "[redis]\nurl = \"{url}\"\n[celery]\nenable_events = false\n"
     ))
     .unwrap();
-    let opts = run::Options {
+    let opts = wiring::Options {
         demo: false,
         read_only: true,
         crash_after: None,
     };
-    let mut state = run::initial_state(&settings, &opts);
+    let mut state = wiring::initial_state(&settings, &opts);
     let (tx, mut rx) = mpsc::channel(8192);
-    let tasks = feeds::redis::spawn(run::feed_config(&settings), tx);
+    let tasks = feeds::redis::spawn(wiring::feed_config(&settings), tx);
     // Wait for the subscription before publishing.
     loop {
         let ev = rx.recv().await.unwrap();
@@ -117,14 +117,14 @@ async fn celery_lag(url: &str) -> Option<Vec<f64>> {
         return None;
     }
     let settings = config::settings_from_str(&format!("[redis]\nurl = \"{url}\"\n")).unwrap();
-    let opts = run::Options {
+    let opts = wiring::Options {
         demo: false,
         read_only: true,
         crash_after: None,
     };
-    let mut state = run::initial_state(&settings, &opts);
+    let mut state = wiring::initial_state(&settings, &opts);
     let (tx, mut rx) = mpsc::channel(8192);
-    let tasks = feeds::redis::spawn(run::feed_config(&settings), tx);
+    let tasks = feeds::redis::spawn(wiring::feed_config(&settings), tx);
     let _worker = Killed(
         Command::new(&python)
             .args([
@@ -278,14 +278,14 @@ async fn socketio_lag(n: usize) -> Option<Vec<f64>> {
         "[redis]\nurl = \"redis://127.0.0.1:1/0\"\n[[socketio]]\nname = \"bench\"\nurl = \"ws://127.0.0.1:{port}\"\n"
     );
     let settings = config::settings_from_str(&text).ok()?;
-    let opts = run::Options {
+    let opts = wiring::Options {
         demo: false,
         read_only: true,
         crash_after: None,
     };
-    let mut state = run::initial_state(&settings, &opts);
+    let mut state = wiring::initial_state(&settings, &opts);
     let (tx, mut rx) = mpsc::channel(8192);
-    let (tasks, _links) = run::spawn_socketio(&settings, &tx);
+    let (tasks, _links) = wiring::spawn_socketio(&settings, &tx);
     while !state
         .links
         .iter()

@@ -7,6 +7,14 @@ use std::time::Duration;
 
 use crate::feeds::model::FeedItem;
 
+/// The names of the Redis feed's links, as the status bar and the app know them.
+pub mod links {
+    /// The pub/sub connection: agents, activity, Celery's events, the audit channel.
+    pub const REDIS: &str = "redis";
+    /// The queue-depth sampler's connection.
+    pub const QUEUES: &str = "queues";
+}
+
 #[derive(Debug, Clone)]
 pub enum Event {
     /// The wall clock moved on; drives ages, staleness and the status-bar clock.
@@ -52,7 +60,7 @@ pub enum Event {
     Dispatched {
         agent: String,
         request: Box<crate::feeds::wire::TaskRequest>,
-        outcome: Result<crate::actions::dispatch::Delivery, String>,
+        outcome: Result<Delivery, String>,
     },
     /// What a worker said it consumes (`active_queues`), or why it did not answer.
     WorkerQueues {
@@ -62,7 +70,7 @@ pub enum Event {
     /// Where a dispatch no worker has reported was found.
     Located {
         task_id: String,
-        place: crate::actions::dispatch::Place,
+        place: Place,
     },
     /// The outbox delivered a dispatch that had been queued locally.
     OutboxDelivered {
@@ -118,4 +126,29 @@ pub enum ProbeOutcome {
     Down {
         why: String,
     },
+}
+
+/// How a dispatch went: what `Event::Dispatched` carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// On the queue now.
+    Sent,
+    /// It had already been pushed (an outbox retry after a crash): nothing pushed again.
+    AlreadySent,
+    /// Redis could not be reached: kept in the outbox, delivered when it comes back.
+    QueuedLocally { why: String },
+}
+
+/// Where a dispatch is, once no worker has reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// Still in its queue: a backlog.
+    Queued,
+    /// In kombu's `unacked`: a worker took it and lost Redis before acking; it comes back
+    /// after the broker's visibility timeout.
+    Unacked,
+    /// Neither: a worker popped it and it was lost, or it ran and its events were lost.
+    Nowhere,
+    /// Redis could not be asked.
+    Unknown(String),
 }

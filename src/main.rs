@@ -4,12 +4,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use chavion_tui::actions::dispatch::Draft;
+use chavion_tui::app::draft::Draft;
 use chavion_tui::config::model::ColorChoice;
 use chavion_tui::config::paths::Paths;
 use chavion_tui::config::{self, Overridden, Settings};
 use chavion_tui::sanitize::redact_url;
-use chavion_tui::{cli, logging, run, term};
+use chavion_tui::{cli, logging, run, term, wiring};
 
 /// A full-screen terminal control room for the Chavion multi-agent platform.
 #[derive(Parser)]
@@ -324,7 +324,7 @@ fn tui(cli: &Cli) -> ExitCode {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let opts = run::Options {
+    let opts = wiring::Options {
         demo: cli.demo,
         read_only: cli.read_only,
         crash_after: cli.crash_after_ms.map(Duration::from_millis),

@@ -2,7 +2,6 @@
 //! before drawing, draws only when something visible changed, at most `max_fps` times a
 //! second, each frame inside a synchronized update so slow links never show a torn frame.
 
-use chrono::Utc;
 use crossterm::event::{Event as TermEvent, EventStream};
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use futures_util::StreamExt;
@@ -11,316 +10,27 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::actions;
-use crate::actions::dispatch::Target;
 use crate::app::{Effect, State, update};
 use crate::config::Settings;
 use crate::event::Event;
-use crate::feeds::redis::FeedConfig;
-use crate::feeds::{demo, probes, route::Channels};
-use crate::store::{Settle, SharedStore, Store, StoredLine};
+use crate::store::StoredLine;
 use crate::term;
-
-pub struct Options {
-    pub demo: bool,
-    pub read_only: bool,
-    /// Test hook: panic in the app loop after this long, to prove the terminal survives.
-    pub crash_after: Option<Duration>,
-}
+use crate::wiring::{Options, Wiring};
 
 /// Bound on one drain: keeps a flood from starving keys and frames.
 const DRAIN_MAX: usize = 4096;
-const CHANNEL: usize = 8192;
-const OUTBOX_EVERY: Duration = Duration::from_secs(2);
-const OUTBOX_IDLE: Duration = Duration::from_secs(30);
-/// Activity lines read back from the store at start-up.
-const HISTORY_LINES: i64 = 500;
-
-pub use crate::feeds::redis::db_of as redis_db;
-
-pub fn channels(settings: &Settings) -> Channels {
-    let r = &settings.config.redis;
-    let mut ch = Channels::new(
-        &r.agent_channel,
-        &r.activity_channel,
-        redis_db(r.url.get_ref()),
-        &r.global_keyprefix,
-        r.fanout_prefix,
-    );
-    ch.audit = r.audit_channel.clone();
-    ch
-}
-
-/// What the live Redis feed needs from the settings.
-pub fn feed_config(settings: &Settings) -> FeedConfig {
-    let cfg = &settings.config;
-    let mut queues: Vec<String> = cfg
-        .agents
-        .iter()
-        .flat_map(|a| a.queues.iter().cloned())
-        .collect();
-    queues.dedup();
-    FeedConfig {
-        url: cfg.redis.url.get_ref().clone(),
-        channels: channels(settings),
-        keyprefix: cfg.redis.global_keyprefix.clone(),
-        db: redis_db(cfg.redis.url.get_ref()),
-        queues,
-        discover_queues: cfg.celery.discover_queues,
-        sample_every: Duration::from_millis(*cfg.celery.sample_ms.get_ref()),
-        enable_events_every: cfg
-            .celery
-            .enable_events
-            .then(|| Duration::from_secs(*cfg.celery.enable_events_secs.get_ref())),
-    }
-}
-
-pub fn action_context(
-    settings: &Settings,
-    gate: crate::gate::Gate,
-    store: SharedStore,
-) -> actions::Context {
-    let ch = channels(settings);
-    let r = &settings.config.redis;
-    actions::Context {
-        redis_url: r.url.get_ref().clone(),
-        pidbox_channel: ch.pidbox.clone(),
-        audit_channel: ch.audit.clone(),
-        gate,
-        target: Target {
-            redis_url: r.url.get_ref().clone(),
-            keyprefix: r.global_keyprefix.clone(),
-            celery_prefix: ch.celery_prefix,
-        },
-        store,
-        instance: format!("{:016x}", fastrand::u64(..)),
-        result_backend: Some(settings.config.celery.result_backend.clone())
-            .filter(|u| !u.is_empty()),
-        socketio: Default::default(),
-        executor: std::sync::Arc::new(settings.config.executor.clone()),
-        runs: Default::default(),
-        quitting: Default::default(),
-        result_polls: Default::default(),
-        outbox_wake: Default::default(),
-    }
-}
-
-/// Starts every configured Socket.IO endpoint; returns their tasks and the handles that
-/// operator actions emit through.
-pub fn spawn_socketio(
-    settings: &Settings,
-    tx: &mpsc::Sender<Event>,
-) -> (
-    Vec<tokio::task::JoinHandle<()>>,
-    crate::feeds::socketio::Links,
-) {
-    let mut links = crate::feeds::socketio::Links::default();
-    let mut tasks = Vec::new();
-    for cfg in &settings.config.socketio {
-        let (task, cmds) = crate::feeds::socketio::client::spawn(
-            crate::feeds::socketio::endpoint(cfg),
-            tx.clone(),
-        );
-        tasks.push(task);
-        links.endpoints.insert(cfg.name.clone(), cmds);
-    }
-    (tasks, links)
-}
-
-async fn exposure_loop(mapped: Vec<(String, u16, bool)>, tx: mpsc::Sender<Event>) {
-    loop {
-        let m = mapped.clone();
-        // /proc reads are quick but blocking: keep them off the runtime's workers.
-        if let Ok(findings) =
-            tokio::task::spawn_blocking(move || crate::feeds::exposure::audit_here(&m)).await
-            && tx.send(Event::Exposure { findings }).await.is_err()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_secs(60)).await;
-    }
-}
-
-/// Opens the audit store at `url` (none without one); a store that cannot be opened is reported
-/// and the control room runs without one (dispatches then need Redis up).
-pub async fn open_store(url: Option<&str>) -> Result<Option<Store>, String> {
-    match url {
-        None => Ok(None),
-        Some(url) => Store::open(url).await.map(Some),
-    }
-}
-
-/// Opens the store, hands it to the actions, and tells `update` how it went: with the
-/// history it holds, or why there is none.
-async fn open_in_background(url: Option<String>, settle: Settle, tx: mpsc::Sender<Event>) {
-    let event = match open_store(url.as_deref()).await {
-        Ok(None) => return settle.to(None),
-        Ok(Some(store)) => {
-            let lines = store
-                .activity_recent(HISTORY_LINES)
-                .await
-                .unwrap_or_else(|e| {
-                    tracing::warn!("activity history not read: {e}");
-                    Vec::new()
-                });
-            settle.to(Some(store));
-            Event::StoreOpened { lines }
-        }
-        Err(why) => {
-            settle.to(None);
-            Event::ActionDone {
-                what: "audit store".into(),
-                outcome: Err(why),
-            }
-        }
-    };
-    let _ = tx.send(event).await;
-}
-
-/// Delivers what the outbox holds, every few seconds, and says what it delivered.
-pub async fn outbox(ctx: actions::Context, tx: mpsc::Sender<Event>) {
-    let Some(store) = ctx.store.get().await else {
-        return;
-    };
-    // What waits for other brokers is said once per change, not every round.
-    let mut told: Option<String> = None;
-    loop {
-        let elsewhere = crate::actions::dispatch::waiting_elsewhere(&ctx.target, &store).await;
-        if elsewhere != told {
-            if let Some(words) = &elsewhere {
-                let event = Event::ActionDone {
-                    what: "outbox".into(),
-                    outcome: Ok(words.clone()),
-                };
-                if tx.send(event).await.is_err() {
-                    return;
-                }
-            }
-            told = elsewhere;
-        }
-        // drain_outbox stops at the first entry it cannot deliver, so an error is exactly
-        // "something still waits".
-        let waiting = match crate::actions::dispatch::drain_outbox(&ctx.target, &store).await {
-            Ok(done) => {
-                for (task_id, _) in done {
-                    if tx.send(Event::OutboxDelivered { task_id }).await.is_err() {
-                        return;
-                    }
-                }
-                false
-            }
-            Err(_) => true,
-        };
-        // While something waits, try every OUTBOX_EVERY; with nothing waiting, rest until a
-        // dispatch is queued locally (or OUTBOX_IDLE, for another control room's entries).
-        if waiting {
-            tokio::time::sleep(OUTBOX_EVERY).await;
-        } else {
-            let _ = tokio::time::timeout(OUTBOX_IDLE, ctx.outbox_wake.notified()).await;
-        }
-    }
-}
-
-/// Copies new activity lines to the store in batches, at most once a second.
-async fn persist_activity(store: SharedStore, keep: i64, mut lines: mpsc::Receiver<StoredLine>) {
-    // Lines wait in the channel while the store opens; with no store they are let go.
-    let Some(store) = store.get().await else {
-        return;
-    };
-    let mut batch = Vec::new();
-    while lines.recv_many(&mut batch, 1024).await > 0 {
-        if let Err(e) = store.activity_append(&batch, keep).await {
-            tracing::warn!("activity not stored: {e}");
-        }
-        batch.clear();
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-}
-
-/// The State a control room starts with, before any event: shared by the TUI and tests.
-pub fn initial_state(settings: &Settings, opts: &Options) -> State {
-    let mut state = State::new(&settings.config, settings.keymap.clone(), Utc::now());
-    state.demo = opts.demo;
-    state.read_only = opts.read_only;
-    state.id_seed = fastrand::u64(..);
-    state.origin = format!("chavion-tui@{}", crate::actions::dispatch::hostname());
-    state.save_dir = crate::config::paths::Paths::resolve(None)
-        .data_dir
-        .join("saved");
-    if !opts.demo
-        && let Some((host, port)) =
-            crate::feeds::redis::host_port(settings.config.redis.url.get_ref())
-    {
-        let loopback = |h: &str| matches!(h, "127.0.0.1" | "localhost" | "::1");
-        state.redis_port = state.ports.iter().position(|p| {
-            p.port == port && (p.host == host || (loopback(&p.host) && loopback(&host)))
-        });
-    }
-    state
-}
 
 pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
-    let (tx, mut rx) = mpsc::channel::<Event>(CHANNEL);
-    let mut state = initial_state(&settings, &opts);
+    let Wiring {
+        mut state,
+        ctx,
+        tx,
+        mut rx,
+        persist_tx,
+        background,
+    } = Wiring::start(&settings, &opts);
     let cfg = &settings.config;
-    let mut tasks = Vec::new();
-    let mut sio_tasks = Vec::new();
-    // The demo fleet is not a platform: nothing it does may reach the operator's real store.
-    // The store opens in the background (SQLite migrating, PostgreSQL perhaps down for its
-    // whole connect timeout): the first frame does not wait for it, actions do.
-    let store = if opts.demo {
-        SharedStore::ready(None)
-    } else {
-        let (settle, store) = SharedStore::opening();
-        tasks.push(tokio::spawn(open_in_background(
-            settings.store_url.clone(),
-            settle,
-            tx.clone(),
-        )));
-        store
-    };
-    let mut ctx = action_context(&settings, state.gate(), store.clone());
-    state.instance = ctx.instance.clone();
-    // Activity lines are copied to the store by a task of their own; the loop only hands
-    // over what `update` appended since it last looked.
-    let (persist_tx, persist_rx) = mpsc::channel::<StoredLine>(16_384);
     let mut persisted = state.activity.total;
-    let writer = tokio::spawn(persist_activity(
-        store,
-        *cfg.store.activity_keep.get_ref(),
-        persist_rx,
-    ));
-    if opts.demo {
-        tasks.push(demo::spawn(cfg, channels(&settings), tx.clone()));
-    } else {
-        tasks.extend(probes::spawn(probes::targets(cfg), tx.clone()));
-        tasks.push(tokio::spawn(exposure_loop(
-            crate::feeds::exposure::port_map(cfg),
-            tx.clone(),
-        )));
-        tasks.extend(crate::feeds::redis::spawn(
-            feed_config(&settings),
-            tx.clone(),
-        ));
-        let (sio, links) = spawn_socketio(&settings, &tx);
-        sio_tasks = sio;
-        ctx.socketio = links;
-        tasks.push(tokio::spawn(outbox(ctx.clone(), tx.clone())));
-        tasks.extend(crate::feeds::logfiles::spawn(
-            &cfg.logs,
-            cfg.activity.max_line_chars,
-            tx.clone(),
-        ));
-        for j in &cfg.logs.journal {
-            tasks.push(crate::feeds::journal::spawn(
-                j.unit.clone(),
-                cfg.activity.max_line_chars,
-                tx.clone(),
-            ));
-        }
-    }
-    tasks.push(tokio::spawn(signals(tx.clone())));
-    tasks.push(tokio::spawn(clock(tx.clone())));
-
     let (mut terminal, _guard) = term::enter()?;
     let size = terminal.size()?;
     update(
@@ -415,24 +125,7 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
         malformed = state.counters.malformed,
         "took in"
     );
-    for t in tasks {
-        t.abort();
-    }
-    // Socket.IO endpoints close their sessions properly (Engine.IO `1`) once nobody can send
-    // through them any more; they get half a second for it.
-    drop(ctx);
-    for t in sio_tasks {
-        if tokio::time::timeout(Duration::from_millis(500), t)
-            .await
-            .is_err()
-        {
-            tracing::debug!("a Socket.IO endpoint did not close in time");
-        }
-    }
-    // The last lines still go to the store: close the writer's channel and let it finish
-    // its batch, but never hold the exit for long.
-    drop(persist_tx);
-    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+    background.stop(ctx, persist_tx).await;
     terminal.show_cursor()?;
     tracing::info!("control room down");
     Ok(())
@@ -471,43 +164,4 @@ fn draw(
     terminal.draw(|f| crate::ui::draw(f, state, theme))?;
     crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
     Ok(())
-}
-
-async fn clock(tx: mpsc::Sender<Event>) {
-    // Tick on the second boundary so the clock never shows a second twice or skips one.
-    let sub = Utc::now().timestamp_subsec_millis() as u64;
-    tokio::time::sleep(Duration::from_millis(1000 - sub.min(999))).await;
-    let mut every = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        every.tick().await;
-        if tx.send(Event::Tick(Utc::now())).await.is_err() {
-            return;
-        }
-    }
-}
-
-async fn signals(tx: mpsc::Sender<Event>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
-        return;
-    };
-    let why = tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = hup.recv() => "SIGHUP (terminal hung up)",
-    };
-    let _ = tx.send(Event::Shutdown { why: why.into() }).await;
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn db_comes_from_the_url_path() {
-        assert_eq!(super::redis_db("redis://127.0.0.1:6379/0"), 0);
-        assert_eq!(super::redis_db("redis://:pw@h:1/5"), 5);
-        assert_eq!(super::redis_db("redis://h:1"), 0);
-        assert_eq!(super::redis_db("rediss://h/3?x=1"), 3);
-    }
 }

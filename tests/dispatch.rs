@@ -414,7 +414,7 @@ async fn a_dispatch_lost_in_the_broker_is_only_reported_by_default() {
 }
 
 /// Issue 14: a dispatch queued locally for broker A is never delivered to broker B. The
-/// shell's dispatch and the TUI's outbox task (`run::outbox`) both leave it for A, say so,
+/// shell's dispatch and the TUI's outbox task (`wiring::outbox`) both leave it for A, say so,
 /// and `audit --outbox` names A; a control room on A then delivers it, once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outbox_row_is_delivered_only_to_the_broker_it_was_confirmed_for() {
@@ -452,13 +452,13 @@ async fn an_outbox_row_is_delivered_only_to_the_broker_it_was_confirmed_for() {
     let settings =
         chavion_tui::config::settings_from_str(&format!("[redis]\nurl = \"{}\"\n", b.url()))
             .unwrap();
-    let ctx = chavion_tui::run::action_context(
+    let ctx = chavion_tui::wiring::action_context(
         &settings,
         chavion_tui::gate::Gate::default(),
         chavion_tui::store::SharedStore::ready(Some(store.clone())),
     );
     let (tx, mut rx) = tokio::sync::mpsc::channel(16);
-    let outbox = tokio::spawn(chavion_tui::run::outbox(ctx, tx));
+    let outbox = tokio::spawn(chavion_tui::wiring::outbox(ctx, tx));
     let told = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
         .await
         .expect("the outbox task says what waits")
@@ -567,7 +567,7 @@ async fn a_result_poll_ends_when_the_result_is_known_from_the_events() {
         redis.url()
     ))
     .unwrap();
-    let ctx = chavion_tui::run::action_context(
+    let ctx = chavion_tui::wiring::action_context(
         &settings,
         chavion_tui::gate::Gate::default(),
         chavion_tui::store::SharedStore::ready(None),

@@ -394,7 +394,7 @@ async fn the_client_closes_cleanly_when_the_control_room_lets_go() {
     let settings =
         chavion_tui::config::settings_from_str(&config(&server.url(), "secret")).unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
-    let (mut tasks, links) = chavion_tui::run::spawn_socketio(&settings, &tx);
+    let (mut tasks, links) = chavion_tui::wiring::spawn_socketio(&settings, &tx);
     loop {
         let ev = rx.recv().await.unwrap();
         if matches!(

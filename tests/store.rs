@@ -211,13 +211,13 @@ async fn scrolling_past_the_top_pages_older_history_in_from_the_store() {
         "socketio = []\nports = []\n[activity]\nmax_lines = 100\n",
     )
     .unwrap();
-    let opts = chavion_tui::run::Options {
+    let opts = chavion_tui::wiring::Options {
         demo: false,
         read_only: false,
         crash_after: None,
     };
-    let mut state = chavion_tui::run::initial_state(&settings, &opts);
-    let ctx = chavion_tui::run::action_context(
+    let mut state = chavion_tui::wiring::initial_state(&settings, &opts);
+    let ctx = chavion_tui::wiring::action_context(
         &settings,
         state.gate(),
         chavion_tui::store::SharedStore::ready(Some(store.clone())),

@@ -258,7 +258,7 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
             let what = format!(
                 "{} {}",
                 if terminate { "terminate" } else { "revoke" },
-                crate::app::update::short_id(&task_id)
+                crate::app::common::short_id(&task_id)
             );
             let outcome =
                 control::revoke(&ctx.redis_url, &ctx.pidbox_channel, &task_id, terminate).await;
@@ -304,7 +304,7 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
                 what: format!(
                     "redeliver {} [{}]",
                     request.name,
-                    crate::app::update::short_id(&request.id)
+                    crate::app::common::short_id(&request.id)
                 ),
                 outcome,
             })

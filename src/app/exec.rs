@@ -3,9 +3,9 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::common::{Outcome, flash, guarded, refused_early};
 use super::effect::Effect;
 use super::state::*;
-use super::update::{Outcome, flash, guarded, refused_early};
 use crate::config::keymap::{Action, Section};
 use crate::event::LinkHealth;
 use crate::executor::run::{Status, Stream};
@@ -17,7 +17,7 @@ impl State {
     /// Redis cannot be reached: dispatch cannot work, and runbooks are the way to act.
     pub fn queue_path_down(&self) -> bool {
         self.links.iter().any(|l| {
-            l.name == crate::feeds::redis::LINK && matches!(l.health, LinkHealth::Down { .. })
+            l.name == crate::event::links::REDIS && matches!(l.health, LinkHealth::Down { .. })
         })
     }
 }
@@ -60,7 +60,7 @@ pub(super) fn act(state: &mut State, action: Action) -> Option<Outcome> {
         | Action::PageDown
         | Action::Top
         | Action::Bottom => {
-            let step = super::update::step_of(action, page);
+            let step = super::common::step_of(action, page);
             if let Some(run) = x.current_mut() {
                 // Up is towards older output: a larger offset from the bottom.
                 let max = run.lines.len().saturating_sub(1) as isize;
@@ -331,7 +331,7 @@ pub(super) fn run_event(state: &mut State, id: u64, update: RunUpdate) -> Outcom
             }
             let login = run.plan.host.login();
             let now = state.now;
-            super::update::log(
+            super::common::log(
                 state,
                 now,
                 Level::Info,

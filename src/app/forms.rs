@@ -4,12 +4,10 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::common::{Outcome, flash, guarded, refused_early};
+use super::draft::{AgentQueue, Draft, derived_task_id, parse_args, parse_kwargs, request};
 use super::effect::Effect;
 use super::state::*;
-use super::update::{Outcome, flash, guarded, refused_early};
-use crate::actions::dispatch::{
-    AgentQueue, Draft, derived_task_id, parse_args, parse_kwargs, request,
-};
 use crate::feeds::model::Level;
 use crate::feeds::wire;
 use crate::gate::Act;
@@ -336,7 +334,7 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
         .split_once(char::is_whitespace)
         .map_or((line, ""), |(c, r)| (c, r.trim()));
     match cmd {
-        "q" | "quit" => super::update::quit(state),
+        "q" | "quit" => super::common::quit(state),
         "tasks" => {
             state.ui.view = View::Tasks;
             Outcome::redraw()

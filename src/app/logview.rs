@@ -7,9 +7,9 @@ use chrono::{DateTime, Duration, Local, NaiveTime, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::activity::{Filter, OSC52_MAX, compile, format_line};
+use super::common::{Outcome, flash};
 use super::effect::Effect;
 use super::state::*;
-use super::update::{Outcome, flash};
 use crate::config::keymap::Action;
 use crate::feeds::model::Level;
 
@@ -128,7 +128,7 @@ pub(super) fn older(state: &mut State, lines: Vec<crate::store::StoredLine>) -> 
     let now = state.now;
     let lines: Vec<LogLine> = lines
         .into_iter()
-        .map(|l| super::update::stored_line(l, now))
+        .map(|l| super::common::stored_line(l, now))
         .collect();
     let asked = lines.len();
     let took = state.activity.prepend(lines);

@@ -2,11 +2,14 @@
 
 pub mod activity;
 pub mod commands;
+pub mod common;
+pub mod draft;
 pub mod effect;
 pub mod exec;
 pub mod forms;
 pub mod health;
 pub mod logview;
+pub mod lost;
 pub mod state;
 pub mod tasks;
 pub mod update;
@@ -14,6 +17,7 @@ pub mod update;
 mod update_tests;
 pub mod watch;
 
+pub use common::Outcome;
 pub use effect::Effect;
 pub use state::State;
-pub use update::{Outcome, update};
+pub use update::update;

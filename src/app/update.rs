@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use super::common::*;
 use super::effect::Effect;
 use super::state::*;
 use crate::config::keymap::{Action, Section};
@@ -11,21 +12,6 @@ use crate::event::{Event, LinkHealth, ProbeOutcome};
 use crate::feeds::decode::epoch;
 use crate::feeds::model::*;
 use crate::gate::Act;
-
-#[derive(Debug, Default, PartialEq)]
-pub struct Outcome {
-    pub redraw: bool,
-    pub effects: Vec<Effect>,
-}
-
-impl Outcome {
-    pub(super) fn redraw() -> Outcome {
-        Outcome {
-            redraw: true,
-            effects: Vec::new(),
-        }
-    }
-}
 
 /// This control room's own dispatches whose result is still awaited, at most.
 const RESULTS_AWAITED_MAX: usize = 1_000;
@@ -134,7 +120,7 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
             );
             Outcome::redraw()
         }
-        Event::Located { task_id, place } => super::watch::located(state, &task_id, place),
+        Event::Located { task_id, place } => super::lost::located(state, &task_id, place),
         Event::WorkerQueues { worker, queues } => worker_queues(state, &worker, queues),
         Event::Exposure { findings } => exposure(state, findings),
         Event::StoreOpened { lines } => {
@@ -162,21 +148,6 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
             }
         }
     }
-}
-
-pub(super) fn log(
-    state: &mut State,
-    at: DateTime<Utc>,
-    level: Level,
-    source: &str,
-    message: String,
-) {
-    state.activity.push(LogLine {
-        at,
-        level,
-        source: source.to_string(),
-        message,
-    });
 }
 
 fn tick(state: &mut State, now: DateTime<Utc>) -> Outcome {
@@ -231,7 +202,7 @@ fn tick(state: &mut State, now: DateTime<Utc>) -> Outcome {
     // The clock and every "n s ago" on screen move with the tick.
     Outcome {
         redraw: true,
-        effects: super::watch::look(state, now),
+        effects: super::lost::look(state, now),
     }
 }
 
@@ -337,18 +308,6 @@ fn confirm_key(state: &mut State, key: KeyEvent, c: Confirm) -> Outcome {
     }
 }
 
-/// `q` or `:q`: quits at once, or asks first while runs are going (quitting ends them).
-pub(super) fn quit(state: &mut State) -> Outcome {
-    if state.executor.runs.iter().any(|r| r.running()) {
-        state.ui.mode = Mode::ConfirmQuit;
-        return Outcome::redraw();
-    }
-    Outcome {
-        redraw: false,
-        effects: vec![Effect::Quit],
-    }
-}
-
 /// `y` quits and cancels the runs still going (each is recorded as it ends); anything else
 /// stays.
 fn confirm_quit_key(state: &mut State, key: KeyEvent) -> Outcome {
@@ -373,53 +332,6 @@ fn confirm_quit_key(state: &mut State, key: KeyEvent) -> Outcome {
         "not quitting: the runs go on (e for the Executor view)".into(),
     );
     Outcome::redraw()
-}
-
-/// The one gate every dangerous effect passes: read-only mode refuses it here, in words.
-pub(super) fn guarded(state: &mut State, effect: Effect) -> Outcome {
-    if let Some(act) = effect.act()
-        && let Err(refusal) = state.gate().check(act)
-    {
-        flash(state, Level::Warn, refusal.0);
-        return Outcome::redraw();
-    }
-    Outcome {
-        redraw: true,
-        effects: vec![effect],
-    }
-}
-
-/// Before a form or a confirmation is shown: `Some` (the refusal, flashed) when the gate
-/// would refuse `act` anyway, so the operator is told no before being asked. `demo_too`:
-/// whether the demo refuses before asking as well (it shows the dispatch and emit forms, to
-/// teach them, and refuses at the send).
-pub(super) fn refused_early(state: &mut State, act: Act, demo_too: bool) -> Option<Outcome> {
-    let gate = state.gate();
-    let gate = if demo_too {
-        gate
-    } else {
-        crate::gate::Gate {
-            demo: false,
-            ..gate
-        }
-    };
-    let refusal = gate.check(act).err()?;
-    flash(state, Level::Warn, refusal.0);
-    Some(Outcome::redraw())
-}
-
-pub(super) fn flash(state: &mut State, level: Level, text: String) {
-    let now = state.now;
-    log(state, now, level, "control", text.clone());
-    state.flash = Some(Flash {
-        text,
-        level,
-        at: now,
-    });
-}
-
-fn page(state: &State) -> usize {
-    (state.ui.height as usize / 3).max(1)
 }
 
 fn act(state: &mut State, action: Action) -> Outcome {
@@ -578,18 +490,6 @@ fn act(state: &mut State, action: Action) -> Outcome {
     Outcome::redraw()
 }
 
-/// How far a movement key moves, in rows; Top and Bottom go as far as there is.
-pub(super) fn step_of(action: Action, page: usize) -> isize {
-    match action {
-        Action::Up => -1,
-        Action::Down => 1,
-        Action::PageUp => -(page as isize),
-        Action::PageDown => page as isize,
-        Action::Top => isize::MIN / 2,
-        _ => isize::MAX / 2,
-    }
-}
-
 fn ask_revoke(state: &mut State, terminate: bool) -> Outcome {
     let Some(t) = super::tasks::selected(state) else {
         let why = match super::tasks::pick_gone(state) {
@@ -632,15 +532,6 @@ fn ask_revoke(state: &mut State, terminate: bool) -> Outcome {
     }
     state.ui.mode = Mode::Confirm(confirm);
     Outcome::redraw()
-}
-
-fn moved(sel: usize, step: isize, len: usize) -> usize {
-    if len == 0 {
-        return 0;
-    }
-    (sel as isize)
-        .saturating_add(step)
-        .clamp(0, len as isize - 1) as usize
 }
 
 fn move_in_pane(state: &mut State, step: isize) -> Outcome {
@@ -722,9 +613,9 @@ fn dispatched(
     state: &mut State,
     agent: &str,
     req: &crate::feeds::wire::TaskRequest,
-    outcome: Result<crate::actions::dispatch::Delivery, String>,
+    outcome: Result<crate::event::Delivery, String>,
 ) {
-    use crate::actions::dispatch::Delivery;
+    use crate::event::Delivery;
     let label = format!("{} [{}] to {agent}", req.name, short_id(&req.id));
     let queued = match &outcome {
         Err(why) => {
@@ -776,15 +667,6 @@ fn history(state: &mut State, lines: Vec<crate::store::StoredLine>) {
     let now = state.now;
     let lines = lines.into_iter().map(|l| stored_line(l, now)).collect();
     state.activity.seed(lines);
-}
-
-pub(super) fn stored_line(l: crate::store::StoredLine, now: DateTime<Utc>) -> LogLine {
-    LogLine {
-        at: DateTime::<Utc>::from_timestamp_millis(l.at_ms).unwrap_or(now),
-        level: Level::parse(&l.level).unwrap_or(Level::Info),
-        source: l.source,
-        message: l.message,
-    }
 }
 
 /// Keeps the newest audit; says what became exposed (or stopped being), once.
@@ -902,10 +784,6 @@ fn sample_rates(row: &mut QueueRow, at: DateTime<Utc>, depth: u64) {
         }
     }
     row.last = Some((at, depth, row.sent_total));
-}
-
-pub fn short_id(id: &str) -> &str {
-    &id[..id.floor_char_boundary(8)]
 }
 
 fn set_state(tile: &mut AgentTile, at: DateTime<Utc>, new: AgentState) -> bool {
@@ -1336,7 +1214,7 @@ fn link(state: &mut State, name: String, health: LinkHealth) -> Outcome {
     }
     // The Redis the feeds use is in the port map too: a lost feed shows there at once,
     // without waiting for the next probe.
-    if name == crate::feeds::redis::LINK
+    if name == crate::event::links::REDIS
         && let Some(p) = state.redis_port.and_then(|p| state.ports.get_mut(p))
     {
         match &health {

@@ -1054,7 +1054,7 @@ fn read_only_refuses_dispatch_before_the_form_opens() {
 }
 
 /// The news that `thinking.plan` as `d-1` was dispatched to THINKING and went out as `how`.
-fn dispatched_d1(how: crate::actions::dispatch::Delivery) -> Event {
+fn dispatched_d1(how: crate::event::Delivery) -> Event {
     Event::Dispatched {
         agent: "THINKING".into(),
         request: Box::new(crate::feeds::wire::TaskRequest {
@@ -1074,7 +1074,7 @@ fn dispatched_d1(how: crate::actions::dispatch::Delivery) -> Event {
 
 #[test]
 fn a_dispatch_shows_at_once_and_queued_locally_until_delivered() {
-    use crate::actions::dispatch::Delivery;
+    use crate::event::Delivery;
     let mut s = state();
     update(
         &mut s,
@@ -1356,7 +1356,7 @@ fn a_screenful_picked_out_is_the_top_of_the_full_sort_in_every_order() {
 
 mod lost_dispatches {
     use super::*;
-    use crate::actions::dispatch::{Delivery, Place};
+    use crate::event::{Delivery, Place};
 
     /// A control room with task events flowing (another task's event at t0) that has just
     /// dispatched `d-1`, delivered as `how`.
@@ -1685,10 +1685,7 @@ mod aiming {
 #[test]
 fn a_dispatch_that_ends_stops_its_result_poll() {
     let mut s = state();
-    update(
-        &mut s,
-        dispatched_d1(crate::actions::dispatch::Delivery::Sent),
-    );
+    update(&mut s, dispatched_d1(crate::event::Delivery::Sent));
     assert!(s.results_awaited.contains("d-1"));
     let out = update(
         &mut s,

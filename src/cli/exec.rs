@@ -9,8 +9,8 @@ use tokio::sync::{mpsc, watch};
 use crate::actions::{self, exec::run_audited};
 use crate::config::Settings;
 use crate::executor::{RunPlan, RunUpdate, Stream, plan_runbook};
-use crate::run;
 use crate::store::SharedStore;
+use crate::wiring;
 
 pub async fn exec(
     settings: &Settings,
@@ -26,14 +26,14 @@ pub async fn exec(
             return ExitCode::from(2);
         }
     };
-    let store = match run::open_store(settings.store_url.as_deref()).await {
+    let store = match wiring::open_store(settings.store_url.as_deref()).await {
         Ok(s) => s,
         Err(why) => {
             eprintln!("chavion-tui: {why}");
             return ExitCode::from(3);
         }
     };
-    let ctx = run::action_context(settings, gate, SharedStore::ready(store));
+    let ctx = wiring::action_context(settings, gate, SharedStore::ready(store));
     let target = format!("{}@{}", plan.runbook, plan.host.name);
     let act = crate::gate::Act::Exec;
     if let Err(refusal) = actions::gate(&ctx, act, &target, plan.remote.as_bytes()).await {

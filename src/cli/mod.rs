@@ -8,14 +8,16 @@ use futures_util::StreamExt;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::actions::dispatch::{Delivery, Draft, agent_queues, drain_outbox, new_task_id, request};
+use crate::actions::dispatch::{drain_outbox, new_task_id};
 use crate::actions::{self, Context};
+use crate::app::draft::{Draft, agent_queues, request};
 use crate::config::Settings;
+use crate::event::Delivery;
 use crate::feeds::model::{CeleryEvent, TaskEventKind};
 use crate::feeds::route::route;
 use crate::gate::{Act, Gate};
-use crate::run;
 use crate::store::{SharedStore, Store};
+use crate::wiring;
 
 /// Exit codes: 0 done (and, with --wait, succeeded); 1 the task failed or was revoked;
 /// 2 refused (bad input, read-only); 3 could not send; 75 queued locally; 124 no result in time.
@@ -25,14 +27,14 @@ pub async fn dispatch(
     gate: Gate,
     wait: Option<Duration>,
 ) -> ExitCode {
-    let store = match run::open_store(settings.store_url.as_deref()).await {
+    let store = match wiring::open_store(settings.store_url.as_deref()).await {
         Ok(s) => s,
         Err(why) => {
             eprintln!("chavion-tui: {why}");
             return ExitCode::from(3);
         }
     };
-    let ctx = run::action_context(settings, gate, SharedStore::ready(store.clone()));
+    let ctx = wiring::action_context(settings, gate, SharedStore::ready(store.clone()));
     let target = format!("{} {}", draft.agent, draft.task);
     if let Err(refusal) = actions::gate(&ctx, Act::Dispatch, &target, b"").await {
         eprintln!("chavion-tui: {refusal}");
@@ -97,7 +99,7 @@ async fn subscribe(settings: &Settings) -> Result<redis::aio::PubSub, String> {
         .map_err(|e| e.to_string())?;
     let mut pubsub = client.get_async_pubsub().await.map_err(|e| e.to_string())?;
     pubsub
-        .psubscribe(format!("{}*", run::channels(settings).celery_prefix))
+        .psubscribe(format!("{}*", wiring::channels(settings).celery_prefix))
         .await
         .map_err(|e| e.to_string())?;
     Ok(pubsub)
@@ -111,7 +113,7 @@ async fn follow(
     id: &str,
     limit: Duration,
 ) -> ExitCode {
-    let channels = run::channels(settings);
+    let channels = wiring::channels(settings);
     let backend = settings.config.celery.result_backend.clone();
     let deadline = tokio::time::Instant::now() + limit;
     let mut stream = pubsub.on_message();
@@ -386,7 +388,7 @@ pub async fn status(settings: &Settings, json: bool) -> ExitCode {
         .map(|t| tokio::spawn(async move { (t.index, probes::probe(&t).await) }))
         .collect();
     let redis_url = cfg.redis.url.get_ref().clone();
-    let queues = run::feed_config(settings).queues;
+    let queues = wiring::feed_config(settings).queues;
     let redis = tokio::spawn(async move {
         let mut conn = crate::feeds::redis::sampler::connect(&redis_url)
             .await

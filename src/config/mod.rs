@@ -399,7 +399,7 @@ pub fn redis_url_problem(url: &str) -> Option<String> {
     if url.starts_with("unix://") {
         return None;
     }
-    match crate::feeds::redis::host_port(url) {
+    match crate::redis_url::host_port(url) {
         Some((host, _)) if !host.is_empty() => None,
         _ => Some(format!(
             "`{shown}` names no host:port, like redis://127.0.0.1:6379/0"
@@ -410,7 +410,7 @@ pub fn redis_url_problem(url: &str) -> Option<String> {
 /// Everything that names "the platform's Redis" follows the one URL in force: the port-map
 /// entries that probed the configured Redis probe the one given on the command line.
 fn follow_redis_override(config: &mut Config, url: &str) {
-    use crate::feeds::redis::host_port;
+    use crate::redis_url::host_port;
     let old = host_port(config.redis.url.get_ref());
     let new = host_port(url);
     let loopback = |h: &str| matches!(h, "127.0.0.1" | "localhost" | "::1");

@@ -48,8 +48,8 @@ pub fn title(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 /// platform's spine first, so at 80 columns what is cut is never Redis.
 fn link_rank(name: &str) -> (u8, &str) {
     match name {
-        crate::feeds::redis::LINK => (0, name),
-        crate::feeds::redis::sampler::LINK => (1, name),
+        crate::event::links::REDIS => (0, name),
+        crate::event::links::QUEUES => (1, name),
         _ => (2, name),
     }
 }
@@ -89,7 +89,7 @@ pub fn status(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let redis = state
         .links
         .iter()
-        .find(|l| l.name == crate::feeds::redis::LINK);
+        .find(|l| l.name == crate::event::links::REDIS);
     let redis_up = redis.is_some_and(|l| l.health == LinkHealth::Up);
     match state.last_task_event {
         _ if redis.is_some() && !redis_up => spans.push(Span::styled(

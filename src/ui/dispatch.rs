@@ -8,9 +8,9 @@ use ratatui::widgets::{Clear, Paragraph};
 use super::fmt::fit;
 use super::layout::centered;
 use super::panes::popup_block;
+use crate::app::common::short_id;
 use crate::app::forms::{completions, field_error};
 use crate::app::state::{Form, FormField, PendingDispatch, PendingEmit, State};
-use crate::app::update::short_id;
 use crate::config::theme::Theme;
 
 fn popup(area: Rect, w: u16, h: u16) -> Rect {

@@ -12,9 +12,9 @@ use ratatui::widgets::{
 use super::fmt::{clock, fit};
 use super::layout::centered;
 use super::panes::{popup_block, view_block};
+use crate::app::common::short_id;
 use crate::app::state::{Confirm, Mode, State, Task};
 use crate::app::tasks::{pick_gone, row_of, runtime, selected, shown_state, visible_upto};
-use crate::app::update::short_id;
 use crate::config::keymap::{Action, Section};
 use crate::config::theme::Theme;
 use crate::feeds::model::TaskEventKind;

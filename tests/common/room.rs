@@ -11,7 +11,7 @@ use chavion_tui::actions;
 use chavion_tui::app::{Effect, Outcome, State, update};
 use chavion_tui::config;
 use chavion_tui::event::Event;
-use chavion_tui::run;
+use chavion_tui::wiring;
 
 pub struct Room {
     pub state: State,
@@ -36,14 +36,15 @@ impl Room {
              [[ports]]\nname = \"Redis\"\nhost = \"127.0.0.1\"\nport = {port}\n"
         );
         let (settings, mut room) = Room::with_settings(&text, read_only);
-        room.tasks = chavion_tui::feeds::redis::spawn(run::feed_config(&settings), room.tx.clone());
+        room.tasks =
+            chavion_tui::feeds::redis::spawn(wiring::feed_config(&settings), room.tx.clone());
         room
     }
 
     /// A control room that runs only its Socket.IO endpoints, from `config` (TOML).
     pub fn start_socketio(config: &str, read_only: bool) -> Room {
         let (settings, mut room) = Room::with_settings(config, read_only);
-        (room.tasks, room.ctx.socketio) = run::spawn_socketio(&settings, &room.tx);
+        (room.tasks, room.ctx.socketio) = wiring::spawn_socketio(&settings, &room.tx);
         room
     }
 
@@ -52,12 +53,15 @@ impl Room {
     pub fn start_full(config: &str, store: chavion_tui::store::Store) -> Room {
         let (settings, mut room) = Room::with_settings(config, false);
         room.ctx.store = chavion_tui::store::SharedStore::ready(Some(store));
-        room.tasks = chavion_tui::feeds::redis::spawn(run::feed_config(&settings), room.tx.clone());
-        let (sio, links) = run::spawn_socketio(&settings, &room.tx);
+        room.tasks =
+            chavion_tui::feeds::redis::spawn(wiring::feed_config(&settings), room.tx.clone());
+        let (sio, links) = wiring::spawn_socketio(&settings, &room.tx);
         room.tasks.extend(sio);
         room.ctx.socketio = links;
-        room.tasks
-            .push(tokio::spawn(run::outbox(room.ctx.clone(), room.tx.clone())));
+        room.tasks.push(tokio::spawn(wiring::outbox(
+            room.ctx.clone(),
+            room.tx.clone(),
+        )));
         room
     }
 
@@ -71,13 +75,13 @@ impl Room {
     fn with_settings(config: &str, read_only: bool) -> (config::Settings, Room) {
         let settings =
             config::settings_from_str(config).unwrap_or_else(|d| panic!("test config: {d:?}"));
-        let opts = run::Options {
+        let opts = wiring::Options {
             demo: false,
             read_only,
             crash_after: None,
         };
-        let mut state = run::initial_state(&settings, &opts);
-        let ctx = run::action_context(
+        let mut state = wiring::initial_state(&settings, &opts);
+        let ctx = wiring::action_context(
             &settings,
             state.gate(),
             chavion_tui::store::SharedStore::ready(None),

@@ -14,7 +14,7 @@ use super::{ANSWER_WITHIN, CONNECT_WITHIN, FeedConfig, PING_EVERY, reason};
 use crate::event::Event;
 use crate::feeds::route::route;
 
-pub const LINK: &str = "redis";
+pub const LINK: &str = crate::event::links::REDIS;
 /// Raw bytes waiting for the decoder, at most.
 const RAW_BUDGET: usize = 64 * 1024 * 1024;
 /// Messages decoded into one batch for the app.

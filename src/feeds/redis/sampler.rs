@@ -10,7 +10,7 @@ use super::{ANSWER_WITHIN, CONNECT_WITHIN, FeedConfig, reason};
 use crate::event::Event;
 use crate::feeds::model::{FeedItem, QueueSample};
 
-pub const LINK: &str = "queues";
+pub const LINK: &str = crate::event::links::QUEUES;
 /// kombu's PRIORITY_STEPS and separator: sub-queue keys are `queue`, `queue\x06\x163`, ….
 pub const PRIORITY_STEPS: [u8; 4] = [0, 3, 6, 9];
 pub const SEP: &str = "\x06\x16";
