@@ -4,6 +4,7 @@
 //! to the views; nothing here depends on `update` or on a view.
 
 use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent};
 
 use super::effect::Effect;
 use super::state::*;
@@ -126,4 +127,30 @@ pub fn stored_line(l: crate::store::StoredLine, now: DateTime<Utc>) -> LogLine {
         source: l.source,
         message: l.message,
     }
+}
+
+/// `y` quits and cancels the runs still going (each is recorded as it ends); anything else
+/// stays.
+pub fn confirm_quit_key(state: &mut State, key: KeyEvent) -> Outcome {
+    state.ui.mode = Mode::Normal;
+    if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+        let now = state.now;
+        log(
+            state,
+            now,
+            Level::Warn,
+            "control",
+            "quitting with runs going: each is cancelled (TERM, then KILL) and recorded".into(),
+        );
+        return Outcome {
+            redraw: false,
+            effects: vec![Effect::Quit],
+        };
+    }
+    flash(
+        state,
+        Level::Info,
+        "not quitting: the runs go on (e for the Executor view)".into(),
+    );
+    Outcome::redraw()
 }

@@ -3,15 +3,19 @@
 pub mod activity;
 pub mod commands;
 pub mod common;
+pub mod dashboard;
 pub mod draft;
 pub mod effect;
 pub mod exec;
+pub mod fleet;
 pub mod forms;
 pub mod health;
 pub mod logview;
 pub mod lost;
+pub mod plant;
 pub mod state;
 pub mod tasks;
+pub mod tasks_view;
 pub mod update;
 #[cfg(test)]
 mod update_tests;

@@ -1,0 +1,441 @@
+//! What the fleet reports, applied to the state: agents' own reports, Celery's worker and
+//! task events, the answers of `active_queues`, and this control room's dispatches. Pure.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::common::*;
+use super::plant::queue_row;
+use super::state::*;
+use crate::feeds::decode::epoch;
+use crate::feeds::model::*;
+
+/// This control room's own dispatches whose result is still awaited, at most.
+const RESULTS_AWAITED_MAX: usize = 1_000;
+
+pub fn dispatched(
+    state: &mut State,
+    agent: &str,
+    req: &crate::feeds::wire::TaskRequest,
+    outcome: Result<crate::event::Delivery, String>,
+) {
+    use crate::event::Delivery;
+    let label = format!("{} [{}] to {agent}", req.name, short_id(&req.id));
+    let queued = match &outcome {
+        Err(why) => {
+            flash(
+                state,
+                Level::Error,
+                format!("dispatch of {label} failed: {why}"),
+            );
+            return;
+        }
+        Ok(Delivery::QueuedLocally { why }) => {
+            flash(
+                state,
+                Level::Warn,
+                format!(
+                    "Redis unreachable ({why}): {label} queued locally, sent when Redis is back"
+                ),
+            );
+            true
+        }
+        Ok(_) => {
+            flash(state, Level::Info, format!("dispatched {label}"));
+            // Its result may be polled from the backend until it is known here.
+            if state.results_awaited.len() < RESULTS_AWAITED_MAX {
+                state.results_awaited.insert(req.id.clone());
+            }
+            false
+        }
+    };
+    // Shown at once as PENDING; the Celery events take it from there.
+    let agent_idx = state
+        .agent_index(agent)
+        .or_else(|| state.agent_for_queue(&req.queue));
+    let now = state.now;
+    state.watch.follow(agent, req, now, !queued);
+    let (task, _) = state.tasks.upsert(&req.id, |u| u.max(now));
+    task.queued_locally = queued;
+    task.agent = task.agent.or(agent_idx);
+    task.fields.name.get_or_insert_with(|| req.name.clone());
+    task.fields.args.get_or_insert_with(|| req.args.to_string());
+    task.fields
+        .kwargs
+        .get_or_insert_with(|| req.kwargs.to_string());
+    task.fields.queue.get_or_insert_with(|| req.queue.clone());
+}
+
+pub fn set_state(tile: &mut AgentTile, at: DateTime<Utc>, new: AgentState) -> bool {
+    if tile.state == new {
+        return false;
+    }
+    tile.state = new;
+    tile.since = at;
+    true
+}
+
+pub fn agent_report(state: &mut State, at: DateTime<Utc>, r: AgentReport) {
+    let idx = match state.agent_index(&r.agent) {
+        Some(i) => i,
+        None if state.agents.len() < MAX_AGENTS => {
+            state.agents.push(AgentTile {
+                name: r.agent.clone(),
+                model: String::new(),
+                role: "not in config".into(),
+                queues: Vec::new(),
+                hostnames: Vec::new(),
+                stale_after: Duration::seconds(15),
+                tasks: Vec::new(),
+                state: AgentState::Unknown,
+                since: at,
+                task: None,
+                detail: None,
+                last_heartbeat: None,
+            });
+            log(
+                state,
+                at,
+                Level::Warn,
+                &r.agent,
+                "unconfigured agent announced itself; showing it".into(),
+            );
+            state.agents.len() - 1
+        }
+        None => {
+            log(
+                state,
+                at,
+                Level::Warn,
+                "agents",
+                format!(
+                    "report from unknown agent {} ignored: tile limit {MAX_AGENTS} reached",
+                    r.agent
+                ),
+            );
+            return;
+        }
+    };
+    let tile = &mut state.agents[idx];
+    tile.last_heartbeat = Some(at);
+    let before = tile.state;
+    let changed = set_state(tile, at, r.state);
+    // Keep a Celery-derived "name [id]" label for the same task; it says more than an id.
+    tile.task = match (&r.task_id, &r.detail) {
+        (Some(id), _)
+            if tile
+                .task
+                .as_deref()
+                .is_some_and(|t| t.contains(short_id(id))) =>
+        {
+            tile.task.take()
+        }
+        (Some(id), Some(d)) => Some(format!("{d} [{}]", short_id(id))),
+        (Some(id), None) => Some(short_id(id).to_string()),
+        (None, _) => None,
+    };
+    tile.detail = r.detail;
+    if let Some(m) = r.model {
+        tile.model = m;
+    }
+    if changed {
+        let name = tile.name.clone();
+        let level = if r.state == AgentState::Error {
+            Level::Error
+        } else {
+            Level::Info
+        };
+        let detail = state.agents[idx]
+            .detail
+            .clone()
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default();
+        log(
+            state,
+            at,
+            level,
+            &name,
+            format!("{} → {}{detail}", before.label(), r.state.label()),
+        );
+    }
+}
+
+/// A worker that has not said which queues it consumes is asked at most this often, and
+/// this many times.
+const ASK_AGAIN_SECS: i64 = 5;
+
+const ASK_MAX: u8 = 4;
+
+/// What a worker consumes decides its agent: the agent whose queues it takes, whatever its
+/// hostname says.
+pub fn worker_queues(
+    state: &mut State,
+    worker: &str,
+    queues: Result<Vec<String>, String>,
+) -> Outcome {
+    let now = state.now;
+    let queues = match queues {
+        Ok(q) => q,
+        Err(why) => {
+            // Hostname patterns and the first task it takes still map it.
+            log(
+                state,
+                now,
+                Level::Debug,
+                "celery",
+                format!("worker {worker} did not say which queues it consumes: {why}"),
+            );
+            return Outcome::redraw();
+        }
+    };
+    let agent = queues.iter().find_map(|q| state.agent_for_queue(q));
+    let Some(w) = state.workers.get_mut(worker) else {
+        return Outcome::default();
+    };
+    w.queues = Some(queues.clone());
+    let before = w.agent;
+    if agent.is_some() {
+        w.agent = agent;
+    }
+    let named = agent.map_or("no agent".to_string(), |i| state.agents[i].name.clone());
+    log(
+        state,
+        now,
+        Level::Info,
+        "celery",
+        format!("worker {worker} consumes {}: {named}", queues.join(", ")),
+    );
+    if let Some(i) = agent
+        && before != agent
+        && state.workers.get(worker).is_some_and(|w| w.online)
+    {
+        let tile = &mut state.agents[i];
+        tile.last_heartbeat = Some(now);
+        if matches!(tile.state, AgentState::Unknown | AgentState::Offline) {
+            set_state(tile, now, AgentState::Idle);
+        }
+    }
+    Outcome::redraw()
+}
+
+pub fn worker_event(state: &mut State, at: DateTime<Utc>, w: WorkerEvent) {
+    let agent = state.agent_for_worker(&w.hostname);
+    let was_online = state.workers.get(&w.hostname).is_some_and(|x| x.online);
+    let online = w.kind != WorkerEventKind::Offline;
+    let entry = state
+        .workers
+        .entry(w.hostname.clone())
+        .or_insert_with(|| Worker {
+            hostname: w.hostname.clone(),
+            agent,
+            online,
+            last_heartbeat: at,
+            freq: w.freq,
+            active: 0,
+            processed: 0,
+            loadavg: [0.0; 3],
+            sw_ver: None,
+            queues: None,
+            asked: 0,
+            asked_at: None,
+        });
+    entry.online = online;
+    entry.last_heartbeat = at;
+    entry.freq = w.freq;
+    entry.active = w.active;
+    entry.processed = w.processed;
+    entry.loadavg = w.loadavg;
+    if w.sw_ver.is_some() {
+        entry.sw_ver = w.sw_ver.clone();
+    }
+    if !was_online && online {
+        // Back (or new): what it consumes may have changed with its restart.
+        entry.queues = None;
+        entry.asked = 0;
+        entry.asked_at = None;
+    }
+    // Which queues it takes maps it to its agent: asked when it appears, and again on a
+    // later heartbeat if it did not answer (its control consumer may not be up yet).
+    let due = entry
+        .asked_at
+        .is_none_or(|t| at - t >= Duration::seconds(ASK_AGAIN_SECS));
+    if online
+        && entry.queues.is_none()
+        && entry.asked < ASK_MAX
+        && due
+        && !state.demo
+        && state.ask_queues.len() < 64
+    {
+        entry.asked += 1;
+        entry.asked_at = Some(at);
+        state.ask_queues.push(w.hostname.clone());
+    }
+    if was_online != online {
+        let (level, what) = if online {
+            (Level::Info, "online")
+        } else {
+            (Level::Warn, "offline")
+        };
+        log(
+            state,
+            at,
+            level,
+            "celery",
+            format!("worker {} {what}", w.hostname),
+        );
+    }
+    let Some(i) = agent else { return };
+    let tile = &mut state.agents[i];
+    if online {
+        tile.last_heartbeat = Some(at);
+        // A live worker with nothing running is idle; busy/error come from task events.
+        if matches!(tile.state, AgentState::Unknown | AgentState::Offline) {
+            let s = if w.active > 0 {
+                AgentState::Busy
+            } else {
+                AgentState::Idle
+            };
+            set_state(tile, at, s);
+        }
+    } else {
+        worker_lost(state, at, i);
+    }
+}
+
+/// An agent whose last Celery worker is gone is offline, whatever it last said.
+pub fn worker_lost(state: &mut State, at: DateTime<Utc>, agent: usize) {
+    if state
+        .workers
+        .values()
+        .any(|x| x.agent == Some(agent) && x.online)
+    {
+        return;
+    }
+    let tile = &mut state.agents[agent];
+    if set_state(tile, at, AgentState::Offline) {
+        tile.task = None;
+        let name = tile.name.clone();
+        log(
+            state,
+            at,
+            Level::Warn,
+            &name,
+            "offline: no Celery worker left".into(),
+        );
+    }
+}
+
+pub fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
+    let worker_agent = (!t.hostname.is_empty())
+        .then(|| state.agent_for_worker(&t.hostname))
+        .flatten();
+    let queue_agent = t
+        .fields
+        .queue
+        .as_deref()
+        .and_then(|q| state.agent_for_queue(q));
+    let when = epoch(t.timestamp).unwrap_or(at);
+    state.last_task_event = Some(at);
+    if t.kind != TaskEventKind::Sent {
+        state.watch.forget(&t.uuid);
+    }
+    if t.kind == TaskEventKind::Sent
+        && let Some(q) = &t.fields.queue
+    {
+        queue_row(state, q).sent_total += 1;
+    }
+    let (task, _fresh) = state.tasks.upsert(&t.uuid, |_| when);
+    match t.kind {
+        TaskEventKind::Received => task.received = Some(when),
+        TaskEventKind::Started => task.started = Some(when),
+        TaskEventKind::Revoked => task.terminated = t.fields.terminated.unwrap_or(false),
+        _ => {}
+    }
+    // Events can arrive out of order across batches; never step a finished task backwards.
+    let terminal = |k: TaskEventKind| {
+        matches!(
+            k,
+            TaskEventKind::Succeeded
+                | TaskEventKind::Failed
+                | TaskEventKind::Revoked
+                | TaskEventKind::Rejected
+        )
+    };
+    if !(terminal(task.state) && !terminal(t.kind) && t.kind != TaskEventKind::Retried) {
+        task.state = t.kind;
+    }
+    if !t.hostname.is_empty() && t.kind != TaskEventKind::Sent {
+        task.worker = t.hostname.clone();
+    }
+    task.agent = worker_agent.or(queue_agent).or(task.agent);
+    let f = t.fields;
+    macro_rules! keep {
+        ($($field:ident),*) => { $( if f.$field.is_some() { task.fields.$field = f.$field.clone(); } )* };
+    }
+    keep!(
+        name, args, kwargs, result, exception, traceback, runtime, queue, retries
+    );
+    let name = task.fields.name.clone().unwrap_or_else(|| "task".into());
+    let agent = task.agent;
+    let label = format!("{name} [{}]", short_id(&t.uuid));
+    let exception = task.fields.exception.clone();
+    // Heartbeats do not say which queues a worker consumes; the first task it takes from an
+    // agent's queue does, for workers no hostname pattern matched.
+    if let Some(i) = agent
+        && matches!(t.kind, TaskEventKind::Received | TaskEventKind::Started)
+        && let Some(w) = state.workers.get_mut(&t.hostname)
+        && w.agent.is_none()
+    {
+        w.agent = Some(i);
+    }
+    if let Some(i) = agent {
+        let tile = &mut state.agents[i];
+        match t.kind {
+            TaskEventKind::Started => {
+                set_state(tile, at, AgentState::Busy);
+                tile.task = Some(label.clone());
+            }
+            TaskEventKind::Succeeded | TaskEventKind::Revoked | TaskEventKind::Rejected
+                if tile.task.as_deref() == Some(&label) =>
+            {
+                set_state(tile, at, AgentState::Idle);
+                tile.task = None;
+            }
+            TaskEventKind::Failed if tile.task.as_deref() == Some(&label) => {
+                set_state(tile, at, AgentState::Error);
+                tile.detail = exception.clone();
+            }
+            _ => {}
+        }
+    }
+    let source = agent.map_or_else(|| "celery".to_string(), |i| state.agents[i].name.clone());
+    match t.kind {
+        TaskEventKind::Failed => log(
+            state,
+            at,
+            Level::Error,
+            &source,
+            format!("{label} failed: {}", exception.unwrap_or_default()),
+        ),
+        TaskEventKind::Retried => log(
+            state,
+            at,
+            Level::Warn,
+            &source,
+            format!("{label} retrying: {}", exception.unwrap_or_default()),
+        ),
+        TaskEventKind::Revoked if state.tasks.by_id.get(&t.uuid).is_some_and(|x| x.terminated) => {
+            log(
+                state,
+                at,
+                Level::Warn,
+                &source,
+                format!("{label} revoked and terminated"),
+            )
+        }
+        TaskEventKind::Revoked => log(state, at, Level::Warn, &source, format!("{label} revoked")),
+        TaskEventKind::Rejected => {
+            log(state, at, Level::Warn, &source, format!("{label} rejected"))
+        }
+        _ => {}
+    }
+}

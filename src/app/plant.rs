@@ -1,0 +1,291 @@
+//! The platform's plumbing, applied to the state: feed links, port probes, the exposure
+//! audit, queue depth samples, and the activity history read back from the store. Pure.
+
+use chrono::{DateTime, Utc};
+
+use super::common::*;
+use super::state::*;
+use crate::event::{LinkHealth, ProbeOutcome};
+use crate::feeds::model::*;
+
+/// Older lines from the store go in front of whatever this run has already logged.
+pub fn history(state: &mut State, lines: Vec<crate::store::StoredLine>) {
+    let now = state.now;
+    let lines = lines.into_iter().map(|l| stored_line(l, now)).collect();
+    state.activity.seed(lines);
+}
+
+/// Keeps the newest audit; says what became exposed (or stopped being), once.
+pub fn exposure(state: &mut State, findings: Vec<crate::feeds::exposure::Finding>) -> Outcome {
+    use crate::feeds::exposure::Finding;
+    let key = |f: &Finding| match f {
+        Finding::Exposed {
+            service, listener, ..
+        } => format!("{service} {}:{}", listener.addr, listener.port),
+        Finding::Unmapped { listener } => format!("{}:{}", listener.addr, listener.port),
+    };
+    let before: std::collections::BTreeSet<String> = state.exposure.iter().map(key).collect();
+    let now = state.now;
+    for f in &findings {
+        if before.contains(&key(f)) {
+            continue;
+        }
+        let owner = |l: &crate::feeds::exposure::Listener| {
+            l.owner
+                .as_deref()
+                .map(|o| format!(" ({o})"))
+                .unwrap_or_default()
+        };
+        match f {
+            Finding::Exposed {
+                service,
+                listener,
+                remedy,
+            } => {
+                log(
+                    state,
+                    now,
+                    Level::Error,
+                    "exposure",
+                    format!(
+                        "{service} listens on {}:{}{}: reachable from outside; {remedy}",
+                        listener.addr,
+                        listener.port,
+                        owner(listener)
+                    ),
+                );
+            }
+            Finding::Unmapped { listener } => {
+                log(
+                    state,
+                    now,
+                    Level::Info,
+                    "exposure",
+                    format!(
+                        "listening on {}:{}{}, not in the port map",
+                        listener.addr,
+                        listener.port,
+                        owner(listener)
+                    ),
+                );
+            }
+        }
+    }
+    let changed = before != findings.iter().map(key).collect();
+    state.exposure = findings;
+    Outcome {
+        redraw: changed,
+        effects: Vec::new(),
+    }
+}
+
+pub fn queue_row<'a>(state: &'a mut State, name: &str) -> &'a mut QueueRow {
+    match state.queues.iter().position(|q| q.name == name) {
+        Some(i) => &mut state.queues[i],
+        None => {
+            state.queues.push(QueueRow::new(name));
+            state.queues.last_mut().expect("pushed")
+        }
+    }
+}
+
+/// In and out per second between two samples. Inflow is known only from task-sent events;
+/// without them, outflow is at least what the depth lost.
+pub fn queue_samples(state: &mut State, at: DateTime<Utc>, samples: Vec<QueueSample>) -> bool {
+    let mut changed = false;
+    for s in samples {
+        changed |= !state.queues.iter().any(|q| q.name == s.queue);
+        let row = queue_row(state, &s.queue);
+        let before = (row.depth, row.reserved, row.in_rate, row.out_rate);
+        // A sparkline of one value does not move when that value is pushed again; while it
+        // fills it grows by one flat column, which the next clock tick's frame shows.
+        let flat = row.history.iter().all(|d| *d == s.depth);
+        sample_rates(row, at, s.depth);
+        row.depth = s.depth;
+        row.reserved = s.reserved;
+        if row.history.len() >= HISTORY {
+            row.history.pop_front();
+        }
+        row.history.push_back(s.depth);
+        let after = (row.depth, row.reserved, row.in_rate, row.out_rate);
+        changed |= before != after || !flat;
+    }
+    changed
+}
+
+pub fn sample_rates(row: &mut QueueRow, at: DateTime<Utc>, depth: u64) {
+    if let Some((then, last_depth, last_sent)) = row.last {
+        let dt = (at - then).num_milliseconds() as f64 / 1000.0;
+        if dt < 0.2 {
+            return;
+        }
+        let net = (depth as f64 - last_depth as f64) / dt;
+        if row.sent_total > 0 {
+            let inflow = (row.sent_total - last_sent) as f64 / dt;
+            row.in_rate = Some(inflow);
+            row.out_rate = Some((inflow - net).max(0.0));
+        } else {
+            row.in_rate = None;
+            row.out_rate = Some((-net).max(0.0));
+        }
+    }
+    row.last = Some((at, depth, row.sent_total));
+}
+
+pub fn link(state: &mut State, name: String, health: LinkHealth) -> Outcome {
+    let now = state.now;
+    let i = match state.links.iter().position(|l| l.name == name) {
+        Some(i) => i,
+        None => {
+            state.links.push(Link {
+                name: name.clone(),
+                health: LinkHealth::Connecting,
+                last_down: None,
+            });
+            state.links.len() - 1
+        }
+    };
+    if state.links[i].health == health {
+        return Outcome::default();
+    }
+    // A link that is down and retrying cycles through Connecting and Down every few seconds;
+    // only a link coming up, going down from up, or failing for a new reason is drawn at
+    // once. The rest shows in the clock's frame, at most a second away.
+    let retrying = matches!(
+        (&state.links[i].health, &health),
+        (LinkHealth::Down { .. }, LinkHealth::Connecting)
+            | (LinkHealth::Connecting, LinkHealth::Down { .. })
+            | (LinkHealth::Down { .. }, LinkHealth::Down { .. })
+    );
+    let repeated = |why: &str| state.links[i].last_down.as_deref() == Some(why);
+    let quiet = retrying
+        && match &health {
+            LinkHealth::Down { why, .. } => repeated(why),
+            _ => true,
+        };
+    state.links[i].health = health.clone();
+    match &health {
+        LinkHealth::Up => {
+            state.links[i].last_down = None;
+            log(state, now, Level::Info, &name, "link up".into());
+        }
+        LinkHealth::Down { why, retry_in } => {
+            // A link retrying every few seconds says the same thing once, not every time.
+            if state.links[i].last_down.as_deref() != Some(why.as_str()) {
+                state.links[i].last_down = Some(why.clone());
+                let retry = retry_in
+                    .map(|d| format!("; retrying in {:.1}s", d.as_secs_f64()))
+                    .unwrap_or_default();
+                log(
+                    state,
+                    now,
+                    Level::Warn,
+                    &name,
+                    format!("link down: {why}{retry}"),
+                );
+            }
+        }
+        LinkHealth::Degraded { why } => log(state, now, Level::Warn, &name, why.clone()),
+        LinkHealth::Connecting => {}
+    }
+    // The Redis the feeds use is in the port map too: a lost feed shows there at once,
+    // without waiting for the next probe.
+    if name == crate::event::links::REDIS
+        && let Some(p) = state.redis_port.and_then(|p| state.ports.get_mut(p))
+    {
+        match &health {
+            LinkHealth::Down { why, .. } => {
+                p.status = PortStatus::Down {
+                    why: format!("feed: {why}"),
+                }
+            }
+            LinkHealth::Up if matches!(p.status, PortStatus::Down { .. } | PortStatus::Unknown) => {
+                let ms = p
+                    .latency_history
+                    .back()
+                    .map_or(0.0, |us| *us as f64 / 1000.0);
+                p.status = PortStatus::Up { latency_ms: ms };
+            }
+            _ => {}
+        }
+    }
+    Outcome {
+        redraw: !quiet,
+        effects: Vec::new(),
+    }
+}
+
+pub fn probe(state: &mut State, at: DateTime<Utc>, index: usize, outcome: ProbeOutcome) -> Outcome {
+    let (warn_days, alarm_days) = (state.cert_warn_days, state.cert_alarm_days);
+    let Some(row) = state.ports.get_mut(index) else {
+        return Outcome::default();
+    };
+    let before = row.status.clone();
+    let mut notes = Vec::new();
+    match outcome {
+        ProbeOutcome::Up { latency, cert_days } => {
+            row.fails = 0;
+            if row.latency_history.len() >= HISTORY {
+                row.latency_history.pop_front();
+            }
+            row.latency_history.push_back(latency.as_micros() as u64);
+            row.status = PortStatus::Up {
+                latency_ms: latency.as_secs_f64() * 1000.0,
+            };
+            let grade = |d: Option<i64>| {
+                d.map(|d| {
+                    if d < alarm_days {
+                        2
+                    } else if d < warn_days {
+                        1
+                    } else {
+                        0
+                    }
+                })
+            };
+            if let Some(days) = cert_days
+                && grade(Some(days)) > grade(row.cert_days).or(Some(0))
+            {
+                let level = if days < alarm_days {
+                    Level::Error
+                } else {
+                    Level::Warn
+                };
+                notes.push((
+                    level,
+                    format!("{} certificate expires in {days} days", row.name),
+                ));
+            }
+            row.cert_days = cert_days;
+        }
+        ProbeOutcome::Down { why } => {
+            row.fails += 1;
+            // One lost probe is not an outage: down only after `fail_after` in a row.
+            if row.fails >= row.fail_after || row.status == PortStatus::Unknown {
+                row.status = PortStatus::Down { why };
+            }
+        }
+    }
+    let flipped = std::mem::discriminant(&before) != std::mem::discriminant(&row.status);
+    if flipped && before != PortStatus::Unknown {
+        let (name, target) = (row.name.clone(), format!("{}:{}", row.host, row.port));
+        notes.push(match &row.status {
+            PortStatus::Down { why } => (Level::Warn, format!("{name} {target} down: {why}")),
+            _ => (Level::Info, format!("{name} {target} up")),
+        });
+    }
+    // A new latency (and its sparkline) waits for the clock's frame, at most a second away;
+    // a port going down or up, a new reason or a note is drawn at once.
+    let only_latency = matches!(
+        (&before, &row.status),
+        (PortStatus::Up { .. }, PortStatus::Up { .. })
+    );
+    let urgent = !notes.is_empty() || (!only_latency && before != row.status);
+    for (level, msg) in notes {
+        log(state, at, level, "ports", msg);
+    }
+    Outcome {
+        redraw: urgent,
+        effects: Vec::new(),
+    }
+}

@@ -1,0 +1,152 @@
+//! The Tasks view as a room of its own: its keys (select, details, sort, filter, revoke and
+//! terminate with their confirmation), over the list `tasks` keeps. The selection follows
+//! task ids (`tasks::move_pick`), so an action lands on the task that was highlighted.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::common::*;
+use super::effect::Effect;
+use super::state::*;
+use super::tasks;
+use crate::config::keymap::Action;
+use crate::feeds::model::Level;
+use crate::gate::Act;
+
+/// The Tasks view's own keys, and the task detail's; None leaves the key to the main
+/// screen's meaning.
+pub fn act(state: &mut State, action: Action) -> Option<Outcome> {
+    let ui = &mut state.ui;
+    if ui.mode == Mode::Detail {
+        match action {
+            Action::Back | Action::Zoom => ui.mode = Mode::Normal,
+            Action::Up => ui.detail_scroll = ui.detail_scroll.saturating_sub(1),
+            Action::Down => ui.detail_scroll = ui.detail_scroll.saturating_add(1).min(500),
+            // Revoke, terminate, quit and help still work from the detail.
+            Action::Revoke | Action::Terminate | Action::Quit | Action::Help => return None,
+            _ => return Some(Outcome::default()),
+        }
+        return Some(Outcome::redraw());
+    }
+    if ui.view != View::Tasks {
+        return None;
+    }
+    match action {
+        // The selection stays on its task, wherever the new order puts it.
+        Action::Sort => ui.task_sort = ui.task_sort.next(),
+        Action::Revoke | Action::Terminate => {
+            return Some(ask_revoke(state, action == Action::Terminate));
+        }
+        Action::Zoom => {
+            if tasks::selected(state).is_none() {
+                return Some(Outcome::default());
+            }
+            state.ui.mode = Mode::Detail;
+            state.ui.detail_scroll = 0;
+        }
+        Action::Up
+        | Action::Down
+        | Action::PageUp
+        | Action::PageDown
+        | Action::Top
+        | Action::Bottom => {
+            let step = step_of(action, page(state));
+            tasks::move_pick(state, step);
+        }
+        _ => return None,
+    }
+    Some(Outcome::redraw())
+}
+
+pub fn filter_key(mut text: String, key: KeyEvent, state: &mut State) -> Outcome {
+    match key.code {
+        KeyCode::Enter => {
+            state.ui.filter = text.trim().to_string();
+            // A new filter shows other rows: the selection starts again at its top,
+            // unless the selected task still passes it.
+            if tasks::selected(state).is_none() {
+                tasks::pick_row(state, 0);
+            }
+            state.ui.mode = Mode::Normal;
+            return Outcome::redraw();
+        }
+        KeyCode::Esc => {
+            state.ui.mode = Mode::Normal;
+            return Outcome::redraw();
+        }
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => text.clear(),
+        KeyCode::Char(c)
+            if !key.modifiers.contains(KeyModifiers::CONTROL) && text.chars().count() < 200 =>
+        {
+            text.push(c)
+        }
+        _ => {}
+    }
+    state.ui.mode = Mode::Filter(text);
+    Outcome::redraw()
+}
+
+pub fn confirm_key(state: &mut State, key: KeyEvent, c: Confirm) -> Outcome {
+    match key.code {
+        KeyCode::Char('y') | KeyCode::Char('Y') => {
+            state.ui.mode = Mode::Normal;
+            let effect = Effect::Revoke {
+                task_id: c.task_id,
+                terminate: c.terminate,
+            };
+            guarded(state, effect)
+        }
+        KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+            state.ui.mode = Mode::Normal;
+            flash(state, Level::Info, "cancelled: nothing was sent".into());
+            Outcome::redraw()
+        }
+        _ => Outcome::default(),
+    }
+}
+
+fn ask_revoke(state: &mut State, terminate: bool) -> Outcome {
+    let Some(t) = tasks::selected(state) else {
+        let why = match tasks::pick_gone(state) {
+            Some(id) => format!(
+                "refused: the selected task [{}] is no longer kept (evicted, oldest first); select another",
+                short_id(id)
+            ),
+            None => "no task selected".into(),
+        };
+        flash(state, Level::Info, why);
+        return Outcome::redraw();
+    };
+    if t.state.is_final() {
+        // Revoking an ended task changes nothing: say so instead of asking.
+        let why = format!(
+            "refused: {} [{}] already ended ({}); revoking it changes nothing",
+            t.fields.name.as_deref().unwrap_or("task"),
+            short_id(&t.uuid),
+            t.state.label()
+        );
+        flash(state, Level::Info, why);
+        return Outcome::redraw();
+    }
+    let confirm = Confirm {
+        task_id: t.uuid.clone(),
+        label: format!(
+            "{} [{}]",
+            t.fields.name.as_deref().unwrap_or("task"),
+            short_id(&t.uuid)
+        ),
+        terminate,
+    };
+    let act = if terminate {
+        Act::Terminate
+    } else {
+        Act::Revoke
+    };
+    if let Some(no) = refused_early(state, act, false) {
+        return no;
+    }
+    state.ui.mode = Mode::Confirm(confirm);
+    Outcome::redraw()
+}
