@@ -1,5 +1,5 @@
 """Writes the seed corpora: real shapes of every input the decoders take (see
-shared/reference/celery-wire.md and socketio-wire.md). Run from fuzz/: python3 make_seeds.py"""
+docs/WIRE.md). Run from fuzz/: python3 make_seeds.py"""
 import base64, json, os, shutil
 
 def put(target, name, data):

@@ -311,3 +311,43 @@ fn the_checker_reads_imports_and_finds_cycles() {
         "{found:?}"
     );
 }
+
+#[test]
+fn the_project_stands_on_its_own() {
+    // A user's clone has only the repository: no file may send a reader outside it.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let p = e.path();
+            let name = e.file_name().to_string_lossy().to_string();
+            if p.is_dir() {
+                if !matches!(
+                    name.as_str(),
+                    "target" | ".git" | ".venv" | "found" | "corpus"
+                ) {
+                    stack.push(p);
+                }
+                continue;
+            }
+            let text_like = ["rs", "md", "toml", "sh", "py", "txt"]
+                .iter()
+                .any(|x| p.extension().is_some_and(|e| e == *x));
+            if !text_like || p.ends_with("tests/architecture.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).unwrap_or_default();
+            for (n, line) in text.lines().enumerate() {
+                if line.contains("shared/reference") || line.contains("../shared") {
+                    found.push(format!("{}:{}", p.display(), n + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "references outside the repository:\n{}",
+        found.join("\n")
+    );
+}

@@ -1,4 +1,4 @@
-//! The decoders against envelopes in the captured shapes of shared/reference/celery-wire.md,
+//! The decoders against envelopes in the captured shapes of docs/WIRE.md,
 //! and against the malformed corpus every decoder must survive.
 
 use base64::Engine;

@@ -1,6 +1,6 @@
 //! Encoders for the bytes the platform puts on Redis: kombu envelopes around Celery events,
 //! and Chavion agent/activity JSON. The demo fleet publishes with these, so its bytes are
-//! exactly what a real worker sends (see shared/reference/celery-wire.md).
+//! exactly what a real worker sends (see docs/WIRE.md).
 
 use base64::Engine;
 use serde_json::{Value, json};
@@ -186,7 +186,7 @@ fn rfc3339(t: &chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// A Celery protocol v2 task message, as celery/app/amqp.py `as_task_v2` builds it and kombu's
-/// Redis transport LPUSHes it (shared/reference/celery-wire.md).
+/// Redis transport LPUSHes it (docs/WIRE.md).
 pub fn task_message(req: &TaskRequest, delivery_tag: &str) -> Vec<u8> {
     let body = json!([req.args, req.kwargs, {"callbacks": null, "errbacks": null, "chain": null, "chord": null}]);
     let body_b64 = base64::engine::general_purpose::STANDARD

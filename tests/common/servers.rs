@@ -1,5 +1,5 @@
 //! Real servers for the integration tests, each on a free loopback port, stopped on drop.
-//! Recipes: shared/reference/test-servers.md.
+//! How and why: docs/TESTING.md.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

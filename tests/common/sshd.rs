@@ -1,6 +1,6 @@
 //! A real OpenSSH sshd on a free loopback port, with a throwaway host key and a client key
 //! of its own, logging in as a non-root user (sshd refuses to signal root sessions).
-//! Recipe: shared/reference/test-servers.md.
+//! How and why: docs/TESTING.md.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

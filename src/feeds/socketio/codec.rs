@@ -1,5 +1,5 @@
 //! Engine.IO v4 and Socket.IO v5 framing over WebSocket, as pure functions of text, checked
-//! against the frames captured from Flask-SocketIO 5.7 (shared/reference/socketio-wire.md).
+//! against the frames captured from Flask-SocketIO 5.7 (docs/WIRE.md).
 //! One Engine.IO packet per WebSocket frame: `0` open, `1` close, `2` ping, `3` pong,
 //! `4` message (a Socket.IO packet), `5` upgrade, `6` noop. A Socket.IO packet is
 //! `<type>[<#attachments>-][<namespace>,][<ack id>][JSON]`.
