@@ -115,13 +115,13 @@ fn live_feeds(settings: &Settings, tx: &mpsc::Sender<Event>) -> Vec<JoinHandle<(
     ));
     tasks.extend(crate::feeds::logfiles::spawn(
         &cfg.logs,
-        cfg.activity.max_line_chars,
+        *cfg.activity.max_line_chars.get_ref(),
         tx.clone(),
     ));
     for j in &cfg.logs.journal {
         tasks.push(crate::feeds::journal::spawn(
             j.unit.clone(),
-            cfg.activity.max_line_chars,
+            *cfg.activity.max_line_chars.get_ref(),
             tx.clone(),
         ));
     }

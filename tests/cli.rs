@@ -41,15 +41,20 @@ fn config_check_refuses_conflicting_bindings_and_unknown_themes() {
 #[test]
 fn config_check_accepts_the_shipped_example() {
     let sb = Sandbox::new("ok");
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/config.example.toml");
-    let out = sb.cmd(&["config", "check", example]);
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "ok\n",
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success());
+    for example in [
+        "assets/config.example.toml",
+        "assets/examples/platform.toml",
+    ] {
+        let path = format!("{}/{example}", env!("CARGO_MANIFEST_DIR"));
+        let out = sb.cmd(&["config", "check", &path]);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "ok\n",
+            "{example}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success());
+    }
 }
 
 #[test]

@@ -348,7 +348,7 @@ fn dispatch_confirmation_shows_the_exact_message_100x40() {
 fn fleet_with_runbooks() -> State {
     let mut s = fleet();
     s.demo = false;
-    let text = include_str!("../assets/config.example.toml");
+    let text = include_str!("../assets/examples/platform.toml");
     let (cfg, diags) = chavion_tui::config::parse_config(text, Path::new("example.toml"));
     assert!(diags.is_empty(), "{diags:?}");
     s.executor.config = std::sync::Arc::new(cfg.unwrap().0.executor);

@@ -605,8 +605,8 @@ impl State {
             links: Vec::new(),
             activity: ActivityLog::new(
                 *cfg.activity.max_lines.get_ref(),
-                cfg.activity.max_bytes,
-                cfg.activity.max_line_chars,
+                *cfg.activity.max_bytes.get_ref(),
+                *cfg.activity.max_line_chars.get_ref(),
             ),
             workers: BTreeMap::new(),
             tasks: TaskStore::new(*cfg.celery.max_tasks.get_ref()),
@@ -614,7 +614,9 @@ impl State {
             flash: None,
             last_task_event: None,
             redis_port: None,
-            forget_workers_after: Duration::seconds(cfg.celery.forget_workers_secs as i64),
+            forget_workers_after: Duration::seconds(
+                *cfg.celery.forget_workers_secs.get_ref() as i64
+            ),
             watch: Default::default(),
             lost_after: Duration::seconds(*cfg.celery.lost_after_secs.get_ref() as i64),
             redeliver_lost: cfg.celery.redeliver_lost,
@@ -622,8 +624,8 @@ impl State {
             dispatches: 0,
             origin: "chavion-tui".into(),
             instance: String::new(),
-            cert_warn_days: cfg.probes.cert_warn_days,
-            cert_alarm_days: cfg.probes.cert_alarm_days,
+            cert_warn_days: *cfg.probes.cert_warn_days.get_ref(),
+            cert_alarm_days: *cfg.probes.cert_alarm_days.get_ref(),
             exposure: Vec::new(),
             history_store: false,
             save_dir: std::env::temp_dir(),

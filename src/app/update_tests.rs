@@ -1171,9 +1171,9 @@ fn the_demo_never_sends_anything_to_a_real_platform() {
     );
 }
 
-/// The shipped example config: its hosts and runbooks.
+/// The shipped platform example: its hosts and runbooks.
 fn state_with_runbooks() -> State {
-    let text = include_str!("../../assets/config.example.toml");
+    let text = include_str!("../../assets/examples/platform.toml");
     let (cfg, diags) = crate::config::parse_config(text, Path::new("example.toml"));
     assert!(diags.is_empty(), "{diags:?}");
     let km = keymap::build("default", Path::new("/nonexistent"), vec![]).unwrap();

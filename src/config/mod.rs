@@ -254,6 +254,105 @@ fn validate(cfg: &Config, file: &Path, text: &str, diags: &mut Vec<Diagnostic>) 
             "celery.lost_after_secs must be between 5 and 86400".into(),
         );
     }
+    let ranges: [(&toml::Spanned<u64>, &str, std::ops::RangeInclusive<u64>); 1] = [(
+        &c.forget_workers_secs,
+        "celery.forget_workers_secs",
+        60..=604_800,
+    )];
+    for (v, what, range) in ranges {
+        if !range.contains(v.get_ref()) {
+            err(
+                v.span(),
+                format!(
+                    "{what} must be between {} and {}",
+                    range.start(),
+                    range.end()
+                ),
+            );
+        }
+    }
+    let usizes: [(&toml::Spanned<usize>, &str, std::ops::RangeInclusive<usize>); 2] = [
+        (
+            &cfg.activity.max_line_chars,
+            "activity.max_line_chars",
+            80..=100_000,
+        ),
+        (
+            &cfg.activity.max_bytes,
+            "activity.max_bytes",
+            1_048_576..=4_294_967_296,
+        ),
+    ];
+    for (v, what, range) in usizes {
+        if !range.contains(v.get_ref()) {
+            err(
+                v.span(),
+                format!(
+                    "{what} must be between {} and {}",
+                    range.start(),
+                    range.end()
+                ),
+            );
+        }
+    }
+    let p = &cfg.probes;
+    if !(1..=100).contains(p.fail_after.get_ref()) {
+        err(
+            p.fail_after.span(),
+            "probes.fail_after must be between 1 and 100".into(),
+        );
+    }
+    for (v, what) in [
+        (&p.cert_warn_days, "cert_warn_days"),
+        (&p.cert_alarm_days, "cert_alarm_days"),
+    ] {
+        if !(0..=3650).contains(v.get_ref()) {
+            err(
+                v.span(),
+                format!("probes.{what} must be between 0 and 3650"),
+            );
+        }
+    }
+    if p.cert_alarm_days.get_ref() >= p.cert_warn_days.get_ref() {
+        err(
+            p.cert_alarm_days.span(),
+            format!(
+                "probes.cert_alarm_days ({}) must be less than cert_warn_days ({}): the alarm comes after the warning",
+                p.cert_alarm_days.get_ref(),
+                p.cert_warn_days.get_ref()
+            ),
+        );
+    }
+    if !(1..=100_000_000).contains(cfg.store.activity_keep.get_ref()) {
+        err(
+            cfg.store.activity_keep.span(),
+            "store.activity_keep must be between 1 and 100000000".into(),
+        );
+    }
+    for port in &cfg.ports {
+        if let Some(v) = &port.interval_secs
+            && !(1..=86_400).contains(v.get_ref())
+        {
+            err(
+                v.span(),
+                format!(
+                    "port entry `{}`: interval_secs must be between 1 and 86400",
+                    port.name
+                ),
+            );
+        }
+        if let Some(v) = &port.timeout_ms
+            && !(10..=60_000).contains(v.get_ref())
+        {
+            err(
+                v.span(),
+                format!(
+                    "port entry `{}`: timeout_ms must be between 10 and 60000",
+                    port.name
+                ),
+            );
+        }
+    }
     let lines = &cfg.activity.max_lines;
     if !(100..=10_000_000).contains(lines.get_ref()) {
         err(
@@ -273,6 +372,15 @@ fn validate(cfg: &Config, file: &Path, text: &str, diags: &mut Vec<Diagnostic>) 
                 ep.url.span(),
                 format!(
                     "socketio endpoint `{}` needs a ws:// or wss:// url",
+                    ep.name
+                ),
+            );
+        }
+        if !(1_024..=67_108_864).contains(ep.max_frame.get_ref()) {
+            err(
+                ep.max_frame.span(),
+                format!(
+                    "socketio endpoint `{}`: max_frame must be between 1024 and 67108864",
                     ep.name
                 ),
             );
@@ -594,6 +702,24 @@ mod tests {
     }
 
     #[test]
+    fn every_setting_is_range_checked_at_its_place() {
+        let d = diags(
+            "[probes]\ncert_warn_days = 5\ncert_alarm_days = 7\nfail_after = 0\n[activity]\nmax_bytes = 0\n[celery]\nforget_workers_secs = 1\n[[ports]]\nname = \"x\"\nport = 1\ntimeout_ms = 1\n",
+        );
+        let want = [
+            "c.toml:3:19: probes.cert_alarm_days (7) must be less than cert_warn_days (5)",
+            "c.toml:4:14: probes.fail_after must be between 1 and 100",
+            "c.toml:6:13: activity.max_bytes must be between",
+            "c.toml:8:23: celery.forget_workers_secs must be between",
+            "c.toml:12:14: port entry `x`: timeout_ms must be between 10 and 60000",
+        ];
+        assert_eq!(d.len(), want.len(), "{d:#?}");
+        for (got, want) in d.iter().zip(want) {
+            assert!(got.starts_with(want), "{got}\n  should start with\n{want}");
+        }
+    }
+
+    #[test]
     fn the_removed_mouse_option_is_refused_in_words() {
         let d = diags("[ui]\nmouse = true\n");
         assert_eq!(d.len(), 1, "{d:?}");
@@ -626,9 +752,50 @@ mod tests {
     }
 
     #[test]
-    fn shipped_example_config_is_valid() {
+    fn shipped_example_configs_are_valid() {
+        for text in [
+            include_str!("../../assets/config.example.toml"),
+            include_str!("../../assets/examples/platform.toml"),
+        ] {
+            let d = diags(text);
+            assert!(d.is_empty(), "{d:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod defaults_as_data {
+    use super::*;
+
+    /// Debug text without the places values were read from: a default has none.
+    fn shape(v: &impl std::fmt::Debug) -> String {
+        let text = format!("{v:#?}");
+        let spans = regex::Regex::new(r"span: \d+\.\.\d+,").unwrap();
+        spans.replace_all(&text, "").to_string()
+    }
+
+    #[test]
+    fn the_example_config_is_the_defaults() {
         let text = include_str!("../../assets/config.example.toml");
-        let d = diags(text);
-        assert!(d.is_empty(), "{d:?}");
+        let (parsed, diags) = parse_config(text, Path::new("config.example.toml"));
+        assert!(diags.is_empty(), "{diags:?}");
+        let (example, _) = parsed.unwrap();
+        let default = Config::default();
+        let mut differ = Vec::new();
+        macro_rules! same {
+            ($($field:ident),*) => {$(
+                if shape(&example.$field) != shape(&default.$field) {
+                    differ.push(stringify!($field));
+                }
+            )*};
+        }
+        same!(
+            redis, celery, store, ui, probes, activity, agents, ports, socketio, logs, executor,
+            keymap
+        );
+        assert!(
+            differ.is_empty(),
+            "the example and the defaults differ in: {differ:?}"
+        );
     }
 }

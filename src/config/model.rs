@@ -190,7 +190,7 @@ pub struct CeleryConfig {
     /// Task history kept in memory; the oldest are evicted first.
     pub max_tasks: Spanned<usize>,
     /// Workers offline longer than this are forgotten.
-    pub forget_workers_secs: u64,
+    pub forget_workers_secs: Spanned<u64>,
     /// Celery's Redis result backend, if the platform uses one: results are read from
     /// `celery-task-meta-<id>` there as well as from the events.
     pub result_backend: String,
@@ -210,7 +210,7 @@ impl Default for CeleryConfig {
             sample_ms: sp(1000),
             discover_queues: true,
             max_tasks: sp(50_000),
-            forget_workers_secs: 3600,
+            forget_workers_secs: sp(3600),
             result_backend: String::new(),
             lost_after_secs: sp(60),
             redeliver_lost: false,
@@ -328,8 +328,8 @@ pub struct PortConfig {
     /// Internal services must never listen on a public address (the exposure audit).
     pub internal: bool,
     /// Overrides of [probes] for this entry.
-    pub interval_secs: Option<u64>,
-    pub timeout_ms: Option<u64>,
+    pub interval_secs: Option<Spanned<u64>>,
+    pub timeout_ms: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -340,8 +340,8 @@ pub struct ProbeConfig {
     /// Consecutive failures before an entry shows down: one lost probe is not an outage.
     pub fail_after: Spanned<u32>,
     /// TLS certificates: a warning under this many days left, an alarm under `cert_alarm_days`.
-    pub cert_warn_days: i64,
-    pub cert_alarm_days: i64,
+    pub cert_warn_days: Spanned<i64>,
+    pub cert_alarm_days: Spanned<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -360,7 +360,7 @@ pub struct SocketIoEndpoint {
     /// raw activity; none is dropped.
     pub events: std::collections::BTreeMap<String, Meaning>,
     /// Frames larger than this are refused with a warning (the connection is kept).
-    pub max_frame: usize,
+    pub max_frame: Spanned<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -384,10 +384,10 @@ pub struct ActivityConfig {
     /// Lines kept in memory; the oldest are dropped first.
     pub max_lines: Spanned<usize>,
     /// Longer lines are cut, with a marker.
-    pub max_line_chars: usize,
+    pub max_line_chars: Spanned<usize>,
     /// Bytes of text kept in memory; the oldest lines are dropped first, whichever bound
     /// (this or max_lines) is reached first.
-    pub max_bytes: usize,
+    pub max_bytes: Spanned<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -507,8 +507,8 @@ impl Default for ProbeConfig {
             interval_secs: sp(5),
             timeout_ms: sp(1000),
             fail_after: sp(2),
-            cert_warn_days: 21,
-            cert_alarm_days: 7,
+            cert_warn_days: sp(21),
+            cert_alarm_days: sp(7),
         }
     }
 }
@@ -531,7 +531,7 @@ impl Default for SocketIoEndpoint {
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
-            max_frame: 1_000_000,
+            max_frame: sp(1_000_000),
         }
     }
 }
@@ -540,8 +540,8 @@ impl Default for ActivityConfig {
     fn default() -> Self {
         ActivityConfig {
             max_lines: sp(100_000),
-            max_line_chars: 2_000,
-            max_bytes: 64 * 1024 * 1024,
+            max_line_chars: sp(2_000),
+            max_bytes: sp(64 * 1024 * 1024),
         }
     }
 }

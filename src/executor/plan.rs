@@ -67,7 +67,7 @@ pub fn plan_runbook(
             .collect();
         return Err(if known.is_empty() {
             format!(
-                "no runbook `{runbook}`: none are configured (see [[executor.runbooks]] in assets/config.example.toml)"
+                "no runbook `{runbook}`: none are configured (see [[executor.runbooks]] in assets/examples/platform.toml)"
             )
         } else {
             format!("no runbook `{runbook}`; there are: {}", known.join(", "))

@@ -47,12 +47,14 @@ pub fn targets(cfg: &Config) -> Vec<Target> {
             ca_file: p.ca_file.clone(),
             interval: Duration::from_secs(
                 p.interval_secs
-                    .unwrap_or(*cfg.probes.interval_secs.get_ref())
+                    .as_ref()
+                    .map_or(*cfg.probes.interval_secs.get_ref(), |v| *v.get_ref())
                     .max(1),
             ),
             timeout: Duration::from_millis(
                 p.timeout_ms
-                    .unwrap_or(*cfg.probes.timeout_ms.get_ref())
+                    .as_ref()
+                    .map_or(*cfg.probes.timeout_ms.get_ref(), |v| *v.get_ref())
                     .max(10),
             ),
         })

@@ -96,7 +96,7 @@ fn draw_runbooks(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     }
     if listed.is_empty() {
         lines.push(Line::from(Span::styled(
-            "No runbooks configured. Add [[executor.hosts]] and [[executor.runbooks]] to the config (see assets/config.example.toml).",
+            "No runbooks configured. Add [[executor.hosts]] and [[executor.runbooks]] to the config (assets/examples/platform.toml has the platform's).",
             theme.muted,
         )));
         f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), area);

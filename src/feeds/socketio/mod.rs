@@ -47,7 +47,7 @@ pub fn endpoint(cfg: &SocketIoEndpoint) -> client::Endpoint {
             .collect(),
         token,
         events: cfg.events.clone(),
-        max_frame: cfg.max_frame,
+        max_frame: *cfg.max_frame.get_ref(),
     }
 }
 
