@@ -517,11 +517,17 @@ pub fn build(
         )]);
     }
     let mut km = Keymap::default();
-    // A user file named like no preset stands on the default preset.
-    let base = embedded.unwrap_or(PRESETS[0].1);
-    let base_path = Path::new("<built-in keymap>").join(format!("{preset}.toml"));
-    for (s, specs) in parse_file(base, &base_path, &mut diags) {
+    // Every preset is a layer on the default one, and a user file named like no preset
+    // stands on the default preset too.
+    let default_path = Path::new("<built-in keymap>").join("default.toml");
+    for (s, specs) in parse_file(PRESETS[0].1, &default_path, &mut diags) {
         km.overlay(s, specs);
+    }
+    if let Some(layer) = embedded.filter(|_| preset != PRESETS[0].0) {
+        let layer_path = Path::new("<built-in keymap>").join(format!("{preset}.toml"));
+        for (s, specs) in parse_file(layer, &layer_path, &mut diags) {
+            km.overlay(s, specs);
+        }
     }
     if let Some(text) = &user_text {
         for (s, specs) in parse_file(text, &user_path, &mut diags) {
@@ -590,6 +596,48 @@ mod tests {
             ),
             Some(Action::Bottom)
         );
+    }
+
+    #[test]
+    fn vim_is_a_layer_on_the_default_keymap() {
+        let default = build("default", Path::new("/nonexistent"), vec![]).unwrap();
+        let vim = build("vim", Path::new("/nonexistent"), vec![]).unwrap();
+        // Every default binding still does what it did.
+        for section in [
+            Section::Normal,
+            Section::Help,
+            Section::Executor,
+            Section::Log,
+        ] {
+            for b in default.section(section) {
+                assert!(
+                    vim.section(section)
+                        .iter()
+                        .any(|v| v.key == b.key && v.action == b.action),
+                    "{section:?}: {} lost its {:?}",
+                    b.key,
+                    b.action
+                );
+            }
+        }
+        // And the layer adds its own.
+        assert_eq!(
+            vim.lookup(
+                Section::Normal,
+                &key(KeyCode::Char('j'), KeyModifiers::NONE)
+            ),
+            Some(Action::Down)
+        );
+        assert_eq!(
+            vim.lookup(
+                Section::Normal,
+                &key(KeyCode::Char('l'), KeyModifiers::NONE)
+            ),
+            Some(Action::FocusNext)
+        );
+        // The file itself holds only what differs: it is far smaller than the default.
+        let (d, v) = (PRESETS[0].1.lines().count(), PRESETS[1].1.lines().count());
+        assert!(v * 3 < d, "vim.toml has {v} lines, default.toml {d}");
     }
 
     #[test]
