@@ -101,13 +101,18 @@ impl RedisServer {
     }
 
     pub fn publish(&self, channel: &str, payload: &[u8]) {
+        self.publish_to(channel, payload);
+    }
+
+    /// Publishes, and says how many subscriptions received it (Redis counts each).
+    pub fn publish_to(&self, channel: &str, payload: &[u8]) -> i64 {
         let client = redis::Client::open(self.url()).unwrap();
         let mut conn = client.get_connection().unwrap();
-        let _: i64 = redis::cmd("PUBLISH")
+        redis::cmd("PUBLISH")
             .arg(channel)
             .arg(payload)
             .query(&mut conn)
-            .unwrap();
+            .unwrap()
     }
 }
 
