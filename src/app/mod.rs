@@ -14,6 +14,7 @@ pub mod logview;
 pub mod lost;
 pub mod plant;
 pub mod state;
+pub mod status;
 pub mod tasks;
 pub mod tasks_view;
 pub mod update;

@@ -1,0 +1,310 @@
+//! `chavion-tui status` as a value: what every port, link, queue and exposure finding says,
+//! judged with the screen's own judgement (`health`). Built by a pure function from the
+//! state the probes were applied to; printed as text or as JSON (schema
+//! `chavion-tui/status/1`, docs/OPERATIONS.md) by the CLI.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::health::{self, Severity};
+use super::state::{PortStatus, State};
+use crate::config::model::PortConfig;
+use crate::event::LinkHealth;
+use crate::feeds::exposure::Finding;
+use crate::feeds::model::QueueSample;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatusReport {
+    pub schema: &'static str,
+    /// ok, degraded or critical.
+    pub status: &'static str,
+    pub exit_code: u8,
+    pub checked_at: String,
+    pub ports: Vec<PortLine>,
+    pub links: Vec<LinkLine>,
+    pub queues: Vec<QueueLine>,
+    pub exposure: Vec<ExposureLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PortLine {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub probe: crate::config::model::ProbeKind,
+    pub expect: String,
+    /// None while never probed.
+    pub up: Option<bool>,
+    pub label: String,
+    pub severity: Severity,
+    pub latency_ms: Option<f64>,
+    pub cert_days: Option<i64>,
+    pub why: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LinkLine {
+    pub name: String,
+    pub up: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// Degraded: connected, but a namespace refused or was dropped.
+    #[serde(skip)]
+    pub degraded: bool,
+    pub severity: Severity,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueueLine {
+    pub name: String,
+    pub depth: u64,
+    pub reserved: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ExposureLine {
+    Exposed {
+        service: String,
+        address: String,
+        port: u16,
+        owner: Option<String>,
+        remedy: String,
+    },
+    Unmapped {
+        address: String,
+        port: u16,
+        owner: Option<String>,
+    },
+}
+
+/// Redis is the platform's spine: its link down is an alarm; any other link, a warning.
+fn link_severity(name: &str, h: &LinkHealth) -> Severity {
+    match h {
+        LinkHealth::Up => Severity::Ok,
+        _ if name == crate::event::links::REDIS => Severity::Alarm,
+        _ => Severity::Warn,
+    }
+}
+
+impl StatusReport {
+    /// The report, from the state the one-shot probes were applied to, the links as they
+    /// were found, and the queue samples. Pure.
+    pub fn build(
+        state: &State,
+        ports: &[PortConfig],
+        links: &[(String, LinkHealth)],
+        queues: &[QueueSample],
+        at: DateTime<Utc>,
+    ) -> StatusReport {
+        let ports: Vec<PortLine> = state
+            .ports
+            .iter()
+            .zip(ports)
+            .map(|(p, c)| {
+                let (label, severity) = health::port(state, p);
+                let (up, latency_ms, why) = match &p.status {
+                    PortStatus::Up { latency_ms } => {
+                        (Some(true), Some((latency_ms * 100.0).round() / 100.0), None)
+                    }
+                    PortStatus::Down { why } => (Some(false), None, Some(why.clone())),
+                    PortStatus::Unknown => (None, None, None),
+                };
+                PortLine {
+                    name: p.name.clone(),
+                    host: p.host.clone(),
+                    port: p.port,
+                    probe: c.probe,
+                    expect: format!("{:?}", p.expect).to_lowercase(),
+                    up,
+                    label,
+                    severity,
+                    latency_ms,
+                    cert_days: p.cert_days,
+                    why,
+                }
+            })
+            .collect();
+        let links: Vec<LinkLine> = links
+            .iter()
+            .map(|(name, h)| LinkLine {
+                name: name.clone(),
+                up: *h == LinkHealth::Up,
+                why: match h {
+                    LinkHealth::Down { why, .. } | LinkHealth::Degraded { why } => {
+                        Some(why.clone())
+                    }
+                    _ => None,
+                },
+                degraded: matches!(h, LinkHealth::Degraded { .. }),
+                severity: link_severity(name, h),
+            })
+            .collect();
+        let worst = ports
+            .iter()
+            .map(|p| p.severity)
+            .chain(links.iter().map(|l| l.severity))
+            .max()
+            .unwrap_or(Severity::Ok);
+        let exit_code: u8 = match worst {
+            Severity::Ok => 0,
+            Severity::Warn => 1,
+            Severity::Alarm => 2,
+        };
+        StatusReport {
+            schema: "chavion-tui/status/1",
+            status: ["ok", "degraded", "critical"][exit_code as usize],
+            exit_code,
+            checked_at: at.to_rfc3339(),
+            ports,
+            links,
+            queues: queues
+                .iter()
+                .map(|q| QueueLine {
+                    name: q.queue.clone(),
+                    depth: q.depth,
+                    reserved: q.reserved,
+                })
+                .collect(),
+            exposure: state.exposure.iter().map(exposure_line).collect(),
+        }
+    }
+
+    /// The report for a terminal: a table of ports, then links, queues and findings.
+    pub fn text(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let _ = writeln!(out, "chavion-tui status: {}\n", self.status.to_uppercase());
+        let _ = writeln!(
+            out,
+            "{:<13} {:<28} {:<9} {:<9} {:>9}  WHY",
+            "PORT", "TARGET", "EXPECT", "STATE", "LATENCY"
+        );
+        for p in &self.ports {
+            let target = format!("{}:{}", p.host, p.port);
+            let latency = p
+                .latency_ms
+                .map(|l| format!("{l:.1} ms"))
+                .unwrap_or_else(|| "–".into());
+            let _ = writeln!(
+                out,
+                "{:<13} {:<28} {:<9} {:<9} {:>9}  {}",
+                p.name,
+                fit(&target, 28),
+                p.expect,
+                p.label,
+                latency,
+                p.why.as_deref().unwrap_or("")
+            );
+        }
+        let _ = writeln!(out);
+        for l in &self.links {
+            let state = match (l.up, l.degraded) {
+                (true, _) => "up".to_string(),
+                (false, true) => format!("DEGRADED  {}", l.why.as_deref().unwrap_or("")),
+                (false, false) => match &l.why {
+                    Some(why) => format!("DOWN  {why}"),
+                    None => "connecting".into(),
+                },
+            };
+            let _ = writeln!(out, "link {:<20} {state}", l.name);
+        }
+        for q in &self.queues {
+            let _ = writeln!(
+                out,
+                "queue {:<19} {} waiting, {} reserved",
+                q.name, q.depth, q.reserved
+            );
+        }
+        for e in &self.exposure {
+            let _ = match e {
+                ExposureLine::Exposed {
+                    service,
+                    address,
+                    port,
+                    remedy,
+                    ..
+                } => writeln!(out, "EXPOSED {service} on {address}:{port} — {remedy}"),
+                ExposureLine::Unmapped {
+                    address,
+                    port,
+                    owner,
+                } => writeln!(
+                    out,
+                    "unmapped listener {address}:{port}{}",
+                    owner
+                        .as_ref()
+                        .map(|o| format!(" ({o})"))
+                        .unwrap_or_default()
+                ),
+            };
+        }
+        out
+    }
+}
+
+/// Cut to `width` characters, the cut marked with `…`.
+fn fit(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(width - 1).collect();
+    out.push('…');
+    out
+}
+
+fn exposure_line(f: &Finding) -> ExposureLine {
+    match f {
+        Finding::Exposed {
+            service,
+            listener,
+            remedy,
+        } => ExposureLine::Exposed {
+            service: service.clone(),
+            address: listener.addr.to_string(),
+            port: listener.port,
+            owner: listener.owner.clone(),
+            remedy: remedy.clone(),
+        },
+        Finding::Unmapped { listener } => ExposureLine::Unmapped {
+            address: listener.addr.to_string(),
+            port: listener.port,
+            owner: listener.owner.clone(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_worst_line_decides_the_exit_code_and_redis_down_is_critical() {
+        let km =
+            crate::config::keymap::build("default", std::path::Path::new("/nonexistent"), vec![])
+                .unwrap();
+        let cfg = crate::config::Config::default();
+        let state = State::new(&cfg, km, Utc::now());
+        let sio_down = (
+            "sio:dashboard".to_string(),
+            LinkHealth::Down {
+                why: "connection refused".into(),
+                retry_in: None,
+            },
+        );
+        let r = StatusReport::build(&state, &cfg.ports, &[sio_down.clone()], &[], Utc::now());
+        assert_eq!((r.exit_code, r.status), (1, "degraded"));
+        let redis_down = ("redis".to_string(), sio_down.1.clone());
+        let r = StatusReport::build(&state, &cfg.ports, &[sio_down, redis_down], &[], Utc::now());
+        assert_eq!((r.exit_code, r.status), (2, "critical"));
+        assert!(
+            r.text()
+                .contains("link redis                DOWN  connection refused"),
+            "{}",
+            r.text()
+        );
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["links"][1]["severity"], "alarm");
+        assert_eq!(json["schema"], "chavion-tui/status/1");
+    }
+}

@@ -1,0 +1,136 @@
+//! `chavion-tui status`: every probe, feed link and queue checked once, for cron and
+//! Nagios-style checks. This gathers (the network, /proc); `app::status::StatusReport`
+//! judges, with the screen's judgement. Exit 0 all well; 1 degraded (an optional target
+//! down, a warning); 2 a required target down, Redis unreachable, an internal service
+//! exposed, or a certificate about to expire.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::config::Settings;
+use crate::wiring;
+
+pub async fn status(settings: &Settings, json: bool) -> ExitCode {
+    use crate::app::status::StatusReport;
+    use crate::app::{State, update};
+    use crate::event::{Event, LinkHealth};
+    use crate::feeds::probes;
+
+    let cfg = &settings.config;
+    let mut state = State::new(cfg, settings.keymap.clone(), chrono::Utc::now());
+    // Every probe at once; each is bounded by its own timeout.
+    let handles: Vec<_> = probes::targets(cfg)
+        .into_iter()
+        .map(|t| tokio::spawn(async move { (t.index, probes::probe(&t).await) }))
+        .collect();
+    let redis_url = cfg.redis.url.get_ref().clone();
+    let queues = wiring::feed_config(settings).queues;
+    let redis = tokio::spawn(async move {
+        let mut conn = crate::feeds::redis::sampler::connect(&redis_url)
+            .await
+            .map_err(|e| crate::feeds::redis::reason(&e))?;
+        let mut names: std::collections::BTreeSet<String> = queues.into_iter().collect();
+        if let Ok(found) = crate::feeds::redis::sampler::discover(&mut conn, "").await {
+            names.extend(found);
+        }
+        crate::feeds::redis::sampler::sample(&mut conn, "", &names, true)
+            .await
+            .map(|(s, _)| s)
+            .map_err(|e| crate::feeds::redis::reason(&e))
+    });
+    // Each Socket.IO link is judged as the screen judges it: the real client connects
+    // every namespace with its auth, not just the Engine.IO handshake.
+    let sio: Vec<_> = cfg
+        .socketio
+        .iter()
+        .map(|e| tokio::spawn(sio_link(crate::feeds::socketio::endpoint(e))))
+        .collect();
+    let mapped = crate::feeds::exposure::port_map(cfg);
+    let exposure = tokio::task::spawn_blocking(move || crate::feeds::exposure::audit_here(&mapped));
+
+    let at = chrono::Utc::now();
+    for h in handles {
+        if let Ok((index, outcome)) = h.await {
+            update(&mut state, Event::Probe { at, index, outcome });
+        }
+    }
+    let mut links = Vec::new();
+    let mut queue_rows = Vec::new();
+    let down = |why: String| LinkHealth::Down {
+        why,
+        retry_in: None,
+    };
+    match redis.await {
+        Ok(Ok(samples)) => {
+            links.push(("redis".to_string(), LinkHealth::Up));
+            queue_rows = samples;
+        }
+        Ok(Err(why)) => links.push(("redis".to_string(), down(why))),
+        Err(e) => links.push(("redis".to_string(), down(e.to_string()))),
+    }
+    for h in sio {
+        if let Ok(link) = h.await {
+            links.push(link);
+        }
+    }
+    if let Ok(findings) = exposure.await {
+        update(&mut state, Event::Exposure { findings });
+    }
+    let report = StatusReport::build(&state, &cfg.ports, &links, &queue_rows, at);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("the report serializes")
+        );
+    } else {
+        print!("{}", report.text());
+    }
+    ExitCode::from(report.exit_code)
+}
+
+/// How long `status` gives a Socket.IO endpoint to connect all its namespaces.
+const SIO_WITHIN: Duration = Duration::from_secs(6);
+
+/// One Socket.IO link, judged by the real client: up once every namespace is connected,
+/// degraded when one refuses (auth), down when it cannot connect within `SIO_WITHIN`.
+async fn sio_link(
+    ep: crate::feeds::socketio::client::Endpoint,
+) -> (String, crate::event::LinkHealth) {
+    use crate::event::{Event, LinkHealth};
+    let name = ep.link();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let (task, cmds) = crate::feeds::socketio::client::spawn(ep, tx);
+    let deadline = tokio::time::Instant::now() + SIO_WITHIN;
+    let mut health = LinkHealth::Down {
+        why: format!("not connected within {} s", SIO_WITHIN.as_secs()),
+        retry_in: None,
+    };
+    while let Ok(Some(event)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        match event {
+            Event::Link {
+                health: LinkHealth::Connecting,
+                ..
+            } => {}
+            Event::Link { health: h, .. } => {
+                health = match h {
+                    LinkHealth::Down { why, .. } => LinkHealth::Down {
+                        why,
+                        retry_in: None,
+                    },
+                    other => other,
+                };
+                break;
+            }
+            _ => {}
+        }
+    }
+    // Letting go of its commands closes the session properly; it gets a moment for it.
+    drop(cmds);
+    if tokio::time::timeout(Duration::from_millis(500), task)
+        .await
+        .is_err()
+    {
+        tracing::debug!("a Socket.IO endpoint did not close in time");
+    }
+    (name, health)
+}
