@@ -89,6 +89,22 @@ impl Gate {
     }
 }
 
+/// A dispatch confirmed for broker `meant` may be delivered only to that broker: `here` is
+/// the broker this process is connected to (both as `Target::broker_id` writes them).
+pub fn same_broker(meant: &str, here: &str) -> Result<(), Refusal> {
+    if meant == here {
+        return Ok(());
+    }
+    let meant = if meant.is_empty() {
+        "a broker nobody recorded (queued by an older version)"
+    } else {
+        meant
+    };
+    Err(Refusal(format!(
+        "refused: this dispatch was confirmed for {meant}, and this control room is connected to {here}"
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +118,16 @@ mod tests {
         Act::Run,
         Act::Redeliver,
     ];
+
+    #[test]
+    fn a_dispatch_goes_only_to_the_broker_it_was_confirmed_for() {
+        let a = "redis://127.0.0.1:6379/0 prefix=";
+        let b = "redis://127.0.0.1:6380/0 prefix=";
+        assert_eq!(same_broker(a, a), Ok(()));
+        let no = same_broker(a, b).unwrap_err();
+        assert!(no.0.contains(a) && no.0.contains(b), "{no}");
+        assert!(same_broker("", b).unwrap_err().0.contains("older version"));
+    }
 
     #[test]
     fn live_mode_lets_every_action_through() {

@@ -271,7 +271,13 @@ pub async fn drain_outbox(target: &Target, store: &Store) -> Result<Vec<(String,
         .await
         .map_err(|e| reason(&e))?;
     let mut done = Vec::new();
+    let here = target.broker_id();
     for e in pending {
+        // The store chose rows for this broker; the gate checks it once more before a push.
+        if let Err(refusal) = crate::gate::same_broker(&e.broker, &here) {
+            tracing::warn!("{refusal}");
+            continue;
+        }
         let queue = queue_of(target, &e.queue_key);
         match push_once(&mut conn, target, &e, &queue).await {
             Ok(fresh) => {
