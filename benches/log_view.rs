@@ -83,7 +83,7 @@ fn main() {
     let km = keymap::build("default", Path::new("/nonexistent"), vec![]).unwrap();
     let mut cfg = Config::default();
     *cfg.activity.max_lines.get_mut() = LINES;
-    cfg.activity.max_bytes = usize::MAX;
+    cfg.activity.max_bytes = toml::Spanned::new(0..0, usize::MAX);
     let mut state = State::new(&cfg, km, Utc::now());
     state.ui.focus = Pane::Activity;
     let th = theme::load(

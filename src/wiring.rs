@@ -46,7 +46,7 @@ impl Wiring {
     /// the store. Nothing here waits on the network or the store.
     pub fn start(settings: &Settings, opts: &Options) -> Wiring {
         let (tx, rx) = mpsc::channel::<Event>(CHANNEL);
-        let mut state = initial_state(settings, opts);
+        let state = initial_state(settings, opts);
         let cfg = &settings.config;
         let mut tasks = Vec::new();
         let mut sio_tasks = Vec::new();
@@ -66,7 +66,8 @@ impl Wiring {
             store
         };
         let mut ctx = action_context(settings, state.gate(), store.clone());
-        state.instance = ctx.instance.clone();
+        // Its own audit broadcasts are told apart by the session's instance.
+        ctx.instance = state.session.instance.clone();
         // Activity lines are copied to the store by a task of their own.
         let (persist_tx, persist_rx) = mpsc::channel::<StoredLine>(16_384);
         let writer = tokio::spawn(persist_activity(
@@ -367,14 +368,25 @@ async fn persist_activity(store: SharedStore, keep: i64, mut lines: mpsc::Receiv
 
 /// The State a control room starts with, before any event: shared by the TUI and tests.
 pub fn initial_state(settings: &Settings, opts: &Options) -> State {
-    let mut state = State::new(&settings.config, settings.keymap.clone(), Utc::now());
-    state.demo = opts.demo;
-    state.read_only = opts.read_only;
-    state.id_seed = fastrand::u64(..);
-    state.origin = format!("chavion-tui@{}", crate::actions::dispatch::hostname());
-    state.save_dir = crate::config::paths::Paths::resolve(None)
+    // Who this run is, and what the config decides, are given at construction.
+    let session = crate::app::state::Session {
+        demo: opts.demo,
+        read_only: opts.read_only,
+        id_seed: fastrand::u64(..),
+        origin: format!("chavion-tui@{}", crate::actions::dispatch::hostname()),
+        instance: format!("{:016x}", fastrand::u64(..)),
+    };
+    let save_dir = crate::config::paths::Paths::resolve(None)
         .data_dir
         .join("saved");
+    let policy = crate::app::state::Policy::from_config(&settings.config, save_dir);
+    let mut state = State::with(
+        &settings.config,
+        settings.keymap.clone(),
+        Utc::now(),
+        session,
+        policy,
+    );
     if !opts.demo
         && let Some((host, port)) =
             crate::feeds::redis::host_port(settings.config.redis.url.get_ref())

@@ -26,7 +26,7 @@ fn fleet() -> State {
     let km = keymap::build("default", Path::new("/nonexistent"), vec![]).unwrap();
     let mut s = State::new(&Config::default(), km, t0());
     s.utc = true;
-    s.demo = true;
+    s.session.demo = true;
     let ch = Channels::new("chavion:agents:*", "chavion:activity", 0, "", true);
     let ts = t0().timestamp() as f64;
     let mut items = Vec::new();
@@ -335,7 +335,7 @@ fn dispatch_form_with_a_live_json_error_80x24() {
 #[test]
 fn dispatch_confirmation_shows_the_exact_message_100x40() {
     let mut s = fleet();
-    s.id_seed = 42;
+    s.session.id_seed = 42;
     key(&mut s, KeyCode::Char(':'));
     for c in "dispatch thinking thinking.plan [\"rollout\"]".chars() {
         key(&mut s, KeyCode::Char(c));
@@ -347,7 +347,7 @@ fn dispatch_confirmation_shows_the_exact_message_100x40() {
 /// The fleet, live (not the demo), with the shipped example's hosts and runbooks.
 fn fleet_with_runbooks() -> State {
     let mut s = fleet();
-    s.demo = false;
+    s.session.demo = false;
     let text = include_str!("../assets/examples/platform.toml");
     let (cfg, diags) = chavion_tui::config::parse_config(text, Path::new("example.toml"));
     assert!(diags.is_empty(), "{diags:?}");

@@ -153,7 +153,7 @@ pub fn compile(pattern: &str) -> Result<Regex, String> {
 #[derive(Debug, Clone)]
 pub struct ActivityLog {
     pub lines: VecDeque<LogLine>,
-    pub first_seq: u64,
+    first_seq: u64,
     pub capacity: usize,
     pub max_bytes: usize,
     pub bytes: usize,
@@ -167,9 +167,9 @@ pub struct ActivityLog {
     pub total: u64,
     pub filter: Option<Filter>,
     /// With a filter: the sequence numbers of the lines it keeps, in order.
-    pub matched: VecDeque<u64>,
+    matched: VecDeque<u64>,
     /// A rescan in progress: the next sequence number to test.
-    pub scan: Option<u64>,
+    scan: Option<u64>,
     pub search: Option<Regex>,
     pub search_text: String,
     /// The other end of the selection (`v`); the cursor is the bottom line of the view.
@@ -224,6 +224,11 @@ impl ActivityLog {
         if w > self.source_w {
             self.source_w = w;
         }
+    }
+
+    /// With a filter: how many of the kept lines it keeps (so far, while it rescans).
+    pub fn matched_len(&self) -> usize {
+        self.matched.len()
     }
 
     fn end_seq(&self) -> u64 {

@@ -262,7 +262,7 @@ pub fn worker_event(state: &mut State, at: DateTime<Utc>, w: WorkerEvent) {
         && entry.queues.is_none()
         && entry.asked < ASK_MAX
         && due
-        && !state.demo
+        && !state.session.demo
         && state.ask_queues.len() < 64
     {
         entry.asked += 1;

@@ -207,8 +207,8 @@ fn submit(state: &mut State, d: Draft, form: Option<Box<Form>>) -> Outcome {
             queue: a.queues.first().cloned(),
         })
         .collect();
-    let id = derived_task_id(state.id_seed, state.dispatches);
-    match request(&agents, &d, state.now, id, state.origin.clone()) {
+    let id = derived_task_id(state.session.id_seed, state.dispatches);
+    match request(&agents, &d, state.now, id, state.session.origin.clone()) {
         Ok((agent, req)) => {
             let message = wire::task_message(&req, &req.id);
             let envelope: serde_json::Value =

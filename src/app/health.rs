@@ -29,8 +29,8 @@ pub fn port(state: &State, row: &PortRow) -> (String, Severity) {
         (PortStatus::Unknown, _) => ("unknown".into(), Severity::Ok),
         (PortStatus::Up { .. }, Expect::Down) => ("EXPOSED".into(), Severity::Alarm),
         (PortStatus::Up { .. }, _) => match row.cert_days {
-            Some(d) if d < state.cert_alarm_days => (format!("CERT {d}d"), Severity::Alarm),
-            Some(d) if d < state.cert_warn_days => (format!("cert {d}d"), Severity::Warn),
+            Some(d) if d < state.policy.cert_alarm_days => (format!("CERT {d}d"), Severity::Alarm),
+            Some(d) if d < state.policy.cert_warn_days => (format!("cert {d}d"), Severity::Warn),
             _ => ("up".into(), Severity::Ok),
         },
         (PortStatus::Down { .. }, Expect::Down) => ("closed".into(), Severity::Ok),

@@ -350,7 +350,7 @@ fn save(state: &mut State) -> Outcome {
         .cloned()
         .collect();
     let name = format!("activity-{}.log", state.now.format("%Y%m%d-%H%M%S"));
-    let path = state.save_dir.join(name);
+    let path = state.policy.save_dir.join(name);
     Outcome {
         redraw: true,
         effects: vec![Effect::SaveLog {

@@ -17,10 +17,10 @@ pub fn look(state: &mut State, now: DateTime<Utc>) -> Vec<Effect> {
     let flowing = state
         .last_task_event
         .is_some_and(|at| now - at < Duration::minutes(5));
-    if !flowing || state.read_only {
+    if !flowing || state.session.read_only {
         return Vec::new();
     }
-    let after = state.lost_after;
+    let after = state.policy.lost_after;
     state
         .watch
         .due(now, after)
@@ -37,7 +37,8 @@ pub fn located(state: &mut State, task_id: &str, place: crate::event::Place) -> 
     let now = state.now;
     // The gate (demo, read-only) is asked here only to choose the words; the effect itself
     // still passes `guarded` below, like every other.
-    let redeliver = state.redeliver_lost && state.gate().check(crate::gate::Act::Redeliver).is_ok();
+    let redeliver =
+        state.policy.redeliver_lost && state.gate().check(crate::gate::Act::Redeliver).is_ok();
     let Some(w) = state.watch.again(task_id, now) else {
         // Reported by a worker while it was being looked for.
         return Outcome::default();

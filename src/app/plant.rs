@@ -216,7 +216,7 @@ pub fn link(state: &mut State, name: String, health: LinkHealth) -> Outcome {
 }
 
 pub fn probe(state: &mut State, at: DateTime<Utc>, index: usize, outcome: ProbeOutcome) -> Outcome {
-    let (warn_days, alarm_days) = (state.cert_warn_days, state.cert_alarm_days);
+    let (warn_days, alarm_days) = (state.policy.cert_warn_days, state.policy.cert_alarm_days);
     let Some(row) = state.ports.get_mut(index) else {
         return Outcome::default();
     };

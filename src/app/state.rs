@@ -395,11 +395,71 @@ pub struct Counters {
     pub shed: u64,
 }
 
+/// Who this control room is, for this run: given at construction, never changed.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The simulated fleet: nothing is sent anywhere.
+    pub demo: bool,
+    /// Every action that changes the platform is refused.
+    pub read_only: bool,
+    /// Drawn once per run: the TUI's task ids derive from it (see `derived_task_id`).
+    pub id_seed: u64,
+    /// `origin` header of dispatched messages: chavion-tui@host.
+    pub origin: String,
+    /// This control room on the audit channel, to tell its own broadcasts from others'.
+    pub instance: String,
+}
+
+impl Default for Session {
+    fn default() -> Session {
+        Session {
+            demo: false,
+            read_only: false,
+            id_seed: 0,
+            origin: "chavion-tui".into(),
+            instance: String::new(),
+        }
+    }
+}
+
+/// What the config decides about judging and keeping: read once, at construction.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Workers offline longer than this are forgotten.
+    pub forget_workers_after: Duration,
+    /// A dispatch no worker has reported after this long is looked for.
+    pub lost_after: Duration,
+    /// A lost dispatch is pushed again (tasks idempotent on their id).
+    pub redeliver_lost: bool,
+    pub cert_warn_days: i64,
+    pub cert_alarm_days: i64,
+    /// Where Ctrl-S saves the filtered activity.
+    pub save_dir: std::path::PathBuf,
+}
+
+impl Policy {
+    /// From the config; `save_dir` is where saved views go (the data dir's `saved/`).
+    pub fn from_config(cfg: &Config, save_dir: std::path::PathBuf) -> Policy {
+        Policy {
+            forget_workers_after: Duration::seconds(
+                *cfg.celery.forget_workers_secs.get_ref() as i64
+            ),
+            lost_after: Duration::seconds(*cfg.celery.lost_after_secs.get_ref() as i64),
+            redeliver_lost: cfg.celery.redeliver_lost,
+            cert_warn_days: *cfg.probes.cert_warn_days.get_ref(),
+            cert_alarm_days: *cfg.probes.cert_alarm_days.get_ref(),
+            save_dir,
+        }
+    }
+}
+
+/// The domain (what the platform is doing, as last heard), the UI's own state, and the
+/// session and policy it was built with.
 #[derive(Debug, Clone)]
 pub struct State {
     pub now: DateTime<Utc>,
-    pub demo: bool,
-    pub read_only: bool,
+    pub session: Session,
+    pub policy: Policy,
     pub utc: bool,
     pub keymap: Keymap,
     pub agents: Vec<AgentTile>,
@@ -416,27 +476,14 @@ pub struct State {
     pub last_task_event: Option<DateTime<Utc>>,
     /// The port-map row that is the Redis the feeds use, so a lost feed shows there at once.
     pub redis_port: Option<usize>,
-    pub forget_workers_after: Duration,
     /// This control room's dispatches, until a worker reports them (see `watch.rs`).
     pub watch: super::watch::Watch,
-    pub lost_after: Duration,
-    pub redeliver_lost: bool,
-    /// Drawn once per run: the TUI's task ids derive from it (see `derived_task_id`).
-    pub id_seed: u64,
     pub dispatches: u64,
-    /// `origin` header of dispatched messages: chavion-tui@host.
-    pub origin: String,
-    /// This control room on the audit channel, to tell its own broadcasts from others'.
-    pub instance: String,
-    pub cert_warn_days: i64,
-    pub cert_alarm_days: i64,
     /// What the exposure audit found, newest scan.
     pub exposure: Vec<crate::feeds::exposure::Finding>,
     pub executor: Executor,
     /// An audit store holds older activity: scrolling past the top pages it in.
     pub history_store: bool,
-    /// Where Ctrl-S saves the filtered activity.
-    pub save_dir: std::path::PathBuf,
     /// This control room's dispatches whose end is not known yet (bounded): when one ends,
     /// `Effect::ResultKnown` stops its result-backend poll.
     pub results_awaited: std::collections::HashSet<String>,
@@ -548,12 +595,25 @@ impl State {
     /// The one action gate, as this session was started.
     pub fn gate(&self) -> crate::gate::Gate {
         crate::gate::Gate {
-            demo: self.demo,
-            read_only: self.read_only,
+            demo: self.session.demo,
+            read_only: self.session.read_only,
         }
     }
 
+    /// A state with the default session (live, not read-only) and the config's policy.
     pub fn new(cfg: &Config, keymap: Keymap, now: DateTime<Utc>) -> State {
+        let policy = Policy::from_config(cfg, std::env::temp_dir());
+        State::with(cfg, keymap, now, Session::default(), policy)
+    }
+
+    /// A state for this session and policy, given at construction.
+    pub fn with(
+        cfg: &Config,
+        keymap: Keymap,
+        now: DateTime<Utc>,
+        session: Session,
+        policy: Policy,
+    ) -> State {
         let agents = cfg
             .agents
             .iter()
@@ -580,8 +640,8 @@ impl State {
         }
         State {
             now,
-            demo: false,
-            read_only: false,
+            session,
+            policy,
             utc: cfg.ui.utc,
             keymap,
             agents,
@@ -614,21 +674,10 @@ impl State {
             flash: None,
             last_task_event: None,
             redis_port: None,
-            forget_workers_after: Duration::seconds(
-                *cfg.celery.forget_workers_secs.get_ref() as i64
-            ),
             watch: Default::default(),
-            lost_after: Duration::seconds(*cfg.celery.lost_after_secs.get_ref() as i64),
-            redeliver_lost: cfg.celery.redeliver_lost,
-            id_seed: 0,
             dispatches: 0,
-            origin: "chavion-tui".into(),
-            instance: String::new(),
-            cert_warn_days: *cfg.probes.cert_warn_days.get_ref(),
-            cert_alarm_days: *cfg.probes.cert_alarm_days.get_ref(),
             exposure: Vec::new(),
             history_store: false,
-            save_dir: std::env::temp_dir(),
             results_awaited: Default::default(),
             ask_queues: Vec::new(),
             executor: Executor {

@@ -149,7 +149,7 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
 
 fn tick(state: &mut State, now: DateTime<Utc>) -> Outcome {
     state.now = now;
-    let forget = state.forget_workers_after;
+    let forget = state.policy.forget_workers_after;
     let mut went_offline = Vec::new();
     for a in &mut state.agents {
         if let Some(hb) = a.last_heartbeat
@@ -380,7 +380,7 @@ fn apply(state: &mut State, at: DateTime<Utc>, item: FeedItem) -> bool {
         FeedItem::Queues(_) => unreachable!("handled above"),
         FeedItem::Audit(note) => {
             // Our own actions are already in the log, with more detail.
-            if note.instance != state.instance {
+            if note.instance != state.session.instance {
                 let from = if note.from.is_empty() {
                     String::new()
                 } else {

@@ -702,7 +702,7 @@ fn terminate_asks_first_and_only_y_sends_it() {
 #[test]
 fn read_only_refuses_before_asking() {
     let mut s = with_tasks();
-    s.read_only = true;
+    s.session.read_only = true;
     update(&mut s, key(KeyCode::Char('t')));
     let out = update(&mut s, key(KeyCode::Char('x')));
     assert!(out.effects.is_empty());
@@ -889,7 +889,7 @@ fn form(s: &State) -> &Form {
 #[test]
 fn d_opens_the_form_on_the_selected_agent_and_completes_task_names() {
     let mut s = state();
-    s.id_seed = 7;
+    s.session.id_seed = 7;
     update(&mut s, key(KeyCode::Down));
     update(&mut s, key(KeyCode::Char('d')));
     assert_eq!(
@@ -1038,7 +1038,7 @@ fn the_command_line_dispatches_and_remembers() {
 #[test]
 fn read_only_refuses_dispatch_before_the_form_opens() {
     let mut s = state();
-    s.read_only = true;
+    s.session.read_only = true;
     let out = update(&mut s, key(KeyCode::Char('d')));
     assert!(out.effects.is_empty());
     assert_eq!(s.ui.mode, Mode::Normal);
@@ -1155,7 +1155,7 @@ fn certificate_days_warn_under_21_and_alarm_under_7() {
 #[test]
 fn the_demo_never_sends_anything_to_a_real_platform() {
     let mut s = state();
-    s.demo = true;
+    s.session.demo = true;
     update(&mut s, key(KeyCode::Char(':')));
     typed(&mut s, "dispatch thinking thinking.plan [1]");
     update(&mut s, key(KeyCode::Enter));
@@ -1362,7 +1362,7 @@ mod lost_dispatches {
     /// dispatched `d-1`, delivered as `how`.
     fn dispatched(how: Delivery, redeliver: bool) -> State {
         let mut s = state();
-        s.redeliver_lost = redeliver;
+        s.policy.redeliver_lost = redeliver;
         update(
             &mut s,
             feed(
@@ -1519,7 +1519,7 @@ mod lost_dispatches {
     #[test]
     fn read_only_never_looks() {
         let mut s = dispatched(Delivery::Sent, true);
-        s.read_only = true;
+        s.session.read_only = true;
         assert_eq!(locates(&tick_at(&mut s, 600)), 0);
     }
 }

@@ -91,7 +91,7 @@ fn title_spans<'a>(log: &ActivityLog, theme: &Theme) -> Vec<Span<'a>> {
             format!(
                 "/{} ({} of {}) ",
                 f.text,
-                log.matched.len(),
+                log.matched_len(),
                 log.lines.len()
             ),
             theme.accent,

@@ -14,7 +14,7 @@ use crate::event::LinkHealth;
 
 pub fn title(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let mut spans = vec![Span::styled(" chavion-tui ", theme.title)];
-    if state.demo {
+    if state.session.demo {
         spans.push(Span::styled(" DEMO ", theme.badge_demo));
         spans.push(Span::raw(" "));
     }
@@ -110,7 +110,7 @@ pub fn status(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if state.ui.zoomed {
         spans.push(Span::styled("ZOOM ", theme.statusbar));
     }
-    if state.read_only {
+    if state.session.read_only {
         spans.push(Span::styled(" READ-ONLY ", theme.badge_readonly));
         spans.push(Span::raw(" "));
     }

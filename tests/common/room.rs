@@ -80,13 +80,13 @@ impl Room {
             read_only,
             crash_after: None,
         };
-        let mut state = wiring::initial_state(&settings, &opts);
-        let ctx = wiring::action_context(
+        let state = wiring::initial_state(&settings, &opts);
+        let mut ctx = wiring::action_context(
             &settings,
             state.gate(),
             chavion_tui::store::SharedStore::ready(None),
         );
-        state.instance = ctx.instance.clone();
+        ctx.instance = state.session.instance.clone();
         let (tx, rx) = mpsc::channel(8192);
         let room = Room {
             state,
