@@ -292,7 +292,13 @@ mod tests {
                 retry_in: None,
             },
         );
-        let r = StatusReport::build(&state, &cfg.ports, &[sio_down.clone()], &[], Utc::now());
+        let r = StatusReport::build(
+            &state,
+            &cfg.ports,
+            std::slice::from_ref(&sio_down),
+            &[],
+            Utc::now(),
+        );
         assert_eq!((r.exit_code, r.status), (1, "degraded"));
         let redis_down = ("redis".to_string(), sio_down.1.clone());
         let r = StatusReport::build(&state, &cfg.ports, &[sio_down, redis_down], &[], Utc::now());
