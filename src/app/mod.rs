@@ -13,10 +13,12 @@ pub mod health;
 pub mod logview;
 pub mod lost;
 pub mod plant;
+pub mod runs;
 pub mod state;
 pub mod status;
 pub mod tasks;
 pub mod tasks_view;
+pub mod ui_state;
 pub mod update;
 #[cfg(test)]
 mod update_tests;

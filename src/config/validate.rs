@@ -1,0 +1,406 @@
+//! The checks that come after parsing: URL schemes, ranges, names defined twice, references
+//! to hosts that do not exist. Every problem is placed at its value's file:line:column.
+
+use std::path::Path;
+
+use super::Config;
+use super::diagnostic::Diagnostic;
+use super::model;
+
+fn validate_executor(
+    x: &model::ExecutorConfig,
+    err: &mut impl FnMut(std::ops::Range<usize>, String),
+) {
+    let mut hosts: Vec<&str> = Vec::new();
+    for h in &x.hosts {
+        let name = h.name.get_ref().as_str();
+        if name.trim().is_empty() || name.contains(char::is_whitespace) {
+            err(
+                h.name.span(),
+                "an executor host needs a name without spaces".into(),
+            );
+        } else if hosts.contains(&name) {
+            err(
+                h.name.span(),
+                format!("executor host `{name}` is defined twice"),
+            );
+        }
+        hosts.push(name);
+        if h.user.get_ref().trim().is_empty() {
+            err(
+                h.user.span(),
+                format!("executor host `{name}` needs a user"),
+            );
+        }
+        if *h.port.get_ref() == 0 {
+            err(
+                h.port.span(),
+                format!("executor host `{name}` needs a port between 1 and 65535"),
+            );
+        }
+    }
+    let mut books: Vec<&str> = Vec::new();
+    for r in &x.runbooks {
+        let name = r.name.get_ref().as_str();
+        if name.trim().is_empty() || name.contains(char::is_whitespace) {
+            err(
+                r.name.span(),
+                "a runbook needs a name without spaces".into(),
+            );
+        } else if books.contains(&name) {
+            err(r.name.span(), format!("runbook `{name}` is defined twice"));
+        }
+        books.push(name);
+        if r.command.get_ref().trim().is_empty() {
+            err(
+                r.command.span(),
+                format!("runbook `{name}` needs a command"),
+            );
+        }
+        if r.hosts.get_ref().is_empty() {
+            err(
+                r.hosts.span(),
+                format!("runbook `{name}` needs at least one host"),
+            );
+        }
+        for h in r.hosts.get_ref() {
+            if !x.hosts.iter().any(|d| d.name.get_ref() == h) {
+                err(
+                    r.hosts.span(),
+                    format!(
+                        "runbook `{name}` names host `{h}`, which no [[executor.hosts]] defines"
+                    ),
+                );
+            }
+        }
+        if !(1..=86_400).contains(r.timeout_secs.get_ref()) {
+            err(
+                r.timeout_secs.span(),
+                format!("runbook `{name}`: timeout_secs must be between 1 and 86400"),
+            );
+        }
+    }
+    for (v, what, range) in [
+        (&x.connect_timeout_secs, "connect_timeout_secs", 1..=300),
+        (&x.keepalive_secs, "keepalive_secs", 1..=3600),
+        (&x.kill_grace_secs, "kill_grace_secs", 1..=300),
+    ] {
+        if !range.contains(v.get_ref()) {
+            err(
+                v.span(),
+                format!(
+                    "executor.{what} must be between {} and {}",
+                    range.start(),
+                    range.end()
+                ),
+            );
+        }
+    }
+    if !(100..=1_000_000).contains(x.scrollback_lines.get_ref()) {
+        err(
+            x.scrollback_lines.span(),
+            "executor.scrollback_lines must be between 100 and 1000000".into(),
+        );
+    }
+}
+
+pub fn validate(cfg: &Config, file: &Path, text: &str, diags: &mut Vec<Diagnostic>) {
+    // After entries were cut for a wrong type, a value with no place in the file (0..0) is
+    // a default standing in for one of them: a complaint about it would be a follow-on.
+    let cut = !diags.is_empty();
+    let mut err = |span: std::ops::Range<usize>, msg: String| {
+        if !(cut && span == (0..0)) {
+            diags.push(Diagnostic::at(file, text, Some(span), msg))
+        }
+    };
+    let url = &cfg.redis.url;
+    if !["redis://", "rediss://", "unix://"]
+        .iter()
+        .any(|s| url.get_ref().starts_with(s))
+    {
+        err(
+            url.span(),
+            format!(
+                "redis.url must start with redis://, rediss:// or unix://, not `{}`",
+                crate::sanitize::redact_url(url.get_ref())
+            ),
+        );
+    }
+    let mut seen: Vec<String> = Vec::new();
+    for a in &cfg.agents {
+        let name = a.name.get_ref();
+        if name.trim().is_empty() {
+            err(a.name.span(), "an agent needs a name".into());
+        } else if seen.contains(&name.to_uppercase()) {
+            err(a.name.span(), format!("agent `{name}` is defined twice"));
+        }
+        seen.push(name.to_uppercase());
+        if *a.stale_after_secs.get_ref() == 0 {
+            err(
+                a.stale_after_secs.span(),
+                "stale_after_secs must be at least 1".into(),
+            );
+        }
+    }
+    for p in &cfg.ports {
+        if *p.port.get_ref() == 0 {
+            err(
+                p.port.span(),
+                format!("port entry `{}` needs a port between 1 and 65535", p.name),
+            );
+        }
+    }
+    validate_executor(&cfg.executor, &mut err);
+    if !(50..=60_000).contains(cfg.logs.poll_ms.get_ref()) {
+        err(
+            cfg.logs.poll_ms.span(),
+            "logs.poll_ms must be between 50 and 60000".into(),
+        );
+    }
+    for f in &cfg.logs.files {
+        let p = f.path.get_ref();
+        if p.trim().is_empty() {
+            err(f.path.span(), "a [[logs.files]] entry needs a path".into());
+        } else if std::path::Path::new(p)
+            .parent()
+            .is_some_and(|d| d.to_string_lossy().contains(['*', '?']))
+        {
+            err(
+                f.path.span(),
+                format!(
+                    "`{p}`: wildcards are allowed only in the file's name, not in its directories"
+                ),
+            );
+        }
+    }
+    if let Some(mouse) = &cfg.ui.mouse {
+        err(
+            mouse.span(),
+            "ui.mouse was removed: mouse capture stays off, so your terminal's own selection and copy work over SSH; delete this line".into(),
+        );
+    }
+    let fps = &cfg.ui.max_fps;
+    if !(1..=120).contains(fps.get_ref()) {
+        err(
+            fps.span(),
+            format!(
+                "ui.max_fps must be between 1 and 120, not {}",
+                fps.get_ref()
+            ),
+        );
+    }
+    if *cfg.probes.interval_secs.get_ref() == 0 {
+        err(
+            cfg.probes.interval_secs.span(),
+            "probes.interval_secs must be at least 1".into(),
+        );
+    }
+    if !(10..=60_000).contains(cfg.probes.timeout_ms.get_ref()) {
+        err(
+            cfg.probes.timeout_ms.span(),
+            "probes.timeout_ms must be between 10 and 60000".into(),
+        );
+    }
+    let c = &cfg.celery;
+    if *c.enable_events_secs.get_ref() == 0 {
+        err(
+            c.enable_events_secs.span(),
+            "celery.enable_events_secs must be at least 1 (turn it off with enable_events = false)"
+                .into(),
+        );
+    }
+    if !(100..=60_000).contains(c.sample_ms.get_ref()) {
+        err(
+            c.sample_ms.span(),
+            "celery.sample_ms must be between 100 and 60000".into(),
+        );
+    }
+    if !(100..=5_000_000).contains(c.max_tasks.get_ref()) {
+        err(
+            c.max_tasks.span(),
+            "celery.max_tasks must be between 100 and 5000000".into(),
+        );
+    }
+    if !(5..=86_400).contains(c.lost_after_secs.get_ref()) {
+        err(
+            c.lost_after_secs.span(),
+            "celery.lost_after_secs must be between 5 and 86400".into(),
+        );
+    }
+    let ranges: [(&toml::Spanned<u64>, &str, std::ops::RangeInclusive<u64>); 1] = [(
+        &c.forget_workers_secs,
+        "celery.forget_workers_secs",
+        60..=604_800,
+    )];
+    for (v, what, range) in ranges {
+        if !range.contains(v.get_ref()) {
+            err(
+                v.span(),
+                format!(
+                    "{what} must be between {} and {}",
+                    range.start(),
+                    range.end()
+                ),
+            );
+        }
+    }
+    let usizes: [(&toml::Spanned<usize>, &str, std::ops::RangeInclusive<usize>); 2] = [
+        (
+            &cfg.activity.max_line_chars,
+            "activity.max_line_chars",
+            80..=100_000,
+        ),
+        (
+            &cfg.activity.max_bytes,
+            "activity.max_bytes",
+            1_048_576..=4_294_967_296,
+        ),
+    ];
+    for (v, what, range) in usizes {
+        if !range.contains(v.get_ref()) {
+            err(
+                v.span(),
+                format!(
+                    "{what} must be between {} and {}",
+                    range.start(),
+                    range.end()
+                ),
+            );
+        }
+    }
+    let p = &cfg.probes;
+    if !(1..=100).contains(p.fail_after.get_ref()) {
+        err(
+            p.fail_after.span(),
+            "probes.fail_after must be between 1 and 100".into(),
+        );
+    }
+    for (v, what) in [
+        (&p.cert_warn_days, "cert_warn_days"),
+        (&p.cert_alarm_days, "cert_alarm_days"),
+    ] {
+        if !(0..=3650).contains(v.get_ref()) {
+            err(
+                v.span(),
+                format!("probes.{what} must be between 0 and 3650"),
+            );
+        }
+    }
+    if p.cert_alarm_days.get_ref() >= p.cert_warn_days.get_ref() {
+        err(
+            p.cert_alarm_days.span(),
+            format!(
+                "probes.cert_alarm_days ({}) must be less than cert_warn_days ({}): the alarm comes after the warning",
+                p.cert_alarm_days.get_ref(),
+                p.cert_warn_days.get_ref()
+            ),
+        );
+    }
+    if !(1..=100_000_000).contains(cfg.store.activity_keep.get_ref()) {
+        err(
+            cfg.store.activity_keep.span(),
+            "store.activity_keep must be between 1 and 100000000".into(),
+        );
+    }
+    for port in &cfg.ports {
+        if let Some(v) = &port.interval_secs
+            && !(1..=86_400).contains(v.get_ref())
+        {
+            err(
+                v.span(),
+                format!(
+                    "port entry `{}`: interval_secs must be between 1 and 86400",
+                    port.name
+                ),
+            );
+        }
+        if let Some(v) = &port.timeout_ms
+            && !(10..=60_000).contains(v.get_ref())
+        {
+            err(
+                v.span(),
+                format!(
+                    "port entry `{}`: timeout_ms must be between 10 and 60000",
+                    port.name
+                ),
+            );
+        }
+    }
+    let lines = &cfg.activity.max_lines;
+    if !(100..=10_000_000).contains(lines.get_ref()) {
+        err(
+            lines.span(),
+            format!(
+                "activity.max_lines must be between 100 and 10000000, not {}",
+                lines.get_ref()
+            ),
+        );
+    }
+    for ep in &cfg.socketio {
+        if !["ws://", "wss://"]
+            .iter()
+            .any(|s| ep.url.get_ref().starts_with(s))
+        {
+            err(
+                ep.url.span(),
+                format!(
+                    "socketio endpoint `{}` needs a ws:// or wss:// url",
+                    ep.name
+                ),
+            );
+        }
+        if !(1_024..=67_108_864).contains(ep.max_frame.get_ref()) {
+            err(
+                ep.max_frame.span(),
+                format!(
+                    "socketio endpoint `{}`: max_frame must be between 1024 and 67108864",
+                    ep.name
+                ),
+            );
+        }
+        if ep.namespaces.is_empty() {
+            err(
+                ep.url.span(),
+                format!(
+                    "socketio endpoint `{}` needs at least one namespace, like \"/\"",
+                    ep.name
+                ),
+            );
+        }
+    }
+    let mut names: Vec<&str> = cfg.socketio.iter().map(|e| e.name.as_str()).collect();
+    names.sort();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        let dup = cfg
+            .socketio
+            .iter()
+            .rfind(|e| e.name == w[0])
+            .expect("found above");
+        err(
+            dup.url.span(),
+            format!("socketio endpoint `{}` is defined twice", w[0]),
+        );
+    }
+}
+
+/// Why a Redis URL cannot be used, in words (its password never shown), or None.
+pub fn redis_url_problem(url: &str) -> Option<String> {
+    let scheme_ok = ["redis://", "rediss://", "unix://"]
+        .iter()
+        .any(|s| url.starts_with(s));
+    let shown = crate::sanitize::redact_url(url);
+    if !scheme_ok {
+        return Some(format!(
+            "a Redis URL must start with redis://, rediss:// or unix://, like redis://127.0.0.1:6379/0; not `{shown}`"
+        ));
+    }
+    if url.starts_with("unix://") {
+        return None;
+    }
+    match crate::redis_url::host_port(url) {
+        Some((host, _)) if !host.is_empty() => None,
+        _ => Some(format!(
+            "`{shown}` names no host:port, like redis://127.0.0.1:6379/0"
+        )),
+    }
+}
