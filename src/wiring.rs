@@ -272,7 +272,7 @@ async fn exposure_loop(mapped: Vec<(String, u16, bool)>, tx: mpsc::Sender<Event>
 
 /// Opens the audit store at `url` (none without one); a store that cannot be opened is reported
 /// and the control room runs without one (dispatches then need Redis up).
-pub async fn open_store(url: Option<&str>) -> Result<Option<Store>, String> {
+pub async fn open_store(url: Option<&str>) -> Result<Option<Store>, crate::store::StoreError> {
     match url {
         None => Ok(None),
         Some(url) => Store::open(url).await.map(Some),
@@ -299,7 +299,7 @@ async fn open_in_background(url: Option<String>, settle: Settle, tx: mpsc::Sende
             settle.to(None);
             Event::ActionDone {
                 what: "audit store".into(),
-                outcome: Err(why),
+                outcome: Err(why.to_string()),
             }
         }
     };
@@ -327,18 +327,20 @@ pub async fn outbox(ctx: actions::Context, tx: mpsc::Sender<Event>) {
             }
             told = elsewhere;
         }
-        // drain_outbox stops at the first entry it cannot deliver, so an error is exactly
-        // "something still waits".
         let waiting = match crate::actions::dispatch::drain_outbox(&ctx.target, &store).await {
-            Ok(done) => {
-                for (task_id, _) in done {
+            Ok(drained) => {
+                for (task_id, _) in drained.delivered {
                     if tx.send(Event::OutboxDelivered { task_id }).await.is_err() {
                         return;
                     }
                 }
-                false
+                drained.waiting.is_some()
             }
-            Err(_) => true,
+            // The store itself failed: try again later, as for a Redis that is away.
+            Err(e) => {
+                tracing::warn!("outbox: {e}");
+                true
+            }
         };
         // While something waits, try every OUTBOX_EVERY; with nothing waiting, rest until a
         // dispatch is queued locally (or OUTBOX_IDLE, for another control room's entries).

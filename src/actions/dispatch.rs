@@ -22,6 +22,28 @@ use crate::store::{OutboxEntry, Store, now_ms};
 
 pub const DEDUPE_TTL_SECS: u64 = 7 * 24 * 3600;
 
+/// Why a dispatch was not delivered nor kept, in the operator's words.
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error("cannot write the outbox: {0}")]
+    Outbox(#[source] sqlx::Error),
+    #[error("sent, but cannot mark the outbox: {0}")]
+    Mark(#[source] sqlx::Error),
+    #[error("Redis unreachable ({0}) and no audit store to keep it in")]
+    Unkept(String),
+    #[error("cannot read the outbox: {0}")]
+    Read(#[source] sqlx::Error),
+}
+
+/// What one pass over the outbox did: the ids delivered now (true) or found already
+/// delivered (false), and, when it stopped at an entry Redis did not take, why.
+#[derive(Debug, Default, PartialEq)]
+pub struct Drained {
+    pub delivered: Vec<(String, bool)>,
+    /// Something still waits: Redis refused or was unreachable, in words.
+    pub waiting: Option<String>,
+}
+
 const PUSH_ONCE: &str = r#"
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then
   redis.call('LPUSH', KEYS[2], ARGV[1])
@@ -188,12 +210,9 @@ pub async fn dispatch(
     store: Option<&Store>,
     e: &OutboxEntry,
     queue: &str,
-) -> Result<Delivery, String> {
+) -> Result<Delivery, DispatchError> {
     if let Some(store) = store {
-        store
-            .outbox_put(e)
-            .await
-            .map_err(|err| format!("cannot write the outbox: {err}"))?;
+        store.outbox_put(e).await.map_err(DispatchError::Outbox)?;
     }
     match deliver(target, e, queue).await {
         Ok(fresh) => {
@@ -201,7 +220,7 @@ pub async fn dispatch(
                 store
                     .outbox_sent(&e.task_id, now_ms())
                     .await
-                    .map_err(|err| format!("sent, but cannot mark the outbox: {err}"))?;
+                    .map_err(DispatchError::Mark)?;
             }
             Ok(if fresh {
                 Delivery::Sent
@@ -210,9 +229,7 @@ pub async fn dispatch(
             })
         }
         Err(why) if store.is_some() => Ok(Delivery::QueuedLocally { why }),
-        Err(why) => Err(format!(
-            "Redis unreachable ({why}) and no audit store to keep it in"
-        )),
+        Err(why) => Err(DispatchError::Unkept(why)),
     }
 }
 
@@ -257,19 +274,25 @@ pub async fn waiting_elsewhere(target: &Target, store: &Store) -> Option<String>
     ))
 }
 
-/// Delivers every pending outbox entry, oldest first; stops at the first Redis failure.
-/// Returns the ids delivered now (or found already delivered).
-pub async fn drain_outbox(target: &Target, store: &Store) -> Result<Vec<(String, bool)>, String> {
+/// Delivers every pending outbox entry meant for this broker, oldest first; stops at the
+/// first one Redis does not take, and says why (something still waits).
+pub async fn drain_outbox(target: &Target, store: &Store) -> Result<Drained, DispatchError> {
     let pending = store
         .outbox_pending(&target.broker_id())
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(DispatchError::Read)?;
     if pending.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Drained::default());
     }
-    let mut conn = sampler::connect(&target.redis_url)
-        .await
-        .map_err(|e| reason(&e))?;
+    let mut conn = match sampler::connect(&target.redis_url).await {
+        Ok(c) => c,
+        Err(e) => {
+            return Ok(Drained {
+                delivered: Vec::new(),
+                waiting: Some(reason(&e)),
+            });
+        }
+    };
     let mut done = Vec::new();
     let here = target.broker_id();
     for e in pending {
@@ -284,17 +307,23 @@ pub async fn drain_outbox(target: &Target, store: &Store) -> Result<Vec<(String,
                 store
                     .outbox_sent(&e.task_id, now_ms())
                     .await
-                    .map_err(|err| err.to_string())?;
+                    .map_err(DispatchError::Mark)?;
                 done.push((e.task_id, fresh));
             }
             Err(err) => {
                 let why = reason(&err);
                 let _ = store.outbox_failed(&e.task_id, &why).await;
-                return Err(why);
+                return Ok(Drained {
+                    delivered: done,
+                    waiting: Some(why),
+                });
             }
         }
     }
-    Ok(done)
+    Ok(Drained {
+        delivered: done,
+        waiting: None,
+    })
 }
 
 #[cfg(test)]

@@ -489,7 +489,7 @@ pub async fn dispatch_audited(
         &detail,
     )
     .await;
-    outcome
+    outcome.map_err(|e| e.to_string())
 }
 
 /// Records one action: in the store (if any) and on the audit channel (best effort: an

@@ -59,7 +59,7 @@ pub async fn dispatch(
     if let Some(store) = &store {
         // Anything an earlier run left in the outbox goes first, in order.
         if let Ok(done) = drain_outbox(&ctx.target, store).await {
-            for (id, _) in done {
+            for (id, _) in done.delivered {
                 eprintln!("delivered {id} from the outbox");
             }
         }

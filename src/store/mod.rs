@@ -15,6 +15,23 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// Why the store could not be opened or used, in the operator's words; the target is named
+/// with its password hidden.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the audit store {target}: {source}")]
+    Open { target: String, source: sqlx::Error },
+    #[error("migrating {target}: {source}")]
+    Migrate {
+        target: String,
+        source: sqlx::migrate::MigrateError,
+    },
+    #[error("cannot create {dir}: {source}")]
+    Dir { dir: String, source: std::io::Error },
+    #[error(transparent)]
+    Sql(#[from] sqlx::Error),
+}
+
 #[derive(Clone)]
 pub enum Store {
     Sqlite(SqlitePool),
@@ -100,19 +117,27 @@ macro_rules! on_pool {
 
 impl Store {
     /// `target` is a `postgres://` URL, or a path (or `sqlite:` URL) for the embedded store.
-    pub async fn open(target: &str) -> Result<Store, String> {
+    pub async fn open(target: &str) -> Result<Store, StoreError> {
         let redacted = crate::sanitize::redact_url(target);
+        let open = |source| StoreError::Open {
+            target: redacted.clone(),
+            source,
+        };
+        let migrate = |source| StoreError::Migrate {
+            target: redacted.clone(),
+            source,
+        };
         if target.starts_with("postgres://") || target.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
                 .max_connections(4)
                 .acquire_timeout(Duration::from_secs(5))
                 .connect(target)
                 .await
-                .map_err(|e| format!("cannot open the audit store {redacted}: {e}"))?;
+                .map_err(open)?;
             sqlx::migrate!("migrations/postgres")
                 .run(&pool)
                 .await
-                .map_err(|e| format!("migrating {redacted}: {e}"))?;
+                .map_err(migrate)?;
             return Ok(Store::Postgres(pool));
         }
         let path = target
@@ -122,11 +147,13 @@ impl Store {
         if let Some(dir) = Path::new(path).parent()
             && !dir.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+                dir: dir.display().to_string(),
+                source,
+            })?;
         }
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
-            .map_err(|e| e.to_string())?
+            .map_err(open)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: an outbox entry acknowledged to the operator survives a power cut.
@@ -136,11 +163,11 @@ impl Store {
             .max_connections(4)
             .connect_with(options)
             .await
-            .map_err(|e| format!("cannot open the audit store {path}: {e}"))?;
+            .map_err(open)?;
         sqlx::migrate!("migrations/sqlite")
             .run(&pool)
             .await
-            .map_err(|e| format!("migrating {path}: {e}"))?;
+            .map_err(migrate)?;
         Ok(Store::Sqlite(pool))
     }
 
