@@ -122,6 +122,7 @@ enum ConfigCommand {
     Check { file: Option<PathBuf> },
 }
 
+// Long, on purpose: one arm per subcommand.
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.command {

@@ -20,6 +20,7 @@ use crate::wiring::{Options, Wiring};
 /// Bound on one drain: keeps a flood from starving keys and frames.
 const DRAIN_MAX: usize = 4096;
 
+// Long, on purpose: the loop itself; the wiring and the stop live in wiring.rs.
 pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
     let Wiring {
         mut state,

@@ -351,3 +351,58 @@ fn the_project_stands_on_its_own() {
         found.join("\n")
     );
 }
+
+#[test]
+fn long_functions_say_why() {
+    // rustfmt'd code: a function ends at the first `}` at its own indentation. Tests aside.
+    let mut all = Vec::new();
+    files(&src(), &mut all);
+    let mut long = Vec::new();
+    for f in all {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let tests_from = lines
+            .iter()
+            .position(|l| l.starts_with("#[cfg(test)]"))
+            .unwrap_or(lines.len());
+        if f.to_string_lossy().ends_with("_tests.rs") {
+            continue;
+        }
+        for (i, line) in lines.iter().enumerate().take(tests_from) {
+            let trimmed = line.trim_start();
+            let indent = line.len() - trimmed.len();
+            let is_fn = [
+                "fn ",
+                "pub fn ",
+                "pub(super) fn ",
+                "async fn ",
+                "pub async fn ",
+            ]
+            .iter()
+            .any(|p| trimmed.starts_with(p));
+            if !is_fn || indent > 4 || line.trim_end().ends_with(';') {
+                continue;
+            }
+            let close = format!("{}}}", " ".repeat(indent));
+            let Some(end) = lines[i..].iter().position(|l| *l == close) else {
+                continue;
+            };
+            let reasoned = lines[..i]
+                .iter()
+                .rev()
+                .take_while(|l| {
+                    let t = l.trim_start();
+                    t.starts_with("//") || t.starts_with("#[")
+                })
+                .any(|l| l.contains("Long, on purpose:"));
+            if end + 1 > 80 && !reasoned {
+                long.push(format!("{}:{} ({} lines)", f.display(), i + 1, end + 1));
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "functions over 80 lines without a `// Long, on purpose: …` reason:\n{}",
+        long.join("\n")
+    );
+}

@@ -206,6 +206,93 @@ pub async fn gate(
     Err(refusal)
 }
 
+/// Revoke (or terminate) on every worker, audited.
+async fn revoke(ctx: &Context, task_id: String, terminate: bool) -> Event {
+    let what = format!(
+        "{} {}",
+        if terminate { "terminate" } else { "revoke" },
+        crate::app::common::short_id(&task_id)
+    );
+    let outcome = control::revoke(&ctx.redis_url, &ctx.pidbox_channel, &task_id, terminate).await;
+    let payload = format!("{task_id} terminate={terminate}");
+    audit(
+        ctx,
+        if terminate { "terminate" } else { "revoke" },
+        &task_id,
+        payload.as_bytes(),
+        &words(&outcome),
+        "",
+    )
+    .await;
+    Event::ActionDone { what, outcome }
+}
+
+/// A lost dispatch pushed again, same id and bytes, audited.
+async fn redeliver(ctx: &Context, agent: String, request: TaskRequest) -> Event {
+    let entry = dispatch::entry(&ctx.target, &request);
+    let outcome = dispatch::redeliver(&ctx.target, &entry, &request.queue)
+        .await
+        .map(|()| "pushed again, same id".to_string())
+        .map_err(|e| reason(&e));
+    audit(
+        ctx,
+        "redeliver",
+        &format!("{agent} {}", request.name),
+        entry.message.as_bytes(),
+        &words(&outcome),
+        &format!("id={} lost in the broker", request.id),
+    )
+    .await;
+    Event::ActionDone {
+        what: format!(
+            "redeliver {} [{}]",
+            request.name,
+            crate::app::common::short_id(&request.id)
+        ),
+        outcome,
+    }
+}
+
+/// A Socket.IO emit, waiting for the server's ack, audited.
+async fn emit(
+    ctx: &Context,
+    endpoint: String,
+    namespace: String,
+    event: String,
+    payload: serde_json::Value,
+) -> Event {
+    let outcome = ctx
+        .socketio
+        .emit_with_ack(
+            &endpoint,
+            &namespace,
+            &event,
+            payload.clone(),
+            EMIT_ACK_TIMEOUT,
+        )
+        .await
+        .map(|ack| format!("ack: {}", crate::sanitize::clean(&ack.to_string(), 300)));
+    let ns = if namespace == "/" {
+        String::new()
+    } else {
+        namespace.clone()
+    };
+    let target = format!("{endpoint}{ns} {event}");
+    audit(
+        ctx,
+        "emit",
+        &target,
+        payload.to_string().as_bytes(),
+        &words(&outcome),
+        &payload.to_string(),
+    )
+    .await;
+    Event::ActionDone {
+        what: format!("emit {event} to {endpoint}"),
+        outcome,
+    }
+}
+
 pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
     // `update` already refused these at its gate; this is the second lock on the door.
     if let Some(act) = effect.act()
@@ -254,26 +341,7 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
                 outcome,
             })
         }
-        Effect::Revoke { task_id, terminate } => {
-            let what = format!(
-                "{} {}",
-                if terminate { "terminate" } else { "revoke" },
-                crate::app::common::short_id(&task_id)
-            );
-            let outcome =
-                control::revoke(&ctx.redis_url, &ctx.pidbox_channel, &task_id, terminate).await;
-            let payload = format!("{task_id} terminate={terminate}");
-            audit(
-                ctx,
-                if terminate { "terminate" } else { "revoke" },
-                &task_id,
-                payload.as_bytes(),
-                &words(&outcome),
-                "",
-            )
-            .await;
-            Some(Event::ActionDone { what, outcome })
-        }
+        Effect::Revoke { task_id, terminate } => Some(revoke(ctx, task_id, terminate).await),
         Effect::AskQueues { worker } => {
             let queues = ask_queues(ctx, &worker).await;
             Some(Event::WorkerQueues { worker, queues })
@@ -285,30 +353,7 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
                 place,
             })
         }
-        Effect::Redeliver { agent, request } => {
-            let entry = dispatch::entry(&ctx.target, &request);
-            let outcome = dispatch::redeliver(&ctx.target, &entry, &request.queue)
-                .await
-                .map(|()| "pushed again, same id".to_string())
-                .map_err(|e| reason(&e));
-            audit(
-                ctx,
-                "redeliver",
-                &format!("{agent} {}", request.name),
-                entry.message.as_bytes(),
-                &words(&outcome),
-                &format!("id={} lost in the broker", request.id),
-            )
-            .await;
-            Some(Event::ActionDone {
-                what: format!(
-                    "redeliver {} [{}]",
-                    request.name,
-                    crate::app::common::short_id(&request.id)
-                ),
-                outcome,
-            })
-        }
+        Effect::Redeliver { agent, request } => Some(redeliver(ctx, agent, request).await),
         Effect::Dispatch { agent, request } => {
             let outcome = dispatch_audited(ctx, &agent, &request).await;
             Some(Event::Dispatched {
@@ -322,38 +367,7 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
             namespace,
             event,
             payload,
-        } => {
-            let outcome = ctx
-                .socketio
-                .emit_with_ack(
-                    &endpoint,
-                    &namespace,
-                    &event,
-                    payload.clone(),
-                    EMIT_ACK_TIMEOUT,
-                )
-                .await
-                .map(|ack| format!("ack: {}", crate::sanitize::clean(&ack.to_string(), 300)));
-            let ns = if namespace == "/" {
-                String::new()
-            } else {
-                namespace.clone()
-            };
-            let target = format!("{endpoint}{ns} {event}");
-            audit(
-                ctx,
-                "emit",
-                &target,
-                payload.to_string().as_bytes(),
-                &words(&outcome),
-                &payload.to_string(),
-            )
-            .await;
-            Some(Event::ActionDone {
-                what: format!("emit {event} to {endpoint}"),
-                outcome,
-            })
-        }
+        } => Some(emit(ctx, endpoint, namespace, event, payload).await),
     }
 }
 

@@ -47,6 +47,7 @@ pub(super) fn toggle_view(state: &mut State) -> Outcome {
 }
 
 /// Keys in the Executor view; `None` lets the main screen's meaning apply.
+// Long, on purpose: one arm per key of the Executor view.
 pub(super) fn act(state: &mut State, action: Action) -> Option<Outcome> {
     let page = (state.ui.height as usize / 2).max(1);
     let x = &mut state.executor;

@@ -74,6 +74,7 @@ pub fn set_state(tile: &mut AgentTile, at: DateTime<Utc>, new: AgentState) -> bo
     true
 }
 
+// Long, on purpose: one report applied in order: state, task, heartbeat, the log line.
 pub fn agent_report(state: &mut State, at: DateTime<Utc>, r: AgentReport) {
     let idx = match state.agent_index(&r.agent) {
         Some(i) => i,
@@ -217,6 +218,7 @@ pub fn worker_queues(
     Outcome::redraw()
 }
 
+// Long, on purpose: one event applied in order: the worker, its queues' question, the log line, its agent.
 pub fn worker_event(state: &mut State, at: DateTime<Utc>, w: WorkerEvent) {
     let agent = state.agent_for_worker(&w.hostname);
     let was_online = state.workers.get(&w.hostname).is_some_and(|x| x.online);
@@ -324,6 +326,7 @@ pub fn worker_lost(state: &mut State, at: DateTime<Utc>, agent: usize) {
     }
 }
 
+// Long, on purpose: one arm per Celery task event kind.
 pub fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
     let worker_agent = (!t.hostname.is_empty())
         .then(|| state.agent_for_worker(&t.hostname))

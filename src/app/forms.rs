@@ -94,6 +94,7 @@ fn draft(state: &State, form: &Form) -> Result<Draft, String> {
     })
 }
 
+// Long, on purpose: one arm per key of the dispatch form.
 pub fn form_key(state: &mut State, mut form: Box<Form>, key: KeyEvent) -> Outcome {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     let idx = FormField::ALL

@@ -132,6 +132,7 @@ pub fn sample_rates(row: &mut QueueRow, at: DateTime<Utc>, depth: u64) {
     row.last = Some((at, depth, row.sent_total));
 }
 
+// Long, on purpose: one arm per change of a link's health.
 pub fn link(state: &mut State, name: String, health: LinkHealth) -> Outcome {
     let now = state.now;
     let i = match state.links.iter().position(|l| l.name == name) {

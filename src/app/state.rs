@@ -284,6 +284,7 @@ impl State {
     }
 
     /// A state for this session and policy, given at construction.
+    // Long, on purpose: one struct literal, field by field.
     pub fn with(
         cfg: &Config,
         keymap: Keymap,

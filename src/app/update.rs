@@ -50,6 +50,7 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
     out
 }
 
+// Long, on purpose: one arm per event kind, each a call.
 fn apply_event(state: &mut State, event: Event) -> Outcome {
     match event {
         Event::Tick(now) => tick(state, now),

@@ -96,6 +96,7 @@ fn task_event(n: u64, kind: &str, ts: f64) -> serde_json::Value {
     ev
 }
 
+// Long, on purpose: a bench binary's whole script, read top to bottom.
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     if let Err(why) = loopback(&args.redis) {

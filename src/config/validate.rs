@@ -7,6 +7,7 @@ use super::Config;
 use super::diagnostic::Diagnostic;
 use super::model;
 
+// Long, on purpose: one check per setting: a table written as code.
 fn validate_executor(
     x: &model::ExecutorConfig,
     err: &mut impl FnMut(std::ops::Range<usize>, String),
@@ -113,6 +114,15 @@ pub fn validate(cfg: &Config, file: &Path, text: &str, diags: &mut Vec<Diagnosti
             diags.push(Diagnostic::at(file, text, Some(span), msg))
         }
     };
+    validate_platform(cfg, &mut err);
+    validate_executor(&cfg.executor, &mut err);
+    validate_logs(cfg, &mut err);
+    validate_settings(cfg, &mut err);
+    validate_socketio(cfg, &mut err);
+}
+
+/// The Redis URL, the agents and the port map.
+fn validate_platform(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
     let url = &cfg.redis.url;
     if !["redis://", "rediss://", "unix://"]
         .iter()
@@ -150,7 +160,10 @@ pub fn validate(cfg: &Config, file: &Path, text: &str, diags: &mut Vec<Diagnosti
             );
         }
     }
-    validate_executor(&cfg.executor, &mut err);
+}
+
+/// Followed log files: a path, wildcards only in the file name.
+fn validate_logs(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
     if !(50..=60_000).contains(cfg.logs.poll_ms.get_ref()) {
         err(
             cfg.logs.poll_ms.span(),
@@ -173,6 +186,10 @@ pub fn validate(cfg: &Config, file: &Path, text: &str, diags: &mut Vec<Diagnosti
             );
         }
     }
+}
+
+/// Every numeric setting within its range, and the options that were removed.
+fn validate_settings(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
     if let Some(mouse) = &cfg.ui.mouse {
         err(
             mouse.span(),
@@ -227,8 +244,24 @@ pub fn validate(cfg: &Config, file: &Path, text: &str, diags: &mut Vec<Diagnosti
             "celery.lost_after_secs must be between 5 and 86400".into(),
         );
     }
+    validate_bounds(cfg, err);
+    let lines = &cfg.activity.max_lines;
+    if !(100..=10_000_000).contains(lines.get_ref()) {
+        err(
+            lines.span(),
+            format!(
+                "activity.max_lines must be between 100 and 10000000, not {}",
+                lines.get_ref()
+            ),
+        );
+    }
+}
+
+/// The bounds of the settings added with issue 14: sizes, days, counts, per-port overrides.
+// Long, on purpose: one check per setting: a table written as code.
+fn validate_bounds(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
     let ranges: [(&toml::Spanned<u64>, &str, std::ops::RangeInclusive<u64>); 1] = [(
-        &c.forget_workers_secs,
+        &cfg.celery.forget_workers_secs,
         "celery.forget_workers_secs",
         60..=604_800,
     )];
@@ -326,16 +359,10 @@ pub fn validate(cfg: &Config, file: &Path, text: &str, diags: &mut Vec<Diagnosti
             );
         }
     }
-    let lines = &cfg.activity.max_lines;
-    if !(100..=10_000_000).contains(lines.get_ref()) {
-        err(
-            lines.span(),
-            format!(
-                "activity.max_lines must be between 100 and 10000000, not {}",
-                lines.get_ref()
-            ),
-        );
-    }
+}
+
+/// Socket.IO endpoints: a ws:// or wss:// URL, namespaces, frame limits, unique names.
+fn validate_socketio(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
     for ep in &cfg.socketio {
         if !["ws://", "wss://"]
             .iter()

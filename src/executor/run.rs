@@ -145,6 +145,7 @@ impl Transcript {
 
 /// Runs `plan` to its end, sending output as it arrives. Never panics, never hangs past
 /// the plan's timeout plus the grace period plus a few seconds.
+// Long, on purpose: one select loop over the channel, the cancel and the deadlines; split, the escalation state would be scattered.
 pub async fn execute(
     plan: &RunPlan,
     opts: &SshOptions,

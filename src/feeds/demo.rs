@@ -71,6 +71,7 @@ fn now_f() -> f64 {
     Utc::now().timestamp_micros() as f64 / 1e6
 }
 
+// Long, on purpose: the simulated fleet's script, one step after another.
 pub fn spawn(cfg: &Config, channels: Channels, tx: Sender<Event>) -> tokio::task::JoinHandle<()> {
     let mut agents: Vec<SimAgent> = cfg
         .agents

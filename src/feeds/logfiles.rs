@@ -93,6 +93,7 @@ impl Tailer {
     }
 
     /// Everything new since the last poll.
+    // Long, on purpose: tail -F's cases (new, rotated, truncated, gone) in the order they must be checked.
     pub fn poll(&mut self) -> Vec<Tailed> {
         let mut out = Vec::new();
         let first = !self.started;

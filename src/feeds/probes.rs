@@ -130,6 +130,7 @@ pub fn split_url(url: &str) -> Option<(bool, String, u16, String)> {
     ))
 }
 
+// Long, on purpose: one arm per probe kind.
 async fn run(t: &Target) -> Result<Option<i64>, String> {
     let (tls, host, port, path) = match split_url(&t.url) {
         Some(u)

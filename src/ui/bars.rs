@@ -73,6 +73,7 @@ fn link_span<'a>(link: &crate::app::state::Link, theme: &Theme) -> Span<'a> {
     Span::styled(format!(" {sym} {}{extra} ", link.name), style)
 }
 
+// Long, on purpose: the status bar's segments, in their fixed order.
 pub fn status(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let mut spans = Vec::new();
     let mut links: Vec<&crate::app::state::Link> = state.links.iter().collect();

@@ -24,6 +24,7 @@ fn popup(area: Rect, w: u16, h: u16) -> Rect {
     }
 }
 
+// Long, on purpose: the form's layout, field by field.
 pub fn form(f: &mut Frame, area: Rect, state: &State, theme: &Theme, form: &Form) {
     let rect = popup(area, 84, 20);
     let inner_w = rect.width.saturating_sub(18) as usize;

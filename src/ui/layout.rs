@@ -28,6 +28,7 @@ pub fn tile_grid(count: usize, width: u16, tall: bool) -> (u16, u16) {
     (cols, rows * tile_h + 1)
 }
 
+// Long, on purpose: the layout's cases by size, one after another.
 pub fn plan(area: Rect, state: &State) -> Plan {
     let mut plan = Plan {
         title: None,

@@ -26,6 +26,7 @@ pub fn verdict(row: &PortRow, state: &State, theme: &Theme) -> (String, Style) {
     (label, style)
 }
 
+// Long, on purpose: the table's columns, one after another.
 pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let down = state
         .ports

@@ -35,6 +35,7 @@ fn agent(state: &State, t: &Task) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
+// Long, on purpose: the table's columns, one after another.
 pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     // Only the rows that fit are sorted and built: with 50 000 tasks kept, sorting or
     // formatting every one of them each frame would cost milliseconds.

@@ -10,6 +10,7 @@ use super::panes::view_block;
 use crate::app::state::State;
 use crate::config::theme::Theme;
 
+// Long, on purpose: the table's columns, one after another.
 pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let online = state.workers.values().filter(|w| w.online).count();
     let block = view_block(

@@ -200,6 +200,7 @@ impl<'a> Session<'a> {
     }
 
     /// Runs one connection to its end; returns why it ended, in words.
+    // Long, on purpose: one select loop over frames, pings, commands and the ack sweep.
     async fn run(&mut self, cmds: &mut mpsc::Receiver<Command>, backoff: &mut Backoff) -> String {
         let (mut ws, open) = match self.handshake().await {
             Ok(x) => x,
@@ -358,6 +359,7 @@ impl<'a> Session<'a> {
             .insert(id, (reply, Instant::now() + timeout, timeout));
     }
 
+    // Long, on purpose: one arm per Socket.IO packet type.
     async fn on_packet(&mut self, ws: &mut Ws, text: &str) -> Result<(), String> {
         let p = match codec::parse_sio(text) {
             Ok(p) => p,

@@ -31,6 +31,7 @@ fn task_kind(state: &str) -> Option<TaskEventKind> {
 }
 
 /// `source` names the link (`sio:dashboard`), for warnings and raw lines.
+// Long, on purpose: one arm per meaning an event can have.
 pub fn items(
     source: &str,
     nsp: &str,
