@@ -394,10 +394,8 @@ fn executor_destructive_confirmation_100x30() {
     insta::assert_snapshot!(render(&s, 100, 30, &theme(ColorMode::TrueColor)).backend());
 }
 
-#[test]
-fn executor_run_tab_streams_both_streams_and_the_end_100x24() {
-    use chavion_tui::executor::RunUpdate;
-    use chavion_tui::executor::run::{RunEnd, Status, Stream};
+/// The platform's `disk-memory` runbook started from the command line; its run's id.
+fn disk_memory_run() -> (State, u64) {
     let mut s = fleet_with_runbooks();
     key(&mut s, KeyCode::Char(':'));
     for c in "exec disk-memory".chars() {
@@ -406,6 +404,14 @@ fn executor_run_tab_streams_both_streams_and_the_end_100x24() {
     key(&mut s, KeyCode::Enter);
     key(&mut s, KeyCode::Char('y'));
     let id = s.executor.runs[0].id;
+    (s, id)
+}
+
+#[test]
+fn executor_run_tab_streams_both_streams_and_the_end_100x24() {
+    use chavion_tui::executor::RunUpdate;
+    use chavion_tui::executor::run::{RunEnd, Status, Stream};
+    let (mut s, id) = disk_memory_run();
     let run = |s: &mut State, update_: RunUpdate| {
         update(
             s,
@@ -450,14 +456,7 @@ fn executor_refusal_is_wrapped_in_its_tab_80x24() {
     use chavion_tui::executor::RunUpdate;
     use chavion_tui::executor::run::{RunEnd, Status};
     use chavion_tui::executor::ssh::SshError;
-    let mut s = fleet_with_runbooks();
-    key(&mut s, KeyCode::Char(':'));
-    for c in "exec disk-memory".chars() {
-        key(&mut s, KeyCode::Char(c));
-    }
-    key(&mut s, KeyCode::Enter);
-    key(&mut s, KeyCode::Char('y'));
-    let id = s.executor.runs[0].id;
+    let (mut s, id) = disk_memory_run();
     let line = "[127.0.0.1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIN8y+UM79/Wn+GyHpuEA6U5J5YGo0zt+qXQkYADE9TYJ";
     let why = format!(
         "host key refused: [127.0.0.1]:2222 is not in /home/ops/.ssh/known_hosts (its ssh-ed25519 key is SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU). Verify that fingerprint on the host, then add this line: {line}"

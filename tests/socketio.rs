@@ -260,33 +260,24 @@ fn status_reports_a_refused_namespace_as_the_screen_does() {
     let sb = common::Sandbox::new("sio-status");
     let dir = sb.path("config/chavion-tui");
     std::fs::create_dir_all(&dir).unwrap();
-    let cfg = format!("ports = []\n{}", config(&server.url(), "wrong"));
-    std::fs::write(dir.join("config.toml"), cfg).unwrap();
-    let out = sb.cmd(&["status", "--json"]);
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let link = doc["links"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["name"] == "sio:dash")
-        .expect("the sio:dash link")
-        .clone();
+    // `status --json`'s sio:dash link with this token.
+    let link_with = |token: &str| {
+        let cfg = format!("ports = []\n{}", config(&server.url(), token));
+        std::fs::write(dir.join("config.toml"), cfg).unwrap();
+        let out = sb.cmd(&["status", "--json"]);
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["name"] == "sio:dash")
+            .expect("the sio:dash link")
+            .clone()
+    };
+    let link = link_with("wrong");
     assert_eq!(link["up"], false, "{link}");
     assert_eq!(link["why"], "auth refused by /dash: unauthorized", "{link}");
-    std::fs::write(
-        dir.join("config.toml"),
-        format!("ports = []\n{}", config(&server.url(), "secret")),
-    )
-    .unwrap();
-    let out = sb.cmd(&["status", "--json"]);
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let link = doc["links"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["name"] == "sio:dash")
-        .unwrap()
-        .clone();
+    let link = link_with("secret");
     assert_eq!(link["up"], true, "{link}");
 }
 

@@ -95,6 +95,19 @@ pub fn page(state: &State) -> usize {
     (state.ui.height as usize / 3).max(1)
 }
 
+/// Whether `action` is a movement key (up, down, a page, the top or the bottom).
+pub fn is_movement(action: Action) -> bool {
+    matches!(
+        action,
+        Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom
+    )
+}
+
 /// How far a movement key moves, in rows; Top and Bottom go as far as there is.
 pub fn step_of(action: Action, page: usize) -> isize {
     match action {

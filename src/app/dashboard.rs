@@ -19,12 +19,7 @@ pub fn act(state: &mut State, action: Action) -> Option<Outcome> {
         Action::FocusNext => ui.focus = cycle(ui.focus, 1),
         Action::FocusPrev => ui.focus = cycle(ui.focus, -1),
         Action::Zoom => ui.zoomed = !ui.zoomed,
-        Action::Up
-        | Action::Down
-        | Action::PageUp
-        | Action::PageDown
-        | Action::Top
-        | Action::Bottom => {
+        _ if is_movement(action) => {
             let step = step_of(action, page(state));
             return Some(move_in_pane(state, step));
         }

@@ -55,12 +55,7 @@ pub(super) fn act(state: &mut State, action: Action) -> Option<Outcome> {
     match action {
         Action::FocusNext => x.tab = (x.tab + 1) % tabs,
         Action::FocusPrev => x.tab = (x.tab + tabs - 1) % tabs,
-        Action::Up
-        | Action::Down
-        | Action::PageUp
-        | Action::PageDown
-        | Action::Top
-        | Action::Bottom => {
+        _ if super::common::is_movement(action) => {
             let step = super::common::step_of(action, page);
             if let Some(run) = x.current_mut() {
                 // Up is towards older output: a larger offset from the bottom.

@@ -43,12 +43,7 @@ pub fn act(state: &mut State, action: Action) -> Option<Outcome> {
             state.ui.mode = Mode::Detail;
             state.ui.detail_scroll = 0;
         }
-        Action::Up
-        | Action::Down
-        | Action::PageUp
-        | Action::PageDown
-        | Action::Top
-        | Action::Bottom => {
+        _ if is_movement(action) => {
             let step = step_of(action, page(state));
             tasks::move_pick(state, step);
         }

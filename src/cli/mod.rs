@@ -246,29 +246,19 @@ pub async fn audit(settings: &Settings, since: Option<&str>, json: bool, what: T
         Trail::Outbox => return print_outbox(&store, json).await,
         Trail::Actions => {}
     }
-    let records = store.audit_since(since_ms).await.map_err(|e| e.to_string());
-    let records = match records {
+    let records = match read(store.audit_since(since_ms).await) {
         Ok(r) => r,
-        Err(why) => {
-            eprintln!("chavion-tui: {why}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&records).expect("records serialize")
-        );
-        return ExitCode::SUCCESS;
+        return print_json(&records);
     }
     println!(
         "{:<20} {:<10} {:<16} {:<10} {:<28} OUTCOME",
         "WHEN (UTC)", "WHO", "FROM", "ACTION", "TARGET"
     );
     for r in records {
-        let when = chrono::DateTime::from_timestamp_millis(r.at_ms)
-            .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_default();
+        let when = utc_time(r.at_ms);
         let from = r.ssh_client.split_whitespace().next().unwrap_or("local");
         println!(
             "{when:<20} {:<10} {from:<16} {:<10} {:<28} {}",
@@ -304,9 +294,7 @@ fn print_waiting(waiting: &[crate::store::Waiting]) {
         "QUEUED (UTC)", "TASK ID", "QUEUE", "TRIES"
     );
     for w in waiting {
-        let when = chrono::DateTime::from_timestamp_millis(w.created_ms)
-            .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_default();
+        let when = utc_time(w.created_ms);
         let broker = if w.broker.is_empty() {
             "(not recorded: queued by an older version; delivered by no one)".to_string()
         } else {
@@ -321,19 +309,37 @@ fn print_waiting(waiting: &[crate::store::Waiting]) {
     }
 }
 
+/// Epoch milliseconds as the trail prints them (UTC).
+fn utc_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+/// What the store gave, or exit 1 having said why.
+fn read<T>(rows: Result<T, sqlx::Error>) -> Result<T, ExitCode> {
+    rows.map_err(|e| {
+        eprintln!("chavion-tui: {e}");
+        ExitCode::from(1)
+    })
+}
+
+/// Rows as pretty JSON on stdout.
+fn print_json(rows: &impl serde::Serialize) -> ExitCode {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(rows).expect("rows serialize")
+    );
+    ExitCode::SUCCESS
+}
+
 async fn print_outbox(store: &Store, json: bool) -> ExitCode {
-    let waiting = match store.outbox_waiting().await {
+    let waiting = match read(store.outbox_waiting().await) {
         Ok(w) => w,
-        Err(e) => {
-            eprintln!("chavion-tui: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&waiting).expect("rows serialize")
-        );
+        return print_json(&waiting);
     } else if waiting.is_empty() {
         println!("the outbox is empty: every dispatch has been delivered");
     } else {
@@ -343,24 +349,15 @@ async fn print_outbox(store: &Store, json: bool) -> ExitCode {
 }
 
 async fn print_runs(store: &Store, since_ms: i64, json: bool) -> ExitCode {
-    let runs = match store.runs_since(since_ms).await {
+    let runs = match read(store.runs_since(since_ms).await) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("chavion-tui: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&runs).expect("runs serialize")
-        );
-        return ExitCode::SUCCESS;
+        return print_json(&runs);
     }
     for r in runs {
-        let when = chrono::DateTime::from_timestamp_millis(r.started_ms)
-            .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_default();
+        let when = utc_time(r.started_ms);
         println!(
             "{when} UTC  {} ran {} on {} ({}): {}",
             r.who, r.runbook, r.host, r.login, r.outcome

@@ -257,50 +257,46 @@ fn validate_settings(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, 
     }
 }
 
+/// `what` must be within `range`; said at the value's place.
+fn bounded<T: PartialOrd + std::fmt::Display>(
+    v: &toml::Spanned<T>,
+    what: &str,
+    range: std::ops::RangeInclusive<T>,
+    err: &mut impl FnMut(std::ops::Range<usize>, String),
+) {
+    if !range.contains(v.get_ref()) {
+        err(
+            v.span(),
+            format!(
+                "{what} must be between {} and {}",
+                range.start(),
+                range.end()
+            ),
+        );
+    }
+}
+
 /// The bounds of the settings added with issue 14: sizes, days, counts, per-port overrides.
 // Long, on purpose: one check per setting: a table written as code.
 fn validate_bounds(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
-    let ranges: [(&toml::Spanned<u64>, &str, std::ops::RangeInclusive<u64>); 1] = [(
+    bounded(
         &cfg.celery.forget_workers_secs,
         "celery.forget_workers_secs",
         60..=604_800,
-    )];
-    for (v, what, range) in ranges {
-        if !range.contains(v.get_ref()) {
-            err(
-                v.span(),
-                format!(
-                    "{what} must be between {} and {}",
-                    range.start(),
-                    range.end()
-                ),
-            );
-        }
-    }
-    let usizes: [(&toml::Spanned<usize>, &str, std::ops::RangeInclusive<usize>); 2] = [
-        (
-            &cfg.activity.max_line_chars,
-            "activity.max_line_chars",
-            80..=100_000,
-        ),
-        (
-            &cfg.activity.max_bytes,
-            "activity.max_bytes",
-            1_048_576..=4_294_967_296,
-        ),
-    ];
-    for (v, what, range) in usizes {
-        if !range.contains(v.get_ref()) {
-            err(
-                v.span(),
-                format!(
-                    "{what} must be between {} and {}",
-                    range.start(),
-                    range.end()
-                ),
-            );
-        }
-    }
+        err,
+    );
+    bounded(
+        &cfg.activity.max_line_chars,
+        "activity.max_line_chars",
+        80..=100_000,
+        err,
+    );
+    bounded(
+        &cfg.activity.max_bytes,
+        "activity.max_bytes",
+        1_048_576..=4_294_967_296,
+        err,
+    );
     let p = &cfg.probes;
     if !(1..=100).contains(p.fail_after.get_ref()) {
         err(

@@ -121,14 +121,7 @@ impl SshServer {
             .unwrap();
         assert!(ok.success());
         self.restart();
-        let public = std::fs::read_to_string(path.with_extension("pub")).unwrap();
-        let mut parts = public.split_whitespace();
-        format!(
-            "[127.0.0.1]:{} {} {}\n",
-            self.port,
-            parts.next().unwrap(),
-            parts.next().unwrap()
-        )
+        self.line_for("host_ecdsa.pub")
     }
 
     pub fn kill(&mut self) {
@@ -144,7 +137,12 @@ impl SshServer {
 
     /// The known_hosts line for the host key it has now.
     pub fn known_line(&self) -> String {
-        let public = std::fs::read_to_string(self.dir.join("host_ed25519.pub")).unwrap();
+        self.line_for("host_ed25519.pub")
+    }
+
+    /// The known_hosts line for the public key in `file`.
+    fn line_for(&self, file: &str) -> String {
+        let public = std::fs::read_to_string(self.dir.join(file)).unwrap();
         let mut parts = public.split_whitespace();
         format!(
             "[127.0.0.1]:{} {} {}\n",
