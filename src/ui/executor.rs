@@ -149,7 +149,10 @@ fn draw_runbooks(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             )));
         }
         lines.push(Line::from(Span::styled(
-            "enter run (asks first) · ⚠ destructive: asks for the host's name",
+            format!(
+                "{} run (asks first) · ⚠ destructive: asks for the host's name",
+                state.keymap.hint(Section::Executor, Action::Run)
+            ),
             theme.muted,
         )));
     }

@@ -129,7 +129,14 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         "Mouse capture is off: select text with your terminal as usual.",
         theme.muted,
     )));
-    let block = popup_block(theme, " Help — keys ".into(), " esc close · ↑↓ scroll ");
+    let h = |a| state.keymap.hint(Section::Help, a);
+    let keys = format!(
+        " {} close · {}{} scroll ",
+        h(Action::Back),
+        h(Action::Up),
+        h(Action::Down)
+    );
+    let block = popup_block(theme, " Help — keys ".into(), &keys);
     f.render_widget(Clear, popup);
     f.render_widget(
         Paragraph::new(lines)

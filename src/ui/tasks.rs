@@ -201,11 +201,17 @@ pub fn detail(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 .map(|l| Line::from(Span::styled(l.to_string(), theme.level_error))),
         );
     }
-    let block = popup_block(
-        theme,
-        format!(" Task {} ", short_id(&t.uuid)),
-        " esc close · ↑↓ scroll · x revoke · X terminate ",
+    let km = &state.keymap;
+    let n = |a| km.hint(Section::Normal, a);
+    let keys = format!(
+        " {} close · {}{} scroll · {} revoke · {} terminate ",
+        n(Action::Back),
+        n(Action::Up),
+        n(Action::Down),
+        n(Action::Revoke),
+        n(Action::Terminate)
     );
+    let block = popup_block(theme, format!(" Task {} ", short_id(&t.uuid)), &keys);
     f.render_widget(Clear, popup);
     f.render_widget(
         Paragraph::new(lines)
