@@ -31,6 +31,12 @@ pub fn host_port(url: &str) -> Option<(String, u16)> {
     }
 }
 
+/// Whether two host names are one host: equal, or both this machine's loopback.
+pub fn same_host(a: &str, b: &str) -> bool {
+    let loopback = |h: &str| matches!(h, "127.0.0.1" | "localhost" | "::1");
+    a == b || (loopback(a) && loopback(b))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -83,6 +83,19 @@ pub fn recut(text: &str, max_chars: usize) -> String {
     format!("{kept}… [{} more chars cut]", total - max_chars + earlier)
 }
 
+/// Cuts already-clean `s` to `width` characters (a screen cell each), marking the cut with `…`.
+pub fn fit(s: &str, width: usize) -> String {
+    if width == 0 {
+        return String::new();
+    }
+    if s.chars().count() <= width {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(width - 1).collect();
+    out.push('…');
+    out
+}
+
 /// Lossy UTF-8 decode followed by [`clean`]: for raw payload bytes shown in warnings.
 pub fn clean_bytes(input: &[u8], max_chars: usize) -> String {
     // Decode only a prefix: a 1 MB payload must not cost a 1 MB String to show 200 chars.

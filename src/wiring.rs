@@ -393,10 +393,10 @@ pub fn initial_state(settings: &Settings, opts: &Options) -> State {
         && let Some((host, port)) =
             crate::feeds::redis::host_port(settings.config.redis.url.get_ref())
     {
-        let loopback = |h: &str| matches!(h, "127.0.0.1" | "localhost" | "::1");
-        state.redis_port = state.ports.iter().position(|p| {
-            p.port == port && (p.host == host || (loopback(&p.host) && loopback(&host)))
-        });
+        state.redis_port = state
+            .ports
+            .iter()
+            .position(|p| p.port == port && crate::redis_url::same_host(&p.host, &host));
     }
     state
 }

@@ -57,8 +57,7 @@ impl Effect {
             Effect::Revoke { .. } => Act::Revoke,
             Effect::Dispatch { .. } => Act::Dispatch,
             Effect::Emit { .. } => Act::Emit,
-            Effect::Exec { plan, .. } if plan.runbook == "adhoc" => Act::Run,
-            Effect::Exec { .. } => Act::Exec,
+            Effect::Exec { plan, .. } => run_act(plan),
             Effect::Redeliver { .. } => Act::Redeliver,
             Effect::Quit
             | Effect::CancelRun { .. }
@@ -70,9 +69,13 @@ impl Effect {
             | Effect::AskQueues { .. } => return None,
         })
     }
+}
 
-    /// Effects that change the platform: gated, confirmed, audited.
-    pub fn is_dangerous(&self) -> bool {
-        self.act().is_some()
+/// What running `plan` is: an ad-hoc command or a runbook.
+pub fn run_act(plan: &RunPlan) -> Act {
+    if plan.runbook == "adhoc" {
+        Act::Run
+    } else {
+        Act::Exec
     }
 }

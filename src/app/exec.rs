@@ -11,7 +11,6 @@ use crate::event::LinkHealth;
 use crate::executor::run::{Status, Stream};
 use crate::executor::{RunPlan, RunUpdate, plan_adhoc, plan_runbook};
 use crate::feeds::model::Level;
-use crate::gate::Act;
 
 impl State {
     /// Redis cannot be reached: dispatch cannot work, and runbooks are the way to act.
@@ -180,12 +179,7 @@ fn ask_runbook(state: &mut State, book: &str, host: Option<&str>) -> Outcome {
 
 fn ask(state: &mut State, plan: RunPlan, hosts: Vec<String>) -> Outcome {
     // Say no before asking, not after.
-    let act = if plan.runbook == "adhoc" {
-        Act::Run
-    } else {
-        Act::Exec
-    };
-    if let Some(no) = refused_early(state, act, true) {
+    if let Some(no) = refused_early(state, super::effect::run_act(&plan), true) {
         return no;
     }
     let host = hosts.iter().position(|h| *h == plan.host.name).unwrap_or(0);

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::common::*;
+use super::effect::Effect;
 use super::plant::queue_row;
 use super::state::*;
 use crate::feeds::decode::epoch;
@@ -41,8 +42,18 @@ pub fn dispatched(
         }
         Ok(_) => {
             flash(state, Level::Info, format!("dispatched {label}"));
-            // Its result may be polled from the backend until it is known here.
-            if state.results_awaited.len() < RESULTS_AWAITED_MAX {
+            // Its result may be polled from the backend until it is known here; a worker
+            // as fast as the dispatch may already have ended it.
+            let ended = state
+                .tasks
+                .by_id
+                .get(&req.id)
+                .is_some_and(|t| t.state.is_final());
+            if ended {
+                state.effects_due.push(Effect::ResultKnown {
+                    task_id: req.id.clone(),
+                });
+            } else if state.results_awaited.len() < RESULTS_AWAITED_MAX {
                 state.results_awaited.insert(req.id.clone());
             }
             false
@@ -265,11 +276,13 @@ pub fn worker_event(state: &mut State, at: DateTime<Utc>, w: WorkerEvent) {
         && entry.asked < ASK_MAX
         && due
         && !state.session.demo
-        && state.ask_queues.len() < 64
+        && state.effects_due.len() < 64
     {
         entry.asked += 1;
         entry.asked_at = Some(at);
-        state.ask_queues.push(w.hostname.clone());
+        state.effects_due.push(Effect::AskQueues {
+            worker: w.hostname.clone(),
+        });
     }
     if was_online != online {
         let (level, what) = if online {
@@ -354,17 +367,14 @@ pub fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
         _ => {}
     }
     // Events can arrive out of order across batches; never step a finished task backwards.
-    let terminal = |k: TaskEventKind| {
-        matches!(
-            k,
-            TaskEventKind::Succeeded
-                | TaskEventKind::Failed
-                | TaskEventKind::Revoked
-                | TaskEventKind::Rejected
-        )
-    };
-    if !(terminal(task.state) && !terminal(t.kind) && t.kind != TaskEventKind::Retried) {
+    if !(task.state.is_final() && !t.kind.is_final() && t.kind != TaskEventKind::Retried) {
         task.state = t.kind;
+    }
+    // A result known by any path (events, the backend) ends the backend poll for it.
+    if task.state.is_final() && state.results_awaited.remove(&t.uuid) {
+        state.effects_due.push(Effect::ResultKnown {
+            task_id: t.uuid.clone(),
+        });
     }
     if !t.hostname.is_empty() && t.kind != TaskEventKind::Sent {
         task.worker = t.hostname.clone();

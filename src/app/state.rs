@@ -252,8 +252,9 @@ pub struct State {
     /// This control room's dispatches whose end is not known yet (bounded): when one ends,
     /// `Effect::ResultKnown` stops its result-backend poll.
     pub results_awaited: std::collections::HashSet<String>,
-    /// Workers that just came online, to be asked which queues they consume.
-    pub ask_queues: Vec<String>,
+    /// Effects asked for while applying a feed (applying returns only whether to redraw):
+    /// `update` hands them out with its outcome.
+    pub effects_due: Vec<super::effect::Effect>,
 }
 
 impl State {
@@ -357,7 +358,7 @@ impl State {
             exposure: Vec::new(),
             history_store: false,
             results_awaited: Default::default(),
-            ask_queues: Vec::new(),
+            effects_due: Vec::new(),
             executor: Executor {
                 config: std::sync::Arc::new(cfg.executor.clone()),
                 runs: Vec::new(),

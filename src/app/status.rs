@@ -190,7 +190,7 @@ impl StatusReport {
                 out,
                 "{:<13} {:<28} {:<9} {:<9} {:>9}  {}",
                 p.name,
-                fit(&target, 28),
+                crate::sanitize::fit(&target, 28),
                 p.expect,
                 p.label,
                 latency,
@@ -241,16 +241,6 @@ impl StatusReport {
         }
         out
     }
-}
-
-/// Cut to `width` characters, the cut marked with `…`.
-fn fit(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(width - 1).collect();
-    out.push('…');
-    out
 }
 
 fn exposure_line(f: &Finding) -> ExposureLine {

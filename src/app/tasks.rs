@@ -209,19 +209,14 @@ pub fn pick_row(state: &mut State, row: usize) {
 /// Moves the selection `step` rows from the selected task (from the top when none is).
 pub fn move_pick(state: &mut State, step: isize) {
     let len = visible_upto(state, 0).0;
-    let from = match selected(state) {
-        Some(t) => row_of(state, t) as isize,
+    let to = match selected(state) {
+        Some(t) => (row_of(state, t) as isize).saturating_add(step),
         // Nothing (or an evicted task) selected: the first move lands on the first row,
         // or on the last for End.
         None if step >= isize::MAX / 4 => len as isize,
         None => 0,
     };
-    let from = if selected(state).is_some() {
-        from.saturating_add(step)
-    } else {
-        from
-    };
-    let row = from.clamp(0, len.saturating_sub(1) as isize) as usize;
+    let row = to.clamp(0, len.saturating_sub(1) as isize) as usize;
     pick_row(state, row);
 }
 

@@ -14,33 +14,8 @@ use crate::event::Event;
 use crate::feeds::model::*;
 
 pub fn update(state: &mut State, event: Event) -> Outcome {
-    let fed = matches!(event, Event::Feed { .. } | Event::FeedBatch { .. });
     let mut out = apply_event(state, event);
-    out.effects.extend(
-        state
-            .ask_queues
-            .drain(..)
-            .map(|worker| Effect::AskQueues { worker }),
-    );
-    if fed && !state.results_awaited.is_empty() {
-        // A result that arrived by any path ends the backend poll for it.
-        let known: Vec<String> = state
-            .results_awaited
-            .iter()
-            .filter(|id| {
-                state
-                    .tasks
-                    .by_id
-                    .get(*id)
-                    .is_some_and(|t| t.state.is_final())
-            })
-            .cloned()
-            .collect();
-        for task_id in known {
-            state.results_awaited.remove(&task_id);
-            out.effects.push(Effect::ResultKnown { task_id });
-        }
-    }
+    out.effects.append(&mut state.effects_due);
     // In the Tasks view something is always selected once there is a task, so Enter and `x`
     // act on the highlighted row; from then on the selection follows that task's id.
     if state.ui.view == View::Tasks && state.ui.task_pick.is_none() && !state.tasks.by_id.is_empty()

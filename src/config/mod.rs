@@ -127,10 +127,9 @@ fn follow_redis_override(config: &mut Config, url: &str) {
     use crate::redis_url::host_port;
     let old = host_port(config.redis.url.get_ref());
     let new = host_port(url);
-    let loopback = |h: &str| matches!(h, "127.0.0.1" | "localhost" | "::1");
     if let (Some((old_host, old_port)), Some((host, port))) = (old, new) {
         for p in &mut config.ports {
-            let same_host = p.host == old_host || (loopback(&p.host) && loopback(&old_host));
+            let same_host = crate::redis_url::same_host(&p.host, &old_host);
             if p.probe == model::ProbeKind::Redis && same_host && *p.port.get_ref() == old_port {
                 p.host = host.clone();
                 p.port = toml::Spanned::new(0..0, port);

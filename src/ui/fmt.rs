@@ -1,5 +1,6 @@
 //! Small formatting helpers shared by the panes.
 
+pub use crate::sanitize::fit;
 use chrono::{DateTime, Local, Utc};
 
 /// `5s`, `2m05s`, `1h02m`, `3d04h`: compact, and never wider than six cells.
@@ -78,19 +79,6 @@ pub fn wrap_words(s: &str, width: usize) -> Vec<String> {
         lines.push(line);
     }
     lines
-}
-
-/// Cuts `s` to `width` cells, marking the cut with `…`.
-pub fn fit(s: &str, width: usize) -> String {
-    if width == 0 {
-        return String::new();
-    }
-    if s.chars().count() <= width {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(width - 1).collect();
-    out.push('…');
-    out
 }
 
 #[cfg(test)]
