@@ -29,6 +29,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("feeds::decode_tests", 2),
     ("feeds::route", 2),
     ("feeds::exposure", 2),
+    ("feeds::pidbox", 2),
+    ("feeds::pidbox_tests", 2),
     ("store", 2),
     ("executor", 2),
     // The one language every part speaks.

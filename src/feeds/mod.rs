@@ -10,6 +10,7 @@ pub mod exposure;
 pub mod journal;
 pub mod logfiles;
 pub mod model;
+pub mod pidbox;
 pub mod probes;
 pub mod redis;
 pub mod route;
