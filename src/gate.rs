@@ -29,6 +29,16 @@ pub enum Act {
     Run,
     /// Pushing a lost dispatch again.
     Redeliver,
+    /// Changing a worker: its pool, autoscale range, consumers or limits.
+    Control,
+    /// Shutting a worker down.
+    Shutdown,
+    /// Sending a failed or revoked task again, under a new id.
+    Retry,
+    /// Removing the messages waiting in a queue.
+    Purge,
+    /// Moving waiting messages from one queue to another.
+    Move,
 }
 
 impl Act {
@@ -42,6 +52,11 @@ impl Act {
             Act::Exec => "running a runbook over SSH",
             Act::Run => "running a command over SSH",
             Act::Redeliver => "pushing a lost dispatch again",
+            Act::Control => "changing a worker",
+            Act::Shutdown => "shutting a worker down",
+            Act::Retry => "retrying a task",
+            Act::Purge => "purging a queue",
+            Act::Move => "moving queued messages",
         }
     }
 
@@ -55,6 +70,11 @@ impl Act {
             Act::Exec => "exec",
             Act::Run => "run",
             Act::Redeliver => "redeliver",
+            Act::Control => "control",
+            Act::Shutdown => "shutdown",
+            Act::Retry => "retry",
+            Act::Purge => "purge",
+            Act::Move => "move",
         }
     }
 }
@@ -109,7 +129,7 @@ pub fn same_broker(meant: &str, here: &str) -> Result<(), Refusal> {
 mod tests {
     use super::*;
 
-    const ALL: [Act; 7] = [
+    const ALL: [Act; 12] = [
         Act::Dispatch,
         Act::Revoke,
         Act::Terminate,
@@ -117,6 +137,11 @@ mod tests {
         Act::Exec,
         Act::Run,
         Act::Redeliver,
+        Act::Control,
+        Act::Shutdown,
+        Act::Retry,
+        Act::Purge,
+        Act::Move,
     ];
 
     #[test]

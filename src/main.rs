@@ -8,6 +8,7 @@ use chavion_tui::app::draft::Draft;
 use chavion_tui::config::model::ColorChoice;
 use chavion_tui::config::paths::Paths;
 use chavion_tui::config::{self, Overridden, Settings};
+use chavion_tui::feeds::pidbox::{Control, Inspect};
 use chavion_tui::sanitize::redact_url;
 use chavion_tui::{cli, logging, run, term, wiring};
 
@@ -107,6 +108,22 @@ enum Command {
         #[arg(long)]
         outbox: bool,
     },
+    /// Ask and command the Celery workers over the pidbox. Exit 0 when every addressed
+    /// worker said ok, 1 when some did not answer or refused, 2 on a usage error.
+    Worker {
+        #[command(subcommand)]
+        action: WorkerCommand,
+    },
+    /// Tasks: send failed or revoked tasks again.
+    Task {
+        #[command(subcommand)]
+        action: TaskCommand,
+    },
+    /// What waits in a queue: purge it, or move it to another queue.
+    Queue {
+        #[command(subcommand)]
+        action: QueueCommand,
+    },
     /// Work with the config file.
     Config {
         #[command(subcommand)]
@@ -114,6 +131,141 @@ enum Command {
     },
     /// Print every path the program uses.
     Info,
+}
+
+#[derive(Subcommand)]
+enum WorkerCommand {
+    /// Ask workers (a worker's name, or `all`): active, reserved, scheduled, revoked,
+    /// registered, stats, active_queues, conf or ping.
+    Inspect {
+        worker: String,
+        #[arg(value_parser = inspect_method)]
+        method: Inspect,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Grow or shrink a worker's pool by N processes.
+    Pool {
+        worker: String,
+        #[arg(value_enum)]
+        direction: PoolDirection,
+        n: u32,
+        #[command(flatten)]
+        go: Go,
+    },
+    /// Set an autoscaling worker's range.
+    Autoscale {
+        worker: String,
+        max: u32,
+        min: u32,
+        #[command(flatten)]
+        go: Go,
+    },
+    /// Make a worker start (add) or stop (cancel) consuming a queue.
+    Consumer {
+        worker: String,
+        #[arg(value_enum)]
+        action: ConsumerAction,
+        queue: String,
+        #[command(flatten)]
+        go: Go,
+    },
+    /// Limit how often a task runs on a worker (or `all`): N, N/s, N/m or N/h; 0 lifts it.
+    RateLimit {
+        worker: String,
+        task: String,
+        rate: String,
+        #[command(flatten)]
+        go: Go,
+    },
+    /// Soft and hard time limits, in seconds, for a task on a worker (or `all`).
+    TimeLimit {
+        worker: String,
+        task: String,
+        soft: f64,
+        hard: f64,
+        #[command(flatten)]
+        go: Go,
+    },
+    /// Restart a worker's pool processes (the worker must allow it: worker_pool_restarts).
+    PoolRestart {
+        worker: String,
+        #[command(flatten)]
+        go: Go,
+    },
+    /// Shut a worker down (warm: it finishes its running tasks). Type its name to confirm.
+    Shutdown {
+        worker: String,
+        #[command(flatten)]
+        go: Go,
+    },
+}
+
+/// How a fleet command is confirmed and reported.
+#[derive(clap::Args)]
+struct Go {
+    /// Do not ask first (needed when stdin is not a terminal).
+    #[arg(long)]
+    yes: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PoolDirection {
+    Grow,
+    Shrink,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ConsumerAction {
+    Add,
+    Cancel,
+}
+
+fn inspect_method(word: &str) -> Result<Inspect, String> {
+    Inspect::parse(word)
+        .filter(|m| *m != Inspect::QueryTask)
+        .ok_or_else(|| {
+            let names: Vec<_> = Inspect::NAMED.iter().map(|m| m.method()).collect();
+            format!("not an inspect method; one of {}", names.join(", "))
+        })
+}
+
+#[derive(Subcommand)]
+enum TaskCommand {
+    /// Send tasks again under new ids, from the exact message a control room kept (its
+    /// outbox, or kombu's unacked). Several at once want their count typed to confirm.
+    Retry {
+        #[arg(required = true)]
+        ids: Vec<String>,
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum QueueCommand {
+    /// Remove what waits in a queue, all four priority sub-queues, atomically; with
+    /// --task, only that task's messages, the rest kept in order. Type the queue's name to
+    /// confirm.
+    Purge {
+        queue: String,
+        #[arg(long)]
+        task: Option<String>,
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Move what waits in FROM to TO, each priority to its own, message by message
+    /// atomically: nothing is lost if this is killed half-way.
+    Move {
+        from: String,
+        to: String,
+        #[arg(long)]
+        task: Option<String>,
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -207,8 +359,149 @@ fn main() -> ExitCode {
             };
             rt.block_on(cli::audit(&settings, since.as_deref(), *json, what))
         }),
+        Some(Command::Worker { action }) => worker(&cli, action),
+        Some(Command::Task {
+            action: TaskCommand::Retry { ids, yes },
+        }) => with_settings(&cli, |settings, rt| {
+            rt.block_on(cli::fleet::retry(&settings, gate(&cli), ids, *yes))
+        }),
+        Some(Command::Queue { action }) => with_settings(&cli, |settings, rt| {
+            rt.block_on(async {
+                match action {
+                    QueueCommand::Purge { queue, task, yes } => {
+                        cli::fleet::purge(&settings, gate(&cli), queue, task.as_deref(), *yes).await
+                    }
+                    QueueCommand::Move {
+                        from,
+                        to,
+                        task,
+                        yes,
+                    } => {
+                        cli::fleet::move_messages(
+                            &settings,
+                            gate(&cli),
+                            from,
+                            to,
+                            task.as_deref(),
+                            *yes,
+                        )
+                        .await
+                    }
+                }
+            })
+        }),
         Some(Command::Tui) | None => tui(&cli),
     }
+}
+
+/// `worker …`: an inspect, or a control command to one worker (or `all`, where allowed).
+// Long, on purpose: one arm per worker subcommand, each naming its command.
+fn worker(cli: &Cli, action: &WorkerCommand) -> ExitCode {
+    let (who, cmd, go) = match action {
+        WorkerCommand::Inspect {
+            worker,
+            method,
+            json,
+        } => {
+            return with_settings(cli, |settings, rt| {
+                rt.block_on(cli::fleet::inspect(
+                    &settings,
+                    gate(cli),
+                    worker,
+                    *method,
+                    *json,
+                ))
+            });
+        }
+        WorkerCommand::Pool {
+            worker,
+            direction,
+            n,
+            go,
+        } => (
+            worker,
+            match direction {
+                PoolDirection::Grow => Control::PoolGrow(*n),
+                PoolDirection::Shrink => Control::PoolShrink(*n),
+            },
+            go,
+        ),
+        WorkerCommand::Autoscale {
+            worker,
+            max,
+            min,
+            go,
+        } => (
+            worker,
+            Control::Autoscale {
+                max: *max,
+                min: *min,
+            },
+            go,
+        ),
+        WorkerCommand::Consumer {
+            worker,
+            action,
+            queue,
+            go,
+        } => (
+            worker,
+            match action {
+                ConsumerAction::Add => Control::AddConsumer(queue.clone()),
+                ConsumerAction::Cancel => Control::CancelConsumer(queue.clone()),
+            },
+            go,
+        ),
+        WorkerCommand::RateLimit {
+            worker,
+            task,
+            rate,
+            go,
+        } => (
+            worker,
+            Control::RateLimit {
+                task: task.clone(),
+                rate: rate.clone(),
+            },
+            go,
+        ),
+        WorkerCommand::TimeLimit {
+            worker,
+            task,
+            soft,
+            hard,
+            go,
+        } => (
+            worker,
+            Control::TimeLimit {
+                task: task.clone(),
+                soft: *soft,
+                hard: *hard,
+            },
+            go,
+        ),
+        WorkerCommand::PoolRestart { worker, go } => (worker, Control::PoolRestart, go),
+        WorkerCommand::Shutdown { worker, go } => (worker, Control::Shutdown, go),
+    };
+    // Only limits may go to every worker at once; the rest name one worker.
+    let fleet_wide = matches!(cmd, Control::RateLimit { .. } | Control::TimeLimit { .. });
+    if who == "all" && !fleet_wide {
+        eprintln!(
+            "chavion-tui: refused: `{}` goes to one worker at a time; name the worker",
+            cmd.method()
+        );
+        return ExitCode::from(2);
+    }
+    with_settings(cli, |settings, rt| {
+        rt.block_on(cli::fleet::control(
+            &settings,
+            gate(cli),
+            who,
+            cmd,
+            go.yes,
+            go.json,
+        ))
+    })
 }
 
 /// The one action gate, from the flags: the CLI's commands ask it as the TUI does.

@@ -23,6 +23,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("config", 1),
     ("feeds::model", 1),
     ("feeds::backoff", 1),
+    ("feeds::pyrepr", 1),
     // Pure models and the leaf services (the store, SSH).
     ("feeds::wire", 2),
     ("feeds::decode", 2),

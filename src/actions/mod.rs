@@ -4,6 +4,7 @@
 
 pub mod dispatch;
 pub mod exec;
+pub mod fleet;
 
 use tokio::sync::mpsc::Sender;
 

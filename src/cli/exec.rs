@@ -2,7 +2,7 @@
 //! stderr as it comes; the exit code is the remote one (255, as ssh says it, when the run
 //! never started); Ctrl-C cancels the remote command the way the TUI does.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::Write;
 use std::process::ExitCode;
 use tokio::sync::{mpsc, watch};
 
@@ -93,38 +93,17 @@ fn describe(plan: &RunPlan) {
     eprintln!("  remote:  {}", plan.remote);
 }
 
-/// Asks on the terminal; with no terminal, only --yes will do.
 fn confirmed(plan: &RunPlan) -> Result<(), String> {
-    if !std::io::stdin().is_terminal() {
-        return Err(
-            "refused: not confirmed; pass --yes, or run it from a terminal to confirm".into(),
-        );
-    }
-    if plan.destructive {
-        eprint!(
-            "DESTRUCTIVE. Type the host's name `{}` to run it: ",
+    let question = if plan.destructive {
+        format!(
+            "DESTRUCTIVE. Type the host's name `{}` to run it:",
             plan.host.name
-        );
+        )
     } else {
-        eprint!("Run it? [y/N] ");
-    }
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| e.to_string())?;
-    let answer = answer.trim();
-    let ok = if plan.destructive {
-        answer == plan.host.name
-    } else {
-        answer.eq_ignore_ascii_case("y") || answer.eq_ignore_ascii_case("yes")
+        "Run it? [y/N]".into()
     };
-    if ok {
-        Ok(())
-    } else {
-        Err("cancelled: nothing was run".into())
-    }
+    let typed = plan.destructive.then_some(plan.host.name.as_str());
+    super::ask(&question, typed, "nothing was run")
 }
 
 async fn interrupted() {

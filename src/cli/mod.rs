@@ -2,6 +2,7 @@
 //! TUI and leave the same audit records.
 
 mod exec;
+pub mod fleet;
 mod status;
 pub use exec::exec;
 pub use status::status;
@@ -94,6 +95,52 @@ pub async fn dispatch(
         return ExitCode::from(3);
     };
     follow(settings, &ctx, pubsub, &req.id, limit).await
+}
+
+/// Asks on the terminal: `y` (or `yes`), or, when `typed` is given, exactly that word. With
+/// no terminal, only --yes will do. `nothing` says what did not happen when declined.
+pub(crate) fn ask(question: &str, typed: Option<&str>, nothing: &str) -> Result<(), String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Err(
+            "refused: not confirmed; pass --yes, or run it from a terminal to confirm".into(),
+        );
+    }
+    eprint!("{question} ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| e.to_string())?;
+    let answer = answer.trim();
+    let ok = match typed {
+        Some(word) => answer == word,
+        None => answer.eq_ignore_ascii_case("y") || answer.eq_ignore_ascii_case("yes"),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("cancelled: {nothing}"))
+    }
+}
+
+/// `ask`, off the runtime's threads, for the fleet's commands; a refusal is said and is
+/// exit 2.
+pub(crate) async fn confirm(question: &str, typed: Option<&str>) -> Result<(), ExitCode> {
+    let question = match typed {
+        Some(word) => format!("{question}\nType `{word}` to confirm:"),
+        None => format!("{question}\nGo ahead? [y/N]"),
+    };
+    let typed = typed.map(str::to_string);
+    let answer =
+        tokio::task::spawn_blocking(move || ask(&question, typed.as_deref(), "nothing was done"))
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()));
+    answer.map_err(|why| {
+        eprintln!("chavion-tui: {why}");
+        ExitCode::from(2)
+    })
 }
 
 async fn subscribe(settings: &Settings) -> Result<redis::aio::PubSub, String> {

@@ -11,7 +11,10 @@ pub mod journal;
 pub mod logfiles;
 pub mod model;
 pub mod pidbox;
+#[cfg(test)]
+mod pidbox_tests;
 pub mod probes;
+pub mod pyrepr;
 pub mod redis;
 pub mod route;
 pub mod socketio;

@@ -155,6 +155,19 @@ impl Control {
         }
     }
 
+    /// What the operator should know once the workers said ok.
+    pub fn note(&self) -> Option<&'static str> {
+        match self {
+            // celery 5.7 copies a task type's limits into its request class when the worker
+            // starts its consumer (worker/request.py, create_request_cls); the command changes
+            // the task, not that copy, until the pool restarts.
+            Control::TimeLimit { .. } => Some(
+                "celery applies new time limits once the worker's pool restarts (pool-restart, where the worker allows it, or a worker restart)",
+            ),
+            _ => None,
+        }
+    }
+
     /// A worker answers every command but `shutdown`, which ends it first.
     pub fn expects_reply(&self) -> bool {
         !matches!(self, Control::Shutdown)
@@ -172,9 +185,7 @@ impl Control {
             Control::AddConsumer(q) | Control::CancelConsumer(q) if !is_name(q) => {
                 Err(format!("{q:?} is not a queue name"))
             }
-            Control::RateLimit { task, .. } | Control::TimeLimit { task, .. }
-                if !is_name(task) =>
-            {
+            Control::RateLimit { task, .. } | Control::TimeLimit { task, .. } if !is_name(task) => {
                 Err(format!("{task:?} is not a task name"))
             }
             Control::RateLimit { rate, .. } if !is_rate(rate) => Err(format!(
@@ -263,7 +274,9 @@ impl Roll {
 
     /// True when every addressed worker answered ok.
     pub fn all_ok(&self) -> bool {
-        self.silent.is_empty() && !self.answers.is_empty() && self.answers.iter().all(|(_, a)| a.is_ok())
+        self.silent.is_empty()
+            && !self.answers.is_empty()
+            && self.answers.iter().all(|(_, a)| a.is_ok())
     }
 
     /// One line: "w1@h: ok: pool will grow; w2@h did not answer within 3 s".
@@ -410,7 +423,10 @@ impl WorkerDetail {
         let pool = &s["pool"];
         self.pool = clean(pool["implementation"].as_str().unwrap_or(""), NAME);
         self.concurrency = pool["max-concurrency"].as_u64();
-        self.processes = list(&pool["processes"]).iter().filter_map(Value::as_u64).collect();
+        self.processes = list(&pool["processes"])
+            .iter()
+            .filter_map(Value::as_u64)
+            .collect();
         self.max_tasks_per_child = clean(&text(&pool["max-tasks-per-child"]), 20);
         let a = &s["autoscaler"];
         self.autoscale = match (a["max"].as_u64(), a["min"].as_u64()) {
@@ -451,20 +467,27 @@ impl WorkerDetail {
 }
 
 /// "thinking.add [rate_limit=10/m time_limit=5]" → ("thinking.add", "rate_limit=10/m time_limit=5").
-fn registered_entry(s: &str) -> (String, String) {
+pub(crate) fn registered_entry(s: &str) -> (String, String) {
     match s.split_once(" [") {
-        Some((name, rest)) => (
-            clean(name, NAME),
-            clean(rest.trim_end_matches(']'), TEXT),
-        ),
+        Some((name, rest)) => (clean(name, NAME), clean(rest.trim_end_matches(']'), TEXT)),
         None => (clean(s, NAME), String::new()),
+    }
+}
+
+/// A reply with every key and string cleaned, for a CLI's JSON output.
+pub fn clean_value(v: &Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(clean(s, TEXT * 4)),
+        Value::Array(items) => Value::Array(items.iter().map(clean_value).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (clean(k, NAME), clean_value(v)))
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }
 
 fn list(v: &Value) -> &[Value] {
     v.as_array().map(Vec::as_slice).unwrap_or(&[])
 }
-
-#[cfg(test)]
-#[path = "pidbox_tests.rs"]
-mod tests;

@@ -1,6 +1,8 @@
 //! Every reply captured from celery 5.7.0 (tests/fixtures/pidbox/) is parsed.
 
-use super::*;
+use serde_json::{Value, json};
+
+use super::pidbox::*;
 
 /// (request body, replies) of one capture: each reply is `{"HOSTNAME": said}`.
 fn capture(method: &str) -> (Value, Vec<(String, Value)>) {
@@ -111,7 +113,12 @@ fn queues_registered_conf_and_the_held_tasks_are_read() {
     let s = busiest(Inspect::Scheduled, |d| d.scheduled.len());
     assert_eq!(s.scheduled.len(), 1);
     assert_eq!(s.scheduled[0].name, "thinking.add");
-    assert!(s.scheduled[0].eta.as_deref().is_some_and(|e| e.starts_with("20")));
+    assert!(
+        s.scheduled[0]
+            .eta
+            .as_deref()
+            .is_some_and(|e| e.starts_with("20"))
+    );
     let v = detail_of(Inspect::Revoked, "plain@localhost");
     assert_eq!(v.revoked, vec!["11111111-1111-1111-1111-111111111111"]);
     let rs = detail_of(Inspect::Reserved, "plain@localhost");
@@ -130,7 +137,11 @@ fn registered_entries_carry_their_limits() {
 #[test]
 fn control_answers_are_ok_or_refused_and_the_silent_are_named() {
     let (_, replies) = capture("pool_grow");
-    let everyone = ["thinking@localhost".to_string(), "plain@localhost".into(), "gone@h".into()];
+    let everyone = [
+        "thinking@localhost".to_string(),
+        "plain@localhost".into(),
+        "gone@h".into(),
+    ];
     let roll = Roll::of(&replies, &everyone);
     let of = |w: &str| roll.answers.iter().find(|(h, _)| h == w).unwrap().1.clone();
     assert_eq!(of("plain@localhost"), Answer::Ok("pool will grow".into()));
@@ -138,7 +149,10 @@ fn control_answers_are_ok_or_refused_and_the_silent_are_named() {
     assert_eq!(roll.silent, vec!["gone@h"]);
     assert!(!roll.all_ok());
     let words = roll.words(3);
-    assert!(words.contains("gone@h did not answer within 3 s"), "{words}");
+    assert!(
+        words.contains("gone@h did not answer within 3 s"),
+        "{words}"
+    );
     let (_, restart) = capture("pool_restart");
     assert!(
         Roll::of(&restart, &[])
@@ -147,7 +161,10 @@ fn control_answers_are_ok_or_refused_and_the_silent_are_named() {
             .all(|(_, a)| matches!(a, Answer::Refused(e) if e.contains("not enabled")))
     );
     let (_, shut) = capture("shutdown");
-    assert!(shut.is_empty(), "a worker told to shut down does not answer");
+    assert!(
+        shut.is_empty(),
+        "a worker told to shut down does not answer"
+    );
     assert_eq!(Roll::of(&[], &[]).words(3), "no worker answered within 3 s");
 }
 

@@ -236,3 +236,103 @@ pub fn task_sent_event(req: &TaskRequest, hostname: &str, now: f64) -> Value {
         "timestamp": now, "type": "task-sent",
     })
 }
+
+/// A task message sent again as a retry: the original envelope with a new id (`headers.id`,
+/// the correlation id and the delivery tag; the root id too when the task was its own root),
+/// and without the first run's ETA and expiry, so it runs now. Everything else (the body's
+/// exact bytes, the time limits, the group) is kept. Also returns the request the message
+/// carries, for its task-sent event.
+pub fn retried_message(original: &str, new_id: &str) -> Result<(String, TaskRequest), String> {
+    let mut env: Value =
+        serde_json::from_str(original).map_err(|e| format!("the message is not JSON: {e}"))?;
+    let old_id = env["headers"]["id"]
+        .as_str()
+        .ok_or("the message has no task id (not Celery protocol 2)")?
+        .to_string();
+    let name = env["headers"]["task"]
+        .as_str()
+        .ok_or("the message names no task")?
+        .to_string();
+    let queue = env["properties"]["delivery_info"]["routing_key"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let priority = env["properties"]["priority"].as_u64().unwrap_or(0).min(9) as u8;
+    let body = match env["properties"]["body_encoding"].as_str() {
+        Some("base64") => base64::engine::general_purpose::STANDARD
+            .decode(env["body"].as_str().unwrap_or(""))
+            .map_err(|e| format!("bad base64 body: {e}"))?,
+        _ => env["body"].as_str().unwrap_or("").as_bytes().to_vec(),
+    };
+    let body: Value =
+        serde_json::from_slice(&body).map_err(|e| format!("the body is not JSON: {e}"))?;
+    let headers = &mut env["headers"];
+    headers["id"] = json!(new_id);
+    if headers["root_id"].as_str() == Some(old_id.as_str()) {
+        headers["root_id"] = json!(new_id);
+    }
+    headers["eta"] = Value::Null;
+    headers["expires"] = Value::Null;
+    let props = &mut env["properties"];
+    props["correlation_id"] = json!(new_id);
+    props["delivery_tag"] = json!(new_id);
+    if let Some(p) = props.as_object_mut() {
+        p.remove("expiration");
+    }
+    if let Some(d) = props["delivery_info"].as_object_mut() {
+        d.remove("redelivered");
+    }
+    let req = TaskRequest {
+        id: new_id.to_string(),
+        name,
+        queue,
+        args: body[0].clone(),
+        kwargs: body[1].clone(),
+        priority,
+        eta: None,
+        expires: None,
+        origin: env["headers"]["origin"].as_str().unwrap_or("").to_string(),
+    };
+    Ok((env.to_string(), req))
+}
+
+#[cfg(test)]
+mod retry_tests {
+    use super::*;
+
+    #[test]
+    fn a_retried_message_keeps_its_body_and_takes_a_new_id() {
+        let req = TaskRequest {
+            id: "old".into(),
+            name: "thinking.add".into(),
+            queue: "thinking".into(),
+            args: json!([1, 2]),
+            kwargs: json!({"k": "v"}),
+            priority: 6,
+            eta: Some(chrono::Utc::now()),
+            expires: Some(chrono::Utc::now()),
+            origin: "x@y".into(),
+        };
+        let original = String::from_utf8(task_message(&req, "old")).unwrap();
+        let (again, facts) = retried_message(&original, "new").unwrap();
+        let a: Value = serde_json::from_str(&original).unwrap();
+        let b: Value = serde_json::from_str(&again).unwrap();
+        assert_eq!(a["body"], b["body"], "the exact body bytes are sent again");
+        assert_eq!(b["headers"]["id"], "new");
+        assert_eq!(b["headers"]["root_id"], "new");
+        assert_eq!(b["properties"]["correlation_id"], "new");
+        assert_eq!(b["headers"]["eta"], Value::Null);
+        assert!(b["properties"].get("expiration").is_none());
+        assert_eq!(b["headers"]["timelimit"], a["headers"]["timelimit"]);
+        assert_eq!(
+            (facts.name.as_str(), facts.queue.as_str(), facts.priority),
+            ("thinking.add", "thinking", 6)
+        );
+        assert_eq!(
+            (facts.args, facts.kwargs),
+            (json!([1, 2]), json!({"k": "v"}))
+        );
+        assert!(retried_message("{}", "n").is_err());
+        assert!(retried_message("not json", "n").is_err());
+    }
+}

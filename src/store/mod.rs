@@ -233,6 +233,15 @@ impl Store {
         })
     }
 
+    /// The exact message a dispatch from a control room sent (or will send), if this store
+    /// holds it: a retry sends it again, under a new id.
+    pub async fn outbox_message(&self, task_id: &str) -> Result<Option<String>, sqlx::Error> {
+        on_pool!(self, pool => {
+            sqlx::query_scalar::<_, String>("SELECT message FROM outbox WHERE task_id = $1")
+                .bind(task_id).fetch_optional(pool).await
+        })
+    }
+
     pub async fn outbox_sent(&self, task_id: &str, at_ms: i64) -> Result<(), sqlx::Error> {
         on_pool!(self, pool => {
             sqlx::query("UPDATE outbox SET sent_ms = $1, attempts = attempts + 1 WHERE task_id = $2")

@@ -188,6 +188,31 @@ impl CeleryWorker {
         Self::spawn(broker, None, true, dir, Some(visibility_secs))
     }
 
+    /// A worker named `name` on `thinking` with extra command-line options (`-c 3`,
+    /// `--autoscale 3,1`), which come after the defaults and so win.
+    pub fn start_with(
+        broker: &str,
+        dir: &Path,
+        name: &str,
+        events: bool,
+        extra: &[&str],
+    ) -> CeleryWorker {
+        Self::spawn_full(broker, None, events, dir, &[], name, extra)
+    }
+
+    /// A worker that allows `pool_restart` (celery's `worker_pool_restarts`).
+    pub fn start_restartable(broker: &str, dir: &Path, name: &str) -> CeleryWorker {
+        Self::spawn_full(
+            broker,
+            None,
+            true,
+            dir,
+            &[("CHAVION_POOL_RESTARTS", "1".into())],
+            name,
+            &["-c", "2"],
+        )
+    }
+
     fn spawn(
         broker: &str,
         backend: Option<&str>,
@@ -212,6 +237,22 @@ impl CeleryWorker {
         dir: &Path,
         visibility_secs: Option<u64>,
         name: &str,
+    ) -> CeleryWorker {
+        let env: Vec<_> = visibility_secs
+            .map(|secs| ("CHAVION_VISIBILITY_TIMEOUT", secs.to_string()))
+            .into_iter()
+            .collect();
+        Self::spawn_full(broker, backend, events, dir, &env, name, &[])
+    }
+
+    fn spawn_full(
+        broker: &str,
+        backend: Option<&str>,
+        events: bool,
+        dir: &Path,
+        env: &[(&str, String)],
+        name: &str,
+        extra: &[&str],
     ) -> CeleryWorker {
         use std::os::unix::process::CommandExt;
         let runs = dir.join("runs");
@@ -239,10 +280,9 @@ impl CeleryWorker {
         if events {
             args.push("-E");
         }
+        args.extend_from_slice(extra);
         let mut cmd = Command::new(python());
-        if let Some(secs) = visibility_secs {
-            cmd.env("CHAVION_VISIBILITY_TIMEOUT", secs.to_string());
-        }
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
         let child = cmd
             .args(&args)
             .current_dir(peers_dir())
@@ -262,6 +302,16 @@ impl CeleryWorker {
             pidfile,
             log,
         }
+    }
+
+    /// The worker's main process.
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Whether the worker's main process has ended.
+    pub fn ended(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
     }
 
     /// Task names the worker really executed, in order.

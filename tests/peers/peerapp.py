@@ -5,6 +5,7 @@ Configured from the environment so the harness can point it at a throwaway redis
   CHAVION_BACKEND  result backend URL (optional)
   CHAVION_RUNS     file that every executed task appends its name to (worker-side count)
   CHAVION_PIDFILE  file the `thinking.sleep` task writes its process id to
+  CHAVION_POOL_RESTARTS  set: the worker accepts `pool_restart` (worker_pool_restarts)
   CHAVION_VISIBILITY_TIMEOUT  seconds after which kombu gives back a message a worker took
                    but never acked (default an hour); the soak lowers it, see below
 """
@@ -21,6 +22,9 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
 )
+
+if os.environ.get("CHAVION_POOL_RESTARTS"):
+    app.conf.worker_pool_restarts = True
 
 # When Redis dies while this worker holds a message it took but has not acked, kombu keeps it
 # in the `unacked` hash and hands it back only after the visibility timeout. The soak kills

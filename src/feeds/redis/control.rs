@@ -165,3 +165,27 @@ pub async fn revoke(
         n => Ok(format!("{what} sent to {n} worker(s)")),
     }
 }
+
+/// `ask`, on a connection of its own: the one way the actions and the CLI ask workers.
+pub async fn call(
+    url: &str,
+    keyprefix: &str,
+    channel: &str,
+    method: &str,
+    arguments: serde_json::Value,
+    destination: &[String],
+    window: Duration,
+) -> Result<Vec<(String, serde_json::Value)>, String> {
+    let mut conn = sampler::connect(url).await.map_err(|e| super::reason(&e))?;
+    ask(
+        &mut conn,
+        keyprefix,
+        channel,
+        method,
+        arguments,
+        destination,
+        window,
+    )
+    .await
+    .map_err(|e| super::reason(&e))
+}

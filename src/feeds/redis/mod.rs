@@ -4,6 +4,7 @@
 
 pub mod control;
 mod pubsub;
+pub mod queues;
 pub mod sampler;
 
 pub use pubsub::LINK;

@@ -1,0 +1,489 @@
+//! Commanding the Celery fleet: asking workers (inspect), changing them (pool, autoscale,
+//! consumers, limits, shutdown), and changing what waits in the queues (purge, move) or
+//! sending tasks again (retry). The TUI and the shell CLI both come here, so each command
+//! passes the one gate and leaves one audit record, whoever asked.
+
+use std::time::Duration;
+
+use super::{Context, audit, dispatch, gate};
+use crate::feeds::pidbox::{Control, Inspect, Roll};
+use crate::feeds::redis::{control, queues, reason, sampler};
+use crate::feeds::{pyrepr, wire};
+use crate::gate::Act;
+
+/// How long workers are given to answer.
+pub const WINDOW: Duration = Duration::from_secs(3);
+
+/// Who a command goes to: one worker, or every worker when the operator said "all". For
+/// "all", the workers known to be online are carried, so those that stay silent are named.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Aim {
+    Worker(String),
+    All { known: Vec<String> },
+}
+
+impl Aim {
+    /// The operator's word: "all", or a worker's name.
+    pub fn of(word: &str, known: Vec<String>) -> Aim {
+        if word == "all" {
+            Aim::All { known }
+        } else {
+            Aim::Worker(word.to_string())
+        }
+    }
+
+    /// The request's destination: empty means every worker.
+    fn destination(&self) -> Vec<String> {
+        match self {
+            Aim::Worker(w) => vec![w.clone()],
+            Aim::All { .. } => Vec::new(),
+        }
+    }
+
+    fn addressed(&self) -> Vec<String> {
+        match self {
+            Aim::Worker(w) => vec![w.clone()],
+            Aim::All { known } => known.clone(),
+        }
+    }
+
+    pub fn words(&self) -> String {
+        match self {
+            Aim::Worker(w) => w.clone(),
+            Aim::All { .. } => "all workers".into(),
+        }
+    }
+}
+
+/// What workers said to one inspect method, each reply cleaned, and who stayed silent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Said {
+    pub method: Inspect,
+    pub replies: Vec<(String, serde_json::Value)>,
+    pub silent: Vec<String>,
+}
+
+/// Asks `method` of the aimed workers. Only reads: no gate, but never in the demo, whose
+/// configured Redis may be the real platform.
+pub async fn inspect(
+    ctx: &Context,
+    aim: &Aim,
+    method: Inspect,
+    task_ids: &[String],
+) -> Result<Said, String> {
+    if ctx.gate.demo {
+        return Err("the demo's fleet is simulated: there is no worker to ask".into());
+    }
+    let replies = control::call(
+        &ctx.redis_url,
+        &ctx.target.keyprefix,
+        &ctx.pidbox_channel,
+        method.method(),
+        method.arguments(task_ids),
+        &aim.destination(),
+        WINDOW,
+    )
+    .await?;
+    let replies: Vec<_> = replies
+        .into_iter()
+        .map(|(w, v)| (w, crate::feeds::pidbox::clean_value(&v)))
+        .collect();
+    let silent = aim
+        .addressed()
+        .into_iter()
+        .filter(|w| !replies.iter().any(|(r, _)| r == w))
+        .collect();
+    Ok(Said {
+        method,
+        replies,
+        silent,
+    })
+}
+
+/// Sends a control command to the aimed workers and collects each answer, audited.
+pub async fn command(ctx: &Context, cmd: &Control, aim: &Aim) -> Result<Roll, String> {
+    let act = if *cmd == Control::Shutdown {
+        Act::Shutdown
+    } else {
+        Act::Control
+    };
+    let target = format!("{} {}", aim.words(), cmd.method());
+    let payload = cmd.arguments().to_string();
+    gate(ctx, act, &target, payload.as_bytes())
+        .await
+        .map_err(|r| r.0)?;
+    cmd.check().map_err(|why| format!("refused: {why}"))?;
+    let window = if cmd.expects_reply() {
+        WINDOW
+    } else {
+        // A worker told to shut down does not answer: do not wait out the window.
+        Duration::from_millis(200)
+    };
+    let sent = control::call(
+        &ctx.redis_url,
+        &ctx.target.keyprefix,
+        &ctx.pidbox_channel,
+        cmd.method(),
+        cmd.arguments(),
+        &aim.destination(),
+        window,
+    )
+    .await;
+    let outcome = sent.map(|replies| {
+        if cmd.expects_reply() {
+            Roll::of(&replies, &aim.addressed())
+        } else {
+            Roll::default()
+        }
+    });
+    let said = match &outcome {
+        Ok(roll) if cmd.expects_reply() => roll.words(WINDOW.as_secs()),
+        Ok(_) => format!(
+            "shutdown sent to {}; a worker finishes its running tasks, then goes offline",
+            aim.words()
+        ),
+        Err(e) => format!("failed: {e}"),
+    };
+    audit(
+        ctx,
+        act.audit_name(),
+        &target,
+        payload.as_bytes(),
+        &said,
+        &format!("{} {payload}", cmd.words()),
+    )
+    .await;
+    outcome
+}
+
+/// Depth of each of the queue's four priority sub-queues, for a confirmation.
+pub async fn depths(ctx: &Context, queue: &str) -> Result<[u64; 4], String> {
+    let mut conn = sampler::connect(&ctx.redis_url)
+        .await
+        .map_err(|e| reason(&e))?;
+    queues::depths(&mut conn, &ctx.target.keyprefix, queue)
+        .await
+        .map_err(|e| reason(&e))
+}
+
+/// Removes what waits in a queue (all four sub-queues; with `task`, only that task's
+/// messages), in one atomic step, audited with the number removed.
+pub async fn purge(ctx: &Context, queue: &str, task: Option<&str>) -> Result<[u64; 4], String> {
+    let target = match task {
+        Some(t) => format!("{queue} (only {t})"),
+        None => queue.to_string(),
+    };
+    gate(ctx, Act::Purge, &target, queue.as_bytes())
+        .await
+        .map_err(|r| r.0)?;
+    let outcome = async {
+        let mut conn = sampler::connect(&ctx.redis_url)
+            .await
+            .map_err(|e| reason(&e))?;
+        queues::purge(&mut conn, &ctx.target.keyprefix, queue, task)
+            .await
+            .map_err(|e| reason(&e))
+    }
+    .await;
+    let said = match &outcome {
+        Ok(n) => format!("removed {}", queues::per_step(n)),
+        Err(e) => format!("failed: {e}"),
+    };
+    audit(ctx, "purge", &target, queue.as_bytes(), &said, "").await;
+    outcome
+}
+
+/// Moves what waits in `from` to `to`, each sub-queue to its own, message by message
+/// atomically, audited with the number moved.
+pub async fn move_messages(
+    ctx: &Context,
+    from: &str,
+    to: &str,
+    task: Option<&str>,
+) -> Result<[u64; 4], String> {
+    let target = match task {
+        Some(t) => format!("{from} → {to} (only {t})"),
+        None => format!("{from} → {to}"),
+    };
+    gate(ctx, Act::Move, &target, from.as_bytes())
+        .await
+        .map_err(|r| r.0)?;
+    if from == to {
+        return Err("refused: a queue cannot be moved into itself".into());
+    }
+    let outcome = async {
+        let mut conn = sampler::connect(&ctx.redis_url)
+            .await
+            .map_err(|e| reason(&e))?;
+        queues::move_all(&mut conn, &ctx.target.keyprefix, from, to, task)
+            .await
+            .map_err(|e| reason(&e))
+    }
+    .await;
+    let said = match &outcome {
+        Ok(n) => format!("moved {}", queues::per_step(n)),
+        Err(e) => format!("failed: {e}"),
+    };
+    audit(ctx, "move", &target, from.as_bytes(), &said, "").await;
+    outcome
+}
+
+/// A task to send again, with what the control room saw of it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RetryOrder {
+    pub task_id: String,
+    pub name: Option<String>,
+    /// Python reprs, as the task's events carried them.
+    pub args: Option<String>,
+    pub kwargs: Option<String>,
+    /// Its queue, when known (its task-sent event, or its agent's queue).
+    pub queue: Option<String>,
+}
+
+/// How a retry's message was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The exact message a control room sent, from the audit store's outbox.
+    Store,
+    /// The exact message, still in kombu's `unacked` hash.
+    Unacked,
+    /// Rebuilt from the task's name, args and kwargs as its events showed them.
+    Rebuilt,
+}
+
+impl Source {
+    pub fn words(self) -> &'static str {
+        match self {
+            Source::Store => "its exact message, from the store",
+            Source::Unacked => "its exact message, from unacked",
+            Source::Rebuilt => "rebuilt from its name, args and kwargs",
+        }
+    }
+}
+
+/// One task's retry: the new id and how its message was found, or why it was not sent.
+pub type Retried = Result<(String, Source), String>;
+
+/// Sends between two retries of a bulk retry, so a thousand retries do not arrive at once.
+pub const RETRY_PACE: Duration = Duration::from_millis(50);
+
+/// Sends each task again under a new id, paced, and leaves one audit record that links
+/// every old id to its new one.
+pub async fn retry(ctx: &Context, orders: &[RetryOrder]) -> Vec<(String, Retried)> {
+    let target = match orders {
+        [one] => one.task_id.clone(),
+        many => format!("{} tasks", many.len()),
+    };
+    if let Err(refusal) = gate(ctx, Act::Retry, &target, b"").await {
+        return orders
+            .iter()
+            .map(|o| (o.task_id.clone(), Err(refusal.0.clone())))
+            .collect();
+    }
+    let mut done = Vec::with_capacity(orders.len());
+    for (i, order) in orders.iter().enumerate() {
+        if i > 0 {
+            tokio::time::sleep(RETRY_PACE).await;
+        }
+        done.push((order.task_id.clone(), retry_one(ctx, order).await));
+    }
+    let sent = done.iter().filter(|(_, r)| r.is_ok()).count();
+    let links: Vec<String> = done
+        .iter()
+        .map(|(old, r)| match r {
+            Ok((new, _)) => format!("{old}→{new}"),
+            Err(e) => format!("{old}: {e}"),
+        })
+        .collect();
+    audit(
+        ctx,
+        "retry",
+        &target,
+        links.join(" ").as_bytes(),
+        &format!("{sent} of {} sent again", orders.len()),
+        &links.join("; "),
+    )
+    .await;
+    done
+}
+
+async fn retry_one(ctx: &Context, order: &RetryOrder) -> Retried {
+    let new_id = dispatch::new_task_id();
+    let store = ctx.store.get().await;
+    let (entry, source) = match original(ctx, store.as_ref(), &order.task_id).await {
+        Some((message, source)) => {
+            let (message, req) = wire::retried_message(&message, &new_id)?;
+            let mut entry = dispatch::entry(&ctx.target, &req);
+            entry.message = message;
+            (entry, source)
+        }
+        None => (
+            dispatch::entry(&ctx.target, &rebuilt(order, &new_id)?),
+            Source::Rebuilt,
+        ),
+    };
+    let queue = dispatch::queue_of(&ctx.target, &entry.queue_key);
+    match dispatch::dispatch(&ctx.target, store.as_ref(), &entry, &queue).await {
+        Ok(dispatch::Delivery::QueuedLocally { why }) => {
+            ctx.outbox_wake.notify_one();
+            Err(format!("queued locally ({why}) as {new_id}"))
+        }
+        Ok(_) => Ok((new_id, source)),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The exact message of a task, when a control room has it.
+async fn original(
+    ctx: &Context,
+    store: Option<&crate::store::Store>,
+    task_id: &str,
+) -> Option<(String, Source)> {
+    if let Some(store) = store
+        && let Ok(Some(message)) = store.outbox_message(task_id).await
+    {
+        return Some((message, Source::Store));
+    }
+    let mut conn = sampler::connect(&ctx.redis_url).await.ok()?;
+    in_unacked(&mut conn, &ctx.target.keyprefix, task_id)
+        .await
+        .map(|m| (m, Source::Unacked))
+}
+
+/// kombu keeps each delivered, unacknowledged message in the `unacked` hash as
+/// `[message, exchange, routing_key]` (docs/WIRE.md); looks for the task's.
+async fn in_unacked(
+    conn: &mut redis::aio::MultiplexedConnection,
+    keyprefix: &str,
+    task_id: &str,
+) -> Option<String> {
+    let key = format!("{keyprefix}unacked");
+    let needle = format!("\"id\": \"{task_id}\"");
+    let mut cursor = 0u64;
+    loop {
+        let (next, items): (u64, Vec<(String, String)>) = redis::cmd("HSCAN")
+            .arg(&key)
+            .arg(cursor)
+            .arg("COUNT")
+            .arg(500)
+            .query_async(conn)
+            .await
+            .ok()?;
+        for (_, v) in items {
+            if !v.contains(&needle) && !v.contains(task_id) {
+                continue;
+            }
+            let Ok(serde_json::Value::Array(parts)) = serde_json::from_str(&v) else {
+                continue;
+            };
+            let msg = parts.first()?;
+            if msg["headers"]["id"].as_str() == Some(task_id) {
+                return Some(msg.to_string());
+            }
+        }
+        if next == 0 {
+            return None;
+        }
+        cursor = next;
+    }
+}
+
+/// A task message rebuilt from what the events showed; refused when the args were cut off
+/// (Flower PR #737 resent such truncated reprs) or are not plain literals.
+fn rebuilt(order: &RetryOrder, new_id: &str) -> Result<wire::TaskRequest, String> {
+    let name = order.name.as_deref().ok_or(
+        "its name is unknown (no task-received or task-sent event was seen), and no copy of its message is kept",
+    )?;
+    let queue = order
+        .queue
+        .as_deref()
+        .ok_or("its queue is unknown, and no copy of its message is kept")?;
+    let parse = |what: &str,
+                 repr: Option<&str>,
+                 empty: &str|
+     -> Result<serde_json::Value, String> {
+        let repr = repr.unwrap_or(empty);
+        if pyrepr::is_cut(repr) {
+            return Err(format!(
+                "its {what} were cut off in the events ({repr:.60}); retrying would send different values"
+            ));
+        }
+        pyrepr::parse(repr).map_err(|e| format!("its {what} cannot be rebuilt: {e}"))
+    };
+    let args = match parse("args", order.args.as_deref(), "()")? {
+        serde_json::Value::Array(a) => serde_json::Value::Array(a),
+        // `(x)` parses as x: a single argument.
+        other => serde_json::Value::Array(vec![other]),
+    };
+    let kwargs = parse("kwargs", order.kwargs.as_deref(), "{}")?;
+    if !kwargs.is_object() {
+        return Err("its kwargs are not a dict".into());
+    }
+    Ok(wire::TaskRequest {
+        id: new_id.to_string(),
+        name: name.to_string(),
+        queue: queue.to_string(),
+        args,
+        kwargs,
+        priority: 0,
+        eta: None,
+        expires: None,
+        origin: format!("chavion-tui@{}", dispatch::hostname()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(args: &str) -> RetryOrder {
+        RetryOrder {
+            task_id: "t".into(),
+            name: Some("thinking.add".into()),
+            args: Some(args.into()),
+            kwargs: Some("{'k': 1}".into()),
+            queue: Some("thinking".into()),
+        }
+    }
+
+    #[test]
+    fn a_retry_is_rebuilt_from_the_reprs_or_refused_in_words() {
+        let req = rebuilt(&order("(1, 2)"), "n").unwrap();
+        assert_eq!(req.args, serde_json::json!([1, 2]));
+        assert_eq!(req.kwargs, serde_json::json!({"k": 1}));
+        assert_eq!((req.id.as_str(), req.queue.as_str()), ("n", "thinking"));
+        let cut = rebuilt(&order("('aaaa...', 2)"), "n").unwrap_err();
+        assert!(cut.contains("cut off"), "{cut}");
+        let odd = rebuilt(&order("(<object>,)"), "n").unwrap_err();
+        assert!(odd.contains("cannot be rebuilt"), "{odd}");
+        let nameless = RetryOrder {
+            name: None,
+            ..order("()")
+        };
+        assert!(
+            rebuilt(&nameless, "n")
+                .unwrap_err()
+                .contains("name is unknown")
+        );
+        let lost = RetryOrder {
+            queue: None,
+            ..order("()")
+        };
+        assert!(
+            rebuilt(&lost, "n")
+                .unwrap_err()
+                .contains("queue is unknown")
+        );
+    }
+
+    #[test]
+    fn all_is_said_in_words_and_one_worker_is_its_destination() {
+        let one = Aim::of("w1@h", vec!["w1@h".into(), "w2@h".into()]);
+        assert_eq!(one.destination(), vec!["w1@h"]);
+        assert_eq!(one.addressed(), vec!["w1@h"]);
+        let all = Aim::of("all", vec!["w1@h".into(), "w2@h".into()]);
+        assert!(all.destination().is_empty());
+        assert_eq!(all.addressed().len(), 2);
+        assert_eq!(all.words(), "all workers");
+    }
+}

@@ -1,0 +1,321 @@
+//! `chavion-tui worker …`, `task retry …` and `queue …`: the fleet's commands from the shell,
+//! through the same actions (gate, audit) as the TUI. Each prints what the workers said,
+//! or JSON with `--json`. Exit codes: 0 every addressed worker said ok; 1 some did not
+//! answer, refused, or a task was not sent; 2 a usage error or a refusal; 3 Redis could not
+//! be reached.
+
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use super::confirm;
+use crate::actions::fleet::{self, Aim, RetryOrder};
+use crate::actions::{self, Context};
+use crate::config::Settings;
+use crate::feeds::pidbox::{Control, Inspect, Roll};
+use crate::feeds::redis::queues;
+use crate::gate::{Act, Gate};
+use crate::sanitize::clean;
+use crate::store::SharedStore;
+use crate::wiring;
+
+async fn context(settings: &Settings, gate: Gate) -> Result<Context, ExitCode> {
+    let store = wiring::open_store(settings.store_url.as_deref())
+        .await
+        .map_err(|why| {
+            eprintln!("chavion-tui: {why}");
+            ExitCode::from(3)
+        })?;
+    Ok(wiring::action_context(
+        settings,
+        gate,
+        SharedStore::ready(store),
+    ))
+}
+
+/// Refused by the gate before anything is asked or sent: said, audited, exit 2.
+async fn gated(ctx: &Context, act: Act, target: &str) -> Result<(), ExitCode> {
+    actions::gate(ctx, act, target, b"").await.map_err(|r| {
+        eprintln!("chavion-tui: {r}");
+        ExitCode::from(2)
+    })
+}
+
+pub async fn inspect(
+    settings: &Settings,
+    gate: Gate,
+    who: &str,
+    method: Inspect,
+    as_json: bool,
+) -> ExitCode {
+    let ctx = match context(settings, gate).await {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let aim = Aim::of(who, Vec::new());
+    let said = match fleet::inspect(&ctx, &aim, method, &[]).await {
+        Ok(s) => s,
+        Err(why) => {
+            eprintln!("chavion-tui: {why}");
+            return ExitCode::from(if ctx.gate.demo { 2 } else { 3 });
+        }
+    };
+    if as_json {
+        let replies: serde_json::Map<_, _> = said.replies.iter().cloned().collect();
+        println!(
+            "{}",
+            json!({"method": method.method(), "replies": replies, "silent": said.silent})
+        );
+    } else {
+        for (worker, reply) in &said.replies {
+            println!("{worker}:");
+            let text = serde_json::to_string_pretty(reply).unwrap_or_default();
+            for line in text.lines() {
+                println!("  {line}");
+            }
+        }
+        for w in &said.silent {
+            println!("{w}: did not answer within {} s", fleet::WINDOW.as_secs());
+        }
+        if said.replies.is_empty() && said.silent.is_empty() {
+            println!("no worker answered within {} s", fleet::WINDOW.as_secs());
+        }
+    }
+    if said.silent.is_empty() && !said.replies.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+pub async fn control(
+    settings: &Settings,
+    gate: Gate,
+    who: &str,
+    cmd: Control,
+    yes: bool,
+    as_json: bool,
+) -> ExitCode {
+    let ctx = match context(settings, gate).await {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let act = if cmd == Control::Shutdown {
+        Act::Shutdown
+    } else {
+        Act::Control
+    };
+    let aim = Aim::of(who, Vec::new());
+    if let Err(code) = gated(&ctx, act, &format!("{} {}", aim.words(), cmd.method())).await {
+        return code;
+    }
+    if let Err(why) = cmd.check() {
+        eprintln!("chavion-tui: refused: {why}");
+        return ExitCode::from(2);
+    }
+    if !yes {
+        let typed = (cmd == Control::Shutdown).then_some(who);
+        let question = format!("{}: {}", aim.words(), cmd.words());
+        if let Err(code) = confirm(&question, typed).await {
+            return code;
+        }
+    }
+    match fleet::command(&ctx, &cmd, &aim).await {
+        Ok(roll) if cmd.expects_reply() => {
+            if let Some(note) = cmd
+                .note()
+                .filter(|_| roll.answers.iter().any(|(_, a)| a.is_ok()))
+            {
+                eprintln!("chavion-tui: note: {note}");
+            }
+            report(&roll, as_json)
+        }
+        Ok(_) => {
+            println!(
+                "shutdown sent to {}: it finishes its running tasks, then goes offline",
+                aim.words()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            eprintln!("chavion-tui: {why}");
+            ExitCode::from(if why.starts_with("refused") { 2 } else { 3 })
+        }
+    }
+}
+
+fn report(roll: &Roll, as_json: bool) -> ExitCode {
+    if as_json {
+        let answers: serde_json::Map<_, _> = roll
+            .answers
+            .iter()
+            .map(|(w, a)| {
+                let v = match a {
+                    crate::feeds::pidbox::Answer::Ok(s) => json!({"ok": s}),
+                    crate::feeds::pidbox::Answer::Refused(s) => json!({"error": s}),
+                };
+                (w.clone(), v)
+            })
+            .collect();
+        println!("{}", json!({"answers": answers, "silent": roll.silent}));
+    } else {
+        for (w, a) in &roll.answers {
+            println!("{w}: {}", a.words());
+        }
+        for w in &roll.silent {
+            println!("{w}: did not answer within {} s", fleet::WINDOW.as_secs());
+        }
+        if roll.answers.is_empty() && roll.silent.is_empty() {
+            println!("no worker answered within {} s", fleet::WINDOW.as_secs());
+        }
+    }
+    if roll.all_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+pub async fn purge(
+    settings: &Settings,
+    gate: Gate,
+    queue: &str,
+    task: Option<&str>,
+    yes: bool,
+) -> ExitCode {
+    let ctx = match context(settings, gate).await {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if let Err(code) = gated(&ctx, Act::Purge, queue).await {
+        return code;
+    }
+    if !yes {
+        let depth = match fleet::depths(&ctx, queue).await {
+            Ok(d) => d,
+            Err(why) => {
+                eprintln!("chavion-tui: {why}");
+                return ExitCode::from(3);
+            }
+        };
+        let only = task
+            .map(|t| format!(", only the messages of {t}"))
+            .unwrap_or_default();
+        let question = format!(
+            "purge {queue}{only}: waiting now {}",
+            queues::per_step(&depth)
+        );
+        if let Err(code) = confirm(&question, Some(queue)).await {
+            return code;
+        }
+    }
+    match fleet::purge(&ctx, queue, task).await {
+        Ok(n) => {
+            println!("{queue}: removed {}", queues::per_step(&n));
+            ExitCode::SUCCESS
+        }
+        Err(why) => failed(&why),
+    }
+}
+
+pub async fn move_messages(
+    settings: &Settings,
+    gate: Gate,
+    from: &str,
+    to: &str,
+    task: Option<&str>,
+    yes: bool,
+) -> ExitCode {
+    let ctx = match context(settings, gate).await {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if let Err(code) = gated(&ctx, Act::Move, &format!("{from} → {to}")).await {
+        return code;
+    }
+    if !yes {
+        let depth = match fleet::depths(&ctx, from).await {
+            Ok(d) => d,
+            Err(why) => {
+                eprintln!("chavion-tui: {why}");
+                return ExitCode::from(3);
+            }
+        };
+        let only = task
+            .map(|t| format!(", only the messages of {t}"))
+            .unwrap_or_default();
+        let question = format!(
+            "move from {from} to {to}{only}: waiting in {from} now {}",
+            queues::per_step(&depth)
+        );
+        if let Err(code) = confirm(&question, Some(from)).await {
+            return code;
+        }
+    }
+    match fleet::move_messages(&ctx, from, to, task).await {
+        Ok(n) => {
+            println!("{from} → {to}: moved {}", queues::per_step(&n));
+            ExitCode::SUCCESS
+        }
+        Err(why) => failed(&why),
+    }
+}
+
+fn failed(why: &str) -> ExitCode {
+    eprintln!("chavion-tui: {why}");
+    ExitCode::from(if why.starts_with("refused") { 2 } else { 3 })
+}
+
+/// `task retry ID…`: from the shell, a task is sent again only when a copy of its exact
+/// message is kept (the audit store's outbox, or kombu's `unacked`); the TUI can also
+/// rebuild one from the args its events showed.
+pub async fn retry(settings: &Settings, gate: Gate, ids: &[String], yes: bool) -> ExitCode {
+    let ctx = match context(settings, gate).await {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let target = match ids {
+        [one] => one.clone(),
+        many => format!("{} tasks", many.len()),
+    };
+    if let Err(code) = gated(&ctx, Act::Retry, &target).await {
+        return code;
+    }
+    if !yes {
+        let first: Vec<_> = ids.iter().take(5).map(|i| clean(i, 60)).collect();
+        let question = format!(
+            "retry {} task(s) under new ids: {}{}",
+            ids.len(),
+            first.join(", "),
+            if ids.len() > 5 { ", …" } else { "" }
+        );
+        let count = ids.len().to_string();
+        let typed = (ids.len() > 1).then_some(count.as_str());
+        if let Err(code) = confirm(&question, typed).await {
+            return code;
+        }
+    }
+    let orders: Vec<_> = ids
+        .iter()
+        .map(|id| RetryOrder {
+            task_id: id.clone(),
+            ..RetryOrder::default()
+        })
+        .collect();
+    let done = fleet::retry(&ctx, &orders).await;
+    let mut all = true;
+    for (old, r) in &done {
+        match r {
+            Ok((new, source)) => println!("{old} → {new} ({})", source.words()),
+            Err(why) => {
+                all = false;
+                println!("{old}: not sent: {why}");
+            }
+        }
+    }
+    if all {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}

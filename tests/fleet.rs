@@ -1,0 +1,666 @@
+//! Commanding the Celery fleet from the shell, against real Celery 5.7 workers (prefork; one
+//! autoscaling, one without -E) and a real redis-server: every inspect reply is parsed, and
+//! every control command changes what the worker really does.
+
+mod common;
+
+use common::Sandbox;
+use common::servers::{CeleryWorker, RedisServer, send_task, wait_until};
+use std::process::Output;
+
+use chavion_tui::feeds::pidbox::{Inspect, WorkerDetail};
+
+fn cli(sb: &Sandbox, redis: &str, args: &[&str]) -> Output {
+    let mut all = vec!["--redis", redis];
+    all.extend_from_slice(args);
+    sb.cmd(&all)
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn json_of(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            text(&out.stdout),
+            text(&out.stderr)
+        )
+    })
+}
+
+fn dir(sb: &Sandbox, name: &str) -> std::path::PathBuf {
+    let d = sb.path(name);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Workers answer once their control consumer is up.
+fn wait_for_pong(sb: &Sandbox, url: &str, worker: &str) {
+    wait_until(&format!("{worker} answers ping"), 30, || {
+        cli(sb, url, &["worker", "inspect", worker, "ping"])
+            .status
+            .success()
+    });
+}
+
+/// The pool processes of a worker: the children of its main process.
+fn pool_size(pid: i32) -> usize {
+    let out = std::process::Command::new("pgrep")
+        .args(["-P", &pid.to_string()])
+        .output()
+        .unwrap();
+    text(&out.stdout).lines().count()
+}
+
+#[test]
+fn every_inspect_reply_from_real_workers_is_parsed_and_a_dead_worker_is_named() {
+    let sb = Sandbox::new("fleet-inspect");
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let _auto = CeleryWorker::start_with(
+        &url,
+        &dir(&sb, "auto"),
+        "auto@localhost",
+        true,
+        &["--autoscale", "3,1"],
+    );
+    let _plain = CeleryWorker::start_with(
+        &url,
+        &dir(&sb, "plain"),
+        "plain@localhost",
+        false,
+        &["-c", "2"],
+    );
+    wait_for_pong(&sb, &url, "auto@localhost");
+    wait_for_pong(&sb, &url, "plain@localhost");
+    // Something for active, scheduled and revoked to show.
+    send_task(&url, "thinking.sleep", "[20]", None, None);
+    let out = cli(
+        &sb,
+        &url,
+        &[
+            "dispatch",
+            "thinking",
+            "thinking.add",
+            "--args",
+            "[1, 2]",
+            "--countdown",
+            "600",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let held = |m: &str| {
+        let out = cli(&sb, &url, &["worker", "inspect", "all", m, "--json"]);
+        json_of(&out)
+    };
+    wait_until("a task is active and one scheduled", 20, || {
+        let a = held("active");
+        let s = held("scheduled");
+        let busy = |v: &serde_json::Value| {
+            v["replies"].as_object().is_some_and(|r| {
+                r.values()
+                    .any(|l| l.as_array().is_some_and(|l| !l.is_empty()))
+            })
+        };
+        busy(&a) && busy(&s)
+    });
+    let mut details: std::collections::HashMap<String, WorkerDetail> = Default::default();
+    for m in Inspect::NAMED {
+        let out = cli(
+            &sb,
+            &url,
+            &["worker", "inspect", "all", m.method(), "--json"],
+        );
+        assert!(
+            out.status.success() || m == Inspect::Ping,
+            "{m:?}: {}",
+            text(&out.stderr)
+        );
+        let v = json_of(&out);
+        assert_eq!(v["method"], m.method());
+        let replies = v["replies"].as_object().unwrap();
+        assert!(
+            replies.contains_key("auto@localhost") && replies.contains_key("plain@localhost"),
+            "{m:?}: {v}"
+        );
+        for (w, said) in replies {
+            details.entry(w.clone()).or_default().apply(m, said);
+        }
+    }
+    let auto = &details["auto@localhost"];
+    let plain = &details["plain@localhost"];
+    assert_eq!(auto.autoscale.map(|(max, min, _)| (max, min)), Some((3, 1)));
+    assert_eq!(plain.concurrency, Some(2));
+    assert_eq!(plain.processes.len(), 2);
+    assert!(auto.pool.contains("prefork"), "{}", auto.pool);
+    assert!(
+        auto.queues
+            .iter()
+            .any(|q| q.name == "thinking" && q.routing_key == "thinking")
+    );
+    assert!(plain.registered.iter().any(|(n, _)| n == "thinking.sleep"));
+    assert!(
+        auto.conf
+            .iter()
+            .any(|(k, v)| k == "task_default_queue" && v == "thinking")
+    );
+    assert!(
+        auto.broker.starts_with("redis://127.0.0.1:"),
+        "{}",
+        auto.broker
+    );
+    assert!(auto.uptime_s.is_some() && auto.rusage.is_some() && auto.prefetch.is_some());
+    let active: Vec<_> = details.values().flat_map(|d| d.active.iter()).collect();
+    let scheduled: Vec<_> = details.values().flat_map(|d| d.scheduled.iter()).collect();
+    assert!(
+        active
+            .iter()
+            .any(|t| t.name == "thinking.sleep" && t.started.is_some())
+    );
+    assert!(
+        scheduled
+            .iter()
+            .any(|t| t.name == "thinking.add" && t.eta.is_some())
+    );
+    // The human form names each worker; a named worker that does not exist is named as silent.
+    let out = cli(&sb, &url, &["worker", "inspect", "gone@nowhere", "ping"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("gone@nowhere: did not answer within 3 s"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = cli(&sb, &url, &["worker", "inspect", "all", "nosuch"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("one of active"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn pool_autoscale_and_consumers_change_what_the_real_workers_do() {
+    let sb = Sandbox::new("fleet-pool");
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let auto = CeleryWorker::start_with(
+        &url,
+        &dir(&sb, "auto"),
+        "auto@localhost",
+        true,
+        &["--autoscale", "3,1"],
+    );
+    let plain = CeleryWorker::start_with(
+        &url,
+        &dir(&sb, "plain"),
+        "plain@localhost",
+        false,
+        &["-c", "2"],
+    );
+    wait_for_pong(&sb, &url, "auto@localhost");
+    wait_for_pong(&sb, &url, "plain@localhost");
+
+    // Grow and shrink: the worker's child processes are counted, not its word.
+    wait_until("plain starts 2 pool processes", 20, || {
+        pool_size(plain.pid()) == 2
+    });
+    let out = cli(
+        &sb,
+        &url,
+        &["worker", "pool", "plain@localhost", "grow", "2", "--yes"],
+    );
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("plain@localhost: ok: pool will grow"));
+    wait_until("the pool grows to 4", 20, || pool_size(plain.pid()) == 4);
+    let out = cli(
+        &sb,
+        &url,
+        &["worker", "pool", "plain@localhost", "shrink", "3", "--yes"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    wait_until("the pool shrinks to 1", 20, || pool_size(plain.pid()) == 1);
+    // The autoscaling worker refuses a grow, and says why; exit 1.
+    let out = cli(
+        &sb,
+        &url,
+        &["worker", "pool", "auto@localhost", "grow", "1", "--yes"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("refused: pool_grow is not supported with autoscale"));
+
+    // Autoscale: the new range is what `stats` reports.
+    let out = cli(
+        &sb,
+        &url,
+        &[
+            "worker",
+            "autoscale",
+            "auto@localhost",
+            "5",
+            "2",
+            "--yes",
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert_eq!(
+        json_of(&out)["answers"]["auto@localhost"]["ok"],
+        "autoscale now max=5 min=2"
+    );
+    let stats = json_of(&cli(
+        &sb,
+        &url,
+        &["worker", "inspect", "auto@localhost", "stats", "--json"],
+    ));
+    assert_eq!(stats["replies"]["auto@localhost"]["autoscaler"]["max"], 5);
+    assert_eq!(stats["replies"]["auto@localhost"]["autoscaler"]["min"], 2);
+
+    // Consumers: a message on `spare` waits until a worker is told to consume it.
+    drop(auto);
+    send_task(&url, "thinking.add", "[1, 1]", None, Some("spare"));
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(
+        redis.cli(&["llen", "spare"]).trim(),
+        "1",
+        "nobody consumes spare yet"
+    );
+    let out = cli(
+        &sb,
+        &url,
+        &[
+            "worker",
+            "consumer",
+            "plain@localhost",
+            "add",
+            "spare",
+            "--yes",
+        ],
+    );
+    assert!(
+        text(&out.stdout).contains("ok: add consumer spare"),
+        "{}",
+        text(&out.stdout)
+    );
+    wait_until("plain takes the spare message", 20, || {
+        plain.runs().iter().filter(|r| *r == "thinking.add").count() == 1
+    });
+    let out = cli(
+        &sb,
+        &url,
+        &[
+            "worker",
+            "consumer",
+            "plain@localhost",
+            "cancel",
+            "spare",
+            "--yes",
+        ],
+    );
+    assert!(text(&out.stdout).contains("no longer consuming from spare"));
+    send_task(&url, "thinking.add", "[2, 2]", None, Some("spare"));
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(
+        redis.cli(&["llen", "spare"]).trim(),
+        "1",
+        "cancelled: the message waits"
+    );
+    assert_eq!(
+        plain.runs().iter().filter(|r| *r == "thinking.add").count(),
+        1
+    );
+}
+
+#[test]
+fn rate_and_time_limits_shape_the_real_runs_and_shutdown_ends_the_worker() {
+    let sb = Sandbox::new("fleet-limits");
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let mut w = CeleryWorker::start_restartable(&url, &dir(&sb, "w"), "w@localhost");
+    wait_for_pong(&sb, &url, "w@localhost");
+
+    // 20 a minute: one every 3 s. Three marks sent at once run 3 s apart.
+    let out = cli(
+        &sb,
+        &url,
+        &[
+            "worker",
+            "rate-limit",
+            "all",
+            "thinking.mark",
+            "20/m",
+            "--yes",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("w@localhost: ok: new rate limit set successfully"));
+    for token in ["a", "b", "c"] {
+        send_task(&url, "thinking.mark", &format!("[\"{token}\"]"), None, None);
+    }
+    wait_until("three marks ran", 30, || {
+        w.runs()
+            .iter()
+            .filter(|r| r.starts_with("thinking.mark "))
+            .count()
+            == 3
+    });
+    let mut at: Vec<f64> = w
+        .runs()
+        .iter()
+        .filter(|r| r.starts_with("thinking.mark "))
+        .map(|r| r.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    at.sort_by(f64::total_cmp);
+    assert!(
+        at[1] - at[0] >= 2.0 && at[2] - at[1] >= 2.0,
+        "runs at {at:?}"
+    );
+
+    // Limits of 1 s (soft) and 2 s (hard) stop a task that sleeps for 30. Celery 5.7 reads a task type's
+    // limits when the worker builds its request class, so the new ones apply once the pool
+    // restarts; the command says so.
+    let out = cli(
+        &sb,
+        &url,
+        &[
+            "worker",
+            "time-limit",
+            "w@localhost",
+            "thinking.sleep",
+            "1",
+            "2",
+            "--yes",
+        ],
+    );
+    assert!(
+        text(&out.stdout).contains("ok: time limits set successfully"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stderr).contains("pool-restart"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = cli(
+        &sb,
+        &url,
+        &["worker", "pool-restart", "w@localhost", "--yes"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("ok: reload started"),
+        "{}",
+        text(&out.stdout)
+    );
+    send_task(&url, "thinking.sleep", "[30]", None, None);
+    // The soft limit raises SoftTimeLimitExceeded in the task after 1 s: it ends, 29 s early.
+    let err = || std::fs::read_to_string(sb.path("w/worker.err")).unwrap_or_default();
+    wait_until("the task is stopped by its time limit", 20, || {
+        err().contains("Soft time limit (1.0s) exceeded for thinking.sleep")
+    });
+    assert!(
+        err().contains("raised unexpected: SoftTimeLimitExceeded"),
+        "{}",
+        err()
+    );
+
+    // Shutdown wants the worker's name typed; --yes for scripts. The process ends.
+    let out = cli(&sb, &url, &["worker", "shutdown", "all", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "shutdown never goes to all");
+    let out = cli(&sb, &url, &["worker", "shutdown", "w@localhost", "--yes"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    wait_until("the worker process ends", 20, || w.ended());
+    let out = cli(&sb, &url, &["worker", "inspect", "w@localhost", "ping"]);
+    assert!(text(&out.stdout).contains("did not answer"));
+    let trail = text(&cli(&sb, &url, &["audit", "--json"]).stdout);
+    for said in [
+        "all workers rate_limit",
+        "w@localhost time_limit",
+        "\"action\": \"shutdown\"",
+        "w@localhost: ok: reload started",
+    ] {
+        assert!(trail.contains(said), "{said} audited: {trail}");
+    }
+}
+
+/// The messages waiting in each of a queue's four sub-queues, oldest last.
+fn lists(redis: &RedisServer, queue: &str) -> Vec<Vec<String>> {
+    ["", "\x06\x163", "\x06\x166", "\x06\x169"]
+        .iter()
+        .map(|s| {
+            redis
+                .cli(&["lrange", &format!("{queue}{s}"), "0", "-1"])
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn purge_removes_exactly_the_queue_across_its_priorities_and_nothing_else() {
+    let sb = Sandbox::new("fleet-purge");
+    let redis = RedisServer::start();
+    let url = redis.url();
+    for p in [0u8, 3, 6, 9] {
+        for name in ["thinking.add", "thinking.fail"] {
+            send_task(&url, name, "[1, 2]", Some(p), Some("thinking"));
+        }
+    }
+    send_task(&url, "thinking.add", "[1, 2]", None, Some("judging"));
+    let before = lists(&redis, "thinking");
+    assert!(before.iter().all(|l| l.len() == 2), "{before:?}");
+    // Only one task's messages: the others stay, in their order.
+    let out = cli(
+        &sb,
+        &url,
+        &[
+            "queue",
+            "purge",
+            "thinking",
+            "--task",
+            "thinking.fail",
+            "--yes",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("removed 4 (priority 0: 1, 3: 1, 6: 1, 9: 1)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let kept = lists(&redis, "thinking");
+    for (b, k) in before.iter().zip(&kept) {
+        let expect: Vec<_> = b
+            .iter()
+            .filter(|m| m.contains("thinking.add"))
+            .cloned()
+            .collect();
+        assert_eq!(k, &expect);
+    }
+    // Without a terminal and without --yes, nothing is done.
+    let out = cli(&sb, &url, &["queue", "purge", "thinking"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("pass --yes"));
+    let out = cli(&sb, &url, &["queue", "purge", "thinking", "--yes"]);
+    assert!(
+        text(&out.stdout).contains("removed 4"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(lists(&redis, "thinking").iter().all(Vec::is_empty));
+    assert_eq!(
+        redis.cli(&["llen", "judging"]).trim(),
+        "1",
+        "other queues untouched"
+    );
+    let trail = text(&cli(&sb, &url, &["audit"]).stdout);
+    assert!(
+        trail.contains("purge") && trail.contains("removed 4"),
+        "{trail}"
+    );
+}
+
+#[test]
+fn a_move_killed_half_way_loses_nothing_and_doubles_nothing() {
+    let sb = Sandbox::new("fleet-move");
+    let redis = RedisServer::start();
+    let url = redis.url();
+    // 30 000 messages in `from`, in two priorities.
+    let fill = "for i=1,20000 do redis.call('LPUSH', KEYS[1], '{\"headers\":{\"task\":\"t.a\"},\"n\":' .. i .. '}') end \
+                for i=1,10000 do redis.call('LPUSH', KEYS[2], '{\"headers\":{\"task\":\"t.b\"},\"n\":' .. i .. '}') end";
+    redis.cli(&["eval", fill, "2", "from", "from\x06\x166"]);
+    let all_before: std::collections::BTreeSet<String> =
+        lists(&redis, "from").concat().into_iter().collect();
+    assert_eq!(all_before.len(), 30_000);
+    let mut mover = std::process::Command::new(common::BIN)
+        .args(["--redis", &url, "queue", "move", "from", "to", "--yes"])
+        .env("XDG_CONFIG_HOME", sb.path("config"))
+        .env("XDG_DATA_HOME", sb.path("data"))
+        .env("XDG_STATE_HOME", sb.path("state"))
+        .spawn()
+        .unwrap();
+    wait_until("the move has begun", 20, || {
+        redis.cli(&["llen", "to"]).trim() != "0"
+    });
+    mover.kill().unwrap(); // SIGKILL, mid-way
+    mover.wait().unwrap();
+    let (from, to) = (lists(&redis, "from").concat(), lists(&redis, "to").concat());
+    assert!(!from.is_empty() || !to.is_empty());
+    let mut after: Vec<String> = from.into_iter().chain(to).collect();
+    assert_eq!(after.len(), 30_000, "nothing lost, nothing doubled");
+    after.sort();
+    assert_eq!(
+        after.into_iter().collect::<std::collections::BTreeSet<_>>(),
+        all_before
+    );
+    // Finished by a second run; each priority lands in its own sub-queue, in order.
+    let out = cli(&sb, &url, &["queue", "move", "from", "to", "--yes"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let to = lists(&redis, "to");
+    assert_eq!((to[0].len(), to[2].len()), (20_000, 10_000));
+    assert!(lists(&redis, "from").iter().all(Vec::is_empty));
+    // Only one task's messages move back.
+    let out = cli(
+        &sb,
+        &url,
+        &["queue", "move", "to", "from", "--task", "t.b", "--yes"],
+    );
+    assert!(
+        text(&out.stdout).contains("moved 10000 (priority 6: 10000)"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(lists(&redis, "to")[0].len(), 20_000);
+}
+
+#[test]
+fn retry_of_a_failed_task_runs_it_again_once_under_a_new_id() {
+    let sb = Sandbox::new("fleet-retry");
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let w = CeleryWorker::start(&url, true, &dir(&sb, "w"));
+    let out = cli(&sb, &url, &["dispatch", "thinking", "thinking.fail"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_string();
+    wait_until("the task failed once", 30, || w.runs() == ["thinking.fail"]);
+    let out = cli(&sb, &url, &["task", "retry", &id, "--yes"]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let said = text(&out.stdout);
+    assert!(
+        said.contains(&id) && said.contains("its exact message, from the store"),
+        "{said}"
+    );
+    let new_id = said
+        .split(" → ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_ne!(new_id, id);
+    wait_until("it ran again", 30, || w.runs().len() == 2);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(w.runs(), ["thinking.fail", "thinking.fail"], "again, once");
+    let trail = text(&cli(&sb, &url, &["audit", "--json"]).stdout);
+    assert!(
+        trail.contains(&format!("{id}→{new_id}")),
+        "old and new linked: {trail}"
+    );
+    // A task no control room kept is refused from the shell, in words.
+    let out = cli(
+        &sb,
+        &url,
+        &[
+            "task",
+            "retry",
+            "00000000-0000-0000-0000-000000000000",
+            "--yes",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("not sent: its name is unknown"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn read_only_and_the_demo_refuse_every_fleet_command_in_words() {
+    let sb = Sandbox::new("fleet-refuse");
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let commands: [&[&str]; 10] = [
+        &["worker", "pool", "w@h", "grow", "1", "--yes"],
+        &["worker", "autoscale", "w@h", "3", "1", "--yes"],
+        &["worker", "consumer", "w@h", "add", "q", "--yes"],
+        &["worker", "rate-limit", "all", "t", "1/s", "--yes"],
+        &["worker", "time-limit", "all", "t", "1", "2", "--yes"],
+        &["worker", "pool-restart", "w@h", "--yes"],
+        &["worker", "shutdown", "w@h", "--yes"],
+        &["task", "retry", "some-id", "--yes"],
+        &["queue", "purge", "thinking", "--yes"],
+        &["queue", "move", "a", "b", "--yes"],
+    ];
+    redis.cli(&["lpush", "thinking", "kept"]);
+    for mode in ["--read-only", "--demo"] {
+        for c in commands {
+            let mut args = vec![mode];
+            args.extend_from_slice(c);
+            let out = cli(&sb, &url, &args);
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            assert!(err.contains("refused:"), "{args:?}: {err}");
+            let why = if mode == "--demo" {
+                "demo"
+            } else {
+                "--read-only"
+            };
+            assert!(err.contains(why), "{args:?}: {err}");
+        }
+    }
+    assert_eq!(redis.cli(&["lrange", "thinking", "0", "-1"]).trim(), "kept");
+    assert_eq!(
+        redis.cli(&["dbsize"]).trim(),
+        "1",
+        "nothing else reached Redis"
+    );
+    let trail = text(&cli(&sb, &url, &["audit"]).stdout);
+    assert!(trail.contains("refused: --read-only") && trail.contains("refused: --demo"));
+}
