@@ -51,6 +51,22 @@ pub enum Event {
         feed: String,
         count: u64,
     },
+    /// A worker's answers to its detail's questions, or why none came.
+    Inspected {
+        worker: String,
+        outcome: Result<Box<crate::feeds::pidbox::WorkerDetail>, String>,
+    },
+    /// A fleet order (or an inspect of every worker) finished: one line per worker or task,
+    /// each ok or not; or why nothing was done.
+    Ordered {
+        what: String,
+        outcome: Result<Vec<(bool, String)>, String>,
+    },
+    /// A queue's depth in each priority sub-queue, for a confirmation.
+    QueueDepths {
+        queue: String,
+        depths: Result<[u64; 4], String>,
+    },
     /// An action finished: what it was, and its outcome in words.
     ActionDone {
         what: String,

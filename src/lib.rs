@@ -13,6 +13,7 @@ pub mod gate;
 pub mod glob;
 pub mod lines;
 pub mod logging;
+pub mod orders;
 pub mod redis_url;
 pub mod run;
 pub mod sanitize;

@@ -31,6 +31,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("feeds::route", 2),
     ("feeds::exposure", 2),
     ("feeds::pidbox", 2),
+    ("orders", 2),
     ("feeds::pidbox_tests", 2),
     ("store", 2),
     ("executor", 2),

@@ -6,54 +6,15 @@
 use std::time::Duration;
 
 use super::{Context, audit, dispatch, gate};
-use crate::feeds::pidbox::{Control, Inspect, Roll};
+use crate::feeds::pidbox::{Control, Inspect, Roll, WorkerDetail};
 use crate::feeds::redis::{control, queues, reason, sampler};
 use crate::feeds::{pyrepr, wire};
 use crate::gate::Act;
+use crate::orders::Order;
+pub use crate::orders::{Aim, RetryOrder};
 
 /// How long workers are given to answer.
 pub const WINDOW: Duration = Duration::from_secs(3);
-
-/// Who a command goes to: one worker, or every worker when the operator said "all". For
-/// "all", the workers known to be online are carried, so those that stay silent are named.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Aim {
-    Worker(String),
-    All { known: Vec<String> },
-}
-
-impl Aim {
-    /// The operator's word: "all", or a worker's name.
-    pub fn of(word: &str, known: Vec<String>) -> Aim {
-        if word == "all" {
-            Aim::All { known }
-        } else {
-            Aim::Worker(word.to_string())
-        }
-    }
-
-    /// The request's destination: empty means every worker.
-    fn destination(&self) -> Vec<String> {
-        match self {
-            Aim::Worker(w) => vec![w.clone()],
-            Aim::All { .. } => Vec::new(),
-        }
-    }
-
-    fn addressed(&self) -> Vec<String> {
-        match self {
-            Aim::Worker(w) => vec![w.clone()],
-            Aim::All { known } => known.clone(),
-        }
-    }
-
-    pub fn words(&self) -> String {
-        match self {
-            Aim::Worker(w) => w.clone(),
-            Aim::All { .. } => "all workers".into(),
-        }
-    }
-}
 
 /// What workers said to one inspect method, each reply cleaned, and who stayed silent.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,6 +59,137 @@ pub async fn inspect(
         replies,
         silent,
     })
+}
+
+/// Everything a worker's detail shows, asked on one connection, one method after another (a
+/// named worker answers each in a few milliseconds). Silence to every question is an error.
+pub async fn detail(ctx: &Context, worker: &str) -> Result<WorkerDetail, String> {
+    if ctx.gate.demo {
+        return Err("the demo's fleet is simulated: there is no worker to ask".into());
+    }
+    let mut conn = sampler::connect(&ctx.redis_url)
+        .await
+        .map_err(|e| reason(&e))?;
+    let mut detail = WorkerDetail::default();
+    let to = [worker.to_string()];
+    for m in Inspect::DETAIL {
+        let replies = control::ask(
+            &mut conn,
+            &ctx.target.keyprefix,
+            &ctx.pidbox_channel,
+            m.method(),
+            m.arguments(&[]),
+            &to,
+            WINDOW,
+        )
+        .await
+        .map_err(|e| reason(&e))?;
+        match replies.iter().find(|(w, _)| w == worker) {
+            Some((_, said)) => detail.apply(m, said),
+            // A worker silent to the first question is gone: do not wait out the others.
+            None if detail.answered.is_empty() => {
+                return Err(format!("did not answer within {} s", WINDOW.as_secs()));
+            }
+            None => {}
+        }
+    }
+    Ok(detail)
+}
+
+/// Carries out one confirmed order; one line per worker or task, each ok or not.
+pub async fn carry_out(ctx: &Context, order: Order) -> Result<Vec<(bool, String)>, String> {
+    match order {
+        Order::Control { cmd, aim } => {
+            let roll = command(ctx, &cmd, &aim).await?;
+            if !cmd.expects_reply() {
+                return Ok(vec![(
+                    true,
+                    format!(
+                        "shutdown sent to {}: it finishes its running tasks, then goes offline",
+                        aim.words()
+                    ),
+                )]);
+            }
+            let mut lines: Vec<_> = roll
+                .answers
+                .iter()
+                .map(|(w, a)| (a.is_ok(), format!("{w}: {}", a.words())))
+                .collect();
+            lines.extend(roll.silent.iter().map(|w| {
+                (
+                    false,
+                    format!("{w}: did not answer within {} s", WINDOW.as_secs()),
+                )
+            }));
+            if lines.is_empty() {
+                lines.push((
+                    false,
+                    format!("no worker answered within {} s", WINDOW.as_secs()),
+                ));
+            }
+            if let Some(note) = cmd
+                .note()
+                .filter(|_| roll.answers.iter().any(|(_, a)| a.is_ok()))
+            {
+                lines.push((true, format!("note: {note}")));
+            }
+            Ok(lines)
+        }
+        Order::Retry { tasks } => Ok(retry(ctx, &tasks)
+            .await
+            .into_iter()
+            .map(|(old, r)| match r {
+                Ok((new, source)) => (true, format!("{old} → {new} ({})", source.words())),
+                Err(why) => (false, format!("{old}: not sent: {why}")),
+            })
+            .collect()),
+        Order::Purge { queue, task } => {
+            let n = purge(ctx, &queue, task.as_deref()).await?;
+            Ok(vec![(
+                true,
+                format!("{queue}: removed {}", queues::per_step(&n)),
+            )])
+        }
+        Order::Move { from, to, task } => {
+            let n = move_messages(ctx, &from, &to, task.as_deref()).await?;
+            Ok(vec![(
+                true,
+                format!("{from} → {to}: moved {}", queues::per_step(&n)),
+            )])
+        }
+    }
+}
+
+/// One inspect method asked of every worker: a line per worker, its answer compacted.
+pub async fn inspect_all(
+    ctx: &Context,
+    method: Inspect,
+    known: Vec<String>,
+) -> Result<Vec<(bool, String)>, String> {
+    let said = inspect(ctx, &Aim::All { known }, method, &[]).await?;
+    let mut lines: Vec<_> = said
+        .replies
+        .iter()
+        .map(|(w, v)| {
+            (
+                true,
+                format!("{w}: {}", crate::sanitize::clean(&v.to_string(), 300)),
+            )
+        })
+        .collect();
+    lines.extend(said.silent.iter().map(|w| {
+        (
+            false,
+            format!("{w}: did not answer within {} s", WINDOW.as_secs()),
+        )
+    }));
+    if lines.is_empty() {
+        lines.push((
+            false,
+            format!("no worker answered within {} s", WINDOW.as_secs()),
+        ));
+    }
+    Ok(lines)
 }
 
 /// Sends a control command to the aimed workers and collects each answer, audited.
@@ -226,18 +318,6 @@ pub async fn move_messages(
     };
     audit(ctx, "move", &target, from.as_bytes(), &said, "").await;
     outcome
-}
-
-/// A task to send again, with what the control room saw of it.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct RetryOrder {
-    pub task_id: String,
-    pub name: Option<String>,
-    /// Python reprs, as the task's events carried them.
-    pub args: Option<String>,
-    pub kwargs: Option<String>,
-    /// Its queue, when known (its task-sent event, or its agent's queue).
-    pub queue: Option<String>,
 }
 
 /// How a retry's message was found.
@@ -474,16 +554,5 @@ mod tests {
                 .unwrap_err()
                 .contains("queue is unknown")
         );
-    }
-
-    #[test]
-    fn all_is_said_in_words_and_one_worker_is_its_destination() {
-        let one = Aim::of("w1@h", vec!["w1@h".into(), "w2@h".into()]);
-        assert_eq!(one.destination(), vec!["w1@h"]);
-        assert_eq!(one.addressed(), vec!["w1@h"]);
-        let all = Aim::of("all", vec!["w1@h".into(), "w2@h".into()]);
-        assert!(all.destination().is_empty());
-        assert_eq!(all.addressed().len(), 2);
-        assert_eq!(all.words(), "all workers");
     }
 }

@@ -347,6 +347,25 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
             let queues = ask_queues(ctx, &worker).await;
             Some(Event::WorkerQueues { worker, queues })
         }
+        Effect::Inspect { worker } => {
+            let outcome = fleet::detail(ctx, &worker).await.map(Box::new);
+            Some(Event::Inspected { worker, outcome })
+        }
+        Effect::InspectAll { method, known } => Some(Event::Ordered {
+            what: format!("inspect {}", method.method()),
+            outcome: fleet::inspect_all(ctx, method, known).await,
+        }),
+        Effect::Order(order) => {
+            let what = order.words();
+            Some(Event::Ordered {
+                what,
+                outcome: fleet::carry_out(ctx, *order).await,
+            })
+        }
+        Effect::QueueDepths { queue } => {
+            let depths = fleet::depths(ctx, &queue).await;
+            Some(Event::QueueDepths { queue, depths })
+        }
         Effect::Locate { request } => {
             let place = dispatch::locate(&ctx.target, &request).await;
             Some(Event::Located {
@@ -390,6 +409,9 @@ fn effect_name(e: &Effect) -> &'static str {
         Effect::Redeliver { .. } => "redeliver",
         Effect::ResultKnown { .. } => "result known",
         Effect::AskQueues { .. } => "ask queues",
+        Effect::Inspect { .. } | Effect::InspectAll { .. } => "inspect",
+        Effect::Order(order) => order.act().audit_name(),
+        Effect::QueueDepths { .. } => "queue depths",
     }
 }
 

@@ -28,6 +28,61 @@ pub const COMMANDS: &[(&[&str], &str, &str)] = &[
         ":at 14:05 | -15m | RFC 3339",
         "jump the activity log to a time",
     ),
+    (
+        &["inspect"],
+        ":inspect | :inspect METHOD all",
+        "the selected worker's detail, or one inspect method asked of every worker",
+    ),
+    (
+        &["pool"],
+        ":pool grow|shrink N",
+        "grow or shrink the selected worker's pool",
+    ),
+    (
+        &["autoscale"],
+        ":autoscale MAX MIN",
+        "the selected worker's autoscale range",
+    ),
+    (
+        &["consumer"],
+        ":consumer add|cancel QUEUE",
+        "the selected worker starts or stops consuming a queue",
+    ),
+    (
+        &["ratelimit"],
+        ":ratelimit TASK RATE [all]",
+        "rate limit a task (N, N/s, N/m, N/h; 0 lifts it)",
+    ),
+    (
+        &["timelimit"],
+        ":timelimit TASK SOFT HARD [all]",
+        "soft and hard time limits for a task, in seconds",
+    ),
+    (
+        &["poolrestart"],
+        ":poolrestart",
+        "restart the selected worker's pool (if it allows it)",
+    ),
+    (
+        &["shutdown"],
+        ":shutdown",
+        "shut the selected worker down (type its name)",
+    ),
+    (
+        &["retry"],
+        ":retry [FILTER]",
+        "retry the selected task, or every failed or revoked task the filter picks",
+    ),
+    (
+        &["purge"],
+        ":purge QUEUE [TASK]",
+        "empty a queue, all four priorities (type its name)",
+    ),
+    (
+        &["move"],
+        ":move FROM TO [TASK]",
+        "move waiting messages to another queue (type FROM)",
+    ),
     (&["tasks"], ":tasks", "the Tasks view"),
     (&["workers"], ":workers", "the Workers view"),
     (&["executor", "runbooks"], ":executor", "the Executor view"),

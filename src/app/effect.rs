@@ -44,6 +44,18 @@ pub enum Effect {
     /// Ask a worker which queues it consumes (`active_queues` over the pidbox): it maps
     /// the worker to its agent. Only reads; never in the demo.
     AskQueues { worker: String },
+    /// Ask one worker everything its detail shows (stats, queues, registered tasks, conf,
+    /// the tasks it holds). Only reads; never in the demo.
+    Inspect { worker: String },
+    /// Ask every worker one inspect method; each answer goes to the activity log.
+    InspectAll {
+        method: crate::feeds::pidbox::Inspect,
+        known: Vec<String>,
+    },
+    /// Carry out a confirmed fleet order (a worker command, a retry, a purge, a move).
+    Order(Box<crate::orders::Order>),
+    /// Read a queue's depth in each priority sub-queue, for a confirmation. Only reads.
+    QueueDepths { queue: String },
 }
 
 impl Effect {
@@ -59,6 +71,7 @@ impl Effect {
             Effect::Emit { .. } => Act::Emit,
             Effect::Exec { plan, .. } => run_act(plan),
             Effect::Redeliver { .. } => Act::Redeliver,
+            Effect::Order(order) => order.act(),
             Effect::Quit
             | Effect::CancelRun { .. }
             | Effect::LoadOlder { .. }
@@ -66,7 +79,10 @@ impl Effect {
             | Effect::Copy { .. }
             | Effect::Locate { .. }
             | Effect::ResultKnown { .. }
-            | Effect::AskQueues { .. } => return None,
+            | Effect::AskQueues { .. }
+            | Effect::Inspect { .. }
+            | Effect::InspectAll { .. }
+            | Effect::QueueDepths { .. } => return None,
         })
     }
 }

@@ -250,6 +250,9 @@ pub fn worker_event(state: &mut State, at: DateTime<Utc>, w: WorkerEvent) {
             queues: None,
             asked: 0,
             asked_at: None,
+            succeeded: 0,
+            failed: 0,
+            retried: 0,
         });
     entry.online = online;
     entry.last_heartbeat = at;
@@ -379,6 +382,7 @@ pub fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
     if !t.hostname.is_empty() && t.kind != TaskEventKind::Sent {
         task.worker = t.hostname.clone();
     }
+
     task.agent = worker_agent.or(queue_agent).or(task.agent);
     let f = t.fields;
     macro_rules! keep {
@@ -389,8 +393,21 @@ pub fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
     );
     let name = task.fields.name.clone().unwrap_or_else(|| "task".into());
     let agent = task.agent;
+
     let label = format!("{name} [{}]", short_id(&t.uuid));
     let exception = task.fields.exception.clone();
+    // Flower's per-worker counts: one lookup, only for the events that end a run.
+    if matches!(
+        t.kind,
+        TaskEventKind::Succeeded | TaskEventKind::Failed | TaskEventKind::Retried
+    ) && let Some(w) = state.workers.get_mut(&t.hostname)
+    {
+        match t.kind {
+            TaskEventKind::Succeeded => w.succeeded += 1,
+            TaskEventKind::Failed => w.failed += 1,
+            _ => w.retried += 1,
+        }
+    }
     // Heartbeats do not say which queues a worker consumes; the first task it takes from an
     // agent's queue does, for workers no hostname pattern matched.
     if let Some(i) = agent

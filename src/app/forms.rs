@@ -334,6 +334,9 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
     let (cmd, rest) = line
         .split_once(char::is_whitespace)
         .map_or((line, ""), |(c, r)| (c, r.trim()));
+    if let Some(done) = super::fleet_orders::command(state, cmd, rest) {
+        return done;
+    }
     match cmd {
         "q" | "quit" => super::common::quit(state),
         "tasks" => {

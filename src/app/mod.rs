@@ -8,6 +8,7 @@ pub mod draft;
 pub mod effect;
 pub mod exec;
 pub mod fleet;
+pub mod fleet_orders;
 pub mod forms;
 pub mod health;
 pub mod logview;
@@ -23,6 +24,7 @@ pub mod update;
 #[cfg(test)]
 mod update_tests;
 pub mod watch;
+pub mod workers_view;
 
 pub use common::Outcome;
 pub use effect::Effect;

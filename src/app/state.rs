@@ -114,6 +114,10 @@ pub struct Worker {
     pub sw_ver: Option<String>,
     /// The queues it said it consumes (`active_queues`), once it has said.
     pub queues: Option<Vec<String>>,
+    /// Tasks it finished, by outcome, as its events said since this control room started.
+    pub succeeded: u64,
+    pub failed: u64,
+    pub retried: u64,
     /// Times it was asked, and when last: a worker whose control consumer was not up yet
     /// is asked again on a later heartbeat, a few times at most.
     pub asked: u8,
@@ -255,6 +259,21 @@ pub struct State {
     /// Effects asked for while applying a feed (applying returns only whether to redraw):
     /// `update` hands them out with its outcome.
     pub effects_due: Vec<super::effect::Effect>,
+    /// What each worker said when last asked (its detail), by hostname.
+    pub inspected: HashMap<String, Inspected>,
+}
+
+/// A worker's detail as last asked, and whether a question is out.
+#[derive(Debug, Clone, Default)]
+pub struct Inspected {
+    pub detail: crate::feeds::pidbox::WorkerDetail,
+    /// When it last answered.
+    pub at: Option<DateTime<Utc>>,
+    /// When it was last asked; None once its answer (or silence) is in.
+    pub asking: Option<DateTime<Utc>>,
+    pub asked_at: Option<DateTime<Utc>>,
+    /// Why the last question got no answer.
+    pub error: Option<String>,
 }
 
 impl State {
@@ -359,6 +378,7 @@ impl State {
             history_store: false,
             results_awaited: Default::default(),
             effects_due: Vec::new(),
+            inspected: Default::default(),
             executor: Executor {
                 config: std::sync::Arc::new(cfg.executor.clone()),
                 runs: Vec::new(),
@@ -386,6 +406,8 @@ impl State {
                 help_scroll: 0,
                 fullscreen: false,
                 goto_pending: None,
+                worker_pick: None,
+                worker_scroll: 0,
             },
         }
     }

@@ -21,6 +21,7 @@ pub fn act(state: &mut State, action: Action) -> Option<Outcome> {
             Action::Back | Action::Zoom => ui.mode = Mode::Normal,
             Action::Up => ui.detail_scroll = ui.detail_scroll.saturating_sub(1),
             Action::Down => ui.detail_scroll = ui.detail_scroll.saturating_add(1).min(500),
+            Action::Retry => return Some(super::fleet_orders::retry_key(state)),
             // Revoke, terminate, quit and help still work from the detail.
             Action::Revoke | Action::Terminate | Action::Quit | Action::Help => return None,
             _ => return Some(Outcome::default()),
@@ -36,6 +37,7 @@ pub fn act(state: &mut State, action: Action) -> Option<Outcome> {
         Action::Revoke | Action::Terminate => {
             return Some(ask_revoke(state, action == Action::Terminate));
         }
+        Action::Retry => return Some(super::fleet_orders::retry_key(state)),
         Action::Zoom => {
             if tasks::selected(state).is_none() {
                 return Some(Outcome::default());

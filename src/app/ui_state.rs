@@ -54,6 +54,27 @@ pub enum Mode {
     LogSearch(String),
     /// `q` while runs are going: quitting cancels them; asks first.
     ConfirmQuit,
+    /// The selected worker's detail (`Ui::worker_pick`), asked of it over the pidbox.
+    WorkerDetail,
+    /// An order to the fleet waiting for `y`, or for a word typed (a worker's name, a
+    /// queue's name, a count).
+    ConfirmOrder(Box<PendingOrder>),
+}
+
+/// A fleet order waiting for the operator's word.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingOrder {
+    pub order: crate::orders::Order,
+    /// What the confirmation shows besides the order's words: the first tasks of a bulk
+    /// retry, how a retry's message is found, the sub-queues' depths once known.
+    pub lines: Vec<String>,
+    /// The word to type, when `y` is not enough.
+    pub typed_word: Option<String>,
+    pub typed: String,
+    /// Why the last Enter did not confirm, shown in the dialog.
+    pub wrong: Option<String>,
+    /// The queue whose depth per sub-queue the dialog waits for (purge and move).
+    pub depth_of: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -154,6 +175,8 @@ impl Mode {
             | Mode::ConfirmQuit => "CONFIRM",
             Mode::LogFilter(_) => "FILTER",
             Mode::LogSearch(_) => "SEARCH",
+            Mode::WorkerDetail => "WORKER",
+            Mode::ConfirmOrder(_) => "CONFIRM",
         }
     }
 }
@@ -240,4 +263,7 @@ pub struct Ui {
     pub fullscreen: bool,
     /// A jump to a time waiting for older history from the store.
     pub goto_pending: Option<DateTime<Utc>>,
+    /// The selected worker, by hostname: commands without `all` go to it.
+    pub worker_pick: Option<String>,
+    pub worker_scroll: u16,
 }

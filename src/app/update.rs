@@ -22,6 +22,7 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
     {
         super::tasks::pick_row(state, 0);
     }
+    super::workers_view::keep_pick(state);
     out
 }
 
@@ -63,6 +64,11 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
             );
             Outcome::redraw()
         }
+        Event::Inspected { worker, outcome } => {
+            super::workers_view::inspected(state, &worker, outcome)
+        }
+        Event::Ordered { what, outcome } => super::fleet_orders::ordered(state, &what, outcome),
+        Event::QueueDepths { queue, depths } => super::fleet_orders::depths(state, &queue, depths),
         Event::ActionDone { what, outcome } => {
             match outcome {
                 Ok(msg) => flash(state, Level::Info, format!("{what}: {msg}")),
@@ -173,9 +179,11 @@ fn tick(state: &mut State, now: DateTime<Utc>) -> Outcome {
         .workers
         .retain(|_, w| w.online || now - w.last_heartbeat < forget);
     // The clock and every "n s ago" on screen move with the tick.
+    let mut effects = super::lost::look(state, now);
+    effects.extend(super::workers_view::refresh_due(state, now));
     Outcome {
         redraw: true,
-        effects: super::lost::look(state, now),
+        effects,
     }
 }
 
@@ -194,6 +202,12 @@ fn key_event(state: &mut State, key: KeyEvent) -> Outcome {
             return super::tasks_view::confirm_key(state, key, c);
         }
         Mode::ConfirmQuit => return confirm_quit_key(state, key),
+        Mode::ConfirmOrder(_) => {
+            let Mode::ConfirmOrder(p) = std::mem::replace(&mut state.ui.mode, Mode::Normal) else {
+                unreachable!("matched above")
+            };
+            return super::fleet_orders::confirm_key(state, *p, key);
+        }
         Mode::Form(_)
         | Mode::Command(_)
         | Mode::ConfirmDispatch(_)
@@ -239,6 +253,7 @@ fn act(state: &mut State, action: Action) -> Outcome {
         return help_act(state, action);
     }
     let room = super::tasks_view::act(state, action)
+        .or_else(|| super::workers_view::act(state, action))
         .or_else(|| {
             (state.ui.view == View::Executor && state.ui.mode == Mode::Normal)
                 .then(|| super::exec::act(state, action))
@@ -301,12 +316,12 @@ fn main_screen_act(state: &mut State, action: Action) -> Outcome {
         Action::Dispatch => return super::forms::open_form(state),
         Action::Executor => return super::exec::toggle_view(state),
         Action::Command => ui.mode = Mode::Command(String::new()),
-        Action::Sort | Action::Revoke | Action::Terminate => {
+        Action::Sort | Action::Revoke | Action::Terminate | Action::Retry => {
             flash(
                 state,
                 Level::Info,
                 format!(
-                    "tasks are sorted and revoked from the Tasks view: press {}",
+                    "tasks are sorted, revoked and retried from the Tasks view: press {}",
                     state.keymap.hint(Section::Normal, Action::Tasks)
                 ),
             );

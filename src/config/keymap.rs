@@ -71,6 +71,10 @@ pub enum Action {
     Save,
     /// Jump to a time.
     GoTo,
+    /// Ask the selected worker again now (its detail).
+    Refresh,
+    /// Send the selected task again, under a new id (asks first).
+    Retry,
     /// Unbinds a key inherited from a preset.
     Nothing,
 }
@@ -114,6 +118,8 @@ impl Action {
         (Action::Copy, "copy"),
         (Action::Save, "save"),
         (Action::GoTo, "goto"),
+        (Action::Refresh, "refresh"),
+        (Action::Retry, "retry"),
         (Action::Nothing, "none"),
     ];
 
@@ -399,6 +405,8 @@ fn default_desc(action: Action) -> &'static str {
         Action::Copy => "Copy the selection to your clipboard (OSC 52)",
         Action::Save => "Save the filtered log to a file",
         Action::GoTo => "Jump to a time (:at 14:05, :at -15m)",
+        Action::Refresh => "Ask the selected worker again now (worker detail)",
+        Action::Retry => "Retry the selected task under a new id (asks first)",
         Action::Nothing => "(unbound)",
     }
 }

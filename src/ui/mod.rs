@@ -5,6 +5,7 @@ mod agents;
 mod bars;
 mod dispatch;
 mod executor;
+mod fleet;
 pub mod fmt;
 mod help;
 pub mod layout;
@@ -55,6 +56,8 @@ pub fn draw(f: &mut Frame, state: &State, theme: &Theme) {
         Mode::ConfirmEmit(p) => dispatch::confirm_emit(f, area, p, theme),
         Mode::ConfirmExec(p) => executor::confirm(f, area, p, theme),
         Mode::ConfirmQuit => executor::confirm_quit(f, area, state, theme),
+        Mode::WorkerDetail => fleet::worker_detail(f, area, state, theme),
+        Mode::ConfirmOrder(p) => fleet::confirm_order(f, area, p, theme),
         Mode::Command(text) => {
             if let Some(r) = plan.status {
                 dispatch::command_line(f, r, text, theme);

@@ -3,11 +3,12 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
-use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use super::fmt::duration;
 use super::panes::view_block;
 use crate::app::state::State;
+use crate::config::keymap::{Action, Section};
 use crate::config::theme::Theme;
 
 // Long, on purpose: the table's columns, one after another.
@@ -17,19 +18,24 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         theme,
         "Workers",
         format!(
-            "{online} online of {} seen · offline = no heartbeat for 2 × freq ",
-            state.workers.len()
+            "{online} online of {} seen · offline = no heartbeat for 2 × freq · {} detail ",
+            state.workers.len(),
+            state.keymap.hint(Section::Normal, Action::Zoom)
         ),
     );
-    // Narrow, the load and version give way: the counts are what an operator reads.
-    let wide = area.width >= 100;
-    let keep = |i: usize| wide || !matches!(i, 5 | 6);
+    // Narrow, the load and version give way, then the succeeded and retried counts: active,
+    // processed and failed are what an operator reads first.
+    let (wide, mid) = (area.width >= 120, area.width >= 100);
+    let keep = |i: usize| wide || !(matches!(i, 8 | 9) || (!mid && matches!(i, 5 | 7)));
     let names = [
         "worker",
         "agent",
         "state",
         "active",
         "processed",
+        "succeeded",
+        "failed",
+        "retried",
         "load 1/5/15",
         "version",
         "heartbeat",
@@ -59,6 +65,9 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             Cell::from(Span::styled(label, style)),
             Cell::from(format!("{:>6}", w.active)),
             Cell::from(format!("{:>9}", w.processed)),
+            Cell::from(format!("{:>9}", w.succeeded)),
+            Cell::from(format!("{:>6}", w.failed)),
+            Cell::from(format!("{:>7}", w.retried)),
             Cell::from(format!(
                 "{:.2} {:.2} {:.2}",
                 w.loadavg[0], w.loadavg[1], w.loadavg[2]
@@ -84,6 +93,9 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Constraint::Length(8),
         Constraint::Length(6),
         Constraint::Length(9),
+        Constraint::Length(9),
+        Constraint::Length(6),
+        Constraint::Length(7),
         Constraint::Length(14),
         Constraint::Length(8),
         Constraint::Length(10),
@@ -93,7 +105,18 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     .filter(|(i, _)| keep(*i))
     .map(|(_, c)| c)
     .collect();
-    f.render_widget(Table::new(rows, widths).header(header).block(block), area);
+    // The selection follows the worker's name, whatever joins or leaves above it.
+    let sel = state
+        .ui
+        .worker_pick
+        .as_ref()
+        .and_then(|p| state.workers.keys().position(|k| k == p));
+    let mut table_state = TableState::default().with_selected(sel);
+    let table = Table::new(rows, widths)
+        .header(header)
+        .block(block)
+        .row_highlight_style(theme.selection);
+    f.render_stateful_widget(table, area, &mut table_state);
     if state.workers.is_empty() {
         let line = Rect {
             x: area.x + 2,

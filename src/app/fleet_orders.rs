@@ -1,0 +1,509 @@
+//! Orders to the Celery fleet from the keyboard: the `:` commands (`:inspect`, `:pool`,
+//! `:autoscale`, `:consumer`, `:ratelimit`, `:timelimit`, `:poolrestart`, `:shutdown`,
+//! `:retry`, `:purge`, `:move`) and the retry key, each confirmed in a dialog, then handed
+//! to the actions as one `Effect::Order`. A command goes to the selected worker, or to every
+//! worker only when the operator typed `all`.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::common::*;
+use super::effect::Effect;
+use super::state::*;
+use super::tasks;
+use crate::feeds::model::{Level, TaskEventKind};
+use crate::feeds::pidbox::{Control, Inspect};
+use crate::orders::{Aim, Order, RetryOrder};
+
+/// How many tasks a bulk retry's confirmation names before "and N more".
+const SHOWN: usize = 5;
+
+/// The commands this room takes; None for any other.
+pub fn command(state: &mut State, cmd: &str, rest: &str) -> Option<Outcome> {
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let one = |c: Control| (c, false);
+    let to_control =
+        |r: Result<(Control, bool), String>| r.map(|(c, all)| ParsedOrder::Control(c, all));
+    let parsed = match cmd {
+        "inspect" => return Some(inspect(state, &words)),
+        "retry" => return Some(retry(state, rest)),
+        "purge" => purge(&words),
+        "move" => move_order(&words),
+        "pool" => to_control(pool(&words).map(one)),
+        "autoscale" => to_control(autoscale(&words).map(one)),
+        "consumer" => to_control(consumer(&words).map(one)),
+        "ratelimit" => to_control(ratelimit(&words)),
+        "timelimit" => to_control(timelimit(&words)),
+        "poolrestart" => to_control(bare(&words, Control::PoolRestart)),
+        "shutdown" => to_control(bare(&words, Control::Shutdown)),
+        _ => return None,
+    };
+    Some(match parsed {
+        Err(usage) => {
+            flash(state, Level::Warn, usage);
+            Outcome::redraw()
+        }
+        Ok(ParsedOrder::Control(cmd, all)) => control(state, cmd, all),
+        Ok(ParsedOrder::Queue(order)) => queue_order(state, order),
+    })
+}
+
+enum ParsedOrder {
+    Control(Control, bool),
+    Queue(Order),
+}
+
+/// A trailing `all` sends the command to every worker.
+fn trailing_all<'a>(words: &'a [&'a str]) -> (&'a [&'a str], bool) {
+    match words.split_last() {
+        Some((&"all", head)) => (head, true),
+        _ => (words, false),
+    }
+}
+
+fn pool(words: &[&str]) -> Result<Control, String> {
+    let usage = || ":pool grow|shrink N (to the selected worker)".to_string();
+    let [dir, n] = words else { return Err(usage()) };
+    let n: u32 = n.parse().map_err(|_| usage())?;
+    match *dir {
+        "grow" => Ok(Control::PoolGrow(n)),
+        "shrink" => Ok(Control::PoolShrink(n)),
+        _ => Err(usage()),
+    }
+}
+
+fn autoscale(words: &[&str]) -> Result<Control, String> {
+    let usage = || ":autoscale MAX MIN (to the selected worker)".to_string();
+    let [max, min] = words else {
+        return Err(usage());
+    };
+    Ok(Control::Autoscale {
+        max: max.parse().map_err(|_| usage())?,
+        min: min.parse().map_err(|_| usage())?,
+    })
+}
+
+fn consumer(words: &[&str]) -> Result<Control, String> {
+    match words {
+        ["add", q] => Ok(Control::AddConsumer(q.to_string())),
+        ["cancel", q] => Ok(Control::CancelConsumer(q.to_string())),
+        _ => Err(":consumer add|cancel QUEUE (to the selected worker)".into()),
+    }
+}
+
+fn ratelimit(words: &[&str]) -> Result<(Control, bool), String> {
+    let (words, all) = trailing_all(words);
+    match words {
+        [task, rate] => Ok((
+            Control::RateLimit {
+                task: task.to_string(),
+                rate: rate.to_string(),
+            },
+            all,
+        )),
+        _ => Err(":ratelimit TASK RATE [all] (RATE: N, N/s, N/m, N/h; 0 lifts it)".into()),
+    }
+}
+
+fn timelimit(words: &[&str]) -> Result<(Control, bool), String> {
+    let (words, all) = trailing_all(words);
+    let usage = || ":timelimit TASK SOFT HARD [all] (seconds)".to_string();
+    let [task, soft, hard] = words else {
+        return Err(usage());
+    };
+    Ok((
+        Control::TimeLimit {
+            task: task.to_string(),
+            soft: soft.parse().map_err(|_| usage())?,
+            hard: hard.parse().map_err(|_| usage())?,
+        },
+        all,
+    ))
+}
+
+fn bare(words: &[&str], cmd: Control) -> Result<(Control, bool), String> {
+    if words.is_empty() {
+        Ok((cmd, false))
+    } else {
+        Err(format!(
+            ":{} takes nothing: it goes to the selected worker",
+            cmd.method().replace('_', "")
+        ))
+    }
+}
+
+fn purge(words: &[&str]) -> Result<ParsedOrder, String> {
+    match words {
+        [queue] | [queue, _] => Ok(ParsedOrder::Queue(Order::Purge {
+            queue: queue.to_string(),
+            task: words.get(1).map(|t| t.to_string()),
+        })),
+        _ => Err(":purge QUEUE [TASK] (TASK: only that task's messages)".into()),
+    }
+}
+
+fn move_order(words: &[&str]) -> Result<ParsedOrder, String> {
+    match words {
+        [from, to] | [from, to, _] => Ok(ParsedOrder::Queue(Order::Move {
+            from: from.to_string(),
+            to: to.to_string(),
+            task: words.get(2).map(|t| t.to_string()),
+        })),
+        _ => Err(":move FROM TO [TASK]".into()),
+    }
+}
+
+/// The workers known to be online, for an order to all: the silent ones are named.
+fn online(state: &State) -> Vec<String> {
+    state
+        .workers
+        .values()
+        .filter(|w| w.online)
+        .map(|w| w.hostname.clone())
+        .collect()
+}
+
+fn control(state: &mut State, cmd: Control, all: bool) -> Outcome {
+    if let Err(why) = cmd.check() {
+        flash(state, Level::Warn, format!("refused: {why}"));
+        return Outcome::redraw();
+    }
+    let aim = if all {
+        Aim::All {
+            known: online(state),
+        }
+    } else {
+        match super::workers_view::picked(state) {
+            Some(w) => Aim::Worker(w.hostname.clone()),
+            None => {
+                flash(
+                    state,
+                    Level::Warn,
+                    "refused: no worker selected; select one in the Workers view (or add `all` where the command allows it)".into(),
+                );
+                return Outcome::redraw();
+            }
+        }
+    };
+    // Shutdown is destructive: the worker's name is typed.
+    let typed_word = match (&cmd, &aim) {
+        (Control::Shutdown, Aim::Worker(w)) => Some(w.clone()),
+        _ => None,
+    };
+    let mut lines = Vec::new();
+    if let Aim::All { known } = &aim {
+        lines.push(format!(
+            "to every worker ({} known online: {})",
+            known.len(),
+            known.join(", ")
+        ));
+    }
+    if cmd == Control::Shutdown {
+        lines.push(
+            "warm: it finishes its running tasks, then exits; nothing restarts it from here".into(),
+        );
+    }
+    ask(state, Order::Control { cmd, aim }, lines, typed_word, None)
+}
+
+fn queue_order(state: &mut State, order: Order) -> Outcome {
+    let queue = match &order {
+        Order::Purge { queue, .. } => queue.clone(),
+        Order::Move { from, to, .. } if from == to => {
+            flash(
+                state,
+                Level::Warn,
+                "refused: a queue cannot be moved into itself".into(),
+            );
+            return Outcome::redraw();
+        }
+        Order::Move { from, .. } => from.clone(),
+        _ => return Outcome::default(),
+    };
+    let lines = vec![format!("waiting in {queue}: asking Redis…")];
+    ask(state, order, lines, Some(queue.clone()), Some(queue))
+}
+
+/// `:retry` (the selected task) or `:retry FILTER` (every failed or revoked task the
+/// Tasks view's filter syntax picks).
+fn retry(state: &mut State, filter: &str) -> Outcome {
+    let picked: Vec<&Task> = if filter.trim().is_empty() {
+        tasks::selected(state).into_iter().collect()
+    } else {
+        let f = tasks::Filter::parse(filter);
+        let mut all: Vec<&Task> = state
+            .tasks
+            .by_id
+            .values()
+            .filter(|t| retriable(t) && f.matches(state, t))
+            .collect();
+        all.sort_by_key(|t| t.seq);
+        all
+    };
+    if picked.is_empty() {
+        let why = if filter.trim().is_empty() {
+            "no task selected: select one in the Tasks view, or :retry FILTER".to_string()
+        } else {
+            format!("no failed or revoked task matches `{}`", filter.trim())
+        };
+        flash(state, Level::Info, why);
+        return Outcome::redraw();
+    }
+    if let [one] = picked.as_slice()
+        && !retriable(one)
+    {
+        let why = format!(
+            "refused: {} [{}] is {}; only a failed or revoked task is retried",
+            one.fields.name.as_deref().unwrap_or("task"),
+            short_id(&one.uuid),
+            tasks::shown_state(one)
+        );
+        flash(state, Level::Info, why);
+        return Outcome::redraw();
+    }
+    let orders: Vec<RetryOrder> = picked.iter().map(|t| order_of(state, t)).collect();
+    let mut lines: Vec<String> = picked
+        .iter()
+        .take(SHOWN)
+        .map(|t| {
+            format!(
+                "{} [{}] {} {}",
+                t.fields.name.as_deref().unwrap_or("task"),
+                short_id(&t.uuid),
+                tasks::shown_state(t),
+                t.fields.args.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    if picked.len() > SHOWN {
+        lines.push(format!("… and {} more", picked.len() - SHOWN));
+    }
+    lines.push(
+        "each is sent under a new id: its exact message when a copy is kept (the store's outbox, kombu's unacked), otherwise rebuilt from its name, args and kwargs as its events showed them (refused if they were cut off)".into(),
+    );
+    let typed_word = (orders.len() > 1).then(|| orders.len().to_string());
+    ask(
+        state,
+        Order::Retry { tasks: orders },
+        lines,
+        typed_word,
+        None,
+    )
+}
+
+/// The retry key: the selected task, from the Tasks view or its detail.
+pub fn retry_key(state: &mut State) -> Outcome {
+    retry(state, "")
+}
+
+fn retriable(t: &Task) -> bool {
+    matches!(t.state, TaskEventKind::Failed | TaskEventKind::Revoked)
+}
+
+/// What a retry needs of a task: its name, args, kwargs and queue (its own, or its
+/// agent's first).
+fn order_of(state: &State, t: &Task) -> RetryOrder {
+    let queue = t.fields.queue.clone().or_else(|| {
+        t.agent
+            .and_then(|i| state.agents.get(i))
+            .and_then(|a| a.queues.first().cloned())
+    });
+    RetryOrder {
+        task_id: t.uuid.clone(),
+        name: t.fields.name.clone(),
+        args: t.fields.args.clone(),
+        kwargs: t.fields.kwargs.clone(),
+        queue,
+    }
+}
+
+fn inspect(state: &mut State, words: &[&str]) -> Outcome {
+    let names = || {
+        Inspect::NAMED
+            .iter()
+            .map(|m| m.method())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match words {
+        // The selected worker's detail, asked now.
+        [] => {
+            if super::workers_view::picked(state).is_none() {
+                flash(
+                    state,
+                    Level::Warn,
+                    "no worker selected: select one in the Workers view, or :inspect METHOD all"
+                        .into(),
+                );
+                return Outcome::redraw();
+            }
+            state.ui.view = View::Workers;
+            state.ui.mode = Mode::Normal;
+            super::workers_view::act(state, crate::config::keymap::Action::Zoom).unwrap_or_default()
+        }
+        [method, "all"] => match Inspect::parse(method).filter(|m| *m != Inspect::QueryTask) {
+            Some(method) => Outcome {
+                redraw: true,
+                effects: vec![Effect::InspectAll {
+                    method,
+                    known: online(state),
+                }],
+            },
+            None => {
+                flash(
+                    state,
+                    Level::Warn,
+                    format!("not an inspect method; one of {}", names()),
+                );
+                Outcome::redraw()
+            }
+        },
+        _ => {
+            flash(
+                state,
+                Level::Warn,
+                format!(
+                    ":inspect (the selected worker's detail) or :inspect METHOD all; METHOD is one of {}",
+                    names()
+                ),
+            );
+            Outcome::redraw()
+        }
+    }
+}
+
+/// Opens the confirmation, unless the gate refuses at once (read-only refuses here; the
+/// demo shows the dialog and refuses at `y`, as for a dispatch).
+fn ask(
+    state: &mut State,
+    order: Order,
+    lines: Vec<String>,
+    typed_word: Option<String>,
+    depth_of: Option<String>,
+) -> Outcome {
+    if let Some(no) = refused_early(state, order.act(), false) {
+        return no;
+    }
+    let effects = match (&depth_of, state.gate().demo) {
+        (Some(queue), false) => vec![Effect::QueueDepths {
+            queue: queue.clone(),
+        }],
+        _ => Vec::new(),
+    };
+    state.ui.mode = Mode::ConfirmOrder(Box::new(PendingOrder {
+        order,
+        lines,
+        typed_word,
+        typed: String::new(),
+        wrong: None,
+        depth_of,
+    }));
+    Outcome {
+        redraw: true,
+        effects,
+    }
+}
+
+pub fn confirm_key(state: &mut State, mut p: PendingOrder, key: KeyEvent) -> Outcome {
+    let cancel = |state: &mut State| {
+        state.ui.mode = Mode::Normal;
+        flash(state, Level::Info, "cancelled: nothing was sent".into());
+        Outcome::redraw()
+    };
+    let go = |state: &mut State, p: PendingOrder| {
+        state.ui.mode = Mode::Normal;
+        guarded(state, Effect::Order(Box::new(p.order)))
+    };
+    match (&p.typed_word, key.code) {
+        (_, KeyCode::Esc) => return cancel(state),
+        (None, KeyCode::Char('y' | 'Y')) => return go(state, p),
+        (None, KeyCode::Char('n' | 'N')) => return cancel(state),
+        (None, _) => return Outcome::default(),
+        (Some(word), KeyCode::Enter) => {
+            if p.typed == *word {
+                return go(state, p);
+            }
+            p.wrong = Some(format!(
+                "`{}` is not `{word}`: type it exactly, or Esc",
+                p.typed
+            ));
+        }
+        (Some(_), KeyCode::Backspace) => {
+            p.typed.pop();
+        }
+        (Some(_), KeyCode::Char('u')) if key.modifiers.contains(KeyModifiers::CONTROL) => {
+            p.typed.clear()
+        }
+        (Some(_), KeyCode::Char(c)) if p.typed.chars().count() < 200 => p.typed.push(c),
+        _ => {}
+    }
+    state.ui.mode = Mode::ConfirmOrder(Box::new(p));
+    Outcome::redraw()
+}
+
+/// A queue's depths arrived for the open purge or move dialog.
+pub fn depths(state: &mut State, queue: &str, depths: Result<[u64; 4], String>) -> Outcome {
+    let Mode::ConfirmOrder(p) = &mut state.ui.mode else {
+        return Outcome::default();
+    };
+    if p.depth_of.as_deref() != Some(queue) {
+        return Outcome::default();
+    }
+    let said = match depths {
+        Ok(n) => {
+            let steps: Vec<String> = crate::feeds::redis::queues::STEPS
+                .iter()
+                .zip(n)
+                .map(|(s, c)| format!("priority {s}: {c}"))
+                .collect();
+            format!(
+                "waiting in {queue}: {} ({})",
+                n.iter().sum::<u64>(),
+                steps.join(", ")
+            )
+        }
+        Err(why) => format!("waiting in {queue}: unknown ({why})"),
+    };
+    if let Some(line) = p.lines.first_mut() {
+        *line = said;
+    }
+    Outcome::redraw()
+}
+
+/// An order (or an inspect of every worker) finished: its summary in the status bar, each
+/// worker's or task's line in the activity log.
+pub fn ordered(
+    state: &mut State,
+    what: &str,
+    outcome: Result<Vec<(bool, String)>, String>,
+) -> Outcome {
+    let now = state.now;
+    match outcome {
+        Err(why) => {
+            let level = if why.starts_with("refused") {
+                Level::Warn
+            } else {
+                Level::Error
+            };
+            flash(state, level, format!("{what}: {why}"));
+        }
+        Ok(lines) => {
+            let bad = lines.iter().filter(|(ok, _)| !ok).count();
+            for (ok, line) in &lines {
+                let level = if *ok { Level::Info } else { Level::Warn };
+                log(state, now, level, "fleet", format!("{what}: {line}"));
+            }
+            let summary = match lines.as_slice() {
+                [(_, one)] => one.clone(),
+                _ if bad == 0 => format!("{} ok", lines.len()),
+                _ => format!("{} of {} not ok (see the activity log)", bad, lines.len()),
+            };
+            let level = if bad == 0 { Level::Info } else { Level::Warn };
+            state.flash = Some(Flash {
+                text: format!("{what}: {summary}"),
+                level,
+                at: now,
+            });
+        }
+    }
+    Outcome::redraw()
+}
