@@ -664,3 +664,141 @@ fn read_only_and_the_demo_refuse_every_fleet_command_in_words() {
     let trail = text(&cli(&sb, &url, &["audit"]).stdout);
     assert!(trail.contains("refused: --read-only") && trail.contains("refused: --demo"));
 }
+
+/// The TUI: the worker detail asks the selected worker, and an order reaches that worker and
+/// no other; shutdown wants the worker's own name typed, and a wrong name sends nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tui_asks_and_commands_only_the_selected_worker() {
+    use chavion_tui::app::state::{Mode, View};
+    use crossterm::event::KeyCode;
+    let sb = Sandbox::new("fleet-tui");
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let a = CeleryWorker::start_with(&url, &dir(&sb, "a"), "a@localhost", false, &["-c", "2"]);
+    let mut b = CeleryWorker::start_with(&url, &dir(&sb, "b"), "b@localhost", false, &["-c", "2"]);
+    let mut room = common::room::Room::start(&url, "", false);
+    room.until("both workers", |s| {
+        s.workers.contains_key("a@localhost") && s.workers.contains_key("b@localhost")
+    })
+    .await;
+    wait_until("both pools up", 20, || {
+        pool_size(a.pid()) == 2 && pool_size(b.pid()) == 2
+    });
+    room.key(KeyCode::Char('w')).await;
+    assert_eq!(room.state.ui.view, View::Workers);
+    assert_eq!(room.state.ui.worker_pick.as_deref(), Some("a@localhost"));
+    room.key(KeyCode::Down).await;
+    assert_eq!(room.state.ui.worker_pick.as_deref(), Some("b@localhost"));
+    room.key(KeyCode::Enter).await;
+    assert_eq!(room.state.ui.mode, Mode::WorkerDetail);
+    room.until("b's detail", |s| {
+        s.inspected
+            .get("b@localhost")
+            .is_some_and(|i| i.at.is_some())
+    })
+    .await;
+    let d = &room.state.inspected["b@localhost"].detail;
+    assert_eq!((d.concurrency, d.processes.len()), (Some(2), 2));
+    assert!(d.queues.iter().any(|q| q.name == "thinking"));
+    assert!(
+        !room.state.inspected.contains_key("a@localhost"),
+        "a was not asked"
+    );
+
+    room.command("pool grow 1").await;
+    room.until("b's answer", |s| {
+        s.flash
+            .as_ref()
+            .is_some_and(|f| f.text.contains("b@localhost: ok: pool will grow"))
+    })
+    .await;
+    wait_until("b's pool grows", 20, || pool_size(b.pid()) == 3);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert_eq!(pool_size(a.pid()), 2, "a was not aimed at");
+
+    // Shutdown: a wrong name sends nothing; b's own name does.
+    room.key(KeyCode::Char(':')).await;
+    room.keys("shutdown").await;
+    room.key(KeyCode::Enter).await;
+    assert!(matches!(room.state.ui.mode, Mode::ConfirmOrder(_)));
+    room.keys("a@localhost").await;
+    room.key(KeyCode::Enter).await;
+    let Mode::ConfirmOrder(p) = &room.state.ui.mode else {
+        panic!("the dialog stays open on a wrong name")
+    };
+    assert!(
+        p.wrong
+            .as_deref()
+            .is_some_and(|w| w.contains("is not `b@localhost`"))
+    );
+    room.key(KeyCode::Esc).await;
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert!(!b.ended(), "nothing was sent");
+    room.key(KeyCode::Char(':')).await;
+    room.keys("shutdown").await;
+    room.key(KeyCode::Enter).await;
+    room.keys("b@localhost").await;
+    room.key(KeyCode::Enter).await;
+    wait_until("b ends", 20, || b.ended());
+    assert!(pool_size(a.pid()) == 2, "a still runs");
+}
+
+/// Bulk retry from the TUI: fifty failed tasks, picked by a filter, run once more each,
+/// rebuilt from the args their events showed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_retry_of_fifty_failed_tasks_runs_fifty() {
+    use crossterm::event::KeyCode;
+    let sb = Sandbox::new("fleet-bulk");
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let w = CeleryWorker::start(&url, true, &dir(&sb, "w"));
+    let mut room = common::room::Room::start(&url, "", false);
+    room.until("the worker", |s| !s.workers.is_empty()).await;
+    let out = std::process::Command::new(common::servers::python())
+        .args(["client.py", "thinking.fail", "[]", "--count", "50"])
+        .current_dir(common::servers::peers_dir())
+        .env("CHAVION_BROKER", &url)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    room.until("fifty failures", |s| {
+        s.tasks
+            .by_id
+            .values()
+            .filter(|t| t.state == chavion_tui::feeds::model::TaskEventKind::Failed)
+            .count()
+            == 50
+    })
+    .await;
+    room.key(KeyCode::Char(':')).await;
+    room.keys("retry state:fail name:thinking.fail").await;
+    room.key(KeyCode::Enter).await;
+    let chavion_tui::app::state::Mode::ConfirmOrder(p) = &room.state.ui.mode else {
+        panic!("a bulk retry asks first")
+    };
+    assert_eq!(p.typed_word.as_deref(), Some("50"), "the count is typed");
+    assert!(
+        p.lines.iter().any(|l| l.contains("and 45 more")),
+        "{:?}",
+        p.lines
+    );
+    room.keys("50").await;
+    room.key(KeyCode::Enter).await;
+    room.until("the retries' report", |s| {
+        s.flash
+            .as_ref()
+            .is_some_and(|f| f.text.contains("retry 50 tasks: 50 ok"))
+    })
+    .await;
+    wait_until("a hundred runs", 60, || w.runs().len() == 100);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(w.runs().len(), 100, "fifty again, once each");
+    assert!(
+        room.state
+            .activity
+            .lines
+            .iter()
+            .any(|l| l.message.contains("rebuilt from its name, args and kwargs")),
+        "said how each was found"
+    );
+}
