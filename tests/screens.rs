@@ -597,3 +597,61 @@ fn hints_follow_a_remapped_key_and_help_lists_views_and_commands() {
         assert!(text.contains(want), "help lacks `{want}`");
     }
 }
+
+/// Issue 16: a worker's detail, from the replies captured from celery 5.7.0
+/// (tests/fixtures/pidbox/), and an order's confirmation that wants a name typed.
+#[test]
+fn worker_detail_and_shutdown_confirmation_100x36() {
+    use chavion_tui::feeds::pidbox::{Inspect, WorkerDetail};
+    let mut s = fleet();
+    key(&mut s, KeyCode::Char('w'));
+    let host = s.ui.worker_pick.clone().expect("a worker is selected");
+    let mut detail = WorkerDetail::default();
+    for m in Inspect::DETAIL {
+        let path = format!(
+            "{}/tests/fixtures/pidbox/{}.txt",
+            env!("CARGO_MANIFEST_DIR"),
+            m.method()
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        for line in text.lines().filter_map(|l| l.strip_prefix("reply ")) {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            if let Some(said) = v.get("thinking@localhost") {
+                detail.apply(m, said);
+            }
+        }
+    }
+    key(&mut s, KeyCode::Enter);
+    update(
+        &mut s,
+        Event::Inspected {
+            worker: host.clone(),
+            outcome: Ok(Box::new(detail)),
+        },
+    );
+    let screen = render(&s, 100, 36, &theme(ColorMode::TrueColor));
+    let text = format!("{:?}", screen.backend());
+    for shown in [
+        "prefork:TaskPool",
+        "autoscale",
+        "queues consumed (1)",
+        "thinking",
+    ] {
+        assert!(text.contains(shown), "{shown} missing");
+    }
+    insta::assert_snapshot!(screen.backend());
+    key(&mut s, KeyCode::Esc);
+    key(&mut s, KeyCode::Char(':'));
+    for c in "shutdown".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    key(&mut s, KeyCode::Enter);
+    for c in "wrong".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    key(&mut s, KeyCode::Enter);
+    insta::assert_snapshot!(
+        "shutdown_confirmation_80x24",
+        render(&s, 80, 24, &theme(ColorMode::TrueColor)).backend()
+    );
+}

@@ -382,6 +382,13 @@ pub fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
     if !t.hostname.is_empty() && t.kind != TaskEventKind::Sent {
         task.worker = t.hostname.clone();
     }
+    task.times[t.kind as usize] = t.timestamp;
+    if t.kind == TaskEventKind::Sent && !t.hostname.is_empty() {
+        task.client = Some(match t.fields.pid {
+            Some(pid) => format!("{} (pid {pid})", t.hostname),
+            None => t.hostname.clone(),
+        });
+    }
 
     task.agent = worker_agent.or(queue_agent).or(task.agent);
     let f = t.fields;
@@ -389,7 +396,21 @@ pub fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
         ($($field:ident),*) => { $( if f.$field.is_some() { task.fields.$field = f.$field.clone(); } )* };
     }
     keep!(
-        name, args, kwargs, result, exception, traceback, runtime, queue, retries
+        name,
+        args,
+        kwargs,
+        result,
+        exception,
+        traceback,
+        runtime,
+        queue,
+        retries,
+        eta,
+        expires,
+        root_id,
+        parent_id,
+        exchange,
+        routing_key
     );
     let name = task.fields.name.clone().unwrap_or_else(|| "task".into());
     let agent = task.agent;

@@ -226,10 +226,16 @@ fn queue_order(state: &mut State, order: Order) -> Outcome {
 /// `:retry` (the selected task) or `:retry FILTER` (every failed or revoked task the
 /// Tasks view's filter syntax picks).
 fn retry(state: &mut State, filter: &str) -> Outcome {
+    let f = match tasks::Filter::parse(filter, state.now, state.utc) {
+        Ok(f) => f,
+        Err(why) => {
+            flash(state, Level::Warn, format!("refused: the filter: {why}"));
+            return Outcome::redraw();
+        }
+    };
     let picked: Vec<&Task> = if filter.trim().is_empty() {
         tasks::selected(state).into_iter().collect()
     } else {
-        let f = tasks::Filter::parse(filter);
         let mut all: Vec<&Task> = state
             .tasks
             .by_id

@@ -9,6 +9,8 @@ pub mod effect;
 pub mod exec;
 pub mod fleet;
 pub mod fleet_orders;
+#[cfg(test)]
+mod fleet_tests;
 pub mod forms;
 pub mod health;
 pub mod logview;

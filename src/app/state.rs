@@ -142,6 +142,12 @@ pub struct Task {
     pub seq: u64,
     /// Dispatched from here, then neither reported by a worker nor found in Redis.
     pub lost: bool,
+    /// When each kind of event last came (epoch seconds, 0 for never), indexed by
+    /// `TaskEventKind as usize`: the detail's timeline. A fixed array, not a list: no
+    /// allocation per task on the feed path.
+    pub times: [f64; 8],
+    /// The client that sent it (task-sent's hostname), when seen.
+    pub client: Option<String>,
 }
 
 /// Task history as a ring: the oldest are evicted first once `capacity` is reached.
@@ -407,6 +413,7 @@ impl State {
                 fullscreen: false,
                 goto_pending: None,
                 worker_pick: None,
+                detail_link: None,
                 worker_scroll: 0,
             },
         }
@@ -477,6 +484,8 @@ impl TaskStore {
                     queued_locally: false,
                     seq: self.arrived,
                     lost: false,
+                    times: [0.0; 8],
+                    client: None,
                 },
             );
         }

@@ -1,11 +1,17 @@
 //! The Tasks view's list: which tasks pass the filter, in which order. Pure, shared by
 //! `update` (what the selection points at) and `draw` (what is shown).
 //!
-//! Filter syntax: space-separated terms, all of which must match (case-insensitive):
-//! `state:fail` (prefix of the state), `agent:think`, `name:deploy`, `worker:w1`, and bare
-//! words, which match the task name, id or worker.
+//! Filter syntax (case-insensitive): space-separated terms, all of which must match;
+//! `OR` between groups of terms; `!` before a term negates it.
+//! - `state:fail` (a prefix of the state), `agent:think`, `name:deploy`, `worker:w1`;
+//! - `args:TEXT`, `kwargs:KEY=VALUE` (or `kwargs:TEXT`), `result:TEXT`, `exception:TEXT`;
+//! - `received:>14:05`, `received:<-15m` (times as `:at` takes them);
+//! - bare words match the name, id, worker, args, kwargs, result or exception.
+//!
+//! A malformed filter is refused in words (`Filter::parse`), never half-applied.
 
 use super::state::{State, Task, TaskSort};
+use chrono::{DateTime, Utc};
 use std::cmp::Ordering;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -14,46 +20,188 @@ enum Term {
     Agent(String),
     Name(String),
     Worker(String),
+    Args(String),
+    /// `'KEY': ` and `"KEY": ` (the repr's two quotings, made once), and the value.
+    Kwarg {
+        single: String,
+        double: String,
+        value: String,
+    },
+    Kwargs(String),
+    Result(String),
+    Exception(String),
+    /// Received after (Greater) or before (Less) a time.
+    Received(Ordering, DateTime<Utc>),
     Any(String),
 }
 
-pub struct Filter(Vec<Term>);
+#[derive(Debug, Clone, PartialEq)]
+struct Clause {
+    not: bool,
+    term: Term,
+}
+
+/// Groups of clauses: a task passes when every clause of some group holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter(Vec<Vec<Clause>>);
+
+const FIELDS: &str = "state, agent, name, worker, args, kwargs, result, exception, received";
 
 impl Filter {
-    pub fn parse(text: &str) -> Filter {
-        Filter(
-            text.split_whitespace()
-                .map(|w| {
-                    let lower = w.to_lowercase();
-                    match lower.split_once(':') {
-                        Some(("state", v)) => Term::State(v.to_string()),
-                        Some(("agent", v)) => Term::Agent(v.to_string()),
-                        Some(("name", v)) => Term::Name(v.to_string()),
-                        Some(("worker", v)) => Term::Worker(v.to_string()),
-                        _ => Term::Any(lower),
-                    }
-                })
-                .collect(),
-        )
+    /// Parses a filter; `now` and `utc` place the times (`-15m`, `14:05`) as `:at` does.
+    pub fn parse(text: &str, now: DateTime<Utc>, utc: bool) -> Result<Filter, String> {
+        let mut groups = vec![Vec::new()];
+        for w in text.split_whitespace() {
+            if w == "OR" || w == "or" || w == "|" {
+                if groups.last().is_some_and(Vec::is_empty) {
+                    return Err("OR needs a term on each side".into());
+                }
+                groups.push(Vec::new());
+                continue;
+            }
+            let (not, w) = match w.strip_prefix('!') {
+                Some(rest) if !rest.is_empty() => (true, rest),
+                Some(_) => return Err("`!` needs a term after it (`!state:success`)".into()),
+                None => (false, w),
+            };
+            let term = term(w, now, utc)?;
+            groups
+                .last_mut()
+                .expect("one group at least")
+                .push(Clause { not, term });
+        }
+        if groups.len() > 1 && groups.last().is_some_and(Vec::is_empty) {
+            return Err("OR needs a term on each side".into());
+        }
+        groups.retain(|g| !g.is_empty());
+        Ok(Filter(groups))
+    }
+
+    /// The view's filter, as applied. Enter refuses a malformed one, so this holds; if it
+    /// ever did not, nothing is matched rather than everything.
+    pub fn current(state: &State) -> Filter {
+        Filter::parse(&state.ui.filter, state.now, state.utc).unwrap_or_else(|_| {
+            Filter(vec![vec![Clause {
+                not: true,
+                term: Term::Any(String::new()),
+            }]])
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     /// Runs for every kept task on every frame while a filter is set: nothing allocates.
     pub fn matches(&self, state: &State, t: &Task) -> bool {
-        let name = t.fields.name.as_deref().unwrap_or("");
-        let agent = t.agent.map_or("", |i| state.agents[i].name.as_str());
-        self.0.iter().all(|term| match term {
-            // What the row shows (TERMINATED, LOST?) as well as Celery's own state.
-            Term::State(v) => {
-                starts_with_ci(t.state.label(), v) || starts_with_ci(shown_state(t), v)
-            }
-            Term::Agent(v) => contains_ci(agent, v),
-            Term::Name(v) => contains_ci(name, v),
-            Term::Worker(v) => contains_ci(&t.worker, v),
-            Term::Any(v) => {
-                contains_ci(name, v) || contains_ci(&t.uuid, v) || contains_ci(&t.worker, v)
-            }
-        })
+        self.0.is_empty()
+            || self
+                .0
+                .iter()
+                .any(|g| g.iter().all(|c| c.not != holds(&c.term, state, t)))
     }
+}
+
+fn term(w: &str, now: DateTime<Utc>, utc: bool) -> Result<Term, String> {
+    let Some((field, v)) = w.split_once(':') else {
+        return Ok(Term::Any(w.to_lowercase()));
+    };
+    let field = field.to_lowercase();
+    // A value with its own colons (a time, a URL) is kept whole.
+    let lower = v.to_lowercase();
+    let need = |what: &str| -> Result<(), String> {
+        if v.is_empty() {
+            Err(format!("`{field}:` needs a value ({what})"))
+        } else {
+            Ok(())
+        }
+    };
+    Ok(match field.as_str() {
+        "state" => {
+            need("state:fail")?;
+            Term::State(lower)
+        }
+        "agent" => Term::Agent(lower),
+        "name" => Term::Name(lower),
+        "worker" => Term::Worker(lower),
+        "args" => Term::Args(lower),
+        "result" => Term::Result(lower),
+        "exception" => Term::Exception(lower),
+        "kwargs" => match v.split_once('=') {
+            Some((k, value)) if !k.is_empty() => Term::Kwarg {
+                single: format!("'{}': ", k.to_lowercase()),
+                double: format!("\"{}\": ", k.to_lowercase()),
+                value: value.trim_matches(['\'', '"']).to_lowercase(),
+            },
+            Some(_) => return Err("`kwargs:KEY=VALUE` needs a key".into()),
+            None => Term::Kwargs(lower),
+        },
+        "received" => {
+            let (cmp, at) = match v.split_at_checked(1) {
+                Some((">", at)) => (Ordering::Greater, at),
+                Some(("<", at)) => (Ordering::Less, at),
+                _ => {
+                    return Err(format!(
+                        "`received:{v}`: say > or < before the time (received:>14:05, received:<-15m)"
+                    ));
+                }
+            };
+            let at = super::logview::parse_time(at, now, utc)?;
+            Term::Received(cmp, at)
+        }
+        _ => {
+            return Err(format!(
+                "`{field}:` is not a field; the fields are {FIELDS}"
+            ));
+        }
+    })
+}
+
+fn holds(term: &Term, state: &State, t: &Task) -> bool {
+    let f = &t.fields;
+    let text = |o: &Option<String>, v: &str| o.as_deref().is_some_and(|x| contains_ci(x, v));
+    match term {
+        // What the row shows (TERMINATED, LOST?) as well as Celery's own state.
+        Term::State(v) => starts_with_ci(t.state.label(), v) || starts_with_ci(shown_state(t), v),
+        Term::Agent(v) => contains_ci(t.agent.map_or("", |i| state.agents[i].name.as_str()), v),
+        Term::Name(v) => text(&f.name, v),
+        Term::Worker(v) => contains_ci(&t.worker, v),
+        Term::Args(v) => text(&f.args, v),
+        Term::Kwargs(v) => text(&f.kwargs, v),
+        Term::Kwarg {
+            single,
+            double,
+            value,
+        } => f
+            .kwargs
+            .as_deref()
+            .is_some_and(|k| kwarg_is(k, single, value) || kwarg_is(k, double, value)),
+        Term::Result(v) => text(&f.result, v),
+        Term::Exception(v) => text(&f.exception, v),
+        Term::Received(cmp, at) => t.received.is_some_and(|r| r.cmp(at) == *cmp),
+        Term::Any(v) => {
+            text(&f.name, v)
+                || contains_ci(&t.uuid, v)
+                || contains_ci(&t.worker, v)
+                || text(&f.args, v)
+                || text(&f.kwargs, v)
+                || text(&f.result, v)
+                || text(&f.exception, v)
+        }
+    }
+}
+
+/// Whether the kwargs repr has `key` (as `'key': `, already lowercase) with a value that
+/// starts with `value` (quotes aside).
+fn kwarg_is(repr: &str, key: &str, value: &str) -> bool {
+    let lower_match = |at: usize| {
+        let after = repr[at + key.len()..].trim_start_matches(['\'', '"']);
+        starts_with_ci(after, value)
+    };
+    let (h, k) = (repr.as_bytes(), key.as_bytes());
+    (0..h.len().saturating_sub(k.len() - 1))
+        .filter(|&i| repr.is_char_boundary(i) && h[i..i + k.len()].eq_ignore_ascii_case(k))
+        .any(lower_match)
 }
 
 /// The state a row shows: this control room's own findings before Celery's state.
@@ -126,8 +274,8 @@ fn order(state: &State, a: &Task, b: &Task) -> Ordering {
 /// returned, in order. A frame needs a screenful: picking those out of 50 000 is linear,
 /// where sorting them all took most of the frame.
 pub fn visible_upto(state: &State, upto: usize) -> (usize, Vec<&Task>) {
-    let filter = Filter::parse(&state.ui.filter);
-    if state.ui.task_sort == TaskSort::Newest && filter.0.is_empty() {
+    let filter = Filter::current(state);
+    if state.ui.task_sort == TaskSort::Newest && filter.is_empty() {
         return newest_upto(state, upto);
     }
     let mut list: Vec<&Task> = state
@@ -170,9 +318,7 @@ pub fn visible(state: &State) -> Vec<&Task> {
 /// evicted or does not pass the filter. Never a neighbour standing in its row.
 pub fn selected(state: &State) -> Option<&Task> {
     let t = state.tasks.by_id.get(state.ui.task_pick.as_deref()?)?;
-    Filter::parse(&state.ui.filter)
-        .matches(state, t)
-        .then_some(t)
+    Filter::current(state).matches(state, t).then_some(t)
 }
 
 /// The picked id when its task is no longer kept (evicted past `celery.max_tasks`).
@@ -184,8 +330,8 @@ pub fn pick_gone(state: &State) -> Option<&str> {
 /// The row `t` stands in, in the view's order: how many shown tasks come before it. Linear,
 /// like the frame itself; unfiltered newest-first it counts off the index.
 pub fn row_of(state: &State, t: &Task) -> usize {
-    let filter = Filter::parse(&state.ui.filter);
-    if state.ui.task_sort == TaskSort::Newest && filter.0.is_empty() {
+    let filter = Filter::current(state);
+    if state.ui.task_sort == TaskSort::Newest && filter.is_empty() {
         return state
             .tasks
             .newest
@@ -235,4 +381,53 @@ mod tests {
         assert!(!starts_with_ci("SUCCESS", "successful"));
         assert!(!starts_with_ci("FAILURE", "é"));
     }
+}
+
+/// The tasks a detail links to, in order: its root and its parent (when not itself), then
+/// its children (the tasks whose parent it is), oldest first, at most `MAX_CHILDREN`.
+pub fn links<'a>(state: &'a State, t: &'a Task) -> Vec<(&'static str, &'a str)> {
+    let mut out = Vec::new();
+    if let Some(root) = t.fields.root_id.as_deref().filter(|r| *r != t.uuid) {
+        out.push(("root", root));
+    }
+    if let Some(parent) = t.fields.parent_id.as_deref() {
+        out.push(("parent", parent));
+    }
+    // A scan of the kept tasks, only while a detail is open.
+    let mut children: Vec<&Task> = state
+        .tasks
+        .by_id
+        .values()
+        .filter(|c| c.fields.parent_id.as_deref() == Some(t.uuid.as_str()))
+        .collect();
+    children.sort_by_key(|c| c.seq);
+    out.extend(
+        children
+            .into_iter()
+            .take(MAX_CHILDREN)
+            .map(|c| ("child", c.uuid.as_str())),
+    );
+    out
+}
+
+pub const MAX_CHILDREN: usize = 50;
+
+/// Every kind of event the task had, with when it came, oldest first: the detail's
+/// timeline (sent, received, started, retried, succeeded or failed, revoked).
+pub fn timeline(t: &Task) -> Vec<(crate::feeds::model::TaskEventKind, DateTime<Utc>)> {
+    use crate::feeds::model::TaskEventKind::*;
+    let mut out: Vec<_> = [
+        Sent, Received, Started, Succeeded, Failed, Retried, Revoked, Rejected,
+    ]
+    .into_iter()
+    .filter_map(|k| {
+        let at = t.times[k as usize];
+        (at > 0.0)
+            .then(|| DateTime::<Utc>::from_timestamp_micros((at * 1e6) as i64))
+            .flatten()
+            .map(|d| (k, d))
+    })
+    .collect();
+    out.sort_by_key(|(_, at)| *at);
+    out
 }

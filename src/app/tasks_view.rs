@@ -18,7 +18,22 @@ pub fn act(state: &mut State, action: Action) -> Option<Outcome> {
     let ui = &mut state.ui;
     if ui.mode == Mode::Detail {
         match action {
-            Action::Back | Action::Zoom => ui.mode = Mode::Normal,
+            Action::FocusNext | Action::FocusPrev => {
+                let n = tasks::selected(state).map_or(0, |t| tasks::links(state, t).len());
+                let ui = &mut state.ui;
+                ui.detail_link = match (ui.detail_link, action) {
+                    _ if n == 0 => None,
+                    (None, Action::FocusNext) => Some(0),
+                    (None, _) => Some(n - 1),
+                    (Some(i), Action::FocusNext) => Some((i + 1) % n),
+                    (Some(i), _) => Some((i + n - 1) % n),
+                };
+            }
+            Action::Zoom if ui.detail_link.is_some() => return Some(follow_link(state)),
+            Action::Back | Action::Zoom => {
+                ui.mode = Mode::Normal;
+                ui.detail_link = None;
+            }
             Action::Up => ui.detail_scroll = ui.detail_scroll.saturating_sub(1),
             Action::Down => ui.detail_scroll = ui.detail_scroll.saturating_add(1).min(500),
             Action::Retry => return Some(super::fleet_orders::retry_key(state)),
@@ -44,6 +59,7 @@ pub fn act(state: &mut State, action: Action) -> Option<Outcome> {
             }
             state.ui.mode = Mode::Detail;
             state.ui.detail_scroll = 0;
+            state.ui.detail_link = None;
         }
         _ if is_movement(action) => {
             let step = step_of(action, page(state));
@@ -54,9 +70,53 @@ pub fn act(state: &mut State, action: Action) -> Option<Outcome> {
     Some(Outcome::redraw())
 }
 
+/// Enter on a link of the task detail: the detail of that task, if it is still kept.
+fn follow_link(state: &mut State) -> Outcome {
+    let target = tasks::selected(state).and_then(|t| {
+        let links = tasks::links(state, t);
+        state
+            .ui
+            .detail_link
+            .and_then(|i| links.get(i))
+            .map(|(what, id)| (*what, id.to_string()))
+    });
+    let Some((what, id)) = target else {
+        return Outcome::default();
+    };
+    let Some(target) = state.tasks.by_id.get(&id) else {
+        flash(
+            state,
+            Level::Info,
+            format!(
+                "its {what} [{}] is not kept here (never seen, or evicted)",
+                short_id(&id)
+            ),
+        );
+        return Outcome::redraw();
+    };
+    if !tasks::Filter::current(state).matches(state, target) {
+        flash(
+            state,
+            Level::Info,
+            format!("filter cleared to show its {what} [{}]", short_id(&id)),
+        );
+        state.ui.filter.clear();
+    }
+    state.ui.task_pick = Some(id);
+    state.ui.detail_link = None;
+    state.ui.detail_scroll = 0;
+    Outcome::redraw()
+}
+
 pub fn filter_key(mut text: String, key: KeyEvent, state: &mut State) -> Outcome {
     match key.code {
         KeyCode::Enter => {
+            // A malformed filter is said, and the prompt stays open to fix it.
+            if let Err(why) = tasks::Filter::parse(&text, state.now, state.utc) {
+                flash(state, Level::Warn, format!("filter not applied: {why}"));
+                state.ui.mode = Mode::Filter(text);
+                return Outcome::redraw();
+            }
             state.ui.filter = text.trim().to_string();
             // A new filter shows other rows: the selection starts again at its top,
             // unless the selected task still passes it.

@@ -251,6 +251,8 @@ pub struct Ui {
     /// The applied task filter (see `app::tasks::Filter`).
     pub filter: String,
     pub detail_scroll: u16,
+    /// Which of the task detail's links (root, parent, children) is selected.
+    pub detail_link: Option<usize>,
     pub focus: Pane,
     pub zoomed: bool,
     pub width: u16,

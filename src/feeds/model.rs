@@ -165,6 +165,16 @@ pub struct TaskFields {
     pub retries: Option<u64>,
     /// On task-revoked: whether the running task was killed.
     pub terminated: Option<bool>,
+    /// When it is due (a countdown or an ETA) and when it expires: RFC 3339, as sent.
+    pub eta: Option<String>,
+    pub expires: Option<String>,
+    /// The task that started its workflow, and the one that sent it.
+    pub root_id: Option<String>,
+    pub parent_id: Option<String>,
+    pub exchange: Option<String>,
+    pub routing_key: Option<String>,
+    /// The sending process's id (task-sent: the client's).
+    pub pid: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

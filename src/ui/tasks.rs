@@ -9,12 +9,14 @@ use ratatui::widgets::{
     Block, BorderType, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap,
 };
 
-use super::fmt::{clock, fit};
+use super::fmt::{clock, duration, fit};
 use super::layout::centered;
 use super::panes::{popup_block, view_block};
 use crate::app::common::short_id;
 use crate::app::state::{Confirm, Mode, State, Task};
-use crate::app::tasks::{pick_gone, row_of, runtime, selected, shown_state, visible_upto};
+use crate::app::tasks::{
+    pick_gone, row_of, runtime, selected, shown_state, timeline, visible_upto,
+};
 use crate::config::keymap::{Action, Section};
 use crate::config::theme::Theme;
 use crate::feeds::model::TaskEventKind;
@@ -44,7 +46,11 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let sel = selected(state).map(|t| row_of(state, t));
     let (matching, list) = visible_upto(state, sel.map_or(0, |s| s + 1).max(fit_rows));
     let filter = match &state.ui.mode {
-        Mode::Filter(text) => format!("/{text}▏"),
+        // A malformed filter is said as it is typed.
+        Mode::Filter(text) => match crate::app::tasks::Filter::parse(text, state.now, state.utc) {
+            Ok(_) => format!("/{text}▏"),
+            Err(why) => format!("/{text}▏ ✗ {why}"),
+        },
         _ if state.ui.filter.is_empty() => format!(
             "no filter ({})",
             state.keymap.hint(Section::Normal, Action::Filter)
@@ -64,7 +70,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         ),
     );
     let wide = area.width >= 110;
-    let mut header = vec!["state", "name", "agent", "id", "runtime", "received"];
+    let mut header = vec!["state", "name", "agent", "id", "runtime", "received", "eta"];
     if wide {
         header.extend(["worker", "args"]);
     }
@@ -79,6 +85,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             Cell::from(short_id(&t.uuid).to_string()),
             Cell::from(rt),
             Cell::from(t.received.map_or("–".into(), |r| clock(r, state.utc))),
+            Cell::from(eta_cell(state, t)),
         ];
         if wide {
             cells.push(Cell::from(t.worker.clone()));
@@ -93,6 +100,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Constraint::Length(8),
         Constraint::Length(8),
         Constraint::Length(8),
+        Constraint::Length(9),
     ];
     if wide {
         widths.extend([Constraint::Length(22), Constraint::Min(10)]);
@@ -136,6 +144,31 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     }
 }
 
+/// When a task waiting on its ETA will run: "in 4m", or "due" once the time has come; "–"
+/// for a task not waiting on one (no ETA, or already started or ended).
+fn eta_cell(state: &State, t: &Task) -> String {
+    let waiting = matches!(
+        t.state,
+        TaskEventKind::Sent | TaskEventKind::Received | TaskEventKind::Retried
+    );
+    match t
+        .fields
+        .eta
+        .as_deref()
+        .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
+    {
+        Some(at) if waiting => {
+            let secs = (at.with_timezone(&chrono::Utc) - state.now).num_seconds();
+            if secs > 0 {
+                format!("in {}", duration(secs))
+            } else {
+                "due".into()
+            }
+        }
+        _ => "–".into(),
+    }
+}
+
 fn field<'a>(theme: &Theme, name: &'a str, value: String) -> Line<'a> {
     Line::from(vec![
         Span::styled(format!("{name:<10} "), theme.header),
@@ -147,11 +180,6 @@ pub fn detail(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let Some(t) = selected(state) else { return };
     let popup = centered(area, 90, 90).intersection(area);
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "–".into());
-    let when = |v: Option<chrono::DateTime<chrono::Utc>>| {
-        v.map_or("–".into(), |d| {
-            format!("{} ({})", clock(d, state.utc), d.format("%Y-%m-%d"))
-        })
-    };
     let mut lines = vec![
         field(theme, "id", t.uuid.clone()),
         field(theme, "name", opt(&t.fields.name)),
@@ -177,8 +205,22 @@ pub fn detail(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             },
         ),
         field(theme, "queue", opt(&t.fields.queue)),
-        field(theme, "received", when(t.received)),
-        field(theme, "started", when(t.started)),
+        field(
+            theme,
+            "exchange",
+            format!(
+                "{} · routing key {}",
+                t.fields
+                    .exchange
+                    .as_deref()
+                    .filter(|e| !e.is_empty())
+                    .unwrap_or("(default)"),
+                opt(&t.fields.routing_key)
+            ),
+        ),
+        field(theme, "client", opt(&t.client)),
+        field(theme, "eta", opt(&t.fields.eta)),
+        field(theme, "expires", opt(&t.fields.expires)),
         field(
             theme,
             "runtime",
@@ -194,6 +236,46 @@ pub fn detail(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         field(theme, "result", opt(&t.fields.result)),
         field(theme, "exception", opt(&t.fields.exception)),
     ];
+    lines.push(Line::from(Span::styled("timeline", theme.header)));
+    for (kind, at) in timeline(t) {
+        lines.push(Line::raw(format!(
+            "  {:<9} {} ({})",
+            kind.label(),
+            clock(at, state.utc),
+            at.format("%Y-%m-%d")
+        )));
+    }
+    let links = crate::app::tasks::links(state, t);
+    if !links.is_empty() {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "workflow ({} to select, {} to open)",
+                state.keymap.hint(Section::Normal, Action::FocusNext),
+                state.keymap.hint(Section::Normal, Action::Zoom)
+            ),
+            theme.header,
+        )));
+        for (i, (what, id)) in links.iter().enumerate() {
+            let name = state
+                .tasks
+                .by_id
+                .get(*id)
+                .map(|k| {
+                    format!(
+                        "{} {}",
+                        k.fields.name.as_deref().unwrap_or("task"),
+                        k.state.label()
+                    )
+                })
+                .unwrap_or_else(|| "(not kept here)".into());
+            let text = format!("  {what:<7} {id} {name}");
+            lines.push(if state.ui.detail_link == Some(i) {
+                Line::from(Span::styled(text, theme.selection))
+            } else {
+                Line::raw(text)
+            });
+        }
+    }
     if let Some(tb) = &t.fields.traceback {
         lines.push(Line::from(Span::styled("traceback", theme.header)));
         lines.extend(
@@ -204,12 +286,13 @@ pub fn detail(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let km = &state.keymap;
     let n = |a| km.hint(Section::Normal, a);
     let keys = format!(
-        " {} close · {}{} scroll · {} revoke · {} terminate ",
+        " {} close · {}{} scroll · {} revoke · {} terminate · {} retry ",
         n(Action::Back),
         n(Action::Up),
         n(Action::Down),
         n(Action::Revoke),
-        n(Action::Terminate)
+        n(Action::Terminate),
+        n(Action::Retry)
     );
     let block = popup_block(theme, format!(" Task {} ", short_id(&t.uuid)), &keys);
     f.render_widget(Clear, popup);
