@@ -31,12 +31,13 @@ const LAYERS: &[(&str, u8)] = &[
     ("feeds::route", 2),
     ("feeds::exposure", 2),
     ("feeds::pidbox", 2),
-    ("orders", 2),
     ("feeds::pidbox_tests", 2),
     ("store", 2),
     ("executor", 2),
     // The one language every part speaks.
     ("event", 3),
+    // Orders to the fleet, as data: the app builds them, the actions carry them out.
+    ("orders", 3),
     // The feeds (world → events) and the app (events → state, effects).
     ("feeds", 4),
     ("feeds::redis", 4),

@@ -294,6 +294,7 @@ async fn emit(
     }
 }
 
+// Long, on purpose: one arm per effect, each a call.
 pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
     // `update` already refused these at its gate; this is the second lock on the door.
     if let Some(act) = effect.act()

@@ -384,7 +384,7 @@ pub fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
     }
     task.times[t.kind as usize] = t.timestamp;
     if t.kind == TaskEventKind::Sent && !t.hostname.is_empty() {
-        task.client = Some(match t.fields.pid {
+        task.client = Some(match t.fields.sending.as_ref().and_then(|s| s.pid) {
             Some(pid) => format!("{} (pid {pid})", t.hostname),
             None => t.hostname.clone(),
         });
@@ -396,22 +396,14 @@ pub fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
         ($($field:ident),*) => { $( if f.$field.is_some() { task.fields.$field = f.$field.clone(); } )* };
     }
     keep!(
-        name,
-        args,
-        kwargs,
-        result,
-        exception,
-        traceback,
-        runtime,
-        queue,
-        retries,
-        eta,
-        expires,
-        root_id,
-        parent_id,
-        exchange,
-        routing_key
+        name, args, kwargs, result, exception, traceback, runtime, queue, retries
     );
+    if let Some(new) = &f.sending {
+        match &mut task.fields.sending {
+            Some(kept) => kept.merge(new),
+            None => task.fields.sending = Some(new.clone()),
+        }
+    }
     let name = task.fields.name.clone().unwrap_or_else(|| "task".into());
     let agent = task.agent;
 

@@ -456,7 +456,7 @@ pub fn depths(state: &mut State, queue: &str, depths: Result<[u64; 4], String>) 
     }
     let said = match depths {
         Ok(n) => {
-            let steps: Vec<String> = crate::feeds::redis::queues::STEPS
+            let steps: Vec<String> = crate::feeds::wire::PRIORITY_STEPS
                 .iter()
                 .zip(n)
                 .map(|(s, c)| format!("priority {s}: {c}"))

@@ -202,7 +202,10 @@ fn the_task_detail_shows_a_timeline_and_walks_the_workflow() {
     let base = t0().timestamp() as f64;
     let root = TaskFields {
         name: Some("plan".into()),
-        root_id: Some("root".into()),
+        sending: Some(Box::new(Sending {
+            root_id: Some("root".into()),
+            ..Default::default()
+        })),
         ..Default::default()
     };
     task(&mut s, TaskEventKind::Received, "root", base - 10.0, root);
@@ -223,9 +226,12 @@ fn the_task_detail_shows_a_timeline_and_walks_the_workflow() {
     for child in ["kid1", "kid2"] {
         let f = TaskFields {
             name: Some("step".into()),
-            root_id: Some("root".into()),
-            parent_id: Some("root".into()),
-            eta: Some("2026-11-23T22:05:00+00:00".into()),
+            sending: Some(Box::new(Sending {
+                root_id: Some("root".into()),
+                parent_id: Some("root".into()),
+                eta: Some("2026-11-23T22:05:00+00:00".into()),
+                ..Default::default()
+            })),
             ..Default::default()
         };
         task(&mut s, TaskEventKind::Received, child, base - 7.0, f);

@@ -366,31 +366,18 @@ pub fn move_pick(state: &mut State, step: isize) {
     pick_row(state, row);
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{contains_ci, starts_with_ci};
-
-    #[test]
-    fn case_is_ignored_without_allocating_and_unicode_still_matches() {
-        assert!(contains_ci("Thinking.Plan", "think"));
-        assert!(contains_ci("worker@VM-3", "vm-3"));
-        assert!(!contains_ci("thinking", "thinks"));
-        assert!(contains_ci("anything", ""));
-        assert!(contains_ci("ÉVALUER.tâche", "évaluer"));
-        assert!(starts_with_ci("SUCCESS", "su"));
-        assert!(!starts_with_ci("SUCCESS", "successful"));
-        assert!(!starts_with_ci("FAILURE", "é"));
-    }
-}
-
 /// The tasks a detail links to, in order: its root and its parent (when not itself), then
 /// its children (the tasks whose parent it is), oldest first, at most `MAX_CHILDREN`.
 pub fn links<'a>(state: &'a State, t: &'a Task) -> Vec<(&'static str, &'a str)> {
     let mut out = Vec::new();
-    if let Some(root) = t.fields.root_id.as_deref().filter(|r| *r != t.uuid) {
+    let sending = t.fields.sending.as_deref();
+    if let Some(root) = sending
+        .and_then(|s| s.root_id.as_deref())
+        .filter(|r| *r != t.uuid)
+    {
         out.push(("root", root));
     }
-    if let Some(parent) = t.fields.parent_id.as_deref() {
+    if let Some(parent) = sending.and_then(|s| s.parent_id.as_deref()) {
         out.push(("parent", parent));
     }
     // A scan of the kept tasks, only while a detail is open.
@@ -398,7 +385,13 @@ pub fn links<'a>(state: &'a State, t: &'a Task) -> Vec<(&'static str, &'a str)> 
         .tasks
         .by_id
         .values()
-        .filter(|c| c.fields.parent_id.as_deref() == Some(t.uuid.as_str()))
+        .filter(|c| {
+            c.fields
+                .sending
+                .as_ref()
+                .and_then(|s| s.parent_id.as_deref())
+                == Some(t.uuid.as_str())
+        })
         .collect();
     children.sort_by_key(|c| c.seq);
     out.extend(
@@ -430,4 +423,21 @@ pub fn timeline(t: &Task) -> Vec<(crate::feeds::model::TaskEventKind, DateTime<U
     .collect();
     out.sort_by_key(|(_, at)| *at);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{contains_ci, starts_with_ci};
+
+    #[test]
+    fn case_is_ignored_without_allocating_and_unicode_still_matches() {
+        assert!(contains_ci("Thinking.Plan", "think"));
+        assert!(contains_ci("worker@VM-3", "vm-3"));
+        assert!(!contains_ci("thinking", "thinks"));
+        assert!(contains_ci("anything", ""));
+        assert!(contains_ci("ÉVALUER.tâche", "évaluer"));
+        assert!(starts_with_ci("SUCCESS", "su"));
+        assert!(!starts_with_ci("SUCCESS", "successful"));
+        assert!(!starts_with_ci("FAILURE", "é"));
+    }
 }

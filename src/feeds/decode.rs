@@ -331,13 +331,16 @@ fn fast_task(kind: TaskEventKind, e: &RawEvent) -> Result<CeleryEvent, DecodeErr
             queue: cleaned(&e.queue, SHORT).or(cleaned(&e.routing_key, SHORT)),
             retries: e.retries.map(|r| r.max(0.0) as u64),
             terminated: e.terminated,
-            eta: cleaned(&e.eta, 40),
-            expires: cleaned(&e.expires, 40),
-            root_id: cleaned(&e.root_id, 64),
-            parent_id: cleaned(&e.parent_id, 64),
-            exchange: cleaned(&e.exchange, SHORT),
-            routing_key: cleaned(&e.routing_key, SHORT),
-            pid: e.pid.filter(|p| *p >= 0.0).map(|p| p as u64),
+            sending: Sending {
+                eta: cleaned(&e.eta, 40),
+                expires: cleaned(&e.expires, 40),
+                root_id: cleaned(&e.root_id, 64),
+                parent_id: cleaned(&e.parent_id, 64),
+                exchange: cleaned(&e.exchange, SHORT),
+                routing_key: cleaned(&e.routing_key, SHORT),
+                pid: e.pid.filter(|p| *p >= 0.0).map(|p| p as u64),
+            }
+            .boxed(),
         },
     }))
 }
@@ -454,13 +457,16 @@ fn task_event(kind: TaskEventKind, v: &Value) -> Result<CeleryEvent, DecodeError
             queue: s(v, "queue", SHORT)?.or(s(v, "routing_key", SHORT)?),
             retries: n(v, "retries")?.map(|r| r.max(0.0) as u64),
             terminated: v.get("terminated").and_then(Value::as_bool),
-            eta: s(v, "eta", 40)?,
-            expires: s(v, "expires", 40)?,
-            root_id: s(v, "root_id", 64)?,
-            parent_id: s(v, "parent_id", 64)?,
-            exchange: s(v, "exchange", SHORT)?,
-            routing_key: s(v, "routing_key", SHORT)?,
-            pid: n(v, "pid")?.filter(|p| *p >= 0.0).map(|p| p as u64),
+            sending: Sending {
+                eta: s(v, "eta", 40)?,
+                expires: s(v, "expires", 40)?,
+                root_id: s(v, "root_id", 64)?,
+                parent_id: s(v, "parent_id", 64)?,
+                exchange: s(v, "exchange", SHORT)?,
+                routing_key: s(v, "routing_key", SHORT)?,
+                pid: n(v, "pid")?.filter(|p| *p >= 0.0).map(|p| p as u64),
+            }
+            .boxed(),
         },
     }))
 }

@@ -165,6 +165,14 @@ pub struct TaskFields {
     pub retries: Option<u64>,
     /// On task-revoked: whether the running task was killed.
     pub terminated: Option<bool>,
+    /// How it was sent, from task-sent and task-received only: boxed, so the events that
+    /// carry none of it (most of them) stay small on the feed path.
+    pub sending: Option<Box<Sending>>,
+}
+
+/// What task-sent and task-received say of how a task was sent.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Sending {
     /// When it is due (a countdown or an ETA) and when it expires: RFC 3339, as sent.
     pub eta: Option<String>,
     pub expires: Option<String>,
@@ -175,6 +183,21 @@ pub struct TaskFields {
     pub routing_key: Option<String>,
     /// The sending process's id (task-sent: the client's).
     pub pid: Option<u64>,
+}
+
+impl Sending {
+    /// None when the event said nothing of it.
+    pub fn boxed(self) -> Option<Box<Sending>> {
+        (self != Sending::default()).then(|| Box::new(self))
+    }
+
+    /// Takes what `other` says, keeping what it does not.
+    pub fn merge(&mut self, other: &Sending) {
+        macro_rules! keep {
+            ($($f:ident),*) => { $( if other.$f.is_some() { self.$f = other.$f.clone(); } )* };
+        }
+        keep!(eta, expires, root_id, parent_id, exchange, routing_key, pid);
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

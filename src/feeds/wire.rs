@@ -163,6 +163,9 @@ pub struct TaskRequest {
     pub origin: String,
 }
 
+/// kombu's priority steps on Redis; the sub-queue of step 0 is the queue's own key.
+pub const PRIORITY_STEPS: [u8; 4] = [0, 3, 6, 9];
+
 /// kombu's priority steps on Redis: the sub-queue a priority lands on (largest step <= it).
 pub fn priority_step(priority: u8) -> u8 {
     match priority.min(9) {

@@ -151,12 +151,8 @@ fn eta_cell(state: &State, t: &Task) -> String {
         t.state,
         TaskEventKind::Sent | TaskEventKind::Received | TaskEventKind::Retried
     );
-    match t
-        .fields
-        .eta
-        .as_deref()
-        .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
-    {
+    let eta = t.fields.sending.as_ref().and_then(|s| s.eta.as_deref());
+    match eta.and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok()) {
         Some(at) if waiting => {
             let secs = (at.with_timezone(&chrono::Utc) - state.now).num_seconds();
             if secs > 0 {
@@ -176,66 +172,9 @@ fn field<'a>(theme: &Theme, name: &'a str, value: String) -> Line<'a> {
     ])
 }
 
-pub fn detail(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let Some(t) = selected(state) else { return };
-    let popup = centered(area, 90, 90).intersection(area);
-    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "–".into());
-    let mut lines = vec![
-        field(theme, "id", t.uuid.clone()),
-        field(theme, "name", opt(&t.fields.name)),
-        Line::from(vec![
-            Span::styled(format!("{:<10} ", "state"), theme.header),
-            Span::styled(
-                if t.terminated {
-                    "REVOKED (terminated)"
-                } else {
-                    t.state.label()
-                },
-                state_style(theme, t.state),
-            ),
-        ]),
-        field(theme, "agent", agent(state, t)),
-        field(
-            theme,
-            "worker",
-            if t.worker.is_empty() {
-                "–".into()
-            } else {
-                t.worker.clone()
-            },
-        ),
-        field(theme, "queue", opt(&t.fields.queue)),
-        field(
-            theme,
-            "exchange",
-            format!(
-                "{} · routing key {}",
-                t.fields
-                    .exchange
-                    .as_deref()
-                    .filter(|e| !e.is_empty())
-                    .unwrap_or("(default)"),
-                opt(&t.fields.routing_key)
-            ),
-        ),
-        field(theme, "client", opt(&t.client)),
-        field(theme, "eta", opt(&t.fields.eta)),
-        field(theme, "expires", opt(&t.fields.expires)),
-        field(
-            theme,
-            "runtime",
-            runtime(state, t).map_or("–".into(), |r| format!("{r:.3} s")),
-        ),
-        field(
-            theme,
-            "retries",
-            t.fields.retries.map_or("–".into(), |r| r.to_string()),
-        ),
-        field(theme, "args", opt(&t.fields.args)),
-        field(theme, "kwargs", opt(&t.fields.kwargs)),
-        field(theme, "result", opt(&t.fields.result)),
-        field(theme, "exception", opt(&t.fields.exception)),
-    ];
+/// The detail's timeline, then its workflow links (root, parent, children), the selected
+/// one highlighted.
+fn workflow_lines(state: &State, t: &Task, theme: &Theme, lines: &mut Vec<Line<'_>>) {
     lines.push(Line::from(Span::styled("timeline", theme.header)));
     for (kind, at) in timeline(t) {
         lines.push(Line::raw(format!(
@@ -276,6 +215,70 @@ pub fn detail(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             });
         }
     }
+}
+
+// Long, on purpose: the detail's fields, one after another, as Flower's task page.
+pub fn detail(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let Some(t) = selected(state) else { return };
+    let popup = centered(area, 90, 90).intersection(area);
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "–".into());
+    let sent = t.fields.sending.as_deref().cloned().unwrap_or_default();
+    let mut lines = vec![
+        field(theme, "id", t.uuid.clone()),
+        field(theme, "name", opt(&t.fields.name)),
+        Line::from(vec![
+            Span::styled(format!("{:<10} ", "state"), theme.header),
+            Span::styled(
+                if t.terminated {
+                    "REVOKED (terminated)"
+                } else {
+                    t.state.label()
+                },
+                state_style(theme, t.state),
+            ),
+        ]),
+        field(theme, "agent", agent(state, t)),
+        field(
+            theme,
+            "worker",
+            if t.worker.is_empty() {
+                "–".into()
+            } else {
+                t.worker.clone()
+            },
+        ),
+        field(theme, "queue", opt(&t.fields.queue)),
+        field(
+            theme,
+            "exchange",
+            format!(
+                "{} · routing key {}",
+                sent.exchange
+                    .as_deref()
+                    .filter(|e| !e.is_empty())
+                    .unwrap_or("(default)"),
+                opt(&sent.routing_key)
+            ),
+        ),
+        field(theme, "client", opt(&t.client)),
+        field(theme, "eta", opt(&sent.eta)),
+        field(theme, "expires", opt(&sent.expires)),
+        field(
+            theme,
+            "runtime",
+            runtime(state, t).map_or("–".into(), |r| format!("{r:.3} s")),
+        ),
+        field(
+            theme,
+            "retries",
+            t.fields.retries.map_or("–".into(), |r| r.to_string()),
+        ),
+        field(theme, "args", opt(&t.fields.args)),
+        field(theme, "kwargs", opt(&t.fields.kwargs)),
+        field(theme, "result", opt(&t.fields.result)),
+        field(theme, "exception", opt(&t.fields.exception)),
+    ];
+    workflow_lines(state, t, theme, &mut lines);
     if let Some(tb) = &t.fields.traceback {
         lines.push(Line::from(Span::styled("traceback", theme.header)));
         lines.extend(

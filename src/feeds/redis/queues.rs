@@ -4,10 +4,7 @@
 //! message out of one list and into the other in the same step, so a control room killed
 //! half-way leaves every message in one queue or the other, never in neither.
 
-use crate::feeds::wire::queue_key;
-
-/// kombu's priority steps; the sub-queue of step 0 is the queue's own key.
-pub const STEPS: [u8; 4] = [0, 3, 6, 9];
+use crate::feeds::wire::{PRIORITY_STEPS as STEPS, queue_key};
 
 /// The four keys of a queue, in step order.
 pub fn keys(keyprefix: &str, queue: &str) -> [String; 4] {
