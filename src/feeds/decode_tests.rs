@@ -255,3 +255,37 @@ fn result_backend_records_become_task_events() {
     );
     assert!(backend_meta("t4", br#"{"result": 1}"#, 5.0).is_err());
 }
+
+#[test]
+fn how_a_task_was_sent_is_kept_and_cleaned_on_both_paths() {
+    let sent = json!({
+        "hostname": "client@vm", "pid": 4242, "clock": 1, "type": "task-sent",
+        "uuid": "kid", "root_id": "root", "parent_id": "mum", "name": "t.step",
+        "args": "()", "kwargs": "{}", "retries": 0,
+        "eta": "2026-11-30T22:05:00+00:00", "expires": "2026-11-30T23:05:00+00:00",
+        "queue": "thinking", "exchange": "ex\u{1b}[2J", "routing_key": "thinking",
+        "timestamp": 1.8e9,
+    });
+    // The fast path (a typed read of the event), and the slow one (a JSON value) after
+    // an unknown field type sends it there.
+    let mut slow = sent.clone();
+    slow["loadavg"] = json!("not a list");
+    for ev in [sent, slow] {
+        let bytes = wire::kombu_event_envelope(&ev, "client@vm", "task.sent", "t");
+        let got = celery_events(&bytes).unwrap().remove(0).unwrap();
+        let CeleryEvent::Task(t) = got else { panic!() };
+        let s = t.fields.sending.expect("the sending facts");
+        assert_eq!(s.root_id.as_deref(), Some("root"));
+        assert_eq!(s.parent_id.as_deref(), Some("mum"));
+        assert_eq!(s.eta.as_deref(), Some("2026-11-30T22:05:00+00:00"));
+        assert_eq!(s.pid, Some(4242));
+        assert!(!s.exchange.unwrap().contains('\u{1b}'));
+    }
+    // A task-started event says none of it: nothing is allocated for it.
+    let started = json!({"hostname": "w@h", "type": "task-started", "uuid": "kid", "timestamp": 1.8e9});
+    let bytes = wire::kombu_event_envelope(&started, "w@h", "task.started", "t");
+    let CeleryEvent::Task(t) = celery_events(&bytes).unwrap().remove(0).unwrap() else {
+        panic!()
+    };
+    assert!(t.fields.sending.is_none());
+}
