@@ -108,6 +108,65 @@ pub fn names() -> String {
         .join(", ")
 }
 
+/// Tab on the `:` line: the line completed as far as it is unambiguous, and the
+/// candidates when several remain. Commands first, then each command's own words: inspect
+/// methods, grow/shrink, add/cancel, queue names, task names, `all`.
+pub fn complete(state: &super::state::State, line: &str) -> (String, Vec<String>) {
+    let (head, word) = match line.rfind(' ') {
+        Some(i) => (&line[..=i], &line[i + 1..]),
+        None => ("", line),
+    };
+    let words: Vec<&str> = head.split_whitespace().collect();
+    let owned: Vec<String> = match words.as_slice() {
+        [] => COMMANDS
+            .iter()
+            .flat_map(|(n, _, _)| n.iter().map(|s| s.to_string()))
+            .collect(),
+        ["inspect"] => crate::feeds::pidbox::Inspect::NAMED
+            .iter()
+            .map(|m| m.method().to_string())
+            .collect(),
+        ["inspect", _] | ["ratelimit", _, _] | ["timelimit", _, _, _] => vec!["all".into()],
+        ["pool"] => vec!["grow".into(), "shrink".into()],
+        ["consumer"] => vec!["add".into(), "cancel".into()],
+        ["consumer", _] | ["purge"] | ["move"] | ["move", _] => {
+            state.queues.iter().map(|q| q.name.clone()).collect()
+        }
+        ["ratelimit"] | ["timelimit"] | ["purge", _] | ["move", _, _] => task_names(state),
+        _ => Vec::new(),
+    };
+    let mut found: Vec<String> = owned.into_iter().filter(|c| c.starts_with(word)).collect();
+    found.sort();
+    found.dedup();
+    match found.as_slice() {
+        [] => (line.to_string(), found),
+        [one] => (format!("{head}{one} "), Vec::new()),
+        many => {
+            let common = many[1..].iter().fold(many[0].clone(), |acc, c| {
+                acc.chars()
+                    .zip(c.chars())
+                    .take_while(|(a, b)| a == b)
+                    .map(|(a, _)| a)
+                    .collect()
+            });
+            // Every candidate starts with `word`, so their common prefix does too.
+            (format!("{head}{common}"), found)
+        }
+    }
+}
+
+/// The task names this control room knows: registered on the workers it asked, and seen
+/// in the Tasks view.
+fn task_names(state: &super::state::State) -> Vec<String> {
+    let mut names: Vec<String> = state
+        .inspected
+        .values()
+        .flat_map(|i| i.detail.registered.iter().map(|(n, _)| n.clone()))
+        .collect();
+    names.extend(state.agents.iter().flat_map(|a| a.tasks.iter().cloned()));
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +182,26 @@ mod tests {
         all.dedup();
         assert_eq!(all.len(), count, "a name is listed twice");
         assert!(names().contains(":workers") && names().contains(":at"));
+    }
+
+    #[test]
+    fn tab_completes_commands_and_their_words() {
+        let km =
+            crate::config::keymap::build("default", std::path::Path::new("/x"), vec![]).unwrap();
+        let s = crate::app::state::State::new(
+            &crate::config::Config::default(),
+            km,
+            chrono::Utc::now(),
+        );
+        assert_eq!(complete(&s, "shut").0, "shutdown ");
+        assert_eq!(complete(&s, "inspect st").0, "inspect stats ");
+        assert_eq!(complete(&s, "inspect stats a").0, "inspect stats all ");
+        assert_eq!(complete(&s, "pool g").0, "pool grow ");
+        let (line, several) = complete(&s, "e");
+        assert_eq!(line, "e");
+        assert!(several.contains(&"exec".to_string()) && several.contains(&"executor".to_string()));
+        let (line, _) = complete(&s, "exe");
+        assert_eq!(line, "exec", "the common prefix");
+        assert_eq!(complete(&s, "nosuch").0, "nosuch");
     }
 }

@@ -319,6 +319,18 @@ pub fn command_key(state: &mut State, mut text: String, key: KeyEvent) -> Outcom
                 text = pos.map(|p| state.ui.history[p].clone()).unwrap_or_default();
             }
         }
+        KeyCode::Tab => {
+            let (done, several) = super::commands::complete(state, &text);
+            text = done;
+            if several.len() > 1 {
+                let shown: Vec<_> = several.iter().take(12).map(String::as_str).collect();
+                state.flash = Some(Flash {
+                    text: shown.join("  "),
+                    level: Level::Info,
+                    at: state.now,
+                });
+            }
+        }
         KeyCode::Backspace => {
             text.pop();
         }

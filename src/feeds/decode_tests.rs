@@ -282,7 +282,8 @@ fn how_a_task_was_sent_is_kept_and_cleaned_on_both_paths() {
         assert!(!s.exchange.unwrap().contains('\u{1b}'));
     }
     // A task-started event says none of it: nothing is allocated for it.
-    let started = json!({"hostname": "w@h", "type": "task-started", "uuid": "kid", "timestamp": 1.8e9});
+    let started =
+        json!({"hostname": "w@h", "type": "task-started", "uuid": "kid", "timestamp": 1.8e9});
     let bytes = wire::kombu_event_envelope(&started, "w@h", "task.started", "t");
     let CeleryEvent::Task(t) = celery_events(&bytes).unwrap().remove(0).unwrap() else {
         panic!()
