@@ -237,8 +237,12 @@ enum TaskCommand {
     /// Send tasks again under new ids, from the exact message a control room kept (its
     /// outbox, or kombu's unacked). Several at once want their count typed to confirm.
     Retry {
-        #[arg(required = true)]
+        #[arg(required_unless_present = "filter", conflicts_with = "filter")]
         ids: Vec<String>,
+        /// Every dispatch kept in the audit store that the result backend says failed or
+        /// was revoked, and that this filter picks (the Tasks view's syntax).
+        #[arg(long, value_name = "QUERY")]
+        filter: Option<String>,
         #[arg(long)]
         yes: bool,
     },
@@ -361,9 +365,15 @@ fn main() -> ExitCode {
         }),
         Some(Command::Worker { action }) => worker(&cli, action),
         Some(Command::Task {
-            action: TaskCommand::Retry { ids, yes },
+            action: TaskCommand::Retry { ids, filter, yes },
         }) => with_settings(&cli, |settings, rt| {
-            rt.block_on(cli::fleet::retry(&settings, gate(&cli), ids, *yes))
+            rt.block_on(cli::fleet::retry(
+                &settings,
+                gate(&cli),
+                ids,
+                filter.as_deref(),
+                *yes,
+            ))
         }),
         Some(Command::Queue { action }) => with_settings(&cli, |settings, rt| {
             rt.block_on(async {

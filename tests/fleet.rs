@@ -802,3 +802,81 @@ async fn a_bulk_retry_of_fifty_failed_tasks_runs_fifty() {
         "said how each was found"
     );
 }
+
+/// `task retry --filter` from the shell: among the dispatches kept in the store, those the
+/// result backend says failed, picked by the Tasks view's syntax.
+#[test]
+fn the_shell_retries_the_failed_dispatches_a_filter_picks() {
+    let sb = Sandbox::new("fleet-retry-filter");
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let backend = url.replace("/0", "/1");
+    let w = CeleryWorker::start_with_backend(&url, &backend, &dir(&sb, "w"));
+    let config = sb.path("config/chavion-tui/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(
+        &config,
+        format!("[celery]\nresult_backend = \"{backend}\"\n"),
+    )
+    .unwrap();
+    for task in ["thinking.fail", "thinking.fail", "thinking.add"] {
+        let args = if task == "thinking.add" { "[1, 2]" } else { "" };
+        let out = cli(&sb, &url, &["dispatch", "thinking", task, "--args", args]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    wait_until("three ran", 30, || w.runs().len() == 3);
+    wait_until("their results are kept", 10, || {
+        redis
+            .cli(&["-n", "1", "keys", "celery-task-meta-*"])
+            .lines()
+            .count()
+            == 3
+    });
+    let out = cli(
+        &sb,
+        &url,
+        &["task", "retry", "--filter", "name:nosuch", "--yes"],
+    );
+    assert!(text(&out.stdout).contains("no failed or revoked dispatch matches"));
+    let out = cli(
+        &sb,
+        &url,
+        &["task", "retry", "--filter", "colour:red", "--yes"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("is not a field"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = cli(
+        &sb,
+        &url,
+        &["task", "retry", "--filter", "name:thinking", "--yes"],
+    );
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(
+        text(&out.stdout).matches(" → ").count(),
+        2,
+        "{}",
+        text(&out.stdout)
+    );
+    wait_until("the two failed ones ran again", 30, || w.runs().len() == 5);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let runs = w.runs();
+    assert_eq!(
+        runs.iter().filter(|r| *r == "thinking.fail").count(),
+        4,
+        "{runs:?}"
+    );
+    assert_eq!(
+        runs.iter().filter(|r| *r == "thinking.add").count(),
+        1,
+        "{runs:?}"
+    );
+}

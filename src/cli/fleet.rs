@@ -266,21 +266,46 @@ fn failed(why: &str) -> ExitCode {
     ExitCode::from(if why.starts_with("refused") { 2 } else { 3 })
 }
 
-/// `task retry ID…`: from the shell, a task is sent again only when a copy of its exact
-/// message is kept (the audit store's outbox, or kombu's `unacked`); the TUI can also
-/// rebuild one from the args its events showed.
-pub async fn retry(settings: &Settings, gate: Gate, ids: &[String], yes: bool) -> ExitCode {
+/// How many of the newest kept dispatches `task retry --filter` looks through.
+const FILTER_REACH: i64 = 10_000;
+
+/// `task retry ID…` or `task retry --filter QUERY`: from the shell, a task is sent again
+/// only when a copy of its exact message is kept (the audit store's outbox, or kombu's
+/// `unacked`); the TUI can also rebuild one from the args its events showed. `--filter`
+/// picks among the dispatches kept in the store those the result backend says failed or
+/// were revoked, with the Tasks view's filter syntax.
+pub async fn retry(
+    settings: &Settings,
+    gate: Gate,
+    ids: &[String],
+    filter: Option<&str>,
+    yes: bool,
+) -> ExitCode {
     let ctx = match context(settings, gate).await {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let target = match ids {
-        [one] => one.clone(),
-        many => format!("{} tasks", many.len()),
-    };
-    if let Err(code) = gated(&ctx, Act::Retry, &target).await {
+    if let Err(code) = gated(&ctx, Act::Retry, filter.unwrap_or("tasks")).await {
         return code;
     }
+    let picked;
+    let ids = match filter {
+        None => ids,
+        Some(query) => match by_filter(settings, &ctx, query).await {
+            Ok(found) if found.is_empty() => {
+                println!("no failed or revoked dispatch matches `{query}`");
+                return ExitCode::SUCCESS;
+            }
+            Ok(found) => {
+                picked = found;
+                &picked[..]
+            }
+            Err(why) => {
+                eprintln!("chavion-tui: {why}");
+                return ExitCode::from(2);
+            }
+        },
+    };
     if !yes {
         let first: Vec<_> = ids.iter().take(5).map(|i| clean(i, 60)).collect();
         let question = format!(
@@ -318,4 +343,70 @@ pub async fn retry(settings: &Settings, gate: Gate, ids: &[String], yes: bool) -
     } else {
         ExitCode::from(1)
     }
+}
+
+/// The kept dispatches that failed or were revoked (by the result backend) and pass the
+/// Tasks view's filter.
+async fn by_filter(settings: &Settings, ctx: &Context, query: &str) -> Result<Vec<String>, String> {
+    use crate::app::state::State;
+    use crate::app::tasks::Filter;
+    use crate::feeds::model::TaskEventKind;
+    let now = chrono::Utc::now();
+    let filter =
+        Filter::parse(query, now, true).map_err(|why| format!("refused: the filter: {why}"))?;
+    let store = ctx.store.get().await.ok_or(
+        "refused: --filter picks among the dispatches kept in the audit store, and there is none",
+    )?;
+    let backend = ctx.result_backend.as_deref().ok_or(
+        "refused: --filter needs celery.result_backend, to know which tasks failed or were revoked",
+    )?;
+    let rows = store
+        .outbox_recent(FILTER_REACH)
+        .await
+        .map_err(|e| format!("the store: {e}"))?;
+    let mut conn = crate::feeds::redis::sampler::connect(backend)
+        .await
+        .map_err(|e| format!("the result backend: {}", crate::feeds::redis::reason(&e)))?;
+    let keymap =
+        crate::config::keymap::build("default", std::path::Path::new("/nonexistent"), vec![])
+            .map_err(|_| "the default keymap does not load".to_string())?;
+    let mut state = State::new(&settings.config, keymap, now);
+    for row in rows {
+        let meta: Option<Vec<u8>> = redis::cmd("GET")
+            .arg(format!("celery-task-meta-{}", row.task_id))
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| format!("the result backend: {}", crate::feeds::redis::reason(&e)))?;
+        let ended = meta
+            .and_then(|m| {
+                crate::feeds::decode::backend_meta(&row.task_id, &m, 0.0)
+                    .ok()
+                    .flatten()
+            })
+            .map(|ev| ev.kind);
+        let Some(kind @ (TaskEventKind::Failed | TaskEventKind::Revoked)) = ended else {
+            continue;
+        };
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&row.message) else {
+            continue;
+        };
+        let h = &msg["headers"];
+        let text = |v: &serde_json::Value| v.as_str().map(|s| clean(s, 1_000));
+        let at = chrono::DateTime::from_timestamp_millis(row.created_ms).unwrap_or(now);
+        let (task, _) = state.tasks.upsert(&row.task_id, |_| at);
+        task.state = kind;
+        task.received = Some(at);
+        task.fields.name = text(&h["task"]);
+        task.fields.args = text(&h["argsrepr"]);
+        task.fields.kwargs = text(&h["kwargsrepr"]);
+        task.fields.queue = text(&msg["properties"]["delivery_info"]["routing_key"]);
+    }
+    let mut found: Vec<_> = state
+        .tasks
+        .by_id
+        .values()
+        .filter(|t| filter.matches(&state, t))
+        .collect();
+    found.sort_by_key(|t| t.seq);
+    Ok(found.into_iter().map(|t| t.uuid.clone()).collect())
 }

@@ -233,6 +233,14 @@ impl Store {
         })
     }
 
+    /// The newest `limit` dispatches kept in the outbox, sent or not, newest first.
+    pub async fn outbox_recent(&self, limit: i64) -> Result<Vec<OutboxEntry>, sqlx::Error> {
+        on_pool!(self, pool => {
+            sqlx::query_as::<_, OutboxEntry>("SELECT task_id, queue_key, message, sent_event, created_ms, attempts, broker FROM outbox ORDER BY created_ms DESC, task_id LIMIT $1")
+                .bind(limit).fetch_all(pool).await
+        })
+    }
+
     /// The exact message a dispatch from a control room sent (or will send), if this store
     /// holds it: a retry sends it again, under a new id.
     pub async fn outbox_message(&self, task_id: &str) -> Result<Option<String>, sqlx::Error> {
