@@ -175,3 +175,65 @@ fn the_first_frame_does_not_wait_for_an_audit_store_that_hangs() {
     tmux.wait_for("exit", common::exited);
     drop(silent);
 }
+
+/// Issue 16 through the real binary: a worker's detail from the pidbox, an order to it with
+/// its answer on screen, and a failed task retried with `R`.
+#[test]
+fn the_workers_detail_an_order_and_a_retry_from_the_keyboard() {
+    let sb = Sandbox::new("tui-fleet");
+    let redis = RedisServer::start();
+    write_config(&sb, &redis, "enable_events_secs = 1\n");
+    let worker = CeleryWorker::start_with(
+        &redis.url(),
+        &sb.dir,
+        "thinking@localhost",
+        true,
+        &["-c", "2"],
+    );
+    let (tmux, _) = run_in_tmux("tui-fleet", &sb, 120, 40, "");
+    tmux.wait_for("the worker online", |s| {
+        s.contains("worker thinking@localhost online")
+    });
+    tmux.send(&["w"]);
+    tmux.send(&["Enter"]);
+    tmux.wait_for("its detail, as the worker said it", |s| {
+        s.contains("Worker thinking@localhost")
+            && s.contains("celery.concurrency.prefork:TaskPool")
+            && s.contains("queues consumed (1)")
+            && s.contains("thinking.sleep")
+    });
+    tmux.send(&[":", "pool grow 1", "Enter"]);
+    tmux.wait_for("the confirmation", |s| {
+        s.contains("thinking@localhost: grow the pool by 1")
+    });
+    tmux.send(&["y"]);
+    tmux.wait_for("the worker's answer", |s| {
+        s.contains("thinking@localhost: ok: pool will grow")
+    });
+    tmux.send(&["Escape"]);
+    send_task(&redis.url(), "thinking.fail", "[]", None, None);
+    tmux.send(&["t"]);
+    tmux.wait_for("the failure", |s| s.contains("FAILURE"));
+    tmux.send(&["R"]);
+    tmux.wait_for("the retry's confirmation", |s| {
+        s.contains("retry ") && s.contains("under a new id")
+    });
+    tmux.send(&["y"]);
+    tmux.wait_for("sent again, rebuilt", |s| {
+        s.contains("rebuilt from its name, args and kwargs")
+    });
+    common::servers::wait_until("it ran again", 20, || {
+        worker
+            .runs()
+            .iter()
+            .filter(|r| *r == "thinking.fail")
+            .count()
+            == 2
+    });
+    tmux.send(&["q"]);
+    let after = tmux.wait_for("exit", common::exited);
+    assert!(
+        after.contains("EXIT=0") && common::cooked(&after),
+        "{after}"
+    );
+}

@@ -14,6 +14,9 @@ use crate::feeds::model::{Level, TaskEventKind};
 use crate::feeds::pidbox::{Control, Inspect};
 use crate::orders::{Aim, Order, RetryOrder};
 
+/// How many answers to orders are kept for the worker detail to show.
+const SAID_KEPT: usize = 50;
+
 /// How many tasks a bulk retry's confirmation names before "and N more".
 const SHOWN: usize = 5;
 
@@ -395,6 +398,7 @@ fn ask(
         }],
         _ => Vec::new(),
     };
+    let from_detail = state.ui.mode == Mode::WorkerDetail;
     state.ui.mode = Mode::ConfirmOrder(Box::new(PendingOrder {
         order,
         lines,
@@ -402,6 +406,7 @@ fn ask(
         typed: String::new(),
         wrong: None,
         depth_of,
+        from_detail,
     }));
     Outcome {
         redraw: true,
@@ -410,23 +415,29 @@ fn ask(
 }
 
 pub fn confirm_key(state: &mut State, mut p: PendingOrder, key: KeyEvent) -> Outcome {
-    let cancel = |state: &mut State| {
-        state.ui.mode = Mode::Normal;
+    // Back where the order was given: the worker's detail shows its answer.
+    let back = if p.from_detail {
+        Mode::WorkerDetail
+    } else {
+        Mode::Normal
+    };
+    let cancel = |state: &mut State, back: Mode| {
+        state.ui.mode = back;
         flash(state, Level::Info, "cancelled: nothing was sent".into());
         Outcome::redraw()
     };
-    let go = |state: &mut State, p: PendingOrder| {
-        state.ui.mode = Mode::Normal;
+    let go = |state: &mut State, p: PendingOrder, back: Mode| {
+        state.ui.mode = back;
         guarded(state, Effect::Order(Box::new(p.order)))
     };
     match (&p.typed_word, key.code) {
-        (_, KeyCode::Esc) => return cancel(state),
-        (None, KeyCode::Char('y' | 'Y')) => return go(state, p),
-        (None, KeyCode::Char('n' | 'N')) => return cancel(state),
+        (_, KeyCode::Esc) => return cancel(state, back),
+        (None, KeyCode::Char('y' | 'Y')) => return go(state, p, back),
+        (None, KeyCode::Char('n' | 'N')) => return cancel(state, back),
         (None, _) => return Outcome::default(),
         (Some(word), KeyCode::Enter) => {
             if p.typed == *word {
-                return go(state, p);
+                return go(state, p, back);
             }
             p.wrong = Some(format!(
                 "`{}` is not `{word}`: type it exactly, or Esc",
@@ -498,14 +509,25 @@ pub fn ordered(
                 let level = if *ok { Level::Info } else { Level::Warn };
                 log(state, now, level, "fleet", format!("{what}: {line}"));
             }
-            let summary = match lines.as_slice() {
+            // One line names its worker, queue or task itself.
+            let text = match lines.as_slice() {
                 [(_, one)] => one.clone(),
-                _ if bad == 0 => format!("{} ok", lines.len()),
-                _ => format!("{} of {} not ok (see the activity log)", bad, lines.len()),
+                _ if bad == 0 => format!("{what}: {} ok", lines.len()),
+                _ => format!(
+                    "{what}: {} of {} not ok (see the activity log)",
+                    bad,
+                    lines.len()
+                ),
             };
             let level = if bad == 0 { Level::Info } else { Level::Warn };
+            state
+                .fleet_said
+                .extend(lines.iter().map(|(ok, l)| (now, *ok, l.clone())));
+            while state.fleet_said.len() > SAID_KEPT {
+                state.fleet_said.pop_front();
+            }
             state.flash = Some(Flash {
-                text: format!("{what}: {summary}"),
+                text,
                 level,
                 at: now,
             });

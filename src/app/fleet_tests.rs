@@ -540,3 +540,34 @@ fn an_orders_report_goes_to_the_log_line_by_line() {
         "a@h: grow the pool by 1: b@h: did not answer within 3 s".into()
     )));
 }
+
+#[test]
+fn an_order_given_over_the_worker_detail_comes_back_to_it() {
+    let mut s = state();
+    worker(&mut s, "a@h");
+    key(&mut s, KeyCode::Char('w'));
+    key(&mut s, KeyCode::Enter);
+    assert_eq!(s.ui.mode, Mode::WorkerDetail);
+    command(&mut s, "pool grow 1");
+    assert!(matches!(s.ui.mode, Mode::ConfirmOrder(_)));
+    key(&mut s, KeyCode::Char('y'));
+    assert_eq!(
+        s.ui.mode,
+        Mode::WorkerDetail,
+        "back to the detail to read the answer"
+    );
+    update(
+        &mut s,
+        Event::Ordered {
+            what: "a@h: grow the pool by 1".into(),
+            outcome: Ok(vec![(true, "a@h: ok: pool will grow".into())]),
+        },
+    );
+    assert_eq!(
+        s.fleet_said.back().map(|x| x.2.as_str()),
+        Some("a@h: ok: pool will grow")
+    );
+    // Another command leaves the detail.
+    command(&mut s, "tasks");
+    assert_eq!((s.ui.mode.clone(), s.ui.view), (Mode::Normal, View::Tasks));
+}

@@ -287,12 +287,12 @@ pub fn command_key(state: &mut State, mut text: String, key: KeyEvent) -> Outcom
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     match key.code {
         KeyCode::Esc => {
-            state.ui.mode = Mode::Normal;
+            state.ui.mode = after_command(state);
             state.ui.history_pos = None;
             return Outcome::redraw();
         }
         KeyCode::Enter => {
-            state.ui.mode = Mode::Normal;
+            state.ui.mode = after_command(state);
             state.ui.history_pos = None;
             let line = text.trim().to_string();
             if !line.is_empty() {
@@ -342,12 +342,25 @@ pub fn command_key(state: &mut State, mut text: String, key: KeyEvent) -> Outcom
     Outcome::redraw()
 }
 
+/// Where the `:` line returns: to the worker detail it was opened over, or the view.
+fn after_command(state: &mut State) -> Mode {
+    if std::mem::take(&mut state.ui.resume_detail) {
+        Mode::WorkerDetail
+    } else {
+        Mode::Normal
+    }
+}
+
 fn run_command(state: &mut State, line: &str) -> Outcome {
     let (cmd, rest) = line
         .split_once(char::is_whitespace)
         .map_or((line, ""), |(c, r)| (c, r.trim()));
     if let Some(done) = super::fleet_orders::command(state, cmd, rest) {
         return done;
+    }
+    // Only the fleet's orders come back to the worker detail; the rest leave it.
+    if state.ui.mode == Mode::WorkerDetail {
+        state.ui.mode = Mode::Normal;
     }
     match cmd {
         "q" | "quit" => super::common::quit(state),

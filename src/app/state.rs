@@ -267,6 +267,9 @@ pub struct State {
     pub effects_due: Vec<super::effect::Effect>,
     /// What each worker said when last asked (its detail), by hostname.
     pub inspected: HashMap<String, Inspected>,
+    /// The latest answers to orders (when, ok, the line), oldest first, bounded: a worker's
+    /// detail shows those that name it.
+    pub fleet_said: VecDeque<(DateTime<Utc>, bool, String)>,
 }
 
 /// A worker's detail as last asked, and whether a question is out.
@@ -385,6 +388,7 @@ impl State {
             results_awaited: Default::default(),
             effects_due: Vec::new(),
             inspected: Default::default(),
+            fleet_said: VecDeque::new(),
             executor: Executor {
                 config: std::sync::Arc::new(cfg.executor.clone()),
                 runs: Vec::new(),
@@ -413,6 +417,7 @@ impl State {
                 fullscreen: false,
                 goto_pending: None,
                 worker_pick: None,
+                resume_detail: false,
                 detail_link: None,
                 worker_scroll: 0,
             },

@@ -75,6 +75,8 @@ pub struct PendingOrder {
     pub wrong: Option<String>,
     /// The queue whose depth per sub-queue the dialog waits for (purge and move).
     pub depth_of: Option<String>,
+    /// Given from a worker's detail, which comes back once it is answered or cancelled.
+    pub from_detail: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -267,5 +269,7 @@ pub struct Ui {
     pub goto_pending: Option<DateTime<Utc>>,
     /// The selected worker, by hostname: commands without `all` go to it.
     pub worker_pick: Option<String>,
+    /// The `:` line was opened from a worker's detail, which it goes back to.
+    pub resume_detail: bool,
     pub worker_scroll: u16,
 }

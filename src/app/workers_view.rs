@@ -25,7 +25,12 @@ pub fn act(state: &mut State, action: Action) -> Option<Outcome> {
             Action::Down => ui.worker_scroll = ui.worker_scroll.saturating_add(1).min(500),
             Action::Top => ui.worker_scroll = 0,
             Action::Refresh => return Some(ask(state)),
-            Action::Quit | Action::Help | Action::Command => return None,
+            // The `:` line over the detail: an order given there comes back to it.
+            Action::Command => {
+                ui.mode = Mode::Command(String::new());
+                ui.resume_detail = true;
+            }
+            Action::Quit | Action::Help => return None,
             _ => return Some(Outcome::default()),
         }
         return Some(Outcome::redraw());

@@ -170,6 +170,23 @@ pub fn worker_detail(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Span::styled(format!("{:<14} ", "pidbox"), theme.header),
         status,
     ]));
+    let said: Vec<_> = state
+        .fleet_said
+        .iter()
+        .filter(|(_, _, l)| l.starts_with(&format!("{}:", w.hostname)))
+        .rev()
+        .take(5)
+        .collect();
+    if !said.is_empty() {
+        lines.push(heading(theme, "its latest answers".into()));
+        for (at, ok, line) in said {
+            let style = if *ok { theme.base } else { theme.level_warn };
+            lines.push(Line::from(Span::styled(
+                format!("  {} {line}", super::fmt::clock(*at, state.utc)),
+                style,
+            )));
+        }
+    }
     if let Some(a) = asked.filter(|a| a.at.is_some()) {
         lines.extend(detail_lines(&a.detail, theme));
     }
