@@ -207,8 +207,18 @@ struct Go {
     /// Do not ask first (needed when stdin is not a terminal).
     #[arg(long)]
     yes: bool,
+    /// What was done, as JSON.
     #[arg(long)]
     json: bool,
+}
+
+impl Go {
+    fn go(&self) -> cli::fleet::Go {
+        cli::fleet::Go {
+            yes: self.yes,
+            json: self.json,
+        }
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -243,8 +253,8 @@ enum TaskCommand {
         /// was revoked, and that this filter picks (the Tasks view's syntax).
         #[arg(long, value_name = "QUERY")]
         filter: Option<String>,
-        #[arg(long)]
-        yes: bool,
+        #[command(flatten)]
+        go: Go,
     },
 }
 
@@ -257,8 +267,8 @@ enum QueueCommand {
         queue: String,
         #[arg(long)]
         task: Option<String>,
-        #[arg(long)]
-        yes: bool,
+        #[command(flatten)]
+        go: Go,
     },
     /// Move what waits in FROM to TO, each priority to its own, message by message
     /// atomically: nothing is lost if this is killed half-way.
@@ -267,8 +277,8 @@ enum QueueCommand {
         to: String,
         #[arg(long)]
         task: Option<String>,
-        #[arg(long)]
-        yes: bool,
+        #[command(flatten)]
+        go: Go,
     },
 }
 
@@ -365,35 +375,31 @@ fn main() -> ExitCode {
         }),
         Some(Command::Worker { action }) => worker(&cli, action),
         Some(Command::Task {
-            action: TaskCommand::Retry { ids, filter, yes },
+            action: TaskCommand::Retry { ids, filter, go },
         }) => with_settings(&cli, |settings, rt| {
             rt.block_on(cli::fleet::retry(
                 &settings,
                 gate(&cli),
                 ids,
                 filter.as_deref(),
-                *yes,
+                go.go(),
             ))
         }),
         Some(Command::Queue { action }) => with_settings(&cli, |settings, rt| {
             rt.block_on(async {
                 match action {
-                    QueueCommand::Purge { queue, task, yes } => {
-                        cli::fleet::purge(&settings, gate(&cli), queue, task.as_deref(), *yes).await
+                    QueueCommand::Purge { queue, task, go } => {
+                        cli::fleet::purge(&settings, gate(&cli), queue, task.as_deref(), go.go())
+                            .await
                     }
-                    QueueCommand::Move {
-                        from,
-                        to,
-                        task,
-                        yes,
-                    } => {
+                    QueueCommand::Move { from, to, task, go } => {
                         cli::fleet::move_messages(
                             &settings,
                             gate(&cli),
                             from,
                             to,
                             task.as_deref(),
-                            *yes,
+                            go.go(),
                         )
                         .await
                     }
@@ -503,14 +509,7 @@ fn worker(cli: &Cli, action: &WorkerCommand) -> ExitCode {
         return ExitCode::from(2);
     }
     with_settings(cli, |settings, rt| {
-        rt.block_on(cli::fleet::control(
-            &settings,
-            gate(cli),
-            who,
-            cmd,
-            go.yes,
-            go.json,
-        ))
+        rt.block_on(cli::fleet::control(&settings, gate(cli), who, cmd, go.go()))
     })
 }
 

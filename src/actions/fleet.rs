@@ -332,6 +332,15 @@ pub enum Source {
 }
 
 impl Source {
+    /// Its name in JSON: `store`, `unacked`, `rebuilt`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Store => "store",
+            Source::Unacked => "unacked",
+            Source::Rebuilt => "rebuilt",
+        }
+    }
+
     pub fn words(self) -> &'static str {
         match self {
             Source::Store => "its exact message, from the store",

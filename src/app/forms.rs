@@ -351,6 +351,7 @@ fn after_command(state: &mut State) -> Mode {
     }
 }
 
+// Long, on purpose: one arm per command, each a call.
 fn run_command(state: &mut State, line: &str) -> Outcome {
     let (cmd, rest) = line
         .split_once(char::is_whitespace)

@@ -19,6 +19,13 @@ use crate::sanitize::clean;
 use crate::store::SharedStore;
 use crate::wiring;
 
+/// How a command is confirmed and reported: `--yes` (no question) and `--json`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Go {
+    pub yes: bool,
+    pub json: bool,
+}
+
 async fn context(settings: &Settings, gate: Gate) -> Result<Context, ExitCode> {
     let store = wiring::open_store(settings.store_url.as_deref())
         .await
@@ -88,14 +95,7 @@ pub async fn inspect(
     }
 }
 
-pub async fn control(
-    settings: &Settings,
-    gate: Gate,
-    who: &str,
-    cmd: Control,
-    yes: bool,
-    as_json: bool,
-) -> ExitCode {
+pub async fn control(settings: &Settings, gate: Gate, who: &str, cmd: Control, go: Go) -> ExitCode {
     let ctx = match context(settings, gate).await {
         Ok(c) => c,
         Err(code) => return code,
@@ -113,7 +113,7 @@ pub async fn control(
         eprintln!("chavion-tui: refused: {why}");
         return ExitCode::from(2);
     }
-    if !yes {
+    if !go.yes {
         let typed = (cmd == Control::Shutdown).then_some(who);
         let question = format!("{}: {}", aim.words(), cmd.words());
         if let Err(code) = confirm(&question, typed).await {
@@ -128,13 +128,18 @@ pub async fn control(
             {
                 eprintln!("chavion-tui: note: {note}");
             }
-            report(&roll, as_json)
+            report(&roll, go.json)
         }
         Ok(_) => {
-            println!(
+            let said = format!(
                 "shutdown sent to {}: it finishes its running tasks, then goes offline",
                 aim.words()
             );
+            if go.json {
+                println!("{}", json!({"sent": true, "said": said}));
+            } else {
+                println!("{said}");
+            }
             ExitCode::SUCCESS
         }
         Err(why) => {
@@ -181,7 +186,7 @@ pub async fn purge(
     gate: Gate,
     queue: &str,
     task: Option<&str>,
-    yes: bool,
+    go: Go,
 ) -> ExitCode {
     let ctx = match context(settings, gate).await {
         Ok(c) => c,
@@ -190,7 +195,7 @@ pub async fn purge(
     if let Err(code) = gated(&ctx, Act::Purge, queue).await {
         return code;
     }
-    if !yes {
+    if !go.yes {
         let depth = match fleet::depths(&ctx, queue).await {
             Ok(d) => d,
             Err(why) => {
@@ -211,7 +216,14 @@ pub async fn purge(
     }
     match fleet::purge(&ctx, queue, task).await {
         Ok(n) => {
-            println!("{queue}: removed {}", queues::per_step(&n));
+            if go.json {
+                println!(
+                    "{}",
+                    json!({"queue": queue, "removed": by_step(&n), "total": n.iter().sum::<u64>()})
+                );
+            } else {
+                println!("{queue}: removed {}", queues::per_step(&n));
+            }
             ExitCode::SUCCESS
         }
         Err(why) => failed(&why),
@@ -224,7 +236,7 @@ pub async fn move_messages(
     from: &str,
     to: &str,
     task: Option<&str>,
-    yes: bool,
+    go: Go,
 ) -> ExitCode {
     let ctx = match context(settings, gate).await {
         Ok(c) => c,
@@ -233,7 +245,7 @@ pub async fn move_messages(
     if let Err(code) = gated(&ctx, Act::Move, &format!("{from} → {to}")).await {
         return code;
     }
-    if !yes {
+    if !go.yes {
         let depth = match fleet::depths(&ctx, from).await {
             Ok(d) => d,
             Err(why) => {
@@ -254,11 +266,28 @@ pub async fn move_messages(
     }
     match fleet::move_messages(&ctx, from, to, task).await {
         Ok(n) => {
-            println!("{from} → {to}: moved {}", queues::per_step(&n));
+            if go.json {
+                println!(
+                    "{}",
+                    json!({"from": from, "to": to, "moved": by_step(&n), "total": n.iter().sum::<u64>()})
+                );
+            } else {
+                println!("{from} → {to}: moved {}", queues::per_step(&n));
+            }
             ExitCode::SUCCESS
         }
         Err(why) => failed(&why),
     }
+}
+
+/// `{"0": n, "3": n, "6": n, "9": n}`: a count per priority sub-queue.
+fn by_step(n: &[u64; 4]) -> serde_json::Value {
+    crate::feeds::wire::PRIORITY_STEPS
+        .iter()
+        .zip(n)
+        .map(|(s, c)| (s.to_string(), json!(c)))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }
 
 fn failed(why: &str) -> ExitCode {
@@ -279,7 +308,7 @@ pub async fn retry(
     gate: Gate,
     ids: &[String],
     filter: Option<&str>,
-    yes: bool,
+    go: Go,
 ) -> ExitCode {
     let ctx = match context(settings, gate).await {
         Ok(c) => c,
@@ -293,7 +322,11 @@ pub async fn retry(
         None => ids,
         Some(query) => match by_filter(settings, &ctx, query).await {
             Ok(found) if found.is_empty() => {
-                println!("no failed or revoked dispatch matches `{query}`");
+                if go.json {
+                    println!("{}", json!({"retried": [], "not_sent": []}));
+                } else {
+                    println!("no failed or revoked dispatch matches `{query}`");
+                }
                 return ExitCode::SUCCESS;
             }
             Ok(found) => {
@@ -306,7 +339,7 @@ pub async fn retry(
             }
         },
     };
-    if !yes {
+    if !go.yes {
         let first: Vec<_> = ids.iter().take(5).map(|i| clean(i, 60)).collect();
         let question = format!(
             "retry {} task(s) under new ids: {}{}",
@@ -328,13 +361,22 @@ pub async fn retry(
         })
         .collect();
     let done = fleet::retry(&ctx, &orders).await;
-    let mut all = true;
-    for (old, r) in &done {
-        match r {
-            Ok((new, source)) => println!("{old} → {new} ({})", source.words()),
-            Err(why) => {
-                all = false;
-                println!("{old}: not sent: {why}");
+    let all = done.iter().all(|(_, r)| r.is_ok());
+    if go.json {
+        let (mut retried, mut not_sent) = (Vec::new(), Vec::new());
+        for (old, r) in &done {
+            match r {
+                Ok((new, source)) => retried
+                    .push(json!({"id": clean(old, 64), "new_id": new, "source": source.name()})),
+                Err(why) => not_sent.push(json!({"id": clean(old, 64), "why": why})),
+            }
+        }
+        println!("{}", json!({"retried": retried, "not_sent": not_sent}));
+    } else {
+        for (old, r) in &done {
+            match r {
+                Ok((new, source)) => println!("{old} → {new} ({})", source.words()),
+                Err(why) => println!("{old}: not sent: {why}"),
             }
         }
     }
