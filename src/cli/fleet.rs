@@ -295,6 +295,28 @@ fn failed(why: &str) -> ExitCode {
     ExitCode::from(if why.starts_with("refused") { 2 } else { 3 })
 }
 
+/// Each task's old and new id and how its message was found, or why it was not sent.
+fn print_retried(done: &[(String, fleet::Retried)], as_json: bool) {
+    if as_json {
+        let (mut retried, mut not_sent) = (Vec::new(), Vec::new());
+        for (old, r) in done {
+            match r {
+                Ok((new, source)) => retried
+                    .push(json!({"id": clean(old, 64), "new_id": new, "source": source.name()})),
+                Err(why) => not_sent.push(json!({"id": clean(old, 64), "why": why})),
+            }
+        }
+        println!("{}", json!({"retried": retried, "not_sent": not_sent}));
+    } else {
+        for (old, r) in done {
+            match r {
+                Ok((new, source)) => println!("{old} → {new} ({})", source.words()),
+                Err(why) => println!("{old}: not sent: {why}"),
+            }
+        }
+    }
+}
+
 /// How many of the newest kept dispatches `task retry --filter` looks through.
 const FILTER_REACH: i64 = 10_000;
 
@@ -362,24 +384,7 @@ pub async fn retry(
         .collect();
     let done = fleet::retry(&ctx, &orders).await;
     let all = done.iter().all(|(_, r)| r.is_ok());
-    if go.json {
-        let (mut retried, mut not_sent) = (Vec::new(), Vec::new());
-        for (old, r) in &done {
-            match r {
-                Ok((new, source)) => retried
-                    .push(json!({"id": clean(old, 64), "new_id": new, "source": source.name()})),
-                Err(why) => not_sent.push(json!({"id": clean(old, 64), "why": why})),
-            }
-        }
-        println!("{}", json!({"retried": retried, "not_sent": not_sent}));
-    } else {
-        for (old, r) in &done {
-            match r {
-                Ok((new, source)) => println!("{old} → {new} ({})", source.words()),
-                Err(why) => println!("{old}: not sent: {why}"),
-            }
-        }
-    }
+    print_retried(&done, go.json);
     if all {
         ExitCode::SUCCESS
     } else {
