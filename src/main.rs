@@ -9,6 +9,7 @@ use chavion_tui::config::model::ColorChoice;
 use chavion_tui::config::paths::Paths;
 use chavion_tui::config::{self, Overridden, Settings};
 use chavion_tui::feeds::pidbox::{Control, Inspect};
+use chavion_tui::orders::Order;
 use chavion_tui::sanitize::redact_url;
 use chavion_tui::{cli, logging, run, term, wiring};
 
@@ -389,19 +390,19 @@ fn main() -> ExitCode {
             rt.block_on(async {
                 match action {
                     QueueCommand::Purge { queue, task, go } => {
-                        cli::fleet::purge(&settings, gate(&cli), queue, task.as_deref(), go.go())
-                            .await
+                        let order = Order::Purge {
+                            queue: queue.clone(),
+                            task: task.clone(),
+                        };
+                        cli::fleet::queue_order(&settings, gate(&cli), order, go.go()).await
                     }
                     QueueCommand::Move { from, to, task, go } => {
-                        cli::fleet::move_messages(
-                            &settings,
-                            gate(&cli),
-                            from,
-                            to,
-                            task.as_deref(),
-                            go.go(),
-                        )
-                        .await
+                        let order = Order::Move {
+                            from: from.clone(),
+                            to: to.clone(),
+                            task: task.clone(),
+                        };
+                        cli::fleet::queue_order(&settings, gate(&cli), order, go.go()).await
                     }
                 }
             })

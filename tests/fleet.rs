@@ -45,6 +45,28 @@ fn wait_for_pong(sb: &Sandbox, url: &str, worker: &str) {
     });
 }
 
+/// The two kinds of worker, both answering: `auto@localhost` (prefork, -E,
+/// `--autoscale 3,1`) and `plain@localhost` (prefork, two processes, without -E).
+fn two_workers(sb: &Sandbox, url: &str) -> (CeleryWorker, CeleryWorker) {
+    let auto = CeleryWorker::start_with(
+        url,
+        &dir(sb, "auto"),
+        "auto@localhost",
+        true,
+        &["--autoscale", "3,1"],
+    );
+    let plain = CeleryWorker::start_with(
+        url,
+        &dir(sb, "plain"),
+        "plain@localhost",
+        false,
+        &["-c", "2"],
+    );
+    wait_for_pong(sb, url, "auto@localhost");
+    wait_for_pong(sb, url, "plain@localhost");
+    (auto, plain)
+}
+
 /// The pool processes of a worker: the children of its main process.
 fn pool_size(pid: i32) -> usize {
     let out = std::process::Command::new("pgrep")
@@ -59,22 +81,7 @@ fn every_inspect_reply_from_real_workers_is_parsed_and_a_dead_worker_is_named() 
     let sb = Sandbox::new("fleet-inspect");
     let redis = RedisServer::start();
     let url = redis.url();
-    let _auto = CeleryWorker::start_with(
-        &url,
-        &dir(&sb, "auto"),
-        "auto@localhost",
-        true,
-        &["--autoscale", "3,1"],
-    );
-    let _plain = CeleryWorker::start_with(
-        &url,
-        &dir(&sb, "plain"),
-        "plain@localhost",
-        false,
-        &["-c", "2"],
-    );
-    wait_for_pong(&sb, &url, "auto@localhost");
-    wait_for_pong(&sb, &url, "plain@localhost");
+    let (_auto, _plain) = two_workers(&sb, &url);
     // Something for active, scheduled and revoked to show.
     send_task(&url, "thinking.sleep", "[20]", None, None);
     let out = cli(
@@ -186,22 +193,7 @@ fn pool_autoscale_and_consumers_change_what_the_real_workers_do() {
     let sb = Sandbox::new("fleet-pool");
     let redis = RedisServer::start();
     let url = redis.url();
-    let auto = CeleryWorker::start_with(
-        &url,
-        &dir(&sb, "auto"),
-        "auto@localhost",
-        true,
-        &["--autoscale", "3,1"],
-    );
-    let plain = CeleryWorker::start_with(
-        &url,
-        &dir(&sb, "plain"),
-        "plain@localhost",
-        false,
-        &["-c", "2"],
-    );
-    wait_for_pong(&sb, &url, "auto@localhost");
-    wait_for_pong(&sb, &url, "plain@localhost");
+    let (auto, plain) = two_workers(&sb, &url);
 
     // Grow and shrink: the worker's child processes are counted, not its word.
     wait_until("plain starts 2 pool processes", 20, || {

@@ -143,19 +143,14 @@ pub async fn carry_out(ctx: &Context, order: Order) -> Result<Vec<(bool, String)
                 Err(why) => (false, format!("{old}: not sent: {why}")),
             })
             .collect()),
-        Order::Purge { queue, task } => {
-            let n = purge(ctx, &queue, task.as_deref()).await?;
-            Ok(vec![(
-                true,
-                format!("{queue}: removed {}", queues::per_step(&n)),
-            )])
-        }
-        Order::Move { from, to, task } => {
-            let n = move_messages(ctx, &from, &to, task.as_deref()).await?;
-            Ok(vec![(
-                true,
-                format!("{from} → {to}: moved {}", queues::per_step(&n)),
-            )])
+        Order::Purge { .. } | Order::Move { .. } => {
+            let n = queue_op(ctx, &order).await?;
+            let what = match &order {
+                Order::Purge { queue, .. } => format!("{queue}: removed"),
+                Order::Move { from, to, .. } => format!("{from} → {to}: moved"),
+                _ => unreachable!("matched above"),
+            };
+            Ok(vec![(true, format!("{what} {}", queues::per_step(&n)))])
         }
     }
 }
@@ -258,65 +253,46 @@ pub async fn depths(ctx: &Context, queue: &str) -> Result<[u64; 4], String> {
         .map_err(|e| reason(&e))
 }
 
-/// Removes what waits in a queue (all four sub-queues; with `task`, only that task's
-/// messages), in one atomic step, audited with the number removed.
-pub async fn purge(ctx: &Context, queue: &str, task: Option<&str>) -> Result<[u64; 4], String> {
-    let target = match task {
-        Some(t) => format!("{queue} (only {t})"),
-        None => queue.to_string(),
+/// Purges a queue (all four sub-queues; with a task name, only that task's messages) in
+/// one atomic step, or moves what waits in one queue to another, message by message
+/// atomically and each priority to its own; audited with the counts per priority.
+pub async fn queue_op(ctx: &Context, order: &Order) -> Result<[u64; 4], String> {
+    let (act, queue, verb) = match order {
+        Order::Purge { queue, .. } => (Act::Purge, queue, "removed"),
+        Order::Move { from, .. } => (Act::Move, from, "moved"),
+        _ => return Err("not an order on a queue".into()),
     };
-    gate(ctx, Act::Purge, &target, queue.as_bytes())
+    let target = order.words();
+    gate(ctx, act, &target, queue.as_bytes())
         .await
         .map_err(|r| r.0)?;
-    let outcome = async {
-        let mut conn = sampler::connect(&ctx.redis_url)
-            .await
-            .map_err(|e| reason(&e))?;
-        queues::purge(&mut conn, &ctx.target.keyprefix, queue, task)
-            .await
-            .map_err(|e| reason(&e))
-    }
-    .await;
-    let said = match &outcome {
-        Ok(n) => format!("removed {}", queues::per_step(n)),
-        Err(e) => format!("failed: {e}"),
-    };
-    audit(ctx, "purge", &target, queue.as_bytes(), &said, "").await;
-    outcome
-}
-
-/// Moves what waits in `from` to `to`, each sub-queue to its own, message by message
-/// atomically, audited with the number moved.
-pub async fn move_messages(
-    ctx: &Context,
-    from: &str,
-    to: &str,
-    task: Option<&str>,
-) -> Result<[u64; 4], String> {
-    let target = match task {
-        Some(t) => format!("{from} → {to} (only {t})"),
-        None => format!("{from} → {to}"),
-    };
-    gate(ctx, Act::Move, &target, from.as_bytes())
-        .await
-        .map_err(|r| r.0)?;
-    if from == to {
+    if let Order::Move { from, to, .. } = order
+        && from == to
+    {
         return Err("refused: a queue cannot be moved into itself".into());
     }
     let outcome = async {
         let mut conn = sampler::connect(&ctx.redis_url)
             .await
             .map_err(|e| reason(&e))?;
-        queues::move_all(&mut conn, &ctx.target.keyprefix, from, to, task)
-            .await
-            .map_err(|e| reason(&e))
+        let prefix = &ctx.target.keyprefix;
+        match order {
+            Order::Move { from, to, task } => {
+                queues::move_all(&mut conn, prefix, from, to, task.as_deref()).await
+            }
+            Order::Purge { queue, task } => {
+                queues::purge(&mut conn, prefix, queue, task.as_deref()).await
+            }
+            _ => unreachable!("matched above"),
+        }
+        .map_err(|e| reason(&e))
     }
     .await;
     let said = match &outcome {
-        Ok(n) => format!("moved {}", queues::per_step(n)),
+        Ok(n) => format!("{verb} {}", queues::per_step(n)),
         Err(e) => format!("failed: {e}"),
     };
-    audit(ctx, "move", &target, from.as_bytes(), &said, "").await;
+    audit(ctx, act.audit_name(), &target, queue.as_bytes(), &said, "").await;
     outcome
 }
 

@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::feeds::pidbox::{Control, Inspect, Roll};
 use crate::feeds::redis::queues;
 use crate::gate::{Act, Gate};
+use crate::orders::Order;
 use crate::sanitize::clean;
 use crate::store::SharedStore;
 use crate::wiring;
@@ -181,22 +182,23 @@ fn report(roll: &Roll, as_json: bool) -> ExitCode {
     }
 }
 
-pub async fn purge(
-    settings: &Settings,
-    gate: Gate,
-    queue: &str,
-    task: Option<&str>,
-    go: Go,
-) -> ExitCode {
+/// `queue purge` and `queue move`: the queue's depth per priority in the question, its
+/// name typed to confirm, and the counts per priority after.
+pub async fn queue_order(settings: &Settings, gate: Gate, order: Order, go: Go) -> ExitCode {
     let ctx = match context(settings, gate).await {
         Ok(c) => c,
         Err(code) => return code,
     };
-    if let Err(code) = gated(&ctx, Act::Purge, queue).await {
+    let (queue, task) = match &order {
+        Order::Purge { queue, task } => (queue.clone(), task.clone()),
+        Order::Move { from, task, .. } => (from.clone(), task.clone()),
+        _ => return ExitCode::from(2),
+    };
+    if let Err(code) = gated(&ctx, order.act(), &order.words()).await {
         return code;
     }
     if !go.yes {
-        let depth = match fleet::depths(&ctx, queue).await {
+        let depth = match fleet::depths(&ctx, &queue).await {
             Ok(d) => d,
             Err(why) => {
                 eprintln!("chavion-tui: {why}");
@@ -207,77 +209,37 @@ pub async fn purge(
             .map(|t| format!(", only the messages of {t}"))
             .unwrap_or_default();
         let question = format!(
-            "purge {queue}{only}: waiting now {}",
+            "{}{only}: waiting in {queue} now {}",
+            order.words(),
             queues::per_step(&depth)
         );
-        if let Err(code) = confirm(&question, Some(queue)).await {
+        if let Err(code) = confirm(&question, Some(&queue)).await {
             return code;
         }
     }
-    match fleet::purge(&ctx, queue, task).await {
-        Ok(n) => {
-            if go.json {
-                println!(
-                    "{}",
-                    json!({"queue": queue, "removed": by_step(&n), "total": n.iter().sum::<u64>()})
-                );
-            } else {
-                println!("{queue}: removed {}", queues::per_step(&n));
-            }
-            ExitCode::SUCCESS
-        }
-        Err(why) => failed(&why),
-    }
-}
-
-pub async fn move_messages(
-    settings: &Settings,
-    gate: Gate,
-    from: &str,
-    to: &str,
-    task: Option<&str>,
-    go: Go,
-) -> ExitCode {
-    let ctx = match context(settings, gate).await {
-        Ok(c) => c,
-        Err(code) => return code,
+    let n = match fleet::queue_op(&ctx, &order).await {
+        Ok(n) => n,
+        Err(why) => return failed(&why),
     };
-    if let Err(code) = gated(&ctx, Act::Move, &format!("{from} → {to}")).await {
-        return code;
-    }
-    if !go.yes {
-        let depth = match fleet::depths(&ctx, from).await {
-            Ok(d) => d,
-            Err(why) => {
-                eprintln!("chavion-tui: {why}");
-                return ExitCode::from(3);
-            }
-        };
-        let only = task
-            .map(|t| format!(", only the messages of {t}"))
-            .unwrap_or_default();
-        let question = format!(
-            "move from {from} to {to}{only}: waiting in {from} now {}",
-            queues::per_step(&depth)
-        );
-        if let Err(code) = confirm(&question, Some(from)).await {
-            return code;
+    let total = n.iter().sum::<u64>();
+    match (&order, go.json) {
+        (Order::Purge { queue, .. }, true) => println!(
+            "{}",
+            json!({"queue": queue, "removed": by_step(&n), "total": total})
+        ),
+        (Order::Move { from, to, .. }, true) => println!(
+            "{}",
+            json!({"from": from, "to": to, "moved": by_step(&n), "total": total})
+        ),
+        (Order::Purge { queue, .. }, false) => {
+            println!("{queue}: removed {}", queues::per_step(&n))
         }
-    }
-    match fleet::move_messages(&ctx, from, to, task).await {
-        Ok(n) => {
-            if go.json {
-                println!(
-                    "{}",
-                    json!({"from": from, "to": to, "moved": by_step(&n), "total": n.iter().sum::<u64>()})
-                );
-            } else {
-                println!("{from} → {to}: moved {}", queues::per_step(&n));
-            }
-            ExitCode::SUCCESS
+        (Order::Move { from, to, .. }, false) => {
+            println!("{from} → {to}: moved {}", queues::per_step(&n))
         }
-        Err(why) => failed(&why),
+        _ => {}
     }
+    ExitCode::SUCCESS
 }
 
 /// `{"0": n, "3": n, "6": n, "9": n}`: a count per priority sub-queue.

@@ -314,22 +314,11 @@ pub fn confirm(f: &mut Frame, area: Rect, p: &PendingExec, theme: &Theme) {
         )));
     }
     let keys = if plan.destructive {
-        lines.push(Line::raw(""));
-        lines.push(Line::from(Span::styled(
-            format!(
-                "⚠ DESTRUCTIVE. Type the host's name `{}` and press enter:",
-                plan.host.name
-            ),
-            theme.level_error,
-        )));
-        lines.push(Line::from(vec![
-            Span::styled("> ", theme.accent),
-            Span::raw(p.typed.clone()),
-            Span::styled("█", theme.accent),
-        ]));
-        if let Some(why) = &p.wrong {
-            lines.push(Line::from(Span::styled(why.clone(), theme.level_error)));
-        }
+        let ask = format!(
+            "⚠ DESTRUCTIVE. Type the host's name `{}` and press enter:",
+            plan.host.name
+        );
+        super::panes::typed_prompt(theme, ask, &p.typed, p.wrong.as_ref(), &mut lines);
         " type the host name, enter run · esc cancel "
     } else {
         " y run · n / esc cancel "

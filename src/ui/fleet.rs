@@ -4,11 +4,10 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::fmt::duration;
 use super::layout::centered;
-use super::panes::{popup_block, show_popup};
+use super::panes::{popup_block, show_popup, show_popup_scrolled, typed_prompt};
 use crate::app::state::{PendingOrder, State};
 use crate::config::keymap::{Action, Section};
 use crate::config::theme::Theme;
@@ -200,15 +199,7 @@ pub fn worker_detail(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         n(Action::Refresh)
     );
     let block = popup_block(theme, format!(" Worker {} ", w.hostname), &keys);
-    f.render_widget(Clear, popup);
-    f.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .style(theme.base)
-            .wrap(Wrap { trim: false })
-            .scroll((state.ui.worker_scroll, 0)),
-        popup,
-    );
+    show_popup_scrolled(f, popup, lines, block, theme, state.ui.worker_scroll);
 }
 
 pub fn confirm_order(f: &mut Frame, area: Rect, p: &PendingOrder, theme: &Theme) {
@@ -217,19 +208,8 @@ pub fn confirm_order(f: &mut Frame, area: Rect, p: &PendingOrder, theme: &Theme)
     lines.extend(p.lines.iter().map(|l| Line::raw(l.clone())));
     let keys = match &p.typed_word {
         Some(word) => {
-            lines.push(Line::raw(""));
-            lines.push(Line::from(Span::styled(
-                format!("Type `{word}` and press enter to confirm:"),
-                theme.level_error,
-            )));
-            lines.push(Line::from(vec![
-                Span::styled("> ", theme.accent),
-                Span::raw(p.typed.clone()),
-                Span::styled("█", theme.accent),
-            ]));
-            if let Some(why) = &p.wrong {
-                lines.push(Line::from(Span::styled(why.clone(), theme.level_error)));
-            }
+            let ask = format!("Type `{word}` and press enter to confirm:");
+            typed_prompt(theme, ask, &p.typed, p.wrong.as_ref(), &mut lines);
             " type it, enter to send · esc cancel "
         }
         None => " y send · n / esc cancel ",

@@ -64,12 +64,46 @@ pub fn show_popup(
     block: Block<'_>,
     theme: &Theme,
 ) {
+    show_popup_scrolled(f, rect, lines, block, theme, 0);
+}
+
+/// `show_popup`, scrolled down `scroll` lines (a detail longer than the screen).
+pub fn show_popup_scrolled(
+    f: &mut Frame,
+    rect: Rect,
+    lines: Vec<Line<'_>>,
+    block: Block<'_>,
+    theme: &Theme,
+    scroll: u16,
+) {
     f.render_widget(Clear, rect);
     f.render_widget(
         Paragraph::new(lines)
             .block(block)
             .style(theme.base)
-            .wrap(Wrap { trim: false }),
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
         rect,
     );
+}
+
+/// A word typed to confirm something destructive: the ask, what is typed so far, and why
+/// the last Enter did not match.
+pub fn typed_prompt(
+    theme: &Theme,
+    ask: String,
+    typed: &str,
+    wrong: Option<&String>,
+    lines: &mut Vec<Line<'_>>,
+) {
+    lines.push(Line::raw(""));
+    lines.push(Line::from(Span::styled(ask, theme.level_error)));
+    lines.push(Line::from(vec![
+        Span::styled("> ", theme.accent),
+        Span::raw(typed.to_string()),
+        Span::styled("█", theme.accent),
+    ]));
+    if let Some(why) = wrong {
+        lines.push(Line::from(Span::styled(why.clone(), theme.level_error)));
+    }
 }

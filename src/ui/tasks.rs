@@ -298,15 +298,7 @@ pub fn detail(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         n(Action::Retry)
     );
     let block = popup_block(theme, format!(" Task {} ", short_id(&t.uuid)), &keys);
-    f.render_widget(Clear, popup);
-    f.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .style(theme.base)
-            .wrap(Wrap { trim: false })
-            .scroll((state.ui.detail_scroll, 0)),
-        popup,
-    );
+    super::panes::show_popup_scrolled(f, popup, lines, block, theme, state.ui.detail_scroll);
 }
 
 pub fn confirm(f: &mut Frame, area: Rect, c: &Confirm, theme: &Theme) {
