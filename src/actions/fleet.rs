@@ -115,18 +115,7 @@ pub async fn carry_out(ctx: &Context, order: Order) -> Result<Vec<(bool, String)
                 .iter()
                 .map(|(w, a)| (a.is_ok(), format!("{w}: {}", a.words())))
                 .collect();
-            lines.extend(roll.silent.iter().map(|w| {
-                (
-                    false,
-                    format!("{w}: did not answer within {} s", WINDOW.as_secs()),
-                )
-            }));
-            if lines.is_empty() {
-                lines.push((
-                    false,
-                    format!("no worker answered within {} s", WINDOW.as_secs()),
-                ));
-            }
+            silence(&mut lines, &roll.silent);
             if let Some(note) = cmd
                 .note()
                 .filter(|_| roll.answers.iter().any(|(_, a)| a.is_ok()))
@@ -172,19 +161,21 @@ pub async fn inspect_all(
             )
         })
         .collect();
-    lines.extend(said.silent.iter().map(|w| {
-        (
-            false,
-            format!("{w}: did not answer within {} s", WINDOW.as_secs()),
-        )
-    }));
-    if lines.is_empty() {
-        lines.push((
-            false,
-            format!("no worker answered within {} s", WINDOW.as_secs()),
-        ));
-    }
+    silence(&mut lines, &said.silent);
     Ok(lines)
+}
+
+/// A line for each worker that said nothing in time, and one for nobody at all.
+fn silence(lines: &mut Vec<(bool, String)>, silent: &[String]) {
+    let window = WINDOW.as_secs();
+    lines.extend(
+        silent
+            .iter()
+            .map(|w| (false, format!("{w}: did not answer within {window} s"))),
+    );
+    if lines.is_empty() {
+        lines.push((false, format!("no worker answered within {window} s")));
+    }
 }
 
 /// Sends a control command to the aimed workers and collects each answer, audited.
