@@ -393,16 +393,17 @@ pub fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
     task.agent = worker_agent.or(queue_agent).or(task.agent);
     let f = t.fields;
     macro_rules! keep {
-        ($($field:ident),*) => { $( if f.$field.is_some() { task.fields.$field = f.$field.clone(); } )* };
+        // Moved out of the event, which is not used again: no copy per field.
+        ($($field:ident),*) => { $( if f.$field.is_some() { task.fields.$field = f.$field; } )* };
     }
     keep!(
         name, args, kwargs, result, exception, traceback, runtime, queue, retries
     );
-    if let Some(new) = &f.sending {
-        match &mut task.fields.sending {
-            Some(kept) => kept.merge(new),
-            None => task.fields.sending = Some(new.clone()),
-        }
+    // Moved, not cloned: one event's box becomes the task's.
+    match (&mut task.fields.sending, f.sending) {
+        (Some(kept), Some(new)) => kept.merge(&new),
+        (slot @ None, new @ Some(_)) => *slot = new,
+        _ => {}
     }
     let name = task.fields.name.clone().unwrap_or_else(|| "task".into());
     let agent = task.agent;

@@ -302,6 +302,11 @@ fn fast_event(raw: &str) -> Option<Result<CeleryEvent, DecodeError>> {
     })))
 }
 
+/// The events that say how a task was sent (eta, root, parent, exchange, client).
+fn carries_sending(kind: TaskEventKind) -> bool {
+    matches!(kind, TaskEventKind::Sent | TaskEventKind::Received)
+}
+
 fn fast_task(kind: TaskEventKind, e: &RawEvent) -> Result<CeleryEvent, DecodeError> {
     let Some(uuid) = cleaned(&e.uuid, 64) else {
         return Err(DecodeError("task event has no uuid".into()));
@@ -331,16 +336,23 @@ fn fast_task(kind: TaskEventKind, e: &RawEvent) -> Result<CeleryEvent, DecodeErr
             queue: cleaned(&e.queue, SHORT).or(cleaned(&e.routing_key, SHORT)),
             retries: e.retries.map(|r| r.max(0.0) as u64),
             terminated: e.terminated,
-            sending: Sending {
-                eta: cleaned(&e.eta, 40),
-                expires: cleaned(&e.expires, 40),
-                root_id: cleaned(&e.root_id, 64),
-                parent_id: cleaned(&e.parent_id, 64),
-                exchange: cleaned(&e.exchange, SHORT),
-                routing_key: cleaned(&e.routing_key, SHORT),
-                pid: e.pid.filter(|p| *p >= 0.0).map(|p| p as u64),
-            }
-            .boxed(),
+            // Only task-sent and task-received say how a task was sent: the other events
+            // (most of them) allocate nothing for it.
+            sending: carries_sending(kind)
+                .then(|| Sending {
+                    eta: cleaned(&e.eta, 40),
+                    expires: cleaned(&e.expires, 40),
+                    root_id: cleaned(&e.root_id, 64),
+                    parent_id: cleaned(&e.parent_id, 64),
+                    exchange: cleaned(&e.exchange, SHORT),
+                    routing_key: cleaned(&e.routing_key, SHORT),
+                    // Every event carries its sender's pid; only task-sent's is the client's.
+                    pid: e
+                        .pid
+                        .filter(|p| kind == TaskEventKind::Sent && *p >= 0.0)
+                        .map(|p| p as u64),
+                })
+                .and_then(Sending::boxed),
         },
     }))
 }
@@ -457,16 +469,22 @@ fn task_event(kind: TaskEventKind, v: &Value) -> Result<CeleryEvent, DecodeError
             queue: s(v, "queue", SHORT)?.or(s(v, "routing_key", SHORT)?),
             retries: n(v, "retries")?.map(|r| r.max(0.0) as u64),
             terminated: v.get("terminated").and_then(Value::as_bool),
-            sending: Sending {
-                eta: s(v, "eta", 40)?,
-                expires: s(v, "expires", 40)?,
-                root_id: s(v, "root_id", 64)?,
-                parent_id: s(v, "parent_id", 64)?,
-                exchange: s(v, "exchange", SHORT)?,
-                routing_key: s(v, "routing_key", SHORT)?,
-                pid: n(v, "pid")?.filter(|p| *p >= 0.0).map(|p| p as u64),
-            }
-            .boxed(),
+            sending: if carries_sending(kind) {
+                Sending {
+                    eta: s(v, "eta", 40)?,
+                    expires: s(v, "expires", 40)?,
+                    root_id: s(v, "root_id", 64)?,
+                    parent_id: s(v, "parent_id", 64)?,
+                    exchange: s(v, "exchange", SHORT)?,
+                    routing_key: s(v, "routing_key", SHORT)?,
+                    pid: n(v, "pid")?
+                        .filter(|p| kind == TaskEventKind::Sent && *p >= 0.0)
+                        .map(|p| p as u64),
+                }
+                .boxed()
+            } else {
+                None
+            },
         },
     }))
 }
