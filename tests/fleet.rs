@@ -760,6 +760,18 @@ async fn a_bulk_retry_of_fifty_failed_tasks_runs_fifty() {
             == 50
     })
     .await;
+    // The Issues view's group: what is failing, since when, and where.
+    let groups = chavion_tui::app::failures::groups(&room.state);
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    let g = &groups[0];
+    assert_eq!(
+        (g.name.as_str(), g.exception.as_str()),
+        ("thinking.fail", "RuntimeError")
+    );
+    assert_eq!((g.total, g.in_window), (50, 50));
+    assert_eq!(g.workers, vec![("thinking@localhost".to_string(), 50)]);
+    assert!(g.sample.contains("planned failure"), "{}", g.sample);
+    assert!(!g.recovered);
     room.key(KeyCode::Char(':')).await;
     room.keys("retry state:fail name:thinking.fail").await;
     room.key(KeyCode::Enter).await;

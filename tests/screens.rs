@@ -655,3 +655,17 @@ fn worker_detail_and_shutdown_confirmation_100x36() {
         render(&s, 80, 24, &theme(ColorMode::TrueColor)).backend()
     );
 }
+
+/// Issue 18's Issues view: the demo's failure, grouped.
+#[test]
+fn issues_view_120x30() {
+    let mut s = fleet();
+    key(&mut s, KeyCode::Char('i'));
+    let screen = render(&s, 120, 30, &theme(ColorMode::TrueColor));
+    let text = format!("{:?}", screen.backend());
+    assert!(
+        text.contains("FAILING") && text.contains("RuntimeError"),
+        "{text}"
+    );
+    insta::assert_snapshot!(screen.backend());
+}

@@ -85,6 +85,11 @@ pub const COMMANDS: &[(&[&str], &str, &str)] = &[
     ),
     (&["tasks"], ":tasks", "the Tasks view"),
     (&["workers"], ":workers", "the Workers view"),
+    (
+        &["issues"],
+        ":issues",
+        "the Issues view: failures grouped by task and exception",
+    ),
     (&["executor", "runbooks"], ":executor", "the Executor view"),
     (
         &["dashboard", "home"],

@@ -571,3 +571,155 @@ fn an_order_given_over_the_worker_detail_comes_back_to_it() {
     command(&mut s, "tasks");
     assert_eq!((s.ui.mode.clone(), s.ui.view), (Mode::Normal, View::Tasks));
 }
+
+fn failed_on(s: &mut State, id: &str, name: &str, exc: &str, worker: &str, secs_ago: i64) {
+    let at = (t0() - Duration::seconds(secs_ago)).timestamp() as f64;
+    let fields = TaskFields {
+        name: Some(name.into()),
+        args: Some("()".into()),
+        kwargs: Some("{}".into()),
+        ..Default::default()
+    };
+    let ev = |kind, fields| Event::Feed {
+        at: t0() - Duration::seconds(secs_ago),
+        item: Box::new(FeedItem::Celery(CeleryEvent::Task(TaskEvent {
+            kind,
+            uuid: id.into(),
+            hostname: worker.into(),
+            timestamp: at,
+            fields,
+        }))),
+    };
+    update(s, ev(TaskEventKind::Received, fields));
+    let failure = TaskFields {
+        exception: Some(exc.into()),
+        traceback: Some(format!("Traceback (most recent call last):\n  ...\n{exc}")),
+        ..Default::default()
+    };
+    update(s, ev(TaskEventKind::Failed, failure));
+}
+
+#[test]
+fn failures_are_grouped_by_task_and_exception_type_with_where_and_since_when() {
+    let mut s = state();
+    for i in 0..5 {
+        let w = if i % 2 == 0 { "w1@h" } else { "w2@h" };
+        failed_on(
+            &mut s,
+            &format!("a{i}"),
+            "deploy",
+            "TimeoutError('api')",
+            w,
+            60 * i,
+        );
+    }
+    failed_on(&mut s, "b0", "deploy", "KeyError('x')", "w1@h", 30);
+    failed_on(
+        &mut s,
+        "c0",
+        "deploy.failover",
+        "TimeoutError('x')",
+        "w3@h",
+        30,
+    );
+    // An old failure of `plan`, and a success of it since: recovered.
+    failed_on(&mut s, "p0", "plan", "RuntimeError('boom')", "w1@h", 3600);
+    task(
+        &mut s,
+        TaskEventKind::Received,
+        "p1",
+        (t0() - Duration::seconds(60)).timestamp() as f64,
+        received("plan", "()", "{}"),
+    );
+    task(
+        &mut s,
+        TaskEventKind::Succeeded,
+        "p1",
+        (t0() - Duration::seconds(59)).timestamp() as f64,
+        TaskFields::default(),
+    );
+    let g = super::failures::groups(&s);
+    let keys: Vec<_> = g.iter().map(|g| g.key()).collect();
+    assert_eq!(
+        keys,
+        [
+            "deploy TimeoutError",
+            "deploy KeyError",
+            "deploy.failover TimeoutError",
+            "plan RuntimeError"
+        ]
+    );
+    let first = &g[0];
+    assert_eq!((first.in_window, first.total), (5, 5));
+    assert_eq!(
+        first.workers,
+        vec![("w1@h".to_string(), 3), ("w2@h".to_string(), 2)]
+    );
+    assert_eq!(
+        first.per_minute.iter().sum::<u64>(),
+        5,
+        "one a minute over the last five"
+    );
+    assert_eq!(
+        first.per_minute[super::failures::BUCKETS - 1],
+        1,
+        "the newest minute last"
+    );
+    assert!(first.sample.ends_with("TimeoutError('api')"));
+    assert!(!first.recovered);
+    let plan = &g[3];
+    assert!(
+        plan.recovered,
+        "no failure for an hour, and a success since"
+    );
+    assert_eq!(plan.in_window, 1);
+}
+
+#[test]
+fn the_issues_view_lists_a_groups_tasks_exactly_and_retries_them_all() {
+    let mut s = state();
+    for i in 0..3 {
+        failed_on(
+            &mut s,
+            &format!("a{i}"),
+            "deploy",
+            "TimeoutError('api')",
+            "w1@h",
+            10 * i,
+        );
+    }
+    failed_on(
+        &mut s,
+        "near",
+        "deploy.failover",
+        "TimeoutError('x')",
+        "w1@h",
+        5,
+    );
+    failed_on(&mut s, "other", "deploy", "KeyError('k')", "w1@h", 100);
+    key(&mut s, KeyCode::Char('i'));
+    assert_eq!(s.ui.view, View::Issues);
+    key(&mut s, KeyCode::Enter);
+    assert_eq!(s.ui.view, View::Tasks);
+    let mut listed: Vec<_> = super::tasks::visible(&s)
+        .iter()
+        .map(|t| t.uuid.clone())
+        .collect();
+    listed.sort();
+    assert_eq!(
+        listed,
+        ["a0", "a1", "a2"],
+        "exactly the group: not deploy.failover, not KeyError"
+    );
+    key(&mut s, KeyCode::Char('i'));
+    assert_eq!(s.ui.view, View::Issues);
+    key(&mut s, KeyCode::Char('R'));
+    let p = pending(&s);
+    let Order::Retry { tasks } = &p.order else {
+        panic!()
+    };
+    let mut ids: Vec<_> = tasks.iter().map(|t| t.task_id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, ["a0", "a1", "a2"]);
+    assert_eq!(p.typed_word.as_deref(), Some("3"));
+}

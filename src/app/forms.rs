@@ -373,6 +373,10 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
             state.ui.view = View::Workers;
             Outcome::redraw()
         }
+        "issues" => {
+            state.ui.view = View::Issues;
+            Outcome::redraw()
+        }
         "dashboard" | "home" => {
             state.ui.view = View::Dashboard;
             Outcome::redraw()

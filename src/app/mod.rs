@@ -7,12 +7,14 @@ pub mod dashboard;
 pub mod draft;
 pub mod effect;
 pub mod exec;
+pub mod failures;
 pub mod fleet;
 pub mod fleet_orders;
 #[cfg(test)]
 mod fleet_tests;
 pub mod forms;
 pub mod health;
+pub mod issues_view;
 pub mod logview;
 pub mod lost;
 pub mod plant;

@@ -418,6 +418,7 @@ impl State {
                 goto_pending: None,
                 worker_pick: None,
                 resume_detail: false,
+                issue_pick: None,
                 detail_link: None,
                 worker_scroll: 0,
             },

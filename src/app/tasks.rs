@@ -4,6 +4,7 @@
 //! Filter syntax (case-insensitive): space-separated terms, all of which must match;
 //! `OR` between groups of terms; `!` before a term negates it.
 //! - `state:fail` (a prefix of the state), `agent:think`, `name:deploy`, `worker:w1`;
+//! - `name:=X` (exactly that name), `exception:=KeyError` (exactly that exception type);
 //! - `args:TEXT`, `kwargs:KEY=VALUE` (or `kwargs:TEXT`), `result:TEXT`, `exception:TEXT`;
 //! - `received:>14:05`, `received:<-15m` (times as `:at` takes them);
 //! - bare words match the name, id, worker, args, kwargs, result or exception.
@@ -19,6 +20,8 @@ enum Term {
     State(String),
     Agent(String),
     Name(String),
+    /// `name:=X`: exactly this task name.
+    NameIs(String),
     Worker(String),
     Args(String),
     /// `'KEY': ` and `"KEY": ` (the repr's two quotings, made once), and the value.
@@ -30,6 +33,8 @@ enum Term {
     Kwargs(String),
     Result(String),
     Exception(String),
+    /// `exception:=X`: the exception's type is exactly X (`RuntimeError`).
+    ExceptionIs(String),
     /// Received after (Greater) or before (Less) a time.
     Received(Ordering, DateTime<Utc>),
     Any(String),
@@ -122,11 +127,17 @@ fn term(w: &str, now: DateTime<Utc>, utc: bool) -> Result<Term, String> {
             Term::State(lower)
         }
         "agent" => Term::Agent(lower),
-        "name" => Term::Name(lower),
+        "name" => match lower.strip_prefix('=') {
+            Some(exact) => Term::NameIs(exact.to_string()),
+            None => Term::Name(lower),
+        },
         "worker" => Term::Worker(lower),
         "args" => Term::Args(lower),
         "result" => Term::Result(lower),
-        "exception" => Term::Exception(lower),
+        "exception" => match lower.strip_prefix('=') {
+            Some(exact) => Term::ExceptionIs(exact.to_string()),
+            None => Term::Exception(lower),
+        },
         "kwargs" => match v.split_once('=') {
             Some((k, value)) if !k.is_empty() => Term::Kwarg {
                 single: format!("'{}': ", k.to_lowercase()),
@@ -165,6 +176,7 @@ fn holds(term: &Term, state: &State, t: &Task) -> bool {
         Term::State(v) => starts_with_ci(t.state.label(), v) || starts_with_ci(shown_state(t), v),
         Term::Agent(v) => contains_ci(t.agent.map_or("", |i| state.agents[i].name.as_str()), v),
         Term::Name(v) => text(&f.name, v),
+        Term::NameIs(v) => f.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(v)),
         Term::Worker(v) => contains_ci(&t.worker, v),
         Term::Args(v) => text(&f.args, v),
         Term::Kwargs(v) => text(&f.kwargs, v),
@@ -178,6 +190,10 @@ fn holds(term: &Term, state: &State, t: &Task) -> bool {
             .is_some_and(|k| kwarg_is(k, single, value) || kwarg_is(k, double, value)),
         Term::Result(v) => text(&f.result, v),
         Term::Exception(v) => text(&f.exception, v),
+        Term::ExceptionIs(v) => f
+            .exception
+            .as_deref()
+            .is_some_and(|e| super::failures::exception_type(e).eq_ignore_ascii_case(v)),
         Term::Received(cmp, at) => t.received.is_some_and(|r| r.cmp(at) == *cmp),
         Term::Any(v) => {
             text(&f.name, v)

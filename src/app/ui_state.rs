@@ -196,6 +196,8 @@ pub enum View {
     Tasks,
     Workers,
     Executor,
+    /// Failed tasks grouped by task name and exception type.
+    Issues,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,5 +273,7 @@ pub struct Ui {
     pub worker_pick: Option<String>,
     /// The `:` line was opened from a worker's detail, which it goes back to.
     pub resume_detail: bool,
+    /// The Issues view's selected group, by its key (task name and exception type).
+    pub issue_pick: Option<String>,
     pub worker_scroll: u16,
 }

@@ -254,6 +254,7 @@ fn act(state: &mut State, action: Action) -> Outcome {
     }
     let room = super::tasks_view::act(state, action)
         .or_else(|| super::workers_view::act(state, action))
+        .or_else(|| super::issues_view::act(state, action))
         .or_else(|| {
             (state.ui.view == View::Executor && state.ui.mode == Mode::Normal)
                 .then(|| super::exec::act(state, action))
@@ -306,6 +307,14 @@ fn main_screen_act(state: &mut State, action: Action) -> Outcome {
                 View::Dashboard
             } else {
                 View::Workers
+            };
+            ui.mode = Mode::Normal;
+        }
+        Action::Issues => {
+            ui.view = if ui.view == View::Issues {
+                View::Dashboard
+            } else {
+                View::Issues
             };
             ui.mode = Mode::Normal;
         }

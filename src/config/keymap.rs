@@ -37,6 +37,8 @@ pub enum Action {
     Tasks,
     /// Switch between the dashboard and the Workers view.
     Workers,
+    /// Switch between the dashboard and the Issues view (failures grouped).
+    Issues,
     Filter,
     Sort,
     Revoke,
@@ -96,6 +98,7 @@ impl Action {
         (Action::ToggleFollow, "toggle_follow"),
         (Action::Tasks, "tasks"),
         (Action::Workers, "workers"),
+        (Action::Issues, "issues"),
         (Action::Filter, "filter"),
         (Action::Sort, "sort"),
         (Action::Revoke, "revoke"),
@@ -383,6 +386,7 @@ fn default_desc(action: Action) -> &'static str {
         Action::ToggleFollow => "Pause or resume following the log",
         Action::Tasks => "Tasks view / back to the dashboard",
         Action::Workers => "Workers view / back to the dashboard",
+        Action::Issues => "Issues view (failures grouped) / back to the dashboard",
         Action::Filter => "Filter tasks (state: agent: name: worker:)",
         Action::Sort => "Sort tasks by the next column",
         Action::Revoke => "Revoke the selected task",

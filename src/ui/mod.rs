@@ -8,6 +8,7 @@ mod executor;
 mod fleet;
 pub mod fmt;
 mod help;
+mod issues;
 pub mod layout;
 mod panes;
 mod ports;
@@ -41,6 +42,7 @@ pub fn draw(f: &mut Frame, state: &State, theme: &Theme) {
     match (state.ui.view, plan.body) {
         (View::Tasks, Some(body)) => tasks::draw(f, body, state, theme),
         (View::Workers, Some(body)) => workers::draw(f, body, state, theme),
+        (View::Issues, Some(body)) => issues::draw(f, body, state, theme),
         (View::Executor, Some(body)) => executor::draw(f, body, state, theme),
         _ => draw_panes(f, &plan, state, theme),
     }
