@@ -336,6 +336,42 @@ fn status_json_schema_and_exit_codes() {
     assert_eq!(doc["status"], "critical");
     assert_eq!(doc["ports"][1]["label"], "DOWN");
     assert_eq!(doc["ports"][1]["why"], "connection refused");
+    // Issue 18: the alert rule holds, pending (a one-shot check cannot wait out `for`).
+    let alert = doc["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["rule"] == "required port down")
+        .unwrap_or_else(|| panic!("{doc:#}"));
+    assert_eq!(
+        (
+            alert["subject"].as_str(),
+            alert["firing"].as_bool(),
+            alert["severity"].as_str()
+        ),
+        (Some("Executor"), Some(false), Some("critical"))
+    );
+    // A backlog rule with no wait fires at once, and its severity sets the exit code.
+    let (code, doc) = status(
+        &sb,
+        &format!(
+            "{top}{}[[alerts]]\nname = \"any backlog\"\nrule = \"queue_depth\"\nthreshold = 0.0\nseverity = \"critical\"\n",
+            entry("Redis", redis.port, "required", "redis")
+        ),
+    );
+    redis.cli(&["lpush", "thinking", "x"]);
+    assert!(doc["alerts"].as_array().unwrap().is_empty(), "{doc:#}");
+    assert_eq!(code, 0);
+    let (code, doc) = status(
+        &sb,
+        &format!(
+            "{top}{}[[alerts]]\nname = \"any backlog\"\nrule = \"queue_depth\"\nthreshold = 0.0\nseverity = \"critical\"\n",
+            entry("Redis", redis.port, "required", "redis")
+        ),
+    );
+    assert_eq!(doc["alerts"][0]["subject"], "thinking", "{doc:#}");
+    assert_eq!(doc["alerts"][0]["firing"], true);
+    assert_eq!(code, 2, "a firing critical alert is critical");
 }
 
 /// Issue 14: queue names discovered from kombu's bindings are anyone's text: `status`

@@ -83,6 +83,11 @@ pub const COMMANDS: &[(&[&str], &str, &str)] = &[
         ":move FROM TO [TASK]",
         "move waiting messages to another queue (type FROM)",
     ),
+    (
+        &["alerts"],
+        ":alerts",
+        "the Alerts view: firing and pending alerts, and their history",
+    ),
     (&["tasks"], ":tasks", "the Tasks view"),
     (&["workers"], ":workers", "the Workers view"),
     (

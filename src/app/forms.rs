@@ -377,6 +377,10 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
             state.ui.view = View::Issues;
             Outcome::redraw()
         }
+        "alerts" => {
+            state.ui.view = View::Alerts;
+            Outcome::redraw()
+        }
         "dashboard" | "home" => {
             state.ui.view = View::Dashboard;
             Outcome::redraw()

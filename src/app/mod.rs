@@ -1,6 +1,9 @@
 //! The app: `State`, the pure `update` that changes it, and the `Effect`s it asks for.
 
 pub mod activity;
+pub mod alerts;
+#[cfg(test)]
+mod alerts_tests;
 pub mod commands;
 pub mod common;
 pub mod dashboard;

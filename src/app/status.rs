@@ -24,6 +24,18 @@ pub struct StatusReport {
     pub links: Vec<LinkLine>,
     pub queues: Vec<QueueLine>,
     pub exposure: Vec<ExposureLine>,
+    /// The alert rules' conditions that hold now: firing when the rule's `for` is 0 (a
+    /// one-shot check has no history to wait on), pending otherwise.
+    pub alerts: Vec<AlertLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertLine {
+    pub rule: String,
+    pub severity: crate::config::model::AlertSeverity,
+    pub subject: String,
+    pub detail: String,
+    pub firing: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -140,10 +152,35 @@ impl StatusReport {
                 severity: link_severity(name, h),
             })
             .collect();
+        let alerts: Vec<AlertLine> = state
+            .alerts
+            .active
+            .values()
+            .map(|a| {
+                let rule = &state.alerts.rules[a.rule];
+                AlertLine {
+                    rule: rule.name.clone(),
+                    severity: rule.severity,
+                    subject: a.subject.clone(),
+                    detail: a.detail.clone(),
+                    firing: a.fired.is_some(),
+                }
+            })
+            .collect();
+        // A firing critical alert is an alarm, a firing warning degrades.
+        let alert_severity = alerts
+            .iter()
+            .filter(|a| a.firing)
+            .map(|a| match a.severity {
+                crate::config::model::AlertSeverity::Critical => Severity::Alarm,
+                crate::config::model::AlertSeverity::Warning => Severity::Warn,
+                crate::config::model::AlertSeverity::Info => Severity::Ok,
+            });
         let worst = ports
             .iter()
             .map(|p| p.severity)
             .chain(links.iter().map(|l| l.severity))
+            .chain(alert_severity)
             .max()
             .unwrap_or(Severity::Ok);
         let exit_code: u8 = match worst {
@@ -167,6 +204,7 @@ impl StatusReport {
                 })
                 .collect(),
             exposure: state.exposure.iter().map(exposure_line).collect(),
+            alerts,
         }
     }
 
@@ -214,6 +252,17 @@ impl StatusReport {
                 out,
                 "queue {:<19} {} waiting, {} reserved",
                 q.name, q.depth, q.reserved
+            );
+        }
+        for a in &self.alerts {
+            let _ = writeln!(
+                out,
+                "alert {} {} [{}]: {} — {}",
+                if a.firing { "FIRING" } else { "pending" },
+                a.rule,
+                a.severity.label(),
+                a.subject,
+                a.detail
             );
         }
         for e in &self.exposure {

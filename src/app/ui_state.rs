@@ -198,6 +198,8 @@ pub enum View {
     Executor,
     /// Failed tasks grouped by task name and exception type.
     Issues,
+    /// The alerts in force and their history.
+    Alerts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

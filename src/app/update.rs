@@ -178,6 +178,7 @@ fn tick(state: &mut State, now: DateTime<Utc>) -> Outcome {
     state
         .workers
         .retain(|_, w| w.online || now - w.last_heartbeat < forget);
+    super::alerts::judge(state, now);
     // The clock and every "n s ago" on screen move with the tick.
     let mut effects = super::lost::look(state, now);
     effects.extend(super::workers_view::refresh_due(state, now));

@@ -76,6 +76,15 @@ pub async fn status(settings: &Settings, json: bool) -> ExitCode {
     if let Ok(findings) = exposure.await {
         update(&mut state, Event::Exposure { findings });
     }
+    // The queues as sampled, then the alert rules judged once on what was found.
+    update(
+        &mut state,
+        Event::Feed {
+            at,
+            item: Box::new(crate::feeds::model::FeedItem::Queues(queue_rows.clone())),
+        },
+    );
+    crate::app::alerts::judge(&mut state, at);
     let report = StatusReport::build(&state, &cfg.ports, &links, &queue_rows, at);
     if json {
         println!(

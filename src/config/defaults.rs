@@ -93,6 +93,7 @@ impl Default for Config {
             ui: UiConfig::default(),
             agents: default_agents(),
             ports: default_ports(),
+            alerts: default_alerts(),
             probes: ProbeConfig::default(),
             socketio: vec![
                 SocketIoEndpoint {
@@ -350,4 +351,72 @@ fn port(
         internal,
         ..PortConfig::default()
     }
+}
+
+/// The shipped alert rules, after celery-exporter's mixin and Flower's example alerts.
+pub fn default_alerts() -> Vec<AlertRule> {
+    let rule = |name: &str, rule, for_secs, severity| AlertRule {
+        name: name.into(),
+        rule: sp(rule),
+        for_secs: sp(for_secs),
+        severity,
+        threshold: None,
+        window_secs: None,
+        min_tasks: None,
+    };
+    vec![
+        rule(
+            "worker offline",
+            AlertKind::WorkerOffline,
+            300,
+            AlertSeverity::Critical,
+        ),
+        AlertRule {
+            threshold: Some(sp(0.05)),
+            window_secs: Some(sp(600)),
+            min_tasks: Some(sp(20)),
+            ..rule(
+                "task failure ratio",
+                AlertKind::FailureRatio,
+                0,
+                AlertSeverity::Warning,
+            )
+        },
+        AlertRule {
+            threshold: Some(sp(100.0)),
+            ..rule(
+                "queue backlog",
+                AlertKind::QueueDepth,
+                1200,
+                AlertSeverity::Warning,
+            )
+        },
+        rule(
+            "required port down",
+            AlertKind::PortDown,
+            60,
+            AlertSeverity::Critical,
+        ),
+        rule(
+            "certificate expiring",
+            AlertKind::CertExpiring,
+            0,
+            AlertSeverity::Warning,
+        ),
+        rule(
+            "exposed service",
+            AlertKind::Exposure,
+            0,
+            AlertSeverity::Critical,
+        ),
+        AlertRule {
+            window_secs: Some(sp(120)),
+            ..rule(
+                "task events stalled",
+                AlertKind::EventsStalled,
+                0,
+                AlertSeverity::Warning,
+            )
+        },
+    ]
 }

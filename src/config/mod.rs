@@ -396,7 +396,7 @@ mod defaults_as_data {
         }
         same!(
             redis, celery, store, ui, probes, activity, agents, ports, socketio, logs, executor,
-            keymap
+            keymap, alerts
         );
         assert!(
             differ.is_empty(),

@@ -19,6 +19,76 @@ pub struct Config {
     pub executor: ExecutorConfig,
     pub logs: LogsConfig,
     pub keymap: KeymapConfig,
+    /// Alert rules, judged on the state at each tick. Giving any replaces the defaults.
+    pub alerts: Vec<AlertRule>,
+}
+
+/// One alert rule: a condition, how long it must hold before the alert fires, and how
+/// serious it is.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRule {
+    pub name: String,
+    pub rule: Spanned<AlertKind>,
+    /// Seconds the condition must hold before the alert fires: flapping is damped.
+    #[serde(default = "no_wait")]
+    pub for_secs: Spanned<u64>,
+    #[serde(default)]
+    pub severity: AlertSeverity,
+    /// failure_ratio: the ratio (0.05 is 5 %); queue_depth: the depth.
+    #[serde(default)]
+    pub threshold: Option<Spanned<f64>>,
+    /// failure_ratio and events_stalled: the window looked at, in seconds.
+    #[serde(default)]
+    pub window_secs: Option<Spanned<u64>>,
+    /// failure_ratio: tasks ended in the window before a ratio means anything.
+    #[serde(default)]
+    pub min_tasks: Option<Spanned<u64>>,
+}
+
+fn no_wait() -> Spanned<u64> {
+    Spanned::new(0..0, 0)
+}
+
+/// What an alert rule watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// A worker without a heartbeat (Celery's rule: 2 × freq).
+    WorkerOffline,
+    /// Failed / (failed + succeeded) of one task name over `window_secs`.
+    FailureRatio,
+    /// A queue's true depth (all four priority sub-queues).
+    QueueDepth,
+    /// A required port-map entry down.
+    PortDown,
+    /// A certificate with fewer than `probes.cert_alarm_days` left.
+    CertExpiring,
+    /// An internal service found listening on a public address.
+    Exposure,
+    /// No task event for `window_secs` while workers are online.
+    EventsStalled,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertSeverity {
+    Info,
+    #[default]
+    Warning,
+    Critical,
+}
+
+impl AlertSeverity {
+    pub fn label(self) -> &'static str {
+        match self {
+            AlertSeverity::Info => "info",
+            AlertSeverity::Warning => "warning",
+            AlertSeverity::Critical => "critical",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

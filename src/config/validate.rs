@@ -119,6 +119,66 @@ pub fn validate(cfg: &Config, file: &Path, text: &str, diags: &mut Vec<Diagnosti
     validate_logs(cfg, &mut err);
     validate_settings(cfg, &mut err);
     validate_socketio(cfg, &mut err);
+    validate_alerts(&cfg.alerts, &mut err);
+}
+
+/// Each alert rule has what its kind needs: a ratio in (0, 1], a depth, a window.
+fn validate_alerts(
+    rules: &[model::AlertRule],
+    err: &mut impl FnMut(std::ops::Range<usize>, String),
+) {
+    use model::AlertKind::*;
+    let mut names: Vec<&str> = Vec::new();
+    for r in rules {
+        let name = r.name.as_str();
+        if name.trim().is_empty() {
+            err(r.rule.span(), "an alert rule needs a name".into());
+        } else if names.contains(&name) {
+            err(r.rule.span(), format!("alert `{name}` is defined twice"));
+        }
+        names.push(name);
+        let kind = *r.rule.get_ref();
+        let threshold = r.threshold.as_ref().map(|t| (*t.get_ref(), t.span()));
+        match (kind, threshold) {
+            (FailureRatio, Some((t, span))) if !(t > 0.0 && t <= 1.0) => err(
+                span,
+                format!("alert `{name}`: a failure ratio is above 0 and at most 1 (0.05 is 5 %)"),
+            ),
+            (QueueDepth, Some((t, span))) if !(t >= 0.0 && t.is_finite()) => {
+                err(span, format!("alert `{name}`: a depth is 0 or more"))
+            }
+            (FailureRatio | QueueDepth, None) => err(
+                r.rule.span(),
+                format!("alert `{name}`: {} needs a threshold", rule_name(kind)),
+            ),
+            _ => {}
+        }
+        if matches!(kind, FailureRatio | EventsStalled)
+            && r.window_secs.as_ref().is_none_or(|w| *w.get_ref() == 0)
+        {
+            let span = r.window_secs.as_ref().map_or(r.rule.span(), |w| w.span());
+            err(
+                span,
+                format!(
+                    "alert `{name}`: {} needs window_secs above 0",
+                    rule_name(kind)
+                ),
+            );
+        }
+    }
+}
+
+fn rule_name(kind: model::AlertKind) -> &'static str {
+    use model::AlertKind::*;
+    match kind {
+        WorkerOffline => "worker_offline",
+        FailureRatio => "failure_ratio",
+        QueueDepth => "queue_depth",
+        PortDown => "port_down",
+        CertExpiring => "cert_expiring",
+        Exposure => "exposure",
+        EventsStalled => "events_stalled",
+    }
 }
 
 /// The Redis URL, the agents and the port map.

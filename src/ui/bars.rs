@@ -18,6 +18,27 @@ pub fn title(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         spans.push(Span::styled(" DEMO ", theme.badge_demo));
         spans.push(Span::raw(" "));
     }
+    // Firing alerts first, where the eye lands: the count and the most severe one.
+    let firing = state.alerts.firing();
+    if let Some(top) = firing.first() {
+        let rule = &state.alerts.rules[top.rule];
+        let style = if rule.severity == crate::config::model::AlertSeverity::Critical {
+            theme.level_error
+        } else {
+            theme.level_warn
+        };
+        spans.push(Span::styled(
+            format!(
+                " ⚠ {} alert{}: {} ({}) ",
+                firing.len(),
+                if firing.len() == 1 { "" } else { "s" },
+                rule.name,
+                super::fmt::fit(&top.subject, 24)
+            ),
+            style,
+        ));
+        spans.push(Span::raw(" "));
+    }
     let workers = state.workers.values().filter(|w| w.online).count();
     let waiting: u64 = state.queues.iter().map(|q| q.depth).sum();
     spans.push(Span::styled(

@@ -2,6 +2,7 @@
 
 mod activity;
 mod agents;
+mod alerts;
 mod bars;
 mod dispatch;
 mod executor;
@@ -43,6 +44,7 @@ pub fn draw(f: &mut Frame, state: &State, theme: &Theme) {
         (View::Tasks, Some(body)) => tasks::draw(f, body, state, theme),
         (View::Workers, Some(body)) => workers::draw(f, body, state, theme),
         (View::Issues, Some(body)) => issues::draw(f, body, state, theme),
+        (View::Alerts, Some(body)) => alerts::draw(f, body, state, theme),
         (View::Executor, Some(body)) => executor::draw(f, body, state, theme),
         _ => draw_panes(f, &plan, state, theme),
     }

@@ -1,0 +1,314 @@
+//! Alert rules judged on the state at each tick: pure, with the clock taken from the tick,
+//! never read. An alert is pending while its condition holds, fires once it has held for
+//! the rule's `for`, and is resolved when the condition stops; a condition that comes and
+//! goes within `for` never fires (flapping is damped). Each rule may hold for several
+//! subjects at once (one per worker, queue, port or task name).
+
+use chrono::{DateTime, Duration, Utc};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use super::common::log;
+use super::state::{PortStatus, State};
+use crate::config::model::{AlertKind, AlertRule, AlertSeverity, Expect};
+use crate::feeds::model::{Level, TaskEventKind};
+
+/// Alert events kept for the Alerts view, newest last.
+const HISTORY: usize = 500;
+/// How often the failure ratio is counted: it scans the kept tasks.
+const RATIO_EVERY: Duration = Duration::seconds(5);
+
+/// One rule as the app uses it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub name: String,
+    pub kind: AlertKind,
+    pub wait: Duration,
+    pub severity: AlertSeverity,
+    pub threshold: f64,
+    pub window: Duration,
+    pub min_tasks: u64,
+}
+
+impl Rule {
+    pub fn from_config(r: &AlertRule) -> Rule {
+        Rule {
+            name: r.name.clone(),
+            kind: *r.rule.get_ref(),
+            wait: Duration::seconds(*r.for_secs.get_ref() as i64),
+            severity: r.severity,
+            threshold: r.threshold.as_ref().map_or(0.0, |t| *t.get_ref()),
+            window: Duration::seconds(r.window_secs.as_ref().map_or(0, |w| *w.get_ref()) as i64),
+            min_tasks: r.min_tasks.as_ref().map_or(0, |m| *m.get_ref()),
+        }
+    }
+}
+
+/// An alert in force: pending, or firing since `fired`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    pub rule: usize,
+    pub subject: String,
+    /// What the condition says now ("3 of 20 failed", "depth 140").
+    pub detail: String,
+    pub since: DateTime<Utc>,
+    pub fired: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Fired,
+    Resolved,
+}
+
+/// One change, for the Alerts view's history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub at: DateTime<Utc>,
+    pub change: Change,
+    pub rule: String,
+    pub severity: AlertSeverity,
+    pub subject: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Book {
+    pub rules: Vec<Rule>,
+    /// By (rule, subject).
+    pub active: BTreeMap<(usize, String), Alert>,
+    pub history: VecDeque<Record>,
+    /// The failure ratio's last count, and when it was taken.
+    ratios: Vec<(String, u64, u64)>,
+    ratios_at: Option<DateTime<Utc>>,
+    /// When this control room started judging: a stall is not judged before a window.
+    started: Option<DateTime<Utc>>,
+}
+
+impl Book {
+    pub fn new(rules: &[AlertRule]) -> Book {
+        Book {
+            rules: rules.iter().map(Rule::from_config).collect(),
+            ..Book::default()
+        }
+    }
+
+    /// The alerts firing now, most severe first.
+    pub fn firing(&self) -> Vec<&Alert> {
+        let mut out: Vec<&Alert> = self.active.values().filter(|a| a.fired.is_some()).collect();
+        out.sort_by(|a, b| {
+            self.rules[b.rule]
+                .severity
+                .cmp(&self.rules[a.rule].severity)
+                .then(a.fired.cmp(&b.fired))
+        });
+        out
+    }
+}
+
+/// Judges every rule at `now`; logs each alert that fires or resolves. Returns whether
+/// anything on screen changed.
+pub fn judge(state: &mut State, now: DateTime<Utc>) -> bool {
+    if state.alerts.rules.is_empty() {
+        return false;
+    }
+    state.alerts.started.get_or_insert(now);
+    refresh_ratios(state, now);
+    let mut holding: HashMap<(usize, String), String> = HashMap::new();
+    for (i, rule) in state.alerts.rules.iter().enumerate() {
+        for (subject, detail) in conditions(state, rule, now) {
+            holding.insert((i, subject), detail);
+        }
+    }
+    let mut changes = Vec::new();
+    let book = &mut state.alerts;
+    book.active.retain(|key, alert| {
+        if holding.contains_key(key) {
+            return true;
+        }
+        if alert.fired.is_some() {
+            changes.push((Change::Resolved, alert.clone()));
+        }
+        // A pending alert whose condition stopped within `for` never fired: gone quietly.
+        false
+    });
+    for (key, detail) in holding {
+        let wait = book.rules[key.0].wait;
+        let alert = book.active.entry(key.clone()).or_insert_with(|| Alert {
+            rule: key.0,
+            subject: key.1.clone(),
+            detail: String::new(),
+            since: now,
+            fired: None,
+        });
+        alert.detail = detail;
+        if alert.fired.is_none() && now - alert.since >= wait {
+            alert.fired = Some(now);
+            changes.push((Change::Fired, alert.clone()));
+        }
+    }
+    let changed = !changes.is_empty();
+    for (change, alert) in changes {
+        record(state, now, change, &alert);
+    }
+    changed
+}
+
+fn record(state: &mut State, now: DateTime<Utc>, change: Change, alert: &Alert) {
+    let rule = &state.alerts.rules[alert.rule];
+    let (name, severity) = (rule.name.clone(), rule.severity);
+    let level = match (change, severity) {
+        (Change::Resolved, _) => Level::Info,
+        (_, AlertSeverity::Critical) => Level::Error,
+        (_, AlertSeverity::Warning) => Level::Warn,
+        (_, AlertSeverity::Info) => Level::Info,
+    };
+    let words = match change {
+        Change::Fired => format!(
+            "FIRING {} [{}]: {} — {}",
+            name,
+            severity.label(),
+            alert.subject,
+            alert.detail
+        ),
+        Change::Resolved => format!("resolved {name}: {}", alert.subject),
+    };
+    log(state, now, level, "alert", words);
+    let history = &mut state.alerts.history;
+    history.push_back(Record {
+        at: now,
+        change,
+        rule: name,
+        severity,
+        subject: alert.subject.clone(),
+        detail: alert.detail.clone(),
+    });
+    while history.len() > HISTORY {
+        history.pop_front();
+    }
+}
+
+/// The subjects a rule holds for now, each with a word on why.
+fn conditions(state: &State, rule: &Rule, now: DateTime<Utc>) -> Vec<(String, String)> {
+    match rule.kind {
+        AlertKind::WorkerOffline => state
+            .workers
+            .values()
+            .filter(|w| !w.online)
+            .map(|w| {
+                let ago = (now - w.last_heartbeat).num_seconds();
+                (w.hostname.clone(), format!("no heartbeat for {ago} s"))
+            })
+            .collect(),
+        AlertKind::FailureRatio => state
+            .alerts
+            .ratios
+            .iter()
+            .filter(|(_, failed, ended)| {
+                *ended >= rule.min_tasks.max(1) && (*failed as f64 / *ended as f64) > rule.threshold
+            })
+            .map(|(name, failed, ended)| {
+                (
+                    name.clone(),
+                    format!(
+                        "{failed} of {ended} failed in {} min ({:.0} %)",
+                        rule.window.num_minutes(),
+                        *failed as f64 * 100.0 / *ended as f64
+                    ),
+                )
+            })
+            .collect(),
+        AlertKind::QueueDepth => state
+            .queues
+            .iter()
+            .filter(|q| q.depth as f64 > rule.threshold)
+            .map(|q| (q.name.clone(), format!("depth {}", q.depth)))
+            .collect(),
+        AlertKind::PortDown => state
+            .ports
+            .iter()
+            .filter(|p| p.expect == Expect::Required && matches!(p.status, PortStatus::Down { .. }))
+            .map(|p| (p.name.clone(), format!("{}:{} down", p.host, p.port)))
+            .collect(),
+        AlertKind::CertExpiring => state
+            .ports
+            .iter()
+            .filter_map(|p| p.cert_days.map(|d| (p, d)))
+            .filter(|(_, d)| *d < state.policy.cert_alarm_days)
+            .map(|(p, d)| (p.name.clone(), format!("certificate has {d} days left")))
+            .collect(),
+        // An internal service on a public address; a listener the port map does not name
+        // is only listed by the audit.
+        AlertKind::Exposure => state
+            .exposure
+            .iter()
+            .filter_map(|f| match f {
+                crate::feeds::exposure::Finding::Exposed {
+                    service,
+                    listener,
+                    remedy,
+                } => Some((
+                    format!("{service} on {}:{}", listener.addr, listener.port),
+                    remedy.clone(),
+                )),
+                crate::feeds::exposure::Finding::Unmapped { .. } => None,
+            })
+            .collect(),
+        AlertKind::EventsStalled => {
+            let online = state.workers.values().filter(|w| w.online).count();
+            let since = state.last_task_event.or(state.alerts.started);
+            match since {
+                Some(at) if online > 0 && now - at > rule.window => vec![(
+                    "celery".into(),
+                    format!(
+                        "no task event for {} s while {online} worker(s) are online",
+                        (now - at).num_seconds()
+                    ),
+                )],
+                _ => Vec::new(),
+            }
+        }
+    }
+}
+
+/// Counts, per task name, the tasks that ended in the failure-ratio rules' widest window:
+/// (name, failed, ended). A scan of the kept tasks, every `RATIO_EVERY` at most.
+fn refresh_ratios(state: &mut State, now: DateTime<Utc>) {
+    let window = state
+        .alerts
+        .rules
+        .iter()
+        .filter(|r| r.kind == AlertKind::FailureRatio)
+        .map(|r| r.window)
+        .max();
+    let Some(window) = window else { return };
+    if state
+        .alerts
+        .ratios_at
+        .is_some_and(|at| now - at < RATIO_EVERY)
+    {
+        return;
+    }
+    let mut counts: HashMap<&str, (u64, u64)> = HashMap::new();
+    for t in state.tasks.by_id.values() {
+        let failed = match t.state {
+            TaskEventKind::Failed => true,
+            TaskEventKind::Succeeded => false,
+            _ => continue,
+        };
+        if now - t.updated > window {
+            continue;
+        }
+        let c = counts
+            .entry(t.fields.name.as_deref().unwrap_or("?"))
+            .or_default();
+        c.0 += failed as u64;
+        c.1 += 1;
+    }
+    let mut ratios: Vec<(String, u64, u64)> = counts
+        .into_iter()
+        .map(|(n, (f, e))| (n.to_string(), f, e))
+        .collect();
+    ratios.sort();
+    state.alerts.ratios = ratios;
+    state.alerts.ratios_at = Some(now);
+}

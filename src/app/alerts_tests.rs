@@ -1,0 +1,191 @@
+//! The alert rules on the clock: pending, firing after `for`, resolved; flapping damped.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use std::path::Path;
+
+use super::alerts::Change;
+use super::state::*;
+use super::update;
+use crate::config::Config;
+use crate::config::keymap;
+use crate::event::Event;
+use crate::feeds::model::*;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 22, 0, 0).unwrap()
+}
+
+fn state() -> State {
+    let km = keymap::build("default", Path::new("/nonexistent"), vec![]).unwrap();
+    let mut cfg = Config::default();
+    cfg.ports.clear();
+    State::new(&cfg, km, t0())
+}
+
+fn at(s: &mut State, secs: i64) {
+    update(s, Event::Tick(t0() + Duration::seconds(secs)));
+}
+
+fn heartbeat(s: &mut State, host: &str, secs: i64) {
+    update(
+        s,
+        Event::Feed {
+            at: t0() + Duration::seconds(secs),
+            item: Box::new(FeedItem::Celery(CeleryEvent::Worker(WorkerEvent {
+                kind: WorkerEventKind::Heartbeat,
+                hostname: host.into(),
+                timestamp: (t0() + Duration::seconds(secs)).timestamp() as f64,
+                freq: 2.0,
+                active: 0,
+                processed: 0,
+                loadavg: [0.0; 3],
+                sw_ver: None,
+            }))),
+        },
+    );
+}
+
+fn firing(s: &State) -> Vec<(String, String)> {
+    s.alerts
+        .firing()
+        .iter()
+        .map(|a| (s.alerts.rules[a.rule].name.clone(), a.subject.clone()))
+        .collect()
+}
+
+#[test]
+fn a_worker_offline_fires_after_five_minutes_and_resolves_when_it_is_back() {
+    let mut s = state();
+    heartbeat(&mut s, "w1@h", 0);
+    at(&mut s, 3);
+    assert!(s.alerts.active.is_empty(), "online");
+    // Offline after 4 s of silence (2 × freq): pending, not firing.
+    at(&mut s, 60);
+    assert_eq!(s.alerts.active.len(), 1);
+    assert!(firing(&s).is_empty());
+    at(&mut s, 60 + 299);
+    assert!(firing(&s).is_empty(), "not yet: 299 s");
+    at(&mut s, 60 + 300);
+    assert_eq!(firing(&s)[0], ("worker offline".into(), "w1@h".into()));
+    assert!(s.activity.lines.iter().any(|l| {
+        l.level == Level::Error
+            && l.message
+                .starts_with("FIRING worker offline [critical]: w1@h")
+    }));
+    heartbeat(&mut s, "w1@h", 400);
+    at(&mut s, 401);
+    assert!(!firing(&s).iter().any(|(r, _)| r == "worker offline"));
+    let changes: Vec<_> = s
+        .alerts
+        .history
+        .iter()
+        .filter(|r| r.rule == "worker offline")
+        .map(|r| r.change)
+        .collect();
+    assert_eq!(changes, [Change::Fired, Change::Resolved]);
+}
+
+#[test]
+fn a_condition_that_comes_and_goes_within_for_never_fires() {
+    let mut s = state();
+    heartbeat(&mut s, "w1@h", 0);
+    for round in 0..5 {
+        let base = round * 100;
+        at(&mut s, base + 10); // offline
+        heartbeat(&mut s, "w1@h", base + 50); // back
+        at(&mut s, base + 51);
+    }
+    assert!(
+        !s.alerts.history.iter().any(|r| r.rule == "worker offline"),
+        "flapping is damped by `for`: {:?}",
+        s.alerts.history
+    );
+}
+
+#[test]
+fn the_failure_ratio_is_per_task_name_over_its_window_once_enough_ended() {
+    let mut s = state();
+    let end = |s: &mut State, id: &str, name: &str, kind: TaskEventKind, secs: i64| {
+        let fields = TaskFields {
+            name: Some(name.into()),
+            ..Default::default()
+        };
+        update(
+            s,
+            Event::Feed {
+                at: t0() + Duration::seconds(secs),
+                item: Box::new(FeedItem::Celery(CeleryEvent::Task(TaskEvent {
+                    kind,
+                    uuid: id.into(),
+                    hostname: "w@h".into(),
+                    timestamp: (t0() + Duration::seconds(secs)).timestamp() as f64,
+                    fields,
+                }))),
+            },
+        );
+    };
+    // 19 ended, 5 failed: under min_tasks (20), nothing.
+    for i in 0..19 {
+        let kind = if i < 5 {
+            TaskEventKind::Failed
+        } else {
+            TaskEventKind::Succeeded
+        };
+        end(&mut s, &format!("a{i}"), "deploy", kind, 1);
+    }
+    // Another name, all fine.
+    for i in 0..30 {
+        end(
+            &mut s,
+            &format!("b{i}"),
+            "plan",
+            TaskEventKind::Succeeded,
+            1,
+        );
+    }
+    at(&mut s, 2);
+    assert!(firing(&s).is_empty());
+    end(&mut s, "a19", "deploy", TaskEventKind::Succeeded, 3);
+    at(&mut s, 10);
+    assert_eq!(firing(&s), [("task failure ratio".into(), "deploy".into())]);
+    let a = s.alerts.firing()[0].detail.clone();
+    assert_eq!(a, "5 of 20 failed in 10 min (25 %)");
+    // Out of the window, the ratio resolves.
+    at(&mut s, 10 + 601);
+    assert!(firing(&s).is_empty());
+}
+
+#[test]
+fn a_backlog_and_stalled_task_events_each_fire_after_their_for() {
+    let mut s = state();
+    update(
+        &mut s,
+        Event::Feed {
+            at: t0(),
+            item: Box::new(FeedItem::Queues(vec![QueueSample {
+                queue: "thinking".into(),
+                depth: 150,
+                reserved: 0,
+            }])),
+        },
+    );
+    at(&mut s, 1);
+    assert_eq!(s.alerts.active.len(), 1, "pending for 20 min");
+    at(&mut s, 1 + 1200);
+    assert_eq!(firing(&s), [("queue backlog".into(), "thinking".into())]);
+    // Task events stop while a worker is online: stalled after the 2 min window.
+    let mut s = state();
+    heartbeat(&mut s, "w@h", 0);
+    at(&mut s, 1);
+    for t in (30..=150).step_by(30) {
+        heartbeat(&mut s, "w@h", t);
+    }
+    at(&mut s, 119);
+    assert!(firing(&s).is_empty());
+    heartbeat(&mut s, "w@h", 122);
+    at(&mut s, 122);
+    assert_eq!(
+        firing(&s),
+        [("task events stalled".into(), "celery".into())]
+    );
+}

@@ -1,0 +1,105 @@
+//! The Alerts view: the alerts in force (firing, then pending), and the history of alerts
+//! that fired and resolved, newest first.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Span;
+use ratatui::widgets::{Cell, Row, Table};
+
+use super::fmt::{clock, duration};
+use super::panes::view_block;
+use crate::app::alerts::Change;
+use crate::app::state::State;
+use crate::config::model::AlertSeverity;
+use crate::config::theme::Theme;
+
+pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let book = &state.alerts;
+    let firing = book.firing().len();
+    let pending = book.active.len() - firing;
+    let block = view_block(
+        theme,
+        "Alerts",
+        format!(
+            "{firing} firing · {pending} pending · {} rules · an alert fires once its condition has held for the rule's `for` ",
+            book.rules.len()
+        ),
+    );
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let now_h = (book.active.len() as u16 + 1).clamp(2, inner.height / 2);
+    let [now_area, history_area] =
+        Layout::vertical([Constraint::Length(now_h), Constraint::Min(1)]).areas(inner);
+    let sev = |s: AlertSeverity| match s {
+        AlertSeverity::Critical => theme.level_error,
+        AlertSeverity::Warning => theme.level_warn,
+        AlertSeverity::Info => theme.muted,
+    };
+    let mut active: Vec<_> = book.active.values().collect();
+    active.sort_by_key(|a| {
+        (
+            a.fired.is_none(),
+            std::cmp::Reverse(book.rules[a.rule].severity),
+        )
+    });
+    let rows = active.iter().map(|a| {
+        let rule = &book.rules[a.rule];
+        let (state_word, for_how_long) = match a.fired {
+            Some(at) => ("FIRING", duration((state.now - at).num_seconds())),
+            None => (
+                "pending",
+                format!(
+                    "fires in {}",
+                    duration((rule.wait - (state.now - a.since)).num_seconds().max(0))
+                ),
+            ),
+        };
+        Row::new(vec![
+            Cell::from(Span::styled(state_word, sev(rule.severity))),
+            Cell::from(Span::styled(rule.severity.label(), sev(rule.severity))),
+            Cell::from(rule.name.clone()),
+            Cell::from(a.subject.clone()),
+            Cell::from(for_how_long),
+            Cell::from(a.detail.clone()),
+        ])
+    });
+    let widths = [
+        Constraint::Length(8),
+        Constraint::Length(9),
+        Constraint::Length(22),
+        Constraint::Length(24),
+        Constraint::Length(12),
+        Constraint::Min(10),
+    ];
+    f.render_widget(
+        Table::new(rows, widths).header(
+            Row::new(["", "severity", "rule", "subject", "for", "now"]).style(theme.header),
+        ),
+        now_area,
+    );
+    let history = book.history.iter().rev().map(|r| {
+        let (word, style) = match r.change {
+            Change::Fired => ("fired", sev(r.severity)),
+            Change::Resolved => ("resolved", theme.state_idle),
+        };
+        Row::new(vec![
+            Cell::from(clock(r.at, state.utc)),
+            Cell::from(Span::styled(word, style)),
+            Cell::from(r.rule.clone()),
+            Cell::from(r.subject.clone()),
+            Cell::from(r.detail.clone()),
+        ])
+    });
+    let widths = [
+        Constraint::Length(8),
+        Constraint::Length(9),
+        Constraint::Length(22),
+        Constraint::Length(24),
+        Constraint::Min(10),
+    ];
+    f.render_widget(
+        Table::new(history, widths)
+            .header(Row::new(["at", "", "rule", "subject", "why"]).style(theme.header)),
+        history_area,
+    );
+}
