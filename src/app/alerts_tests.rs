@@ -3,9 +3,8 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::path::Path;
 
-use super::alerts::Change;
 use super::state::*;
-use super::update;
+use super::{alerts::Change, update};
 use crate::config::Config;
 use crate::config::keymap;
 use crate::event::Event;

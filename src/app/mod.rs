@@ -1,6 +1,7 @@
 //! The app: `State`, the pure `update` that changes it, and the `Effect`s it asks for.
 
 pub mod activity;
+pub mod alert_book;
 pub mod alerts;
 #[cfg(test)]
 mod alerts_tests;

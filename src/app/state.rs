@@ -268,7 +268,7 @@ pub struct State {
     /// What each worker said when last asked (its detail), by hostname.
     pub inspected: HashMap<String, Inspected>,
     /// The alert rules, the alerts in force and their history.
-    pub alerts: super::alerts::Book,
+    pub alerts: super::alert_book::Book,
     /// The latest answers to orders (when, ok, the line), oldest first, bounded: a worker's
     /// detail shows those that name it.
     pub fleet_said: VecDeque<(DateTime<Utc>, bool, String)>,
@@ -391,7 +391,7 @@ impl State {
             effects_due: Vec::new(),
             inspected: Default::default(),
             fleet_said: VecDeque::new(),
-            alerts: super::alerts::Book::new(&cfg.alerts),
+            alerts: super::alert_book::Book::new(&cfg.alerts),
             executor: Executor {
                 config: std::sync::Arc::new(cfg.executor.clone()),
                 runs: Vec::new(),

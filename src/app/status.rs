@@ -90,6 +90,25 @@ pub enum ExposureLine {
     },
 }
 
+/// The alert rules' conditions holding now, each firing or pending.
+fn alert_lines(state: &State) -> Vec<AlertLine> {
+    state
+        .alerts
+        .active
+        .values()
+        .map(|a| {
+            let rule = &state.alerts.rules[a.rule];
+            AlertLine {
+                rule: rule.name.clone(),
+                severity: rule.severity,
+                subject: a.subject.clone(),
+                detail: a.detail.clone(),
+                firing: a.fired.is_some(),
+            }
+        })
+        .collect()
+}
+
 /// Redis is the platform's spine: its link down is an alarm; any other link, a warning.
 fn link_severity(name: &str, h: &LinkHealth) -> Severity {
     match h {
@@ -102,6 +121,7 @@ fn link_severity(name: &str, h: &LinkHealth) -> Severity {
 impl StatusReport {
     /// The report, from the state the one-shot probes were applied to, the links as they
     /// were found, and the queue samples. Pure.
+    // Long, on purpose: one section of the report after another.
     pub fn build(
         state: &State,
         ports: &[PortConfig],
@@ -152,21 +172,7 @@ impl StatusReport {
                 severity: link_severity(name, h),
             })
             .collect();
-        let alerts: Vec<AlertLine> = state
-            .alerts
-            .active
-            .values()
-            .map(|a| {
-                let rule = &state.alerts.rules[a.rule];
-                AlertLine {
-                    rule: rule.name.clone(),
-                    severity: rule.severity,
-                    subject: a.subject.clone(),
-                    detail: a.detail.clone(),
-                    firing: a.fired.is_some(),
-                }
-            })
-            .collect();
+        let alerts = alert_lines(state);
         // A firing critical alert is an alarm, a firing warning degrades.
         let alert_severity = alerts
             .iter()
@@ -208,7 +214,8 @@ impl StatusReport {
         }
     }
 
-    /// The report for a terminal: a table of ports, then links, queues and findings.
+    /// The report for a terminal: a table of ports, then links, queues, alerts and findings.
+    // Long, on purpose: the report's sections, one after another.
     pub fn text(&self) -> String {
         use std::fmt::Write;
         let mut out = String::new();

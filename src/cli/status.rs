@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::config::Settings;
 use crate::wiring;
 
+// Long, on purpose: every check at once, then the one report.
 pub async fn status(settings: &Settings, json: bool) -> ExitCode {
     use crate::app::status::StatusReport;
     use crate::app::{State, update};

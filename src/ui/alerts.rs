@@ -30,11 +30,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let now_h = (book.active.len() as u16 + 1).clamp(2, inner.height / 2);
     let [now_area, history_area] =
         Layout::vertical([Constraint::Length(now_h), Constraint::Min(1)]).areas(inner);
-    let sev = |s: AlertSeverity| match s {
-        AlertSeverity::Critical => theme.level_error,
-        AlertSeverity::Warning => theme.level_warn,
-        AlertSeverity::Info => theme.muted,
-    };
+    let sev = |s| severity_style(theme, s);
     let mut active: Vec<_> = book.active.values().collect();
     active.sort_by_key(|a| {
         (
@@ -77,9 +73,15 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         ),
         now_area,
     );
+    history(f, history_area, state, theme);
+}
+
+/// Every alert that fired or resolved, newest first.
+fn history(f: &mut Frame, history_area: Rect, state: &State, theme: &Theme) {
+    let book = &state.alerts;
     let history = book.history.iter().rev().map(|r| {
         let (word, style) = match r.change {
-            Change::Fired => ("fired", sev(r.severity)),
+            Change::Fired => ("fired", severity_style(theme, r.severity)),
             Change::Resolved => ("resolved", theme.state_idle),
         };
         Row::new(vec![
@@ -102,4 +104,12 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             .header(Row::new(["at", "", "rule", "subject", "why"]).style(theme.header)),
         history_area,
     );
+}
+
+fn severity_style(theme: &Theme, s: AlertSeverity) -> ratatui::style::Style {
+    match s {
+        AlertSeverity::Critical => theme.level_error,
+        AlertSeverity::Warning => theme.level_warn,
+        AlertSeverity::Info => theme.muted,
+    }
 }
