@@ -1,0 +1,102 @@
+//! Issue 18's alert rules against a real redis-server and real Celery 5.7 workers: a worker
+//! killed, then a burst of failures; each alert fires after its `for` and resolves.
+
+mod common;
+
+use chavion_tui::app::state::State;
+use common::Sandbox;
+use common::room::Room;
+use common::servers::{CeleryWorker, RedisServer};
+
+fn firing(s: &State) -> Vec<(String, String)> {
+    s.alerts
+        .firing()
+        .iter()
+        .map(|a| (s.alerts.rules[a.rule].name.clone(), a.subject.clone()))
+        .collect()
+}
+
+const RULES: &str = "[[alerts]]\nname = \"worker offline\"\nrule = \"worker_offline\"\nfor_secs = 3\nseverity = \"critical\"\n\
+                     [[alerts]]\nname = \"failing\"\nrule = \"failure_ratio\"\nthreshold = 0.5\nwindow_secs = 600\nmin_tasks = 6\nseverity = \"warning\"\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_worker_and_a_burst_of_failures_each_fire_and_resolve() {
+    let sb = Sandbox::new("alerts");
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let worker = CeleryWorker::start(&url, true, &sb.dir);
+    let mut room = Room::start(&url, RULES, false);
+    room.until("the worker online", |s| {
+        s.workers
+            .get("thinking@localhost")
+            .is_some_and(|w| w.online)
+    })
+    .await;
+
+    // A burst of failures: 6 of 6 failed, over the 50 % threshold once 6 ended.
+    let out = std::process::Command::new(common::servers::python())
+        .args(["client.py", "thinking.fail", "[]", "--count", "6"])
+        .current_dir(common::servers::peers_dir())
+        .env("CHAVION_BROKER", &url)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    room.until("the failure ratio firing", |s| {
+        firing(s).contains(&("failing".into(), "thinking.fail".into()))
+    })
+    .await;
+    let line = room
+        .state
+        .activity
+        .lines
+        .iter()
+        .find(|l| l.message.starts_with("FIRING failing"))
+        .expect("said in the log");
+    assert!(line.message.contains("6 of 6 failed"), "{}", line.message);
+
+    // Kill the worker: offline at once (its worker-offline event), firing 3 s later.
+    drop(worker);
+    room.until("the worker offline", |s| {
+        s.workers
+            .get("thinking@localhost")
+            .is_some_and(|w| !w.online)
+    })
+    .await;
+    assert!(
+        !firing(&room.state)
+            .iter()
+            .any(|(r, _)| r == "worker offline"),
+        "pending first"
+    );
+    room.until("the offline alert firing", |s| {
+        firing(s).contains(&("worker offline".into(), "thinking@localhost".into()))
+    })
+    .await;
+    let a = room
+        .state
+        .alerts
+        .firing()
+        .into_iter()
+        .find(|a| a.subject == "thinking@localhost")
+        .cloned()
+        .unwrap();
+    assert!(
+        a.fired.unwrap() - a.since >= chrono::Duration::seconds(3),
+        "it waited its `for`: {a:?}"
+    );
+
+    // Back: resolved.
+    let _again = CeleryWorker::start(&url, true, &sb.dir);
+    room.until("the offline alert resolved", |s| {
+        !firing(s).iter().any(|(r, _)| r == "worker offline")
+    })
+    .await;
+    assert!(
+        room.state
+            .alerts
+            .history
+            .iter()
+            .any(|r| r.rule == "worker offline"
+                && r.change == chavion_tui::app::alerts::Change::Resolved)
+    );
+}
