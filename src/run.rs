@@ -92,6 +92,7 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
                 match effect {
                     Effect::Quit => break 'main,
                     Effect::Copy { text } => copy_to_clipboard(&mut terminal, &text),
+                    Effect::Bell => write_between_frames(&mut terminal, "\x07"),
                     other => actions::spawn(other, ctx.clone(), tx.clone()),
                 }
             }
@@ -150,9 +151,14 @@ fn hand_over_new_lines(state: &State, persisted: u64, tx: &mpsc::Sender<StoredLi
 
 /// OSC 52 goes to the terminal itself, between frames, so it cannot split a frame's bytes.
 fn copy_to_clipboard(terminal: &mut term::Term, text: &str) {
+    write_between_frames(terminal, &crate::app::activity::osc52(text));
+}
+
+/// Bytes for the terminal itself (OSC 52, the bell), never on stdout behind the frame.
+fn write_between_frames(terminal: &mut term::Term, bytes: &str) {
     use std::io::Write;
     let out = terminal.backend_mut();
-    let _ = out.write_all(crate::app::activity::osc52(text).as_bytes());
+    let _ = out.write_all(bytes.as_bytes());
     let _ = out.flush();
 }
 

@@ -318,7 +318,7 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
             None
         }
         // Written by the loop itself, between frames.
-        Effect::Copy { .. } => None,
+        Effect::Copy { .. } | Effect::Bell => None,
         Effect::LoadOlder { before_ms, limit } => {
             let lines = match ctx.store.get().await {
                 Some(store) => store
@@ -406,6 +406,7 @@ fn effect_name(e: &Effect) -> &'static str {
         Effect::LoadOlder { .. } => "load history",
         Effect::SaveLog { .. } => "save",
         Effect::Copy { .. } => "copy",
+        Effect::Bell => "bell",
         Effect::Locate { .. } => "locate",
         Effect::Redeliver { .. } => "redeliver",
         Effect::ResultKnown { .. } => "result known",

@@ -71,12 +71,15 @@ pub struct Book {
     pub ratios_at: Option<DateTime<Utc>>,
     /// When this control room started judging: a stall is not judged before a window.
     pub started: Option<DateTime<Utc>>,
+    /// Ring the terminal's bell when an alert fires (`ui.bell`).
+    pub bell: bool,
 }
 
 impl Book {
-    pub fn new(rules: &[AlertRule]) -> Book {
+    pub fn new(rules: &[AlertRule], bell: bool) -> Book {
         Book {
             rules: rules.iter().map(Rule::from_config).collect(),
+            bell,
             ..Book::default()
         }
     }

@@ -60,6 +60,9 @@ pub fn judge(state: &mut State, now: DateTime<Utc>) -> bool {
         }
     }
     let changed = !changes.is_empty();
+    if state.alerts.bell && changes.iter().any(|(c, _)| *c == Change::Fired) {
+        state.effects_due.push(super::effect::Effect::Bell);
+    }
     for (change, alert) in changes {
         record(state, now, change, &alert);
     }

@@ -188,3 +188,30 @@ fn a_backlog_and_stalled_task_events_each_fire_after_their_for() {
         [("task events stalled".into(), "celery".into())]
     );
 }
+
+#[test]
+fn the_bell_rings_once_per_alert_that_fires_only_when_asked_for() {
+    let km = keymap::build("default", Path::new("/nonexistent"), vec![]).unwrap();
+    let mut cfg = Config::default();
+    cfg.ports.clear();
+    cfg.ui.bell = true;
+    let mut s = State::new(&cfg, km, t0());
+    heartbeat(&mut s, "w1@h", 0);
+    let rang = |s: &mut State, secs| {
+        update(s, Event::Tick(t0() + Duration::seconds(secs)))
+            .effects
+            .contains(&super::Effect::Bell)
+    };
+    assert!(!rang(&mut s, 60), "pending: no bell");
+    assert!(rang(&mut s, 360), "fired: the bell");
+    assert!(!rang(&mut s, 361), "once");
+    // Off by default.
+    let mut quiet = state();
+    heartbeat(&mut quiet, "w1@h", 0);
+    update(&mut quiet, Event::Tick(t0() + Duration::seconds(60)));
+    assert!(
+        !update(&mut quiet, Event::Tick(t0() + Duration::seconds(360)))
+            .effects
+            .contains(&super::Effect::Bell)
+    );
+}

@@ -34,6 +34,8 @@ pub enum Effect {
     },
     /// Put text on the operator's clipboard: OSC 52, written between frames.
     Copy { text: String },
+    /// Ring the terminal's bell (an alert fired and `ui.bell` is on), between frames.
+    Bell,
     /// Look for a dispatch no worker has reported: in its queue, in kombu's `unacked`, or
     /// nowhere. Only reads.
     Locate { request: TaskRequest },
@@ -77,6 +79,7 @@ impl Effect {
             | Effect::LoadOlder { .. }
             | Effect::SaveLog { .. }
             | Effect::Copy { .. }
+            | Effect::Bell
             | Effect::Locate { .. }
             | Effect::ResultKnown { .. }
             | Effect::AskQueues { .. }

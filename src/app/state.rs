@@ -391,7 +391,7 @@ impl State {
             effects_due: Vec::new(),
             inspected: Default::default(),
             fleet_said: VecDeque::new(),
-            alerts: super::alert_book::Book::new(&cfg.alerts),
+            alerts: super::alert_book::Book::new(&cfg.alerts, cfg.ui.bell),
             executor: Executor {
                 config: std::sync::Arc::new(cfg.executor.clone()),
                 runs: Vec::new(),

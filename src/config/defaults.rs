@@ -139,6 +139,7 @@ impl Default for UiConfig {
             max_fps: sp(30),
             mouse: None,
             utc: false,
+            bell: false,
         }
     }
 }

@@ -237,6 +237,8 @@ pub struct UiConfig {
     /// over SSH. Still read, so a config that sets it is told why in words (issue 14).
     pub mouse: Option<Spanned<bool>>,
     pub utc: bool,
+    /// Ring the terminal's bell when an alert fires.
+    pub bell: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]

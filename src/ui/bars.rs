@@ -175,3 +175,25 @@ pub fn status(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         area,
     );
 }
+
+/// The dashboard's alerts strip: every firing alert, most severe first, as far as the row
+/// goes, and where to see them all.
+pub fn alerts_strip(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    use crate::config::model::AlertSeverity;
+    let firing = state.alerts.firing();
+    let mut spans = vec![Span::styled(" ALERTS ", theme.badge_demo)];
+    for a in &firing {
+        let rule = &state.alerts.rules[a.rule];
+        let style = match rule.severity {
+            AlertSeverity::Critical => theme.level_error,
+            AlertSeverity::Warning => theme.level_warn,
+            AlertSeverity::Info => theme.muted,
+        };
+        spans.push(Span::styled(
+            format!(" ⚠ {}: {} ", rule.name, super::fmt::fit(&a.subject, 32)),
+            style,
+        ));
+    }
+    spans.push(Span::styled(" · :alerts for all ", theme.muted));
+    f.render_widget(Paragraph::new(Line::from(spans)).style(theme.base), area);
+}

@@ -14,6 +14,8 @@ pub struct Plan {
     pub body: Option<Rect>,
     /// Agents drawn one line each instead of as tiles, when there is no room for tiles.
     pub compact_agents: bool,
+    /// The dashboard's alerts strip, while alerts fire and there is room.
+    pub alerts: Option<Rect>,
     pub too_small: bool,
 }
 
@@ -37,6 +39,7 @@ pub fn plan(area: Rect, state: &State) -> Plan {
         body: None,
         compact_agents: false,
         too_small: false,
+        alerts: None,
     };
     if area.width < 20 || area.height < 5 {
         plan.too_small = true;
@@ -46,12 +49,20 @@ pub fn plan(area: Rect, state: &State) -> Plan {
         plan.panes.push((Pane::Activity, area));
         return plan;
     }
-    let [title, body, status] = Layout::vertical([
+    // A row for the alerts strip on the dashboard while alerts fire, when there is room.
+    let strip = u16::from(
+        state.ui.view == crate::app::state::View::Dashboard
+            && area.height >= 20
+            && state.alerts.active.values().any(|a| a.fired.is_some()),
+    );
+    let [title, alerts, body, status] = Layout::vertical([
         Constraint::Length(1),
+        Constraint::Length(strip),
         Constraint::Min(1),
         Constraint::Length(1),
     ])
     .areas(area);
+    plan.alerts = (strip > 0).then_some(alerts);
     plan.title = Some(title);
     plan.status = Some(status);
     plan.body = Some(body);

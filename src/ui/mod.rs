@@ -40,6 +40,9 @@ pub fn draw(f: &mut Frame, state: &State, theme: &Theme) {
     if let Some(r) = plan.title {
         bars::title(f, r, state, theme);
     }
+    if let Some(r) = plan.alerts {
+        bars::alerts_strip(f, r, state, theme);
+    }
     match (state.ui.view, plan.body) {
         (View::Tasks, Some(body)) => tasks::draw(f, body, state, theme),
         (View::Workers, Some(body)) => workers::draw(f, body, state, theme),
