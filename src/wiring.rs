@@ -377,6 +377,7 @@ pub fn initial_state(settings: &Settings, opts: &Options) -> State {
         id_seed: fastrand::u64(..),
         origin: format!("chavion-tui@{}", crate::actions::dispatch::hostname()),
         instance: format!("{:016x}", fastrand::u64(..)),
+        who: crate::store::operator().0,
     };
     let save_dir = crate::config::paths::Paths::resolve(None)
         .data_dir

@@ -100,3 +100,37 @@ async fn a_killed_worker_and_a_burst_of_failures_each_fire_and_resolve() {
                 && r.change == chavion_tui::app::alerts::Change::Resolved)
     );
 }
+
+/// An acknowledgement in one control room is audited, and the other control room on the
+/// same Redis marks the alert acknowledged too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledgement_is_shared_with_the_other_control_rooms() {
+    use crossterm::event::KeyCode;
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let rule = "[[alerts]]\nname = \"backlog\"\nrule = \"queue_depth\"\nthreshold = 0.0\nseverity = \"warning\"\n";
+    let mut here = Room::start(&url, rule, false);
+    let mut there = Room::start(&url, rule, false);
+    redis.cli(&["lpush", "thinking", "waiting"]);
+    for room in [&mut here, &mut there] {
+        room.until("the backlog firing", |s| {
+            firing(s).contains(&("backlog".into(), "thinking".into()))
+        })
+        .await;
+    }
+    here.command("alerts").await;
+    assert_eq!(here.state.ui.view, chavion_tui::app::state::View::Alerts);
+    here.key(KeyCode::Char('a')).await;
+    let acked = |s: &State| s.alerts.firing().first().and_then(|a| a.acked.clone());
+    assert!(acked(&here.state).is_some(), "acknowledged here at once");
+    there
+        .until("the acknowledgement from the other room", |s| {
+            acked(s).is_some()
+        })
+        .await;
+    assert_eq!(
+        acked(&there.state),
+        acked(&here.state),
+        "by the same operator"
+    );
+}

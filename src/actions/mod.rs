@@ -319,6 +319,10 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
         }
         // Written by the loop itself, between frames.
         Effect::Copy { .. } | Effect::Bell => None,
+        Effect::Ack { target } => {
+            audit(ctx, "ack", &target, target.as_bytes(), "acknowledged", "").await;
+            None
+        }
         Effect::LoadOlder { before_ms, limit } => {
             let lines = match ctx.store.get().await {
                 Some(store) => store
@@ -407,6 +411,7 @@ fn effect_name(e: &Effect) -> &'static str {
         Effect::SaveLog { .. } => "save",
         Effect::Copy { .. } => "copy",
         Effect::Bell => "bell",
+        Effect::Ack { .. } => "ack",
         Effect::Locate { .. } => "locate",
         Effect::Redeliver { .. } => "redeliver",
         Effect::ResultKnown { .. } => "result known",

@@ -41,6 +41,8 @@ pub struct Alert {
     pub detail: String,
     pub since: DateTime<Utc>,
     pub fired: Option<DateTime<Utc>>,
+    /// Who acknowledged it (here, or in another control room over the audit channel).
+    pub acked: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +77,29 @@ pub struct Book {
     pub bell: bool,
 }
 
+/// How an acknowledgement names its alert in the audit trail: "RULE · SUBJECT".
+pub fn ack_target(rule: &str, subject: &str) -> String {
+    format!("{rule} · {subject}")
+}
+
 impl Book {
+    /// Marks the firing alert that `target` names (see `ack_target`) acknowledged by `who`;
+    /// whether there was one.
+    pub fn ack(&mut self, target: &str, who: &str) -> bool {
+        let rules = &self.rules;
+        match self
+            .active
+            .values_mut()
+            .find(|a| a.fired.is_some() && ack_target(&rules[a.rule].name, &a.subject) == target)
+        {
+            Some(a) => {
+                a.acked = Some(who.to_string());
+                true
+            }
+            None => false,
+        }
+    }
+
     pub fn new(rules: &[AlertRule], bell: bool) -> Book {
         Book {
             rules: rules.iter().map(Rule::from_config).collect(),

@@ -52,6 +52,7 @@ pub fn judge(state: &mut State, now: DateTime<Utc>) -> bool {
             detail: String::new(),
             since: now,
             fired: None,
+            acked: None,
         });
         alert.detail = detail;
         if alert.fired.is_none() && now - alert.since >= wait {

@@ -215,3 +215,32 @@ fn the_bell_rings_once_per_alert_that_fires_only_when_asked_for() {
             .contains(&super::Effect::Bell)
     );
 }
+
+#[test]
+fn only_a_firing_alert_is_acknowledged_and_the_ack_is_audited() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut s = state();
+    heartbeat(&mut s, "w1@h", 0);
+    at(&mut s, 60);
+    s.ui.view = View::Alerts;
+    let key = |s: &mut State, c| update(s, Event::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+    // Pending: refused in words, nothing audited.
+    let out = key(&mut s, KeyCode::Char('a'));
+    assert!(out.effects.is_empty());
+    assert!(
+        s.flash
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("only a firing alert")
+    );
+    at(&mut s, 360);
+    let out = key(&mut s, KeyCode::Char('a'));
+    assert_eq!(
+        out.effects,
+        vec![super::Effect::Ack {
+            target: "worker offline · w1@h".into()
+        }]
+    );
+    assert_eq!(s.alerts.firing()[0].acked.as_deref(), Some("operator"));
+}

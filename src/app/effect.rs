@@ -36,6 +36,9 @@ pub enum Effect {
     Copy { text: String },
     /// Ring the terminal's bell (an alert fired and `ui.bell` is on), between frames.
     Bell,
+    /// An alert acknowledged here: audited, and so announced on the audit channel, where
+    /// the other control rooms mark it too.
+    Ack { target: String },
     /// Look for a dispatch no worker has reported: in its queue, in kombu's `unacked`, or
     /// nowhere. Only reads.
     Locate { request: TaskRequest },
@@ -80,6 +83,7 @@ impl Effect {
             | Effect::SaveLog { .. }
             | Effect::Copy { .. }
             | Effect::Bell
+            | Effect::Ack { .. }
             | Effect::Locate { .. }
             | Effect::ResultKnown { .. }
             | Effect::AskQueues { .. }

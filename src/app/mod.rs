@@ -5,6 +5,7 @@ pub mod alert_book;
 pub mod alerts;
 #[cfg(test)]
 mod alerts_tests;
+pub mod alerts_view;
 pub mod commands;
 pub mod common;
 pub mod dashboard;

@@ -183,6 +183,8 @@ pub struct Session {
     pub origin: String,
     /// This control room on the audit channel, to tell its own broadcasts from others'.
     pub instance: String,
+    /// The operator, as the audit trail names them: an acknowledgement says who.
+    pub who: String,
 }
 
 impl Default for Session {
@@ -193,6 +195,7 @@ impl Default for Session {
             id_seed: 0,
             origin: "chavion-tui".into(),
             instance: String::new(),
+            who: "operator".into(),
         }
     }
 }
@@ -422,6 +425,7 @@ impl State {
                 worker_pick: None,
                 resume_detail: false,
                 issue_pick: None,
+                alert_pick: None,
                 detail_link: None,
                 worker_scroll: 0,
             },

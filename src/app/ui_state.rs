@@ -277,5 +277,7 @@ pub struct Ui {
     pub resume_detail: bool,
     /// The Issues view's selected group, by its key (task name and exception type).
     pub issue_pick: Option<String>,
+    /// The Alerts view's selected alert, by rule and subject (`alert_book::ack_target`).
+    pub alert_pick: Option<String>,
     pub worker_scroll: u16,
 }

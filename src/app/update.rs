@@ -256,6 +256,7 @@ fn act(state: &mut State, action: Action) -> Outcome {
     let room = super::tasks_view::act(state, action)
         .or_else(|| super::workers_view::act(state, action))
         .or_else(|| super::issues_view::act(state, action))
+        .or_else(|| super::alerts_view::act(state, action))
         .or_else(|| {
             (state.ui.view == View::Executor && state.ui.mode == Mode::Normal)
                 .then(|| super::exec::act(state, action))
@@ -403,6 +404,10 @@ fn apply(state: &mut State, at: DateTime<Utc>, item: FeedItem) -> bool {
                         note.who, note.action, note.target, note.outcome
                     ),
                 );
+                // Another operator acknowledged an alert: it is acknowledged here too.
+                if note.action == "ack" {
+                    state.alerts.ack(&note.target, &note.who);
+                }
             }
         }
         FeedItem::Malformed {

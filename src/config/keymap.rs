@@ -77,6 +77,8 @@ pub enum Action {
     Refresh,
     /// Send the selected task again, under a new id (asks first).
     Retry,
+    /// Acknowledge the selected firing alert (Alerts view); shared with the other rooms.
+    Ack,
     /// Unbinds a key inherited from a preset.
     Nothing,
 }
@@ -123,6 +125,7 @@ impl Action {
         (Action::GoTo, "goto"),
         (Action::Refresh, "refresh"),
         (Action::Retry, "retry"),
+        (Action::Ack, "ack"),
         (Action::Nothing, "none"),
     ];
 
@@ -411,6 +414,7 @@ fn default_desc(action: Action) -> &'static str {
         Action::GoTo => "Jump to a time (:at 14:05, :at -15m)",
         Action::Refresh => "Ask the selected worker again now (worker detail)",
         Action::Retry => "Retry the selected task under a new id (asks first)",
+        Action::Ack => "Acknowledge the selected alert (Alerts view)",
         Action::Nothing => "(unbound)",
     }
 }

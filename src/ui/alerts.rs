@@ -21,8 +21,12 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         theme,
         "Alerts",
         format!(
-            "{firing} firing · {pending} pending · {} rules · an alert fires once its condition has held for the rule's `for` ",
-            book.rules.len()
+            "{firing} firing · {pending} pending · {} rules · {} acknowledge · an alert fires once its condition has held for its `for` ",
+            book.rules.len(),
+            state.keymap.hint(
+                crate::config::keymap::Section::Normal,
+                crate::config::keymap::Action::Ack
+            )
         ),
     );
     let inner = block.inner(area);
@@ -31,13 +35,16 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let [now_area, history_area] =
         Layout::vertical([Constraint::Length(now_h), Constraint::Min(1)]).areas(inner);
     let sev = |s| severity_style(theme, s);
-    let mut active: Vec<_> = book.active.values().collect();
-    active.sort_by_key(|a| {
-        (
-            a.fired.is_none(),
-            std::cmp::Reverse(book.rules[a.rule].severity),
-        )
-    });
+    // The room's order, so the selection is the row it acts on.
+    let order = crate::app::alerts_view::listed(state);
+    let active: Vec<_> = order
+        .iter()
+        .filter_map(|t| {
+            book.active.values().find(|a| {
+                crate::app::alert_book::ack_target(&book.rules[a.rule].name, &a.subject) == *t
+            })
+        })
+        .collect();
     let rows = active.iter().map(|a| {
         let rule = &book.rules[a.rule];
         let (state_word, for_how_long) = match a.fired {
@@ -56,7 +63,10 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             Cell::from(rule.name.clone()),
             Cell::from(a.subject.clone()),
             Cell::from(for_how_long),
-            Cell::from(a.detail.clone()),
+            Cell::from(match &a.acked {
+                Some(who) => format!("acked by {who} · {}", a.detail),
+                None => a.detail.clone(),
+            }),
         ])
     });
     let widths = [
@@ -67,11 +77,14 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Constraint::Length(12),
         Constraint::Min(10),
     ];
-    f.render_widget(
-        Table::new(rows, widths).header(
-            Row::new(["", "severity", "rule", "subject", "for", "now"]).style(theme.header),
-        ),
+    let mut ts = ratatui::widgets::TableState::default()
+        .with_selected(crate::app::alerts_view::picked_index(state, &order));
+    f.render_stateful_widget(
+        Table::new(rows, widths)
+            .header(Row::new(["", "severity", "rule", "subject", "for", "now"]).style(theme.header))
+            .row_highlight_style(theme.selection),
         now_area,
+        &mut ts,
     );
     history(f, history_area, state, theme);
 }

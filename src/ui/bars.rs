@@ -189,8 +189,13 @@ pub fn alerts_strip(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             AlertSeverity::Warning => theme.level_warn,
             AlertSeverity::Info => theme.muted,
         };
+        let acked = if a.acked.is_some() { " (acked)" } else { "" };
         spans.push(Span::styled(
-            format!(" ⚠ {}: {} ", rule.name, super::fmt::fit(&a.subject, 32)),
+            format!(
+                " ⚠ {}: {}{acked} ",
+                rule.name,
+                super::fmt::fit(&a.subject, 32)
+            ),
             style,
         ));
     }
