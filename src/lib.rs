@@ -11,6 +11,7 @@ pub mod executor;
 pub mod feeds;
 pub mod gate;
 pub mod glob;
+pub mod headless;
 pub mod lines;
 pub mod logging;
 pub mod orders;

@@ -95,6 +95,9 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Run the alert rules without a screen, printing what fires and resolves (for a
+    /// systemd service: docs/OPERATIONS.md has a unit file). Only watches: read-only.
+    Watch,
     /// Print the audit trail.
     Audit {
         /// Only the last part: 30m, 2h, 7d.
@@ -375,6 +378,17 @@ fn main() -> ExitCode {
             rt.block_on(cli::audit(&settings, since.as_deref(), *json, what))
         }),
         Some(Command::Worker { action }) => worker(&cli, action),
+        Some(Command::Watch) => {
+            if cli.demo {
+                eprintln!(
+                    "chavion-tui: refused: watch judges the live platform; the demo has none"
+                );
+                return ExitCode::from(2);
+            }
+            with_settings(&cli, |settings, rt| {
+                rt.block_on(chavion_tui::headless::watch(settings))
+            })
+        }
         Some(Command::Task {
             action: TaskCommand::Retry { ids, filter, go },
         }) => with_settings(&cli, |settings, rt| {

@@ -6,16 +6,14 @@ use crossterm::event::{Event as TermEvent, EventStream};
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use futures_util::StreamExt;
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::actions;
 use crate::app::{Effect, State, update};
 use crate::config::Settings;
 use crate::event::Event;
-use crate::store::StoredLine;
 use crate::term;
-use crate::wiring::{Options, Wiring};
+use crate::wiring::{Options, Wiring, hand_over_new_lines};
 
 /// Bound on one drain: keeps a flood from starving keys and frames.
 const DRAIN_MAX: usize = 4096;
@@ -131,22 +129,6 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
     terminal.show_cursor()?;
     tracing::info!("control room down");
     Ok(())
-}
-
-/// Sends the activity lines appended since `persisted` to the store writer; never waits (a
-/// full channel drops lines from the store, not from the screen).
-fn hand_over_new_lines(state: &State, persisted: u64, tx: &mpsc::Sender<StoredLine>) -> u64 {
-    let log = &state.activity;
-    let new = (log.total - persisted).min(log.lines.len() as u64) as usize;
-    for l in log.lines.iter().skip(log.lines.len() - new) {
-        let _ = tx.try_send(StoredLine {
-            at_ms: l.at.timestamp_millis(),
-            level: l.level.label().to_string(),
-            source: l.source.clone(),
-            message: l.message.clone(),
-        });
-    }
-    log.total
 }
 
 /// OSC 52 goes to the terminal itself, between frames, so it cannot split a frame's bytes.

@@ -402,6 +402,23 @@ pub fn initial_state(settings: &Settings, opts: &Options) -> State {
     state
 }
 
+/// Hands the activity lines `update` appended since `persisted` to the store writer; never
+/// waits (a full channel drops lines from the store, not from the screen). Returns the new
+/// mark.
+pub fn hand_over_new_lines(state: &State, persisted: u64, tx: &mpsc::Sender<StoredLine>) -> u64 {
+    let log = &state.activity;
+    let new = (log.total - persisted).min(log.lines.len() as u64) as usize;
+    for l in log.lines.iter().skip(log.lines.len() - new) {
+        let _ = tx.try_send(StoredLine {
+            at_ms: l.at.timestamp_millis(),
+            level: l.level.label().to_string(),
+            source: l.source.clone(),
+            message: l.message.clone(),
+        });
+    }
+    log.total
+}
+
 async fn clock(tx: mpsc::Sender<Event>) {
     // Tick on the second boundary so the clock never shows a second twice or skips one.
     let sub = Utc::now().timestamp_subsec_millis() as u64;

@@ -134,3 +134,79 @@ async fn an_acknowledgement_is_shared_with_the_other_control_rooms() {
         "by the same operator"
     );
 }
+
+/// `chavion-tui watch`, the real binary: no screen, the same rules, a line each for what
+/// fires and resolves; SIGTERM stops it cleanly.
+#[test]
+fn watch_prints_what_fires_and_resolves_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let sb = Sandbox::new("watch");
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let config = sb.path("config/chavion-tui/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "socketio = []\nports = []\n[redis]\nurl = \"{url}\"\n[celery]\nenable_events_secs = 1\n\
+             [[alerts]]\nname = \"worker offline\"\nrule = \"worker_offline\"\nfor_secs = 1\nseverity = \"critical\"\n"
+        ),
+    )
+    .unwrap();
+    let worker = CeleryWorker::start(&url, true, &sb.dir);
+    let mut watch = Stop(
+        std::process::Command::new(common::BIN)
+            .arg("watch")
+            .env("HOME", &sb.dir)
+            .env("XDG_CONFIG_HOME", sb.path("config"))
+            .env("XDG_DATA_HOME", sb.path("data"))
+            .env("XDG_STATE_HOME", sb.path("state"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    let out = watch.0.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let next = |want: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+        let mut seen = Vec::new();
+        while std::time::Instant::now() < deadline {
+            if let Ok(l) = lines.recv_timeout(std::time::Duration::from_millis(200)) {
+                if l.contains(want) {
+                    return l;
+                }
+                seen.push(l);
+            }
+        }
+        panic!("never printed {want}; printed {seen:?}");
+    };
+    next("1 alert rule(s)");
+    // Let the worker be seen, then stop it: FIRING after 1 s, then resolved when back.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    drop(worker);
+    let fired = next("FIRING worker offline [critical]: thinking@localhost");
+    assert!(fired.contains(" ERROR "), "{fired}");
+    let _again = CeleryWorker::start(&url, true, &sb.dir);
+    next("resolved worker offline: thinking@localhost");
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &watch.0.id().to_string()])
+        .status();
+    next("stopping (shutting down: SIGTERM)");
+    assert!(watch.0.wait().unwrap().success());
+}
+
+/// The watcher, killed if the test ends early.
+struct Stop(std::process::Child);
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

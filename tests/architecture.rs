@@ -53,6 +53,7 @@ const LAYERS: &[(&str, u8)] = &[
     // Everything built in one place, then the loop and the shell commands.
     ("wiring", 6),
     ("run", 7),
+    ("headless", 7),
     ("cli", 7),
 ];
 

@@ -1,0 +1,96 @@
+//! `chavion-tui watch`: the control room without a screen, for a systemd service. The same
+//! feeds, the same `update` and the same alert rules run; what the rules say (FIRING and
+//! resolved) is printed, one line each, for the journal. It only watches: it runs
+//! read-only, so no effect that changes the platform can pass the gate.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use crate::actions;
+use crate::app::{Effect, update};
+use crate::config::Settings;
+use crate::wiring::{Options, Wiring};
+
+// Long, on purpose: the headless loop, start to stop.
+pub async fn watch(settings: Settings) -> ExitCode {
+    let opts = Options {
+        demo: false,
+        read_only: true,
+        crash_after: None,
+    };
+    let Wiring {
+        mut state,
+        ctx,
+        tx,
+        mut rx,
+        persist_tx,
+        background,
+    } = Wiring::start(&settings, &opts);
+    let mut seen = state.activity.total;
+    let rules = state.alerts.rules.len();
+    say(&format!(
+        "chavion-tui watch: {rules} alert rule(s), watching {}",
+        crate::sanitize::redact_url(settings.config.redis.url.get_ref())
+    ));
+    let why = loop {
+        let ev = tokio::select! {
+            ev = rx.recv() => match ev {
+                Some(ev) => ev,
+                None => break "the feeds stopped".to_string(),
+            },
+            _ = tokio::signal::ctrl_c() => break "SIGINT".to_string(),
+        };
+        let out = update(&mut state, ev);
+        seen = print_alert_lines(&state, seen, &persist_tx);
+        let mut quit = None;
+        for effect in out.effects {
+            match effect {
+                Effect::Quit => quit = Some("asked to stop".to_string()),
+                // Nothing to draw on: the bell and the clipboard are for a terminal.
+                Effect::Copy { .. } | Effect::Bell => {}
+                other => actions::spawn(other, ctx.clone(), tx.clone()),
+            }
+        }
+        if let Some(why) = quit {
+            break state
+                .activity
+                .lines
+                .iter()
+                .rev()
+                .find(|l| l.message.starts_with("shutting down"))
+                .map_or(why, |l| l.message.clone());
+        }
+    };
+    say(&format!("chavion-tui watch: stopping ({why})"));
+    background.stop(ctx, persist_tx).await;
+    ExitCode::SUCCESS
+}
+
+/// Prints the alert lines `update` appended since `seen`, then hands every new line to the
+/// store writer, as the TUI's loop does. Returns the new mark.
+fn print_alert_lines(
+    state: &crate::app::State,
+    seen: u64,
+    persist: &tokio::sync::mpsc::Sender<crate::store::StoredLine>,
+) -> u64 {
+    let log = &state.activity;
+    let new = (log.total - seen).min(log.lines.len() as u64) as usize;
+    for l in log.lines.iter().skip(log.lines.len() - new) {
+        if l.source == "alert" {
+            say(&format!(
+                "{} {} {}",
+                l.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                l.level.label(),
+                l.message
+            ));
+        }
+    }
+    crate::wiring::hand_over_new_lines(state, seen, persist)
+}
+
+/// One line on stdout, flushed: the journal sees it at once. A closed pipe is not fatal.
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
