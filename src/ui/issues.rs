@@ -96,19 +96,11 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .row_highlight_style(theme.selection);
     f.render_stateful_widget(table, table_area, &mut ts);
     if all.is_empty() {
-        let line = Rect {
-            x: inner.x + 1,
-            y: inner.y + 1,
-            width: inner.width.saturating_sub(2),
-            height: 1,
-        }
-        .intersection(inner);
-        f.render_widget(
-            Paragraph::new(Span::styled(
-                "no failed task among those kept: nothing is failing",
-                theme.muted,
-            )),
-            line,
+        super::panes::empty_note(
+            f,
+            area,
+            "no failed task among those kept: nothing is failing",
+            theme,
         );
     }
     if let (Some(g), true) = (sel.and_then(|i| all.get(i)), sample_h > 0) {

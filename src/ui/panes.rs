@@ -107,3 +107,19 @@ pub fn typed_prompt(
         lines.push(Line::from(Span::styled(why.clone(), theme.level_error)));
     }
 }
+
+/// A grey line inside a view's frame (the first row under its header) saying why it is
+/// empty.
+pub fn empty_note(f: &mut Frame, area: Rect, why: &str, theme: &Theme) {
+    let line = Rect {
+        x: area.x + 2,
+        y: area.y + 2,
+        width: area.width.saturating_sub(4),
+        height: 1,
+    }
+    .intersection(area);
+    f.render_widget(
+        Paragraph::new(Span::styled(why.to_string(), theme.muted)),
+        line,
+    );
+}

@@ -113,19 +113,12 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     ts.select(sel.map(|s| s - first));
     f.render_stateful_widget(table, area, &mut ts);
     if list.is_empty() {
-        let inner = Rect {
-            x: area.x + 2,
-            y: area.y + 2,
-            width: area.width.saturating_sub(4),
-            height: 1,
-        }
-        .intersection(area);
         let why = if state.tasks.order.is_empty() {
             "no tasks yet: they appear as Celery task events arrive"
         } else {
             "no task matches the filter"
         };
-        f.render_widget(Paragraph::new(Span::styled(why, theme.muted)), inner);
+        super::panes::empty_note(f, area, why, theme);
     }
     if let Some(id) = pick_gone(state) {
         // Say the selected task is gone rather than move the highlight to a neighbour.

@@ -118,19 +118,11 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .row_highlight_style(theme.selection);
     f.render_stateful_widget(table, area, &mut table_state);
     if state.workers.is_empty() {
-        let line = Rect {
-            x: area.x + 2,
-            y: area.y + 2,
-            width: area.width.saturating_sub(4),
-            height: 1,
-        }
-        .intersection(area);
-        f.render_widget(
-            Paragraph::new(Span::styled(
-                "no Celery worker seen yet: they appear with their first heartbeat",
-                theme.muted,
-            )),
-            line,
+        super::panes::empty_note(
+            f,
+            area,
+            "no Celery worker seen yet: they appear with their first heartbeat",
+            theme,
         );
     }
 }
