@@ -392,10 +392,18 @@ fn ask(
     if let Some(no) = refused_early(state, order.act(), false) {
         return no;
     }
+    let mut lines = lines;
     let effects = match (&depth_of, state.gate().demo) {
         (Some(queue), false) => vec![Effect::QueueDepths {
             queue: queue.clone(),
         }],
+        (Some(queue), true) => {
+            // The demo never reaches Redis, not even to read a depth.
+            if let Some(first) = lines.first_mut() {
+                *first = format!("waiting in {queue}: not read (the demo's queues are simulated)");
+            }
+            Vec::new()
+        }
         _ => Vec::new(),
     };
     let from_detail = state.ui.mode == Mode::WorkerDetail;

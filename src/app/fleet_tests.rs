@@ -723,3 +723,16 @@ fn the_issues_view_lists_a_groups_tasks_exactly_and_retries_them_all() {
     assert_eq!(ids, ["a0", "a1", "a2"]);
     assert_eq!(p.typed_word.as_deref(), Some("3"));
 }
+
+#[test]
+fn the_demo_shows_a_purge_dialog_without_reading_redis_and_refuses_it() {
+    let mut s = state();
+    s.session.demo = true;
+    let out = command(&mut s, "purge thinking");
+    assert!(out.effects.is_empty(), "not even a depth is read");
+    assert!(pending(&s).lines[0].contains("not read (the demo's queues are simulated)"));
+    typed(&mut s, "thinking");
+    let out = key(&mut s, KeyCode::Enter);
+    assert!(out.effects.is_empty());
+    assert!(s.flash.as_ref().unwrap().text.contains("demo"));
+}
