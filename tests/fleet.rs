@@ -892,3 +892,60 @@ fn the_shell_retries_the_failed_dispatches_a_filter_picks() {
         "{runs:?}"
     );
 }
+
+/// Retry from kombu's `unacked`: a task waiting on its ETA is held there by the worker that
+/// took it; a worker killed then leaves it there (a task no control room dispatched). The
+/// shell sends that exact message again under a new id, to run now.
+#[test]
+fn a_message_left_in_unacked_is_retried_exactly_under_a_new_id() {
+    let sb = Sandbox::new("fleet-unacked");
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let mut w = CeleryWorker::start(&url, true, &dir(&sb, "w1"));
+    let out = std::process::Command::new(common::servers::python())
+        .args([
+            "-c",
+            "from peerapp import app; print(app.send_task('thinking.add', args=[2, 3], queue='thinking', countdown=600).id)",
+        ])
+        .current_dir(common::servers::peers_dir())
+        .env("CHAVION_BROKER", &url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_string();
+    wait_until("the worker holds it, waiting on its ETA", 30, || {
+        redis.cli(&["hgetall", "unacked"]).contains(&id)
+    });
+    // SIGKILL the worker and its pool: nothing acks, nothing gives the message back.
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", w.pid())])
+        .status();
+    wait_until("the worker is gone", 10, || w.ended());
+    let out = cli(&sb, &url, &["task", "retry", &id, "--yes", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let v = json_of(&out);
+    let r = &v["retried"][0];
+    assert_eq!(
+        (r["id"].as_str(), r["source"].as_str()),
+        (Some(id.as_str()), Some("unacked")),
+        "{v}"
+    );
+    let new_id = r["new_id"].as_str().unwrap().to_string();
+    // The exact message, its ids changed and its ETA dropped, waits in the queue.
+    let queued = redis.cli(&["lrange", "thinking", "0", "-1"]);
+    let msg: serde_json::Value = serde_json::from_str(queued.trim()).unwrap();
+    assert_eq!(msg["headers"]["id"], new_id.as_str());
+    assert_eq!(msg["headers"]["task"], "thinking.add");
+    assert_eq!(msg["headers"]["eta"], serde_json::Value::Null);
+    assert_eq!(msg["headers"]["argsrepr"], "[2, 3]", "{msg}");
+    // A new worker runs it now, not in ten minutes.
+    let w2 = CeleryWorker::start(&url, true, &dir(&sb, "w2"));
+    wait_until("the retry runs", 30, || {
+        w2.runs().contains(&"thinking.add".to_string())
+    });
+}
