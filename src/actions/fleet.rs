@@ -414,7 +414,6 @@ async fn in_unacked(
     task_id: &str,
 ) -> Option<String> {
     let key = format!("{keyprefix}unacked");
-    let needle = format!("\"id\": \"{task_id}\"");
     let mut cursor = 0u64;
     loop {
         let (next, items): (u64, Vec<(String, String)>) = redis::cmd("HSCAN")
@@ -426,7 +425,8 @@ async fn in_unacked(
             .await
             .ok()?;
         for (_, v) in items {
-            if !v.contains(&needle) && !v.contains(task_id) {
+            // Cheap before parsing: only a value that names the id can hold the task.
+            if !v.contains(task_id) {
                 continue;
             }
             let Ok(serde_json::Value::Array(parts)) = serde_json::from_str(&v) else {

@@ -150,11 +150,8 @@ const ASK_WINDOW: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// `active_queues`, asked of one worker.
 async fn ask_queues(ctx: &Context, worker: &str) -> Result<Vec<String>, String> {
-    let mut conn = sampler::connect(&ctx.redis_url)
-        .await
-        .map_err(|e| reason(&e))?;
-    let replies = control::ask(
-        &mut conn,
+    let replies = control::call(
+        &ctx.redis_url,
         &ctx.target.keyprefix,
         &ctx.pidbox_channel,
         "active_queues",
@@ -162,8 +159,7 @@ async fn ask_queues(ctx: &Context, worker: &str) -> Result<Vec<String>, String> 
         &[worker.to_string()],
         ASK_WINDOW,
     )
-    .await
-    .map_err(|e| reason(&e))?;
+    .await?;
     replies
         .into_iter()
         .find(|(host, _)| host == worker)

@@ -133,16 +133,16 @@ fn reply_of(raw: &[u8]) -> Vec<(String, serde_json::Value)> {
         .collect()
 }
 
-/// The queues a worker consumes, from its `active_queues` reply; names cleaned.
+/// The queues a worker consumes, from its `active_queues` reply, as the worker detail reads
+/// it (names cleaned there); entries without a name are left out.
 pub fn queues_of(said: &serde_json::Value) -> Vec<String> {
-    said.as_array()
-        .map(|qs| {
-            qs.iter()
-                .filter_map(|q| q["name"].as_str())
-                .map(|n| crate::sanitize::clean(n, 120))
-                .collect()
-        })
-        .unwrap_or_default()
+    let mut d = crate::feeds::pidbox::WorkerDetail::default();
+    d.apply(crate::feeds::pidbox::Inspect::ActiveQueues, said);
+    d.queues
+        .into_iter()
+        .map(|q| q.name)
+        .filter(|n| !n.is_empty())
+        .collect()
 }
 
 /// Revokes a task on every worker; with `terminate`, the worker running it kills it.
