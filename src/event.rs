@@ -67,6 +67,11 @@ pub enum Event {
         queue: String,
         depths: Result<[u64; 4], String>,
     },
+    /// A notifier was told of an alert (or could not be): the words for the activity log.
+    Notified {
+        via: String,
+        outcome: Result<String, String>,
+    },
     /// An action finished: what it was, and its outcome in words.
     ActionDone {
         what: String,

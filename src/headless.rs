@@ -76,7 +76,7 @@ fn print_alert_lines(
     let log = &state.activity;
     let new = (log.total - seen).min(log.lines.len() as u64) as usize;
     for l in log.lines.iter().skip(log.lines.len() - new) {
-        if l.source == "alert" {
+        if l.source == "alert" || l.source.starts_with("notify ") {
             say(&format!(
                 "{} {} {}",
                 l.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),

@@ -231,6 +231,7 @@ pub fn action_context(
         quitting: Default::default(),
         result_polls: Default::default(),
         outbox_wake: Default::default(),
+        notifiers: std::sync::Arc::new(settings.config.notify.clone()),
     }
 }
 

@@ -210,3 +210,120 @@ impl Drop for Stop {
         let _ = self.0.wait();
     }
 }
+
+/// A required port closed: the alert fires after its `for` and each notifier hears of it —
+/// a JSON webhook, a Slack-shaped one, one answering 500 (retried, then given up), one that
+/// never answers (cut by its timeout), and a command reading the alert on its stdin. Each
+/// outcome is said in the activity log, and no webhook's secret path is. The port opens:
+/// resolved, and told again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_required_port_fires_and_every_notifier_hears_of_it() {
+    use common::http::{Answer, Recorder};
+    let sb = Sandbox::new("notify");
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let (ok, slack, broken, silent) = (
+        Recorder::start(Answer::Status(200)).await,
+        Recorder::start(Answer::Status(200)).await,
+        Recorder::start(Answer::Status(500)).await,
+        Recorder::start(Answer::Never).await,
+    );
+    let closed = common::servers::free_port();
+    let stdin_copy = sb.path("alert.json");
+    let extra = format!(
+        "[probes]\ninterval_secs = 1\nfail_after = 1\n\
+         [[ports]]\nname = \"Executor\"\nhost = \"127.0.0.1\"\nport = {closed}\nexpect = \"required\"\n\
+         [[alerts]]\nname = \"required port down\"\nrule = \"port_down\"\nfor_secs = 2\nseverity = \"critical\"\n\
+         [[notify]]\nname = \"hook\"\nwebhook = \"{}\"\n\
+         [[notify]]\nname = \"slack\"\nwebhook = \"{}\"\nformat = \"slack\"\nresolved = false\n\
+         [[notify]]\nname = \"broken\"\nwebhook = \"{}\"\nretries = 1\n\
+         [[notify]]\nname = \"silent\"\nwebhook = \"{}\"\ntimeout_secs = 1\nretries = 0\n\
+         [[notify]]\nname = \"script\"\ncommand = [\"sh\", \"-c\", \"cat > '{}'\"]\n",
+        ok.url("/hook/s3cret-token"),
+        slack.url("/services/T0/B0/s3cret-token"),
+        broken.url("/x/s3cret-token"),
+        silent.url("/y?token=s3cret-token"),
+        stdin_copy.display(),
+    );
+    let mut room = Room::start(&url, &extra, true);
+    let settings = chavion_tui::config::settings_from_str(&format!(
+        "{extra}\n[[ports]]\nname = \"Redis\"\nhost = \"127.0.0.1\"\nport = {}\n",
+        redis.port
+    ))
+    .unwrap();
+    room.tasks.extend(chavion_tui::feeds::probes::spawn(
+        chavion_tui::feeds::probes::targets(&settings.config),
+        room.tx.clone(),
+    ));
+    room.until("the port alert firing", |s| {
+        firing(s).contains(&("required port down".into(), "Executor".into()))
+    })
+    .await;
+    let notified = |s: &State, via: &str, words: &str| {
+        s.activity
+            .lines
+            .iter()
+            .any(|l| l.source == format!("notify {via}") && l.message.contains(words))
+    };
+    room.until("every notifier's outcome", |s| {
+        notified(
+            s,
+            "hook",
+            "FIRING required port down (Executor) sent to http://127.0.0.1",
+        ) && notified(s, "slack", "sent")
+            && notified(s, "script", "sent to sh: exit 0")
+            && notified(
+                s,
+                "broken",
+                "HTTP 500 Internal Server Error, after 2 attempt(s)",
+            )
+            && notified(s, "silent", "no answer within 1 s, after 1 attempt(s)")
+    })
+    .await;
+    // Under --read-only (this room is): telling a person changes nothing on the platform.
+    assert!(room.state.session.read_only);
+    let said: Vec<&str> = room
+        .state
+        .activity
+        .lines
+        .iter()
+        .map(|l| l.message.as_str())
+        .collect();
+    assert!(
+        !said.iter().any(|m| m.contains("s3cret")),
+        "a webhook's secret reached the log: {said:#?}"
+    );
+    let hook = ok.json();
+    assert_eq!(hook.len(), 1);
+    assert_eq!(hook[0]["status"], "firing");
+    assert_eq!(hook[0]["rule"], "required port down");
+    assert_eq!(hook[0]["severity"], "critical");
+    assert_eq!(hook[0]["subject"], "Executor");
+    assert!(
+        hook[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("127.0.0.1:{closed} down")),
+        "{hook:?}"
+    );
+    let text = slack.json()[0]["text"].as_str().unwrap().to_string();
+    assert!(
+        text.starts_with(":red_circle: FIRING required port down [critical]: Executor"),
+        "{text}"
+    );
+    assert_eq!(broken.bodies.lock().unwrap().len(), 2, "tried twice");
+    assert_eq!(silent.bodies.lock().unwrap().len(), 1, "tried once");
+    let from_stdin: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&stdin_copy).unwrap()).unwrap();
+    assert_eq!(from_stdin["subject"], "Executor");
+    assert_eq!(from_stdin["status"], "firing");
+
+    // The port opens: resolved, told to those that want resolutions (not `slack`).
+    let _open = std::net::TcpListener::bind(("127.0.0.1", closed)).unwrap();
+    room.until("the port alert resolved", |s| {
+        notified(s, "hook", "RESOLVED required port down (Executor) sent")
+    })
+    .await;
+    assert_eq!(ok.json()[1]["status"], "resolved");
+    assert_eq!(slack.json().len(), 1, "slack asked for no resolutions");
+}

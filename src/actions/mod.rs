@@ -5,6 +5,7 @@
 pub mod dispatch;
 pub mod exec;
 pub mod fleet;
+pub mod notify;
 
 use tokio::sync::mpsc::Sender;
 
@@ -44,6 +45,8 @@ pub struct Context {
     pub quitting: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Wakes the outbox task when a dispatch was queued locally.
     pub outbox_wake: std::sync::Arc<tokio::sync::Notify>,
+    /// Where alerts are sent (`[[notify]]`).
+    pub notifiers: std::sync::Arc<Vec<crate::config::model::Notifier>>,
 }
 
 /// How long an operator's emit waits for the server's ack.
@@ -56,6 +59,7 @@ pub fn spawn(effect: Effect, ctx: Context, tx: Sender<Event>) {
         // A refused run goes on to `perform`, which audits the refusal and says why.
         Effect::Exec { id, plan } if passes => return exec::spawn_run(id, *plan, ctx, tx),
         Effect::CancelRun { id } => return exec::cancel(&ctx, id),
+        Effect::Notify(notice) => return notify::spawn(*notice, &ctx, tx),
         _ => {}
     }
     tokio::spawn(async move {
@@ -307,7 +311,8 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
             result_known(ctx, &task_id);
             None
         }
-        Effect::Quit | Effect::CancelRun { .. } => None,
+        // Handled in `spawn`: one task per notifier.
+        Effect::Quit | Effect::CancelRun { .. } | Effect::Notify(_) => None,
         Effect::Exec { id, plan } => {
             // Reached only under --read-only, refused above; a run never starts from here.
             let _ = (id, plan);
@@ -395,6 +400,7 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
 fn effect_name(e: &Effect) -> &'static str {
     match e {
         Effect::Quit => "quit",
+        Effect::Notify(_) => "notify",
         Effect::Revoke {
             terminate: true, ..
         } => "terminate",

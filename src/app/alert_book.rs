@@ -16,10 +16,13 @@ pub struct Rule {
     pub threshold: f64,
     pub window: Duration,
     pub min_tasks: u64,
+    /// The notifiers its alerts go to, by name.
+    pub notify: Vec<String>,
 }
 
 impl Rule {
-    pub fn from_config(r: &AlertRule) -> Rule {
+    /// `notifiers`: every configured notifier's name, for a rule that names none.
+    pub fn from_config(r: &AlertRule, notifiers: &[String]) -> Rule {
         Rule {
             name: r.name.clone(),
             kind: *r.rule.get_ref(),
@@ -28,6 +31,10 @@ impl Rule {
             threshold: r.threshold.as_ref().map_or(0.0, |t| *t.get_ref()),
             window: Duration::seconds(r.window_secs.as_ref().map_or(0, |w| *w.get_ref()) as i64),
             min_tasks: r.min_tasks.as_ref().map_or(0, |m| *m.get_ref()),
+            notify: r
+                .notify
+                .as_ref()
+                .map_or_else(|| notifiers.to_vec(), |n| n.get_ref().clone()),
         }
     }
 }
@@ -49,6 +56,28 @@ pub struct Alert {
 pub enum Change {
     Fired,
     Resolved,
+}
+
+/// One alert that fired or resolved, as the notifiers send it: a webhook's JSON body, a
+/// command's stdin. Its words are the activity line's.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Notice {
+    /// "firing" or "resolved".
+    pub status: &'static str,
+    pub rule: String,
+    pub severity: &'static str,
+    pub subject: String,
+    pub detail: String,
+    /// When its condition began to hold, and when it fired or resolved (RFC 3339, UTC).
+    pub since: String,
+    pub at: String,
+    /// The control room that judged it: chavion-tui@host.
+    pub source: String,
+    /// The activity line's words: what Slack shows.
+    pub text: String,
+    /// The notifiers it goes to, by name.
+    #[serde(skip)]
+    pub to: Vec<String>,
 }
 
 /// One change, for the Alerts view's history.
@@ -100,9 +129,12 @@ impl Book {
         }
     }
 
-    pub fn new(rules: &[AlertRule], bell: bool) -> Book {
+    pub fn new(rules: &[AlertRule], notifiers: &[String], bell: bool) -> Book {
         Book {
-            rules: rules.iter().map(Rule::from_config).collect(),
+            rules: rules
+                .iter()
+                .map(|r| Rule::from_config(r, notifiers))
+                .collect(),
             bell,
             ..Book::default()
         }

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 pub use super::alert_book::*;
 use super::common::log;
+use super::effect::Effect;
 use super::state::{PortStatus, State};
 use crate::config::model::{AlertKind, AlertSeverity, Expect};
 use crate::feeds::model::{Level, TaskEventKind};
@@ -62,7 +63,7 @@ pub fn judge(state: &mut State, now: DateTime<Utc>) -> bool {
     }
     let changed = !changes.is_empty();
     if state.alerts.bell && changes.iter().any(|(c, _)| *c == Change::Fired) {
-        state.effects_due.push(super::effect::Effect::Bell);
+        state.effects_due.push(Effect::Bell);
     }
     for (change, alert) in changes {
         record(state, now, change, &alert);
@@ -89,6 +90,25 @@ fn record(state: &mut State, now: DateTime<Utc>, change: Change, alert: &Alert) 
         ),
         Change::Resolved => format!("resolved {name}: {}", alert.subject),
     };
+    if !rule.notify.is_empty() {
+        let at = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let notice = Notice {
+            status: match change {
+                Change::Fired => "firing",
+                Change::Resolved => "resolved",
+            },
+            rule: name.clone(),
+            severity: severity.label(),
+            subject: alert.subject.clone(),
+            detail: alert.detail.clone(),
+            since: at(alert.since),
+            at: at(now),
+            source: state.session.origin.clone(),
+            text: words.clone(),
+            to: rule.notify.clone(),
+        };
+        state.effects_due.push(Effect::Notify(Box::new(notice)));
+    }
     log(state, now, level, "alert", words);
     let history = &mut state.alerts.history;
     history.push_back(Record {

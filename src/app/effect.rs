@@ -61,6 +61,10 @@ pub enum Effect {
     Order(Box<crate::orders::Order>),
     /// Read a queue's depth in each priority sub-queue, for a confirmation. Only reads.
     QueueDepths { queue: String },
+    /// Tell the alert's notifiers (webhooks, commands) that it fired or resolved. It
+    /// changes nothing on the platform: sent under --read-only too (`watch` is read-only),
+    /// never from the demo.
+    Notify(Box<super::alert_book::Notice>),
 }
 
 impl Effect {
@@ -89,7 +93,8 @@ impl Effect {
             | Effect::AskQueues { .. }
             | Effect::Inspect { .. }
             | Effect::InspectAll { .. }
-            | Effect::QueueDepths { .. } => return None,
+            | Effect::QueueDepths { .. }
+            | Effect::Notify(_) => return None,
         })
     }
 }

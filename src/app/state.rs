@@ -394,7 +394,14 @@ impl State {
             effects_due: Vec::new(),
             inspected: Default::default(),
             fleet_said: VecDeque::new(),
-            alerts: super::alert_book::Book::new(&cfg.alerts, cfg.ui.bell),
+            alerts: super::alert_book::Book::new(
+                &cfg.alerts,
+                &cfg.notify
+                    .iter()
+                    .map(|n| n.name.get_ref().clone())
+                    .collect::<Vec<_>>(),
+                cfg.ui.bell,
+            ),
             executor: Executor {
                 config: std::sync::Arc::new(cfg.executor.clone()),
                 runs: Vec::new(),

@@ -69,6 +69,15 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
         }
         Event::Ordered { what, outcome } => super::fleet_orders::ordered(state, &what, outcome),
         Event::QueueDepths { queue, depths } => super::fleet_orders::depths(state, &queue, depths),
+        Event::Notified { via, outcome } => {
+            let now = state.now;
+            let source = format!("notify {via}");
+            match outcome {
+                Ok(words) => log(state, now, Level::Info, &source, words),
+                Err(why) => log(state, now, Level::Warn, &source, why),
+            }
+            Outcome::redraw()
+        }
         Event::ActionDone { what, outcome } => {
             match outcome {
                 Ok(msg) => flash(state, Level::Info, format!("{what}: {msg}")),

@@ -94,6 +94,9 @@ impl Default for Config {
             agents: default_agents(),
             ports: default_ports(),
             alerts: default_alerts(),
+            notify: Vec::new(),
+            prometheus: PrometheusConfig::default(),
+            panels: Vec::new(),
             probes: ProbeConfig::default(),
             socketio: vec![
                 SocketIoEndpoint {
@@ -364,6 +367,7 @@ pub fn default_alerts() -> Vec<AlertRule> {
         threshold: None,
         window_secs: None,
         min_tasks: None,
+        notify: None,
     };
     vec![
         rule(

@@ -227,6 +227,36 @@ mod tests {
     }
 
     #[test]
+    fn a_notifier_is_refused_before_anything_starts_without_echoing_its_url() {
+        let text = "[[notify]]\nname = \"ops\"\nwebhook = \"ftp://h/s3cret\"\n\
+                    [[notify]]\nname = \"ops\"\ncommand = [\"page\"]\nwebhook_env = \"X\"\ntimeout_secs = 0\n\
+                    [[alerts]]\nname = \"down\"\nrule = \"port_down\"\nnotify = [\"pager\"]\n\
+                    [[panels]]\ntitle = \"t\"\nquery = \"up\"\n";
+        let d = diags(text).join("\n");
+        for want in [
+            "notifier `ops`: the webhook must be an http:// or https:// URL",
+            "notifier `ops` is defined twice",
+            "notifier `ops` needs exactly one of webhook, webhook_env and command",
+            "notifier `ops`: timeout_secs must be between 1 and 120",
+            "alert `down` goes to `pager`, and no [[notify]] has that name",
+            "[[panels]] are read from Prometheus: set prometheus.url",
+        ] {
+            assert!(d.contains(want), "{want} not in {d}");
+        }
+        // The diagnostic shows the offending line of the file, so only the message is
+        // checked for the secret.
+        let messages: Vec<String> = parse_config(text, Path::new("c.toml"))
+            .1
+            .iter()
+            .map(|x| x.message.clone())
+            .collect();
+        assert!(
+            !messages.iter().any(|m| m.contains("s3cret")),
+            "{messages:?}"
+        );
+    }
+
+    #[test]
     fn empty_file_is_the_platform_default() {
         let (parsed, d) = parse_config("", Path::new("c.toml"));
         assert!(d.is_empty());
@@ -396,7 +426,7 @@ mod defaults_as_data {
         }
         same!(
             redis, celery, store, ui, probes, activity, agents, ports, socketio, logs, executor,
-            keymap, alerts
+            keymap, alerts, notify, prometheus, panels
         );
         assert!(
             differ.is_empty(),

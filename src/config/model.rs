@@ -21,6 +21,91 @@ pub struct Config {
     pub keymap: KeymapConfig,
     /// Alert rules, judged on the state at each tick. Giving any replaces the defaults.
     pub alerts: Vec<AlertRule>,
+    /// Where alerts are sent: webhooks and local commands. None by default.
+    pub notify: Vec<Notifier>,
+    /// The platform's Prometheus (phase 2), read for the Metrics pane.
+    pub prometheus: PrometheusConfig,
+    /// PromQL queries drawn as sparklines in the Metrics pane.
+    pub panels: Vec<Panel>,
+}
+
+/// One place alerts are sent: a webhook (POST JSON) or a local command (the alert as JSON on
+/// its stdin). Exactly one of `webhook`, `webhook_env` and `command`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notifier {
+    pub name: Spanned<String>,
+    /// The URL; it often holds a secret (Slack's does), so it is never shown whole.
+    #[serde(default)]
+    pub webhook: Option<Spanned<String>>,
+    /// The name of an environment variable holding the URL, to keep it out of the file.
+    #[serde(default)]
+    pub webhook_env: Option<Spanned<String>>,
+    /// A program and its arguments, run without a shell.
+    #[serde(default)]
+    pub command: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    pub format: NotifyFormat,
+    /// Seconds one attempt may take.
+    #[serde(default = "notify_timeout")]
+    pub timeout_secs: Spanned<u64>,
+    /// Attempts after the first when one fails (a timeout, a 5xx, a 429, a refused connection).
+    #[serde(default = "notify_retries")]
+    pub retries: Spanned<u32>,
+    /// Also send when an alert resolves.
+    #[serde(default = "yes")]
+    pub resolved: bool,
+}
+
+fn notify_timeout() -> Spanned<u64> {
+    Spanned::new(0..0, 5)
+}
+
+fn notify_retries() -> Spanned<u32> {
+    Spanned::new(0..0, 2)
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The shape of a webhook's body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyFormat {
+    /// The alert as one JSON object (what a command gets on stdin too).
+    #[default]
+    Json,
+    /// `{"text": "…"}`: Slack's incoming webhooks, and Mattermost's and Rocket.Chat's.
+    Slack,
+}
+
+/// The platform's Prometheus: none by default.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrometheusConfig {
+    pub url: Option<Spanned<String>>,
+    /// Grafana beside it, whose Ports row is then probed there.
+    pub grafana_url: Option<Spanned<String>>,
+    /// Seconds between two reads of the panels.
+    pub every_secs: Option<Spanned<u64>>,
+}
+
+/// One PromQL query, drawn as a sparkline over the last `range_secs`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Panel {
+    pub title: String,
+    pub query: Spanned<String>,
+    #[serde(default = "panel_range")]
+    pub range_secs: Spanned<u64>,
+    /// A unit shown after the latest value ("/s", "%", "s").
+    #[serde(default)]
+    pub unit: String,
+}
+
+fn panel_range() -> Spanned<u64> {
+    Spanned::new(0..0, 3600)
 }
 
 /// One alert rule: a condition, how long it must hold before the alert fires, and how
@@ -44,6 +129,9 @@ pub struct AlertRule {
     /// failure_ratio: tasks ended in the window before a ratio means anything.
     #[serde(default)]
     pub min_tasks: Option<Spanned<u64>>,
+    /// The `[[notify]]` names it goes to; left out, it goes to all of them; `[]`, to none.
+    #[serde(default)]
+    pub notify: Option<Spanned<Vec<String>>>,
 }
 
 fn no_wait() -> Spanned<u64> {

@@ -120,6 +120,130 @@ pub fn validate(cfg: &Config, file: &Path, text: &str, diags: &mut Vec<Diagnosti
     validate_settings(cfg, &mut err);
     validate_socketio(cfg, &mut err);
     validate_alerts(&cfg.alerts, &mut err);
+    validate_notify(cfg, &mut err);
+    validate_prometheus(cfg, &mut err);
+}
+
+/// Each notifier has a name of its own and exactly one place to go; each rule names only
+/// notifiers that exist.
+fn validate_notify(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
+    let mut names: Vec<&str> = Vec::new();
+    for n in &cfg.notify {
+        let name = n.name.get_ref().as_str();
+        if name.trim().is_empty() {
+            err(n.name.span(), "a [[notify]] needs a name".into());
+        } else if names.contains(&name) {
+            err(n.name.span(), format!("notifier `{name}` is defined twice"));
+        }
+        names.push(name);
+        let ways = [
+            n.webhook.is_some(),
+            n.webhook_env.is_some(),
+            n.command.is_some(),
+        ];
+        if ways.iter().filter(|w| **w).count() != 1 {
+            err(
+                n.name.span(),
+                format!("notifier `{name}` needs exactly one of webhook, webhook_env and command"),
+            );
+        }
+        if let Some(url) = &n.webhook
+            && !is_http_url(url.get_ref())
+        {
+            // The URL itself is not repeated: it may hold a secret.
+            err(
+                url.span(),
+                format!("notifier `{name}`: the webhook must be an http:// or https:// URL"),
+            );
+        }
+        if let Some(cmd) = &n.command
+            && cmd.get_ref().first().is_none_or(|p| p.trim().is_empty())
+        {
+            err(
+                cmd.span(),
+                format!("notifier `{name}`: the command needs a program"),
+            );
+        }
+        if !(1..=120).contains(n.timeout_secs.get_ref()) {
+            err(
+                n.timeout_secs.span(),
+                format!("notifier `{name}`: timeout_secs must be between 1 and 120"),
+            );
+        }
+        if *n.retries.get_ref() > 10 {
+            err(
+                n.retries.span(),
+                format!("notifier `{name}`: retries must be 10 or fewer"),
+            );
+        }
+    }
+    for r in &cfg.alerts {
+        for to in r.notify.iter().flat_map(|n| n.get_ref()) {
+            if !names.contains(&to.as_str()) {
+                let span = r.notify.as_ref().map_or(0..0, |n| n.span());
+                err(
+                    span,
+                    format!(
+                        "alert `{}` goes to `{to}`, and no [[notify]] has that name",
+                        r.name
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn is_http_url(text: &str) -> bool {
+    reqwest::Url::parse(text)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+}
+
+/// Prometheus and Grafana are URLs; each panel has a query and a range.
+fn validate_prometheus(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
+    let p = &cfg.prometheus;
+    for (what, url) in [
+        ("prometheus.url", &p.url),
+        ("prometheus.grafana_url", &p.grafana_url),
+    ] {
+        let Some(url) = url else { continue };
+        if !is_http_url(url.get_ref()) {
+            err(
+                url.span(),
+                format!("{what} must be an http:// or https:// URL"),
+            );
+        }
+    }
+    if let Some(every) = &p.every_secs
+        && !(5..=3600).contains(every.get_ref())
+    {
+        err(
+            every.span(),
+            "prometheus.every_secs must be between 5 and 3600".into(),
+        );
+    }
+    if !cfg.panels.is_empty() && p.url.is_none() {
+        err(
+            cfg.panels[0].query.span(),
+            "[[panels]] are read from Prometheus: set prometheus.url".into(),
+        );
+    }
+    for panel in &cfg.panels {
+        if panel.query.get_ref().trim().is_empty() {
+            err(
+                panel.query.span(),
+                format!("panel `{}` needs a query", panel.title),
+            );
+        }
+        if !(60..=7 * 86_400).contains(panel.range_secs.get_ref()) {
+            err(
+                panel.range_secs.span(),
+                format!(
+                    "panel `{}`: range_secs must be between 60 and 604800",
+                    panel.title
+                ),
+            );
+        }
+    }
 }
 
 /// Each alert rule has what its kind needs: a ratio in (0, 1], a depth, a window.

@@ -16,8 +16,9 @@ use chavion_tui::wiring;
 pub struct Room {
     pub state: State,
     rx: mpsc::Receiver<Event>,
-    tx: mpsc::Sender<Event>,
-    tasks: Vec<JoinHandle<()>>,
+    pub tx: mpsc::Sender<Event>,
+    /// Feeds and samplers the room runs, aborted on drop.
+    pub tasks: Vec<JoinHandle<()>>,
     pub ctx: actions::Context,
 }
 
@@ -164,7 +165,11 @@ impl Room {
                 continue;
             }
             // Runs report as they go, through the event channel, as in the real loop.
-            if matches!(effect, Effect::Exec { .. } | Effect::CancelRun { .. }) {
+            // So do notifications, one task per notifier.
+            if matches!(
+                effect,
+                Effect::Exec { .. } | Effect::CancelRun { .. } | Effect::Notify(_)
+            ) {
                 actions::spawn(effect, self.ctx.clone(), self.tx.clone());
                 continue;
             }
