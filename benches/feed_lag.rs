@@ -44,6 +44,7 @@ async fn measure(url: &str, rate: u32, secs: u64) -> (usize, usize, Vec<f64>) {
         demo: false,
         read_only: true,
         crash_after: None,
+        ..Default::default()
     };
     let mut state = wiring::initial_state(&settings, &opts);
     let (tx, mut rx) = mpsc::channel(8192);
@@ -121,6 +122,7 @@ async fn celery_lag(url: &str) -> Option<Vec<f64>> {
         demo: false,
         read_only: true,
         crash_after: None,
+        ..Default::default()
     };
     let mut state = wiring::initial_state(&settings, &opts);
     let (tx, mut rx) = mpsc::channel(8192);
@@ -282,6 +284,7 @@ async fn socketio_lag(n: usize) -> Option<Vec<f64>> {
         demo: false,
         read_only: true,
         crash_after: None,
+        ..Default::default()
     };
     let mut state = wiring::initial_state(&settings, &opts);
     let (tx, mut rx) = mpsc::channel(8192);

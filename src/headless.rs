@@ -12,11 +12,23 @@ use crate::config::Settings;
 use crate::wiring::{Options, Wiring};
 
 // Long, on purpose: the headless loop, start to stop.
-pub async fn watch(settings: Settings) -> ExitCode {
+/// `metrics`: where /metrics is served, bound already.
+pub async fn watch(
+    settings: Settings,
+    metrics: Option<std::net::TcpListener>,
+    public: bool,
+) -> ExitCode {
+    let serving = metrics
+        .as_ref()
+        .and_then(|l| l.local_addr().ok())
+        .map(|a| format!(", metrics at http://{a}/metrics"))
+        .unwrap_or_default();
     let opts = Options {
         demo: false,
         read_only: true,
         crash_after: None,
+        metrics,
+        metrics_public: public,
     };
     let Wiring {
         mut state,
@@ -25,15 +37,21 @@ pub async fn watch(settings: Settings) -> ExitCode {
         mut rx,
         persist_tx,
         background,
+        mut scrapes,
     } = Wiring::start(&settings, &opts);
     let mut seen = state.activity.total;
     let rules = state.alerts.rules.len();
     say(&format!(
-        "chavion-tui watch: {rules} alert rule(s), watching {}",
+        "chavion-tui watch: {rules} alert rule(s), watching {}{serving}",
         crate::sanitize::redact_url(settings.config.redis.url.get_ref())
     ));
     let why = loop {
         let ev = tokio::select! {
+            biased;
+            Some(scrape) = crate::metrics::serve::next_scrape(&mut scrapes) => {
+                let _ = scrape.send(crate::metrics::render(&state));
+                continue;
+            }
             ev = rx.recv() => match ev {
                 Some(ev) => ev,
                 None => break "the feeds stopped".to_string(),

@@ -39,6 +39,13 @@ struct Cli {
     /// Refuse every action that changes the platform (dispatch, revoke, emit, exec).
     #[arg(long, global = true)]
     read_only: bool,
+    /// Serve Prometheus metrics at http://ADDR/metrics (the TUI and `watch`): PORT (on
+    /// 127.0.0.1), HOST:PORT or [V6]:PORT.
+    #[arg(long, global = true, value_name = "ADDR")]
+    metrics: Option<String>,
+    /// Allow --metrics on an address other machines can reach.
+    #[arg(long, global = true, requires = "metrics")]
+    metrics_public: bool,
     /// Test hook: panic after this many milliseconds, to prove the terminal is restored.
     #[arg(long, hide = true, value_name = "MS")]
     crash_after_ms: Option<u64>,
@@ -295,6 +302,12 @@ enum ConfigCommand {
 // Long, on purpose: one arm per subcommand.
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.metrics.is_some() && !matches!(cli.command, None | Some(Command::Tui | Command::Watch)) {
+        eprintln!(
+            "chavion-tui: refused: --metrics is served by the control room and by watch only"
+        );
+        return ExitCode::from(2);
+    }
     match &cli.command {
         Some(Command::Config {
             action: ConfigCommand::Check { file },
@@ -385,8 +398,16 @@ fn main() -> ExitCode {
                 );
                 return ExitCode::from(2);
             }
+            let metrics = match metrics_listener(&cli) {
+                Ok(m) => m,
+                Err(code) => return code,
+            };
             with_settings(&cli, |settings, rt| {
-                rt.block_on(chavion_tui::headless::watch(settings))
+                rt.block_on(chavion_tui::headless::watch(
+                    settings,
+                    metrics,
+                    cli.metrics_public,
+                ))
             })
         }
         Some(Command::Task {
@@ -631,6 +652,21 @@ fn with_settings(
     }
 }
 
+/// `--metrics`, checked and bound before anything starts: a public address without
+/// `--metrics-public`, or a port in use, is refused in words.
+fn metrics_listener(cli: &Cli) -> Result<Option<std::net::TcpListener>, ExitCode> {
+    let Some(text) = &cli.metrics else {
+        return Ok(None);
+    };
+    chavion_tui::metrics::serve::parse_addr(text, cli.metrics_public)
+        .and_then(chavion_tui::metrics::serve::bind)
+        .map(Some)
+        .map_err(|why| {
+            eprintln!("chavion-tui: refused: {why}");
+            ExitCode::from(2)
+        })
+}
+
 fn tui(cli: &Cli) -> ExitCode {
     let (paths, settings) = match load(cli) {
         Ok(x) => x,
@@ -642,10 +678,16 @@ fn tui(cli: &Cli) -> ExitCode {
         Ok(r) => r,
         Err(code) => return code,
     };
+    let metrics = match metrics_listener(cli) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
     let opts = wiring::Options {
         demo: cli.demo,
         read_only: cli.read_only,
         crash_after: cli.crash_after_ms.map(Duration::from_millis),
+        metrics,
+        metrics_public: cli.metrics_public,
     };
     let result = runtime.block_on(run::run(settings, opts));
     term::restore();

@@ -27,6 +27,7 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
         mut rx,
         persist_tx,
         background,
+        mut scrapes,
     } = Wiring::start(&settings, &opts);
     let cfg = &settings.config;
     let mut persisted = state.activity.total;
@@ -63,6 +64,11 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
                 Some(Err(e)) => Event::Shutdown { why: format!("terminal input failed: {e}") },
                 None => Event::Shutdown { why: "terminal closed".into() },
             },
+            // Before the feeds: a scrape is rare and cheap, and a flood must not starve it.
+            Some(scrape) = crate::metrics::serve::next_scrape(&mut scrapes) => {
+                let _ = scrape.send(crate::metrics::render(&state));
+                continue;
+            }
             ev = rx.recv() => match ev {
                 Some(ev) => ev,
                 None => break,

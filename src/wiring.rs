@@ -31,6 +31,8 @@ pub struct Wiring {
     /// Activity lines for the store writer (the loop hands over what `update` appended).
     pub persist_tx: mpsc::Sender<StoredLine>,
     pub background: Background,
+    /// Scrapes of /metrics waiting for the loop to render them (none when not served).
+    pub scrapes: Option<mpsc::Receiver<crate::metrics::serve::Scrape>>,
 }
 
 /// The tasks a control room runs beside its loop.
@@ -46,7 +48,7 @@ impl Wiring {
     /// the store. Nothing here waits on the network or the store.
     pub fn start(settings: &Settings, opts: &Options) -> Wiring {
         let (tx, rx) = mpsc::channel::<Event>(CHANNEL);
-        let state = initial_state(settings, opts);
+        let mut state = initial_state(settings, opts);
         let cfg = &settings.config;
         let mut tasks = Vec::new();
         let mut sio_tasks = Vec::new();
@@ -75,10 +77,26 @@ impl Wiring {
             *cfg.store.activity_keep.get_ref(),
             persist_rx,
         ));
+        let mut scrapes = None;
+        let mut also = None;
+        if let Some(listener) = opts.metrics.as_ref().and_then(|l| l.try_clone().ok()) {
+            // Its port joins the exposure audit's map: internal, unless meant to be public.
+            also = listener.local_addr().ok().map(|a| {
+                (
+                    "chavion-tui /metrics".to_string(),
+                    a.port(),
+                    !opts.metrics_public,
+                )
+            });
+            let (task, rx) = crate::metrics::serve::spawn(listener);
+            tasks.push(task);
+            scrapes = Some(rx);
+            state.tally.on = true;
+        }
         if opts.demo {
             tasks.push(demo::spawn(cfg, channels(settings), tx.clone()));
         } else {
-            tasks.extend(live_feeds(settings, &tx));
+            tasks.extend(live_feeds(settings, &tx, also));
             let (sio, links) = spawn_socketio(settings, &tx);
             sio_tasks = sio;
             ctx.socketio = links;
@@ -97,19 +115,24 @@ impl Wiring {
                 sio_tasks,
                 writer,
             },
+            scrapes,
         }
     }
 }
 
 /// The live platform's feeds besides Socket.IO: probes, the exposure audit, Redis (pub/sub,
 /// sampler, enable_events), the services' log files and journals.
-fn live_feeds(settings: &Settings, tx: &mpsc::Sender<Event>) -> Vec<JoinHandle<()>> {
+/// `also`: one more entry for the exposure audit's port map (the /metrics endpoint).
+fn live_feeds(
+    settings: &Settings,
+    tx: &mpsc::Sender<Event>,
+    also: Option<(String, u16, bool)>,
+) -> Vec<JoinHandle<()>> {
     let cfg = &settings.config;
     let mut tasks = probes::spawn(probes::targets(cfg), tx.clone());
-    tasks.push(tokio::spawn(exposure_loop(
-        crate::feeds::exposure::port_map(cfg),
-        tx.clone(),
-    )));
+    let mut mapped = crate::feeds::exposure::port_map(cfg);
+    mapped.extend(also);
+    tasks.push(tokio::spawn(exposure_loop(mapped, tx.clone())));
     tasks.extend(crate::feeds::redis::spawn(
         feed_config(settings),
         tx.clone(),
@@ -151,11 +174,16 @@ impl Background {
     }
 }
 
+#[derive(Default)]
 pub struct Options {
     pub demo: bool,
     pub read_only: bool,
     /// Test hook: panic in the app loop after this long, to prove the terminal survives.
     pub crash_after: Option<Duration>,
+    /// Where /metrics is served (`--metrics`), bound before anything started.
+    pub metrics: Option<std::net::TcpListener>,
+    /// The operator said `--metrics-public`: a public /metrics is meant, not an exposure.
+    pub metrics_public: bool,
 }
 
 const CHANNEL: usize = 8192;

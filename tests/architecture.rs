@@ -19,6 +19,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("redis_url", 0),
     ("logging", 0),
     ("term", 0),
+    ("http", 0),
     ("lines", 1),
     ("config", 1),
     ("feeds::model", 1),
@@ -50,6 +51,7 @@ const LAYERS: &[(&str, u8)] = &[
     // Above the app: effects performed, state drawn.
     ("actions", 5),
     ("ui", 5),
+    ("metrics", 5),
     // Everything built in one place, then the loop and the shell commands.
     ("wiring", 6),
     ("run", 7),

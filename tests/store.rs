@@ -215,6 +215,7 @@ async fn scrolling_past_the_top_pages_older_history_in_from_the_store() {
         demo: false,
         read_only: false,
         crash_after: None,
+        ..Default::default()
     };
     let mut state = chavion_tui::wiring::initial_state(&settings, &opts);
     let ctx = chavion_tui::wiring::action_context(

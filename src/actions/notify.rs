@@ -150,15 +150,7 @@ pub fn body(format: NotifyFormat, notice: &Notice) -> Vec<u8> {
 }
 
 async fn post(url: &str, body: &[u8], timeout: Duration) -> Result<String, Failure> {
-    crate::feeds::socketio::ensure_crypto();
-    let client = reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .build()
-        .map_err(|e| Failure {
-            why: format!("no HTTP client: {e}"),
-            again: false,
-        })?;
+    let client = crate::http::client(timeout).map_err(|why| Failure { why, again: false })?;
     let reply = client
         .post(url)
         .header("content-type", "application/json")

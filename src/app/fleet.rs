@@ -405,6 +405,18 @@ pub fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
         (slot @ None, new @ Some(_)) => *slot = new,
         _ => {}
     }
+    if state.tally.on {
+        state.tally.count(
+            t.kind,
+            super::tally::Labels {
+                name: task.fields.name.as_deref(),
+                hostname: &t.hostname,
+                queue: task.fields.queue.as_deref(),
+                exception: task.fields.exception.as_deref(),
+                runtime: task.fields.runtime,
+            },
+        );
+    }
     let name = task.fields.name.clone().unwrap_or_else(|| "task".into());
     let agent = task.agent;
 

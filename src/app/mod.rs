@@ -26,6 +26,7 @@ pub mod plant;
 pub mod runs;
 pub mod state;
 pub mod status;
+pub mod tally;
 pub mod tasks;
 pub mod tasks_view;
 pub mod ui_state;

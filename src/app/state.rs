@@ -272,6 +272,8 @@ pub struct State {
     pub inspected: HashMap<String, Inspected>,
     /// The alert rules, the alerts in force and their history.
     pub alerts: super::alert_book::Book,
+    /// Task events counted for /metrics, while it is served.
+    pub tally: super::tally::Tally,
     /// The latest answers to orders (when, ok, the line), oldest first, bounded: a worker's
     /// detail shows those that name it.
     pub fleet_said: VecDeque<(DateTime<Utc>, bool, String)>,
@@ -394,6 +396,7 @@ impl State {
             effects_due: Vec::new(),
             inspected: Default::default(),
             fleet_said: VecDeque::new(),
+            tally: Default::default(),
             alerts: super::alert_book::Book::new(
                 &cfg.alerts,
                 &cfg.notify

@@ -215,7 +215,7 @@ async fn run(t: &Target) -> Result<Option<i64>, String> {
             }
         }
         ProbeKind::Socketio => {
-            crate::feeds::socketio::ensure_crypto();
+            crate::http::ensure_crypto();
             let scheme = if tls { "wss" } else { "ws" };
             let path = if path == "/" {
                 "/socket.io/".to_string()
@@ -306,7 +306,7 @@ fn tls_config(ca_file: &str) -> Result<Arc<rustls::ClientConfig>, String> {
 fn build_tls_config(ca_file: &str) -> Result<Arc<rustls::ClientConfig>, String> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
-    crate::feeds::socketio::ensure_crypto();
+    crate::http::ensure_crypto();
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_native_certs::load_native_certs().certs {
         let _ = roots.add(cert);

@@ -209,3 +209,13 @@ pub fn cooked(screen: &str) -> bool {
         && !words.contains(&"-icanon")
         && !words.contains(&"-echo")
 }
+
+/// A child process killed and reaped when the test ends, however it ends.
+pub struct Reaped(pub std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

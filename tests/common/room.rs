@@ -80,6 +80,7 @@ impl Room {
             demo: false,
             read_only,
             crash_after: None,
+            ..Default::default()
         };
         let state = wiring::initial_state(&settings, &opts);
         let mut ctx = wiring::action_context(

@@ -582,3 +582,51 @@ impl Drop for SocketIoServer {
         self.kill();
     }
 }
+
+/// A real Prometheus (Debian's package) on a free loopback port, scraping `target` (a
+/// HOST:PORT serving /metrics) every second, its data in `dir`.
+pub struct Prometheus {
+    pub port: u16,
+    child: Child,
+}
+
+impl Prometheus {
+    pub fn start(target: &str, dir: &Path) -> Prometheus {
+        let port = free_port();
+        let config = dir.join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global: {{scrape_interval: 1s, scrape_timeout: 1s}}\nscrape_configs:\n  - job_name: chavion\n    static_configs: [{{targets: ['{target}']}}]\n"
+            ),
+        )
+        .unwrap();
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("tsdb").display()
+            ))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("prometheus must be installed (scripts/test installs it)");
+        let p = Prometheus { port, child };
+        wait_until("prometheus", 30, || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        p
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

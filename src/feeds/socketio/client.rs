@@ -74,7 +74,7 @@ pub fn spawn(
 }
 
 async fn run(ep: Endpoint, tx: mpsc::Sender<Event>, mut cmds: mpsc::Receiver<Command>) {
-    super::ensure_crypto();
+    crate::http::ensure_crypto();
     let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(5));
     let link = ep.link();
     loop {

@@ -13,14 +13,6 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::model::SocketIoEndpoint;
 
-/// rustls needs a process-wide crypto provider before the first `wss://` handshake.
-pub fn ensure_crypto() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
-
 /// The endpoint as configured, with its token resolved (config, else the environment).
 pub fn endpoint(cfg: &SocketIoEndpoint) -> client::Endpoint {
     let token = Some(cfg.token.clone())
