@@ -49,7 +49,7 @@ pub async fn watch(
         let ev = tokio::select! {
             biased;
             Some(scrape) = crate::metrics::serve::next_scrape(&mut scrapes) => {
-                let _ = scrape.send(crate::metrics::render(&state));
+                crate::metrics::serve::answer_scrape(scrape, &state);
                 continue;
             }
             ev = rx.recv() => match ev {

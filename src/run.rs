@@ -66,7 +66,7 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
             },
             // Before the feeds: a scrape is rare and cheap, and a flood must not starve it.
             Some(scrape) = crate::metrics::serve::next_scrape(&mut scrapes) => {
-                let _ = scrape.send(crate::metrics::render(&state));
+                crate::metrics::serve::answer_scrape(scrape, &state);
                 continue;
             }
             ev = rx.recv() => match ev {

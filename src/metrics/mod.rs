@@ -27,17 +27,14 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 
 /// The exposition of `state` now.
 pub fn render(state: &State) -> String {
-    let mut registry = Registry::default();
-    registry.register_collector(Box::new(Snapshot::of(state)));
-    let mut out = String::with_capacity(64 * 1024);
-    // Writing to a String does not fail.
-    let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
-    out
+    Snapshot::of(state).render()
 }
 
-/// What one scrape shows, copied out of the state (a collector must own its data).
+/// What one scrape shows, copied out of the state: the loop copies it (quick), and the
+/// server encodes it on a thread of its own (the slow part, tens of milliseconds for
+/// thousands of series), so a scrape never holds the feed up.
 #[derive(Debug, Default)]
-struct Snapshot {
+pub struct Snapshot {
     tally: Tally,
     /// By host (celery-exporter's `hostname`): up, active tasks.
     workers: BTreeMap<String, (bool, u64)>,
@@ -54,7 +51,17 @@ struct Snapshot {
 }
 
 impl Snapshot {
-    fn of(state: &State) -> Snapshot {
+    /// The exposition text.
+    pub fn render(self) -> String {
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(self));
+        let mut out = String::with_capacity(64 * 1024);
+        // Writing to a String does not fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
+        out
+    }
+
+    pub fn of(state: &State) -> Snapshot {
         let mut workers: BTreeMap<String, (bool, u64)> = BTreeMap::new();
         for w in state.workers.values() {
             let e = workers.entry(host_of(&w.hostname).to_string()).or_default();

@@ -11,8 +11,14 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-/// One scrape waiting for the loop: answer with the rendered exposition.
-pub type Scrape = oneshot::Sender<String>;
+/// One scrape waiting for the loop: answer with a snapshot of the state (`answer`).
+pub type Scrape = oneshot::Sender<Box<super::Snapshot>>;
+
+/// What the loop does with a scrape: copies what it shows, between two events; the
+/// encoding happens on the server's side.
+pub fn answer_scrape(scrape: Scrape, state: &crate::app::State) {
+    let _ = scrape.send(Box::new(super::Snapshot::of(state)));
+}
 
 /// How long a scrape waits for the loop before a 503 (Prometheus's default timeout is 10 s).
 const ANSWER_WITHIN: Duration = Duration::from_secs(5);
@@ -117,8 +123,14 @@ async fn answer(
             "busy: too many scrapes at once\n".into(),
         );
     }
-    match tokio::time::timeout(ANSWER_WITHIN, wait).await {
-        Ok(Ok(text)) => reply(StatusCode::OK, super::CONTENT_TYPE, text),
+    let rendered = async {
+        let snapshot = wait.await.ok()?;
+        tokio::task::spawn_blocking(move || snapshot.render())
+            .await
+            .ok()
+    };
+    match tokio::time::timeout(ANSWER_WITHIN, rendered).await {
+        Ok(Some(text)) => reply(StatusCode::OK, super::CONTENT_TYPE, text),
         _ => reply(
             StatusCode::SERVICE_UNAVAILABLE,
             TEXT,
