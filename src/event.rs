@@ -67,6 +67,11 @@ pub enum Event {
         queue: String,
         depths: Result<[u64; 4], String>,
     },
+    /// The Prometheus panels were read: each panel's series, or why not.
+    Panels {
+        at: DateTime<Utc>,
+        reads: Vec<PanelRead>,
+    },
     /// A notifier was told of an alert (or could not be): the words for the activity log.
     Notified {
         via: String,
@@ -121,6 +126,21 @@ pub enum Event {
     Shutdown {
         why: String,
     },
+}
+
+/// One `[[panels]]` query's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PanelRead {
+    /// Its place in the config's `[[panels]]`.
+    pub index: usize,
+    pub outcome: Result<Vec<PanelSeries>, String>,
+}
+
+/// One series of a panel: its labels (cleaned) and its points, oldest first; NaN is a gap.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PanelSeries {
+    pub label: String,
+    pub points: Vec<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -137,6 +137,7 @@ fn live_feeds(
         feed_config(settings),
         tx.clone(),
     ));
+    tasks.extend(crate::feeds::prometheus::spawn(cfg, tx.clone()));
     tasks.extend(crate::feeds::logfiles::spawn(
         &cfg.logs,
         *cfg.activity.max_line_chars.get_ref(),

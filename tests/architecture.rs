@@ -44,6 +44,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("feeds::redis", 4),
     ("feeds::socketio", 4),
     ("feeds::probes", 4),
+    ("feeds::prometheus", 4),
     ("feeds::demo", 4),
     ("feeds::logfiles", 4),
     ("feeds::journal", 4),

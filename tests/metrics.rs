@@ -194,7 +194,76 @@ async fn prometheus_scrapes_workers_tasks_and_true_queue_depths() {
         "hostname is the host part"
     );
     assert!(text.trim_end().ends_with("# EOF"));
+
+    // The other way: a control room reads that Prometheus for its Metrics pane, and its
+    // Ports row for Prometheus is probed where Prometheus really is.
+    metrics_pane_draws_a_real_query_range(&p, &url).await;
     let _ = watch.0.kill();
+}
+
+async fn metrics_pane_draws_a_real_query_range(prom: &str, redis_url: &str) {
+    use chavion_tui::app::state::PortStatus;
+    let extra = format!(
+        "[prometheus]\nurl = \"{prom}\"\nevery_secs = 5\n\
+         [[panels]]\ntitle = \"tasks succeeded\"\nquery = \"sum(celery_task_succeeded_total)\"\nrange_secs = 300\n\
+         [[panels]]\ntitle = \"broken\"\nquery = \"sum(\"\n\
+         [[ports]]\nname = \"Prometheus\"\nhost = \"127.0.0.1\"\nport = 1\nprobe = \"http\"\npath = \"/-/healthy\"\n"
+    );
+    let mut room = common::room::Room::start(redis_url, &extra, true);
+    let settings =
+        chavion_tui::config::settings_from_str(&format!("[redis]\nurl = \"{redis_url}\"\n{extra}"))
+            .unwrap();
+    room.tasks.extend(chavion_tui::feeds::prometheus::spawn(
+        &settings.config,
+        room.tx.clone(),
+    ));
+    room.tasks.extend(chavion_tui::feeds::probes::spawn(
+        chavion_tui::feeds::probes::targets(&settings.config),
+        room.tx.clone(),
+    ));
+    let latest = |s: &chavion_tui::app::State| {
+        s.panels[0]
+            .series
+            .first()
+            .and_then(|x| x.points.iter().rev().find(|v| v.is_finite()).copied())
+    };
+    room.until("the panel read from Prometheus", |s| latest(s) == Some(4.0))
+        .await;
+    room.until("the Prometheus row up at its real address", |s| {
+        s.ports
+            .iter()
+            .any(|p| p.name == "Prometheus" && matches!(p.status, PortStatus::Up { .. }))
+    })
+    .await;
+    let broken = room.state.panels[1].error.clone().unwrap_or_default();
+    assert!(broken.contains("parse error"), "{broken}");
+    room.command("metrics").await;
+    let theme = chavion_tui::config::theme::load(
+        "dark",
+        std::path::Path::new("/nonexistent"),
+        chavion_tui::config::theme::ColorMode::None,
+    )
+    .unwrap();
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 30)).unwrap();
+    term.draw(|f| chavion_tui::ui::draw(f, &room.state, &theme))
+        .unwrap();
+    let screen: String = term
+        .backend()
+        .buffer()
+        .content()
+        .chunks(100)
+        .map(|row| row.iter().map(|c| c.symbol()).collect::<String>() + "\n")
+        .collect();
+    assert!(screen.contains("Metrics"), "{screen}");
+    assert!(
+        screen.contains("tasks succeeded  over 5m  sum(celery_task_succeeded_total)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(" 4\n") || screen.contains(" 4 "),
+        "{screen}"
+    );
+    assert!(screen.contains("⚠"), "the broken query says why: {screen}");
 }
 
 /// A public address is refused before anything starts, unless meant; so is a port in use.

@@ -669,3 +669,54 @@ fn issues_view_120x30() {
     );
     insta::assert_snapshot!(screen.backend());
 }
+
+/// The Metrics view: two panels as Prometheus answered them, one series with a gap, one
+/// query refused (its words shown beside its title).
+#[test]
+fn metrics_view_100x20() {
+    use chavion_tui::event::{PanelRead, PanelSeries};
+    let text = "[prometheus]\nurl = \"http://127.0.0.1:9090\"\n\
+                [[panels]]\ntitle = \"tasks failed /s\"\nquery = \"sum(rate(celery_task_failed_total[5m]))\"\nunit = \"/s\"\n\
+                [[panels]]\ntitle = \"queue depth\"\nquery = \"celery_queue_length\"\nrange_secs = 600\n";
+    let settings = chavion_tui::config::settings_from_str(text).unwrap();
+    let km = keymap::build("default", Path::new("/nonexistent"), vec![]).unwrap();
+    let mut s = State::new(&settings.config, km, t0());
+    s.utc = true;
+    let points: Vec<f64> = (0..61)
+        .map(|i| {
+            if i == 30 {
+                f64::NAN
+            } else {
+                ((i % 12) + 1) as f64 * 0.25
+            }
+        })
+        .collect();
+    update(
+        &mut s,
+        Event::Panels {
+            at: t0(),
+            reads: vec![
+                PanelRead {
+                    index: 0,
+                    outcome: Ok(vec![PanelSeries {
+                        label: String::new(),
+                        points,
+                    }]),
+                },
+                PanelRead {
+                    index: 1,
+                    outcome: Err("bad_data: unknown function".into()),
+                },
+            ],
+        },
+    );
+    s.ui.view = chavion_tui::app::state::View::Metrics;
+    let screen = render(&s, 100, 20, &theme(ColorMode::TrueColor));
+    let shown = format!("{:?}", screen.backend());
+    assert!(
+        shown.contains("tasks failed /s") && shown.contains("0.250/s"),
+        "{shown}"
+    );
+    assert!(shown.contains("⚠ bad_data: unknown function"), "{shown}");
+    insta::assert_snapshot!(screen.backend());
+}

@@ -88,6 +88,11 @@ pub const COMMANDS: &[(&[&str], &str, &str)] = &[
         ":alerts",
         "the Alerts view: firing and pending alerts, and their history",
     ),
+    (
+        &["metrics"],
+        ":metrics",
+        "the Metrics view: the [[panels]] PromQL queries, read from [prometheus] url",
+    ),
     (&["tasks"], ":tasks", "the Tasks view"),
     (&["workers"], ":workers", "the Workers view"),
     (

@@ -381,6 +381,10 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
             state.ui.view = View::Alerts;
             Outcome::redraw()
         }
+        "metrics" => {
+            state.ui.view = View::Metrics;
+            Outcome::redraw()
+        }
         "dashboard" | "home" => {
             state.ui.view = View::Dashboard;
             Outcome::redraw()

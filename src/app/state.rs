@@ -77,6 +77,19 @@ pub enum PortStatus {
     Down { why: String },
 }
 
+/// One `[[panels]]` query and what Prometheus last said of it.
+#[derive(Debug, Clone)]
+pub struct Panel {
+    pub title: String,
+    pub query: String,
+    pub unit: String,
+    pub range_secs: u64,
+    pub series: Vec<crate::event::PanelSeries>,
+    /// Why the last read failed (the series shown are the last good ones).
+    pub error: Option<String>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Clone)]
 pub struct PortRow {
     pub name: String,
@@ -272,6 +285,8 @@ pub struct State {
     pub inspected: HashMap<String, Inspected>,
     /// The alert rules, the alerts in force and their history.
     pub alerts: super::alert_book::Book,
+    /// The Prometheus panels, as last read.
+    pub panels: Vec<Panel>,
     /// Task events counted for /metrics, while it is served.
     pub tally: super::tally::Tally,
     /// The latest answers to orders (when, ok, the line), oldest first, bounded: a worker's
@@ -397,6 +412,19 @@ impl State {
             inspected: Default::default(),
             fleet_said: VecDeque::new(),
             tally: Default::default(),
+            panels: cfg
+                .panels
+                .iter()
+                .map(|p| Panel {
+                    title: crate::sanitize::clean(&p.title, 80),
+                    query: p.query.get_ref().clone(),
+                    unit: crate::sanitize::clean(&p.unit, 12),
+                    range_secs: *p.range_secs.get_ref(),
+                    series: Vec::new(),
+                    error: None,
+                    read_at: None,
+                })
+                .collect(),
             alerts: super::alert_book::Book::new(
                 &cfg.alerts,
                 &cfg.notify

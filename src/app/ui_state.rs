@@ -200,6 +200,8 @@ pub enum View {
     Issues,
     /// The alerts in force and their history.
     Alerts,
+    /// The Prometheus panels (`[[panels]]`).
+    Metrics,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -69,6 +69,25 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
         }
         Event::Ordered { what, outcome } => super::fleet_orders::ordered(state, &what, outcome),
         Event::QueueDepths { queue, depths } => super::fleet_orders::depths(state, &queue, depths),
+        Event::Panels { at, reads } => {
+            for r in reads {
+                let Some(panel) = state.panels.get_mut(r.index) else {
+                    continue;
+                };
+                panel.read_at = Some(at);
+                match r.outcome {
+                    Ok(series) => {
+                        panel.series = series;
+                        panel.error = None;
+                    }
+                    Err(why) => panel.error = Some(why),
+                }
+            }
+            Outcome {
+                redraw: state.ui.view == View::Metrics,
+                ..Outcome::default()
+            }
+        }
         Event::Notified { via, outcome } => {
             let now = state.now;
             let source = format!("notify {via}");

@@ -14,6 +14,7 @@ pub mod pidbox;
 #[cfg(test)]
 mod pidbox_tests;
 pub mod probes;
+pub mod prometheus;
 pub mod pyrepr;
 pub mod redis;
 pub mod route;

@@ -36,6 +36,7 @@ pub fn targets(cfg: &Config) -> Vec<Target> {
         .iter()
         .enumerate()
         .map(|(index, p)| Target {
+            url: phase_two_url(cfg, p).unwrap_or_else(|| p.url.clone()),
             index,
             name: p.name.clone(),
             host: p.host.clone(),
@@ -43,7 +44,6 @@ pub fn targets(cfg: &Config) -> Vec<Target> {
             kind: p.probe,
             path: p.path.clone(),
             status: p.status,
-            url: p.url.clone(),
             ca_file: p.ca_file.clone(),
             interval: Duration::from_secs(
                 p.interval_secs
@@ -59,6 +59,21 @@ pub fn targets(cfg: &Config) -> Vec<Target> {
             ),
         })
         .collect()
+}
+
+/// With `[prometheus] url` (and `grafana_url`) set, the Prometheus and Grafana rows of the
+/// port map are probed where they really are, on their health endpoints, unless the row
+/// names a URL of its own.
+fn phase_two_url(cfg: &Config, p: &crate::config::model::PortConfig) -> Option<String> {
+    if !p.url.is_empty() || !matches!(p.probe, ProbeKind::Http | ProbeKind::Https) {
+        return None;
+    }
+    let (base, health) = match p.name.to_ascii_lowercase().as_str() {
+        "prometheus" => (cfg.prometheus.url.as_ref()?, "/-/healthy"),
+        "grafana" => (cfg.prometheus.grafana_url.as_ref()?, "/api/health"),
+        _ => return None,
+    };
+    Some(format!("{}{health}", base.get_ref().trim_end_matches('/')))
 }
 
 impl Target {

@@ -48,6 +48,26 @@ pub fn sparkline<'a>(
     out
 }
 
+/// A one-row sparkline of the newest `width` points, scaled between their least and
+/// greatest; a gap (NaN) stays blank. A flat series sits on the floor.
+pub fn float_sparkline(points: &[f64], width: usize) -> String {
+    let recent = &points[points.len().saturating_sub(width)..];
+    let finite = recent.iter().copied().filter(|v| v.is_finite());
+    let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    let mut out: String = recent
+        .iter()
+        .map(|v| match v {
+            v if !v.is_finite() => ' ',
+            _ if hi <= lo => BARS[1],
+            v => BARS[(((v - lo) / (hi - lo)) * 7.0).round().clamp(0.0, 7.0) as usize + 1],
+        })
+        .collect();
+    out.insert_str(0, &" ".repeat(width.saturating_sub(recent.len())));
+    out
+}
+
 /// Breaks `s` into lines of at most `width` characters, at spaces where it can and inside
 /// a word only when the word alone is longer (a fingerprint, a key): nothing is cut off.
 pub fn wrap_words(s: &str, width: usize) -> Vec<String> {
@@ -102,6 +122,13 @@ mod tests {
         assert_eq!(duration(3720), "1h02m");
         assert_eq!(duration(273_600), "3d04h");
         assert_eq!(duration(-3), "0s");
+    }
+
+    #[test]
+    fn float_sparklines_span_least_to_greatest_and_keep_gaps() {
+        assert_eq!(float_sparkline(&[1.0, f64::NAN, 2.0, 3.0], 4), "▁ ▅█");
+        assert_eq!(float_sparkline(&[5.0, 5.0], 3), " ▁▁");
+        assert_eq!(float_sparkline(&[1.0, 2.0, 3.0], 2), "▁█");
     }
 
     #[test]

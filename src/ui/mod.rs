@@ -11,6 +11,7 @@ pub mod fmt;
 mod help;
 mod issues;
 pub mod layout;
+mod metrics;
 mod panes;
 mod ports;
 mod queues;
@@ -48,6 +49,7 @@ pub fn draw(f: &mut Frame, state: &State, theme: &Theme) {
         (View::Workers, Some(body)) => workers::draw(f, body, state, theme),
         (View::Issues, Some(body)) => issues::draw(f, body, state, theme),
         (View::Alerts, Some(body)) => alerts::draw(f, body, state, theme),
+        (View::Metrics, Some(body)) => metrics::draw(f, body, state, theme),
         (View::Executor, Some(body)) => executor::draw(f, body, state, theme),
         _ => draw_panes(f, &plan, state, theme),
     }
