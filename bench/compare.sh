@@ -6,11 +6,14 @@
 #
 #   bench/compare.sh                      # rates 1000 10000 50000 100000 200000, 10 s each
 #   RATES="1000 10000" SECS=5 IDLE=30 bench/compare.sh
+#   METRICS=1 RATES="100000 200000" bench/compare.sh   # the control room serving /metrics,
+#                                                      # scraped every second; own section
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATES=${RATES-"1000 10000 50000 100000 200000"}
 SECS=${SECS:-10}
 IDLE=${IDLE:-60}
+METRICS=${METRICS:-}
 TICK=$(getconf CLK_TCK)
 WORK=$(mktemp -d /tmp/chavion-compare.XXXXXX)
 SOCK="compare-$$"
@@ -51,9 +54,17 @@ for RATE in $RATES; do
   rm -rf "$H/state"
   redis-cli -p "$P" psubscribe '*' > "$WORK/cli.out" & CPID=$!; pids+=("$CPID")
   "$VENV/bin/celery" --broker="$URL" flower --address=127.0.0.1 --port="$FP" > "$WORK/flower.log" 2>&1 & FPID=$!; pids+=("$FPID")
-  tmux -L "$SOCK" -f /dev/null new-session -d -s t -x 200 -y 50 "$TUI_ENV $TUI --read-only"
+  TUI_ARGS="--read-only"
+  if [ -n "$METRICS" ]; then MP=$(free_port); TUI_ARGS="--read-only --metrics $MP"; fi
+  tmux -L "$SOCK" -f /dev/null new-session -d -s t -x 200 -y 50 "$TUI_ENV $TUI $TUI_ARGS"
   tmux -L "$SOCK" pipe-pane -o -t t "cat >> $WORK/tui.bytes"
   TPID=$(tmux -L "$SOCK" list-panes -t t -F '#{pane_pid}')
+  SCRAPES=0
+  if [ -n "$METRICS" ]; then
+    wait_for "curl -s -o /dev/null http://127.0.0.1:$MP/metrics"
+    # As Prometheus would, only more often: every second, for the whole run.
+    ( while curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$MP/metrics" >> "$WORK/scrapes"; do sleep 1; done ) & SPID=$!; pids+=("$SPID")
+  fi
   wait_for "curl -s -o /dev/null http://127.0.0.1:$FP/metrics"
   # Everyone subscribed: the control room and redis-cli by pattern, Flower by pattern too.
   wait_for "[ \$(redis-cli -p $P pubsub numpat) -ge 3 ]"
@@ -65,6 +76,7 @@ for RATE in $RATES; do
   t1=$(date +%s.%N); d_t=$(( $(cpu_ticks "$TPID") - c_t )); d_f=$(( $(cpu_ticks "$FPID") - c_f )); d_c=$(( $(cpu_ticks "$CPID") - c_c ))
   BYTES=$(stat -c %s "$WORK/tui.bytes")
   FLOWER=$(curl -s "http://127.0.0.1:$FP/metrics" | awk '/^flower_events_total/ {s+=$2} END {printf "%d", s}')
+  if [ -n "$METRICS" ]; then kill "$SPID" 2>/dev/null || true; SCRAPES=$(grep -c '^200$' "$WORK/scrapes" || true); : > "$WORK/scrapes"; fi
   tmux -L "$SOCK" send-keys -t t q
   wait_for "! kill -0 $TPID 2>/dev/null"
   TUI_LINE=$(grep -h "took in events=" "$H"/state/chavion-tui/*.log* | tail -1)
@@ -77,10 +89,29 @@ for RATE in $RATES; do
   tmux -L "$SOCK" kill-server 2>/dev/null || true
   el=$(echo "$t1 - $t0" | bc -l)
   pct() { printf '%.1f' "$(echo "100 * $1 / $TICK / $el" | bc -l)"; }
-  rows+=("| $RATE | $SENT | $TUI_EVENTS (shed $TUI_SHED) | $(pct $d_t) % | $(printf '%.1f' "$(echo "$BYTES / 1024 / $el" | bc -l)") KB/s | $FLOWER | $(pct $d_f) % | $CLI | $(pct $d_c) % |")
+  SCRAPED=""; [ -n "$METRICS" ] && SCRAPED=", $SCRAPES scrapes answered"
+  rows+=("| $RATE | $SENT | $TUI_EVENTS (shed $TUI_SHED$SCRAPED) | $(pct $d_t) % | $(printf '%.1f' "$(echo "$BYTES / 1024 / $el" | bc -l)") KB/s | $FLOWER | $(pct $d_f) % | $CLI | $(pct $d_c) % |")
   echo "${rows[-1]}"
   if [ "${TUI_EVENTS:-0}" -ge "$SENT" ] && [ "${TUI_SHED:-1}" -eq 0 ]; then best=$RATE; fi
 done
+
+if [ -n "$METRICS" ]; then
+  cat > "$WORK/table.md" <<MD
+Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, release build, by
+\`METRICS=1 RATES="$RATES" SECS=$SECS bench/compare.sh\`: as the table above, but the control
+room serves /metrics (\`--metrics\`), counting every task event for it, and is scraped once a
+second for the whole run (Prometheus's default is every 15 s).
+
+| events/s | sent | control room received | its CPU | its bytes to the terminal | Flower received | Flower CPU | redis-cli received | redis-cli CPU |
+|---|---|---|---|---|---|---|---|---|
+$(printf '%s\n' "${rows[@]}")
+
+Highest rate at which the control room received every event with nothing shed while serving
+/metrics: **$best/s**.
+MD
+  python3 bench/put_section.py compare-metrics "The same, serving /metrics (\`METRICS=1 bench/compare.sh\`)" "$WORK/table.md"
+  exit 0
+fi
 
 # At rest: the control room on a quiet Redis, and htop, each in tmux at 200×50.
 P=$(free_port)
