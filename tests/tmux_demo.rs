@@ -162,3 +162,42 @@ fn the_tasks_selection_stays_on_its_task_under_a_live_feed() {
     tmux.send(&["q"]);
     tmux.wait_for("the program to exit", common::exited);
 }
+
+/// The TUI serves /metrics too (`--metrics`): its loop answers scrapes between frames, and
+/// nothing of it reaches the screen.
+#[test]
+fn the_tui_serves_metrics_while_it_draws() {
+    let sb = Sandbox::new("demo-metrics");
+    let port = common::servers::free_port();
+    let (tmux, _) = run_in_tmux(
+        "demo-metrics",
+        &sb,
+        100,
+        30,
+        &format!("--demo --metrics {port}"),
+    );
+    tmux.wait_for("every pane alive", alive);
+    let scrape = || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .ok()?;
+        let mut text = String::new();
+        s.read_to_string(&mut text).ok()?;
+        Some(text)
+    };
+    let mut text = String::new();
+    common::servers::wait_until("a scrape naming the demo's workers", 20, || {
+        text = scrape().unwrap_or_default();
+        text.contains("celery_worker_up{hostname=") && text.contains("celery_task_succeeded_total{")
+    });
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("application/openmetrics-text"), "{text}");
+    assert!(
+        text.contains("chavion_agent_state{agent=\"THINKING\""),
+        "{text}"
+    );
+    tmux.send(&["q"]);
+    let after = tmux.wait_for("the program to exit", common::exited);
+    assert!(after.contains("EXIT=0"), "{after}");
+}
