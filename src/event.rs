@@ -67,6 +67,8 @@ pub enum Event {
         queue: String,
         depths: Result<[u64; 4], String>,
     },
+    /// What the Docker Engine said of the containers.
+    Containers(ContainerNews),
     /// The Prometheus panels were read: each panel's series, or why not.
     Panels {
         at: DateTime<Utc>,
@@ -126,6 +128,23 @@ pub enum Event {
     Shutdown {
         why: String,
     },
+}
+
+/// News from the Docker Engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ContainerNews {
+    /// Everything, at connect: replaces what was known.
+    Listed(Vec<crate::feeds::containers::Container>),
+    /// One container after an event of its own (`action`: start, die, oom, restart …).
+    Changed {
+        container: Box<crate::feeds::containers::Container>,
+        action: String,
+    },
+    Removed {
+        id: String,
+    },
+    /// One stats sample per running container, by id.
+    Stats(Vec<(String, crate::feeds::containers::Usage)>),
 }
 
 /// One `[[panels]]` query's answer.

@@ -39,6 +39,11 @@ pub enum Act {
     Purge,
     /// Moving waiting messages from one queue to another.
     Move,
+    /// A container restarted, stopped, started or killed through the Docker Engine.
+    ContainerRestart,
+    ContainerStop,
+    ContainerStart,
+    ContainerKill,
 }
 
 impl Act {
@@ -57,6 +62,10 @@ impl Act {
             Act::Retry => "retrying a task",
             Act::Purge => "purging a queue",
             Act::Move => "moving queued messages",
+            Act::ContainerRestart => "restarting a container",
+            Act::ContainerStop => "stopping a container",
+            Act::ContainerStart => "starting a container",
+            Act::ContainerKill => "killing a container",
         }
     }
 
@@ -75,6 +84,10 @@ impl Act {
             Act::Retry => "retry",
             Act::Purge => "purge",
             Act::Move => "move",
+            Act::ContainerRestart => "container-restart",
+            Act::ContainerStop => "container-stop",
+            Act::ContainerStart => "container-start",
+            Act::ContainerKill => "container-kill",
         }
     }
 }
@@ -129,7 +142,7 @@ pub fn same_broker(meant: &str, here: &str) -> Result<(), Refusal> {
 mod tests {
     use super::*;
 
-    const ALL: [Act; 12] = [
+    const ALL: [Act; 16] = [
         Act::Dispatch,
         Act::Revoke,
         Act::Terminate,
@@ -142,6 +155,10 @@ mod tests {
         Act::Retry,
         Act::Purge,
         Act::Move,
+        Act::ContainerRestart,
+        Act::ContainerStop,
+        Act::ContainerStart,
+        Act::ContainerKill,
     ];
 
     #[test]

@@ -58,6 +58,37 @@ pub struct RetryOrder {
     pub queue: Option<String>,
 }
 
+/// What to do to a container, as the Engine's API names it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ContainerOp {
+    Restart,
+    Stop,
+    Start,
+    /// With the signal (KILL unless said).
+    Kill(String),
+}
+
+impl ContainerOp {
+    pub fn verb(&self) -> String {
+        match self {
+            ContainerOp::Restart => "restart".into(),
+            ContainerOp::Stop => "stop".into(),
+            ContainerOp::Start => "start".into(),
+            ContainerOp::Kill(sig) => format!("kill (SIG{sig})"),
+        }
+    }
+}
+
+/// A container as the operator saw it when confirming: the order is refused for it if the
+/// Engine says otherwise by then.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerAim {
+    pub id: String,
+    pub name: String,
+    /// Its state in words, as shown ("running", "exited (3)").
+    pub seen: String,
+}
+
 /// One confirmed order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Order {
@@ -77,6 +108,13 @@ pub enum Order {
         to: String,
         task: Option<String>,
     },
+    /// To one container, or to every container of an agent, on the Docker host `host`
+    /// (its URL without secrets).
+    Container {
+        op: ContainerOp,
+        host: String,
+        aims: Vec<ContainerAim>,
+    },
 }
 
 impl Order {
@@ -91,6 +129,12 @@ impl Order {
             Order::Retry { .. } => Act::Retry,
             Order::Purge { .. } => Act::Purge,
             Order::Move { .. } => Act::Move,
+            Order::Container { op, .. } => match op {
+                ContainerOp::Restart => Act::ContainerRestart,
+                ContainerOp::Stop => Act::ContainerStop,
+                ContainerOp::Start => Act::ContainerStart,
+                ContainerOp::Kill(_) => Act::ContainerKill,
+            },
         }
     }
 
@@ -109,6 +153,10 @@ impl Order {
             },
             Order::Purge { queue, task } => format!("purge {queue}{}", only(task)),
             Order::Move { from, to, task } => format!("move {from} → {to}{}", only(task)),
+            Order::Container { op, aims, .. } => match aims.as_slice() {
+                [one] => format!("{} container {}", op.verb(), one.name),
+                many => format!("{} {} containers", op.verb(), many.len()),
+            },
         }
     }
 }

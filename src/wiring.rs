@@ -96,7 +96,7 @@ impl Wiring {
         if opts.demo {
             tasks.push(demo::spawn(cfg, channels(settings), tx.clone()));
         } else {
-            tasks.extend(live_feeds(settings, &tx, also));
+            tasks.extend(live_feeds(settings, &ctx, &tx, also));
             let (sio, links) = spawn_socketio(settings, &tx);
             sio_tasks = sio;
             ctx.socketio = links;
@@ -125,6 +125,7 @@ impl Wiring {
 /// `also`: one more entry for the exposure audit's port map (the /metrics endpoint).
 fn live_feeds(
     settings: &Settings,
+    ctx: &actions::Context,
     tx: &mpsc::Sender<Event>,
     also: Option<(String, u16, bool)>,
 ) -> Vec<JoinHandle<()>> {
@@ -138,6 +139,13 @@ fn live_feeds(
         tx.clone(),
     ));
     tasks.extend(crate::feeds::prometheus::spawn(cfg, tx.clone()));
+    if let Some(docker) = &ctx.docker {
+        tasks.push(crate::feeds::docker::spawn(
+            (**docker).clone(),
+            tx.clone(),
+            ctx.docker_looking.clone(),
+        ));
+    }
     tasks.extend(crate::feeds::logfiles::spawn(
         &cfg.logs,
         *cfg.activity.max_line_chars.get_ref(),
@@ -261,6 +269,9 @@ pub fn action_context(
         result_polls: Default::default(),
         outbox_wake: Default::default(),
         notifiers: std::sync::Arc::new(settings.config.notify.clone()),
+        docker: crate::feeds::docker::Settings::of(&settings.config).map(std::sync::Arc::new),
+        docker_looking: Default::default(),
+        docker_logs: Default::default(),
     }
 }
 

@@ -124,6 +124,9 @@ pub async fn carry_out(ctx: &Context, order: Order) -> Result<Vec<(bool, String)
             }
             Ok(lines)
         }
+        Order::Container { op, host, aims } => {
+            super::containers::carry_out(ctx, &op, &host, &aims).await
+        }
         Order::Retry { tasks } => Ok(retry(ctx, &tasks)
             .await
             .into_iter()

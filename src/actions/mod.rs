@@ -2,6 +2,7 @@
 //! never waits on the network. Every dangerous action leaves one audit record, in the store
 //! and on the `chavion:audit` channel, where every other operator's control room shows it.
 
+pub mod containers;
 pub mod dispatch;
 pub mod exec;
 pub mod fleet;
@@ -45,6 +46,12 @@ pub struct Context {
     pub quitting: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Wakes the outbox task when a dispatch was queued locally.
     pub outbox_wake: std::sync::Arc<tokio::sync::Notify>,
+    /// The Docker Engine, when configured.
+    pub docker: Option<std::sync::Arc<crate::feeds::docker::Settings>>,
+    /// Set while the Containers view is open: the Docker feed samples stats only then.
+    pub docker_looking: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Containers whose logs are followed now, by id.
+    pub docker_logs: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
     /// Where alerts are sent (`[[notify]]`).
     pub notifiers: std::sync::Arc<Vec<crate::config::model::Notifier>>,
 }
@@ -60,6 +67,12 @@ pub fn spawn(effect: Effect, ctx: Context, tx: Sender<Event>) {
         Effect::Exec { id, plan } if passes => return exec::spawn_run(id, *plan, ctx, tx),
         Effect::CancelRun { id } => return exec::cancel(&ctx, id),
         Effect::Notify(notice) => return notify::spawn(*notice, &ctx, tx),
+        Effect::DockerLooking(on) => {
+            ctx.docker_looking
+                .store(on, std::sync::atomic::Ordering::Relaxed);
+            return;
+        }
+        Effect::FollowLogs { id, source } => return containers::follow(&ctx, id, source, tx),
         _ => {}
     }
     tokio::spawn(async move {
@@ -312,7 +325,11 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
             None
         }
         // Handled in `spawn`: one task per notifier.
-        Effect::Quit | Effect::CancelRun { .. } | Effect::Notify(_) => None,
+        Effect::Quit
+        | Effect::CancelRun { .. }
+        | Effect::Notify(_)
+        | Effect::DockerLooking(_)
+        | Effect::FollowLogs { .. } => None,
         Effect::Exec { id, plan } => {
             // Reached only under --read-only, refused above; a run never starts from here.
             let _ = (id, plan);
@@ -401,6 +418,8 @@ fn effect_name(e: &Effect) -> &'static str {
     match e {
         Effect::Quit => "quit",
         Effect::Notify(_) => "notify",
+        Effect::DockerLooking(_) => "docker stats",
+        Effect::FollowLogs { .. } => "logs",
         Effect::Revoke {
             terminate: true, ..
         } => "terminate",

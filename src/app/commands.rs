@@ -93,6 +93,26 @@ pub const COMMANDS: &[(&[&str], &str, &str)] = &[
         ":metrics",
         "the Metrics view: the [[panels]] PromQL queries, read from [prometheus] url",
     ),
+    (
+        &["containers"],
+        ":containers",
+        "the Containers view: the agents' containers from the Docker Engine",
+    ),
+    (
+        &["restart", "stop", "start"],
+        ":restart [NAME | agent AGENT]",
+        "restart (stop, start) the selected container, one by name, or all of an agent's",
+    ),
+    (
+        &["kill"],
+        ":kill [SIGNAL] [NAME | agent AGENT]",
+        "send a container a signal (KILL unless said)",
+    ),
+    (
+        &["logs"],
+        ":logs [NAME]",
+        "follow a container's stdout and stderr into the activity stream",
+    ),
     (&["tasks"], ":tasks", "the Tasks view"),
     (&["workers"], ":workers", "the Workers view"),
     (

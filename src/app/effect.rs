@@ -65,6 +65,11 @@ pub enum Effect {
     /// changes nothing on the platform: sent under --read-only too (`watch` is read-only),
     /// never from the demo.
     Notify(Box<super::alert_book::Notice>),
+    /// The Containers view opened (true) or closed: the Docker feed samples stats only
+    /// while it is open.
+    DockerLooking(bool),
+    /// Follow a container's logs into the activity stream (`:logs`). Only reads.
+    FollowLogs { id: String, source: String },
 }
 
 impl Effect {
@@ -94,7 +99,9 @@ impl Effect {
             | Effect::Inspect { .. }
             | Effect::InspectAll { .. }
             | Effect::QueueDepths { .. }
-            | Effect::Notify(_) => return None,
+            | Effect::Notify(_)
+            | Effect::DockerLooking(_)
+            | Effect::FollowLogs { .. } => return None,
         })
     }
 }

@@ -382,7 +382,7 @@ fn inspect(state: &mut State, words: &[&str]) -> Outcome {
 
 /// Opens the confirmation, unless the gate refuses at once (read-only refuses here; the
 /// demo shows the dialog and refuses at `y`, as for a dispatch).
-fn ask(
+pub fn ask(
     state: &mut State,
     order: Order,
     lines: Vec<String>,

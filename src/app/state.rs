@@ -285,6 +285,8 @@ pub struct State {
     pub inspected: HashMap<String, Inspected>,
     /// The alert rules, the alerts in force and their history.
     pub alerts: super::alert_book::Book,
+    /// The agents' containers, from the Docker Engine.
+    pub docker: super::docker_book::Docker,
     /// The Prometheus panels, as last read.
     pub panels: Vec<Panel>,
     /// Task events counted for /metrics, while it is served.
@@ -412,6 +414,7 @@ impl State {
             inspected: Default::default(),
             fleet_said: VecDeque::new(),
             tally: Default::default(),
+            docker: super::docker_book::Docker::new(cfg),
             panels: cfg
                 .panels
                 .iter()

@@ -56,6 +56,8 @@ pub enum Mode {
     ConfirmQuit,
     /// The selected worker's detail (`Ui::worker_pick`), asked of it over the pidbox.
     WorkerDetail,
+    /// A container's detail, over the Containers view.
+    ContainerDetail,
     /// An order to the fleet waiting for `y`, or for a word typed (a worker's name, a
     /// queue's name, a count).
     ConfirmOrder(Box<PendingOrder>),
@@ -178,6 +180,7 @@ impl Mode {
             Mode::LogFilter(_) => "FILTER",
             Mode::LogSearch(_) => "SEARCH",
             Mode::WorkerDetail => "WORKER",
+            Mode::ContainerDetail => "CONTAINER",
             Mode::ConfirmOrder(_) => "CONFIRM",
         }
     }
@@ -202,6 +205,8 @@ pub enum View {
     Alerts,
     /// The Prometheus panels (`[[panels]]`).
     Metrics,
+    /// The agents' containers, from the Docker Engine.
+    Containers,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

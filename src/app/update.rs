@@ -23,6 +23,8 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
         super::tasks::pick_row(state, 0);
     }
     super::workers_view::keep_pick(state);
+    super::containers::looking(state);
+    out.effects.append(&mut state.effects_due);
     out
 }
 
@@ -69,6 +71,7 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
         }
         Event::Ordered { what, outcome } => super::fleet_orders::ordered(state, &what, outcome),
         Event::QueueDepths { queue, depths } => super::fleet_orders::depths(state, &queue, depths),
+        Event::Containers(news) => super::containers::news(state, news),
         Event::Panels { at, reads } => {
             for r in reads {
                 let Some(panel) = state.panels.get_mut(r.index) else {
@@ -285,6 +288,7 @@ fn act(state: &mut State, action: Action) -> Outcome {
         .or_else(|| super::workers_view::act(state, action))
         .or_else(|| super::issues_view::act(state, action))
         .or_else(|| super::alerts_view::act(state, action))
+        .or_else(|| super::containers::act(state, action))
         .or_else(|| {
             (state.ui.view == View::Executor && state.ui.mode == Mode::Normal)
                 .then(|| super::exec::act(state, action))
@@ -315,6 +319,16 @@ fn help_act(state: &mut State, action: Action) -> Outcome {
     Outcome::redraw()
 }
 
+/// A view's key: to the view, or back to the dashboard from it.
+fn toggle_view(ui: &mut Ui, view: View) {
+    ui.view = if ui.view == view {
+        View::Dashboard
+    } else {
+        view
+    };
+    ui.mode = Mode::Normal;
+}
+
 /// Keys that mean the same in every view: quit, help, switching views, the forms.
 fn main_screen_act(state: &mut State, action: Action) -> Outcome {
     let ui = &mut state.ui;
@@ -324,29 +338,14 @@ fn main_screen_act(state: &mut State, action: Action) -> Outcome {
             ui.mode = Mode::Help;
             ui.help_scroll = 0;
         }
-        Action::Tasks => {
-            ui.view = if ui.view == View::Tasks {
-                View::Dashboard
-            } else {
-                View::Tasks
-            };
-            ui.mode = Mode::Normal;
-        }
-        Action::Workers => {
-            ui.view = if ui.view == View::Workers {
-                View::Dashboard
-            } else {
-                View::Workers
-            };
-            ui.mode = Mode::Normal;
-        }
-        Action::Issues => {
-            ui.view = if ui.view == View::Issues {
-                View::Dashboard
-            } else {
-                View::Issues
-            };
-            ui.mode = Mode::Normal;
+        Action::Tasks => toggle_view(ui, View::Tasks),
+        Action::Workers => toggle_view(ui, View::Workers),
+        Action::Issues => toggle_view(ui, View::Issues),
+        Action::Containers => {
+            toggle_view(ui, View::Containers);
+            if state.docker.pick.is_none() {
+                super::containers::move_pick(state, 0);
+            }
         }
         Action::Filter => {
             ui.view = View::Tasks;

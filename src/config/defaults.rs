@@ -86,6 +86,21 @@ impl Default for CeleryConfig {
     }
 }
 
+impl Default for DockerConfig {
+    fn default() -> Self {
+        DockerConfig {
+            url: sp("unix:///var/run/docker.sock".into()),
+            remote_socket: "/var/run/docker.sock".into(),
+            ca_file: String::new(),
+            cert_file: String::new(),
+            key_file: String::new(),
+            project: String::new(),
+            follow_logs: Vec::new(),
+            logs_since_secs: sp(300),
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -97,6 +112,7 @@ impl Default for Config {
             notify: Vec::new(),
             prometheus: PrometheusConfig::default(),
             panels: Vec::new(),
+            docker: DockerConfig::default(),
             probes: ProbeConfig::default(),
             socketio: vec![
                 SocketIoEndpoint {
@@ -157,6 +173,7 @@ impl Default for AgentConfig {
             hostnames: Vec::new(),
             stale_after_secs: sp(15),
             tasks: Vec::new(),
+            containers: Vec::new(),
         }
     }
 }

@@ -39,6 +39,8 @@ pub enum Action {
     Workers,
     /// Switch between the dashboard and the Issues view (failures grouped).
     Issues,
+    /// Switch between the dashboard and the Containers view (the Docker Engine's).
+    Containers,
     Filter,
     Sort,
     Revoke,
@@ -101,6 +103,7 @@ impl Action {
         (Action::Tasks, "tasks"),
         (Action::Workers, "workers"),
         (Action::Issues, "issues"),
+        (Action::Containers, "containers"),
         (Action::Filter, "filter"),
         (Action::Sort, "sort"),
         (Action::Revoke, "revoke"),
@@ -390,6 +393,7 @@ fn default_desc(action: Action) -> &'static str {
         Action::Tasks => "Tasks view / back to the dashboard",
         Action::Workers => "Workers view / back to the dashboard",
         Action::Issues => "Issues view (failures grouped) / back to the dashboard",
+        Action::Containers => "Containers view (Docker) / back to the dashboard",
         Action::Filter => "Filter tasks (state: agent: name: worker:)",
         Action::Sort => "Sort tasks by the next column",
         Action::Revoke => "Revoke the selected task",

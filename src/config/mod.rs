@@ -426,7 +426,7 @@ mod defaults_as_data {
         }
         same!(
             redis, celery, store, ui, probes, activity, agents, ports, socketio, logs, executor,
-            keymap, alerts, notify, prometheus, panels
+            keymap, alerts, notify, prometheus, panels, docker
         );
         assert!(
             differ.is_empty(),

@@ -27,6 +27,30 @@ pub struct Config {
     pub prometheus: PrometheusConfig,
     /// PromQL queries drawn as sparklines in the Metrics pane.
     pub panels: Vec<Panel>,
+    /// The Docker Engine the agents' containers run on.
+    pub docker: DockerConfig,
+}
+
+/// Where the Docker Engine is, and which containers are the platform's.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DockerConfig {
+    /// `unix:///var/run/docker.sock`, `tcp://HOST:PORT` (TLS with `ca_file`, `cert_file`,
+    /// `key_file`), or `ssh://NAME` for an `[[executor.hosts]]` entry, whose socket is
+    /// forwarded over the executor's SSH (host keys as strict as ever). "" turns it off.
+    pub url: Spanned<String>,
+    /// The remote socket an `ssh://` URL forwards.
+    pub remote_socket: String,
+    pub ca_file: String,
+    pub cert_file: String,
+    pub key_file: String,
+    /// Only this Compose project's containers; "" for every container on the Engine.
+    pub project: String,
+    /// Compose services (or container names) whose logs follow into the activity stream
+    /// from the start.
+    pub follow_logs: Vec<String>,
+    /// How far back a container's logs start when followed (seconds).
+    pub logs_since_secs: Spanned<u64>,
 }
 
 /// One place alerts are sent: a webhook (POST JSON) or a local command (the alert as JSON on
@@ -357,6 +381,9 @@ pub struct AgentConfig {
     pub stale_after_secs: Spanned<u64>,
     /// Task names offered when dispatching to this agent.
     pub tasks: Vec<String>,
+    /// Its containers: Compose service names or container-name patterns (`*` wildcard).
+    /// Empty: the agent's name in lower case.
+    pub containers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

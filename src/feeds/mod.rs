@@ -2,10 +2,12 @@
 //! that own connections live beside it.
 
 pub mod backoff;
+pub mod containers;
 pub mod decode;
 #[cfg(test)]
 mod decode_tests;
 pub mod demo;
+pub mod docker;
 pub mod exposure;
 pub mod journal;
 pub mod logfiles;

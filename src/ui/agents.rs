@@ -109,6 +109,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme, compact: bo
     }
 }
 
+// Long, on purpose: one tile's lines, top to bottom, each with its fallback.
 fn tile(f: &mut Frame, rect: Rect, state: &State, theme: &Theme, a: &AgentTile, selected: bool) {
     let st = state_style(theme, a.state);
     let title_style = if selected {
@@ -135,8 +136,17 @@ fn tile(f: &mut Frame, rect: Rect, state: &State, theme: &Theme, a: &AgentTile, 
         ));
     let inner = block.inner(rect);
     let w = inner.width as usize;
-    let in_state = duration((state.now - a.since).num_seconds());
-    let label = format!("{} {}", state_symbol(a.state), a.state.label());
+    let mut in_state = duration((state.now - a.since).num_seconds());
+    let mut label = format!("{} {}", state_symbol(a.state), a.state.label());
+    let mut st = st;
+    // Its container, when the Engine knows it: "exited (3) 2m ago" beats "offline".
+    let index = state.agents.iter().position(|x| x.name == a.name);
+    let container = index.and_then(|i| state.docker.of_agent(i).into_iter().next());
+    if let Some(r) = container.filter(|r| !r.c.is_well()) {
+        label = format!("✖ {}", r.c.summary());
+        in_state = super::containers::since(state, r);
+        st = theme.state_error;
+    }
     let gap = w
         .saturating_sub(label.chars().count() + in_state.chars().count())
         .max(1);
@@ -160,7 +170,25 @@ fn tile(f: &mut Frame, rect: Rect, state: &State, theme: &Theme, a: &AgentTile, 
             Line::from(Span::styled(fit(&hb, w), theme.muted))
         },
     ];
-    if inner.height > 3 {
+    if inner.height > 3
+        && let Some(r) = container
+    {
+        lines.push(Line::from(Span::styled(
+            fit(
+                &format!(
+                    "container {} {}",
+                    r.c.summary(),
+                    super::containers::since(state, r)
+                ),
+                w,
+            ),
+            if r.c.is_well() {
+                theme.muted
+            } else {
+                theme.state_error
+            },
+        )));
+    } else if inner.height > 3 {
         lines.push(Line::from(Span::styled(
             fit(a.detail.as_deref().unwrap_or(""), w),
             theme.muted,

@@ -214,6 +214,10 @@ pub fn confirm_order(f: &mut Frame, area: Rect, p: &PendingOrder, theme: &Theme)
         }
         None => " y send · n / esc cancel ",
     };
-    let block = popup_block(theme, " Confirm an order to the fleet ".into(), keys);
+    let title = match p.order {
+        crate::orders::Order::Container { .. } => " Confirm an order to a container ",
+        _ => " Confirm an order to the fleet ",
+    };
+    let block = popup_block(theme, title.into(), keys);
     show_popup(f, rect, lines, block, theme);
 }

@@ -4,6 +4,7 @@ mod activity;
 mod agents;
 mod alerts;
 mod bars;
+mod containers;
 mod dispatch;
 mod executor;
 mod fleet;
@@ -50,6 +51,7 @@ pub fn draw(f: &mut Frame, state: &State, theme: &Theme) {
         (View::Issues, Some(body)) => issues::draw(f, body, state, theme),
         (View::Alerts, Some(body)) => alerts::draw(f, body, state, theme),
         (View::Metrics, Some(body)) => metrics::draw(f, body, state, theme),
+        (View::Containers, Some(body)) => containers::draw(f, body, state, theme),
         (View::Executor, Some(body)) => executor::draw(f, body, state, theme),
         _ => draw_panes(f, &plan, state, theme),
     }
@@ -66,6 +68,7 @@ pub fn draw(f: &mut Frame, state: &State, theme: &Theme) {
         Mode::ConfirmExec(p) => executor::confirm(f, area, p, theme),
         Mode::ConfirmQuit => executor::confirm_quit(f, area, state, theme),
         Mode::WorkerDetail => fleet::worker_detail(f, area, state, theme),
+        Mode::ContainerDetail => containers::detail(f, area, state, theme),
         Mode::ConfirmOrder(p) => fleet::confirm_order(f, area, p, theme),
         Mode::Command(text) => {
             if let Some(r) = plan.status {

@@ -169,7 +169,11 @@ impl Room {
             // So do notifications, one task per notifier.
             if matches!(
                 effect,
-                Effect::Exec { .. } | Effect::CancelRun { .. } | Effect::Notify(_)
+                Effect::Exec { .. }
+                    | Effect::CancelRun { .. }
+                    | Effect::Notify(_)
+                    | Effect::DockerLooking(_)
+                    | Effect::FollowLogs { .. }
             ) {
                 actions::spawn(effect, self.ctx.clone(), self.tx.clone());
                 continue;

@@ -1,0 +1,460 @@
+//! The Docker Engine feed: one task that follows the Engine's event stream (start, die,
+//! oom, health_status, restart, destroy …) and lists everything only when it connects, so a
+//! quiet Engine costs nothing. Each change is the container inspected again and sent as
+//! `ContainerNews::Changed`. Stats are sampled only while someone looks at them (the
+//! Containers view sets `looking`), and logs are followed only where asked. An Engine that
+//! is absent is a calm `docker` link, retried every 30 s, never a storm.
+
+use bollard::Docker;
+use bollard::query_parameters::{
+    EventsOptions, InspectContainerOptions, ListContainersOptions, LogsOptions, StatsOptions,
+};
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::containers::{Container, from_inspect, usage};
+use crate::event::{ContainerNews, Event, LinkHealth};
+
+/// The link's name in the status bar and the Ports pane.
+pub const LINK: &str = "docker";
+/// How long one request to the Engine may take.
+const REQUEST_SECS: u64 = 10;
+/// Between two tries at an Engine that is not there: 2 s, doubling to 30 s.
+const RETRY_FIRST: Duration = Duration::from_secs(2);
+const RETRY_MOST: Duration = Duration::from_secs(30);
+const STATS_EVERY: Duration = Duration::from_secs(2);
+/// One container's stats answer at most.
+const STATS_WITHIN: Duration = Duration::from_secs(4);
+
+/// What the feed needs from the config.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// unix:// or tcp:// (an ssh:// URL is resolved to a forwarded local socket first).
+    pub url: String,
+    pub ca_file: String,
+    pub cert_file: String,
+    pub key_file: String,
+    pub project: String,
+    pub follow_logs: Vec<String>,
+    pub logs_since: Duration,
+}
+
+impl Settings {
+    pub fn of(cfg: &crate::config::Config) -> Option<Settings> {
+        let d = &cfg.docker;
+        let url = d.url.get_ref().trim().to_string();
+        (!url.is_empty()).then(|| Settings {
+            url,
+            ca_file: d.ca_file.clone(),
+            cert_file: d.cert_file.clone(),
+            key_file: d.key_file.clone(),
+            project: d.project.clone(),
+            follow_logs: d.follow_logs.clone(),
+            logs_since: Duration::from_secs(*d.logs_since_secs.get_ref()),
+        })
+    }
+}
+
+/// A client for `url`; it connects on its first request. Each request may take up to
+/// `REQUEST_SECS`.
+pub fn client(s: &Settings) -> Result<Docker, String> {
+    client_with(s, REQUEST_SECS)
+}
+
+/// A client whose requests may take up to `secs`: a stop or restart waits out the
+/// container's own stop timeout (Docker's default is 10 s) before the Engine answers.
+pub fn client_with(s: &Settings, secs: u64) -> Result<Docker, String> {
+    let v = bollard::API_DEFAULT_VERSION;
+    let url = s.url.as_str();
+    let made = if let Some(path) = url.strip_prefix("unix://") {
+        Docker::connect_with_unix(path, secs, v)
+    } else if url.starts_with("tcp://") && !s.ca_file.is_empty() {
+        crate::http::ensure_crypto();
+        Docker::connect_with_ssl(
+            url,
+            std::path::Path::new(&s.key_file),
+            std::path::Path::new(&s.cert_file),
+            std::path::Path::new(&s.ca_file),
+            secs,
+            v,
+        )
+    } else if url.starts_with("tcp://") {
+        Docker::connect_with_http(url, secs, v)
+    } else {
+        return Err(format!(
+            "{} is not a Docker URL: unix://PATH, tcp://HOST:PORT or ssh://HOST",
+            crate::sanitize::redact_url(url)
+        ));
+    };
+    made.map_err(|e| words(&e))
+}
+
+/// Connects and agrees on an API version the Engine speaks (an older Engine refuses a
+/// newer client's).
+pub async fn connect(s: &Settings) -> Result<Docker, String> {
+    connect_with(s, REQUEST_SECS).await
+}
+
+/// `connect`, with requests that may take up to `secs`.
+pub async fn connect_with(s: &Settings, secs: u64) -> Result<Docker, String> {
+    let docker = client_with(s, secs)?;
+    docker.ping().await.map_err(|e| words(&e))?;
+    docker.negotiate_version().await.map_err(|e| words(&e))
+}
+
+/// An Engine error in words, without its URL's secrets.
+pub fn words(e: &bollard::errors::Error) -> String {
+    use bollard::errors::Error as E;
+    let text = match e {
+        E::DockerResponseServerError {
+            status_code,
+            message,
+        } => format!("the Engine said {status_code}: {message}"),
+        E::SocketNotFoundError(path) => format!("no socket at {path}"),
+        E::RequestTimeoutError => format!("no answer within {REQUEST_SECS} s"),
+        other => other.to_string(),
+    };
+    crate::sanitize::clean(&text, 200)
+}
+
+/// Follows the Engine until the control room stops: listing at connect, the event stream
+/// after, stats while `looking`.
+pub fn spawn(s: Settings, tx: mpsc::Sender<Event>, looking: Arc<AtomicBool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut said_down: Option<String> = None;
+        let mut wait = RETRY_FIRST;
+        loop {
+            let why = match connect(&s).await {
+                Ok(docker) => {
+                    said_down = None;
+                    wait = RETRY_FIRST;
+                    follow(&s, &docker, &tx, &looking).await
+                }
+                Err(why) => why,
+            };
+            if tx.is_closed() {
+                return;
+            }
+            // A missing Engine is said once per reason, then tried again quietly.
+            let quiet = said_down.as_deref() == Some(&why);
+            if !quiet {
+                let health = LinkHealth::Down {
+                    why: format!("not reachable ({why})"),
+                    retry_in: Some(wait),
+                };
+                if tx
+                    .send(Event::Link {
+                        name: LINK.into(),
+                        health,
+                    })
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                said_down = Some(why);
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(RETRY_MOST);
+        }
+    })
+}
+
+/// One connection's life: the full listing, then each event as it comes. Returns why it
+/// ended.
+// Long, on purpose: subscribe, list, start the followers and the stats, then the events.
+async fn follow(
+    s: &Settings,
+    docker: &Docker,
+    tx: &mpsc::Sender<Event>,
+    looking: &Arc<AtomicBool>,
+) -> String {
+    // Subscribed before listing, so nothing that happens in between is missed.
+    let mut filters = HashMap::new();
+    filters.insert("type".to_string(), vec!["container".to_string()]);
+    if !s.project.is_empty() {
+        filters.insert(
+            "label".into(),
+            vec![format!(
+                "{}={}",
+                super::containers::PROJECT_LABEL,
+                s.project
+            )],
+        );
+    }
+    let mut events = docker.events(Some(EventsOptions {
+        filters: Some(filters),
+        ..Default::default()
+    }));
+    let listed = match list(s, docker).await {
+        Ok(l) => l,
+        Err(why) => return why,
+    };
+    let running: Vec<(String, String)> = listed
+        .iter()
+        .map(|c| {
+            (
+                c.id.clone(),
+                c.service.clone().unwrap_or_else(|| c.name.clone()),
+            )
+        })
+        .collect();
+    let up = Event::Link {
+        name: LINK.into(),
+        health: LinkHealth::Up,
+    };
+    if tx.send(up).await.is_err()
+        || tx
+            .send(Event::Containers(ContainerNews::Listed(listed)))
+            .await
+            .is_err()
+    {
+        return "stopping".into();
+    }
+    let mut followers = Vec::new();
+    for (id, service) in running {
+        if s.follow_logs
+            .iter()
+            .any(|f| crate::glob::matches(f, &service))
+        {
+            followers.push(tokio::spawn(follow_logs(
+                docker.clone(),
+                id,
+                service,
+                s.logs_since,
+                tx.clone(),
+            )));
+        }
+    }
+    // Stats in a task of their own: a slow answer (a container dying under the question)
+    // never holds up the events.
+    let stats = {
+        let (s, docker, tx) = (s.clone(), docker.clone(), tx.clone());
+        let looking = looking.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(STATS_EVERY).await;
+                if looking.load(Ordering::Relaxed) && sample(&s, &docker, &tx).await.is_err() {
+                    return;
+                }
+            }
+        })
+    };
+    let why = loop {
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(msg)) => {
+                    let Some(actor) = msg.actor else { continue };
+                    let Some(id) = actor.id else { continue };
+                    let action = crate::sanitize::clean(msg.action.as_deref().unwrap_or(""), 60);
+                    let news = if action == "destroy" {
+                        ContainerNews::Removed { id }
+                    } else {
+                        match docker.inspect_container(&id, None::<InspectContainerOptions>).await {
+                            Ok(c) => ContainerNews::Changed { container: Box::new(from_inspect(&c)), action },
+                            // Gone between the event and the question.
+                            Err(_) => ContainerNews::Removed { id },
+                        }
+                    };
+                    if tx.send(Event::Containers(news)).await.is_err() {
+                        break "stopping".to_string();
+                    }
+                }
+                Some(Err(e)) => break format!("the stream broke: {}", words(&e)),
+                None => break "the stream ended".to_string(),
+            },
+        }
+    };
+    stats.abort();
+    for f in followers {
+        f.abort();
+    }
+    why
+}
+
+/// Every container of the project (or of the Engine), inspected.
+pub async fn list(s: &Settings, docker: &Docker) -> Result<Vec<Container>, String> {
+    let mut filters = HashMap::new();
+    if !s.project.is_empty() {
+        filters.insert(
+            "label".to_string(),
+            vec![format!(
+                "{}={}",
+                super::containers::PROJECT_LABEL,
+                s.project
+            )],
+        );
+    }
+    let summaries = docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        }))
+        .await
+        .map_err(|e| words(&e))?;
+    let mut out = Vec::with_capacity(summaries.len());
+    for c in summaries {
+        let Some(id) = c.id else { continue };
+        if let Ok(i) = docker
+            .inspect_container(&id, None::<InspectContainerOptions>)
+            .await
+        {
+            out.push(from_inspect(&i));
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// One stats sample of each running container.
+async fn sample(s: &Settings, docker: &Docker, tx: &mpsc::Sender<Event>) -> Result<(), ()> {
+    let Ok(all) = list_running(s, docker).await else {
+        return Ok(());
+    };
+    // All at once, each bounded: the Engine takes a second per answer (it measures CPU
+    // between two readings), and one container dying under the question must not hold up
+    // the others.
+    let asks = all.into_iter().map(|id| async move {
+        let mut one = docker.stats(
+            &id,
+            Some(StatsOptions {
+                stream: false,
+                one_shot: false,
+            }),
+        );
+        match tokio::time::timeout(STATS_WITHIN, one.next()).await {
+            Ok(Some(Ok(st))) => Some((id, usage(&st))),
+            _ => None,
+        }
+    });
+    let samples: Vec<_> = futures_util::future::join_all(asks)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    tx.send(Event::Containers(ContainerNews::Stats(samples)))
+        .await
+        .map_err(|_| ())
+}
+
+async fn list_running(s: &Settings, docker: &Docker) -> Result<Vec<String>, String> {
+    let mut filters = HashMap::new();
+    filters.insert("status".to_string(), vec!["running".to_string()]);
+    if !s.project.is_empty() {
+        filters.insert(
+            "label".to_string(),
+            vec![format!(
+                "{}={}",
+                super::containers::PROJECT_LABEL,
+                s.project
+            )],
+        );
+    }
+    Ok(docker
+        .list_containers(Some(ListContainersOptions {
+            filters: Some(filters),
+            ..Default::default()
+        }))
+        .await
+        .map_err(|e| words(&e))?
+        .into_iter()
+        .filter_map(|c| c.id)
+        .collect())
+}
+
+/// Follows one container's stdout and stderr into the activity stream, source `source`,
+/// from `since` ago; across its restarts: when the stream ends (the container stopped), it
+/// waits for the container to run again and goes on from there.
+pub async fn follow_logs(
+    docker: Docker,
+    id: String,
+    source: String,
+    since: Duration,
+    tx: mpsc::Sender<Event>,
+) {
+    let mut from = chrono::Utc::now().timestamp() - since.as_secs() as i64;
+    let mut partial: HashMap<bool, crate::lines::LineSplitter> = HashMap::new();
+    loop {
+        let mut stream = docker.logs(
+            &id,
+            Some(LogsOptions {
+                follow: true,
+                stdout: true,
+                stderr: true,
+                since: from as i32,
+                ..Default::default()
+            }),
+        );
+        while let Some(item) = stream.next().await {
+            let Ok(out) = item else { break };
+            let (err, bytes) = match out {
+                bollard::container::LogOutput::StdErr { message } => (true, message),
+                bollard::container::LogOutput::StdOut { message }
+                | bollard::container::LogOutput::Console { message } => (false, message),
+                bollard::container::LogOutput::StdIn { .. } => continue,
+            };
+            let lines = partial
+                .entry(err)
+                .or_insert_with(|| crate::lines::LineSplitter::new(2000));
+            let items: Vec<crate::feeds::model::FeedItem> = lines
+                .push(&bytes)
+                .into_iter()
+                .map(|text| log_item(&source, err, text))
+                .collect();
+            if !items.is_empty()
+                && tx
+                    .send(Event::FeedBatch {
+                        at: chrono::Utc::now(),
+                        items,
+                    })
+                    .await
+                    .is_err()
+            {
+                return;
+            }
+        }
+        from = chrono::Utc::now().timestamp();
+        // Stopped (or the Engine went away): wait until it runs again, or is gone.
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if tx.is_closed() {
+                return;
+            }
+            match docker
+                .inspect_container(&id, None::<InspectContainerOptions>)
+                .await
+            {
+                Ok(c) if c.state.as_ref().and_then(|s| s.running) == Some(true) => break,
+                Ok(_) => continue,
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => {
+                    return;
+                }
+                Err(_) => continue,
+            }
+        }
+    }
+}
+
+/// One log line as activity: stderr marked, and a warning.
+pub fn log_item(source: &str, stderr: bool, text: String) -> crate::feeds::model::FeedItem {
+    use crate::feeds::model::{ActivityReport, FeedItem, Level};
+    FeedItem::Activity(ActivityReport {
+        ts: None,
+        level: if stderr { Level::Warn } else { Level::Info },
+        source: source.to_string(),
+        message: if stderr {
+            format!("stderr: {text}")
+        } else {
+            text
+        },
+        task_id: None,
+    })
+}

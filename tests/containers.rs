@@ -1,0 +1,274 @@
+//! Issue 20: the agents' containers, against a real dockerd (Debian's docker.io) with an
+//! image imported from busybox-static. Compose-labelled containers for the agents: one
+//! running and printing, one that exits 3, one crashing in a loop under `--restart always`,
+//! one killed for memory; the control room's state, tiles and Containers view say each as
+//! an operator would, a restart from the TUI really restarts, read-only refuses, logs
+//! follow across a restart, and a dockerd killed and started again is followed.
+
+mod common;
+
+use chavion_tui::app::State;
+use chavion_tui::feeds::containers::RunState;
+use common::docker::Dockerd;
+use common::room::Room;
+
+fn config(d: &Dockerd) -> String {
+    format!(
+        "socketio = []\nports = []\n[docker]\nurl = \"{}\"\nproject = \"chavion\"\nlogs_since_secs = 60\n",
+        d.url()
+    )
+}
+
+fn room(d: &Dockerd, read_only: bool) -> Room {
+    let text = config(d);
+    let mut room = Room::bare(&text, read_only);
+    let settings = chavion_tui::config::settings_from_str(&text).unwrap();
+    let feed = chavion_tui::feeds::docker::Settings::of(&settings.config).unwrap();
+    room.tasks.push(chavion_tui::feeds::docker::spawn(
+        feed,
+        room.tx.clone(),
+        room.ctx.docker_looking.clone(),
+    ));
+    room
+}
+
+fn summary(s: &State, name: &str) -> Option<String> {
+    s.docker
+        .rows
+        .values()
+        .find(|r| r.c.name == name)
+        .map(|r| r.c.summary())
+}
+
+fn started_at(d: &Dockerd, name: &str) -> String {
+    d.run(&["inspect", name, "--format", "{{.State.StartedAt}}"])
+}
+
+fn screen(s: &State, w: u16, h: u16) -> String {
+    let theme = chavion_tui::config::theme::load(
+        "dark",
+        std::path::Path::new("/nonexistent"),
+        chavion_tui::config::theme::ColorMode::None,
+    )
+    .unwrap();
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+    term.draw(|f| chavion_tui::ui::draw(f, s, &theme)).unwrap();
+    term.backend()
+        .buffer()
+        .content()
+        .chunks(w as usize)
+        .map(|row| row.iter().map(|c| c.symbol()).collect::<String>() + "\n")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_agents_container_is_shown_as_it_is_and_a_confirmed_key_restarts_it() {
+    let mut d = Dockerd::start("states");
+    // PID 1 ignores SIGTERM unless it says otherwise: this one stops when asked.
+    d.service(
+        "chavion-thinking-1",
+        "thinking",
+        &[],
+        "trap 'exit 0' TERM; while true; do echo alive; sleep 1; done",
+    );
+    d.service("chavion-judging-1", "judging", &[], "sleep 1; exit 3");
+    d.service(
+        "chavion-evolving-1",
+        "evolving",
+        &["--restart", "always"],
+        "echo crashing >&2; sleep 1; exit 2",
+    );
+    d.service(
+        "chavion-executing-1",
+        "executing",
+        &["--memory", "8m"],
+        "x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done",
+    );
+    d.service("chavion-redis-1", "redis", &[], "sleep 3600");
+    let mut room = room(&d, false);
+    room.until("every container as it is", |s| {
+        summary(s, "chavion-thinking-1").as_deref() == Some("running")
+            && summary(s, "chavion-judging-1").as_deref() == Some("exited (3)")
+            && summary(s, "chavion-executing-1").as_deref() == Some("OOM-killed")
+            && s.docker
+                .rows
+                .values()
+                .any(|r| r.c.name == "chavion-evolving-1" && r.c.restarts >= 1)
+    })
+    .await;
+    // Mapped to their agents by the Compose service label; the project's others listed too.
+    let agent_of = |name: &str| {
+        let r = room
+            .state
+            .docker
+            .rows
+            .values()
+            .find(|r| r.c.name == name)
+            .unwrap();
+        r.agent.map(|i| room.state.agents[i].name.clone())
+    };
+    assert_eq!(agent_of("chavion-thinking-1").as_deref(), Some("THINKING"));
+    assert_eq!(agent_of("chavion-judging-1").as_deref(), Some("JUDGING"));
+    assert_eq!(agent_of("chavion-redis-1"), None);
+    // The tiles say it: "exited (3)" beats "offline".
+    let tiles = screen(&room.state, 160, 40);
+    assert!(tiles.contains("exited (3)"), "{tiles}");
+    assert!(tiles.contains("OOM-killed"), "{tiles}");
+
+    // The Containers view: stats read while it is open.
+    room.command("containers").await;
+    room.until("CPU and memory of the running ones", |s| {
+        s.docker
+            .rows
+            .values()
+            .any(|r| r.c.name == "chavion-thinking-1" && r.usage.is_some())
+    })
+    .await;
+    let view = screen(&room.state, 160, 40);
+    assert!(
+        view.contains("chavion-redis-1") && view.contains("restarting")
+            || view.contains("chavion-evolving-1"),
+        "{view}"
+    );
+
+    // Logs into the activity stream, across a restart.
+    room.command("logs thinking").await;
+    let alive = |s: &State| {
+        s.activity
+            .lines
+            .iter()
+            .filter(|l| l.source == "thinking" && l.message == "alive")
+            .count()
+    };
+    room.until("its logs in the stream", |s| alive(s) >= 2)
+        .await;
+
+    // A restart from the TUI: confirmed, and the Engine really restarts it.
+    let before = started_at(&d, "chavion-thinking-1");
+    room.command("restart thinking").await;
+    room.until("the restart reported by the Engine", |s| {
+        s.activity.lines.iter().any(|l| {
+            l.source == "THINKING"
+                && l.message
+                    .starts_with("container chavion-thinking-1: restart → running")
+        })
+    })
+    .await;
+    assert_ne!(
+        started_at(&d, "chavion-thinking-1"),
+        before,
+        "StartedAt moved"
+    );
+    let seen = alive(&room.state);
+    room.until("its logs after the restart", |s| alive(s) >= seen + 2)
+        .await;
+    let audit_line = room
+        .state
+        .activity
+        .lines
+        .iter()
+        .rev()
+        .find(|l| l.message.contains("restart done"))
+        .map(|l| l.message.clone());
+    assert!(audit_line.is_some(), "the order's answer is in the log");
+
+    // An order on a container that changed since it was chosen is refused, in words.
+    let order = chavion_tui::orders::Order::Container {
+        op: chavion_tui::orders::ContainerOp::Restart,
+        host: d.url(),
+        aims: vec![chavion_tui::orders::ContainerAim {
+            id: d.run(&["inspect", "chavion-judging-1", "--format", "{{.Id}}"]),
+            name: "chavion-judging-1".into(),
+            seen: "running".into(),
+        }],
+    };
+    let lines = chavion_tui::actions::fleet::carry_out(&room.ctx, order)
+        .await
+        .unwrap();
+    assert!(!lines[0].0);
+    assert!(
+        lines[0]
+            .1
+            .contains("has changed since you chose it: it was running, it is exited (3) now"),
+        "{lines:?}"
+    );
+    assert_eq!(
+        summary(&room.state, "chavion-judging-1").as_deref(),
+        Some("exited (3)")
+    );
+
+    // dockerd killed: the link says so; started again: followed again.
+    d.kill();
+    room.until("the docker link down", |s| {
+        s.links.iter().any(|l| {
+            l.name == "docker" && matches!(l.health, chavion_tui::event::LinkHealth::Down { .. })
+        })
+    })
+    .await;
+    d.restart();
+    room.until("the docker link back", |s| {
+        s.links
+            .iter()
+            .any(|l| l.name == "docker" && l.health == chavion_tui::event::LinkHealth::Up)
+    })
+    .await;
+    assert!(
+        room.state
+            .docker
+            .rows
+            .values()
+            .any(|r| r.c.name == "chavion-judging-1")
+    );
+    let _ = RunState::Running;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_refuses_and_an_absent_engine_is_one_calm_line() {
+    let d = Dockerd::start("readonly");
+    d.service("chavion-thinking-1", "thinking", &[], "sleep 3600");
+    let mut room = room(&d, true);
+    room.until("the container", |s| {
+        summary(s, "chavion-thinking-1").is_some()
+    })
+    .await;
+    let before = started_at(&d, "chavion-thinking-1");
+    room.key(crossterm::event::KeyCode::Char(':')).await;
+    room.keys("restart thinking").await;
+    room.key(crossterm::event::KeyCode::Enter).await;
+    let said = room
+        .state
+        .flash
+        .as_ref()
+        .map(|f| f.text.clone())
+        .unwrap_or_default();
+    assert!(
+        said.contains(
+            "restarting a container is disabled because chavion-tui was started with --read-only"
+        ),
+        "{said}"
+    );
+    assert_eq!(started_at(&d, "chavion-thinking-1"), before);
+
+    // No Engine at all: the link says why, once, and nothing else is logged about it.
+    let text = "socketio = []\nports = []\n[docker]\nurl = \"unix:///nonexistent/docker.sock\"\n";
+    let mut none = Room::bare(text, false);
+    let settings = chavion_tui::config::settings_from_str(text).unwrap();
+    none.tasks.push(chavion_tui::feeds::docker::spawn(
+        chavion_tui::feeds::docker::Settings::of(&settings.config).unwrap(),
+        none.tx.clone(),
+        none.ctx.docker_looking.clone(),
+    ));
+    none.until("the link down, calmly", |s| {
+        s.links.iter().any(|l| l.name == "docker" && matches!(&l.health, chavion_tui::event::LinkHealth::Down { why, .. } if why.contains("not reachable")))
+    })
+    .await;
+    none.run_for(std::time::Duration::from_secs(5)).await;
+    let lines = none
+        .state
+        .activity
+        .lines
+        .iter()
+        .filter(|l| l.message.contains("docker"))
+        .count();
+    assert!(lines <= 1, "one line, not a storm: {lines}");
+}
