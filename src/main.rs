@@ -135,6 +135,15 @@ enum Command {
         #[command(subcommand)]
         action: QueueCommand,
     },
+    /// The agents' containers on the Docker Engine ([docker] url): list them, or restart,
+    /// stop, start or kill one (a container's name or its Compose service).
+    Containers {
+        /// The list as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        action: Option<ContainerCommand>,
+    },
     /// Work with the config file.
     Config {
         #[command(subcommand)]
@@ -294,6 +303,34 @@ enum QueueCommand {
 }
 
 #[derive(Subcommand)]
+enum ContainerCommand {
+    /// Restart it; exit 0 once the Engine confirms.
+    Restart {
+        name: String,
+        #[command(flatten)]
+        go: Go,
+    },
+    Stop {
+        name: String,
+        #[command(flatten)]
+        go: Go,
+    },
+    Start {
+        name: String,
+        #[command(flatten)]
+        go: Go,
+    },
+    /// Send it a signal (KILL unless --signal says otherwise).
+    Kill {
+        name: String,
+        #[arg(long, default_value = "KILL")]
+        signal: String,
+        #[command(flatten)]
+        go: Go,
+    },
+}
+
+#[derive(Subcommand)]
 enum ConfigCommand {
     /// Validate a config file; every error is named by file:line:column.
     Check { file: Option<PathBuf> },
@@ -420,6 +457,25 @@ fn main() -> ExitCode {
                 filter.as_deref(),
                 go.go(),
             ))
+        }),
+        Some(Command::Containers { json, action }) => with_settings(&cli, |settings, rt| {
+            use chavion_tui::orders::ContainerOp;
+            rt.block_on(async {
+                let (op, name, go) = match action {
+                    None => return cli::containers::list(&settings, *json).await,
+                    Some(ContainerCommand::Restart { name, go }) => {
+                        (ContainerOp::Restart, name, go)
+                    }
+                    Some(ContainerCommand::Stop { name, go }) => (ContainerOp::Stop, name, go),
+                    Some(ContainerCommand::Start { name, go }) => (ContainerOp::Start, name, go),
+                    Some(ContainerCommand::Kill { name, signal, go }) => (
+                        ContainerOp::Kill(signal.trim_start_matches("SIG").to_uppercase()),
+                        name,
+                        go,
+                    ),
+                };
+                cli::containers::order(&settings, gate(&cli), op, name, go.go()).await
+            })
         }),
         Some(Command::Queue { action }) => with_settings(&cli, |settings, rt| {
             rt.block_on(async {

@@ -8,7 +8,6 @@
 mod common;
 
 use chavion_tui::app::State;
-use chavion_tui::feeds::containers::RunState;
 use common::docker::Dockerd;
 use common::room::Room;
 
@@ -219,7 +218,6 @@ async fn each_agents_container_is_shown_as_it_is_and_a_confirmed_key_restarts_it
             .values()
             .any(|r| r.c.name == "chavion-judging-1")
     );
-    let _ = RunState::Running;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -271,4 +269,68 @@ async fn read_only_refuses_and_an_absent_engine_is_one_calm_line() {
         .filter(|l| l.message.contains("docker"))
         .count();
     assert!(lines <= 1, "one line, not a storm: {lines}");
+}
+
+/// The shell: the list as the screen shows it (and as JSON), and a restart that exits 0
+/// once the Engine confirmed; read-only and the demo refuse before anything is sent.
+#[test]
+fn the_shell_lists_and_restarts_and_refuses_in_read_only_and_the_demo() {
+    let d = Dockerd::start("cli");
+    d.service(
+        "chavion-thinking-1",
+        "thinking",
+        &[],
+        "trap 'exit 0' TERM; while true; do sleep 1; done",
+    );
+    d.service("chavion-judging-1", "judging", &[], "exit 3");
+    let sb = common::Sandbox::new("containers-cli");
+    let file = sb.path("config/chavion-tui/config.toml");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, config(&d)).unwrap();
+    common::servers::wait_until("judging exited", 20, || {
+        d.run(&[
+            "inspect",
+            "chavion-judging-1",
+            "--format",
+            "{{.State.Status}}",
+        ]) == "exited"
+    });
+    let out = sb.cmd(&["containers", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = |name: &str| {
+        listed["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(row("chavion-thinking-1")["agent"], "THINKING");
+    assert_eq!(row("chavion-judging-1")["summary"], "exited (3)");
+    let text = String::from_utf8_lossy(&sb.cmd(&["containers"]).stdout).to_string();
+    assert!(
+        text.contains("chavion-judging-1") && text.contains("exited (3)"),
+        "{text}"
+    );
+
+    let before = started_at(&d, "chavion-thinking-1");
+    for refused in [
+        vec!["--read-only", "containers", "restart", "thinking", "--yes"],
+        vec!["--demo", "containers", "restart", "thinking", "--yes"],
+    ] {
+        let out = sb.cmd(&refused);
+        assert_eq!(out.status.code(), Some(2), "{refused:?}: {out:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("restarting a container"));
+    }
+    assert_eq!(
+        started_at(&d, "chavion-thinking-1"),
+        before,
+        "nothing was sent"
+    );
+    let out = sb.cmd(&["containers", "restart", "thinking", "--yes"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("chavion-thinking-1: restart done"));
+    assert_ne!(started_at(&d, "chavion-thinking-1"), before);
 }

@@ -27,7 +27,7 @@ pub struct Go {
     pub json: bool,
 }
 
-async fn context(settings: &Settings, gate: Gate) -> Result<Context, ExitCode> {
+pub(crate) async fn context(settings: &Settings, gate: Gate) -> Result<Context, ExitCode> {
     let store = wiring::open_store(settings.store_url.as_deref())
         .await
         .map_err(|why| {
@@ -42,7 +42,7 @@ async fn context(settings: &Settings, gate: Gate) -> Result<Context, ExitCode> {
 }
 
 /// Refused by the gate before anything is asked or sent: said, audited, exit 2.
-async fn gated(ctx: &Context, act: Act, target: &str) -> Result<(), ExitCode> {
+pub(crate) async fn gated(ctx: &Context, act: Act, target: &str) -> Result<(), ExitCode> {
     actions::gate(ctx, act, target, b"").await.map_err(|r| {
         eprintln!("chavion-tui: {r}");
         ExitCode::from(2)

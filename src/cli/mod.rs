@@ -1,6 +1,7 @@
 //! The shell commands that act: `dispatch` and `audit`. They take the same code paths as the
 //! TUI and leave the same audit records.
 
+pub mod containers;
 mod exec;
 pub mod fleet;
 mod status;

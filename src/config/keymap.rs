@@ -417,7 +417,9 @@ fn default_desc(action: Action) -> &'static str {
         Action::Save => "Save the filtered log to a file",
         Action::GoTo => "Jump to a time (:at 14:05, :at -15m)",
         Action::Refresh => "Ask the selected worker again now (worker detail)",
-        Action::Retry => "Retry the selected task (asks first); restart the selected container (Containers view)",
+        Action::Retry => {
+            "Retry the selected task (asks first); restart the selected container (Containers view)"
+        }
         Action::Ack => "Acknowledge the selected alert (Alerts view)",
         Action::Nothing => "(unbound)",
     }
