@@ -315,6 +315,29 @@ fn the_shell_lists_and_restarts_and_refuses_in_read_only_and_the_demo() {
         "{text}"
     );
 
+    // `status`: the docker link, and an agent's container that is not running is critical.
+    let out = sb.cmd(&["status", "--json"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let link = status["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "docker")
+        .cloned()
+        .unwrap();
+    assert_eq!(link["up"], true);
+    let judging = status["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "chavion-judging-1")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (judging["agent"].as_str(), judging["severity"].as_str()),
+        (Some("JUDGING"), Some("alarm"))
+    );
     let before = started_at(&d, "chavion-thinking-1");
     for refused in [
         vec!["--read-only", "containers", "restart", "thinking", "--yes"],

@@ -27,6 +27,18 @@ pub struct StatusReport {
     /// The alert rules' conditions that hold now: firing when the rule's `for` is 0 (a
     /// one-shot check has no history to wait on), pending otherwise.
     pub alerts: Vec<AlertLine>,
+    /// The containers the Docker Engine reported (none when it is not configured or not
+    /// reachable; the `docker` link says which).
+    pub containers: Vec<ContainerLine>,
+}
+
+/// One container: an agent's that is not running is critical, one unhealthy degrades.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContainerLine {
+    pub name: String,
+    pub agent: Option<String>,
+    pub state: String,
+    pub severity: Severity,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -114,6 +126,8 @@ fn link_severity(name: &str, h: &LinkHealth) -> Severity {
     match h {
         LinkHealth::Up => Severity::Ok,
         _ if name == crate::event::links::REDIS => Severity::Alarm,
+        // The platform may run without Docker: its absence is said, calmly.
+        _ if name == crate::feeds::docker::LINK => Severity::Ok,
         _ => Severity::Warn,
     }
 }
@@ -173,6 +187,24 @@ impl StatusReport {
             })
             .collect();
         let alerts = alert_lines(state);
+        let containers: Vec<ContainerLine> = state
+            .docker
+            .listed()
+            .iter()
+            .map(|r| ContainerLine {
+                name: r.c.name.clone(),
+                agent: r.agent.map(|i| state.agents[i].name.clone()),
+                state: r.c.summary(),
+                severity: match (r.agent, r.c.state) {
+                    (Some(_), crate::feeds::containers::RunState::Running) if !r.c.is_well() => {
+                        Severity::Warn
+                    }
+                    (Some(_), crate::feeds::containers::RunState::Running) => Severity::Ok,
+                    (Some(_), _) => Severity::Alarm,
+                    (None, _) => Severity::Ok,
+                },
+            })
+            .collect();
         // A firing critical alert is an alarm, a firing warning degrades.
         let alert_severity = alerts
             .iter()
@@ -186,6 +218,7 @@ impl StatusReport {
             .iter()
             .map(|p| p.severity)
             .chain(links.iter().map(|l| l.severity))
+            .chain(containers.iter().map(|c| c.severity))
             .chain(alert_severity)
             .max()
             .unwrap_or(Severity::Ok);
@@ -211,6 +244,7 @@ impl StatusReport {
                 .collect(),
             exposure: state.exposure.iter().map(exposure_line).collect(),
             alerts,
+            containers,
         }
     }
 
@@ -270,6 +304,15 @@ impl StatusReport {
                 a.severity.label(),
                 a.subject,
                 a.detail
+            );
+        }
+        for c in &self.containers {
+            let _ = writeln!(
+                out,
+                "container {:<28} {:<10} {}",
+                c.name,
+                c.agent.as_deref().unwrap_or("—"),
+                c.state
             );
         }
         for e in &self.exposure {

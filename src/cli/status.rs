@@ -46,6 +46,13 @@ pub async fn status(settings: &Settings, json: bool) -> ExitCode {
         .iter()
         .map(|e| tokio::spawn(sio_link(crate::feeds::socketio::endpoint(e))))
         .collect();
+    // The Docker Engine, listed once, when configured.
+    let docker = crate::feeds::docker::Settings::of(cfg).map(|s| {
+        tokio::spawn(async move {
+            let engine = crate::feeds::docker::connect(&s).await?;
+            crate::feeds::docker::list(&s, &engine).await
+        })
+    });
     let mapped = crate::feeds::exposure::port_map(cfg);
     let exposure = tokio::task::spawn_blocking(move || crate::feeds::exposure::audit_here(&mapped));
 
@@ -72,6 +79,20 @@ pub async fn status(settings: &Settings, json: bool) -> ExitCode {
     for h in sio {
         if let Ok(link) = h.await {
             links.push(link);
+        }
+    }
+    if let Some(h) = docker {
+        let name = crate::feeds::docker::LINK.to_string();
+        match h.await {
+            Ok(Ok(all)) => {
+                links.push((name, LinkHealth::Up));
+                update(
+                    &mut state,
+                    Event::Containers(crate::event::ContainerNews::Listed(all)),
+                );
+            }
+            Ok(Err(why)) => links.push((name, down(format!("not reachable ({why})")))),
+            Err(e) => links.push((name, down(e.to_string()))),
         }
     }
     if let Ok(findings) = exposure.await {

@@ -79,6 +79,10 @@ fn link_span<'a>(link: &crate::app::state::Link, theme: &Theme) -> Span<'a> {
     let (sym, style, extra) = match &link.health {
         LinkHealth::Up => ("●", theme.link_up, String::new()),
         LinkHealth::Connecting => ("◌", theme.muted, " connecting".to_string()),
+        // An Engine that is not there is calm grey: the platform may run without Docker.
+        LinkHealth::Down { why, .. } if link.name == crate::feeds::docker::LINK => {
+            ("○", theme.muted, format!(" {}", super::fmt::fit(why, 28)))
+        }
         // Cut, so several failing links still leave room for the mode and the clock.
         LinkHealth::Down { why, .. } => (
             "○",

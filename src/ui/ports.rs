@@ -94,6 +94,33 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         }
         Row::new(cells)
     });
+    // The Docker Engine, as a row of its own: up, or calmly not there.
+    let docker = state
+        .links
+        .iter()
+        .find(|l| l.name == crate::feeds::docker::LINK)
+        .map(|l| {
+            let (label, style, why) = match &l.health {
+                crate::event::LinkHealth::Up => (
+                    "up",
+                    theme.port_up,
+                    format!("{} container(s)", state.docker.rows.len()),
+                ),
+                crate::event::LinkHealth::Down { why, .. } => ("absent", theme.muted, why.clone()),
+                _ => ("…", theme.muted, String::new()),
+            };
+            let mut cells = vec![
+                Cell::from("Docker"),
+                Cell::from(fit(&state.docker.host, target_w as usize)),
+                Cell::from(Span::styled(label, style)),
+                Cell::from(if wide { "" } else { "–" }),
+            ];
+            if wide {
+                cells.push(Cell::from(Span::styled(why, theme.muted)));
+            }
+            Row::new(cells)
+        });
+    let rows = rows.chain(docker);
     let widths: Vec<Constraint> = if wide {
         vec![
             Constraint::Length(12),
