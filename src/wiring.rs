@@ -95,6 +95,15 @@ impl Wiring {
         }
         if opts.demo {
             tasks.push(demo::spawn(cfg, channels(settings), tx.clone()));
+            let agents = cfg
+                .agents
+                .iter()
+                .map(|a| a.name.get_ref().clone())
+                .collect();
+            tasks.push(tokio::spawn(crate::feeds::demo_docker::run(
+                agents,
+                tx.clone(),
+            )));
         } else {
             tasks.extend(live_feeds(settings, &ctx, &tx, also));
             let (sio, links) = spawn_socketio(settings, &tx);

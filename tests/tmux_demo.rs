@@ -201,3 +201,33 @@ fn the_tui_serves_metrics_while_it_draws() {
     let after = tmux.wait_for("the program to exit", common::exited);
     assert!(after.contains("EXIT=0"), "{after}");
 }
+
+/// The demo's containers (the Engine's own JSON through the live decoders): `C` opens the
+/// Containers view, the web app restarting in a loop and the retraining job OOM-killed are
+/// there, and a restart is confirmed, then refused: the demo reaches nothing.
+#[test]
+fn the_demo_has_containers_and_refuses_to_restart_them() {
+    let sb = Sandbox::new("demo-containers");
+    let (tmux, _) = run_in_tmux("demo-containers", &sb, 160, 40, "--demo");
+    tmux.wait_for("every pane alive", alive);
+    tmux.send(&["C"]);
+    tmux.wait_for("the Containers view", |s| {
+        s.contains("Containers")
+            && s.contains("chavion-retrainer-1")
+            && s.contains("OOM-killed")
+            && s.contains("chavion-thinking-1")
+            && s.contains("restarts")
+    });
+    tmux.send(&["Down"]);
+    tmux.send(&["R"]);
+    tmux.wait_for("the confirmation naming the host and the state", |s| {
+        s.contains("Confirm an order to a container") && s.contains("on the Docker Engine at")
+    });
+    tmux.send(&["y"]);
+    tmux.wait_for("the refusal", |s| {
+        s.contains("not sent anywhere in the demo")
+    });
+    tmux.send(&["q"]);
+    let after = tmux.wait_for("the program to exit", common::exited);
+    assert!(after.contains("EXIT=0"), "{after}");
+}

@@ -7,6 +7,7 @@ pub mod decode;
 #[cfg(test)]
 mod decode_tests;
 pub mod demo;
+pub mod demo_docker;
 pub mod docker;
 pub mod exposure;
 pub mod journal;
