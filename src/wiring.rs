@@ -278,7 +278,7 @@ pub fn action_context(
         result_polls: Default::default(),
         outbox_wake: Default::default(),
         notifiers: std::sync::Arc::new(settings.config.notify.clone()),
-        docker: crate::feeds::docker::Settings::of(&settings.config).map(std::sync::Arc::new),
+        docker: docker_settings(settings).map(std::sync::Arc::new),
         docker_looking: Default::default(),
         docker_logs: Default::default(),
     }
@@ -506,4 +506,48 @@ mod tests {
         assert_eq!(super::redis_db("redis://h:1"), 0);
         assert_eq!(super::redis_db("rediss://h/3?x=1"), 3);
     }
+}
+
+/// The Docker Engine's settings, with an `ssh://NAME` URL resolved: the executor's host
+/// NAME's remote socket forwarded to a local one, the forwarder started (once per process:
+/// the TUI, the shell commands and the tests all come here).
+pub fn docker_settings(settings: &Settings) -> Option<crate::feeds::docker::Settings> {
+    let mut s = crate::feeds::docker::Settings::of(&settings.config)?;
+    let Some(name) = s.url.strip_prefix("ssh://").map(str::to_string) else {
+        return Some(s);
+    };
+    let cfg = &settings.config;
+    let Some(host) = cfg
+        .executor
+        .hosts
+        .iter()
+        .find(|h| *h.name.get_ref() == name)
+    else {
+        // Refused by the config check; here only for a config built by hand.
+        s.url = format!("ssh://{name} (no such [[executor.hosts]])");
+        return Some(s);
+    };
+    // Per process, in a directory only this user can enter (as ssh-agent's sockets are).
+    let dir = std::env::temp_dir().join(format!("chavion-tui-{}", std::process::id()));
+    let local = crate::executor::forward::local_socket(&dir, &name);
+    static FORWARDERS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let key = local.display().to_string();
+    let started = FORWARDERS.lock().map(|f| f.contains(&key)).unwrap_or(false);
+    if !started {
+        match crate::executor::forward::spawn(
+            crate::executor::plan::HostTarget::from_config(host),
+            crate::executor::ssh::SshOptions::from_config(&cfg.executor),
+            cfg.docker.remote_socket.clone(),
+            &local,
+        ) {
+            Ok(_) => {
+                if let Ok(mut f) = FORWARDERS.lock() {
+                    f.push(key);
+                }
+            }
+            Err(e) => tracing::warn!("docker over ssh: cannot bind {}: {e}", local.display()),
+        }
+    }
+    s.url = format!("unix://{}", local.display());
+    Some(s)
 }

@@ -357,3 +357,56 @@ fn the_shell_lists_and_restarts_and_refuses_in_read_only_and_the_demo() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("chavion-thinking-1: restart done"));
     assert_ne!(started_at(&d, "chavion-thinking-1"), before);
 }
+
+/// `[docker] url = "ssh://test"`: the Engine on a host reached over the executor's SSH
+/// (the test's own sshd, host key checked strictly), its socket forwarded with OpenSSH's
+/// streamlocal forwarding, gives the same list as the local socket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_over_ssh_gives_the_same_list_as_the_local_socket() {
+    let ssh = common::sshd::SshServer::start("docker-ssh");
+    let d = Dockerd::start_for("ssh", Some(common::sshd::USER));
+    d.service("chavion-thinking-1", "thinking", &[], "sleep 3600");
+    d.service("chavion-judging-1", "judging", &[], "exit 3");
+    let local = chavion_tui::config::settings_from_str(&config(&d)).unwrap();
+    let remote = chavion_tui::config::settings_from_str(&format!(
+        "socketio = []\nports = []\n[docker]\nurl = \"ssh://test\"\nremote_socket = \"{}\"\nproject = \"chavion\"\n{}",
+        d.socket().display(),
+        ssh.executor_toml(&ssh.client_key(), "")
+    ))
+    .unwrap();
+    let names = |all: Vec<chavion_tui::feeds::containers::Container>| {
+        let mut v: Vec<(String, String)> = all
+            .into_iter()
+            .map(|c| (c.summary(), c.name))
+            .map(|(s, n)| (n, s))
+            .collect();
+        v.sort();
+        v
+    };
+    let list = |s: chavion_tui::feeds::docker::Settings| async move {
+        let engine = chavion_tui::feeds::docker::connect(&s).await?;
+        chavion_tui::feeds::docker::list(&s, &engine).await
+    };
+    common::servers::wait_until("judging exited", 20, || {
+        d.run(&[
+            "inspect",
+            "chavion-judging-1",
+            "--format",
+            "{{.State.Status}}",
+        ]) == "exited"
+    });
+    let here = names(
+        list(chavion_tui::wiring::docker_settings(&local).unwrap())
+            .await
+            .unwrap(),
+    );
+    let over_ssh = chavion_tui::wiring::docker_settings(&remote).unwrap();
+    assert!(
+        over_ssh.url.starts_with("unix://"),
+        "forwarded to a local socket: {}",
+        over_ssh.url
+    );
+    let there = names(list(over_ssh).await.unwrap());
+    assert_eq!(here.len(), 2);
+    assert_eq!(there, here);
+}

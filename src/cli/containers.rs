@@ -16,7 +16,7 @@ use crate::gate::Gate;
 use crate::orders::{ContainerAim, ContainerOp, Order};
 
 async fn listed(settings: &Settings) -> Result<(Docker, Vec<Container>), ExitCode> {
-    let Some(s) = docker::Settings::of(&settings.config) else {
+    let Some(s) = crate::wiring::docker_settings(settings) else {
         eprintln!("chavion-tui: Docker is not configured: set [docker] url");
         return Err(ExitCode::from(2));
     };

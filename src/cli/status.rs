@@ -47,7 +47,7 @@ pub async fn status(settings: &Settings, json: bool) -> ExitCode {
         .map(|e| tokio::spawn(sio_link(crate::feeds::socketio::endpoint(e))))
         .collect();
     // The Docker Engine, listed once, when configured.
-    let docker = crate::feeds::docker::Settings::of(cfg).map(|s| {
+    let docker = crate::wiring::docker_settings(settings).map(|s| {
         tokio::spawn(async move {
             let engine = crate::feeds::docker::connect(&s).await?;
             crate::feeds::docker::list(&s, &engine).await

@@ -122,6 +122,41 @@ pub fn validate(cfg: &Config, file: &Path, text: &str, diags: &mut Vec<Diagnosti
     validate_alerts(&cfg.alerts, &mut err);
     validate_notify(cfg, &mut err);
     validate_prometheus(cfg, &mut err);
+    validate_docker(cfg, &mut err);
+}
+
+/// `[docker] url`: unix://, tcp:// (TLS needs all three files), or ssh:// naming an
+/// executor host; "" turns Docker off.
+fn validate_docker(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
+    let d = &cfg.docker;
+    let url = d.url.get_ref().trim();
+    if url.is_empty() || url.starts_with("unix://") {
+        return;
+    }
+    if let Some(name) = url.strip_prefix("ssh://") {
+        if !cfg.executor.hosts.iter().any(|h| h.name.get_ref() == name) {
+            err(
+                d.url.span(),
+                format!("docker.url ssh://{name}: no [[executor.hosts]] is called {name}"),
+            );
+        }
+        return;
+    }
+    if url.starts_with("tcp://") {
+        let tls = [&d.ca_file, &d.cert_file, &d.key_file];
+        let given = tls.iter().filter(|f| !f.is_empty()).count();
+        if given != 0 && given != 3 {
+            err(
+                d.url.span(),
+                "docker over tcp:// with TLS needs ca_file, cert_file and key_file".into(),
+            );
+        }
+        return;
+    }
+    err(
+        d.url.span(),
+        "docker.url is unix:///PATH, tcp://HOST:PORT, ssh://EXECUTOR_HOST, or \"\" for none".into(),
+    );
 }
 
 /// Each notifier has a name of its own and exactly one place to go; each rule names only

@@ -4,6 +4,7 @@
 //! TERM, then KILL after a grace period, with `timeout --kill-after` on the remote side as
 //! a backstop should the link die first.
 
+pub mod forward;
 pub mod known_hosts;
 
 pub mod plan;

@@ -9,15 +9,26 @@ use std::process::{Child, Command, Stdio};
 pub struct Dockerd {
     pub dir: PathBuf,
     child: Option<Child>,
+    /// The socket's group (dockerd --group), so another account may use it.
+    group: Option<String>,
 }
 
 impl Dockerd {
     pub fn start(tag: &str) -> Dockerd {
+        Self::start_for(tag, None)
+    }
+
+    /// A daemon whose socket belongs to `group` too (the SSH test's account reads it).
+    pub fn start_for(tag: &str, group: Option<&str>) -> Dockerd {
         let dir =
             std::env::temp_dir().join(format!("chavion-dockerd-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let mut d = Dockerd { dir, child: None };
+        let mut d = Dockerd {
+            dir,
+            child: None,
+            group: group.map(str::to_string),
+        };
         d.restart();
         let root = d.dir.join("rootfs");
         std::fs::create_dir_all(root.join("bin")).unwrap();
@@ -69,6 +80,7 @@ impl Dockerd {
                 "--bridge=none",
                 "--ip-masq=false",
             ])
+            .args(self.group.iter().flat_map(|g| ["--group", g.as_str()]))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(d.join("dockerd.log")).unwrap())
             .spawn()
