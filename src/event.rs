@@ -13,6 +13,8 @@ pub mod links {
     pub const REDIS: &str = "redis";
     /// The queue-depth sampler's connection.
     pub const QUEUES: &str = "queues";
+    /// The Docker Engine's event stream.
+    pub const DOCKER: &str = "docker";
 }
 
 #[derive(Debug, Clone)]

@@ -77,22 +77,7 @@ impl Wiring {
             *cfg.store.activity_keep.get_ref(),
             persist_rx,
         ));
-        let mut scrapes = None;
-        let mut also = None;
-        if let Some(listener) = opts.metrics.as_ref().and_then(|l| l.try_clone().ok()) {
-            // Its port joins the exposure audit's map: internal, unless meant to be public.
-            also = listener.local_addr().ok().map(|a| {
-                (
-                    "chavion-tui /metrics".to_string(),
-                    a.port(),
-                    !opts.metrics_public,
-                )
-            });
-            let (task, rx) = crate::metrics::serve::spawn(listener);
-            tasks.push(task);
-            scrapes = Some(rx);
-            state.tally.on = true;
-        }
+        let (scrapes, also) = serve_metrics(opts, &mut state, &mut tasks);
         if opts.demo {
             tasks.push(demo::spawn(cfg, channels(settings), tx.clone()));
             let agents = cfg
@@ -131,6 +116,34 @@ impl Wiring {
 
 /// The live platform's feeds besides Socket.IO: probes, the exposure audit, Redis (pub/sub,
 /// sampler, enable_events), the services' log files and journals.
+/// /metrics, when `--metrics` bound it: the server started, counting turned on. Returns
+/// the scrapes for the loop, and the endpoint as an entry for the exposure audit's map
+/// (internal, unless meant to be public).
+#[allow(clippy::type_complexity)]
+fn serve_metrics(
+    opts: &Options,
+    state: &mut State,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> (
+    Option<mpsc::Receiver<crate::metrics::serve::Scrape>>,
+    Option<(String, u16, bool)>,
+) {
+    let Some(listener) = opts.metrics.as_ref().and_then(|l| l.try_clone().ok()) else {
+        return (None, None);
+    };
+    let also = listener.local_addr().ok().map(|a| {
+        (
+            "chavion-tui /metrics".to_string(),
+            a.port(),
+            !opts.metrics_public,
+        )
+    });
+    let (task, rx) = crate::metrics::serve::spawn(listener);
+    tasks.push(task);
+    state.tally.on = true;
+    (Some(rx), also)
+}
+
 /// `also`: one more entry for the exposure audit's port map (the /metrics endpoint).
 fn live_feeds(
     settings: &Settings,
@@ -497,17 +510,6 @@ async fn signals(tx: mpsc::Sender<Event>) {
     let _ = tx.send(Event::Shutdown { why: why.into() }).await;
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn db_comes_from_the_url_path() {
-        assert_eq!(super::redis_db("redis://127.0.0.1:6379/0"), 0);
-        assert_eq!(super::redis_db("redis://:pw@h:1/5"), 5);
-        assert_eq!(super::redis_db("redis://h:1"), 0);
-        assert_eq!(super::redis_db("rediss://h/3?x=1"), 3);
-    }
-}
-
 /// The Docker Engine's settings, with an `ssh://NAME` URL resolved: the executor's host
 /// NAME's remote socket forwarded to a local one, the forwarder started (once per process:
 /// the TUI, the shell commands and the tests all come here).
@@ -550,4 +552,15 @@ pub fn docker_settings(settings: &Settings) -> Option<crate::feeds::docker::Sett
     }
     s.url = format!("unix://{}", local.display());
     Some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn db_comes_from_the_url_path() {
+        assert_eq!(super::redis_db("redis://127.0.0.1:6379/0"), 0);
+        assert_eq!(super::redis_db("redis://:pw@h:1/5"), 5);
+        assert_eq!(super::redis_db("redis://h:1"), 0);
+        assert_eq!(super::redis_db("rediss://h/3?x=1"), 3);
+    }
 }

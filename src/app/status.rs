@@ -127,7 +127,7 @@ fn link_severity(name: &str, h: &LinkHealth) -> Severity {
         LinkHealth::Up => Severity::Ok,
         _ if name == crate::event::links::REDIS => Severity::Alarm,
         // The platform may run without Docker: its absence is said, calmly.
-        _ if name == crate::feeds::docker::LINK => Severity::Ok,
+        _ if name == crate::event::links::DOCKER => Severity::Ok,
         _ => Severity::Warn,
     }
 }

@@ -80,6 +80,7 @@ pub async fn list(settings: &Settings, as_json: bool) -> ExitCode {
 }
 
 /// `containers restart|stop|start|kill NAME`: NAME is a container or a Compose service.
+// Long, on purpose: gate, find, confirm, carry out, report, one after another.
 pub async fn order(
     settings: &Settings,
     gate: Gate,

@@ -37,7 +37,7 @@ pub fn spawn(
         };
         while let Ok((mut conn, _)) = listener.accept().await {
             let (host, opts, remote, session) =
-                (host.clone(), opts.clone(), remote.clone(), session.clone());
+                (host.clone(), opts, remote.clone(), session.clone());
             tokio::spawn(async move {
                 let channel = match open(&host, &opts, &remote, &session).await {
                     Ok(c) => c,

@@ -21,7 +21,7 @@ use super::containers::{Container, from_inspect, usage};
 use crate::event::{ContainerNews, Event, LinkHealth};
 
 /// The link's name in the status bar and the Ports pane.
-pub const LINK: &str = "docker";
+pub const LINK: &str = crate::event::links::DOCKER;
 /// How long one request to the Engine may take.
 const REQUEST_SECS: u64 = 10;
 /// Between two tries at an Engine that is not there: 2 s, doubling to 30 s.
