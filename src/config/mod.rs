@@ -257,6 +257,18 @@ mod tests {
     }
 
     #[test]
+    fn a_docker_url_is_a_socket_a_tcp_address_or_an_executor_host() {
+        let d = diags("[docker]\nurl = \"ssh://nowhere\"\n").join("\n");
+        assert!(d.contains("no [[executor.hosts]] is called nowhere"), "{d}");
+        let d = diags("[docker]\nurl = \"http://h:2375\"\n").join("\n");
+        assert!(d.contains("docker.url is unix:///PATH"), "{d}");
+        let d = diags("[docker]\nurl = \"tcp://h:2376\"\nca_file = \"/ca.pem\"\n").join("\n");
+        assert!(d.contains("needs ca_file, cert_file and key_file"), "{d}");
+        assert!(diags("[docker]\nurl = \"\"\n").is_empty());
+        assert!(diags("[docker]\nurl = \"tcp://h:2375\"\n").is_empty());
+    }
+
+    #[test]
     fn empty_file_is_the_platform_default() {
         let (parsed, d) = parse_config("", Path::new("c.toml"));
         assert!(d.is_empty());

@@ -79,9 +79,10 @@ fn link_span<'a>(link: &crate::app::state::Link, theme: &Theme) -> Span<'a> {
     let (sym, style, extra) = match &link.health {
         LinkHealth::Up => ("●", theme.link_up, String::new()),
         LinkHealth::Connecting => ("◌", theme.muted, " connecting".to_string()),
-        // An Engine that is not there is calm grey: the platform may run without Docker.
-        LinkHealth::Down { why, .. } if link.name == crate::feeds::docker::LINK => {
-            ("○", theme.muted, format!(" {}", super::fmt::fit(why, 28)))
+        // An Engine that is not there is calm grey, and short: the platform may run
+        // without Docker, and the Ports pane's Docker row says why.
+        LinkHealth::Down { .. } if link.name == crate::feeds::docker::LINK => {
+            ("○", theme.muted, String::new())
         }
         // Cut, so several failing links still leave room for the mode and the clock.
         LinkHealth::Down { why, .. } => (
@@ -140,9 +141,6 @@ pub fn status(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         spans.push(Span::styled(" READ-ONLY ", theme.badge_readonly));
         spans.push(Span::raw(" "));
     }
-    for link in rest {
-        spans.push(link_span(link, theme));
-    }
     if state.counters.shed > 0 {
         spans.push(Span::styled(
             format!("⚠ {} shed ", state.counters.shed),
@@ -158,6 +156,10 @@ pub fn status(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             _ => theme.accent,
         };
         spans.push(Span::styled(format!(" {} ", flash.text), style));
+    }
+    // The other links after the flash: what the operator just did is said first.
+    for link in rest {
+        spans.push(link_span(link, theme));
     }
     if state.counters.malformed > 0 {
         spans.push(Span::styled(
