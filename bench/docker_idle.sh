@@ -61,7 +61,7 @@ rss() { awk '/VmRSS/ {printf "%.0f MB", $2/1024}' "/proc/$1/status"; }
 cat > "$WORK/table.md" <<MD
 Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, release build, by \`IDLE=$IDLE bench/docker_idle.sh\`:
 a private dockerd ($(dockerd --version | sed 's/Docker version \([^,]*\).*/\1/')) holding $N running containers of the project,
-the control room following its event stream (the status bar showed the docker link: $SEEN line(s) naming it), beside the same
+the control room following its event stream (its screen named docker on $SEEN line(s): the link and the Ports row), beside the same
 control room with \`[docker] url = ""\` and htop, each in tmux at 200×50, nothing changing, over $IDLE s.
 
 | process | CPU (% of one core) | RSS |
