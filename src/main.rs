@@ -105,6 +105,19 @@ enum Command {
     /// Run the alert rules without a screen, printing what fires and resolves (for a
     /// systemd service: docs/OPERATIONS.md has a unit file). Only watches: read-only.
     Watch,
+    /// What happened between two times, in order, for a post-mortem: state changes of
+    /// agents, workers, ports and containers, failure bursts, operator actions with who,
+    /// executor runs. Times: 14:05, 14:05:30, -30m, or RFC 3339.
+    Timeline {
+        #[arg(long, default_value = "-1h", allow_hyphen_values = true)]
+        from: String,
+        #[arg(long, default_value = "-0m", allow_hyphen_values = true)]
+        to: String,
+        #[arg(long, conflicts_with = "markdown")]
+        json: bool,
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Print the audit trail.
     Audit {
         /// Only the last part: 30m, 2h, 7d.
@@ -476,6 +489,14 @@ fn main() -> ExitCode {
                 };
                 cli::containers::order(&settings, gate(&cli), op, name, go.go()).await
             })
+        }),
+        Some(Command::Timeline {
+            from,
+            to,
+            json,
+            markdown,
+        }) => with_settings(&cli, |settings, rt| {
+            rt.block_on(cli::timeline(&settings, from, to, *json, *markdown))
         }),
         Some(Command::Queue { action }) => with_settings(&cli, |settings, rt| {
             rt.block_on(async {

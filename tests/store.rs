@@ -165,6 +165,21 @@ async fn the_suite_passes_on_sqlite_in_wal_mode() {
     assert_eq!(again.audit_since(0).await.unwrap().len(), 3);
 }
 
+/// A control room and a shell command opening a new SQLite store at the same moment: both
+/// open it (SQLite's migrations take no lock; the second finds the first's work done).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_opening_a_new_store_at_once_both_get_it() {
+    let sb = Sandbox::new("store-race");
+    for round in 0..5 {
+        let path = sb.path(&format!("race{round}/audit.db"));
+        let p = path.to_str().unwrap().to_string();
+        let (a, b) = tokio::join!(Store::open(&p), Store::open(&p));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        a.record(&record(1, "dispatch")).await.unwrap();
+        assert_eq!(b.audit_since(0).await.unwrap().len(), 1);
+    }
+}
+
 #[tokio::test]
 async fn the_suite_passes_on_a_real_postgresql() {
     let pg = Postgres::start();

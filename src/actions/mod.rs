@@ -354,6 +354,10 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
             };
             Some(Event::Older { lines })
         }
+        Effect::SaveTimeline { from_ms, to_ms } => Some(Event::ActionDone {
+            what: "timeline".into(),
+            outcome: save_timeline(ctx, from_ms, to_ms).await,
+        }),
         Effect::SaveLog { path, lines, utc } => {
             let n = lines.len();
             let outcome = tokio::task::spawn_blocking(move || save_lines(&path, &lines, utc))
@@ -418,6 +422,7 @@ fn effect_name(e: &Effect) -> &'static str {
     match e {
         Effect::Quit => "quit",
         Effect::Notify(_) => "notify",
+        Effect::SaveTimeline { .. } => "timeline",
         Effect::DockerLooking(_) => "docker stats",
         Effect::FollowLogs { .. } => "logs",
         Effect::Revoke {
@@ -598,6 +603,64 @@ pub async fn audit(
             .ok()
     };
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), publish).await;
+}
+
+/// Lines read for a timeline at most: a busy hour's worth of state changes and failures.
+const TIMELINE_LINES: i64 = 200_000;
+
+/// The timeline between two times from the store: what `timeline` prints and `:timeline`
+/// saves.
+pub async fn timeline_of(
+    store: &crate::store::Store,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<crate::app::timeline::Entry>, String> {
+    let (from_ms, to_ms) = (from.timestamp_millis(), to.timestamp_millis());
+    let lines = store
+        .activity_between(from_ms, to_ms, TIMELINE_LINES)
+        .await
+        .map_err(|e| e.to_string())?;
+    let audit = store
+        .audit_since(from_ms)
+        .await
+        .map_err(|e| e.to_string())?;
+    let runs = store.runs_since(from_ms).await.map_err(|e| e.to_string())?;
+    Ok(crate::app::timeline::build(
+        &lines, &audit, &runs, from_ms, to_ms,
+    ))
+}
+
+/// `:timeline -30m`: the timeline from the store, as Markdown, into the data dir.
+async fn save_timeline(ctx: &Context, from_ms: i64, to_ms: i64) -> Result<String, String> {
+    use chrono::TimeZone;
+    let store = ctx
+        .store
+        .get()
+        .await
+        .ok_or("no store: the timeline is read from the audit store")?;
+    let at = |ms: i64| {
+        chrono::Utc
+            .timestamp_millis_opt(ms)
+            .single()
+            .unwrap_or_default()
+    };
+    let (from, to) = (at(from_ms), at(to_ms));
+    let entries = timeline_of(&store, from, to).await?;
+    let dir = crate::config::paths::Paths::resolve(None)
+        .data_dir
+        .join("timelines");
+    let path = dir.join(format!("timeline-{}.md", to.format("%Y%m%dT%H%M%SZ")));
+    let text = crate::app::timeline::markdown(&entries, from, to);
+    let n = entries.len();
+    tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(&path, text)?;
+        Ok::<_, std::io::Error>(path)
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map(|p| format!("{n} entries saved to {}", p.display()))
+    .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -113,6 +113,11 @@ pub const COMMANDS: &[(&[&str], &str, &str)] = &[
         ":logs [NAME]",
         "follow a container's stdout and stderr into the activity stream",
     ),
+    (
+        &["timeline"],
+        ":timeline [-30m | 14:05]",
+        "save what happened since then (state changes, failure bursts, actions, runs) as Markdown",
+    ),
     (&["tasks"], ":tasks", "the Tasks view"),
     (&["workers"], ":workers", "the Workers view"),
     (

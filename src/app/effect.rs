@@ -68,6 +68,8 @@ pub enum Effect {
     /// The Containers view opened (true) or closed: the Docker feed samples stats only
     /// while it is open.
     DockerLooking(bool),
+    /// Save the incident timeline between two times to the data dir (`:timeline -30m`).
+    SaveTimeline { from_ms: i64, to_ms: i64 },
     /// Follow a container's logs into the activity stream (`:logs`). Only reads.
     FollowLogs { id: String, source: String },
 }
@@ -101,6 +103,7 @@ impl Effect {
             | Effect::QueueDepths { .. }
             | Effect::Notify(_)
             | Effect::DockerLooking(_)
+            | Effect::SaveTimeline { .. }
             | Effect::FollowLogs { .. } => return None,
         })
     }

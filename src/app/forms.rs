@@ -388,6 +388,30 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
             state.ui.view = View::Metrics;
             Outcome::redraw()
         }
+        "timeline" => {
+            let from = if rest.is_empty() { "-1h" } else { rest };
+            match super::logview::parse_time(from, state.now, state.utc) {
+                Ok(at) if at <= state.now => Outcome {
+                    redraw: true,
+                    effects: vec![Effect::SaveTimeline {
+                        from_ms: at.timestamp_millis(),
+                        to_ms: state.now.timestamp_millis(),
+                    }],
+                },
+                Ok(_) => {
+                    flash(
+                        state,
+                        Level::Warn,
+                        "a timeline starts in the past: :timeline -30m".into(),
+                    );
+                    Outcome::redraw()
+                }
+                Err(why) => {
+                    flash(state, Level::Warn, why);
+                    Outcome::redraw()
+                }
+            }
+        }
         "dashboard" | "home" => {
             state.ui.view = View::Dashboard;
             Outcome::redraw()

@@ -31,6 +31,7 @@ pub mod status;
 pub mod tally;
 pub mod tasks;
 pub mod tasks_view;
+pub mod timeline;
 pub mod ui_state;
 pub mod update;
 #[cfg(test)]

@@ -1720,3 +1720,26 @@ fn a_dispatch_that_ends_stops_its_result_poll() {
     );
     assert!(s.results_awaited.is_empty());
 }
+
+#[test]
+fn timeline_saves_from_the_time_said_to_now_and_refuses_nonsense() {
+    let mut s = state();
+    s.now = t0();
+    let run = |s: &mut State, line: &str| {
+        update(s, key(KeyCode::Char(':')));
+        for c in line.chars() {
+            update(s, key(KeyCode::Char(c)));
+        }
+        update(s, key(KeyCode::Enter)).effects
+    };
+    let effects = run(&mut s, "timeline -30m");
+    assert_eq!(
+        effects,
+        vec![Effect::SaveTimeline {
+            from_ms: (t0() - chrono::Duration::minutes(30)).timestamp_millis(),
+            to_ms: t0().timestamp_millis(),
+        }]
+    );
+    assert!(run(&mut s, "timeline yesterday").is_empty());
+    assert!(s.flash.as_ref().unwrap().text.contains("expected HH:MM"));
+}

@@ -418,6 +418,58 @@ async fn print_runs(store: &Store, since_ms: i64, json: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `chavion-tui timeline --from T --to T [--json | --markdown]`.
+pub async fn timeline(
+    settings: &Settings,
+    from: &str,
+    to: &str,
+    json: bool,
+    markdown: bool,
+) -> ExitCode {
+    let now = chrono::Utc::now();
+    let parse = |t: &str| crate::app::logview::parse_time(t, now, true);
+    let (from, to) = match (parse(from), parse(to)) {
+        (Ok(f), Ok(t)) if f <= t => (f, t),
+        (Ok(_), Ok(_)) => {
+            eprintln!("chavion-tui: --from comes after --to");
+            return ExitCode::from(2);
+        }
+        (Err(why), _) | (_, Err(why)) => {
+            eprintln!("chavion-tui: {why}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(url) = &settings.store_url else {
+        eprintln!("chavion-tui: no audit store configured");
+        return ExitCode::from(2);
+    };
+    let store = match Store::open(url).await {
+        Ok(s) => s,
+        Err(why) => {
+            eprintln!("chavion-tui: {why}");
+            return ExitCode::from(1);
+        }
+    };
+    let entries = match crate::actions::timeline_of(&store, from, to).await {
+        Ok(e) => e,
+        Err(why) => {
+            eprintln!("chavion-tui: {why}");
+            return ExitCode::from(1);
+        }
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"from": from, "to": to, "timeline": entries})
+        );
+    } else if markdown {
+        print!("{}", crate::app::timeline::markdown(&entries, from, to));
+    } else {
+        print!("{}", crate::app::timeline::text(&entries));
+    }
+    ExitCode::SUCCESS
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

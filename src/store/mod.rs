@@ -159,16 +159,33 @@ impl Store {
             // FULL: an outbox entry acknowledged to the operator survives a power cut.
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(open)?;
-        sqlx::migrate!("migrations/sqlite")
-            .run(&pool)
-            .await
-            .map_err(migrate)?;
-        Ok(Store::Sqlite(pool))
+        // SQLite has no migration lock (PostgreSQL's migrator takes an advisory one), and
+        // turning WAL on wants the file to itself: two processes opening a new store at
+        // once (a control room and a shell command) can trip over each other. The loser
+        // tries again and finds the winner's work done.
+        let mut tries = 0;
+        loop {
+            let opened = async {
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .connect_with(options.clone())
+                    .await
+                    .map_err(open)?;
+                sqlx::migrate!("migrations/sqlite")
+                    .run(&pool)
+                    .await
+                    .map_err(migrate)?;
+                Ok::<_, StoreError>(pool)
+            };
+            match opened.await {
+                Ok(pool) => return Ok(Store::Sqlite(pool)),
+                Err(_) if tries < 10 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(100 + fastrand::u64(..200))).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     pub fn describe(&self) -> &'static str {
@@ -292,6 +309,21 @@ impl Store {
         let mut lines = on_pool!(self, pool => {
             sqlx::query_as::<_, StoredLine>("SELECT at_ms, level, source, message FROM activity WHERE at_ms < $1 ORDER BY at_ms DESC, id DESC LIMIT $2")
                 .bind(before_ms).bind(n).fetch_all(pool).await
+        })?;
+        lines.reverse();
+        Ok(lines)
+    }
+
+    /// The lines from `from_ms` to `to_ms`, oldest first, at most `n` (the newest kept).
+    pub async fn activity_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        n: i64,
+    ) -> Result<Vec<StoredLine>, sqlx::Error> {
+        let mut lines = on_pool!(self, pool => {
+            sqlx::query_as::<_, StoredLine>("SELECT at_ms, level, source, message FROM activity WHERE at_ms >= $1 AND at_ms <= $2 ORDER BY at_ms DESC, id DESC LIMIT $3")
+                .bind(from_ms).bind(to_ms).bind(n).fetch_all(pool).await
         })?;
         lines.reverse();
         Ok(lines)
