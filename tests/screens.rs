@@ -720,3 +720,54 @@ fn metrics_view_100x20() {
     assert!(shown.contains("⚠ bad_data: unknown function"), "{shown}");
     insta::assert_snapshot!(screen.backend());
 }
+
+/// The Containers view and a container's detail, from the Engine's own inspect JSON: an
+/// agent's container running, one exited (3), one OOM-killed, and one of the project with
+/// no agent; the detail shows env names, never values.
+#[test]
+fn containers_view_and_detail_120x30() {
+    use chavion_tui::event::ContainerNews;
+    use chavion_tui::feeds::containers::from_inspect;
+    let mut s = fleet();
+    let c = |name: &str, service: &str, state: &str, exit: i64, oom: bool| {
+        let v = serde_json::json!({
+            "Id": format!("{name}0000"), "Name": format!("/{name}"), "RestartCount": 0,
+            "Path": "python", "Args": ["-m", service],
+            "State": {"Status": state, "OOMKilled": oom, "ExitCode": exit,
+                      "StartedAt": "2026-11-23T19:00:00Z",
+                      "FinishedAt": if state == "running" { "0001-01-01T00:00:00Z" } else { "2026-11-23T21:58:00Z" }},
+            "Config": {"Image": format!("chavion/{service}:1.4"), "Env": ["OPENAI_API_KEY=sk-secret", "MODE=prod"],
+                       "Labels": {"com.docker.compose.project": "chavion", "com.docker.compose.service": service}},
+            "NetworkSettings": {"Ports": {"8000/tcp": null}},
+        });
+        from_inspect(&serde_json::from_value(v).unwrap())
+    };
+    update(
+        &mut s,
+        Event::Containers(ContainerNews::Listed(vec![
+            c("chavion-thinking-1", "thinking", "running", 0, false),
+            c("chavion-judging-1", "judging", "exited", 3, false),
+            c("chavion-evolving-1", "evolving", "exited", 137, true),
+            c("chavion-redis-1", "redis", "running", 0, false),
+        ])),
+    );
+    update(
+        &mut s,
+        Event::Key(KeyEvent::new(KeyCode::Char('C'), KeyModifiers::SHIFT)),
+    );
+    let screen = render(&s, 120, 30, &theme(ColorMode::TrueColor));
+    let shown = format!("{:?}", screen.backend());
+    assert!(
+        shown.contains("exited (3)") && shown.contains("OOM-killed"),
+        "{shown}"
+    );
+    insta::assert_snapshot!("containers_view_120x30", screen.backend());
+    key(&mut s, KeyCode::Enter);
+    let detail = render(&s, 120, 30, &theme(ColorMode::TrueColor));
+    let shown = format!("{:?}", detail.backend());
+    assert!(
+        shown.contains("OPENAI_API_KEY") && !shown.contains("sk-secret"),
+        "{shown}"
+    );
+    insta::assert_snapshot!("container_detail_120x30", detail.backend());
+}
