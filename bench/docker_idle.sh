@@ -20,6 +20,8 @@ cleanup() {
   fi
   [ -n "$DPID" ] && kill "$DPID" 2>/dev/null && sleep 3 || true
   [ -n "${RPID:-}" ] && kill "$RPID" 2>/dev/null || true
+  # dockerd mounts its data root over itself: unmount before removing.
+  mount | awk '{print $3}' | grep "^$WORK" | sort -r | xargs -r umount -l 2>/dev/null || true
   rm -rf "$WORK" 2>/dev/null || true
 }
 trap cleanup EXIT

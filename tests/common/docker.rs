@@ -167,6 +167,15 @@ impl Drop for Dockerd {
             }
         }
         self.kill();
+        // dockerd mounts its data root (and its netns under the exec root) over itself:
+        // lazily unmounted, so nothing is left behind in /tmp.
+        let _ = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "mount | awk '{{print $3}}' | grep '^{}' | sort -r | xargs -r umount -l",
+                self.dir.display()
+            ))
+            .status();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
