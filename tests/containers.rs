@@ -19,7 +19,12 @@ fn config(d: &Dockerd) -> String {
 }
 
 fn room(d: &Dockerd, read_only: bool) -> Room {
-    let text = config(d);
+    room_with(d, read_only, "")
+}
+
+/// A room on `d`'s Engine, `extra` added to its `[docker]` table.
+fn room_with(d: &Dockerd, read_only: bool, extra: &str) -> Room {
+    let text = format!("{}{extra}", config(d));
     let mut room = Room::bare(&text, read_only);
     let settings = chavion_tui::config::settings_from_str(&text).unwrap();
     let feed = chavion_tui::feeds::docker::Settings::of(&settings.config).unwrap();
@@ -223,10 +228,24 @@ async fn each_agents_container_is_shown_as_it_is_and_a_confirmed_key_restarts_it
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_only_refuses_and_an_absent_engine_is_one_calm_line() {
     let d = Dockerd::start("readonly");
-    d.service("chavion-thinking-1", "thinking", &[], "sleep 3600");
-    let mut room = room(&d, true);
+    d.service(
+        "chavion-thinking-1",
+        "thinking",
+        &[],
+        "while true; do echo thinking hard; sleep 1; done",
+    );
+    // Logs followed from the start by config (`follow_logs`), read-only or not: reading
+    // them changes nothing.
+    let mut room = room_with(&d, true, "follow_logs = [\"think*\"]\n");
     room.until("the container", |s| {
         summary(s, "chavion-thinking-1").is_some()
+    })
+    .await;
+    room.until("its logs, followed by config", |s| {
+        s.activity
+            .lines
+            .iter()
+            .any(|l| l.source == "thinking" && l.message == "thinking hard")
     })
     .await;
     let before = started_at(&d, "chavion-thinking-1");
