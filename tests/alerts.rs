@@ -155,12 +155,7 @@ fn watch_prints_what_fires_and_resolves_and_stops_on_sigterm() {
     .unwrap();
     let worker = CeleryWorker::start(&url, true, &sb.dir);
     let mut watch = Stop(
-        std::process::Command::new(common::BIN)
-            .arg("watch")
-            .env("HOME", &sb.dir)
-            .env("XDG_CONFIG_HOME", sb.path("config"))
-            .env("XDG_DATA_HOME", sb.path("data"))
-            .env("XDG_STATE_HOME", sb.path("state"))
+        sb.command(&["watch"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()

@@ -67,12 +67,7 @@ async fn prometheus_scrapes_workers_tasks_and_true_queue_depths() {
     let _worker = CeleryWorker::start(&url, true, &sb.dir);
     let port = free_port();
     let mut watch = common::Reaped(
-        std::process::Command::new(common::BIN)
-            .args(["watch", "--metrics", &port.to_string()])
-            .env("HOME", &sb.dir)
-            .env("XDG_CONFIG_HOME", sb.path("config"))
-            .env("XDG_DATA_HOME", sb.path("data"))
-            .env("XDG_STATE_HOME", sb.path("state"))
+        sb.command(&["watch", "--metrics", &port.to_string()])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

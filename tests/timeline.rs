@@ -47,12 +47,7 @@ fn a_recorded_session_becomes_a_timeline_with_who_did_what() {
     .unwrap();
     let worker = CeleryWorker::start(&url, true, &sb.dir);
     let watch = common::Reaped(
-        std::process::Command::new(common::BIN)
-            .arg("watch")
-            .env("HOME", &sb.dir)
-            .env("XDG_CONFIG_HOME", sb.path("config"))
-            .env("XDG_DATA_HOME", sb.path("data"))
-            .env("XDG_STATE_HOME", sb.path("state"))
+        sb.command(&["watch"])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -70,12 +65,8 @@ fn a_recorded_session_becomes_a_timeline_with_who_did_what() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let out = std::process::Command::new(common::BIN)
-        .args(["dispatch", "THINKING", "thinking.add", "--args", "[2, 3]"])
-        .env("HOME", &sb.dir)
-        .env("XDG_CONFIG_HOME", sb.path("config"))
-        .env("XDG_DATA_HOME", sb.path("data"))
-        .env("XDG_STATE_HOME", sb.path("state"))
+    let out = sb
+        .command(&["dispatch", "THINKING", "thinking.add", "--args", "[2, 3]"])
         .env("USER", "ana-oncall")
         .output()
         .unwrap();

@@ -15,7 +15,6 @@ use crate::feeds::model::*;
 
 pub fn update(state: &mut State, event: Event) -> Outcome {
     let mut out = apply_event(state, event);
-    out.effects.append(&mut state.effects_due);
     // In the Tasks view something is always selected once there is a task, so Enter and `x`
     // act on the highlighted row; from then on the selection follows that task's id.
     if state.ui.view == View::Tasks && state.ui.task_pick.is_none() && !state.tasks.by_id.is_empty()

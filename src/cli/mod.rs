@@ -270,6 +270,18 @@ pub enum Trail {
     Outbox,
 }
 
+/// The store the trail is read from: exit 2 when none is configured, 1 when it will not open.
+async fn open_trail(settings: &Settings) -> Result<Store, ExitCode> {
+    let Some(url) = &settings.store_url else {
+        eprintln!("chavion-tui: no audit store configured");
+        return Err(ExitCode::from(2));
+    };
+    Store::open(url).await.map_err(|why| {
+        eprintln!("chavion-tui: {why}");
+        ExitCode::from(1)
+    })
+}
+
 pub async fn audit(settings: &Settings, since: Option<&str>, json: bool, what: Trail) -> ExitCode {
     let since_ms = match since.map(parse_duration).transpose() {
         Ok(d) => d.map_or(0, |d| crate::store::now_ms() - d),
@@ -278,16 +290,9 @@ pub async fn audit(settings: &Settings, since: Option<&str>, json: bool, what: T
             return ExitCode::from(2);
         }
     };
-    let Some(url) = &settings.store_url else {
-        eprintln!("chavion-tui: no audit store configured");
-        return ExitCode::from(2);
-    };
-    let store = match Store::open(url).await {
+    let store = match open_trail(settings).await {
         Ok(s) => s,
-        Err(why) => {
-            eprintln!("chavion-tui: {why}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     match what {
         Trail::Runs => return print_runs(&store, since_ms, json).await,
@@ -439,16 +444,9 @@ pub async fn timeline(
             return ExitCode::from(2);
         }
     };
-    let Some(url) = &settings.store_url else {
-        eprintln!("chavion-tui: no audit store configured");
-        return ExitCode::from(2);
-    };
-    let store = match Store::open(url).await {
+    let store = match open_trail(settings).await {
         Ok(s) => s,
-        Err(why) => {
-            eprintln!("chavion-tui: {why}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     let entries = match crate::actions::timeline_of(&store, from, to).await {
         Ok(e) => e,

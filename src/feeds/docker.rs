@@ -175,18 +175,7 @@ async fn follow(
     looking: &Arc<AtomicBool>,
 ) -> String {
     // Subscribed before listing, so nothing that happens in between is missed.
-    let mut filters = HashMap::new();
-    filters.insert("type".to_string(), vec!["container".to_string()]);
-    if !s.project.is_empty() {
-        filters.insert(
-            "label".into(),
-            vec![format!(
-                "{}={}",
-                super::containers::PROJECT_LABEL,
-                s.project
-            )],
-        );
-    }
+    let filters = filters(s, &[("type", "container")]);
     let mut events = docker.events(Some(EventsOptions {
         filters: Some(filters),
         ..Default::default()
@@ -195,7 +184,8 @@ async fn follow(
         Ok(l) => l,
         Err(why) => return why,
     };
-    let running: Vec<(String, String)> = listed
+    // Every listed container, running or not: a follower waits for a stopped one to run.
+    let sources: Vec<(String, String)> = listed
         .iter()
         .map(|c| {
             (
@@ -217,7 +207,7 @@ async fn follow(
         return "stopping".into();
     }
     let mut followers = Vec::new();
-    for (id, service) in running {
+    for (id, service) in sources {
         if s.follow_logs
             .iter()
             .any(|f| crate::glob::matches(f, &service))
@@ -277,12 +267,15 @@ async fn follow(
     why
 }
 
-/// Every container of the project (or of the Engine), inspected.
-pub async fn list(s: &Settings, docker: &Docker) -> Result<Vec<Container>, String> {
-    let mut filters = HashMap::new();
+/// `base` filters, narrowed to the configured Compose project when there is one.
+fn filters(s: &Settings, base: &[(&str, &str)]) -> HashMap<String, Vec<String>> {
+    let mut f: HashMap<String, Vec<String>> = base
+        .iter()
+        .map(|(k, v)| (k.to_string(), vec![v.to_string()]))
+        .collect();
     if !s.project.is_empty() {
-        filters.insert(
-            "label".to_string(),
+        f.insert(
+            "label".into(),
             vec![format!(
                 "{}={}",
                 super::containers::PROJECT_LABEL,
@@ -290,6 +283,12 @@ pub async fn list(s: &Settings, docker: &Docker) -> Result<Vec<Container>, Strin
             )],
         );
     }
+    f
+}
+
+/// Every container of the project (or of the Engine), inspected.
+pub async fn list(s: &Settings, docker: &Docker) -> Result<Vec<Container>, String> {
+    let filters = filters(s, &[]);
     let summaries = docker
         .list_containers(Some(ListContainersOptions {
             all: true,
@@ -344,18 +343,7 @@ async fn sample(s: &Settings, docker: &Docker, tx: &mpsc::Sender<Event>) -> Resu
 }
 
 async fn list_running(s: &Settings, docker: &Docker) -> Result<Vec<String>, String> {
-    let mut filters = HashMap::new();
-    filters.insert("status".to_string(), vec!["running".to_string()]);
-    if !s.project.is_empty() {
-        filters.insert(
-            "label".to_string(),
-            vec![format!(
-                "{}={}",
-                super::containers::PROJECT_LABEL,
-                s.project
-            )],
-        );
-    }
+    let filters = filters(s, &[("status", "running")]);
     Ok(docker
         .list_containers(Some(ListContainersOptions {
             filters: Some(filters),

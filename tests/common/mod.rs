@@ -36,16 +36,20 @@ impl Sandbox {
     }
 
     pub fn cmd(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// The real binary with `args`, its HOME and XDG dirs in the sandbox, not yet started.
+    pub fn command(&self, args: &[&str]) -> Command {
         let d = &self.dir;
-        Command::new(BIN)
-            .args(args)
+        let mut c = Command::new(BIN);
+        c.args(args)
             .env("HOME", d)
             .env("XDG_CONFIG_HOME", d.join("config"))
             .env("XDG_DATA_HOME", d.join("data"))
             .env("XDG_STATE_HOME", d.join("state"))
-            .env_remove("CHAVION_TUI_CONFIG")
-            .output()
-            .unwrap()
+            .env_remove("CHAVION_TUI_CONFIG");
+        c
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
