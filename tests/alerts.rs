@@ -322,3 +322,49 @@ async fn a_closed_required_port_fires_and_every_notifier_hears_of_it() {
     assert_eq!(ok.json()[1]["status"], "resolved");
     assert_eq!(slack.json().len(), 1, "slack asked for no resolutions");
 }
+
+/// The demo's alerts are simulated: a notifier configured to a real receiver hears nothing
+/// from a demo control room, and the log says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_never_notifies_anyone() {
+    use chavion_tui::app::Effect;
+    use chavion_tui::app::alerts::Notice;
+    use common::http::{Answer, Recorder};
+    let hook = Recorder::start(Answer::Status(200)).await;
+    let text = format!(
+        "socketio = []\nports = []\n[[notify]]\nname = \"hook\"\nwebhook = \"{}\"\n",
+        hook.url("/hook")
+    );
+    let mut room = Room::bare(&text, false);
+    room.ctx.gate = chavion_tui::gate::Gate {
+        demo: true,
+        read_only: false,
+    };
+    let notice = Notice {
+        status: "firing",
+        rule: "worker offline".into(),
+        severity: "critical",
+        subject: "thinking@demo".into(),
+        detail: "no heartbeat".into(),
+        since: "2026-12-01T00:00:00Z".into(),
+        at: "2026-12-01T00:05:00Z".into(),
+        source: "chavion-tui@demo".into(),
+        text: "FIRING worker offline".into(),
+        to: vec!["hook".into()],
+    };
+    chavion_tui::actions::spawn(
+        Effect::Notify(Box::new(notice)),
+        room.ctx.clone(),
+        room.tx.clone(),
+    );
+    room.until("the refusal in the log", |s| {
+        s.activity.lines.iter().any(|l| {
+            l.source == "notify hook" && l.message == "not sent: the demo's alerts are simulated"
+        })
+    })
+    .await;
+    assert!(
+        hook.bodies.lock().unwrap().is_empty(),
+        "the receiver heard nothing"
+    );
+}
