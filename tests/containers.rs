@@ -85,7 +85,7 @@ async fn each_agents_container_is_shown_as_it_is_and_a_confirmed_key_restarts_it
     d.service(
         "chavion-executing-1",
         "executing",
-        &["--memory", "8m"],
+        &["--memory", "8m", "--memory-swap", "8m"],
         "x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done",
     );
     d.service("chavion-redis-1", "redis", &[], "sleep 3600");
