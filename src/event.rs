@@ -11,6 +11,8 @@ use crate::feeds::model::FeedItem;
 pub mod links {
     /// The pub/sub connection: agents, activity, Celery's events, the audit channel.
     pub const REDIS: &str = "redis";
+    /// The flight recorder (not a connection, but it can stop: a full disk).
+    pub const RECORDER: &str = "recorder";
     /// The queue-depth sampler's connection.
     pub const QUEUES: &str = "queues";
     /// The Docker Engine's event stream.
@@ -36,6 +38,13 @@ pub enum Event {
     FeedBatch {
         at: DateTime<Utc>,
         items: Vec<FeedItem>,
+    },
+    /// A batch decoded from Redis, with the messages it came from when the flight recorder
+    /// wants them (the loop takes them out before `update`; see `recorder`).
+    WireBatch {
+        at: DateTime<Utc>,
+        items: Vec<FeedItem>,
+        wire: Wire,
     },
     /// The health of one link to the outside world changed.
     Link {
@@ -132,8 +141,15 @@ pub enum Event {
     },
 }
 
+/// Messages as Redis delivered them: (channel, payload), and their payloads' bytes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Wire {
+    pub messages: Vec<(String, Vec<u8>)>,
+    pub bytes: usize,
+}
+
 /// News from the Docker Engine.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ContainerNews {
     /// Everything, at connect: replaces what was known.
     Listed(Vec<crate::feeds::containers::Container>),
@@ -150,7 +166,7 @@ pub enum ContainerNews {
 }
 
 /// One `[[panels]]` query's answer.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PanelRead {
     /// Its place in the config's `[[panels]]`.
     pub index: usize,
@@ -158,13 +174,13 @@ pub struct PanelRead {
 }
 
 /// One series of a panel: its labels (cleaned) and its points, oldest first; NaN is a gap.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PanelSeries {
     pub label: String,
     pub points: Vec<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum LinkHealth {
     Connecting,
     Up,
@@ -178,7 +194,7 @@ pub enum LinkHealth {
     },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ProbeOutcome {
     /// `cert_days`: for TLS probes, the days left on the server's certificate.
     Up {
@@ -191,7 +207,7 @@ pub enum ProbeOutcome {
 }
 
 /// How a dispatch went: what `Event::Dispatched` carries.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Delivery {
     /// On the queue now.
     Sent,
@@ -202,7 +218,7 @@ pub enum Delivery {
 }
 
 /// Where a dispatch is, once no worker has reported it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Place {
     /// Still in its queue: a backlog.
     Queued,

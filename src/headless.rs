@@ -29,6 +29,7 @@ pub async fn watch(
         crash_after: None,
         metrics,
         metrics_public: public,
+        record: true,
     };
     let Wiring {
         mut state,
@@ -38,6 +39,7 @@ pub async fn watch(
         persist_tx,
         background,
         mut scrapes,
+        mut recorder,
     } = Wiring::start(&settings, &opts);
     let mut seen = state.activity.total;
     let rules = state.alerts.rules.len();
@@ -58,6 +60,8 @@ pub async fn watch(
             },
             _ = tokio::signal::ctrl_c() => break "SIGINT".to_string(),
         };
+        let mut ev = ev;
+        recorder.note(&mut ev);
         let out = update(&mut state, ev);
         seen = print_alert_lines(&state, seen, &persist_tx);
         let mut quit = None;
@@ -81,6 +85,7 @@ pub async fn watch(
     };
     say(&format!("chavion-tui watch: stopping ({why})"));
     background.stop(ctx, persist_tx).await;
+    recorder.stop();
     ExitCode::SUCCESS
 }
 

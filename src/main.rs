@@ -118,6 +118,29 @@ enum Command {
         #[arg(long)]
         markdown: bool,
     },
+    /// Play the flight recorder back through the same screen: the state at --from (rebuilt
+    /// from the --warmup before it), then the events at --speed times real time, or one at
+    /// a time with --step. Read-only: nothing reaches the platform. With --snapshot, print
+    /// the state at --to as JSON (the `status --json` schema, plus tasks and workers).
+    /// Times: 14:05, 14:05:30, -30m, or RFC 3339. --demo replays the demo's recordings.
+    Replay {
+        #[arg(long, default_value = "-15m", allow_hyphen_values = true)]
+        from: String,
+        #[arg(long, default_value = "-0m", allow_hyphen_values = true)]
+        to: String,
+        /// Times real time (0.01 to 10000).
+        #[arg(long, default_value_t = 1.0, conflicts_with = "step")]
+        speed: f64,
+        /// Start paused; `.` applies one event at a time.
+        #[arg(long)]
+        step: bool,
+        /// Print the state at --to as JSON instead of opening the screen.
+        #[arg(long)]
+        snapshot: bool,
+        /// How much recorded time before --from rebuilds the state (30m, 2h).
+        #[arg(long, default_value = "1h")]
+        warmup: String,
+    },
     /// Print the audit trail.
     Audit {
         /// Only the last part: 30m, 2h, 7d.
@@ -490,6 +513,27 @@ fn main() -> ExitCode {
                 cli::containers::order(&settings, gate(&cli), op, name, go.go()).await
             })
         }),
+        Some(Command::Replay {
+            from,
+            to,
+            speed,
+            step,
+            snapshot,
+            warmup,
+        }) => {
+            let demo = cli.demo;
+            let ask = chavion_tui::replay::Replay {
+                from: from.clone(),
+                to: to.clone(),
+                speed: *speed,
+                step: *step,
+                snapshot: *snapshot,
+                warmup: warmup.clone(),
+            };
+            with_settings(&cli, |settings, rt| {
+                rt.block_on(chavion_tui::replay::command(&settings, demo, ask))
+            })
+        }
         Some(Command::Timeline {
             from,
             to,
@@ -765,6 +809,7 @@ fn tui(cli: &Cli) -> ExitCode {
         crash_after: cli.crash_after_ms.map(Duration::from_millis),
         metrics,
         metrics_public: cli.metrics_public,
+        record: true,
     };
     let result = runtime.block_on(run::run(settings, opts));
     term::restore();

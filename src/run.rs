@@ -28,6 +28,7 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
         persist_tx,
         background,
         mut scrapes,
+        mut recorder,
     } = Wiring::start(&settings, &opts);
     let cfg = &settings.config;
     let mut persisted = state.activity.total;
@@ -88,7 +89,8 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
         };
         let mut pending = Some(first);
         let mut drained = 0;
-        while let Some(ev) = pending.take() {
+        while let Some(mut ev) = pending.take() {
+            recorder.note(&mut ev);
             let out = update(&mut state, ev);
             dirty |= out.redraw;
             persisted = hand_over_new_lines(&state, persisted, &persist_tx);
@@ -132,6 +134,7 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
         "took in"
     );
     background.stop(ctx, persist_tx).await;
+    recorder.stop();
     terminal.show_cursor()?;
     tracing::info!("control room down");
     Ok(())

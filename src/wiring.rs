@@ -33,6 +33,8 @@ pub struct Wiring {
     pub background: Background,
     /// Scrapes of /metrics waiting for the loop to render them (none when not served).
     pub scrapes: Option<mpsc::Receiver<crate::metrics::serve::Scrape>>,
+    /// The flight recorder's handle (off unless `Options::record`).
+    pub recorder: crate::recorder::Recorder,
 }
 
 /// The tasks a control room runs beside its loop.
@@ -78,6 +80,7 @@ impl Wiring {
             persist_rx,
         ));
         let (scrapes, also) = serve_metrics(opts, &mut state, &mut tasks);
+        let recorder = start_recorder(settings, opts, &tx);
         if opts.demo {
             tasks.push(demo::spawn(cfg, channels(settings), tx.clone()));
             let agents = cfg
@@ -90,7 +93,7 @@ impl Wiring {
                 tx.clone(),
             )));
         } else {
-            tasks.extend(live_feeds(settings, &ctx, &tx, also));
+            tasks.extend(live_feeds(settings, &ctx, &tx, also, recorder.is_on()));
             let (sio, links) = spawn_socketio(settings, &tx);
             sio_tasks = sio;
             ctx.socketio = links;
@@ -110,6 +113,54 @@ impl Wiring {
                 writer,
             },
             scrapes,
+            recorder,
+        }
+    }
+}
+
+/// The flight recorder for this platform, when asked for and configured; a second control
+/// room on the same platform and host leaves it to the first, and says so.
+fn start_recorder(
+    settings: &Settings,
+    opts: &Options,
+    tx: &mpsc::Sender<Event>,
+) -> crate::recorder::Recorder {
+    use crate::recorder::{NotStarted, Recorder, format::Meta, writer::Keep};
+    let cfg = &settings.config;
+    if !opts.record || !cfg.recorder.enabled {
+        return Recorder::off();
+    }
+    let platform = crate::recorder::platform_name(cfg.redis.url.get_ref(), opts.demo);
+    let data_dir = crate::config::paths::Paths::resolve(None).data_dir;
+    let keep = Keep {
+        dir: crate::recorder::dir_for(&data_dir, &platform),
+        age: chrono::Duration::days(*cfg.recorder.keep_days.get_ref() as i64),
+        bytes: cfg.recorder.keep_mib.get_ref().saturating_mul(1024 * 1024),
+        segment_bytes: 64 * 1024 * 1024,
+        segment_age: chrono::Duration::hours(1),
+    };
+    let meta = Meta {
+        platform,
+        channels: channels(settings),
+        version: env!("CARGO_PKG_VERSION").into(),
+    };
+    let said = |outcome| Event::ActionDone {
+        what: "recorder".into(),
+        outcome,
+    };
+    match Recorder::start(keep, meta, tx.clone()) {
+        Ok(r) => r,
+        Err(NotStarted::Taken) => {
+            let _ = tx.try_send(said(Ok(
+                "another control room on this host records this platform: this one leaves it to that one".into(),
+            )));
+            Recorder::off()
+        }
+        Err(NotStarted::Failed(why)) => {
+            let _ = tx.try_send(said(Err(format!(
+                "the flight recorder did not start: {why}"
+            ))));
+            Recorder::off()
         }
     }
 }
@@ -150,6 +201,7 @@ fn live_feeds(
     ctx: &actions::Context,
     tx: &mpsc::Sender<Event>,
     also: Option<(String, u16, bool)>,
+    keep_wire: bool,
 ) -> Vec<JoinHandle<()>> {
     let cfg = &settings.config;
     let mut tasks = probes::spawn(probes::targets(cfg), tx.clone());
@@ -157,7 +209,10 @@ fn live_feeds(
     mapped.extend(also);
     tasks.push(tokio::spawn(exposure_loop(mapped, tx.clone())));
     tasks.extend(crate::feeds::redis::spawn(
-        feed_config(settings),
+        crate::feeds::redis::FeedConfig {
+            keep_wire,
+            ..feed_config(settings)
+        },
         tx.clone(),
     ));
     tasks.extend(crate::feeds::prometheus::spawn(cfg, tx.clone()));
@@ -215,6 +270,8 @@ pub struct Options {
     pub metrics: Option<std::net::TcpListener>,
     /// The operator said `--metrics-public`: a public /metrics is meant, not an exposure.
     pub metrics_public: bool,
+    /// Run the flight recorder (when `recorder.enabled`): the TUI and `watch` do.
+    pub record: bool,
 }
 
 const CHANNEL: usize = 8192;
@@ -260,6 +317,7 @@ pub fn feed_config(settings: &Settings) -> FeedConfig {
             .celery
             .enable_events
             .then(|| Duration::from_secs(*cfg.celery.enable_events_secs.get_ref())),
+        keep_wire: false,
     }
 }
 

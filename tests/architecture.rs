@@ -51,6 +51,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("feeds::logfiles", 4),
     ("feeds::journal", 4),
     ("app", 4),
+    // The flight recorder: events to disk and back (below the loop, beside the app).
+    ("recorder", 4),
     // Above the app: effects performed, state drawn.
     ("actions", 5),
     ("ui", 5),
@@ -59,6 +61,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("wiring", 6),
     ("run", 7),
     ("headless", 7),
+    ("replay", 7),
     ("cli", 7),
 ];
 

@@ -469,6 +469,7 @@ impl State {
                 alert_pick: None,
                 detail_link: None,
                 worker_scroll: 0,
+                replay: None,
             },
         }
     }

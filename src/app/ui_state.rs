@@ -287,4 +287,19 @@ pub struct Ui {
     /// The Alerts view's selected alert, by rule and subject (`alert_book::ack_target`).
     pub alert_pick: Option<String>,
     pub worker_scroll: u16,
+    /// Set only by `chavion-tui replay`: the recorded time shown in the title bar.
+    pub replay: Option<ReplayClock>,
+}
+
+/// What the replay's clock bar shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayClock {
+    /// The recorded time of the last event applied.
+    pub at: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Times real time (0 when stepping).
+    pub speed: f64,
+    pub paused: bool,
+    /// A word for the operator: a jump's prompt, the alarm stopped at, the end reached.
+    pub note: String,
 }

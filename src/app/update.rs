@@ -41,7 +41,7 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
             redraw: apply(state, at, *item),
             effects: Vec::new(),
         },
-        Event::FeedBatch { at, items } => {
+        Event::FeedBatch { at, items } | Event::WireBatch { at, items, .. } => {
             let mut redraw = false;
             for item in items {
                 redraw |= apply(state, at, item);

@@ -18,6 +18,16 @@ impl Default for StoreConfig {
     }
 }
 
+impl Default for RecorderConfig {
+    fn default() -> Self {
+        RecorderConfig {
+            enabled: true,
+            keep_days: sp(7),
+            keep_mib: sp(2048),
+        }
+    }
+}
+
 impl Default for LogsConfig {
     fn default() -> Self {
         LogsConfig {
@@ -129,6 +139,7 @@ impl Default for Config {
             activity: ActivityConfig::default(),
             celery: CeleryConfig::default(),
             store: StoreConfig::default(),
+            recorder: RecorderConfig::default(),
             executor: ExecutorConfig::default(),
             logs: LogsConfig::default(),
             keymap: KeymapConfig::default(),

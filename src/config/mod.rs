@@ -39,6 +39,7 @@ pub fn parse_config(text: &str, file: &Path) -> (Option<(Config, Overrides)>, Ve
 }
 
 /// What the program runs with, fully resolved.
+#[derive(Clone)]
 pub struct Settings {
     pub config: Config,
     pub theme: Theme,
@@ -438,7 +439,7 @@ mod defaults_as_data {
         }
         same!(
             redis, celery, store, ui, probes, activity, agents, ports, socketio, logs, executor,
-            keymap, alerts, notify, prometheus, panels, docker
+            keymap, alerts, notify, prometheus, panels, docker, recorder
         );
         assert!(
             differ.is_empty(),

@@ -16,6 +16,8 @@ pub struct Config {
     pub activity: ActivityConfig,
     pub celery: CeleryConfig,
     pub store: StoreConfig,
+    /// The flight recorder: every event kept on disk for replay.
+    pub recorder: RecorderConfig,
     pub executor: ExecutorConfig,
     pub logs: LogsConfig,
     pub keymap: KeymapConfig,
@@ -210,6 +212,17 @@ pub struct StoreConfig {
     pub url: Spanned<String>,
     /// Activity lines kept in the store; older ones are trimmed with each batch.
     pub activity_keep: Spanned<i64>,
+}
+
+/// The flight recorder (docs/RECORDER.md): segments in the data dir's `recordings/`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecorderConfig {
+    pub enabled: bool,
+    /// Segments older than this many days are removed, oldest first.
+    pub keep_days: Spanned<u64>,
+    /// And the oldest go while all of them together are over this many MiB.
+    pub keep_mib: Spanned<u64>,
 }
 
 /// The services' own log files, followed like `tail -F` into the activity stream.

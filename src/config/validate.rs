@@ -544,6 +544,18 @@ fn validate_bounds(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, St
             ),
         );
     }
+    if !(1..=3650).contains(cfg.recorder.keep_days.get_ref()) {
+        err(
+            cfg.recorder.keep_days.span(),
+            "recorder.keep_days must be between 1 and 3650".into(),
+        );
+    }
+    if !(64..=1_048_576).contains(cfg.recorder.keep_mib.get_ref()) {
+        err(
+            cfg.recorder.keep_mib.span(),
+            "recorder.keep_mib must be between 64 and 1048576 (1 TiB)".into(),
+        );
+    }
     if !(1..=100_000_000).contains(cfg.store.activity_keep.get_ref()) {
         err(
             cfg.store.activity_keep.span(),

@@ -12,7 +12,7 @@ use crate::sanitize::clean;
 pub const SERVICE_LABEL: &str = "com.docker.compose.service";
 pub const PROJECT_LABEL: &str = "com.docker.compose.project";
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Container {
     pub id: String,
     /// Without Docker's leading `/`.
@@ -44,7 +44,7 @@ pub struct Container {
     pub memory_limit: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RunState {
     Created,
     Running,
@@ -214,7 +214,7 @@ fn time(text: Option<&str>) -> Option<DateTime<Utc>> {
 }
 
 /// One stats sample: CPU % (of one core, as `docker stats` shows it) and memory use.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Usage {
     pub cpu_pct: f64,
     pub mem: u64,

@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Listener {
     pub addr: IpAddr,
     pub port: u16,
@@ -61,7 +61,7 @@ fn parse_addr(hex: &str) -> Option<IpAddr> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Finding {
     /// An internal service listening on a non-loopback address.
     Exposed {

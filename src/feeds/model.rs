@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum FeedItem {
     Agent(AgentReport),
     Activity(ActivityReport),
@@ -19,7 +19,7 @@ pub enum FeedItem {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AgentState {
     Idle,
@@ -42,7 +42,7 @@ impl AgentState {
 }
 
 /// One agent's self-report on `chavion:agents:<NAME>` (see docs/PROTOCOL.md).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AgentReport {
     pub agent: String,
     pub state: AgentState,
@@ -54,7 +54,9 @@ pub struct AgentReport {
     pub ts: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Level {
     Debug,
     Info,
@@ -84,7 +86,7 @@ impl Level {
 }
 
 /// One line on `chavion:activity`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ActivityReport {
     pub ts: Option<DateTime<Utc>>,
     pub level: Level,
@@ -93,14 +95,14 @@ pub struct ActivityReport {
     pub task_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum WorkerEventKind {
     Online,
     Heartbeat,
     Offline,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum TaskEventKind {
     Sent,
     Received,
@@ -139,7 +141,7 @@ impl TaskEventKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WorkerEvent {
     pub kind: WorkerEventKind,
     pub hostname: String,
@@ -152,7 +154,7 @@ pub struct WorkerEvent {
     pub sw_ver: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct TaskFields {
     pub name: Option<String>,
     pub args: Option<String>,
@@ -171,7 +173,7 @@ pub struct TaskFields {
 }
 
 /// What task-sent and task-received say of how a task was sent.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Sending {
     /// When it is due (a countdown or an ETA) and when it expires: RFC 3339, as sent.
     pub eta: Option<String>,
@@ -200,7 +202,7 @@ impl Sending {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TaskEvent {
     pub kind: TaskEventKind,
     pub uuid: String,
@@ -209,14 +211,14 @@ pub struct TaskEvent {
     pub fields: TaskFields,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum CeleryEvent {
     Worker(WorkerEvent),
     Task(TaskEvent),
 }
 
 /// One sample of a queue's depth: the sum of its four priority sub-queues.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QueueSample {
     pub queue: String,
     pub depth: u64,
@@ -225,7 +227,7 @@ pub struct QueueSample {
 }
 
 /// One operator action, as announced on the audit channel.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AuditNote {
     /// The control room that did it.
     pub instance: String,

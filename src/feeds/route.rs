@@ -9,7 +9,7 @@ use crate::sanitize::clean_bytes;
 /// Shown in warnings: enough to recognise the payload, never enough to flood the log.
 const RAW_PREVIEW: usize = 200;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Channels {
     pub agents: String,
     pub activity: String,

@@ -148,7 +148,7 @@ fn pidbox_wrap(body: &Value, now: f64) -> Vec<u8> {
 }
 
 /// What the operator asked to run; everything a Celery protocol v2 message needs.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TaskRequest {
     pub id: String,
     pub name: String,

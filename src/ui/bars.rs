@@ -12,8 +12,35 @@ use crate::config::keymap::{Action, Section};
 use crate::config::theme::Theme;
 use crate::event::LinkHealth;
 
+/// The replay's clock: the recorded time, the pace, and what was last said.
+fn replay_clock<'a>(
+    clock: &crate::app::ui_state::ReplayClock,
+    utc: bool,
+    theme: &Theme,
+) -> Vec<Span<'a>> {
+    let when = super::fmt::stamp(clock.at, utc);
+    let pace = if clock.paused {
+        "paused".to_string()
+    } else if clock.speed >= 1.0 {
+        format!("×{}", clock.speed)
+    } else {
+        format!("×{:.2}", clock.speed)
+    };
+    let mut out = vec![
+        Span::styled(format!(" REPLAY {when} {pace} "), theme.badge_demo),
+        Span::raw(" "),
+    ];
+    if !clock.note.is_empty() {
+        out.push(Span::styled(format!("{} ", clock.note), theme.level_warn));
+    }
+    out
+}
+
 pub fn title(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let mut spans = vec![Span::styled(" chavion-tui ", theme.title)];
+    if let Some(clock) = &state.ui.replay {
+        spans.extend(replay_clock(clock, state.utc, theme));
+    }
     if state.session.demo {
         spans.push(Span::styled(" DEMO ", theme.badge_demo));
         spans.push(Span::raw(" "));

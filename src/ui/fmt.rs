@@ -22,6 +22,17 @@ pub fn clock(at: DateTime<Utc>, utc: bool) -> String {
     }
 }
 
+/// Date and time, on the clock the screen shows (the replay's clock bar).
+pub fn stamp(at: DateTime<Utc>, utc: bool) -> String {
+    if utc {
+        at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    } else {
+        at.with_timezone(&Local)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    }
+}
+
 const BARS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
 /// A one-row sparkline of the newest `width` samples, scaled to their maximum.

@@ -20,11 +20,57 @@ pub struct Room {
     /// Feeds and samplers the room runs, aborted on drop.
     pub tasks: Vec<JoinHandle<()>>,
     pub ctx: actions::Context,
+    /// The flight recorder, when the room records (`start_recording`).
+    pub recorder: chavion_tui::recorder::Recorder,
 }
 
 impl Room {
     /// `extra` is appended to a config that points everything at `redis_url`.
     pub fn start(redis_url: &str, extra: &str, read_only: bool) -> Room {
+        let text = Room::config_for(redis_url, extra);
+        let (settings, mut room) = Room::with_settings(&text, read_only);
+        room.tasks =
+            chavion_tui::feeds::redis::spawn(wiring::feed_config(&settings), room.tx.clone());
+        room
+    }
+
+    /// As `start`, recording everything it takes in (the Redis feed's raw messages too) into
+    /// `dir`, as the TUI's loop does. Returns the settings, for a replay of the recording.
+    pub fn start_recording(
+        redis_url: &str,
+        extra: &str,
+        dir: &std::path::Path,
+    ) -> (config::Settings, Room) {
+        use chavion_tui::recorder::{Recorder, format::Meta, writer::Keep};
+        let text = Room::config_for(redis_url, extra);
+        let (settings, mut room) = Room::with_settings(&text, false);
+        let keep = Keep {
+            dir: dir.to_path_buf(),
+            age: chrono::Duration::days(7),
+            bytes: 1 << 30,
+            segment_bytes: 64 << 20,
+            segment_age: chrono::Duration::hours(1),
+        };
+        let meta = Meta {
+            platform: "test".into(),
+            channels: wiring::feed_config(&settings).channels,
+            version: "test".into(),
+        };
+        room.recorder = Recorder::start(keep, meta, room.tx.clone())
+            .unwrap_or_else(|e| panic!("the recorder did not start: {e:?}"));
+        let feed = chavion_tui::feeds::redis::FeedConfig {
+            keep_wire: true,
+            ..wiring::feed_config(&settings)
+        };
+        room.tasks = chavion_tui::feeds::redis::spawn(feed, room.tx.clone());
+        room.tasks.extend(chavion_tui::feeds::probes::spawn(
+            chavion_tui::feeds::probes::targets(&settings.config),
+            room.tx.clone(),
+        ));
+        (settings, room)
+    }
+
+    fn config_for(redis_url: &str, extra: &str) -> String {
         let port = redis_url
             .rsplit(':')
             .next()
@@ -32,14 +78,10 @@ impl Room {
             .split('/')
             .next()
             .unwrap();
-        let text = format!(
+        format!(
             "[redis]\nurl = \"{redis_url}\"\n[celery]\nenable_events_secs = 1\nsample_ms = 200\n{extra}\n\
              [[ports]]\nname = \"Redis\"\nhost = \"127.0.0.1\"\nport = {port}\n"
-        );
-        let (settings, mut room) = Room::with_settings(&text, read_only);
-        room.tasks =
-            chavion_tui::feeds::redis::spawn(wiring::feed_config(&settings), room.tx.clone());
-        room
+        )
     }
 
     /// A control room that runs only its Socket.IO endpoints, from `config` (TOML).
@@ -96,6 +138,7 @@ impl Room {
             tx,
             tasks: Vec::new(),
             ctx,
+            recorder: chavion_tui::recorder::Recorder::off(),
         };
         (settings, room)
     }
@@ -149,11 +192,11 @@ impl Room {
 
     /// The clock moves on; what the tick asks for (looking for a quiet dispatch) is done.
     async fn tick(&mut self) {
-        let out = update(&mut self.state, Event::Tick(Utc::now()));
-        self.perform(out).await;
+        self.apply(Event::Tick(Utc::now())).await;
     }
 
-    async fn apply(&mut self, ev: Event) {
+    async fn apply(&mut self, mut ev: Event) {
+        self.recorder.note(&mut ev);
         let out = update(&mut self.state, ev);
         self.perform(out).await;
     }

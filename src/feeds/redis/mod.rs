@@ -38,6 +38,8 @@ pub struct FeedConfig {
     pub discover_queues: bool,
     pub sample_every: Duration,
     pub enable_events_every: Option<Duration>,
+    /// Hand the raw messages on with each batch (`Event::WireBatch`), for the flight recorder.
+    pub keep_wire: bool,
 }
 
 pub fn spawn(cfg: FeedConfig, tx: Sender<Event>) -> Vec<JoinHandle<()>> {

@@ -11,7 +11,7 @@ use tokio::sync::mpsc::{self, Sender};
 use tokio::task::JoinHandle;
 
 use super::{ANSWER_WITHIN, CONNECT_WITHIN, FeedConfig, PING_EVERY, reason};
-use crate::event::Event;
+use crate::event::{Event, Wire};
 use crate::feeds::route::route;
 
 pub const LINK: &str = crate::event::links::REDIS;
@@ -121,20 +121,30 @@ async fn decode(
         }
         let mut items = Vec::with_capacity(buf.len());
         let mut freed = 0;
-        for (channel, payload) in buf.drain(..) {
+        for (channel, payload) in &buf {
             freed += payload.len();
-            route(&cfg.channels, &channel, &payload, &mut items);
+            route(&cfg.channels, channel, payload, &mut items);
         }
         shared.bytes.fetch_sub(freed, Ordering::Relaxed);
-        // Waiting here is fine: only this task waits, and the reader sheds meanwhile.
-        if tx
-            .send(Event::FeedBatch {
-                at: Utc::now(),
+        let at = Utc::now();
+        // With the recorder on, the messages themselves go on with the batch (a move, no
+        // copy), so a replay decodes them again with the decoders of its day.
+        let ev = if cfg.keep_wire {
+            let messages = std::mem::replace(&mut buf, Vec::with_capacity(BATCH));
+            Event::WireBatch {
+                at,
                 items,
-            })
-            .await
-            .is_err()
-        {
+                wire: Wire {
+                    messages,
+                    bytes: freed,
+                },
+            }
+        } else {
+            buf.clear();
+            Event::FeedBatch { at, items }
+        };
+        // Waiting here is fine: only this task waits, and the reader sheds meanwhile.
+        if tx.send(ev).await.is_err() {
             return;
         }
         let shed = shared.shed.swap(0, Ordering::Relaxed);

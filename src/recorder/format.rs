@@ -1,0 +1,286 @@
+//! The flight recorder's bytes on disk (docs/RECORDER.md): a segment is a magic line, then
+//! blocks; a block is a header (compressed length, raw length, CRC-32 of the compressed
+//! bytes) and one zstd frame holding records. A torn or corrupted block is found by its
+//! length or its CRC and ends the reading of that segment with a warning, never an error.
+
+use super::record::Recorded;
+
+/// The first bytes of every segment file.
+pub const MAGIC: &[u8; 8] = b"CHVREC01";
+/// compressed length, raw length, CRC-32: three little-endian u32s.
+pub const BLOCK_HEADER: usize = 12;
+/// A block never decompresses to more than this: a header claiming more is corrupt.
+pub const MAX_RAW_BLOCK: usize = 64 * 1024 * 1024;
+
+/// One recorded thing, with the time it was recorded (epoch milliseconds).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    /// Messages exactly as Redis delivered them (channel, payload): a replay decodes them
+    /// again with the decoders of the day.
+    Wire {
+        /// The batch's own time, to the nanosecond, as `update` saw it.
+        at: chrono::DateTime<chrono::Utc>,
+        messages: Vec<(String, Vec<u8>)>,
+    },
+    /// Any other event that changes what the control room knows.
+    Event { at_ms: i64, event: Recorded },
+    /// The recorder fell behind and dropped this many events here.
+    Gap { at_ms: i64, missed: u64 },
+    /// At the start of each segment: how to read the wire records that follow.
+    Meta { at_ms: i64, meta: Meta },
+}
+
+impl Record {
+    pub fn at_ms(&self) -> i64 {
+        match self {
+            Record::Wire { at, .. } => at.timestamp_millis(),
+            Record::Event { at_ms, .. }
+            | Record::Gap { at_ms, .. }
+            | Record::Meta { at_ms, .. } => *at_ms,
+        }
+    }
+}
+
+/// What a segment says of itself.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Meta {
+    /// The platform recorded (the recordings' directory name).
+    pub platform: String,
+    /// The channels the wire records came from, so they are routed as they were.
+    pub channels: crate::feeds::route::Channels,
+    /// This program's version when it wrote the segment.
+    pub version: String,
+}
+
+const WIRE: u8 = 1;
+const EVENT: u8 = 2;
+const GAP: u8 = 3;
+const META: u8 = 4;
+
+/// Appends one record: kind, time, body length, body.
+pub fn encode(record: &Record, out: &mut Vec<u8>) {
+    let (kind, at) = match record {
+        Record::Wire { at, .. } => (WIRE, at.timestamp_millis()),
+        Record::Event { at_ms, .. } => (EVENT, *at_ms),
+        Record::Gap { at_ms, .. } => (GAP, *at_ms),
+        Record::Meta { at_ms, .. } => (META, *at_ms),
+    };
+    out.push(kind);
+    out.extend_from_slice(&at.to_le_bytes());
+    let len_at = out.len();
+    out.extend_from_slice(&0u32.to_le_bytes());
+    let body_at = out.len();
+    match record {
+        Record::Wire { at, messages } => {
+            let ns = at
+                .timestamp_nanos_opt()
+                .unwrap_or(at.timestamp_millis() * 1_000_000);
+            out.extend_from_slice(&ns.to_le_bytes());
+            out.extend_from_slice(&(messages.len() as u32).to_le_bytes());
+            for (channel, payload) in messages {
+                let channel = &channel.as_bytes()[..channel.len().min(u16::MAX as usize)];
+                out.extend_from_slice(&(channel.len() as u16).to_le_bytes());
+                out.extend_from_slice(channel);
+                out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+                out.extend_from_slice(payload);
+            }
+        }
+        Record::Event { event, .. } => {
+            // Our own types into a Vec: this cannot fail.
+            rmp_serde::encode::write(out, event).expect("a recorded event encodes");
+        }
+        Record::Gap { missed, .. } => out.extend_from_slice(&missed.to_le_bytes()),
+        Record::Meta { meta, .. } => {
+            rmp_serde::encode::write(out, meta).expect("a segment's meta encodes");
+        }
+    }
+    let body = (out.len() - body_at) as u32;
+    out[len_at..len_at + 4].copy_from_slice(&body.to_le_bytes());
+}
+
+/// Reads the records of one decompressed block, in order. A record that cannot be read
+/// ends the block: what came before it is kept, and the reason is returned beside them.
+pub fn decode_block(mut bytes: &[u8]) -> (Vec<Record>, Option<String>) {
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        match decode_one(&mut bytes) {
+            Ok(r) => out.push(r),
+            Err(why) => return (out, Some(why)),
+        }
+    }
+    (out, None)
+}
+
+fn take<'a>(bytes: &mut &'a [u8], n: usize) -> Result<&'a [u8], String> {
+    if bytes.len() < n {
+        return Err(format!(
+            "a record is cut short ({} of {n} bytes)",
+            bytes.len()
+        ));
+    }
+    let (head, rest) = bytes.split_at(n);
+    *bytes = rest;
+    Ok(head)
+}
+
+fn u32_of(bytes: &mut &[u8]) -> Result<u32, String> {
+    Ok(u32::from_le_bytes(
+        take(bytes, 4)?.try_into().expect("4 bytes"),
+    ))
+}
+
+fn decode_one(bytes: &mut &[u8]) -> Result<Record, String> {
+    let kind = take(bytes, 1)?[0];
+    let at_ms = i64::from_le_bytes(take(bytes, 8)?.try_into().expect("8 bytes"));
+    let len = u32_of(bytes)? as usize;
+    let mut body = take(bytes, len)?;
+    Ok(match kind {
+        WIRE => {
+            let ns = i64::from_le_bytes(take(&mut body, 8)?.try_into().expect("8 bytes"));
+            let n = u32_of(&mut body)? as usize;
+            let mut messages = Vec::with_capacity(n.min(65_536));
+            for _ in 0..n {
+                let clen = u16::from_le_bytes(take(&mut body, 2)?.try_into().expect("2 bytes"));
+                let channel = String::from_utf8_lossy(take(&mut body, clen as usize)?).into_owned();
+                let plen = u32_of(&mut body)? as usize;
+                messages.push((channel, take(&mut body, plen)?.to_vec()));
+            }
+            let at = chrono::DateTime::from_timestamp_nanos(ns);
+            if at.timestamp_millis() != at_ms {
+                return Err("a wire record whose two times disagree".into());
+            }
+            Record::Wire { at, messages }
+        }
+        EVENT => Record::Event {
+            at_ms,
+            event: rmp_serde::from_slice(body).map_err(|e| format!("an event record: {e}"))?,
+        },
+        GAP => Record::Gap {
+            at_ms,
+            missed: u64::from_le_bytes(take(&mut body, 8)?.try_into().expect("8 bytes")),
+        },
+        META => Record::Meta {
+            at_ms,
+            meta: rmp_serde::from_slice(body).map_err(|e| format!("a segment header: {e}"))?,
+        },
+        other => return Err(format!("unknown record kind {other}")),
+    })
+}
+
+/// A block ready to append: header, then the compressed frame.
+pub fn seal(compressor: &mut zstd::bulk::Compressor<'_>, raw: &[u8]) -> std::io::Result<Vec<u8>> {
+    let frame = compressor.compress(raw)?;
+    let mut out = Vec::with_capacity(BLOCK_HEADER + frame.len());
+    out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+    out.extend_from_slice(&(raw.len() as u32).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&frame).to_le_bytes());
+    out.extend_from_slice(&frame);
+    Ok(out)
+}
+
+/// One block read back from `bytes` (a segment after its magic), or why it cannot be.
+pub enum Unsealed {
+    Block { raw: Vec<u8>, used: usize },
+    End,
+    Torn(String),
+}
+
+pub fn unseal(bytes: &[u8], decompressor: &mut zstd::bulk::Decompressor<'_>) -> Unsealed {
+    if bytes.is_empty() {
+        return Unsealed::End;
+    }
+    if bytes.len() < BLOCK_HEADER {
+        return Unsealed::Torn(format!("a block header cut short ({} bytes)", bytes.len()));
+    }
+    let word = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().expect("4 bytes"));
+    let (len, raw_len, crc) = (word(0) as usize, word(4) as usize, word(8));
+    if raw_len > MAX_RAW_BLOCK {
+        return Unsealed::Torn(format!("a block claims {raw_len} bytes"));
+    }
+    let Some(frame) = bytes.get(BLOCK_HEADER..BLOCK_HEADER + len) else {
+        return Unsealed::Torn(format!(
+            "a block cut short ({} of {len} bytes)",
+            bytes.len() - BLOCK_HEADER
+        ));
+    };
+    if crc32fast::hash(frame) != crc {
+        return Unsealed::Torn("a block whose checksum does not match".into());
+    }
+    match decompressor.decompress(frame, raw_len) {
+        Ok(raw) if raw.len() == raw_len => Unsealed::Block {
+            raw,
+            used: BLOCK_HEADER + len,
+        },
+        Ok(raw) => Unsealed::Torn(format!("a block of {} bytes, not {raw_len}", raw.len())),
+        Err(e) => Unsealed::Torn(format!("a block that does not decompress ({e})")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::LinkHealth;
+
+    fn records() -> Vec<Record> {
+        vec![
+            Record::Wire {
+                at: chrono::DateTime::from_timestamp_nanos(1_000_123),
+                messages: vec![("/0.celeryev/task.multi".into(), b"{\"a\":1}".to_vec())],
+            },
+            Record::Event {
+                at_ms: 2,
+                event: Recorded::Link {
+                    name: "redis".into(),
+                    health: LinkHealth::Up,
+                },
+            },
+            Record::Gap {
+                at_ms: 3,
+                missed: 7,
+            },
+        ]
+    }
+
+    #[test]
+    fn records_read_back_as_written() {
+        let mut raw = Vec::new();
+        for r in records() {
+            encode(&r, &mut raw);
+        }
+        assert_eq!(decode_block(&raw), (records(), None));
+    }
+
+    #[test]
+    fn a_cut_record_keeps_those_before_it() {
+        let mut raw = Vec::new();
+        for r in records() {
+            encode(&r, &mut raw);
+        }
+        raw.truncate(raw.len() - 3);
+        let (got, why) = decode_block(&raw);
+        assert_eq!(got, records()[..2].to_vec());
+        assert!(why.unwrap().contains("cut short"));
+    }
+
+    #[test]
+    fn a_block_torn_or_corrupted_is_told_apart_from_the_end() {
+        let mut raw = Vec::new();
+        encode(&records()[0], &mut raw);
+        let mut c = zstd::bulk::Compressor::new(1).unwrap();
+        let mut d = zstd::bulk::Decompressor::new().unwrap();
+        let block = seal(&mut c, &raw).unwrap();
+        match unseal(&block, &mut d) {
+            Unsealed::Block { raw: back, used } => {
+                assert_eq!((back, used), (raw.clone(), block.len()));
+            }
+            _ => panic!("a whole block reads"),
+        }
+        assert!(matches!(unseal(&[], &mut d), Unsealed::End));
+        let torn = &block[..block.len() - 1];
+        assert!(matches!(unseal(torn, &mut d), Unsealed::Torn(w) if w.contains("cut short")));
+        let mut flipped = block.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 0xff;
+        assert!(matches!(unseal(&flipped, &mut d), Unsealed::Torn(w) if w.contains("checksum")));
+    }
+}
