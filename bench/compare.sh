@@ -8,12 +8,17 @@
 #   RATES="1000 10000" SECS=5 IDLE=30 bench/compare.sh
 #   METRICS=1 RATES="100000 200000" bench/compare.sh   # the control room serving /metrics,
 #                                                      # scraped every second; own section
+#   RECORDER=0 RATES="100000 200000" bench/compare.sh  # the flight recorder turned off (it is
+#                                                      # on by default); own section
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATES=${RATES-"1000 10000 50000 100000 200000"}
 SECS=${SECS:-10}
 IDLE=${IDLE:-60}
 METRICS=${METRICS:-}
+RECORDER=${RECORDER:-1}
+# The flight recorder is on unless RECORDER=0: its segments' bytes are in each row.
+RECORDER_TOML=""; [ "$RECORDER" = 0 ] && RECORDER_TOML='[recorder]\nenabled = false\n'
 TICK=$(getconf CLK_TCK)
 WORK=$(mktemp -d /tmp/chavion-compare.XXXXXX)
 SOCK="compare-$$"
@@ -50,8 +55,8 @@ for RATE in $RATES; do
   wait_for "redis-cli -p $P ping 2>/dev/null | grep -q PONG"
   URL="redis://127.0.0.1:$P/0"
   # Only the Redis feed: no probes, no Socket.IO, nothing else waking the control room.
-  printf 'socketio = []\nports = []\n[redis]\nurl = "%s"\n' "$URL" > "$H/config/chavion-tui/config.toml"
-  rm -rf "$H/state"
+  printf "socketio = []\nports = []\n${RECORDER_TOML}[redis]\nurl = \"%s\"\n" "$URL" > "$H/config/chavion-tui/config.toml"
+  rm -rf "$H/state" "$H/data"
   redis-cli -p "$P" psubscribe '*' > "$WORK/cli.out" & CPID=$!; pids+=("$CPID")
   "$VENV/bin/celery" --broker="$URL" flower --address=127.0.0.1 --port="$FP" > "$WORK/flower.log" 2>&1 & FPID=$!; pids+=("$FPID")
   TUI_ARGS="--read-only"
@@ -82,6 +87,7 @@ for RATE in $RATES; do
   TUI_LINE=$(grep -h "took in events=" "$H"/state/chavion-tui/*.log* | tail -1)
   TUI_EVENTS=$(sed -n 's/.*events=\([0-9]*\).*/\1/p' <<<"$TUI_LINE")
   TUI_SHED=$(sed -n 's/.*shed=\([0-9]*\).*/\1/p' <<<"$TUI_LINE")
+  RECORDED=$(du -sb "$H/data/chavion-tui/recordings" 2>/dev/null | awk '{printf "%.1f MB", $1/1e6}')
   kill "$CPID" "$FPID" 2>/dev/null || true; wait "$CPID" "$FPID" 2>/dev/null || true
   # Each task.multi message holds 10 events; redis-cli prints its channel on a line of its own.
   CLI=$(( $(grep -c '^/0.celeryev/task.multi$' "$WORK/cli.out") * 10 ))
@@ -90,7 +96,7 @@ for RATE in $RATES; do
   el=$(echo "$t1 - $t0" | bc -l)
   pct() { printf '%.1f' "$(echo "100 * $1 / $TICK / $el" | bc -l)"; }
   SCRAPED=""; [ -n "$METRICS" ] && SCRAPED=", $SCRAPES scrapes answered"
-  rows+=("| $RATE | $SENT | $TUI_EVENTS (shed $TUI_SHED$SCRAPED) | $(pct $d_t) % | $(printf '%.1f' "$(echo "$BYTES / 1024 / $el" | bc -l)") KB/s | $FLOWER | $(pct $d_f) % | $CLI | $(pct $d_c) % |")
+  rows+=("| $RATE | $SENT | $TUI_EVENTS (shed $TUI_SHED$SCRAPED) | $(pct $d_t) % | ${RECORDED:-off} | $(printf '%.1f' "$(echo "$BYTES / 1024 / $el" | bc -l)") KB/s | $FLOWER | $(pct $d_f) % | $CLI | $(pct $d_c) % |")
   echo "${rows[-1]}"
   if [ "${TUI_EVENTS:-0}" -ge "$SENT" ] && [ "${TUI_SHED:-1}" -eq 0 ]; then best=$RATE; fi
 done
@@ -102,14 +108,31 @@ Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, release build, by
 room serves /metrics (\`--metrics\`), counting every task event for it, and is scraped once a
 second for the whole run (Prometheus's default is every 15 s).
 
-| events/s | sent | control room received | its CPU | its bytes to the terminal | Flower received | Flower CPU | redis-cli received | redis-cli CPU |
-|---|---|---|---|---|---|---|---|---|
+| events/s | sent | control room received | its CPU | its recording | its bytes to the terminal | Flower received | Flower CPU | redis-cli received | redis-cli CPU |
+|---|---|---|---|---|---|---|---|---|---|
 $(printf '%s\n' "${rows[@]}")
 
 Highest rate at which the control room received every event with nothing shed while serving
 /metrics: **$best/s**.
 MD
   python3 bench/put_section.py compare-metrics "The same, serving /metrics (\`METRICS=1 bench/compare.sh\`)" "$WORK/table.md"
+  exit 0
+fi
+
+if [ "$RECORDER" = 0 ]; then
+  cat > "$WORK/table.md" <<MD
+Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, release build, by
+\`RECORDER=0 RATES="$RATES" SECS=$SECS bench/compare.sh\`: as the table above, with the flight
+recorder turned off (\`[recorder] enabled = false\`), to set beside it.
+
+| events/s | sent | control room received | its CPU | its recording | its bytes to the terminal | Flower received | Flower CPU | redis-cli received | redis-cli CPU |
+|---|---|---|---|---|---|---|---|---|---|
+$(printf '%s\n' "${rows[@]}")
+
+Highest rate at which the control room received every event with nothing shed, recorder off:
+**$best/s**.
+MD
+  python3 bench/put_section.py compare-recorder-off "The same, recorder off (\`RECORDER=0 bench/compare.sh\`)" "$WORK/table.md"
   exit 0
 fi
 
@@ -150,8 +173,8 @@ counter at exit, which also counts its own queue samples, one a second; Flower's
 \`flower_events_total\`; redis-cli's lines); CPU is % of one core over
 the run; the control room drew in tmux at 200×50, its bytes counted by \`pipe-pane\`.
 
-| events/s | sent | control room received | its CPU | its bytes to the terminal | Flower received | Flower CPU | redis-cli received | redis-cli CPU |
-|---|---|---|---|---|---|---|---|---|
+| events/s | sent | control room received | its CPU | its recording | its bytes to the terminal | Flower received | Flower CPU | redis-cli received | redis-cli CPU |
+|---|---|---|---|---|---|---|---|---|---|
 $(printf '%s\n' "${rows[@]}")
 
 Highest rate at which the control room received every event with nothing shed: **$best/s**.

@@ -117,8 +117,12 @@ pub enum Event {
     },
     /// The store opened (in the background, after the first frame): older lines can be paged
     /// in from now on, and here are its latest, oldest first, to fill the activity pane.
+    /// With them, the task history: the newest tasks (newest first) and the workers seen in
+    /// the last hour, as they were last saved.
     StoreOpened {
         lines: Vec<crate::store::StoredLine>,
+        tasks: Vec<crate::kept::Task>,
+        workers: Vec<crate::kept::Worker>,
     },
     /// The exposure audit ran: what listens where it should not, and what is not in the map.
     Exposure {

@@ -84,6 +84,9 @@ pub async fn watch(
         }
     };
     say(&format!("chavion-tui watch: stopping ({why})"));
+    if let Some(save) = crate::app::history::last(&mut state) {
+        actions::perform(save, &ctx).await;
+    }
     background.stop(ctx, persist_tx).await;
     recorder.stop();
     ExitCode::SUCCESS

@@ -13,6 +13,7 @@ pub mod gate;
 pub mod glob;
 pub mod headless;
 pub mod http;
+pub mod kept;
 pub mod lines;
 pub mod logging;
 pub mod metrics;

@@ -126,6 +126,10 @@ pub async fn run(settings: Settings, opts: Options) -> std::io::Result<()> {
         })
         .await;
     }
+    // The tasks and workers changed since the last save, saved before the store closes.
+    if let Some(save) = crate::app::history::last(&mut state) {
+        actions::perform(save, &ctx).await;
+    }
     // For the record (and bench/compare.sh): what this control room took in.
     tracing::info!(
         events = state.counters.events,

@@ -64,6 +64,7 @@ impl Wiring {
             let (settle, store) = SharedStore::opening();
             tasks.push(tokio::spawn(open_in_background(
                 settings.store_url.clone(),
+                *cfg.celery.max_tasks.get_ref(),
                 settle,
                 tx.clone(),
             )));
@@ -402,7 +403,12 @@ pub async fn open_store(url: Option<&str>) -> Result<Option<Store>, crate::store
 
 /// Opens the store, hands it to the actions, and tells `update` how it went: with the
 /// history it holds, or why there is none.
-async fn open_in_background(url: Option<String>, settle: Settle, tx: mpsc::Sender<Event>) {
+async fn open_in_background(
+    url: Option<String>,
+    max_tasks: usize,
+    settle: Settle,
+    tx: mpsc::Sender<Event>,
+) {
     let event = match open_store(url.as_deref()).await {
         Ok(None) => return settle.to(None),
         Ok(Some(store)) => {
@@ -413,8 +419,13 @@ async fn open_in_background(url: Option<String>, settle: Settle, tx: mpsc::Sende
                     tracing::warn!("activity history not read: {e}");
                     Vec::new()
                 });
+            let (tasks, workers) = restore_history(&store, max_tasks).await;
             settle.to(Some(store));
-            Event::StoreOpened { lines }
+            Event::StoreOpened {
+                lines,
+                tasks,
+                workers,
+            }
         }
         Err(why) => {
             settle.to(None);
@@ -425,6 +436,39 @@ async fn open_in_background(url: Option<String>, settle: Settle, tx: mpsc::Sende
         }
     };
     let _ = tx.send(event).await;
+}
+
+/// The newest `max_tasks` tasks and the workers seen in the last hour, as last saved,
+/// decoded off the loop. A body that no longer reads (an older version's) is skipped.
+pub async fn restore_history(
+    store: &Store,
+    max_tasks: usize,
+) -> (Vec<crate::kept::Task>, Vec<crate::kept::Worker>) {
+    let hour_ago = crate::store::now_ms() - 3_600_000;
+    let (tasks, workers) = match (
+        store.history_tasks(max_tasks as i64).await,
+        store.history_workers(hour_ago).await,
+    ) {
+        (Ok(t), Ok(w)) => (t, w),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::warn!("task history not read: {e}");
+            return (Vec::new(), Vec::new());
+        }
+    };
+    tokio::task::spawn_blocking(move || {
+        (
+            tasks
+                .iter()
+                .filter_map(|b| serde_json::from_str(b).ok())
+                .collect(),
+            workers
+                .iter()
+                .filter_map(|b| serde_json::from_str(b).ok())
+                .collect(),
+        )
+    })
+    .await
+    .unwrap_or_default()
 }
 
 /// Delivers what the outbox holds, every few seconds, and says what it delivered.

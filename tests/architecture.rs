@@ -35,6 +35,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("feeds::containers", 2),
     ("feeds::pidbox_tests", 2),
     ("store", 2),
+    ("kept", 2),
     ("executor", 2),
     // The one language every part speaks.
     ("event", 3),

@@ -239,7 +239,14 @@ async fn scrolling_past_the_top_pages_older_history_in_from_the_store() {
         chavion_tui::store::SharedStore::ready(Some(store.clone())),
     );
     let recent = store.activity_recent(100).await.unwrap();
-    update(&mut state, Event::StoreOpened { lines: recent });
+    update(
+        &mut state,
+        Event::StoreOpened {
+            lines: recent,
+            tasks: Vec::new(),
+            workers: Vec::new(),
+        },
+    );
     assert_eq!(state.activity.lines.front().unwrap().message, "stored 2900");
     state.ui.focus = chavion_tui::app::state::Pane::Activity;
     let key = |c| Event::Key(KeyEvent::new(c, KeyModifiers::NONE));

@@ -6,6 +6,7 @@ pub mod containers;
 pub mod dispatch;
 pub mod exec;
 pub mod fleet;
+pub mod history;
 pub mod notify;
 
 use tokio::sync::mpsc::Sender;
@@ -354,6 +355,7 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
             };
             Some(Event::Older { lines })
         }
+        Effect::SaveHistory(changed) => history::save(ctx, *changed).await,
         Effect::SaveTimeline { from_ms, to_ms } => Some(Event::ActionDone {
             what: "timeline".into(),
             outcome: save_timeline(ctx, from_ms, to_ms).await,
@@ -423,6 +425,7 @@ fn effect_name(e: &Effect) -> &'static str {
         Effect::Quit => "quit",
         Effect::Notify(_) => "notify",
         Effect::SaveTimeline { .. } => "timeline",
+        Effect::SaveHistory(_) => "history",
         Effect::DockerLooking(_) => "docker stats",
         Effect::FollowLogs { .. } => "logs",
         Effect::Revoke {

@@ -72,6 +72,9 @@ pub enum Effect {
     SaveTimeline { from_ms: i64, to_ms: i64 },
     /// Follow a container's logs into the activity stream (`:logs`). Only reads.
     FollowLogs { id: String, source: String },
+    /// Write the tasks and workers that changed to the store's history (every few seconds),
+    /// so a restart shows them again. Changes nothing on the platform.
+    SaveHistory(Box<crate::kept::Changed>),
 }
 
 impl Effect {
@@ -104,6 +107,7 @@ impl Effect {
             | Effect::Notify(_)
             | Effect::DockerLooking(_)
             | Effect::SaveTimeline { .. }
+            | Effect::SaveHistory(_)
             | Effect::FollowLogs { .. } => return None,
         })
     }

@@ -253,8 +253,10 @@ pub fn worker_event(state: &mut State, at: DateTime<Utc>, w: WorkerEvent) {
             succeeded: 0,
             failed: 0,
             retried: 0,
+            restored: false,
         });
     entry.online = online;
+    entry.restored = false;
     entry.last_heartbeat = at;
     entry.freq = w.freq;
     entry.active = w.active;
@@ -363,6 +365,7 @@ pub fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
         queue_row(state, q).sent_total += 1;
     }
     let (task, _fresh) = state.tasks.upsert(&t.uuid, |_| when);
+    task.restored = false;
     match t.kind {
         TaskEventKind::Received => task.received = Some(when),
         TaskEventKind::Started => task.started = Some(when),

@@ -21,6 +21,7 @@ pub mod fleet_orders;
 mod fleet_tests;
 pub mod forms;
 pub mod health;
+pub mod history;
 pub mod issues_view;
 pub mod logview;
 pub mod lost;

@@ -12,6 +12,7 @@ use crate::config::keymap::Keymap;
 use crate::config::model::Expect;
 use crate::event::LinkHealth;
 use crate::feeds::model::{AgentState, TaskEventKind, TaskFields};
+pub use crate::kept::{Task, Worker};
 
 /// Samples of history kept per queue and per port (one a second: two minutes).
 pub const HISTORY: usize = 120;
@@ -112,55 +113,6 @@ pub struct Link {
     pub health: LinkHealth,
     /// The last failure logged, so a link retrying in a loop is logged once per reason.
     pub last_down: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Worker {
-    pub hostname: String,
-    pub agent: Option<usize>,
-    pub online: bool,
-    pub last_heartbeat: DateTime<Utc>,
-    pub freq: f64,
-    pub active: u64,
-    pub processed: u64,
-    pub loadavg: [f64; 3],
-    pub sw_ver: Option<String>,
-    /// The queues it said it consumes (`active_queues`), once it has said.
-    pub queues: Option<Vec<String>>,
-    /// Tasks it finished, by outcome, as its events said since this control room started.
-    pub succeeded: u64,
-    pub failed: u64,
-    pub retried: u64,
-    /// Times it was asked, and when last: a worker whose control consumer was not up yet
-    /// is asked again on a later heartbeat, a few times at most.
-    pub asked: u8,
-    pub asked_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Task {
-    pub uuid: String,
-    pub state: TaskEventKind,
-    pub worker: String,
-    pub agent: Option<usize>,
-    pub updated: DateTime<Utc>,
-    pub received: Option<DateTime<Utc>>,
-    pub started: Option<DateTime<Utc>>,
-    pub fields: TaskFields,
-    /// For revoke events: whether the worker killed the running task.
-    pub terminated: bool,
-    /// Dispatched while Redis was unreachable: waiting in the local outbox.
-    pub queued_locally: bool,
-    /// Arrival order, which breaks ties between equal sort keys.
-    pub seq: u64,
-    /// Dispatched from here, then neither reported by a worker nor found in Redis.
-    pub lost: bool,
-    /// When each kind of event last came (epoch seconds, 0 for never), indexed by
-    /// `TaskEventKind as usize`: the detail's timeline. A fixed array, not a list: no
-    /// allocation per task on the feed path.
-    pub times: [f64; 8],
-    /// The client that sent it (task-sent's hostname), when seen.
-    pub client: Option<String>,
 }
 
 /// Task history as a ring: the oldest are evicted first once `capacity` is reached.
@@ -275,6 +227,8 @@ pub struct State {
     pub executor: Executor,
     /// An audit store holds older activity: scrolling past the top pages it in.
     pub history_store: bool,
+    /// When the task history was last saved (see `history.rs`).
+    pub history_saved: Option<DateTime<Utc>>,
     /// This control room's dispatches whose end is not known yet (bounded): when one ends,
     /// `Effect::ResultKnown` stops its result-backend poll.
     pub results_awaited: std::collections::HashSet<String>,
@@ -409,6 +363,7 @@ impl State {
             dispatches: 0,
             exposure: Vec::new(),
             history_store: false,
+            history_saved: None,
             results_awaited: Default::default(),
             effects_due: Vec::new(),
             inspected: Default::default(),
@@ -507,6 +462,19 @@ impl TaskStore {
         }
     }
 
+    /// A task read back from the history, older than what is live: first in line to be
+    /// evicted. The caller checks there is room and that the id is new.
+    pub fn restore(&mut self, mut task: Task) {
+        self.arrived += 1;
+        task.seq = self.arrived;
+        self.order.push_front(task.uuid.clone());
+        self.newest.insert(
+            (std::cmp::Reverse(task.updated), task.seq),
+            task.uuid.clone(),
+        );
+        self.by_id.insert(task.uuid.clone(), task);
+    }
+
     /// The task `uuid` (new if unseen, evicting the oldest when full), its update time set
     /// to `updated(previous)`.
     pub fn upsert(
@@ -541,6 +509,7 @@ impl TaskStore {
                     lost: false,
                     times: [0.0; 8],
                     client: None,
+                    restored: false,
                 },
             );
         }

@@ -132,9 +132,27 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
         Event::Located { task_id, place } => super::lost::located(state, &task_id, place),
         Event::WorkerQueues { worker, queues } => worker_queues(state, &worker, queues),
         Event::Exposure { findings } => exposure(state, findings),
-        Event::StoreOpened { lines } => {
+        Event::StoreOpened {
+            lines,
+            tasks,
+            workers,
+        } => {
             state.history_store = true;
             history(state, lines);
+            let (t, w) = (tasks.len(), workers.len());
+            if t + w > 0 {
+                let n = super::history::restore(state, tasks, workers);
+                let now = state.now;
+                log(
+                    state,
+                    now,
+                    Level::Info,
+                    "history",
+                    format!(
+                        "{n} task(s) and {w} worker(s) restored from the store, marked ↺ until heard from live"
+                    ),
+                );
+            }
             Outcome::redraw()
         }
         Event::Run { id, update } => super::exec::run_event(state, id, update),
@@ -189,7 +207,10 @@ fn tick(state: &mut State, now: DateTime<Utc>) -> Outcome {
         let expiry = Duration::milliseconds((w.freq * 2000.0) as i64);
         if w.online && now - w.last_heartbeat > expiry {
             w.online = false;
-            lost.push(w.hostname.clone());
+            // One read back from the history went quiet long ago: not news now.
+            if !w.restored {
+                lost.push(w.hostname.clone());
+            }
         }
     }
     for h in lost {
@@ -212,6 +233,7 @@ fn tick(state: &mut State, now: DateTime<Utc>) -> Outcome {
     // The clock and every "n s ago" on screen move with the tick.
     let mut effects = super::lost::look(state, now);
     effects.extend(super::workers_view::refresh_due(state, now));
+    effects.extend(super::history::due(state, now));
     Outcome {
         redraw: true,
         effects,

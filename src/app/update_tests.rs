@@ -1108,7 +1108,14 @@ fn history_from_the_store_goes_before_this_runs_lines() {
         source: "x".into(),
         message: "older".into(),
     }];
-    update(&mut s, Event::StoreOpened { lines: old });
+    update(
+        &mut s,
+        Event::StoreOpened {
+            lines: old,
+            tasks: Vec::new(),
+            workers: Vec::new(),
+        },
+    );
     assert_eq!(s.activity.lines.front().unwrap().message, "older");
     assert_eq!(s.activity.lines.front().unwrap().level, Level::Warn);
     assert_eq!(

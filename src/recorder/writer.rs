@@ -36,7 +36,8 @@ pub struct Keep {
 }
 
 pub enum Msg {
-    Record(Record, usize),
+    /// Boxed: an event record is large, and most messages are wire batches.
+    Record(Box<Record>, usize),
     /// Seal what is buffered now (tests, and a clean stop).
     Flush(std::sync::mpsc::Sender<()>),
 }

@@ -115,6 +115,9 @@ macro_rules! on_pool {
     };
 }
 
+mod history;
+pub use history::HistoryRow;
+
 impl Store {
     /// `target` is a `postgres://` URL, or a path (or `sqlite:` URL) for the embedded store.
     pub async fn open(target: &str) -> Result<Store, StoreError> {

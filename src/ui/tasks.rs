@@ -77,7 +77,12 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let first = sel.map_or(0, |s| s.saturating_sub(fit_rows - 1));
     let rows = list.iter().skip(first).take(fit_rows).map(|t| {
         let rt = runtime(state, t).map_or("–".into(), |r| format!("{r:.2}s"));
-        let state_label = shown_state(t);
+        // ↺: read back from the history at start, not heard from live since.
+        let state_label = if t.restored {
+            format!("{} ↺", shown_state(t))
+        } else {
+            shown_state(t).to_string()
+        };
         let mut cells = vec![
             Cell::from(Span::styled(state_label, state_style(theme, t.state))),
             Cell::from(t.fields.name.clone().unwrap_or_default()),

@@ -55,6 +55,12 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         } else {
             ("OFFLINE", theme.state_offline)
         };
+        // ↺: read back from the history at start, not heard from live since.
+        let (label, style) = if w.restored {
+            (format!("{label} ↺"), theme.muted)
+        } else {
+            (label.to_string(), style)
+        };
         let cells = vec![
             Cell::from(w.hostname.clone()),
             Cell::from(

@@ -1,0 +1,53 @@
+//! The tasks and workers that changed, written to the store's history (`Effect::SaveHistory`),
+//! serialized here, off the loop. A store that is not there (the demo, or one still opening)
+//! means nothing is written; a failed write is logged, never shown as an alarm.
+
+use crate::kept::Changed;
+use crate::event::Event;
+use crate::store::HistoryRow;
+
+/// Tasks kept in the history, newest first: four times what memory keeps by default, so
+/// a search can reach past the ring.
+const KEEP_TASKS: i64 = 200_000;
+/// Workers not seen for a day are forgotten.
+const KEEP_WORKERS_MS: i64 = 24 * 3600 * 1000;
+
+pub async fn save(ctx: &super::Context, changed: Changed) -> Option<Event> {
+    let store = ctx.store.get().await?;
+    let rows = tokio::task::spawn_blocking(move || rows_of(&changed))
+        .await
+        .ok()?;
+    let since = crate::store::now_ms() - KEEP_WORKERS_MS;
+    if let Err(e) = store.history_put(&rows.0, &rows.1, KEEP_TASKS, since).await {
+        tracing::warn!(error = %e, "task history not written");
+    }
+    None
+}
+
+fn rows_of(changed: &Changed) -> (Vec<HistoryRow>, Vec<HistoryRow>) {
+    let tasks = changed
+        .tasks
+        .iter()
+        .filter_map(|t| {
+            Some(HistoryRow {
+                key: t.uuid.clone(),
+                at_ms: t.updated.timestamp_millis(),
+                name: t.fields.name.clone().unwrap_or_default(),
+                body: serde_json::to_string(t).ok()?,
+            })
+        })
+        .collect();
+    let workers = changed
+        .workers
+        .iter()
+        .filter_map(|w| {
+            Some(HistoryRow {
+                key: w.hostname.clone(),
+                at_ms: w.last_heartbeat.timestamp_millis(),
+                name: String::new(),
+                body: serde_json::to_string(w).ok()?,
+            })
+        })
+        .collect();
+    (tasks, workers)
+}
