@@ -137,4 +137,104 @@ fn main() {
         events as f64 / took
     );
     let _ = std::fs::remove_dir_all(&dir);
+    restore(&rt, &settings);
+}
+
+/// 50 000 tasks and 200 workers saved to a SQLite store's history, then read back as a
+/// control room does at start (the query, the JSON decoded off the loop) and put into the
+/// state (on the loop).
+fn restore(rt: &tokio::runtime::Runtime, settings: &config::Settings) {
+    use chavion_tui::feeds::model::{TaskEventKind, TaskFields};
+    use chavion_tui::kept::{Task, Worker};
+    use chavion_tui::store::{HistoryRow, Store};
+    let n = 50_000usize;
+    let path =
+        std::env::temp_dir().join(format!("chavion-bench-history-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let store = rt.block_on(Store::open(path.to_str().unwrap())).unwrap();
+    let at: DateTime<Utc> = "2026-12-01T10:00:00Z".parse().unwrap();
+    let tasks: Vec<HistoryRow> = (0..n)
+        .map(|i| {
+            let t = Task {
+                uuid: format!("{i:08x}-0000-4000-8000-{i:012x}"),
+                state: TaskEventKind::Succeeded,
+                worker: format!("{}@bench", AGENTS[i % 5]),
+                agent: Some(i % 5),
+                updated: at + chrono::Duration::milliseconds(i as i64),
+                received: Some(at),
+                started: Some(at),
+                fields: TaskFields {
+                    name: Some(format!("{}.work", AGENTS[i % 5])),
+                    args: Some(format!("({i},)")),
+                    kwargs: Some("{}".into()),
+                    result: Some("'ok'".into()),
+                    runtime: Some(0.01),
+                    retries: Some(0),
+                    ..TaskFields::default()
+                },
+                terminated: false,
+                queued_locally: false,
+                seq: i as u64,
+                lost: false,
+                times: [0.0; 8],
+                client: None,
+                restored: false,
+            };
+            HistoryRow {
+                key: t.uuid.clone(),
+                at_ms: t.updated.timestamp_millis(),
+                name: t.fields.name.clone().unwrap_or_default(),
+                body: serde_json::to_string(&t).unwrap(),
+            }
+        })
+        .collect();
+    let now = Utc::now();
+    let workers: Vec<HistoryRow> = (0..200)
+        .map(|i| {
+            let w = Worker {
+                hostname: format!("w{i}@bench"),
+                agent: None,
+                online: true,
+                last_heartbeat: now,
+                freq: 2.0,
+                active: 0,
+                processed: 10,
+                loadavg: [0.1; 3],
+                sw_ver: Some("5.7.0".into()),
+                queues: None,
+                succeeded: 0,
+                failed: 0,
+                retried: 0,
+                asked: 0,
+                asked_at: None,
+                restored: false,
+            };
+            HistoryRow {
+                key: w.hostname.clone(),
+                at_ms: now.timestamp_millis(),
+                name: String::new(),
+                body: serde_json::to_string(&w).unwrap(),
+            }
+        })
+        .collect();
+    let t = Instant::now();
+    rt.block_on(store.history_put(&tasks, &workers, 200_000, 0))
+        .unwrap();
+    let wrote = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let (back, seen) = rt.block_on(wiring::restore_history(&store, n));
+    let read = t.elapsed().as_secs_f64();
+    let mut state = replay::fresh_state(settings);
+    let t = Instant::now();
+    let restored = chavion_tui::app::history::restore(&mut state, back, seen);
+    let applied = t.elapsed().as_secs_f64();
+    assert_eq!(restored, n);
+    println!(
+        "history: {n} tasks and 200 workers written in {:.0} ms; read back and decoded (off the loop) in {:.0} ms; put into the state (on the loop) in {:.0} ms; restore total {:.0} ms",
+        wrote * 1e3,
+        read * 1e3,
+        applied * 1e3,
+        (read + applied) * 1e3
+    );
+    let _ = std::fs::remove_file(&path);
 }

@@ -133,6 +133,11 @@ pub enum Event {
         id: u64,
         update: crate::executor::RunUpdate,
     },
+    /// Tasks found in the store's history past what memory keeps, newest first.
+    HistoryFound {
+        word: String,
+        tasks: Result<Vec<crate::kept::Task>, String>,
+    },
     /// Older activity from the store, oldest first (empty: there is none).
     Older {
         lines: Vec<crate::store::StoredLine>,

@@ -81,3 +81,65 @@ fn a_restart_shows_the_same_tasks_and_workers_marked_restored() {
     again.send(&["q"]);
     again.wait_for("exit", common::exited);
 }
+
+#[test]
+fn the_tasks_filter_reaches_past_memory_into_the_history() {
+    let sb = Sandbox::new("history-search");
+    let redis = RedisServer::start();
+    let dir = sb.path("config/chavion-tui");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = |max_tasks: usize| {
+        format!(
+            "socketio = []\nports = []\n[redis]\nurl = \"{}\"\n[docker]\nurl = \"\"\n[celery]\nmax_tasks = {max_tasks}\n",
+            redis.url()
+        )
+    };
+    std::fs::write(dir.join("config.toml"), config(50_000)).unwrap();
+    let worker = CeleryWorker::start(&redis.url(), true, &sb.dir);
+    let (tmux, _) = run_in_tmux("search-before", &sb, 160, 40, "");
+    tmux.wait_for("the worker online", |s| {
+        s.contains("worker thinking@localhost online")
+    });
+    // Two failures first, then a hundred successes after them.
+    for _ in 0..2 {
+        send_task(&redis.url(), "thinking.fail", "[]", None, None);
+    }
+    let out = std::process::Command::new(common::servers::python())
+        .args(["client.py", "thinking.add", "[1, 1]", "--count", "100"])
+        .current_dir(common::servers::peers_dir())
+        .env("CHAVION_BROKER", redis.url())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    tmux.send(&["t"]);
+    tmux.wait_for("all 102 tasks", |s| s.contains("Tasks 102 of 102"));
+    tmux.send(&["q"]);
+    tmux.wait_for("exit", common::exited);
+    drop(tmux);
+    drop(worker);
+
+    // Memory now keeps 100: the newest hundred come back, the two failures do not.
+    std::fs::write(dir.join("config.toml"), config(100)).unwrap();
+    let (again, _) = run_in_tmux("search-after", &sb, 160, 40, "");
+    again.wait_for("a hundred restored", |s| {
+        s.contains("100 task(s) and 1 worker(s) restored")
+    });
+    again.send(&["t"]);
+    again.wait_for("the Tasks view", |s| s.contains("Tasks 100 of 100"));
+    assert!(!again.capture().contains("FAILURE"));
+    again.send(&["/"]);
+    again.send(&["-l", "thinking.fail"]);
+    again.send(&["Enter"]);
+    let found = again.wait_for("the two failures found in the history", |s| {
+        s.lines()
+            .filter(|l| l.contains("FAILURE ↺") && l.contains("thinking.fail"))
+            .count()
+            == 2
+    });
+    assert!(
+        found.contains("2 older task(s) matching `thinking.fail`"),
+        "{found}"
+    );
+    again.send(&["q"]);
+    again.wait_for("exit", common::exited);
+}

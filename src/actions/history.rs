@@ -2,8 +2,8 @@
 //! serialized here, off the loop. A store that is not there (the demo, or one still opening)
 //! means nothing is written; a failed write is logged, never shown as an alarm.
 
-use crate::kept::Changed;
 use crate::event::Event;
+use crate::kept::Changed;
 use crate::store::HistoryRow;
 
 /// Tasks kept in the history, newest first: four times what memory keeps by default, so
@@ -22,6 +22,30 @@ pub async fn save(ctx: &super::Context, changed: Changed) -> Option<Event> {
         tracing::warn!(error = %e, "task history not written");
     }
     None
+}
+
+/// A page of tasks older than `before_ms` whose id or name contains `word`, decoded off
+/// the loop.
+pub async fn search(
+    ctx: &super::Context,
+    word: &str,
+    before_ms: i64,
+) -> Result<Vec<crate::kept::Task>, String> {
+    let Some(store) = ctx.store.get().await else {
+        return Err("no store is open".into());
+    };
+    let bodies = store
+        .history_search(word, before_ms, crate::app::history::PAGE as i64)
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::task::spawn_blocking(move || {
+        bodies
+            .iter()
+            .filter_map(|b| serde_json::from_str(b).ok())
+            .collect()
+    })
+    .await
+    .map_err(|e| e.to_string())
 }
 
 fn rows_of(changed: &Changed) -> (Vec<HistoryRow>, Vec<HistoryRow>) {

@@ -356,6 +356,10 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
             Some(Event::Older { lines })
         }
         Effect::SaveHistory(changed) => history::save(ctx, *changed).await,
+        Effect::SearchHistory { word, before_ms } => Some(Event::HistoryFound {
+            tasks: history::search(ctx, &word, before_ms).await,
+            word,
+        }),
         Effect::SaveTimeline { from_ms, to_ms } => Some(Event::ActionDone {
             what: "timeline".into(),
             outcome: save_timeline(ctx, from_ms, to_ms).await,
@@ -426,6 +430,7 @@ fn effect_name(e: &Effect) -> &'static str {
         Effect::Notify(_) => "notify",
         Effect::SaveTimeline { .. } => "timeline",
         Effect::SaveHistory(_) => "history",
+        Effect::SearchHistory { .. } => "history search",
         Effect::DockerLooking(_) => "docker stats",
         Effect::FollowLogs { .. } => "logs",
         Effect::Revoke {

@@ -75,6 +75,9 @@ pub enum Effect {
     /// Write the tasks and workers that changed to the store's history (every few seconds),
     /// so a restart shows them again. Changes nothing on the platform.
     SaveHistory(Box<crate::kept::Changed>),
+    /// Search the store's task history for tasks older than `before_ms` whose id or name
+    /// contains `word` (the Tasks view's filter, past what memory keeps). Only reads.
+    SearchHistory { word: String, before_ms: i64 },
 }
 
 impl Effect {
@@ -108,6 +111,7 @@ impl Effect {
             | Effect::DockerLooking(_)
             | Effect::SaveTimeline { .. }
             | Effect::SaveHistory(_)
+            | Effect::SearchHistory { .. }
             | Effect::FollowLogs { .. } => return None,
         })
     }

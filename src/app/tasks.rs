@@ -97,6 +97,21 @@ impl Filter {
         self.0.is_empty()
     }
 
+    /// A word the store's history can be searched by (a task id or name contains it): the
+    /// first plain word or `name:` of a filter without OR. The tasks found are then filtered
+    /// by the whole filter like any other.
+    pub fn search_word(&self) -> Option<String> {
+        let [group] = self.0.as_slice() else {
+            return None;
+        };
+        group.iter().find_map(|c| match (&c.term, c.not) {
+            (Term::Any(w) | Term::Name(w) | Term::NameIs(w), false) if w.len() >= 3 => {
+                Some(w.clone())
+            }
+            _ => None,
+        })
+    }
+
     /// Runs for every kept task on every frame while a filter is set: nothing allocates.
     pub fn matches(&self, state: &State, t: &Task) -> bool {
         self.0.is_empty()

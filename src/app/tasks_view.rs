@@ -124,7 +124,12 @@ pub fn filter_key(mut text: String, key: KeyEvent, state: &mut State) -> Outcome
                 tasks::pick_row(state, 0);
             }
             state.ui.mode = Mode::Normal;
-            return Outcome::redraw();
+            // Past what memory keeps: a page of older matches from the store's history
+            // (Enter again pages further back).
+            return Outcome {
+                redraw: true,
+                effects: super::history::search(state).into_iter().collect(),
+            };
         }
         KeyCode::Esc => {
             state.ui.mode = Mode::Normal;

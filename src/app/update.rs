@@ -157,6 +157,10 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
         }
         Event::Run { id, update } => super::exec::run_event(state, id, update),
         Event::Older { lines } => super::logview::older(state, lines),
+        Event::HistoryFound { word, tasks } => Outcome {
+            redraw: super::history::found(state, &word, tasks),
+            effects: Vec::new(),
+        },
         Event::Work => {
             state.activity.work();
             Outcome::redraw()

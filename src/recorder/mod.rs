@@ -162,7 +162,10 @@ impl Recorder {
     fn send(&mut self, record: Record, bytes: usize) {
         let Some(tx) = &self.tx else { return };
         self.in_flight.fetch_add(bytes, Ordering::Relaxed);
-        if tx.send(writer::Msg::Record(Box::new(record), bytes)).is_err() {
+        if tx
+            .send(writer::Msg::Record(Box::new(record), bytes))
+            .is_err()
+        {
             // The recorder stopped (it said why on its link): nothing more to hand it.
             self.tx = None;
         }

@@ -144,6 +144,7 @@ impl Recorded {
             | Event::StoreOpened { .. }
             | Event::Run { .. }
             | Event::Older { .. }
+            | Event::HistoryFound { .. }
             | Event::Work
             | Event::Shutdown { .. } => return None,
         })

@@ -80,6 +80,7 @@ impl Writer {
         in_flight: Arc<AtomicUsize>,
         events: tokio::sync::mpsc::Sender<Event>,
     ) {
+        yield_to_ingest();
         let _ = events.blocking_send(Event::Link {
             name: links::RECORDER.into(),
             health: LinkHealth::Up,
@@ -187,6 +188,20 @@ impl Writer {
         })?;
         open.bytes += sealed.len() as u64;
         Ok(())
+    }
+}
+
+/// Nice 10 for this thread only (Linux's nice is per thread): on a busy 2-core machine the
+/// feed's reader and the app loop come first, and the recorder catches up in the gaps
+/// (its backlog bounded by `IN_FLIGHT_BUDGET`, past which it writes a gap).
+fn yield_to_ingest() {
+    // SAFETY: gettid and setpriority take plain integers and touch no memory of ours.
+    let done = unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10)
+    };
+    if done != 0 {
+        tracing::debug!("the recorder's priority was not lowered");
     }
 }
 
