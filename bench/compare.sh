@@ -87,7 +87,7 @@ for RATE in $RATES; do
   TUI_LINE=$(grep -h "took in events=" "$H"/state/chavion-tui/*.log* | tail -1)
   TUI_EVENTS=$(sed -n 's/.*events=\([0-9]*\).*/\1/p' <<<"$TUI_LINE")
   TUI_SHED=$(sed -n 's/.*shed=\([0-9]*\).*/\1/p' <<<"$TUI_LINE")
-  RECORDED=$(du -sb "$H/data/chavion-tui/recordings" 2>/dev/null | awk '{printf "%.1f MB", $1/1e6}')
+  RECORDED=$({ du -sb "$H/data/chavion-tui/recordings" 2>/dev/null || true; } | awk '{printf "%.1f MB", $1/1e6}')
   kill "$CPID" "$FPID" 2>/dev/null || true; wait "$CPID" "$FPID" 2>/dev/null || true
   # Each task.multi message holds 10 events; redis-cli prints its channel on a line of its own.
   CLI=$(( $(grep -c '^/0.celeryev/task.multi$' "$WORK/cli.out") * 10 ))

@@ -91,6 +91,10 @@ async fn a_recorded_session_replays_to_the_live_state() {
                 && t.fields.retries.unwrap_or(0) > 0),
         "the flaky task was retried"
     );
+    // A dispatch from this control room, confirmed as an operator would.
+    room.command("dispatch thinking thinking.add [2, 40]").await;
+    room.until("the dispatch ran", |s| done(s, "thinking.add") == 5)
+        .await;
     drop(port_open);
     room.until("the port down", |s| {
         s.ports.iter().any(|p| {
@@ -125,7 +129,8 @@ async fn a_recorded_session_replays_to_the_live_state() {
     ] {
         assert_eq!(live[key], again[key], "{key} differs after the replay");
     }
-    assert_eq!(live["tasks"].as_array().unwrap().len(), 7, "{live:#}");
+    assert_eq!(live["tasks"].as_array().unwrap().len(), 8, "{live:#}");
+
     assert_eq!(room.state.counters.events, replay.state.counters.events);
     // Row for row the same, but for the status bar: a replay says READ-ONLY there.
     let (mut seen, mut replayed) = (
@@ -139,15 +144,26 @@ async fn a_recorded_session_replays_to_the_live_state() {
     // The raw messages were recorded, not the decoded ones: wire records are in there.
     let mut warnings = Vec::new();
     let segs = chavion_tui::recorder::segments::list(&rec);
-    let mut reader = chavion_tui::recorder::segments::Reader::open(&segs[0].path).unwrap();
-    let mut wire = 0;
-    while let Some(block) = reader.next_block(&mut warnings) {
-        wire += block
-            .iter()
-            .filter(|r| matches!(r, chavion_tui::recorder::format::Record::Wire { .. }))
-            .count();
+    let (mut wire, mut dispatched) = (0, Vec::new());
+    for seg in &segs {
+        let mut reader = chavion_tui::recorder::segments::Reader::open(&seg.path).unwrap();
+        while let Some(block) = reader.next_block(&mut warnings) {
+            for r in block {
+                match r {
+                    chavion_tui::recorder::format::Record::Wire { .. } => wire += 1,
+                    chavion_tui::recorder::format::Record::Event {
+                        event: chavion_tui::recorder::record::Recorded::Dispatched { request, .. },
+                        ..
+                    } => dispatched.push(request.id),
+                    _ => {}
+                }
+            }
+        }
     }
     assert!(wire > 0, "no wire records");
+    // The dispatch's outcome was recorded, and its task is in the replayed state.
+    assert_eq!(dispatched.len(), 1, "{dispatched:?}");
+    assert!(replay.state.tasks.by_id.contains_key(&dispatched[0]));
 
     // A torn tail (a crash mid-write) and garbage after it: skipped with a warning, and
     // everything before it still replays.

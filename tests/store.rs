@@ -142,6 +142,41 @@ async fn suite(store: Store) {
     let runs = store.runs_since(5_500).await.unwrap();
     assert_eq!(runs, vec![run(6_000, None)]);
     assert_eq!(store.runs_since(0).await.unwrap()[0], run(5_000, Some(0)));
+    history(&store).await;
+}
+
+/// The task history: upserts (a newer body wins), the newest first, trimming, workers by
+/// when they were seen, and the search past memory (LIKE's wildcards taken literally).
+async fn history(store: &Store) {
+    use chavion_tui::store::HistoryRow;
+    let row = |key: &str, at_ms: i64, name: &str, body: &str| HistoryRow {
+        key: key.into(),
+        at_ms,
+        name: name.into(),
+        body: body.into(),
+    };
+    let tasks: Vec<HistoryRow> = (0..1200)
+        .map(|i| row(&format!("id-{i:04}"), i, "thinking.add", &format!("t{i}")))
+        .collect();
+    let workers = vec![row("w1@h", 5_000, "", "w1"), row("w2@h", 100, "", "w2")];
+    store.history_put(&tasks, &workers, 1000, 0).await.unwrap();
+    let newest = store.history_tasks(3).await.unwrap();
+    assert_eq!(newest, ["t1199", "t1198", "t1197"]);
+    // Trimmed to the newest 1000, and the one at the cut.
+    assert_eq!(store.history_tasks(5000).await.unwrap().len(), 1001);
+    // The same task again, later: replaced, not doubled.
+    let again = [row("id-1199", 2_000, "thinking.add", "t1199 ended"), row("50%_x", 1_500, "odd.name", "odd")];
+    store.history_put(&again, &[], 1000, 1_000).await.unwrap();
+    assert_eq!(store.history_tasks(1).await.unwrap(), ["t1199 ended"]);
+    // w2 was seen before the cut: forgotten.
+    assert_eq!(store.history_workers(0).await.unwrap(), ["w1"]);
+    // Beyond memory: older than a time, by id or name; % and _ are letters here.
+    let found = store.history_search("id-019", 1_000, 5).await.unwrap();
+    assert!(found.is_empty(), "trimmed long ago: {found:?}");
+    let found = store.history_search("add", 1_199, 2).await.unwrap();
+    assert_eq!(found, ["t1198", "t1197"]);
+    assert_eq!(store.history_search("50%_", i64::MAX, 5).await.unwrap(), ["odd"]);
+    assert!(store.history_search("5%x", i64::MAX, 5).await.unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -194,4 +194,25 @@ mod tests {
         assert_eq!(doomed(&all, now, week, 0).len(), 3);
         assert!(doomed(&all[3..], now, week, 0).is_empty());
     }
+
+    #[test]
+    fn a_sweep_removes_the_oldest_files_and_leaves_other_files_alone() {
+        let dir = std::env::temp_dir().join(format!("chavion-sweep-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let day: DateTime<Utc> = "2026-11-30T00:00:00Z".parse().unwrap();
+        for h in 0..4 {
+            let at = day + chrono::Duration::hours(h);
+            std::fs::write(dir.join(name_for(at)), vec![0u8; 100]).unwrap();
+        }
+        std::fs::write(dir.join("lock"), b"").unwrap();
+        sweep(&dir, day + chrono::Duration::days(1), chrono::Duration::days(7), 250);
+        let left: Vec<DateTime<Utc>> = list(&dir).iter().map(|s| s.start).collect();
+        assert_eq!(
+            left,
+            [day + chrono::Duration::hours(2), day + chrono::Duration::hours(3)]
+        );
+        assert!(dir.join("lock").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -221,8 +221,10 @@ impl Room {
                 actions::spawn(effect, self.ctx.clone(), self.tx.clone());
                 continue;
             }
-            if let Some(done) = actions::perform(effect, &self.ctx).await {
+            if let Some(mut done) = actions::perform(effect, &self.ctx).await {
                 actions::follow_result(&self.ctx, &done, &self.tx);
+                // As the loop does: what comes back is recorded before it is applied.
+                self.recorder.note(&mut done);
                 effects.extend(update(&mut self.state, done).effects);
             }
         }
