@@ -165,7 +165,10 @@ async fn history(store: &Store) {
     // Trimmed to the newest 1000, and the one at the cut.
     assert_eq!(store.history_tasks(5000).await.unwrap().len(), 1001);
     // The same task again, later: replaced, not doubled.
-    let again = [row("id-1199", 2_000, "thinking.add", "t1199 ended"), row("50%_x", 1_500, "odd.name", "odd")];
+    let again = [
+        row("id-1199", 2_000, "thinking.add", "t1199 ended"),
+        row("50%_x", 1_500, "odd.name", "odd"),
+    ];
     store.history_put(&again, &[], 1000, 1_000).await.unwrap();
     assert_eq!(store.history_tasks(1).await.unwrap(), ["t1199 ended"]);
     // w2 was seen before the cut: forgotten.
@@ -175,8 +178,17 @@ async fn history(store: &Store) {
     assert!(found.is_empty(), "trimmed long ago: {found:?}");
     let found = store.history_search("add", 1_199, 2).await.unwrap();
     assert_eq!(found, ["t1198", "t1197"]);
-    assert_eq!(store.history_search("50%_", i64::MAX, 5).await.unwrap(), ["odd"]);
-    assert!(store.history_search("5%x", i64::MAX, 5).await.unwrap().is_empty());
+    assert_eq!(
+        store.history_search("50%_", i64::MAX, 5).await.unwrap(),
+        ["odd"]
+    );
+    assert!(
+        store
+            .history_search("5%x", i64::MAX, 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]

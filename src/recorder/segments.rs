@@ -206,11 +206,19 @@ mod tests {
             std::fs::write(dir.join(name_for(at)), vec![0u8; 100]).unwrap();
         }
         std::fs::write(dir.join("lock"), b"").unwrap();
-        sweep(&dir, day + chrono::Duration::days(1), chrono::Duration::days(7), 250);
+        sweep(
+            &dir,
+            day + chrono::Duration::days(1),
+            chrono::Duration::days(7),
+            250,
+        );
         let left: Vec<DateTime<Utc>> = list(&dir).iter().map(|s| s.start).collect();
         assert_eq!(
             left,
-            [day + chrono::Duration::hours(2), day + chrono::Duration::hours(3)]
+            [
+                day + chrono::Duration::hours(2),
+                day + chrono::Duration::hours(3)
+            ]
         );
         assert!(dir.join("lock").exists());
         std::fs::remove_dir_all(&dir).unwrap();
