@@ -17,6 +17,19 @@ pub mod links {
     pub const QUEUES: &str = "queues";
     /// The Docker Engine's event stream.
     pub const DOCKER: &str = "docker";
+    /// The sentinels, followed for `+switch-master` (a `sentinel://` broker only).
+    pub const SENTINEL: &str = "sentinel";
+}
+
+/// Where the sentinels say the broker's master is: at start, and after each failover.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MasterNews {
+    /// The master's name among the sentinels (`redis.master_name`).
+    pub name: String,
+    /// host:port, cleaned.
+    pub addr: String,
+    /// Where it was before, when this is a move.
+    pub previous: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -24,6 +37,11 @@ pub enum Event {
     /// The wall clock moved on; drives ages, staleness and the status-bar clock.
     Tick(DateTime<Utc>),
     Key(KeyEvent),
+    /// The sentinels named the broker's master, or a failover moved it.
+    Master {
+        at: DateTime<Utc>,
+        news: MasterNews,
+    },
     Resize {
         width: u16,
         height: u16,

@@ -151,8 +151,22 @@ fn skip_string_body(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
 }
 
 /// Replaces the password in a URL such as `redis://:secret@host` with `***`, so that
-/// secrets never reach the screen or the log.
+/// secrets never reach the screen or the log. kombu's Sentinel form holds several URLs,
+/// `;` between them, each of which may carry a password, and the sentinels' own password
+/// rides in the query.
 pub fn redact_url(url: &str) -> String {
+    url.split(';').map(redact_one).collect::<Vec<_>>().join(";")
+}
+
+fn redact_one(url: &str) -> String {
+    let url = match url.split_once("password=") {
+        Some((before, after)) if before.ends_with(['?', '&', '_']) => {
+            let rest = after.find(['&', '#']).map_or("", |i| &after[i..]);
+            format!("{before}password=***{rest}")
+        }
+        _ => url.to_string(),
+    };
+    let url = url.as_str();
     let Some(scheme_end) = url.find("://") else {
         return url.to_string();
     };
@@ -232,5 +246,9 @@ mod tests {
             "redis://127.0.0.1:6379/0"
         );
         assert_eq!(redact_url("rediss://tok@h"), "rediss://***@h");
+        assert_eq!(
+            redact_url("sentinel://:a@h1:1/0;sentinel://:b@h2:2?master_name=m&sentinel_password=c"),
+            "sentinel://:***@h1:1/0;sentinel://:***@h2:2?master_name=m&sentinel_password=***"
+        );
     }
 }

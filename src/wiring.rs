@@ -319,6 +319,7 @@ pub fn feed_config(settings: &Settings) -> FeedConfig {
             .enable_events
             .then(|| Duration::from_secs(*cfg.celery.enable_events_secs.get_ref())),
         keep_wire: false,
+        moved: Default::default(),
     }
 }
 

@@ -12,6 +12,7 @@ use crate::config::keymap::Keymap;
 use crate::config::model::Expect;
 use crate::event::LinkHealth;
 use crate::feeds::model::{AgentState, TaskEventKind, TaskFields};
+use crate::kept::IdMap;
 pub use crate::kept::{Task, Worker};
 
 /// Samples of history kept per queue and per port (one a second: two minutes).
@@ -118,7 +119,7 @@ pub struct Link {
 /// Task history as a ring: the oldest are evicted first once `capacity` is reached.
 #[derive(Debug, Clone)]
 pub struct TaskStore {
-    pub by_id: HashMap<String, Task>,
+    pub by_id: IdMap<Task>,
     pub order: VecDeque<String>,
     pub capacity: usize,
     pub arrived: u64,
@@ -222,6 +223,9 @@ pub struct State {
     /// This control room's dispatches, until a worker reports them (see `watch.rs`).
     pub watch: super::watch::Watch,
     pub dispatches: u64,
+    /// Where the sentinels last said the broker's master is, and since when (a `sentinel://`
+    /// broker only).
+    pub master: Option<(crate::event::MasterNews, DateTime<Utc>)>,
     /// What the exposure audit found, newest scan.
     pub exposure: Vec<crate::feeds::exposure::Finding>,
     pub executor: Executor,
@@ -231,7 +235,7 @@ pub struct State {
     pub history_saved: Option<DateTime<Utc>>,
     /// This control room's dispatches whose end is not known yet (bounded): when one ends,
     /// `Effect::ResultKnown` stops its result-backend poll.
-    pub results_awaited: std::collections::HashSet<String>,
+    pub results_awaited: crate::kept::IdSet,
     /// Effects asked for while applying a feed (applying returns only whether to redraw):
     /// `update` hands them out with its outcome.
     pub effects_due: Vec<super::effect::Effect>,
@@ -365,6 +369,7 @@ impl State {
             history_store: false,
             history_saved: None,
             results_awaited: Default::default(),
+            master: None,
             effects_due: Vec::new(),
             inspected: Default::default(),
             fleet_said: VecDeque::new(),
@@ -454,7 +459,7 @@ impl State {
 impl TaskStore {
     pub fn new(capacity: usize) -> TaskStore {
         TaskStore {
-            by_id: HashMap::new(),
+            by_id: IdMap::default(),
             order: VecDeque::new(),
             capacity,
             arrived: 0,

@@ -52,6 +52,7 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
             }
         }
         Event::Link { name, health } => link(state, name, health),
+        Event::Master { at, news } => master(state, at, news),
         Event::Probe { at, index, outcome } => probe(state, at, index, outcome),
         Event::Shed { feed, count } => {
             state.counters.shed += count;
@@ -414,6 +415,26 @@ fn main_screen_act(state: &mut State, action: Action) -> Outcome {
 /// Applies one decoded item; whether anything on screen changed. Everything does, except a
 /// queue sample that found what the last one found: on a quiet platform that is once a
 /// second, and skipping its frame is most of what the control room costs at rest.
+/// The sentinels named the master: said once at start, and as a warning when it moved.
+fn master(state: &mut State, at: DateTime<Utc>, news: crate::event::MasterNews) -> Outcome {
+    let (level, msg) = match &news.previous {
+        Some(was) => (
+            Level::Warn,
+            format!(
+                "failover: master {} moved from {was} to {}",
+                news.name, news.addr
+            ),
+        ),
+        None => (
+            Level::Info,
+            format!("master {} is at {}", news.name, news.addr),
+        ),
+    };
+    log(state, at, level, crate::event::links::SENTINEL, msg);
+    state.master = Some((news, at));
+    Outcome::redraw()
+}
+
 fn apply(state: &mut State, at: DateTime<Utc>, item: FeedItem) -> bool {
     state.counters.events += 1;
     if let FeedItem::Queues(samples) = item {

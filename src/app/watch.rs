@@ -6,7 +6,7 @@
 //! Pure: `update` drives it, the lookups are effects.
 
 use chrono::{DateTime, Duration, Utc};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use crate::feeds::wire::TaskRequest;
 
@@ -30,7 +30,7 @@ pub struct Watched {
 
 #[derive(Debug, Clone, Default)]
 pub struct Watch {
-    pub by_id: HashMap<String, Watched>,
+    pub by_id: crate::kept::IdMap<Watched>,
     order: VecDeque<String>,
 }
 

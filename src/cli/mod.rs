@@ -145,8 +145,9 @@ pub(crate) async fn confirm(question: &str, typed: Option<&str>) -> Result<(), E
 }
 
 async fn subscribe(settings: &Settings) -> Result<redis::aio::PubSub, String> {
-    let client = redis::Client::open(settings.config.redis.url.get_ref().as_str())
-        .map_err(|e| e.to_string())?;
+    let client = crate::feeds::redis::client(settings.config.redis.url.get_ref())
+        .await
+        .map_err(|e| crate::feeds::redis::reason(&e))?;
     let mut pubsub = client.get_async_pubsub().await.map_err(|e| e.to_string())?;
     pubsub
         .psubscribe(format!("{}*", wiring::channels(settings).celery_prefix))

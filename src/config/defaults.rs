@@ -156,6 +156,8 @@ impl Default for RedisConfig {
             global_keyprefix: String::new(),
             fanout_prefix: true,
             audit_channel: "chavion:audit".into(),
+            master_name: sp(String::new()),
+            sentinel_password: String::new(),
         }
     }
 }

@@ -85,6 +85,13 @@ pub fn load(paths: &Paths, over: &Overridden<'_>) -> Result<Settings, Vec<Diagno
         }
         follow_redis_override(&mut config, url);
     }
+    if let Err(why) = behind_sentinels(&mut config) {
+        let at = match over.redis_url {
+            Some(_) => Diagnostic::flag("--redis", why),
+            None => Diagnostic::at(&paths.config_file, "", None, why),
+        };
+        return Err(vec![at]);
+    }
     let choice = over.color.unwrap_or(config.ui.color);
     let mode = ColorMode::detect(choice, &|k| std::env::var(k).ok());
     let theme_name = over.theme.unwrap_or(config.ui.theme.get_ref());
@@ -141,6 +148,56 @@ fn follow_redis_override(config: &mut Config, url: &str) {
         }
     }
     config.redis.url = toml::Spanned::new(0..0, url.to_string());
+}
+
+/// A broker behind Sentinel: its URL takes the master's name (and the sentinels' password)
+/// from the config, so every connection and outbox row that holds the URL holds the whole
+/// broker; and each sentinel the port map does not list yet is added to it, so the Ports pane
+/// shows every one.
+fn behind_sentinels(config: &mut Config) -> Result<(), String> {
+    let url = crate::redis_url::with_master(
+        config.redis.url.get_ref(),
+        config.redis.master_name.get_ref(),
+        &config.redis.sentinel_password,
+    );
+    if !crate::redis_url::is_sentinel(&url) {
+        return Ok(());
+    }
+    let sentinels = crate::redis_url::sentinel(&url).map_err(|why| format!("redis.url {why}"))?;
+    for (i, (host, port)) in sentinels.nodes.iter().enumerate() {
+        let listed = config
+            .ports
+            .iter()
+            .any(|p| crate::redis_url::same_host(&p.host, host) && *p.port.get_ref() == *port);
+        if !listed {
+            // A sentinel answers PING like a Redis; with its password when it wants one.
+            let url = match &sentinels.sentinel_password {
+                Some(pw) => {
+                    let shown = if host.contains(':') {
+                        format!("[{host}]")
+                    } else {
+                        host.clone()
+                    };
+                    let mut u = url::Url::parse(&format!("redis://{shown}:{port}"))
+                        .map_err(|e| format!("sentinel {}: {e}", i + 1))?;
+                    let _ = u.set_password(Some(pw));
+                    u.to_string()
+                }
+                None => String::new(),
+            };
+            config.ports.push(model::PortConfig {
+                name: format!("Sentinel {}", i + 1),
+                host: host.clone(),
+                port: toml::Spanned::new(0..0, *port),
+                probe: model::ProbeKind::Redis,
+                expect: model::Expect::Required,
+                url,
+                ..model::PortConfig::default()
+            });
+        }
+    }
+    config.redis.url = toml::Spanned::new(0..0, url);
+    Ok(())
 }
 
 /// Settings from config text alone (built-in theme and keymap): for tests and tools.

@@ -348,6 +348,11 @@ pub struct RedisConfig {
     pub fanout_prefix: bool,
     /// Where every control room announces its operators' actions to the others.
     pub audit_channel: String,
+    /// With a `sentinel://` URL: the master's name, as kombu's `master_name` transport option.
+    pub master_name: Spanned<String>,
+    /// With a `sentinel://` URL: the sentinels' own password, when they want one (kombu's
+    /// `sentinel_kwargs`). Never shown.
+    pub sentinel_password: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -343,16 +343,30 @@ fn rule_name(kind: model::AlertKind) -> &'static str {
 /// The Redis URL, the agents and the port map.
 fn validate_platform(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
     let url = &cfg.redis.url;
-    if !["redis://", "rediss://", "unix://"]
+    if crate::redis_url::is_sentinel(url.get_ref()) {
+        let full = crate::redis_url::with_master(
+            url.get_ref(),
+            cfg.redis.master_name.get_ref(),
+            &cfg.redis.sentinel_password,
+        );
+        if let Err(why) = crate::redis_url::sentinel(&full) {
+            err(url.span(), format!("redis.url {why}"));
+        }
+    } else if !["redis://", "rediss://", "unix://"]
         .iter()
         .any(|s| url.get_ref().starts_with(s))
     {
         err(
             url.span(),
             format!(
-                "redis.url must start with redis://, rediss:// or unix://, not `{}`",
+                "redis.url must start with redis://, rediss://, unix:// or sentinel://, not `{}`",
                 crate::sanitize::redact_url(url.get_ref())
             ),
+        );
+    } else if !cfg.redis.master_name.get_ref().is_empty() {
+        err(
+            cfg.redis.master_name.span(),
+            "redis.master_name is for a sentinel:// URL; this redis.url names one Redis".into(),
         );
     }
     let mut seen: Vec<String> = Vec::new();
@@ -639,13 +653,19 @@ fn validate_socketio(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, 
 
 /// Why a Redis URL cannot be used, in words (its password never shown), or None.
 pub fn redis_url_problem(url: &str) -> Option<String> {
+    if crate::redis_url::is_sentinel(url) {
+        // The master's name may come from the config's redis.master_name: checked once the
+        // two are put together.
+        let named = crate::redis_url::with_master(url, "-", "");
+        return crate::redis_url::sentinel(&named).err();
+    }
     let scheme_ok = ["redis://", "rediss://", "unix://"]
         .iter()
         .any(|s| url.starts_with(s));
     let shown = crate::sanitize::redact_url(url);
     if !scheme_ok {
         return Some(format!(
-            "a Redis URL must start with redis://, rediss:// or unix://, like redis://127.0.0.1:6379/0; not `{shown}`"
+            "a Redis URL must start with redis://, rediss://, unix:// or sentinel://, like redis://127.0.0.1:6379/0; not `{shown}`"
         ));
     }
     if url.starts_with("unix://") {

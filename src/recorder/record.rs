@@ -68,6 +68,11 @@ pub enum Recorded {
         what: String,
         outcome: Result<Vec<(bool, String)>, String>,
     },
+    // New kinds go last: a segment names its kinds by their place in this list.
+    Master {
+        at: DateTime<Utc>,
+        news: crate::event::MasterNews,
+    },
 }
 
 impl Recorded {
@@ -137,6 +142,10 @@ impl Recorded {
                 what: what.clone(),
                 outcome: outcome.clone(),
             },
+            Event::Master { at, news } => Recorded::Master {
+                at: *at,
+                news: news.clone(),
+            },
             Event::Key(_)
             | Event::Resize { .. }
             | Event::Inspected { .. }
@@ -180,6 +189,7 @@ impl Recorded {
             Recorded::WorkerQueues { worker, queues } => Event::WorkerQueues { worker, queues },
             Recorded::Notified { via, outcome } => Event::Notified { via, outcome },
             Recorded::Ordered { what, outcome } => Event::Ordered { what, outcome },
+            Recorded::Master { at, news } => Event::Master { at, news },
         }
     }
 }

@@ -120,7 +120,35 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             }
             Row::new(cells)
         });
-    let rows = rows.chain(docker);
+    // The broker's master behind Sentinel: where the sentinels say it is, and since when.
+    let master = state.master.as_ref().map(|(news, since)| {
+        let following = state
+            .links
+            .iter()
+            .find(|l| l.name == crate::event::links::SENTINEL)
+            .is_some_and(|l| l.health == crate::event::LinkHealth::Up);
+        let (label, style) = if following {
+            ("master", theme.port_up)
+        } else {
+            ("unsure", theme.level_warn)
+        };
+        let when = super::fmt::clock(*since, state.utc);
+        let why = match &news.previous {
+            Some(was) => format!("{} since {when}, failed over from {was}", news.name),
+            None => format!("{} since {when}", news.name),
+        };
+        let mut cells = vec![
+            Cell::from("Master"),
+            Cell::from(fit(&news.addr, target_w as usize)),
+            Cell::from(Span::styled(label, style)),
+            Cell::from(if wide { "" } else { "–" }),
+        ];
+        if wide {
+            cells.push(Cell::from(Span::styled(why, theme.muted)));
+        }
+        Row::new(cells)
+    });
+    let rows = rows.chain(master).chain(docker);
     let widths: Vec<Constraint> = if wide {
         vec![
             Constraint::Length(12),

@@ -3,6 +3,7 @@
 //! Each owns its connection, reconnects by itself and reports its health as `Link` events.
 
 pub mod control;
+pub mod master;
 mod pubsub;
 pub mod queues;
 pub mod sampler;
@@ -40,10 +41,16 @@ pub struct FeedConfig {
     pub enable_events_every: Option<Duration>,
     /// Hand the raw messages on with each batch (`Event::WireBatch`), for the flight recorder.
     pub keep_wire: bool,
+    /// Wakes the links when the master behind Sentinel moves (never, for one Redis).
+    pub moved: master::Moved,
 }
 
-pub fn spawn(cfg: FeedConfig, tx: Sender<Event>) -> Vec<JoinHandle<()>> {
-    let mut tasks = pubsub::spawn(cfg.clone(), tx.clone());
+pub fn spawn(mut cfg: FeedConfig, tx: Sender<Event>) -> Vec<JoinHandle<()>> {
+    // Behind Sentinel, the master is followed first, so every link below moves with it.
+    let (moved, follower) = master::spawn(&cfg.url, tx.clone());
+    cfg.moved = moved;
+    let mut tasks: Vec<JoinHandle<()>> = follower.into_iter().collect();
+    tasks.extend(pubsub::spawn(cfg.clone(), tx.clone()));
     tasks.push(tokio::spawn(sampler::run(cfg.clone(), tx.clone())));
     if let Some(every) = cfg.enable_events_every {
         tasks.push(tokio::spawn(control::enable_events_loop(cfg, every, tx)));
@@ -54,10 +61,13 @@ pub fn spawn(cfg: FeedConfig, tx: Sender<Event>) -> Vec<JoinHandle<()>> {
 /// One connection's life, again and again: `Connecting` before each attempt, `Up` once
 /// `connect` succeeds, then `serve` until it ends with a reason, then `Down` with that reason
 /// and the jittered wait before the next attempt. Each attempt is a fresh connection, so
-/// subscriptions are never doubled.
+/// subscriptions are never doubled. When the master behind Sentinel moves, the connection is
+/// left (it is dropped, so nothing stays subscribed on the old node) and the next attempt
+/// starts at once.
 pub async fn supervise<C, FC, FS>(
     link: &str,
     tx: &Sender<Event>,
+    mut moved: master::Moved,
     mut connect: impl FnMut() -> FC,
     mut serve: impl FnMut(C) -> FS,
 ) where
@@ -71,15 +81,26 @@ pub async fn supervise<C, FC, FS>(
     };
     loop {
         let _ = tx.send(event(LinkHealth::Connecting)).await;
+        let mut moved_now = false;
         let why = match connect().await {
             Err(why) => why,
             Ok(conn) => {
                 backoff.reset();
                 let _ = tx.send(event(LinkHealth::Up)).await;
-                serve(conn).await
+                tokio::select! {
+                    why = serve(conn) => why,
+                    to = moved.next() => {
+                        moved_now = true;
+                        format!("the master moved to {to}")
+                    }
+                }
             }
         };
-        let wait = backoff.next_wait();
+        let wait = if moved_now {
+            Duration::ZERO
+        } else {
+            backoff.next_wait()
+        };
         tracing::warn!(link, %why, ?wait, "link down");
         if tx
             .send(event(LinkHealth::Down {
@@ -91,8 +112,66 @@ pub async fn supervise<C, FC, FS>(
         {
             return;
         }
-        tokio::time::sleep(wait).await;
+        // A move during the wait (the sentinels promoted a replica while this link could
+        // not reach the old master) ends it: the new master is there now.
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = moved.next() => {}
+        }
     }
+}
+
+/// A client for the Redis a URL names. Behind Sentinel, the sentinels are asked which node
+/// is the master now (and the node is asked whether it thinks so too) at every connection,
+/// so every feed, sample, order and dispatch that connects after a failover reaches the new
+/// master. The redis crate's `sentinel` feature does the asking.
+pub async fn client(url: &str) -> redis::RedisResult<redis::Client> {
+    if !crate::redis_url::is_sentinel(url) {
+        return redis::Client::open(url);
+    }
+    let s = crate::redis_url::sentinel(url).map_err(|why| {
+        redis::RedisError::from((redis::ErrorKind::InvalidClientConfig, "sentinel URL", why))
+    })?;
+    let mut sentinel = redis::sentinel::Sentinel::build(sentinel_nodes(&s))?;
+    let mut node = redis::RedisConnectionInfo::default().set_db(s.db.into());
+    if let Some(user) = &s.username {
+        node = node.set_username(user);
+    }
+    if let Some(pw) = &s.password {
+        node = node.set_password(pw);
+    }
+    let info =
+        redis::sentinel::SentinelNodeConnectionInfo::default().set_redis_connection_info(node);
+    match tokio::time::timeout(
+        CONNECT_WITHIN,
+        sentinel.async_master_for(&s.master_name, Some(&info)),
+    )
+    .await
+    {
+        Ok(found) => found,
+        Err(_) => Err(redis::RedisError::from((
+            redis::ErrorKind::Io,
+            "no sentinel named the master in time",
+        ))),
+    }
+}
+
+/// The sentinels as the redis crate takes them, with their own password if they have one.
+pub fn sentinel_nodes(s: &crate::redis_url::SentinelUrl) -> Vec<redis::ConnectionInfo> {
+    use redis::IntoConnectionInfo;
+    s.nodes
+        .iter()
+        .filter_map(|(host, port)| {
+            let info = redis::ConnectionAddr::Tcp(host.clone(), *port)
+                .into_connection_info()
+                .ok()?;
+            let mut settings = redis::RedisConnectionInfo::default();
+            if let Some(pw) = &s.sentinel_password {
+                settings = settings.set_password(pw);
+            }
+            Some(info.set_redis_settings(settings))
+        })
+        .collect()
 }
 
 /// Plain words for a Redis error, never the URL (it may carry a password).

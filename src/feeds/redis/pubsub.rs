@@ -49,6 +49,7 @@ async fn read(
     super::supervise(
         LINK,
         &tx,
+        cfg.moved.clone(),
         || connect(&cfg.url, &patterns),
         move |pubsub| serve(pubsub, raw, shared),
     )
@@ -92,8 +93,8 @@ async fn serve(
 }
 
 async fn connect(url: &str, patterns: &[String]) -> Result<redis::aio::PubSub, String> {
-    let client = redis::Client::open(url).map_err(|e| reason(&e))?;
     let attempt = async {
+        let client = super::client(url).await?;
         let mut pubsub = client.get_async_pubsub().await?;
         // A fresh connection each time: subscriptions can never be doubled.
         for p in patterns {

@@ -34,6 +34,7 @@ pub async fn run(cfg: FeedConfig, tx: Sender<Event>) {
     super::supervise(
         LINK,
         &tx,
+        cfg.moved.clone(),
         || async { connect(&cfg.url).await.map_err(|e| reason(&e)) },
         move |mut conn| async move { sample_forever(cfg, &mut conn, tx_ref).await },
     )
@@ -41,7 +42,7 @@ pub async fn run(cfg: FeedConfig, tx: Sender<Event>) {
 }
 
 pub async fn connect(url: &str) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
-    let client = redis::Client::open(url)?;
+    let client = super::client(url).await?;
     let config = redis::AsyncConnectionConfig::new()
         .set_connection_timeout(Some(CONNECT_WITHIN))
         .set_response_timeout(Some(ANSWER_WITHIN));
