@@ -72,8 +72,26 @@ impl Target {
     }
 }
 
-/// See `Target::broker_id`.
+/// See `Target::broker_id`. Behind Sentinel the broker is the master's name and the
+/// sentinels (sorted), never the node that happens to be master: a failover does not make
+/// it another broker, and another master's name on the same sentinels is one.
 pub fn broker_id(url: &str, keyprefix: &str) -> String {
+    if let Ok(s) = crate::redis_url::sentinel(url) {
+        let mut nodes: Vec<String> = s
+            .nodes
+            .iter()
+            .map(|(h, p)| format!("{}:{p}", canonical_host(h)))
+            .collect();
+        nodes.sort();
+        nodes.dedup();
+        let user = s.username.map(|u| format!("{u}@")).unwrap_or_default();
+        return format!(
+            "sentinel://{user}{} master={}/{} prefix={keyprefix}",
+            nodes.join(","),
+            s.master_name,
+            s.db
+        );
+    }
     let scheme = url.split_once("://").map_or("redis", |(s, _)| s);
     let authority = url
         .split_once("://")
@@ -88,14 +106,19 @@ pub fn broker_id(url: &str, keyprefix: &str) -> String {
         .map(|u| format!("{u}@"))
         .unwrap_or_default();
     let (host, port) = crate::feeds::redis::host_port(url).unwrap_or_default();
-    let host = match host.to_ascii_lowercase().as_str() {
-        "localhost" | "" => "127.0.0.1".to_string(),
-        h if h.contains(':') => format!("[{h}]"),
-        h => h.to_string(),
-    };
+    let host = canonical_host(&host);
     let port = if port == 0 { 6379 } else { port };
     let db = crate::feeds::redis::db_of(url);
     format!("{scheme}://{user}{host}:{port}/{db} prefix={keyprefix}")
+}
+
+/// One spelling per host: `localhost` is 127.0.0.1, IPv6 in brackets, lower case.
+fn canonical_host(host: &str) -> String {
+    match host.to_ascii_lowercase().as_str() {
+        "localhost" | "" => "127.0.0.1".to_string(),
+        h if h.contains(':') => format!("[{h}]"),
+        h => h.to_string(),
+    }
 }
 
 /// Longer queues are not scanned: a dispatch is taken to be in a backlog that long.
@@ -355,6 +378,42 @@ mod tests {
             celery_prefix: String::new(),
         };
         assert_eq!(queue_of(&t, "p:thinking\x06\x166"), "thinking");
+    }
+
+    #[test]
+    fn a_broker_behind_sentinel_is_its_master_name_and_sentinels_not_a_node() {
+        let a = broker_id(
+            "sentinel://:pw@localhost:26379/0;sentinel://10.0.0.6:26380?master_name=m&sentinel_password=x",
+            "",
+        );
+        assert_eq!(
+            a,
+            "sentinel://10.0.0.6:26380,127.0.0.1:26379 master=m/0 prefix="
+        );
+        // The same sentinels written in another order are the same broker.
+        assert_eq!(
+            a,
+            broker_id(
+                "sentinel://10.0.0.6:26380;sentinel://127.0.0.1:26379?master_name=m",
+                ""
+            )
+        );
+        // Another master on the same sentinels, or another db, is another broker.
+        assert_ne!(
+            a,
+            broker_id(
+                "sentinel://127.0.0.1:26379;sentinel://10.0.0.6:26380?master_name=n",
+                ""
+            )
+        );
+        assert_ne!(
+            a,
+            broker_id(
+                "sentinel://127.0.0.1:26379/1;sentinel://10.0.0.6:26380?master_name=m",
+                ""
+            )
+        );
+        assert!(!a.contains("pw"));
     }
 
     #[test]

@@ -203,9 +203,10 @@ fn behind_sentinels(config: &mut Config) -> Result<(), String> {
 /// Settings from config text alone (built-in theme and keymap): for tests and tools.
 pub fn settings_from_str(text: &str) -> Result<Settings, Vec<Diagnostic>> {
     let (parsed, diags) = parse_config(text, Path::new("<config>"));
-    let Some((config, overrides)) = parsed else {
+    let Some((mut config, overrides)) = parsed else {
         return Err(diags);
     };
+    behind_sentinels(&mut config).map_err(|why| vec![Diagnostic::flag("redis.url", why)])?;
     let nowhere = Path::new("/nonexistent");
     let theme = theme::load(config.ui.theme.get_ref(), nowhere, ColorMode::TrueColor)?;
     let keymap = keymap::build(config.ui.keymap.get_ref(), nowhere, overrides)?;

@@ -35,11 +35,18 @@ pub fn platform_name(redis_url: &str, demo: bool) -> String {
     if demo {
         return "demo".into();
     }
+    if let Ok(s) = crate::redis_url::sentinel(redis_url) {
+        return safe_name(&format!("sentinel-{}-{}", s.master_name, s.db));
+    }
     let (host, port) =
         crate::redis_url::host_port(redis_url).unwrap_or_else(|| ("redis".into(), 6379));
     let db = crate::redis_url::db_of(redis_url);
-    let name: String = format!("{host}-{port}-{db}")
-        .chars()
+    safe_name(&format!("{host}-{port}-{db}"))
+}
+
+/// A directory name from remote-supplied parts: letters, digits, `.` and `-`; the rest `_`.
+fn safe_name(name: &str) -> String {
+    name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
                 c
@@ -47,8 +54,7 @@ pub fn platform_name(redis_url: &str, demo: bool) -> String {
                 '_'
             }
         })
-        .collect();
-    name
+        .collect()
 }
 
 /// The loop's handle. `off()` records nothing and costs nothing.

@@ -134,7 +134,8 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         };
         let when = super::fmt::clock(*since, state.utc);
         let why = match &news.previous {
-            Some(was) => format!("{} since {when}, failed over from {was}", news.name),
+            // What moved first: the pane is often narrow.
+            Some(was) => format!("failed over from {was} at {when} ({})", news.name),
             None => format!("{} since {when}", news.name),
         };
         let mut cells = vec![

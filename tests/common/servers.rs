@@ -27,6 +27,8 @@ pub struct RedisServer {
     child: Option<Child>,
     /// With an append-only file here, what Redis took survives a kill -9.
     aof_dir: Option<PathBuf>,
+    /// A replica of the Redis on this port.
+    replica_of: Option<u16>,
 }
 
 impl RedisServer {
@@ -35,6 +37,19 @@ impl RedisServer {
             port: free_port(),
             child: None,
             aof_dir: None,
+            replica_of: None,
+        };
+        r.restart();
+        r
+    }
+
+    /// A replica of the Redis on `master`'s port.
+    pub fn start_replica(master: u16) -> RedisServer {
+        let mut r = RedisServer {
+            port: free_port(),
+            child: None,
+            aof_dir: None,
+            replica_of: Some(master),
         };
         r.restart();
         r
@@ -46,6 +61,7 @@ impl RedisServer {
             port: free_port(),
             child: None,
             aof_dir: Some(dir.to_path_buf()),
+            replica_of: None,
         };
         r.restart();
         r
@@ -72,6 +88,10 @@ impl RedisServer {
         match &dir {
             Some(d) => args.extend(["--appendonly", "yes", "--appendfsync", "always", "--dir", d]),
             None => args.extend(["--appendonly", "no"]),
+        }
+        let master = self.replica_of.map(|p| p.to_string());
+        if let Some(m) = &master {
+            args.extend(["--replicaof", "127.0.0.1", m]);
         }
         let child = Command::new("redis-server")
             .args(&args)
@@ -119,6 +139,112 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Redis behind Sentinel, as test-servers.md's recipe has it: a master, a replica and three
+/// sentinels (redis-server in sentinel mode, each with its own config file: a sentinel
+/// rewrites it), all on loopback, watching the master `mymaster` with a quorum of 2 and
+/// calling it down after a second.
+pub struct Sentinels {
+    pub master: RedisServer,
+    pub replica: RedisServer,
+    pub ports: Vec<u16>,
+    children: Vec<Child>,
+}
+
+impl Sentinels {
+    pub const MASTER_NAME: &'static str = "mymaster";
+
+    pub fn start(dir: &Path) -> Sentinels {
+        let master = RedisServer::start();
+        let replica = RedisServer::start_replica(master.port);
+        wait_until("the replica linked to its master", 20, || {
+            replica
+                .cli(&["info", "replication"])
+                .contains("master_link_status:up")
+        });
+        let mut s = Sentinels {
+            master,
+            replica,
+            ports: Vec::new(),
+            children: Vec::new(),
+        };
+        for i in 0..3 {
+            let port = free_port();
+            let conf = dir.join(format!("sentinel-{i}.conf"));
+            std::fs::write(
+                &conf,
+                format!(
+                    "port {port}\nbind 127.0.0.1\ndir {}\n\
+                     sentinel monitor {} 127.0.0.1 {} 2\n\
+                     sentinel down-after-milliseconds {} 1000\n\
+                     sentinel failover-timeout {} 5000\n",
+                    dir.display(),
+                    Self::MASTER_NAME,
+                    s.master.port,
+                    Self::MASTER_NAME,
+                    Self::MASTER_NAME
+                ),
+            )
+            .unwrap();
+            let child = Command::new("redis-server")
+                .arg(&conf)
+                .arg("--sentinel")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server (sentinel mode) must be installed");
+            s.children.push(child);
+            s.ports.push(port);
+        }
+        // Ready when every sentinel knows the replica and the others (a failover needs both).
+        wait_until("the sentinels ready for a failover", 30, || {
+            s.ports.iter().all(|p| {
+                let out = s.sentinel(*p, &["sentinel", "ckquorum", Self::MASTER_NAME]);
+                let replicas = s.sentinel(*p, &["sentinel", "replicas", Self::MASTER_NAME]);
+                out.starts_with("OK") && replicas.contains(&s.replica.port.to_string())
+            })
+        });
+        s
+    }
+
+    /// kombu's URL for them: one `sentinel://` per sentinel.
+    pub fn url(&self) -> String {
+        self.ports
+            .iter()
+            .map(|p| format!("sentinel://127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+
+    /// What the first sentinel that answers says the master's port is.
+    pub fn master_port(&self) -> Option<u16> {
+        self.ports.iter().find_map(|p| {
+            let out = self.sentinel(
+                *p,
+                &["sentinel", "get-master-addr-by-name", Self::MASTER_NAME],
+            );
+            out.lines().nth(1)?.trim().parse().ok()
+        })
+    }
+
+    pub fn sentinel(&self, port: u16, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &port.to_string()])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Sentinels {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 

@@ -8,6 +8,8 @@ Configured from the environment so the harness can point it at a throwaway redis
   CHAVION_POOL_RESTARTS  set: the worker accepts `pool_restart` (worker_pool_restarts)
   CHAVION_VISIBILITY_TIMEOUT  seconds after which kombu gives back a message a worker took
                    but never acked (default an hour); the soak lowers it, see below
+A broker URL in kombu's Sentinel form (sentinel://h:p;sentinel://h2:p2) is followed through
+the sentinels, with the master's name from CHAVION_MASTER_NAME (default `mymaster`).
 """
 import os
 import time
@@ -35,6 +37,13 @@ if os.environ.get("CHAVION_VISIBILITY_TIMEOUT"):
         "visibility_timeout": int(os.environ["CHAVION_VISIBILITY_TIMEOUT"]),
         "unacked_restore_interval": 2,
         "unacked_restore_throttle": 1,
+    }
+
+# kombu's Sentinel transport: the master's name is a transport option, not part of the URL.
+if os.environ["CHAVION_BROKER"].startswith("sentinel://"):
+    app.conf.broker_transport_options = {
+        **(app.conf.broker_transport_options or {}),
+        "master_name": os.environ.get("CHAVION_MASTER_NAME", "mymaster"),
     }
 
 
