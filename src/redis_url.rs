@@ -160,6 +160,46 @@ pub fn with_master(url: &str, master_name: &str, sentinel_password: &str) -> Str
     format!("{url}{glue}{}", extra.join("&"))
 }
 
+/// A `rediss://` URL with the config's CA file put in as `?ca_file=PATH` (when it does not
+/// name one already), so every connection made from the URL verifies against it.
+pub fn with_ca(url: &str, ca_file: &str) -> String {
+    if !url.starts_with("rediss://") || ca_file.is_empty() || url.contains("ca_file=") {
+        return url.to_string();
+    }
+    let glue = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{glue}ca_file={}", encode(ca_file))
+}
+
+/// The URL without the `ca_file` parameter, for the redis crate, and the CA file it named.
+pub fn take_ca(url: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_string(), None);
+    };
+    let (query, fragment) = match query.split_once('#') {
+        Some((q, f)) => (q, format!("#{f}")),
+        None => (query, String::new()),
+    };
+    let mut ca = None;
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|kv| match kv.strip_prefix("ca_file=") {
+            Some(v) => {
+                ca = url::form_urlencoded::parse(format!("x={v}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned());
+                false
+            }
+            None => true,
+        })
+        .collect();
+    let url = if kept.is_empty() {
+        format!("{base}{fragment}")
+    } else {
+        format!("{base}?{}{fragment}", kept.join("&"))
+    };
+    (url, ca)
+}
+
 fn encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
@@ -223,5 +263,28 @@ mod tests {
             super::with_master("redis://h:1/0", "m", "p"),
             "redis://h:1/0"
         );
+    }
+
+    #[test]
+    fn a_ca_file_rides_in_the_url_and_comes_out_again() {
+        let url = super::with_ca("rediss://:pw@cache:6380/1?protocol=resp2", "/etc/my ca.pem");
+        assert_eq!(
+            super::take_ca(&url),
+            (
+                "rediss://:pw@cache:6380/1?protocol=resp2".to_string(),
+                Some("/etc/my ca.pem".to_string())
+            )
+        );
+        let alone = super::with_ca("rediss://cache:6380/1", "/ca.pem");
+        assert_eq!(
+            super::take_ca(&alone),
+            (
+                "rediss://cache:6380/1".to_string(),
+                Some("/ca.pem".to_string())
+            )
+        );
+        // Only for TLS, and never twice.
+        assert_eq!(super::with_ca("redis://h/0", "/ca.pem"), "redis://h/0");
+        assert_eq!(super::with_ca(&alone, "/other.pem"), alone);
     }
 }

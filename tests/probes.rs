@@ -28,74 +28,6 @@ fn why(o: ProbeOutcome) -> String {
     }
 }
 
-/// A private CA, and a certificate for 127.0.0.1 it signed that expires in `days`: returns
-/// (CA certificate, server certificate, server key).
-fn cert(sb: &Sandbox, days: &str) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
-    let p = |n: &str| sb.path(n);
-    let run = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(&sb.dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "30",
-        "-subj",
-        "/CN=Test CA",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-    ]);
-    run(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-    ]);
-    std::fs::write(
-        p("ext.cnf"),
-        "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\n",
-    )
-    .unwrap();
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        days,
-        "-extfile",
-        "ext.cnf",
-        "-out",
-        "server.pem",
-    ]);
-    (p("ca.pem"), p("server.pem"), p("server.key"))
-}
-
 struct Https {
     port: u16,
     child: std::process::Child,
@@ -166,7 +98,7 @@ async fn each_kind_of_probe_against_a_real_listener() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_status_and_a_certificate_expiring_in_five_days() {
     let sb = Sandbox::new("https");
-    let (ca, c, k) = cert(&sb, "5");
+    let (ca, c, k) = common::tls::private_ca(&sb, "5", "IP:127.0.0.1");
     let server = Https::start(&c, &k);
     let mut t = target(ProbeKind::Https, server.port);
     // Verification is never skipped: without its CA the self-signed certificate is refused.

@@ -158,6 +158,7 @@ impl Default for RedisConfig {
             audit_channel: "chavion:audit".into(),
             master_name: sp(String::new()),
             sentinel_password: String::new(),
+            ca_file: sp(String::new()),
         }
     }
 }

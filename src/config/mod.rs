@@ -85,7 +85,7 @@ pub fn load(paths: &Paths, over: &Overridden<'_>) -> Result<Settings, Vec<Diagno
         }
         follow_redis_override(&mut config, url);
     }
-    if let Err(why) = behind_sentinels(&mut config) {
+    if let Err(why) = complete_redis_url(&mut config) {
         let at = match over.redis_url {
             Some(_) => Diagnostic::flag("--redis", why),
             None => Diagnostic::at(&paths.config_file, "", None, why),
@@ -150,17 +150,19 @@ fn follow_redis_override(config: &mut Config, url: &str) {
     config.redis.url = toml::Spanned::new(0..0, url.to_string());
 }
 
-/// A broker behind Sentinel: its URL takes the master's name (and the sentinels' password)
-/// from the config, so every connection and outbox row that holds the URL holds the whole
-/// broker; and each sentinel the port map does not list yet is added to it, so the Ports pane
-/// shows every one.
-fn behind_sentinels(config: &mut Config) -> Result<(), String> {
+/// The Redis URL takes what the config says beside it, so every connection, action and
+/// outbox row that holds the URL holds the whole broker: with TLS, the CA file; behind
+/// Sentinel, the master's name and the sentinels' password. And each sentinel the port map
+/// does not list yet is added to it, so the Ports pane shows every one.
+fn complete_redis_url(config: &mut Config) -> Result<(), String> {
     let url = crate::redis_url::with_master(
         config.redis.url.get_ref(),
         config.redis.master_name.get_ref(),
         &config.redis.sentinel_password,
     );
+    let url = crate::redis_url::with_ca(&url, config.redis.ca_file.get_ref());
     if !crate::redis_url::is_sentinel(&url) {
+        config.redis.url = toml::Spanned::new(0..0, url);
         return Ok(());
     }
     let sentinels = crate::redis_url::sentinel(&url).map_err(|why| format!("redis.url {why}"))?;
@@ -206,7 +208,7 @@ pub fn settings_from_str(text: &str) -> Result<Settings, Vec<Diagnostic>> {
     let Some((mut config, overrides)) = parsed else {
         return Err(diags);
     };
-    behind_sentinels(&mut config).map_err(|why| vec![Diagnostic::flag("redis.url", why)])?;
+    complete_redis_url(&mut config).map_err(|why| vec![Diagnostic::flag("redis.url", why)])?;
     let nowhere = Path::new("/nonexistent");
     let theme = theme::load(config.ui.theme.get_ref(), nowhere, ColorMode::TrueColor)?;
     let keymap = keymap::build(config.ui.keymap.get_ref(), nowhere, overrides)?;

@@ -353,6 +353,9 @@ pub struct RedisConfig {
     /// With a `sentinel://` URL: the sentinels' own password, when they want one (kombu's
     /// `sentinel_kwargs`). Never shown.
     pub sentinel_password: String,
+    /// With a `rediss://` URL: a PEM file of the CA to verify the server against (a private
+    /// CA), instead of the system's roots. Never a way round verification.
+    pub ca_file: Spanned<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -342,6 +342,7 @@ fn rule_name(kind: model::AlertKind) -> &'static str {
 
 /// The Redis URL, the agents and the port map.
 fn validate_platform(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
+    validate_redis_ca(cfg, err);
     let url = &cfg.redis.url;
     if crate::redis_url::is_sentinel(url.get_ref()) {
         let full = crate::redis_url::with_master(
@@ -362,6 +363,13 @@ fn validate_platform(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, 
                 "redis.url must start with redis://, rediss://, unix:// or sentinel://, not `{}`",
                 crate::sanitize::redact_url(url.get_ref())
             ),
+        );
+    } else if url.get_ref().starts_with("rediss://") && url.get_ref().contains("#insecure") {
+        err(
+            url.span(),
+            "redis.url asks (#insecure) to skip the certificate check, which is never done; \
+             set redis.ca_file to trust a private CA"
+                .into(),
         );
     } else if !cfg.redis.master_name.get_ref().is_empty() {
         err(
@@ -647,6 +655,25 @@ fn validate_socketio(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, 
         err(
             dup.url.span(),
             format!("socketio endpoint `{}` is defined twice", w[0]),
+        );
+    }
+}
+
+/// `redis.ca_file`: only with TLS, and readable now rather than at the first connection.
+fn validate_redis_ca(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
+    let ca = &cfg.redis.ca_file;
+    if ca.get_ref().is_empty() {
+        return;
+    }
+    if !cfg.redis.url.get_ref().starts_with("rediss://") {
+        err(
+            ca.span(),
+            "redis.ca_file is for a rediss:// URL (Redis over TLS)".into(),
+        );
+    } else if let Err(e) = std::fs::read(ca.get_ref()) {
+        err(
+            ca.span(),
+            format!("redis.ca_file `{}` cannot be read: {e}", ca.get_ref()),
         );
     }
 }

@@ -8,6 +8,7 @@ pub mod http;
 pub mod room;
 pub mod servers;
 pub mod sshd;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -29,6 +29,8 @@ pub struct RedisServer {
     aof_dir: Option<PathBuf>,
     /// A replica of the Redis on this port.
     replica_of: Option<u16>,
+    /// TLS only, with this certificate, key and CA (for redis-cli).
+    tls: Option<[PathBuf; 3]>,
 }
 
 impl RedisServer {
@@ -38,6 +40,21 @@ impl RedisServer {
             child: None,
             aof_dir: None,
             replica_of: None,
+            tls: None,
+        };
+        r.restart();
+        r
+    }
+
+    /// Redis over TLS only (`--port 0 --tls-port`), serving `cert` and `key`; clients are not
+    /// asked for certificates. `ca` is what redis-cli trusts here.
+    pub fn start_tls(cert: &Path, key: &Path, ca: &Path) -> RedisServer {
+        let mut r = RedisServer {
+            port: free_port(),
+            child: None,
+            aof_dir: None,
+            replica_of: None,
+            tls: Some([cert.into(), key.into(), ca.into()]),
         };
         r.restart();
         r
@@ -50,6 +67,7 @@ impl RedisServer {
             child: None,
             aof_dir: None,
             replica_of: Some(master),
+            tls: None,
         };
         r.restart();
         r
@@ -62,6 +80,7 @@ impl RedisServer {
             child: None,
             aof_dir: Some(dir.to_path_buf()),
             replica_of: None,
+            tls: None,
         };
         r.restart();
         r
@@ -93,6 +112,27 @@ impl RedisServer {
         if let Some(m) = &master {
             args.extend(["--replicaof", "127.0.0.1", m]);
         }
+        let tls: Vec<String> = self
+            .tls
+            .iter()
+            .flat_map(|[cert, key, ca]| {
+                [
+                    "--port".to_string(),
+                    "0".into(),
+                    "--tls-port".into(),
+                    port.clone(),
+                    "--tls-cert-file".into(),
+                    cert.display().to_string(),
+                    "--tls-key-file".into(),
+                    key.display().to_string(),
+                    "--tls-ca-cert-file".into(),
+                    ca.display().to_string(),
+                    "--tls-auth-clients".into(),
+                    "no".into(),
+                ]
+            })
+            .collect();
+        args.extend(tls.iter().map(String::as_str));
         let child = Command::new("redis-server")
             .args(&args)
             .stdout(Stdio::null())
@@ -112,8 +152,20 @@ impl RedisServer {
     }
 
     pub fn cli(&self, args: &[&str]) -> String {
+        let tls: Vec<String> = self
+            .tls
+            .iter()
+            .flat_map(|[_, _, ca]| {
+                [
+                    "--tls".to_string(),
+                    "--cacert".into(),
+                    ca.display().to_string(),
+                ]
+            })
+            .collect();
         let out = Command::new("redis-cli")
             .args(["-p", &self.port.to_string()])
+            .args(&tls)
             .args(args)
             .output()
             .unwrap();
@@ -514,6 +566,16 @@ pub struct Postgres {
 
 impl Postgres {
     pub fn start() -> Postgres {
+        Self::start_with(None)
+    }
+
+    /// With `ssl = on`, serving `cert` and `key` (copied into its directory, as PostgreSQL
+    /// wants its key owned by it and private).
+    pub fn start_tls(cert: &Path, key: &Path) -> Postgres {
+        Self::start_with(Some((cert, key)))
+    }
+
+    fn start_with(ssl: Option<(&Path, &Path)>) -> Postgres {
         let bin = std::fs::read_dir("/usr/lib/postgresql")
             .expect("PostgreSQL must be installed (scripts/test installs it)")
             .filter_map(|e| e.ok())
@@ -550,10 +612,28 @@ impl Postgres {
             "postgres",
         ]);
         let port = free_port();
-        let opts = format!(
+        let mut opts = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
             dir.display()
         );
+        if let Some((cert, key)) = ssl {
+            let (c, k) = (dir.join("server.pem"), dir.join("server.key"));
+            std::fs::copy(cert, &c).unwrap();
+            std::fs::copy(key, &k).unwrap();
+            for f in [&c, &k] {
+                Command::new("chown")
+                    .args(["postgres", f.to_str().unwrap()])
+                    .status()
+                    .unwrap();
+            }
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&k, std::fs::Permissions::from_mode(0o600)).unwrap();
+            opts.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                c.display(),
+                k.display()
+            ));
+        }
         as_postgres(&[
             bin.join("pg_ctl").to_str().unwrap(),
             "-D",

@@ -126,6 +126,9 @@ pub async fn supervise<C, FC, FS>(
 /// so every feed, sample, order and dispatch that connects after a failover reaches the new
 /// master. The redis crate's `sentinel` feature does the asking.
 pub async fn client(url: &str) -> redis::RedisResult<redis::Client> {
+    if url.starts_with("rediss://") {
+        return tls_client(url);
+    }
     if !crate::redis_url::is_sentinel(url) {
         return redis::Client::open(url);
     }
@@ -156,6 +159,35 @@ pub async fn client(url: &str) -> redis::RedisResult<redis::Client> {
     }
 }
 
+/// `rediss://` (Memorystore with TLS): the server's certificate is verified against the
+/// system's roots, or against the config's `ca_file` alone when one is given. There is no
+/// way to skip the check: a URL that asks (`#insecure`) is refused.
+fn tls_client(url: &str) -> redis::RedisResult<redis::Client> {
+    let refuse =
+        |why: String| redis::RedisError::from((redis::ErrorKind::InvalidClientConfig, "TLS", why));
+    crate::http::ensure_crypto();
+    let (url, ca_file) = crate::redis_url::take_ca(url);
+    if url.contains("#insecure") {
+        return Err(refuse(
+            "#insecure asks to skip the certificate check, which is never done".into(),
+        ));
+    }
+    match ca_file {
+        None => redis::Client::open(url),
+        Some(path) => {
+            let pem = std::fs::read(&path)
+                .map_err(|e| refuse(format!("cannot read the CA file {path}: {e}")))?;
+            redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem),
+                },
+            )
+        }
+    }
+}
+
 /// The sentinels as the redis crate takes them, with their own password if they have one.
 pub fn sentinel_nodes(s: &crate::redis_url::SentinelUrl) -> Vec<redis::ConnectionInfo> {
     use redis::IntoConnectionInfo;
@@ -176,6 +208,15 @@ pub fn sentinel_nodes(s: &crate::redis_url::SentinelUrl) -> Vec<redis::Connectio
 
 /// Plain words for a Redis error, never the URL (it may carry a password).
 pub fn reason(e: &redis::RedisError) -> String {
+    // A TLS refusal is an I/O error to the redis crate; it must read as what it is.
+    let text = e.to_string();
+    if let Some(i) = text.find("invalid peer certificate") {
+        return format!(
+            "TLS refused: the server's certificate is not trusted ({})",
+            crate::sanitize::clean(&text[i + "invalid peer certificate".len()..], 80)
+                .trim_start_matches([':', ' '])
+        );
+    }
     if e.is_connection_refusal() {
         return "connection refused".into();
     }
