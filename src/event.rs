@@ -21,6 +21,27 @@ pub mod links {
     pub const SENTINEL: &str = "sentinel";
 }
 
+/// One context as the fleet overview (`:fleet`) shows it: a summary the loop makes of each
+/// context's state once a second.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ContextRow {
+    pub name: String,
+    pub color: String,
+    pub protected: bool,
+    pub agents_up: usize,
+    pub agents: usize,
+    pub workers_online: usize,
+    /// The true queue depth, every queue.
+    pub waiting: u64,
+    pub failures_5m: usize,
+    pub ports_down: usize,
+    pub alerts_firing: usize,
+    /// The Redis feed is up.
+    pub live: bool,
+    /// Events taken each second, oldest first.
+    pub spark: Vec<u64>,
+}
+
 /// Where the sentinels say the broker's master is: at start, and after each failover.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MasterNews {
@@ -37,6 +58,9 @@ pub enum Event {
     /// The wall clock moved on; drives ages, staleness and the status-bar clock.
     Tick(DateTime<Utc>),
     Key(KeyEvent),
+    /// Every context, summed up for the fleet overview (the loop sends it to the context
+    /// on screen).
+    Contexts(Vec<ContextRow>),
     /// The sentinels named the broker's master, or a failover moved it.
     Master {
         at: DateTime<Utc>,

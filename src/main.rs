@@ -26,9 +26,12 @@ struct Cli {
     /// Config file (default: $XDG_CONFIG_HOME/chavion-tui/config.toml).
     #[arg(long, global = true, env = "CHAVION_TUI_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Redis URL, overriding the config's redis.url.
+    /// Redis URL, overriding the config's redis.url (of the context given, or `default`).
     #[arg(long, global = true, value_name = "URL")]
     redis: Option<String>,
+    /// The context (a `[[contexts]]` name, or `default`) shown first, or acted on.
+    #[arg(long, global = true, value_name = "NAME")]
+    context: Option<String>,
     /// Audit store: postgres://… or a SQLite file (default: audit.db in the data dir).
     #[arg(long, global = true, value_name = "URL")]
     store: Option<String>,
@@ -97,6 +100,9 @@ enum Command {
         /// JSON with a documented schema (docs/OPERATIONS.md).
         #[arg(long)]
         json: bool,
+        /// Every context, each under its name; the exit code is the worst of them.
+        #[arg(long)]
+        all_contexts: bool,
     },
     /// Run a runbook over SSH, streaming its output; exits with the remote exit code.
     Exec {
@@ -442,7 +448,17 @@ fn main() -> ExitCode {
                 rt.block_on(cli::dispatch(&settings, &draft, gate(&cli), wait))
             })
         }
-        Some(Command::Status { json }) => with_settings(&cli, |settings, rt| {
+        Some(Command::Status {
+            json,
+            all_contexts: true,
+        }) => match load_every(&cli) {
+            Ok((_, all)) => match runtime() {
+                Ok(rt) => rt.block_on(cli::status_all(&all, *json)),
+                Err(code) => code,
+            },
+            Err(code) => code,
+        },
+        Some(Command::Status { json, .. }) => with_settings(&cli, |settings, rt| {
             rt.block_on(cli::status(&settings, *json))
         }),
         Some(Command::Exec { runbook, host, yes }) => with_settings(&cli, |settings, rt| {
@@ -704,11 +720,18 @@ fn info(cli: &Cli) -> ExitCode {
     }
     // The settings in force, flags included: what a control room started with these same
     // flags would use.
-    match config::load(paths, &overridden(cli)) {
-        Ok(s) => {
-            println!("redis         {}", redact_url(s.config.redis.url.get_ref()));
-            if let Some(store) = &s.store_url {
-                println!("audit store   {}", redact_url(store));
+    match config::load_all(paths, &overridden(cli)) {
+        Ok(all) => {
+            let chosen = cli.context.as_deref().unwrap_or(config::contexts::DEFAULT);
+            for s in all.iter().filter(|s| s.context.name == chosen) {
+                println!("redis         {}", redact_url(s.config.redis.url.get_ref()));
+                if let Some(store) = &s.store_url {
+                    println!("audit store   {}", redact_url(store));
+                }
+            }
+            if all.len() > 1 {
+                let names: Vec<&str> = all.iter().map(|s| s.context.name.as_str()).collect();
+                println!("contexts      {} (showing {chosen})", names.join(", "));
             }
             ExitCode::SUCCESS
         }
@@ -725,6 +748,7 @@ fn overridden(cli: &Cli) -> Overridden<'_> {
         color: cli.color,
         redis_url: cli.redis.as_deref(),
         store_url: cli.store.as_deref(),
+        context: cli.context.as_deref(),
     }
 }
 
@@ -742,10 +766,22 @@ fn refused(diags: &[config::Diagnostic]) {
     }
 }
 
+/// The settings of the context `--context` names (`default` without it).
 fn load(cli: &Cli) -> Result<(Paths, Settings), ExitCode> {
+    let (paths, all) = load_every(cli)?;
+    let chosen = cli.context.as_deref().unwrap_or(config::contexts::DEFAULT);
+    let settings = all
+        .into_iter()
+        .find(|s| s.context.name == chosen)
+        .expect("load_all refuses an unknown context");
+    Ok((paths, settings))
+}
+
+/// Every context's settings, `default` first.
+fn load_every(cli: &Cli) -> Result<(Paths, Vec<Settings>), ExitCode> {
     let paths = Paths::resolve(cli.config.clone());
-    match config::load(&paths, &overridden(cli)) {
-        Ok(s) => Ok((paths, s)),
+    match config::load_all(&paths, &overridden(cli)) {
+        Ok(all) => Ok((paths, all)),
         Err(diags) => {
             refused(&diags);
             Err(ExitCode::from(2))
@@ -795,10 +831,16 @@ fn metrics_listener(cli: &Cli) -> Result<Option<std::net::TcpListener>, ExitCode
 }
 
 fn tui(cli: &Cli) -> ExitCode {
-    let (paths, settings) = match load(cli) {
+    // Every context is watched at once; `--context` says which is shown first.
+    let (paths, all) = match load_every(cli) {
         Ok(x) => x,
         Err(code) => return code,
     };
+    let chosen = cli.context.as_deref().unwrap_or(config::contexts::DEFAULT);
+    let active = all
+        .iter()
+        .position(|s| s.context.name == chosen)
+        .unwrap_or(0);
     let _log = logging::init(&paths.log_file);
     term::install_panic_hook();
     let runtime = match runtime() {
@@ -817,7 +859,7 @@ fn tui(cli: &Cli) -> ExitCode {
         metrics_public: cli.metrics_public,
         record: true,
     };
-    let result = runtime.block_on(run::run(settings, opts));
+    let result = runtime.block_on(run::run(all, active, opts));
     term::restore();
     // Feed tasks may be mid-connect; do not wait on the network to exit.
     runtime.shutdown_timeout(Duration::from_millis(200));

@@ -275,7 +275,7 @@ pub struct Options {
     pub record: bool,
 }
 
-const CHANNEL: usize = 8192;
+pub const CHANNEL: usize = 8192;
 
 const OUTBOX_EVERY: Duration = Duration::from_secs(2);
 
@@ -544,6 +544,8 @@ pub fn initial_state(settings: &Settings, opts: &Options) -> State {
         origin: format!("chavion-tui@{}", crate::actions::dispatch::hostname()),
         instance: format!("{:016x}", fastrand::u64(..)),
         who: crate::store::operator().0,
+        context: settings.context.clone(),
+        contexts: vec![settings.context.name.clone()],
     };
     let save_dir = crate::config::paths::Paths::resolve(None)
         .data_dir

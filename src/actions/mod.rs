@@ -327,6 +327,7 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
         }
         // Handled in `spawn`: one task per notifier.
         Effect::Quit
+        | Effect::SwitchContext { .. }
         | Effect::CancelRun { .. }
         | Effect::Notify(_)
         | Effect::DockerLooking(_)
@@ -427,6 +428,7 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
 fn effect_name(e: &Effect) -> &'static str {
     match e {
         Effect::Quit => "quit",
+        Effect::SwitchContext { .. } => "context",
         Effect::Notify(_) => "notify",
         Effect::SaveTimeline { .. } => "timeline",
         Effect::SaveHistory(_) => "history",

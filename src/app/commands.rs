@@ -118,6 +118,12 @@ pub const COMMANDS: &[(&[&str], &str, &str)] = &[
         ":timeline [-30m | 14:05]",
         "save what happened since then (state changes, failure bursts, actions, runs) as Markdown",
     ),
+    (
+        &["fleet"],
+        ":fleet",
+        "every context at once, one row each; Enter goes into one",
+    ),
+    (&["ctx"], ":ctx NAME", "show another context (--context NAME at start)"),
     (&["tasks"], ":tasks", "the Tasks view"),
     (&["workers"], ":workers", "the Workers view"),
     (
@@ -173,6 +179,7 @@ pub fn complete(state: &super::state::State, line: &str) -> (String, Vec<String>
             state.queues.iter().map(|q| q.name.clone()).collect()
         }
         ["ratelimit"] | ["timelimit"] | ["purge", _] | ["move", _, _] => task_names(state),
+        ["ctx"] => state.session.contexts.clone(),
         _ => Vec::new(),
     };
     let mut found: Vec<String> = owned.into_iter().filter(|c| c.starts_with(word)).collect();

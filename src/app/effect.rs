@@ -9,6 +9,8 @@ use crate::gate::Act;
 pub enum Effect {
     /// Leave the TUI and restore the terminal.
     Quit,
+    /// Show another context (`:ctx NAME`, Enter in the fleet overview): the loop switches.
+    SwitchContext { name: String },
     /// Revoke a task on every worker (pidbox broadcast); `terminate` kills it if running.
     Revoke { task_id: String, terminate: bool },
     /// Send a task to an agent's queue (through the outbox).
@@ -95,6 +97,7 @@ impl Effect {
             Effect::Redeliver { .. } => Act::Redeliver,
             Effect::Order(order) => order.act(),
             Effect::Quit
+            | Effect::SwitchContext { .. }
             | Effect::CancelRun { .. }
             | Effect::LoadOlder { .. }
             | Effect::SaveLog { .. }

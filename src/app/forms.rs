@@ -362,6 +362,9 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
     if let Some(done) = super::containers::command(state, cmd, rest) {
         return done;
     }
+    if let Some(done) = super::contexts_view::command(state, cmd, rest) {
+        return done;
+    }
     // Only the fleet's orders come back to the worker detail; the rest leave it.
     if state.ui.mode == Mode::WorkerDetail {
         state.ui.mode = Mode::Normal;

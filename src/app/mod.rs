@@ -9,6 +9,7 @@ pub mod alerts_view;
 pub mod commands;
 pub mod common;
 pub mod containers;
+pub mod contexts_view;
 pub mod dashboard;
 pub mod docker_book;
 pub mod draft;

@@ -151,6 +151,9 @@ pub struct Session {
     pub instance: String,
     /// The operator, as the audit trail names them: an acknowledgement says who.
     pub who: String,
+    /// The context this state watches, and every context's name (one: `default` alone).
+    pub context: crate::config::contexts::ContextMeta,
+    pub contexts: Vec<String>,
 }
 
 impl Default for Session {
@@ -162,6 +165,8 @@ impl Default for Session {
             origin: "chavion-tui".into(),
             instance: String::new(),
             who: "operator".into(),
+            context: Default::default(),
+            contexts: Vec::new(),
         }
     }
 }
@@ -426,6 +431,8 @@ impl State {
                 worker_pick: None,
                 resume_detail: false,
                 issue_pick: None,
+                context_rows: Vec::new(),
+                context_pick: None,
                 alert_pick: None,
                 detail_link: None,
                 worker_scroll: 0,

@@ -207,6 +207,8 @@ pub enum View {
     Metrics,
     /// The agents' containers, from the Docker Engine.
     Containers,
+    /// Every context at once (`:fleet`), one row each.
+    Contexts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -284,6 +286,10 @@ pub struct Ui {
     pub resume_detail: bool,
     /// The Issues view's selected group, by its key (task name and exception type).
     pub issue_pick: Option<String>,
+    /// The fleet overview: its rows as the loop last summed them up, and the one picked
+    /// (by name).
+    pub context_rows: Vec<crate::event::ContextRow>,
+    pub context_pick: Option<String>,
     /// The Alerts view's selected alert, by rule and subject (`alert_book::ack_target`).
     pub alert_pick: Option<String>,
     pub worker_scroll: u16,

@@ -53,6 +53,7 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
         }
         Event::Link { name, health } => link(state, name, health),
         Event::Master { at, news } => master(state, at, news),
+        Event::Contexts(rows) => super::contexts_view::rows(state, rows),
         Event::Probe { at, index, outcome } => probe(state, at, index, outcome),
         Event::Shed { feed, count } => {
             state.counters.shed += count;
@@ -313,6 +314,7 @@ fn act(state: &mut State, action: Action) -> Outcome {
     let room = super::tasks_view::act(state, action)
         .or_else(|| super::workers_view::act(state, action))
         .or_else(|| super::issues_view::act(state, action))
+        .or_else(|| super::contexts_view::act(state, action))
         .or_else(|| super::alerts_view::act(state, action))
         .or_else(|| super::containers::act(state, action))
         .or_else(|| {

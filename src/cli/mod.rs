@@ -6,7 +6,7 @@ mod exec;
 pub mod fleet;
 mod status;
 pub use exec::exec;
-pub use status::status;
+pub use status::{status, status_all};
 
 use futures_util::StreamExt;
 use std::process::ExitCode;

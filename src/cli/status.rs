@@ -12,6 +12,47 @@ use crate::wiring;
 
 // Long, on purpose: every check at once, then the one report.
 pub async fn status(settings: &Settings, json: bool) -> ExitCode {
+    let report = report_of(settings).await;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("the report serializes")
+        );
+    } else {
+        print!("{}", report.text());
+    }
+    ExitCode::from(report.exit_code)
+}
+
+/// `status --all-contexts`: every context checked at once, each reported under its name;
+/// the exit code is the worst of them.
+pub async fn status_all(all: &[Settings], json: bool) -> ExitCode {
+    let reports = futures_util::future::join_all(all.iter().map(report_of)).await;
+    let worst = reports.iter().map(|r| r.exit_code).max().unwrap_or(0);
+    if json {
+        let contexts: Vec<serde_json::Value> = all
+            .iter()
+            .zip(&reports)
+            .map(|(s, r)| {
+                let mut v = serde_json::to_value(r).expect("the report serializes");
+                v["context"] = serde_json::Value::String(s.context.name.clone());
+                v
+            })
+            .collect();
+        let out = serde_json::json!({ "contexts": contexts, "exit_code": worst });
+        println!("{}", serde_json::to_string_pretty(&out).expect("serializes"));
+    } else {
+        for (s, r) in all.iter().zip(&reports) {
+            println!("== context {} ==", s.context.name);
+            print!("{}", r.text());
+            println!();
+        }
+    }
+    ExitCode::from(worst)
+}
+
+/// One context checked once: probes, Redis, Socket.IO, Docker and the exposure audit.
+async fn report_of(settings: &Settings) -> crate::app::status::StatusReport {
     use crate::app::status::StatusReport;
     use crate::app::{State, update};
     use crate::event::{Event, LinkHealth};
@@ -107,16 +148,7 @@ pub async fn status(settings: &Settings, json: bool) -> ExitCode {
         },
     );
     crate::app::alerts::judge(&mut state, at);
-    let report = StatusReport::build(&state, &cfg.ports, &links, &queue_rows, at);
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("the report serializes")
-        );
-    } else {
-        print!("{}", report.text());
-    }
-    ExitCode::from(report.exit_code)
+    StatusReport::build(&state, &cfg.ports, &links, &queue_rows, at)
 }
 
 /// How long `status` gives a Socket.IO endpoint to connect all its namespaces.

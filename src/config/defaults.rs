@@ -142,6 +142,7 @@ impl Default for Config {
             recorder: RecorderConfig::default(),
             executor: ExecutorConfig::default(),
             logs: LogsConfig::default(),
+            contexts: Vec::new(),
             keymap: KeymapConfig::default(),
         }
     }

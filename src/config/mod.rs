@@ -1,6 +1,7 @@
 //! Configuration: the file model, loading with every error placed at file:line:column,
 //! XDG paths, themes and keymaps.
 
+pub mod contexts;
 mod defaults;
 pub mod diagnostic;
 pub mod keymap;
@@ -47,6 +48,8 @@ pub struct Settings {
     /// Where the audit store lives: `--store`, then `store.url`, then SQLite in the data dir.
     /// `None` only for settings built from text alone without a `store.url`.
     pub store_url: Option<String>,
+    /// Which context these are (`default`: the file's own settings).
+    pub context: contexts::ContextMeta,
 }
 
 #[derive(Default)]
@@ -55,6 +58,8 @@ pub struct Overridden<'a> {
     pub color: Option<model::ColorChoice>,
     pub redis_url: Option<&'a str>,
     pub store_url: Option<&'a str>,
+    /// `--context NAME`: the context shown first (and the one the CLI acts on).
+    pub context: Option<&'a str>,
 }
 
 /// Loads the config file (a missing default file means defaults), then the theme and keymap
@@ -126,7 +131,67 @@ pub fn load(paths: &Paths, over: &Overridden<'_>) -> Result<Settings, Vec<Diagno
         theme,
         keymap,
         store_url: Some(store_url),
+        context: contexts::ContextMeta::default(),
     })
+}
+
+/// Every context's settings: `default` (the file's own) first, then each `[[contexts]]` in
+/// the file's order. `--redis` and `--store` apply to the context `--context` names (or
+/// `default`); an unknown name is refused before anything starts.
+pub fn load_all(paths: &Paths, over: &Overridden<'_>) -> Result<Vec<Settings>, Vec<Diagnostic>> {
+    let chosen = over.context.unwrap_or(contexts::DEFAULT);
+    let base_over = Overridden {
+        redis_url: over.redis_url.filter(|_| chosen == contexts::DEFAULT),
+        store_url: over.store_url.filter(|_| chosen == contexts::DEFAULT),
+        ..*over
+    };
+    let base = load(paths, &base_over)?;
+    let text = std::fs::read_to_string(&paths.config_file).unwrap_or_default();
+    let mut all = vec![base.clone()];
+    for e in contexts::expand(&text, &paths.config_file)? {
+        let at_entry = |d: Diagnostic| Diagnostic {
+            file: paths.config_file.clone(),
+            line: e.line,
+            column: 1,
+            message: format!("context `{}`: {}", e.meta.name, d.message),
+        };
+        let (parsed, diags) = parse_config(&e.text, &paths.config_file);
+        let Some((mut config, _)) = parsed else {
+            return Err(diags.into_iter().map(at_entry).collect());
+        };
+        let mine = e.meta.name == chosen;
+        if mine && let Some(url) = over.redis_url {
+            if let Some(why) = redis_url_problem(url) {
+                return Err(vec![Diagnostic::flag("--redis", why)]);
+            }
+            follow_redis_override(&mut config, url);
+        }
+        complete_redis_url(&mut config).map_err(|why| vec![at_entry(Diagnostic::flag("", why))])?;
+        let store_url = over
+            .store_url
+            .filter(|_| mine)
+            .map(str::to_string)
+            .or_else(|| Some(config.store.url.get_ref().clone()).filter(|u| !u.is_empty()))
+            .or_else(|| base.store_url.clone());
+        all.push(Settings {
+            config,
+            store_url,
+            context: e.meta,
+            ..base.clone()
+        });
+    }
+    if !all.iter().any(|s| s.context.name == chosen) {
+        let known: Vec<&str> = all.iter().map(|s| s.context.name.as_str()).collect();
+        return Err(vec![Diagnostic::flag(
+            "--context",
+            format!(
+                "no context named `{}`; the config has {}",
+                crate::sanitize::clean(chosen, 40),
+                known.join(", ")
+            ),
+        )]);
+    }
+    Ok(all)
 }
 
 /// Everything that names "the platform's Redis" follows the one URL in force: the port-map
@@ -218,6 +283,7 @@ pub fn settings_from_str(text: &str) -> Result<Settings, Vec<Diagnostic>> {
         theme,
         keymap,
         store_url,
+        context: contexts::ContextMeta::default(),
     })
 }
 

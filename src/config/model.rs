@@ -31,6 +31,9 @@ pub struct Config {
     pub panels: Vec<Panel>,
     /// The Docker Engine the agents' containers run on.
     pub docker: DockerConfig,
+    /// Other platforms watched at once (`[[contexts]]`): read by `contexts::expand`, each
+    /// becoming a whole config of its own. Here only so the file's parser accepts them.
+    pub contexts: Vec<toml::Value>,
 }
 
 /// Where the Docker Engine is, and which containers are the platform's.

@@ -147,6 +147,7 @@ impl Recorded {
                 news: news.clone(),
             },
             Event::Key(_)
+            | Event::Contexts(_)
             | Event::Resize { .. }
             | Event::Inspected { .. }
             | Event::QueueDepths { .. }

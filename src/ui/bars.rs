@@ -38,6 +38,10 @@ fn replay_clock<'a>(
 
 pub fn title(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let mut spans = vec![Span::styled(" chavion-tui ", theme.title)];
+    if let Some(badge) = super::contexts::badge(state, theme) {
+        spans.push(badge);
+        spans.push(Span::raw(" "));
+    }
     if let Some(clock) = &state.ui.replay {
         spans.extend(replay_clock(clock, state.utc, theme));
     }

@@ -5,6 +5,7 @@ mod agents;
 mod alerts;
 mod bars;
 mod containers;
+mod contexts;
 mod dispatch;
 mod executor;
 mod fleet;
@@ -53,6 +54,7 @@ pub fn draw(f: &mut Frame, state: &State, theme: &Theme) {
         (View::Metrics, Some(body)) => metrics::draw(f, body, state, theme),
         (View::Containers, Some(body)) => containers::draw(f, body, state, theme),
         (View::Executor, Some(body)) => executor::draw(f, body, state, theme),
+        (View::Contexts, Some(body)) => contexts::draw(f, body, state, theme),
         _ => draw_panes(f, &plan, state, theme),
     }
     if let Some(r) = plan.status {

@@ -1,0 +1,114 @@
+//! The fleet overview (`:fleet`): one row per context, the one on screen marked; and the
+//! context badge the title bar shows.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Span;
+use ratatui::widgets::{Cell, Row, Table, TableState};
+
+use super::fmt::sparkline;
+use super::panes::view_block;
+use crate::app::contexts_view::picked_index;
+use crate::app::state::State;
+use crate::config::keymap::{Action, Section};
+use crate::config::theme::Theme;
+
+/// How many seconds the sparkline covers.
+const SPARK: usize = 30;
+
+pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let rows = &state.ui.context_rows;
+    let block = view_block(
+        theme,
+        "Fleet",
+        format!(
+            "{} contexts · {} go into one · :ctx NAME ",
+            rows.len(),
+            state.keymap.hint(Section::Normal, Action::Zoom)
+        ),
+    );
+    let header = Row::new(vec![
+        "context", "feed", "agents", "workers", "waiting", "fail 5m", "ports down", "alerts",
+        "events a second",
+    ])
+    .style(theme.header);
+    let lines = rows.iter().map(|r| {
+        let here = r.name == state.session.context.name;
+        let name = format!(
+            "{}{}{}",
+            if here { "▶ " } else { "  " },
+            r.name,
+            if r.protected { " (protected)" } else { "" }
+        );
+        let (feed, feed_style) = if r.live {
+            ("live", theme.link_up)
+        } else {
+            ("DOWN", theme.level_error)
+        };
+        let alarm = |n: usize| if n > 0 { theme.level_error } else { theme.muted };
+        Row::new(vec![
+            Cell::from(Span::styled(name, badge_style(&r.color, theme))),
+            Cell::from(Span::styled(feed, feed_style)),
+            Cell::from(format!("{}/{}", r.agents_up, r.agents)),
+            Cell::from(r.workers_online.to_string()),
+            Cell::from(r.waiting.to_string()),
+            Cell::from(Span::styled(r.failures_5m.to_string(), alarm(r.failures_5m))),
+            Cell::from(Span::styled(r.ports_down.to_string(), alarm(r.ports_down))),
+            Cell::from(Span::styled(
+                r.alerts_firing.to_string(),
+                alarm(r.alerts_firing),
+            )),
+            Cell::from(sparkline(r.spark.iter(), SPARK)),
+        ])
+    });
+    let widths = [
+        Constraint::Min(14),
+        Constraint::Length(5),
+        Constraint::Length(7),
+        Constraint::Length(8),
+        Constraint::Length(8),
+        Constraint::Length(8),
+        Constraint::Length(11),
+        Constraint::Length(7),
+        Constraint::Length(SPARK as u16),
+    ];
+    let mut ts = TableState::default().with_selected(picked_index(state));
+    let table = Table::new(lines, widths)
+        .header(header)
+        .block(block)
+        .row_highlight_style(theme.selection);
+    f.render_stateful_widget(table, area, &mut ts);
+    if rows.is_empty() {
+        super::panes::empty_note(f, area, "summing up the contexts…", theme);
+    }
+}
+
+/// The context's name as the title bar shows it, in its colour: always there when the
+/// config has contexts, so an operator never acts on production thinking it is staging.
+pub fn badge<'a>(state: &State, theme: &Theme) -> Option<Span<'a>> {
+    let c = &state.session.context;
+    if state.session.contexts.len() <= 1 && c.name == crate::config::contexts::DEFAULT {
+        return None;
+    }
+    let lock = if c.protected { " 🔒" } else { "" };
+    Some(Span::styled(
+        format!(" ⎈ {}{lock} ", c.name),
+        badge_style(&c.color, theme).add_modifier(Modifier::REVERSED | Modifier::BOLD),
+    ))
+}
+
+fn badge_style(color: &str, theme: &Theme) -> Style {
+    let fg = match color {
+        "red" => Color::Red,
+        "green" => Color::Green,
+        "yellow" => Color::Yellow,
+        "blue" => Color::Blue,
+        "magenta" => Color::Magenta,
+        "cyan" => Color::Cyan,
+        "white" => Color::White,
+        "gray" => Color::Gray,
+        _ => return theme.title,
+    };
+    theme.base.fg(fg)
+}
