@@ -91,7 +91,11 @@ fn build(all: Vec<Settings>, active: usize, opts: &mut Options) -> (Vec<House>, 
             demo: opts.demo,
             read_only: opts.read_only,
             crash_after: None,
-            metrics: if i == active { opts.metrics.take() } else { None },
+            metrics: if i == active {
+                opts.metrics.take()
+            } else {
+                None
+            },
             metrics_public: opts.metrics_public,
             record: opts.record,
         };

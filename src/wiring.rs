@@ -339,6 +339,7 @@ pub fn action_context(
             redis_url: r.url.get_ref().clone(),
             keyprefix: r.global_keyprefix.clone(),
             celery_prefix: ch.celery_prefix,
+            context: settings.context.name.clone(),
         },
         store,
         instance: format!("{:016x}", fastrand::u64(..)),

@@ -111,7 +111,9 @@ fn a_bad_redis_url_or_theme_on_the_command_line_names_the_flag() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("--redis: a Redis URL must start with redis://, rediss://, unix:// or sentinel://"),
+        err.contains(
+            "--redis: a Redis URL must start with redis://, rediss://, unix:// or sentinel://"
+        ),
         "{err}"
     );
     assert!(err.contains("fix the command line"), "{err}");

@@ -261,6 +261,7 @@ async fn a_crash_between_publishing_and_marking_sent_makes_no_second_copy() {
         redis_url: redis.url(),
         keyprefix: String::new(),
         celery_prefix: "/0.celeryev/".into(),
+        context: "default".into(),
     };
     let req = TaskRequest {
         id: dispatch::new_task_id(),

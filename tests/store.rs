@@ -16,6 +16,7 @@ fn record(at_ms: i64, action: &str) -> AuditRecord {
         digest: chavion_tui::store::digest(b"payload"),
         outcome: "sent".into(),
         detail: "id=1".into(),
+        context: "production".into(),
     }
 }
 
@@ -28,6 +29,7 @@ fn entry(id: &str, created_ms: i64) -> OutboxEntry {
         created_ms,
         attempts: 0,
         broker: BROKER.into(),
+        context: "staging".into(),
     }
 }
 
@@ -68,6 +70,7 @@ async fn suite(store: Store) {
             .collect::<Vec<_>>(),
         [("a", 10), ("b", 20)]
     );
+    assert_eq!(pending[0].context, "staging", "the context round-trips");
     let waiting = store.outbox_waiting().await.unwrap();
     assert_eq!(
         waiting

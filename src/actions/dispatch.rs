@@ -60,6 +60,8 @@ pub struct Target {
     pub keyprefix: String,
     /// `/{db}.celeryev/`, prefixed: where the task-sent event goes.
     pub celery_prefix: String,
+    /// The context this broker is watched as: named in the audit trail and the outbox.
+    pub context: String,
 }
 
 impl Target {
@@ -196,6 +198,7 @@ pub fn entry(target: &Target, req: &TaskRequest) -> OutboxEntry {
         created_ms: now_ms(),
         attempts: 0,
         broker: target.broker_id(),
+        context: target.context.clone(),
     }
 }
 
@@ -376,6 +379,7 @@ mod tests {
             redis_url: String::new(),
             keyprefix: "p:".into(),
             celery_prefix: String::new(),
+            context: "default".into(),
         };
         assert_eq!(queue_of(&t, "p:thinking\x06\x166"), "thinking");
     }

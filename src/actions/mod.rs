@@ -592,6 +592,7 @@ pub async fn audit(
         digest: digest(payload),
         outcome: outcome.into(),
         detail: detail.into(),
+        context: ctx.target.context.clone(),
     };
     if let Some(store) = ctx.store.get().await
         && let Err(e) = store.record(&record).await

@@ -123,7 +123,11 @@ pub const COMMANDS: &[(&[&str], &str, &str)] = &[
         ":fleet",
         "every context at once, one row each; Enter goes into one",
     ),
-    (&["ctx"], ":ctx NAME", "show another context (--context NAME at start)"),
+    (
+        &["ctx"],
+        ":ctx NAME",
+        "show another context (--context NAME at start)",
+    ),
     (&["tasks"], ":tasks", "the Tasks view"),
     (&["workers"], ":workers", "the Workers view"),
     (

@@ -20,8 +20,8 @@ pub fn row_of(state: &State, meta: &ContextMeta, spark: Vec<u64>) -> ContextRow 
     let failures_5m = state
         .tasks
         .newest
-        .iter()
-        .map(|(_, id)| &state.tasks.by_id[id])
+        .values()
+        .map(|id| &state.tasks.by_id[id])
         .take_while(|t| t.updated >= since)
         .filter(|t| t.state == TaskEventKind::Failed)
         .count();
@@ -44,10 +44,11 @@ pub fn row_of(state: &State, meta: &ContextMeta, spark: Vec<u64>) -> ContextRow 
             .filter(|p| health::port(state, p).1 == Severity::Alarm)
             .count(),
         alerts_firing: state.alerts.firing().len(),
-        live: state
-            .links
-            .iter()
-            .any(|l| l.name == crate::event::links::REDIS && l.health == crate::event::LinkHealth::Up),
+        // The demo fleet has no Redis: it is live as long as it runs.
+        live: state.session.demo
+            || state.links.iter().any(|l| {
+                l.name == crate::event::links::REDIS && l.health == crate::event::LinkHealth::Up
+            }),
         spark,
     }
 }
@@ -80,7 +81,10 @@ fn switch(state: &mut State, name: &str) -> Outcome {
         flash(
             state,
             Level::Info,
-            format!("this is `{}`; the contexts: {known}", state.session.context.name),
+            format!(
+                "this is `{}`; the contexts: {known}",
+                state.session.context.name
+            ),
         );
         return Outcome::redraw();
     }
@@ -109,7 +113,12 @@ pub fn act(state: &mut State, action: Action) -> Option<Outcome> {
     if state.ui.view != View::Contexts || state.ui.mode != Mode::Normal {
         return None;
     }
-    let names: Vec<String> = state.ui.context_rows.iter().map(|r| r.name.clone()).collect();
+    let names: Vec<String> = state
+        .ui
+        .context_rows
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
     let at = picked_index(state).unwrap_or(0);
     match action {
         Action::Zoom => Some(match names.get(at) {

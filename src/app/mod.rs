@@ -27,6 +27,7 @@ pub mod issues_view;
 pub mod logview;
 pub mod lost;
 pub mod plant;
+pub mod protect;
 pub mod runs;
 pub mod state;
 pub mod status;

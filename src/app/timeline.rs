@@ -244,6 +244,7 @@ mod tests {
             digest: String::new(),
             outcome: "sent".into(),
             detail: String::new(),
+            context: "default".into(),
         }];
         let t = build(&lines, &audit, &[], 0, 500_000);
         let said: Vec<(&str, &str)> = t.iter().map(|e| (e.kind, e.what.as_str())).collect();

@@ -54,6 +54,8 @@ pub enum Mode {
     LogSearch(String),
     /// `q` while runs are going: quitting cancels them; asks first.
     ConfirmQuit,
+    /// In a protected context: an action confirmed, waiting for the context's name.
+    ConfirmContext(Box<super::protect::Held>),
     /// The selected worker's detail (`Ui::worker_pick`), asked of it over the pidbox.
     WorkerDetail,
     /// A container's detail, over the Containers view.
@@ -176,7 +178,8 @@ impl Mode {
             Mode::ConfirmDispatch(_)
             | Mode::ConfirmEmit(_)
             | Mode::ConfirmExec(_)
-            | Mode::ConfirmQuit => "CONFIRM",
+            | Mode::ConfirmQuit
+            | Mode::ConfirmContext(_) => "CONFIRM",
             Mode::LogFilter(_) => "FILTER",
             Mode::LogSearch(_) => "SEARCH",
             Mode::WorkerDetail => "WORKER",

@@ -31,7 +31,16 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
 fn apply_event(state: &mut State, event: Event) -> Outcome {
     match event {
         Event::Tick(now) => tick(state, now),
-        Event::Key(key) => key_event(state, key),
+        Event::Key(key) => {
+            let was_held = matches!(state.ui.mode, Mode::ConfirmContext(_));
+            let out = key_event(state, key);
+            // What the name released goes; anything else that acts is held first.
+            if was_held {
+                out
+            } else {
+                super::protect::hold(state, out)
+            }
+        }
         Event::Resize { width, height } => {
             state.ui.width = width;
             state.ui.height = height;
@@ -261,6 +270,13 @@ fn key_event(state: &mut State, key: KeyEvent) -> Outcome {
             return super::tasks_view::confirm_key(state, key, c);
         }
         Mode::ConfirmQuit => return confirm_quit_key(state, key),
+        Mode::ConfirmContext(_) => {
+            let Mode::ConfirmContext(held) = std::mem::replace(&mut state.ui.mode, Mode::Normal)
+            else {
+                unreachable!("matched above")
+            };
+            return super::protect::key(state, *held, key);
+        }
         Mode::ConfirmOrder(_) => {
             let Mode::ConfirmOrder(p) = std::mem::replace(&mut state.ui.mode, Mode::Normal) else {
                 unreachable!("matched above")

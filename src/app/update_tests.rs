@@ -1178,6 +1178,58 @@ fn the_demo_never_sends_anything_to_a_real_platform() {
     );
 }
 
+#[test]
+fn a_protected_context_holds_every_action_until_its_name_is_typed() {
+    let mut s = state();
+    s.session.context = crate::config::contexts::ContextMeta {
+        name: "production".into(),
+        color: "red".into(),
+        protected: true,
+    };
+    update(&mut s, key(KeyCode::Char(':')));
+    typed(&mut s, "dispatch thinking thinking.plan [1]");
+    update(&mut s, key(KeyCode::Enter));
+    let out = update(&mut s, key(KeyCode::Char('y')));
+    assert!(out.effects.is_empty(), "held: {:?}", out.effects);
+    assert!(matches!(s.ui.mode, Mode::ConfirmContext(_)));
+    // A wrong name: still held, and said why.
+    typed(&mut s, "staging");
+    let out = update(&mut s, key(KeyCode::Enter));
+    assert!(out.effects.is_empty());
+    assert!(
+        s.flash
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("`staging` is not `production`"),
+        "{:?}",
+        s.flash
+    );
+    // The name: the dispatch goes, exactly as confirmed.
+    typed(&mut s, "production");
+    let out = update(&mut s, key(KeyCode::Enter));
+    assert!(
+        matches!(&out.effects[..], [Effect::Dispatch { agent, .. }] if agent == "THINKING"),
+        "{:?}",
+        out.effects
+    );
+    assert_eq!(s.ui.mode, Mode::Normal);
+    // Esc drops a held action.
+    update(&mut s, key(KeyCode::Char(':')));
+    typed(&mut s, "dispatch thinking thinking.plan [2]");
+    update(&mut s, key(KeyCode::Enter));
+    update(&mut s, key(KeyCode::Char('y')));
+    let out = update(&mut s, key(KeyCode::Esc));
+    assert!(out.effects.is_empty());
+    assert!(
+        s.flash
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("not done: dispatching a task")
+    );
+}
+
 /// The shipped platform example: its hosts and runbooks.
 fn state_with_runbooks() -> State {
     let text = include_str!("../../assets/examples/platform.toml");

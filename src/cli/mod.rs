@@ -308,15 +308,16 @@ pub async fn audit(settings: &Settings, since: Option<&str>, json: bool, what: T
         return print_json(&records);
     }
     println!(
-        "{:<20} {:<10} {:<16} {:<10} {:<28} OUTCOME",
-        "WHEN (UTC)", "WHO", "FROM", "ACTION", "TARGET"
+        "{:<20} {:<10} {:<16} {:<12} {:<10} {:<28} OUTCOME",
+        "WHEN (UTC)", "WHO", "FROM", "CONTEXT", "ACTION", "TARGET"
     );
     for r in records {
         let when = utc_time(r.at_ms);
         let from = r.ssh_client.split_whitespace().next().unwrap_or("local");
         println!(
-            "{when:<20} {:<10} {from:<16} {:<10} {:<28} {}",
+            "{when:<20} {:<10} {from:<16} {:<12} {:<10} {:<28} {}",
             clean(&r.who),
+            clean(&r.context),
             clean(&r.action),
             clean(&r.target),
             clean(&r.outcome)

@@ -40,7 +40,10 @@ pub async fn status_all(all: &[Settings], json: bool) -> ExitCode {
             })
             .collect();
         let out = serde_json::json!({ "contexts": contexts, "exit_code": worst });
-        println!("{}", serde_json::to_string_pretty(&out).expect("serializes"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).expect("serializes")
+        );
     } else {
         for (s, r) in all.iter().zip(&reports) {
             println!("== context {} ==", s.context.name);

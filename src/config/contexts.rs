@@ -41,6 +41,7 @@ pub const COLORS: &[&str] = &[
 ];
 
 /// One context: who it is, and its whole config as TOML text, for the parser.
+#[derive(Debug)]
 pub struct Expanded {
     pub meta: ContextMeta,
     pub text: String,
@@ -118,7 +119,10 @@ pub fn expand(text: &str, file: &Path) -> Result<Vec<Expanded>, Vec<Diagnostic>>
             Some(_) => {
                 diags.push(at(
                     i,
-                    format!("context `{name}`: color must be one of {}", COLORS.join(", ")),
+                    format!(
+                        "context `{name}`: color must be one of {}",
+                        COLORS.join(", ")
+                    ),
                 ));
                 continue;
             }
@@ -127,7 +131,10 @@ pub fn expand(text: &str, file: &Path) -> Result<Vec<Expanded>, Vec<Diagnostic>>
             None => false,
             Some(toml::Value::Boolean(b)) => b,
             Some(_) => {
-                diags.push(at(i, format!("context `{name}`: protected must be true or false")));
+                diags.push(at(
+                    i,
+                    format!("context `{name}`: protected must be true or false"),
+                ));
                 continue;
             }
         };
@@ -164,7 +171,10 @@ pub fn expand(text: &str, file: &Path) -> Result<Vec<Expanded>, Vec<Diagnostic>>
                 Some(p) if chain.contains(&p) => {
                     diags.push(at(
                         i,
-                        format!("context `{}` inherits from itself, through `{parent}`", meta.name),
+                        format!(
+                            "context `{}` inherits from itself, through `{parent}`",
+                            meta.name
+                        ),
                     ));
                     break root.clone();
                 }
@@ -224,7 +234,10 @@ fn entry_lines(text: &str) -> Vec<usize> {
         .enumerate()
         .filter(|(_, l)| {
             let l = l.trim();
-            l.starts_with("[[") && l.trim_start_matches('[').trim_start().starts_with("contexts")
+            l.starts_with("[[")
+                && l.trim_start_matches('[')
+                    .trim_start()
+                    .starts_with("contexts")
                 && l.trim_end_matches(']').trim_end().ends_with("contexts")
         })
         .map(|(i, _)| i + 1)
@@ -261,9 +274,15 @@ ports = []
         let prod: toml::Table = all[1].text.parse().unwrap();
         assert_eq!(all[1].meta.name, "production");
         assert!(all[1].meta.protected);
-        assert_eq!(prod["redis"]["url"].as_str(), Some("redis://10.0.0.3:6379/1"));
+        assert_eq!(
+            prod["redis"]["url"].as_str(),
+            Some("redis://10.0.0.3:6379/1")
+        );
         // What no one overrode comes from the file, through staging.
-        assert_eq!(prod["redis"]["agent_channel"].as_str(), Some("chavion:agents:*"));
+        assert_eq!(
+            prod["redis"]["agent_channel"].as_str(),
+            Some("chavion:agents:*")
+        );
         assert_eq!(prod["ports"].as_array().map(Vec::len), Some(0));
         assert!(!prod.contains_key("contexts"));
         assert_eq!(all[0].line, 6);
@@ -276,10 +295,28 @@ ports = []
                    [[contexts]]\nname = \"default\"\n[[contexts]]\nname = \"c\"\nui.theme = \"light\"\n\
                    [[contexts]]\nname = \"c\"\n";
         let diags = expand(bad, Path::new("c.toml")).unwrap_err();
-        let said: Vec<String> = diags.iter().map(|d| format!("{}: {}", d.line, d.message)).collect();
-        assert!(said.iter().any(|s| s.starts_with("7: `default` is the file's own")), "{said:?}");
-        assert!(said.iter().any(|s| s.starts_with("9: context `c`: [ui] is the operator's")), "{said:?}");
-        assert!(said.iter().any(|s| s.starts_with("12: context `c` is defined twice")), "{said:?}");
-        assert!(said.iter().any(|s| s.contains("inherits from itself")), "{said:?}");
+        let said: Vec<String> = diags
+            .iter()
+            .map(|d| format!("{}: {}", d.line, d.message))
+            .collect();
+        assert!(
+            said.iter()
+                .any(|s| s.starts_with("7: `default` is the file's own")),
+            "{said:?}"
+        );
+        assert!(
+            said.iter()
+                .any(|s| s.starts_with("9: context `c`: [ui] is the operator's")),
+            "{said:?}"
+        );
+        assert!(
+            said.iter()
+                .any(|s| s.starts_with("12: context `c` is defined twice")),
+            "{said:?}"
+        );
+        assert!(
+            said.iter().any(|s| s.contains("inherits from itself")),
+            "{said:?}"
+        );
     }
 }

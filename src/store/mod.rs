@@ -51,6 +51,13 @@ pub struct AuditRecord {
     pub digest: String,
     pub outcome: String,
     pub detail: String,
+    /// The context it was confirmed in (`default` without contexts).
+    #[serde(default = "default_context")]
+    pub context: String,
+}
+
+fn default_context() -> String {
+    crate::config::contexts::DEFAULT.to_string()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -64,6 +71,8 @@ pub struct OutboxEntry {
     /// The broker it was confirmed for (`dispatch::Target::broker_id`): only a control room
     /// connected to that broker delivers it.
     pub broker: String,
+    /// The context it was confirmed in, for the record (delivery goes by broker).
+    pub context: String,
 }
 
 /// A dispatch still waiting in the outbox, as `audit --outbox` lists it.
@@ -200,15 +209,15 @@ impl Store {
 
     pub async fn record(&self, r: &AuditRecord) -> Result<(), sqlx::Error> {
         on_pool!(self, pool => {
-            sqlx::query("INSERT INTO audit (at_ms, who, ssh_client, action, target, digest, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                .bind(r.at_ms).bind(&r.who).bind(&r.ssh_client).bind(&r.action).bind(&r.target).bind(&r.digest).bind(&r.outcome).bind(&r.detail)
+            sqlx::query("INSERT INTO audit (at_ms, who, ssh_client, action, target, digest, outcome, detail, context) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                .bind(r.at_ms).bind(&r.who).bind(&r.ssh_client).bind(&r.action).bind(&r.target).bind(&r.digest).bind(&r.outcome).bind(&r.detail).bind(&r.context)
                 .execute(pool).await.map(|_| ())
         })
     }
 
     pub async fn audit_since(&self, since_ms: i64) -> Result<Vec<AuditRecord>, sqlx::Error> {
         on_pool!(self, pool => {
-            sqlx::query_as::<_, AuditRecord>("SELECT at_ms, who, ssh_client, action, target, digest, outcome, detail FROM audit WHERE at_ms >= $1 ORDER BY at_ms, id")
+            sqlx::query_as::<_, AuditRecord>("SELECT at_ms, who, ssh_client, action, target, digest, outcome, detail, context FROM audit WHERE at_ms >= $1 ORDER BY at_ms, id")
                 .bind(since_ms).fetch_all(pool).await
         })
     }
@@ -231,8 +240,8 @@ impl Store {
     /// Keeps a dispatch until Redis takes it. Idempotent on the task id.
     pub async fn outbox_put(&self, e: &OutboxEntry) -> Result<(), sqlx::Error> {
         on_pool!(self, pool => {
-            sqlx::query("INSERT INTO outbox (task_id, queue_key, message, sent_event, created_ms, broker) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (task_id) DO NOTHING")
-                .bind(&e.task_id).bind(&e.queue_key).bind(&e.message).bind(&e.sent_event).bind(e.created_ms).bind(&e.broker)
+            sqlx::query("INSERT INTO outbox (task_id, queue_key, message, sent_event, created_ms, broker, context) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (task_id) DO NOTHING")
+                .bind(&e.task_id).bind(&e.queue_key).bind(&e.message).bind(&e.sent_event).bind(e.created_ms).bind(&e.broker).bind(&e.context)
                 .execute(pool).await.map(|_| ())
         })
     }
@@ -240,7 +249,7 @@ impl Store {
     /// The dispatches waiting for `broker`, oldest first: only these may be delivered there.
     pub async fn outbox_pending(&self, broker: &str) -> Result<Vec<OutboxEntry>, sqlx::Error> {
         on_pool!(self, pool => {
-            sqlx::query_as::<_, OutboxEntry>("SELECT task_id, queue_key, message, sent_event, created_ms, attempts, broker FROM outbox WHERE sent_ms IS NULL AND broker = $1 ORDER BY created_ms, task_id")
+            sqlx::query_as::<_, OutboxEntry>("SELECT task_id, queue_key, message, sent_event, created_ms, attempts, broker, context FROM outbox WHERE sent_ms IS NULL AND broker = $1 ORDER BY created_ms, task_id")
                 .bind(broker).fetch_all(pool).await
         })
     }
@@ -256,7 +265,7 @@ impl Store {
     /// The newest `limit` dispatches kept in the outbox, sent or not, newest first.
     pub async fn outbox_recent(&self, limit: i64) -> Result<Vec<OutboxEntry>, sqlx::Error> {
         on_pool!(self, pool => {
-            sqlx::query_as::<_, OutboxEntry>("SELECT task_id, queue_key, message, sent_event, created_ms, attempts, broker FROM outbox ORDER BY created_ms DESC, task_id LIMIT $1")
+            sqlx::query_as::<_, OutboxEntry>("SELECT task_id, queue_key, message, sent_event, created_ms, attempts, broker, context FROM outbox ORDER BY created_ms DESC, task_id LIMIT $1")
                 .bind(limit).fetch_all(pool).await
         })
     }

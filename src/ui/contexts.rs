@@ -29,7 +29,14 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         ),
     );
     let header = Row::new(vec![
-        "context", "feed", "agents", "workers", "waiting", "fail 5m", "ports down", "alerts",
+        "context",
+        "feed",
+        "agents",
+        "workers",
+        "waiting",
+        "fail 5m",
+        "ports down",
+        "alerts",
         "events a second",
     ])
     .style(theme.header);
@@ -46,14 +53,23 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         } else {
             ("DOWN", theme.level_error)
         };
-        let alarm = |n: usize| if n > 0 { theme.level_error } else { theme.muted };
+        let alarm = |n: usize| {
+            if n > 0 {
+                theme.level_error
+            } else {
+                theme.muted
+            }
+        };
         Row::new(vec![
             Cell::from(Span::styled(name, badge_style(&r.color, theme))),
             Cell::from(Span::styled(feed, feed_style)),
             Cell::from(format!("{}/{}", r.agents_up, r.agents)),
             Cell::from(r.workers_online.to_string()),
             Cell::from(r.waiting.to_string()),
-            Cell::from(Span::styled(r.failures_5m.to_string(), alarm(r.failures_5m))),
+            Cell::from(Span::styled(
+                r.failures_5m.to_string(),
+                alarm(r.failures_5m),
+            )),
             Cell::from(Span::styled(r.ports_down.to_string(), alarm(r.ports_down))),
             Cell::from(Span::styled(
                 r.alerts_firing.to_string(),
@@ -91,7 +107,7 @@ pub fn badge<'a>(state: &State, theme: &Theme) -> Option<Span<'a>> {
     if state.session.contexts.len() <= 1 && c.name == crate::config::contexts::DEFAULT {
         return None;
     }
-    let lock = if c.protected { " 🔒" } else { "" };
+    let lock = if c.protected { " · protected" } else { "" };
     Some(Span::styled(
         format!(" ⎈ {}{lock} ", c.name),
         badge_style(&c.color, theme).add_modifier(Modifier::REVERSED | Modifier::BOLD),
@@ -111,4 +127,40 @@ fn badge_style(color: &str, theme: &Theme) -> Style {
         _ => return theme.title,
     };
     theme.base.fg(fg)
+}
+
+/// A protected context: the held action, and the name typed so far.
+pub fn confirm(
+    f: &mut Frame,
+    area: Rect,
+    state: &State,
+    held: &crate::app::protect::Held,
+    theme: &Theme,
+) {
+    use ratatui::text::Line;
+    let name = &state.session.context.name;
+    let rect = super::layout::popup(area, 72, 9);
+    let lines = vec![
+        Line::from(Span::styled(
+            format!("`{name}` is a protected context."),
+            badge_style(&state.session.context.color, theme).add_modifier(Modifier::BOLD),
+        )),
+        Line::raw(""),
+        Line::raw(format!(
+            "About to go ahead with: {}.",
+            held.words().join(", ")
+        )),
+        Line::raw("Type the context's name to go ahead:"),
+        Line::from(vec![
+            Span::styled("> ", theme.accent),
+            Span::raw(held.typed.clone()),
+            Span::styled("█", theme.accent),
+        ]),
+    ];
+    let block = super::panes::popup_block(
+        theme,
+        format!(" Protected: {name} "),
+        " enter go ahead · esc drop it ",
+    );
+    super::panes::show_popup(f, rect, lines, block, theme);
 }

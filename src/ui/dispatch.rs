@@ -6,23 +6,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
 use super::fmt::fit;
-use super::layout::centered;
+use super::layout::{centered, popup};
 use super::panes::popup_block;
 use crate::app::common::short_id;
 use crate::app::forms::{completions, field_error};
 use crate::app::state::{Form, FormField, PendingDispatch, PendingEmit, State};
 use crate::config::theme::Theme;
-
-fn popup(area: Rect, w: u16, h: u16) -> Rect {
-    let w = w.min(area.width);
-    let h = h.min(area.height);
-    Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    }
-}
 
 // Long, on purpose: the form's layout, field by field.
 pub fn form(f: &mut Frame, area: Rect, state: &State, theme: &Theme, form: &Form) {
@@ -137,16 +126,26 @@ pub fn form(f: &mut Frame, area: Rect, state: &State, theme: &Theme, form: &Form
     super::panes::show_popup(f, rect, lines, block, theme);
 }
 
-pub fn confirm(f: &mut Frame, area: Rect, p: &PendingDispatch, theme: &Theme) {
+/// `context`: the context it goes to, named when the config has several.
+pub fn confirm(
+    f: &mut Frame,
+    area: Rect,
+    p: &PendingDispatch,
+    theme: &Theme,
+    context: Option<&str>,
+) {
     let rect = centered(area, 90, 90).intersection(area);
     let r = &p.request;
+    let within = context
+        .map(|c| format!(" in context {c}"))
+        .unwrap_or_default();
     let mut lines = vec![
         Line::from(vec![
             Span::styled("send ", theme.level_warn),
             Span::styled(format!("{} [{}]", r.name, short_id(&r.id)), theme.title),
             Span::styled(
                 format!(
-                    " to {} on queue {}, priority {}",
+                    " to {} on queue {}, priority {}{within}",
                     p.agent, r.queue, r.priority
                 ),
                 theme.level_warn,

@@ -128,6 +128,18 @@ pub fn plan(area: Rect, state: &State) -> Plan {
     plan
 }
 
+/// A popup `w` by `h` cells (at most the area), in the middle of the area.
+pub fn popup(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
 pub fn centered(area: Rect, width_pct: u16, height_pct: u16) -> Rect {
     let [_, mid, _] = Layout::new(
         Direction::Vertical,

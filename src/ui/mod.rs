@@ -65,10 +65,15 @@ pub fn draw(f: &mut Frame, state: &State, theme: &Theme) {
         Mode::Detail => tasks::detail(f, area, state, theme),
         Mode::Confirm(c) => tasks::confirm(f, area, c, theme),
         Mode::Form(form) => dispatch::form(f, area, state, theme, form),
-        Mode::ConfirmDispatch(p) => dispatch::confirm(f, area, p, theme),
+        Mode::ConfirmDispatch(p) => {
+            let context =
+                (state.session.contexts.len() > 1).then_some(state.session.context.name.as_str());
+            dispatch::confirm(f, area, p, theme, context)
+        }
         Mode::ConfirmEmit(p) => dispatch::confirm_emit(f, area, p, theme),
         Mode::ConfirmExec(p) => executor::confirm(f, area, p, theme),
         Mode::ConfirmQuit => executor::confirm_quit(f, area, state, theme),
+        Mode::ConfirmContext(held) => contexts::confirm(f, area, state, held, theme),
         Mode::WorkerDetail => fleet::worker_detail(f, area, state, theme),
         Mode::ContainerDetail => containers::detail(f, area, state, theme),
         Mode::ConfirmOrder(p) => fleet::confirm_order(f, area, p, theme),

@@ -1,0 +1,88 @@
+//! A protected context (`protected = true`, production): every action that changes its
+//! platform, once the action's own confirmation is given, waits for the context's name to
+//! be typed. One place for all of them: the effects a key produced that the gate would judge
+//! (`Effect::act`) are held here, and released only on the exact name.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::common::*;
+use super::effect::Effect;
+use super::state::*;
+use crate::feeds::model::Level;
+
+/// Effects held until the context's name is typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Held {
+    pub effects: Vec<Effect>,
+    pub typed: String,
+}
+
+impl Held {
+    /// What waits, in words: "dispatching a task", "purging a queue".
+    pub fn words(&self) -> Vec<&'static str> {
+        self.effects
+            .iter()
+            .filter_map(|e| e.act().map(|a| a.words()))
+            .collect()
+    }
+}
+
+/// After a key: in a protected context, what would change the platform is held.
+pub fn hold(state: &mut State, mut out: Outcome) -> Outcome {
+    if !state.session.context.protected || !out.effects.iter().any(|e| e.act().is_some()) {
+        return out;
+    }
+    let (held, free): (Vec<Effect>, Vec<Effect>) =
+        out.effects.drain(..).partition(|e| e.act().is_some());
+    state.ui.mode = Mode::ConfirmContext(Box::new(Held {
+        effects: held,
+        typed: String::new(),
+    }));
+    Outcome {
+        redraw: true,
+        effects: free,
+    }
+}
+
+/// Keys while held: the name typed, Enter to go ahead, Esc to drop it.
+pub fn key(state: &mut State, mut held: Held, key: KeyEvent) -> Outcome {
+    let name = state.session.context.name.clone();
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Esc => {
+            state.ui.mode = Mode::Normal;
+            flash(
+                state,
+                Level::Info,
+                format!("not done: {} in `{name}` dropped", held.words().join(", ")),
+            );
+            return Outcome::redraw();
+        }
+        KeyCode::Enter if held.typed == name => {
+            state.ui.mode = Mode::Normal;
+            return Outcome {
+                redraw: true,
+                effects: held.effects,
+            };
+        }
+        KeyCode::Enter => {
+            let why = if held.typed.is_empty() {
+                format!("nothing typed; type the context's name `{name}` exactly, then Enter")
+            } else {
+                format!(
+                    "`{}` is not `{name}`; type the context's name exactly, then Enter",
+                    held.typed
+                )
+            };
+            flash(state, Level::Warn, format!("not yet: {why}"));
+            held.typed.clear();
+        }
+        KeyCode::Backspace => {
+            held.typed.pop();
+        }
+        KeyCode::Char(c) if !ctrl && held.typed.chars().count() < 40 => held.typed.push(c),
+        _ => {}
+    }
+    state.ui.mode = Mode::ConfirmContext(Box::new(held));
+    Outcome::redraw()
+}
