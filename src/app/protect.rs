@@ -8,24 +8,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::common::*;
 use super::effect::Effect;
 use super::state::*;
+pub use super::ui_state::Held;
 use crate::feeds::model::Level;
-
-/// Effects held until the context's name is typed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Held {
-    pub effects: Vec<Effect>,
-    pub typed: String,
-}
-
-impl Held {
-    /// What waits, in words: "dispatching a task", "purging a queue".
-    pub fn words(&self) -> Vec<&'static str> {
-        self.effects
-            .iter()
-            .filter_map(|e| e.act().map(|a| a.words()))
-            .collect()
-    }
-}
 
 /// After a key: in a protected context, what would change the platform is held.
 pub fn hold(state: &mut State, mut out: Outcome) -> Outcome {

@@ -55,7 +55,7 @@ pub enum Mode {
     /// `q` while runs are going: quitting cancels them; asks first.
     ConfirmQuit,
     /// In a protected context: an action confirmed, waiting for the context's name.
-    ConfirmContext(Box<super::protect::Held>),
+    ConfirmContext(Box<Held>),
     /// The selected worker's detail (`Ui::worker_pick`), asked of it over the pidbox.
     WorkerDetail,
     /// A container's detail, over the Containers view.
@@ -311,4 +311,21 @@ pub struct ReplayClock {
     pub paused: bool,
     /// A word for the operator: a jump's prompt, the alarm stopped at, the end reached.
     pub note: String,
+}
+
+/// Effects held until the context's name is typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Held {
+    pub effects: Vec<super::effect::Effect>,
+    pub typed: String,
+}
+
+impl Held {
+    /// What waits, in words: "dispatching a task", "purging a queue".
+    pub fn words(&self) -> Vec<&'static str> {
+        self.effects
+            .iter()
+            .filter_map(|e| e.act().map(|a| a.words()))
+            .collect()
+    }
 }

@@ -10,7 +10,6 @@ use std::time::Duration;
 use crate::config::Settings;
 use crate::wiring;
 
-// Long, on purpose: every check at once, then the one report.
 pub async fn status(settings: &Settings, json: bool) -> ExitCode {
     let report = report_of(settings).await;
     if json {
@@ -55,6 +54,7 @@ pub async fn status_all(all: &[Settings], json: bool) -> ExitCode {
 }
 
 /// One context checked once: probes, Redis, Socket.IO, Docker and the exposure audit.
+// Long, on purpose: every check at once, then the one report.
 async fn report_of(settings: &Settings) -> crate::app::status::StatusReport {
     use crate::app::status::StatusReport;
     use crate::app::{State, update};

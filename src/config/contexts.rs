@@ -40,6 +40,80 @@ pub const COLORS: &[&str] = &[
     "red", "green", "yellow", "blue", "magenta", "cyan", "white", "gray",
 ];
 
+/// A `[[contexts]]` entry as read: who, what it inherits, what it overrides.
+type Entry = (ContextMeta, String, toml::Table);
+
+/// One entry, or why not (each problem a message; the caller adds the place).
+fn read_entry(entry: &toml::Value, earlier: &[Entry]) -> Result<Entry, Vec<String>> {
+    let Some(table) = entry.as_table() else {
+        return Err(vec!["a [[contexts]] entry must be a table".into()]);
+    };
+    let mut table = table.clone();
+    let name = match table.remove("name") {
+        Some(toml::Value::String(n)) if valid_name(&n) => n,
+        Some(toml::Value::String(n)) => {
+            return Err(vec![format!(
+                "context name `{}` must be letters, digits, `-` or `_` (at most 32)",
+                crate::sanitize::clean(&n, 40)
+            )]);
+        }
+        _ => return Err(vec!["a [[contexts]] entry needs a name".into()]),
+    };
+    if name == DEFAULT {
+        return Err(vec![
+            "`default` is the file's own settings; name this context otherwise".into(),
+        ]);
+    }
+    if earlier.iter().any(|(m, ..)| m.name == name) {
+        return Err(vec![format!("context `{name}` is defined twice")]);
+    }
+    let inherit = match table.remove("inherit") {
+        None => DEFAULT.to_string(),
+        Some(toml::Value::String(s)) => s,
+        Some(_) => return Err(vec![format!("context `{name}`: inherit must be a name")]),
+    };
+    let color = match table.remove("color") {
+        None => String::new(),
+        Some(toml::Value::String(c)) if COLORS.contains(&c.as_str()) => c,
+        Some(_) => {
+            return Err(vec![format!(
+                "context `{name}`: color must be one of {}",
+                COLORS.join(", ")
+            )]);
+        }
+    };
+    let protected = match table.remove("protected") {
+        None => false,
+        Some(toml::Value::Boolean(b)) => b,
+        Some(_) => {
+            return Err(vec![format!(
+                "context `{name}`: protected must be true or false"
+            )]);
+        }
+    };
+    let personal: Vec<String> = ["ui", "keymap", "contexts"]
+        .iter()
+        .filter(|k| table.contains_key(**k))
+        .map(|k| {
+            format!(
+                "context `{name}`: [{k}] is the operator's, not a platform's; set it at the top of the file"
+            )
+        })
+        .collect();
+    if !personal.is_empty() {
+        return Err(personal);
+    }
+    Ok((
+        ContextMeta {
+            name,
+            color,
+            protected,
+        },
+        inherit,
+        table,
+    ))
+}
+
 /// One context: who it is, and its whole config as TOML text, for the parser.
 #[derive(Debug)]
 pub struct Expanded {
@@ -70,93 +144,12 @@ pub fn expand(text: &str, file: &Path) -> Result<Vec<Expanded>, Vec<Diagnostic>>
         return Err(vec![at(0, "contexts must be [[contexts]] entries".into())]);
     };
     // Each entry: its meta, what it inherits, and its overrides.
-    let mut read: Vec<(ContextMeta, String, toml::Table)> = Vec::new();
+    let mut read: Vec<Entry> = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
-        let Some(table) = entry.as_table() else {
-            diags.push(at(i, "a [[contexts]] entry must be a table".into()));
-            continue;
-        };
-        let mut table = table.clone();
-        let name = match table.remove("name") {
-            Some(toml::Value::String(n)) if valid_name(&n) => n,
-            Some(toml::Value::String(n)) => {
-                diags.push(at(
-                    i,
-                    format!(
-                        "context name `{}` must be letters, digits, `-` or `_` (at most 32)",
-                        crate::sanitize::clean(&n, 40)
-                    ),
-                ));
-                continue;
-            }
-            _ => {
-                diags.push(at(i, "a [[contexts]] entry needs a name".into()));
-                continue;
-            }
-        };
-        if name == DEFAULT {
-            diags.push(at(
-                i,
-                "`default` is the file's own settings; name this context otherwise".into(),
-            ));
-            continue;
+        match read_entry(entry, &read) {
+            Ok(e) => read.push(e),
+            Err(why) => diags.extend(why.into_iter().map(|m| at(i, m))),
         }
-        if read.iter().any(|(m, ..)| m.name == name) {
-            diags.push(at(i, format!("context `{name}` is defined twice")));
-            continue;
-        }
-        let inherit = match table.remove("inherit") {
-            None => DEFAULT.to_string(),
-            Some(toml::Value::String(s)) => s,
-            Some(_) => {
-                diags.push(at(i, format!("context `{name}`: inherit must be a name")));
-                continue;
-            }
-        };
-        let color = match table.remove("color") {
-            None => String::new(),
-            Some(toml::Value::String(c)) if COLORS.contains(&c.as_str()) => c,
-            Some(_) => {
-                diags.push(at(
-                    i,
-                    format!(
-                        "context `{name}`: color must be one of {}",
-                        COLORS.join(", ")
-                    ),
-                ));
-                continue;
-            }
-        };
-        let protected = match table.remove("protected") {
-            None => false,
-            Some(toml::Value::Boolean(b)) => b,
-            Some(_) => {
-                diags.push(at(
-                    i,
-                    format!("context `{name}`: protected must be true or false"),
-                ));
-                continue;
-            }
-        };
-        for personal in ["ui", "keymap", "contexts"] {
-            if table.contains_key(personal) {
-                diags.push(at(
-                    i,
-                    format!(
-                        "context `{name}`: [{personal}] is the operator's, not a platform's; set it at the top of the file"
-                    ),
-                ));
-            }
-        }
-        read.push((
-            ContextMeta {
-                name,
-                color,
-                protected,
-            },
-            inherit,
-            table,
-        ));
     }
     // Each context on top of what it inherits, the chain followed to `default`.
     let mut out = Vec::new();
@@ -293,7 +286,7 @@ ports = []
     fn a_bad_context_is_refused_with_its_line_and_name() {
         let bad = "[[contexts]]\nname = \"a\"\ninherit = \"b\"\n[[contexts]]\nname = \"b\"\ninherit = \"a\"\n\
                    [[contexts]]\nname = \"default\"\n[[contexts]]\nname = \"c\"\nui.theme = \"light\"\n\
-                   [[contexts]]\nname = \"c\"\n";
+                   [[contexts]]\nname = \"a\"\n";
         let diags = expand(bad, Path::new("c.toml")).unwrap_err();
         let said: Vec<String> = diags
             .iter()
@@ -311,7 +304,7 @@ ports = []
         );
         assert!(
             said.iter()
-                .any(|s| s.starts_with("12: context `c` is defined twice")),
+                .any(|s| s.starts_with("12: context `a` is defined twice")),
             "{said:?}"
         );
         assert!(

@@ -78,6 +78,7 @@ pub enum Recorded {
 impl Recorded {
     /// What of `ev` is recorded (a copy), or None for what is not. Wire batches are taken
     /// apart by the caller before this.
+    // Long, on purpose: one arm per event kind, each a copy.
     pub fn of(ev: &Event) -> Option<Recorded> {
         Some(match ev {
             Event::Tick(at) => Recorded::Tick(*at),
