@@ -36,6 +36,15 @@ impl LineSplitter {
         out
     }
 
+    /// Bytes held for a line not ended yet: where a reader that resumes must start again.
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    pub fn max_chars(&self) -> usize {
+        self.max_chars
+    }
+
     /// What is left when the stream ends: a last line without a newline.
     pub fn finish(&mut self) -> Option<String> {
         (!self.pending.is_empty()).then(|| self.take())

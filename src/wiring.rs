@@ -229,6 +229,13 @@ fn live_feeds(
         *cfg.activity.max_line_chars.get_ref(),
         tx.clone(),
     ));
+    tasks.extend(crate::feeds::remote_logs::spawn(
+        &cfg.logs.remote,
+        &cfg.executor,
+        Duration::from_millis(*cfg.logs.poll_ms.get_ref()),
+        *cfg.activity.max_line_chars.get_ref(),
+        tx.clone(),
+    ));
     for j in &cfg.logs.journal {
         tasks.push(crate::feeds::journal::spawn(
             j.unit.clone(),

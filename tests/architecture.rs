@@ -51,6 +51,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("feeds::demo", 4),
     ("feeds::logfiles", 4),
     ("feeds::journal", 4),
+    ("feeds::remote_logs", 4),
     ("app", 4),
     // The flight recorder: events to disk and back (below the loop, beside the app).
     ("recorder", 4),

@@ -34,6 +34,7 @@ impl Default for LogsConfig {
             poll_ms: sp(500),
             files: Vec::new(),
             journal: Vec::new(),
+            remote: Vec::new(),
         }
     }
 }

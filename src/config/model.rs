@@ -237,6 +237,40 @@ pub struct LogsConfig {
     pub files: Vec<LogFile>,
     /// systemd units followed with `journalctl -f -o json -u UNIT`.
     pub journal: Vec<JournalUnit>,
+    /// Files on other hosts, followed over the executor's SSH like `tail -F`.
+    pub remote: Vec<RemoteLog>,
+}
+
+/// A file on another host (`[[logs.remote]]`): nothing is installed there.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteLog {
+    /// An `[[executor.hosts]]` name: its address, login and known_hosts.
+    pub host: Spanned<String>,
+    /// The file's path on that host.
+    pub path: Spanned<String>,
+    /// The source its lines show; empty: the file's name without its extension.
+    #[serde(default)]
+    pub name: String,
+    /// Read what the file already holds at the first connection, not just what is added.
+    #[serde(default)]
+    pub from_start: bool,
+}
+
+impl RemoteLog {
+    pub fn source(&self) -> String {
+        if !self.name.is_empty() {
+            return crate::sanitize::clean(&self.name, 60);
+        }
+        let path = self.path.get_ref();
+        let file = path.rsplit('/').next().unwrap_or(path);
+        let stem = file
+            .split('.')
+            .next()
+            .filter(|s| !s.is_empty())
+            .unwrap_or(file);
+        crate::sanitize::clean(stem, 60)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

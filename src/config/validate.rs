@@ -411,6 +411,29 @@ fn validate_logs(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, Stri
             "logs.poll_ms must be between 50 and 60000".into(),
         );
     }
+    for r in &cfg.logs.remote {
+        if !cfg
+            .executor
+            .hosts
+            .iter()
+            .any(|h| h.name.get_ref() == r.host.get_ref())
+        {
+            err(
+                r.host.span(),
+                format!(
+                    "[[logs.remote]] host `{}` is not an [[executor.hosts]] name",
+                    r.host.get_ref()
+                ),
+            );
+        }
+        if !r.path.get_ref().starts_with('/') {
+            err(
+                r.path.span(),
+                "a [[logs.remote]] path must be absolute, like /var/log/chavion/executor.log"
+                    .into(),
+            );
+        }
+    }
     for f in &cfg.logs.files {
         let p = f.path.get_ref();
         if p.trim().is_empty() {

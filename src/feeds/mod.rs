@@ -20,6 +20,7 @@ pub mod probes;
 pub mod prometheus;
 pub mod pyrepr;
 pub mod redis;
+pub mod remote_logs;
 pub mod route;
 pub mod socketio;
 pub mod wire;
