@@ -1,7 +1,7 @@
-//! Issue 19's remote logs: a file on another host followed over a real OpenSSH sshd, with
-//! the executor's strict host-key checking and nothing installed there. The file is
-//! rotated (renamed, written once more, and a new one made), truncated, and the SSH session
-//! is killed mid-way; every line shows exactly once.
+//! Issue 19's logs and ports from other hosts, over a real OpenSSH sshd with the executor's
+//! strict host-key checking and nothing installed there. A remote file is rotated (renamed,
+//! written once more, and a new one made), truncated, and the SSH session killed mid-way:
+//! every line shows exactly once. Ports are checked from the SSH host (`probe_via`).
 
 mod common;
 
@@ -152,4 +152,51 @@ fn a_remote_log_on_an_unknown_host_is_refused_before_anything_starts() {
         format!("{said:?}").contains("host `nowhere` is not an [[executor.hosts]] name"),
         "{said:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ports_are_checked_from_the_ssh_host_when_probe_via_names_it() {
+    use chavion_tui::event::ProbeOutcome;
+    use chavion_tui::feeds::probes::{probe, targets};
+    let server = SshServer::start("probe-via");
+    let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let open_port = open.local_addr().unwrap().port();
+    // A tiny HTTP service that answers 204 to every request.
+    let http = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let http_port = http.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in http.incoming().flatten() {
+            let mut stream = stream;
+            let mut buf = [0u8; 1024];
+            let _ = std::io::Read::read(&mut stream, &mut buf);
+            let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    let closed_port = common::servers::free_port();
+    let config = format!(
+        "{}\n[[ports]]\nname = \"Inside\"\nhost = \"127.0.0.1\"\nport = {open_port}\nprobe_via = \"test\"\n\
+         [[ports]]\nname = \"Web\"\nhost = \"127.0.0.1\"\nport = {http_port}\nprobe = \"http\"\nstatus = 204\nprobe_via = \"test\"\n\
+         [[ports]]\nname = \"Closed\"\nhost = \"127.0.0.1\"\nport = {closed_port}\nprobe_via = \"test\"\n",
+        server.executor_toml(&server.client_key(), "")
+    );
+    let settings = chavion_tui::config::settings_from_str(&config).unwrap();
+    let all = targets(&settings.config);
+    assert!(all.iter().all(|t| t.via.is_some()));
+    let outcomes: Vec<ProbeOutcome> = futures_util::future::join_all(all.iter().map(probe)).await;
+    assert!(
+        matches!(outcomes[0], ProbeOutcome::Up { .. }),
+        "{outcomes:?}"
+    );
+    assert!(
+        matches!(outcomes[1], ProbeOutcome::Up { .. }),
+        "{outcomes:?}"
+    );
+    let ProbeOutcome::Down { why } = &outcomes[2] else {
+        panic!("a closed port is down: {outcomes:?}");
+    };
+    assert!(why.contains("not reachable from test"), "{why}");
+    // The check really went through the SSH host: sshd logged the tunnels it opened.
+    let log = std::fs::read_to_string(server.dir.join("sshd.log")).unwrap_or_default();
+    assert!(log.contains("direct-tcpip"), "{log}");
+    drop(open);
 }

@@ -106,6 +106,8 @@ pub struct PortRow {
     /// For TLS probes: days left on the certificate.
     pub cert_days: Option<i64>,
     pub internal: bool,
+    /// Checked from this `[[executor.hosts]]` host (`probe_via`), not from here.
+    pub via: String,
 }
 
 #[derive(Debug, Clone)]
@@ -354,6 +356,7 @@ impl State {
                     fail_after: (*cfg.probes.fail_after.get_ref()).max(1),
                     cert_days: None,
                     internal: p.internal,
+                    via: p.probe_via.clone(),
                 })
                 .collect(),
             links: Vec::new(),

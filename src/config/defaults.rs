@@ -207,6 +207,7 @@ impl Default for PortConfig {
             url: String::new(),
             ca_file: String::new(),
             internal: false,
+            probe_via: String::new(),
             interval_secs: None,
             timeout_ms: None,
         }

@@ -495,6 +495,9 @@ pub struct PortConfig {
     pub ca_file: String,
     /// Internal services must never listen on a public address (the exposure audit).
     pub internal: bool,
+    /// An `[[executor.hosts]]` name: the port is checked from that host, through an SSH
+    /// tunnel (`direct-tcpip`), so internal-only ports are checked from inside.
+    pub probe_via: String,
     /// Overrides of [probes] for this entry.
     pub interval_secs: Option<Spanned<u64>>,
     pub timeout_ms: Option<Spanned<u64>>,

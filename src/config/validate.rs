@@ -411,6 +411,23 @@ fn validate_logs(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, Stri
             "logs.poll_ms must be between 50 and 60000".into(),
         );
     }
+    for p in &cfg.ports {
+        if !p.probe_via.is_empty()
+            && !cfg
+                .executor
+                .hosts
+                .iter()
+                .any(|h| h.name.get_ref() == &p.probe_via)
+        {
+            err(
+                p.port.span(),
+                format!(
+                    "port `{}`: probe_via `{}` is not an [[executor.hosts]] name",
+                    p.name, p.probe_via
+                ),
+            );
+        }
+    }
     for r in &cfg.logs.remote {
         if !cfg
             .executor

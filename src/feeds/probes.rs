@@ -29,13 +29,93 @@ pub struct Target {
     pub ca_file: String,
     pub interval: Duration,
     pub timeout: Duration,
+    /// Checked from another host, over SSH (`probe_via`).
+    pub via: Option<Via>,
+}
+
+/// An SSH host a port is checked from: one session per host, shared by its ports' probes
+/// and opened again when it drops. Host keys are checked as strictly as the executor's.
+#[derive(Clone)]
+pub struct Via {
+    pub name: String,
+    host: crate::executor::plan::HostTarget,
+    opts: crate::executor::ssh::SshOptions,
+    session: Arc<tokio::sync::Mutex<Option<crate::executor::ssh::Session>>>,
+}
+
+impl std::fmt::Debug for Via {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Via({})", self.name)
+    }
+}
+
+impl Via {
+    /// A connection to `host:port` made from the SSH host: the port's own answer, from
+    /// inside. For HTTP the status is read through it; other kinds are judged on the
+    /// connection alone (the tunnel carries bytes, not their protocol's checks).
+    async fn reach(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> Result<russh::Channel<russh::client::Msg>, String> {
+        let mut slot = self.session.lock().await;
+        if slot.as_ref().is_none_or(|s| s.is_closed()) {
+            let s = crate::executor::ssh::connect(&self.host, &self.opts)
+                .await
+                .map_err(|e| format!("via {}: {e}", self.name))?;
+            *slot = Some(s);
+        }
+        let session = slot.as_ref().expect("connected above");
+        match session
+            .channel_open_direct_tcpip(host, u32::from(port), "127.0.0.1", 0)
+            .await
+        {
+            Ok(ch) => Ok(ch),
+            Err(russh::Error::ChannelOpenFailure(why)) => Err(format!(
+                "not reachable from {} ({})",
+                self.name,
+                channel_failure(why)
+            )),
+            Err(e) => {
+                // The session itself failed: the next probe connects again.
+                *slot = None;
+                Err(format!("via {}: {e}", self.name))
+            }
+        }
+    }
+}
+
+fn channel_failure(why: russh::ChannelOpenFailure) -> &'static str {
+    match why {
+        russh::ChannelOpenFailure::ConnectFailed => "connection refused or unreachable",
+        russh::ChannelOpenFailure::AdministrativelyProhibited => "the SSH server forbids tunnels",
+        russh::ChannelOpenFailure::ResourceShortage => "the SSH server is short of resources",
+        _ => "the SSH server would not open a tunnel",
+    }
 }
 
 pub fn targets(cfg: &Config) -> Vec<Target> {
+    // One SSH session per host that ports are checked from.
+    let vias: std::collections::HashMap<String, Via> = cfg
+        .executor
+        .hosts
+        .iter()
+        .filter(|h| cfg.ports.iter().any(|p| &p.probe_via == h.name.get_ref()))
+        .map(|h| {
+            let via = Via {
+                name: h.name.get_ref().clone(),
+                host: crate::executor::plan::HostTarget::from_config(h),
+                opts: crate::executor::ssh::SshOptions::from_config(&cfg.executor),
+                session: Default::default(),
+            };
+            (via.name.clone(), via)
+        })
+        .collect();
     cfg.ports
         .iter()
         .enumerate()
         .map(|(index, p)| Target {
+            via: vias.get(&p.probe_via).cloned(),
             url: phase_two_url(cfg, p).unwrap_or_else(|| p.url.clone()),
             index,
             name: p.name.clone(),
@@ -91,6 +171,7 @@ impl Target {
             ca_file: String::new(),
             interval: timeout,
             timeout,
+            via: None,
         }
     }
 }
@@ -98,7 +179,13 @@ impl Target {
 /// One probe of one target, bounded by its timeout.
 pub async fn probe(t: &Target) -> ProbeOutcome {
     let started = Instant::now();
-    match tokio::time::timeout(t.timeout, run(t)).await {
+    let checked = async {
+        match &t.via {
+            Some(via) => run_via(t, via).await,
+            None => run(t).await,
+        }
+    };
+    match tokio::time::timeout(t.timeout, checked).await {
         Err(_) => ProbeOutcome::Down {
             why: format!("no answer in {} ms", t.timeout.as_millis()),
         },
@@ -143,6 +230,22 @@ pub fn split_url(url: &str) -> Option<(bool, String, u16, String)> {
         port,
         path.to_string(),
     ))
+}
+
+/// From the SSH host: a connection to the port, and for plain HTTP its status.
+async fn run_via(t: &Target, via: &Via) -> Result<Option<i64>, String> {
+    let channel = via.reach(&t.host, t.port).await?;
+    if t.kind == ProbeKind::Http {
+        let code = http_status(channel.into_stream(), &t.host, &t.path).await?;
+        return match t.status {
+            Some(want) if code != want => {
+                Err(format!("HTTP {code} from {}, expected {want}", t.path))
+            }
+            None if code >= 500 => Err(format!("HTTP {code} from {}", t.path)),
+            _ => Ok(None),
+        };
+    }
+    Ok(None)
 }
 
 // Long, on purpose: one arm per probe kind.

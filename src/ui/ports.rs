@@ -26,6 +26,15 @@ pub fn verdict(row: &PortRow, state: &State, theme: &Theme) -> (String, Style) {
     (label, style)
 }
 
+/// ` via HOST` for a port checked from another host.
+fn via_words(p: &PortRow) -> String {
+    if p.via.is_empty() {
+        String::new()
+    } else {
+        format!(" via {}", p.via)
+    }
+}
+
 // Long, on purpose: the table's columns, one after another.
 pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let down = state
@@ -45,7 +54,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let target_w = state
         .ports
         .iter()
-        .map(|p| p.host.chars().count() + 1 + p.port.to_string().len())
+        .map(|p| p.host.chars().count() + 1 + p.port.to_string().len() + via_words(p).len())
         .max()
         .unwrap_or(10)
         .clamp(10, 28) as u16;
@@ -81,7 +90,10 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         };
         let mut cells = vec![
             Cell::from(p.name.clone()),
-            Cell::from(fit(&format!("{}:{}", p.host, p.port), target_w as usize)),
+            Cell::from(fit(
+                &format!("{}:{}{}", p.host, p.port, via_words(p)),
+                target_w as usize,
+            )),
             Cell::from(Span::styled(label, style)),
             Cell::from(if wide && latency != "–" {
                 format!("{latency} ms")
