@@ -131,7 +131,11 @@ fn start_recorder(
     if !opts.record || !cfg.recorder.enabled {
         return Recorder::off();
     }
-    let platform = crate::recorder::platform_name(cfg.redis.url.get_ref(), opts.demo);
+    let mut platform = crate::recorder::platform_name(cfg.redis.url.get_ref(), opts.demo);
+    // Two contexts are two recordings, even of one demo fleet.
+    if opts.demo && settings.context.name != crate::config::contexts::DEFAULT {
+        platform = format!("{platform}-{}", settings.context.name);
+    }
     let data_dir = crate::config::paths::Paths::resolve(None).data_dir;
     let keep = Keep {
         dir: crate::recorder::dir_for(&data_dir, &platform),

@@ -771,3 +771,56 @@ fn containers_view_and_detail_120x30() {
     );
     insta::assert_snapshot!("container_detail_120x30", detail.backend());
 }
+
+/// Issue 19: the fleet overview with three contexts (one down, one failing), seen from the
+/// protected production context, whose badge the title bar shows.
+#[test]
+fn fleet_overview_of_three_contexts_100x16() {
+    use chavion_tui::event::ContextRow;
+    let mut s = fleet();
+    s.session.context = chavion_tui::config::contexts::ContextMeta {
+        name: "production".into(),
+        color: "red".into(),
+        protected: true,
+    };
+    s.session.contexts = vec!["default".into(), "staging".into(), "production".into()];
+    update(
+        &mut s,
+        Event::Resize {
+            width: 100,
+            height: 16,
+        },
+    );
+    let row = |name: &str, color: &str, live: bool, failures: usize| ContextRow {
+        name: name.into(),
+        color: color.into(),
+        protected: name == "production",
+        agents_up: if live { 5 } else { 0 },
+        agents: 5,
+        workers_online: if live { 4 } else { 0 },
+        waiting: 12,
+        failures_5m: failures,
+        ports_down: usize::from(!live),
+        alerts_firing: usize::from(failures > 0),
+        live,
+        spark: vec![3, 5, 8, 13, 8, 5, 3],
+    };
+    update(
+        &mut s,
+        Event::Contexts(vec![
+            row("default", "", true, 0),
+            row("staging", "yellow", false, 0),
+            row("production", "red", true, 7),
+        ]),
+    );
+    let mut ui = s.clone();
+    update(
+        &mut ui,
+        Event::Key(KeyEvent::new(KeyCode::Char(':'), KeyModifiers::NONE)),
+    );
+    for c in "fleet".chars() {
+        key(&mut ui, KeyCode::Char(c));
+    }
+    key(&mut ui, KeyCode::Enter);
+    insta::assert_snapshot!(render(&ui, 100, 16, &theme(ColorMode::TrueColor)).backend());
+}

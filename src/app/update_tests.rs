@@ -1230,6 +1230,37 @@ fn a_protected_context_holds_every_action_until_its_name_is_typed() {
     );
 }
 
+#[test]
+fn ctx_completes_the_context_names_and_refuses_an_unknown_one() {
+    let mut s = state();
+    s.session.contexts = vec!["default".into(), "production".into(), "staging".into()];
+    let (line, several) = super::commands::complete(&s, "ctx pro");
+    assert_eq!(line, "ctx production ");
+    assert!(several.is_empty());
+    update(&mut s, key(KeyCode::Char(':')));
+    typed(&mut s, "ctx nosuch");
+    let out = update(&mut s, key(KeyCode::Enter));
+    assert!(out.effects.is_empty());
+    assert!(
+        s.flash
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("no context named `nosuch`"),
+        "{:?}",
+        s.flash
+    );
+    update(&mut s, key(KeyCode::Char(':')));
+    typed(&mut s, "ctx staging");
+    let out = update(&mut s, key(KeyCode::Enter));
+    assert_eq!(
+        out.effects,
+        [Effect::SwitchContext {
+            name: "staging".into()
+        }]
+    );
+}
+
 /// The shipped platform example: its hosts and runbooks.
 fn state_with_runbooks() -> State {
     let text = include_str!("../../assets/examples/platform.toml");

@@ -29,26 +29,31 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             state.keymap.hint(Section::Normal, Action::Zoom)
         ),
     );
-    let header = Row::new(vec![
-        "context",
-        "feed",
-        "agents",
-        "workers",
-        "waiting",
-        "fail 5m",
-        "ports down",
-        "alerts",
-        "events a second",
-    ])
-    .style(theme.header);
-    let lines = rows.iter().map(|r| {
+    let label = |r: &crate::event::ContextRow| {
         let here = r.name == state.session.context.name;
-        let name = format!(
+        format!(
             "{}{}{}",
             if here { "▶ " } else { "  " },
             r.name,
             if r.protected { " (protected)" } else { "" }
-        );
+        )
+    };
+    let name_w = rows
+        .iter()
+        .map(|r| label(r).chars().count())
+        .max()
+        .unwrap_or(8)
+        .clamp(8, 40) as u16;
+    // The sparkline takes what the other columns leave, its newest seconds rightmost.
+    const FIXED: [u16; 7] = [5, 6, 7, 7, 7, 5, 6];
+    let used = 2 + name_w + FIXED.iter().sum::<u16>() + FIXED.len() as u16 + 1;
+    let spark_w = area.width.saturating_sub(used).clamp(4, SPARK as u16);
+    let header = Row::new(vec![
+        "context", "feed", "agents", "workers", "waiting", "fail 5m", "down", "alerts", "events/s",
+    ])
+    .style(theme.header);
+    let lines = rows.iter().map(|r| {
+        let name = label(r);
         let (feed, feed_style) = if r.live {
             ("live", theme.link_up)
         } else {
@@ -76,20 +81,12 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 r.alerts_firing.to_string(),
                 alarm(r.alerts_firing),
             )),
-            Cell::from(sparkline(r.spark.iter(), SPARK)),
+            Cell::from(sparkline(r.spark.iter(), spark_w as usize)),
         ])
     });
-    let widths = [
-        Constraint::Min(14),
-        Constraint::Length(5),
-        Constraint::Length(7),
-        Constraint::Length(8),
-        Constraint::Length(8),
-        Constraint::Length(8),
-        Constraint::Length(11),
-        Constraint::Length(7),
-        Constraint::Length(SPARK as u16),
-    ];
+    let mut widths = vec![Constraint::Length(name_w)];
+    widths.extend(FIXED.iter().map(|w| Constraint::Length(*w)));
+    widths.push(Constraint::Length(spark_w));
     let mut ts = TableState::default().with_selected(picked_index(state));
     let table = Table::new(lines, widths)
         .header(header)
