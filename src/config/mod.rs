@@ -172,7 +172,17 @@ pub fn load_all(paths: &Paths, over: &Overridden<'_>) -> Result<Vec<Settings>, V
             .filter(|_| mine)
             .map(str::to_string)
             .or_else(|| Some(config.store.url.get_ref().clone()).filter(|u| !u.is_empty()))
-            .or_else(|| base.store_url.clone());
+            // Without a store of its own, a context keeps its activity lines and task
+            // history in a SQLite file of its own beside the default one.
+            .or_else(|| {
+                Some(
+                    paths
+                        .data_dir
+                        .join(format!("audit-{}.db", e.meta.name))
+                        .display()
+                        .to_string(),
+                )
+            });
         all.push(Settings {
             config,
             store_url,
