@@ -824,3 +824,34 @@ fn fleet_overview_of_three_contexts_100x16() {
     key(&mut ui, KeyCode::Enter);
     insta::assert_snapshot!(render(&ui, 100, 16, &theme(ColorMode::TrueColor)).backend());
 }
+
+/// Issue 19: with several contexts, every confirmation names the one it acts in.
+#[test]
+fn a_confirmation_names_its_context() {
+    let mut s = fleet();
+    s.session.context = chavion_tui::config::contexts::ContextMeta {
+        name: "staging".into(),
+        color: "yellow".into(),
+        protected: false,
+    };
+    s.session.contexts = vec!["default".into(), "staging".into()];
+    update(
+        &mut s,
+        Event::Resize {
+            width: 100,
+            height: 30,
+        },
+    );
+    key(&mut s, KeyCode::Char('t'));
+    key(&mut s, KeyCode::Char('x'));
+    assert!(
+        matches!(s.ui.mode, chavion_tui::app::state::Mode::Confirm(_)),
+        "a revoke waits for its confirmation"
+    );
+    let term = render(&s, 100, 30, &theme(ColorMode::TrueColor));
+    let buf = term.backend().buffer();
+    let last: String = (0..100)
+        .map(|x| buf[(x, 29)].symbol().to_string())
+        .collect();
+    assert!(last.contains("this acts in context staging"), "{last}");
+}

@@ -162,3 +162,33 @@ pub fn confirm(
     );
     super::panes::show_popup(f, rect, lines, block, theme);
 }
+
+/// Over the status row while an action waits for its confirmation, with several contexts:
+/// the context it will act in, in the context's colour.
+pub fn confirming_in(f: &mut Frame, row: Rect, state: &State, theme: &Theme) {
+    use crate::app::state::Mode;
+    let confirming = matches!(
+        state.ui.mode,
+        Mode::Confirm(_)
+            | Mode::ConfirmDispatch(_)
+            | Mode::ConfirmEmit(_)
+            | Mode::ConfirmExec(_)
+            | Mode::ConfirmOrder(_)
+    );
+    if !confirming || state.session.contexts.len() <= 1 {
+        return;
+    }
+    let c = &state.session.context;
+    let text = format!(
+        " ⎈ this acts in context {}{} ",
+        c.name,
+        if c.protected { " (protected)" } else { "" }
+    );
+    f.render_widget(
+        ratatui::widgets::Paragraph::new(Span::styled(
+            text,
+            badge_style(&c.color, theme).add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        )),
+        row,
+    );
+}

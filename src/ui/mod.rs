@@ -93,6 +93,10 @@ pub fn draw(f: &mut Frame, state: &State, theme: &Theme) {
         }
         Mode::Normal | Mode::Filter(_) => {}
     }
+    // Every confirmation says which context it acts in, on the status row below it.
+    if let Some(row) = plan.status {
+        contexts::confirming_in(f, row, state, theme);
+    }
 }
 
 fn draw_panes(f: &mut Frame, plan: &layout::Plan, state: &State, theme: &Theme) {
