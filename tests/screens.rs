@@ -772,24 +772,36 @@ fn containers_view_and_detail_120x30() {
     insta::assert_snapshot!("container_detail_120x30", detail.backend());
 }
 
+/// The demo fleet seen from context `name` among `all`, at `size`.
+fn in_context(name: &str, color: &str, protected: bool, all: &[&str], size: (u16, u16)) -> State {
+    let mut s = fleet();
+    s.session.context = chavion_tui::config::contexts::ContextMeta {
+        name: name.into(),
+        color: color.into(),
+        protected,
+    };
+    s.session.contexts = all.iter().map(|c| c.to_string()).collect();
+    update(
+        &mut s,
+        Event::Resize {
+            width: size.0,
+            height: size.1,
+        },
+    );
+    s
+}
+
 /// Issue 19: the fleet overview with three contexts (one down, one failing), seen from the
 /// protected production context, whose badge the title bar shows.
 #[test]
 fn fleet_overview_of_three_contexts_100x16() {
     use chavion_tui::event::ContextRow;
-    let mut s = fleet();
-    s.session.context = chavion_tui::config::contexts::ContextMeta {
-        name: "production".into(),
-        color: "red".into(),
-        protected: true,
-    };
-    s.session.contexts = vec!["default".into(), "staging".into(), "production".into()];
-    update(
-        &mut s,
-        Event::Resize {
-            width: 100,
-            height: 16,
-        },
+    let mut s = in_context(
+        "production",
+        "red",
+        true,
+        &["default", "staging", "production"],
+        (100, 16),
     );
     let row = |name: &str, color: &str, live: bool, failures: usize| ContextRow {
         name: name.into(),
@@ -828,19 +840,12 @@ fn fleet_overview_of_three_contexts_100x16() {
 /// Issue 19: with several contexts, every confirmation names the one it acts in.
 #[test]
 fn a_confirmation_names_its_context() {
-    let mut s = fleet();
-    s.session.context = chavion_tui::config::contexts::ContextMeta {
-        name: "staging".into(),
-        color: "yellow".into(),
-        protected: false,
-    };
-    s.session.contexts = vec!["default".into(), "staging".into()];
-    update(
-        &mut s,
-        Event::Resize {
-            width: 100,
-            height: 30,
-        },
+    let mut s = in_context(
+        "staging",
+        "yellow",
+        false,
+        &["default", "staging"],
+        (100, 30),
     );
     key(&mut s, KeyCode::Char('t'));
     key(&mut s, KeyCode::Char('x'));
