@@ -225,11 +225,11 @@ fn restore(rt: &tokio::runtime::Runtime, settings: &config::Settings) {
         })
         .collect();
     let t = Instant::now();
-    rt.block_on(store.history_put(&tasks, &workers, 200_000, 0))
+    rt.block_on(store.history_put(&tasks, &workers, 200_000, 0, "default"))
         .unwrap();
     let wrote = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let (back, seen) = rt.block_on(wiring::restore_history(&store, n));
+    let (back, seen) = rt.block_on(wiring::restore_history(&store, n, "default"));
     let read = t.elapsed().as_secs_f64();
     let mut state = replay::fresh_state(settings);
     let t = Instant::now();

@@ -65,6 +65,7 @@ impl Wiring {
             tasks.push(tokio::spawn(open_in_background(
                 settings.store_url.clone(),
                 *cfg.celery.max_tasks.get_ref(),
+                settings.context.name.clone(),
                 settle,
                 tx.clone(),
             )));
@@ -78,6 +79,7 @@ impl Wiring {
         let writer = tokio::spawn(persist_activity(
             store,
             *cfg.store.activity_keep.get_ref(),
+            settings.context.name.clone(),
             persist_rx,
         ));
         let (scrapes, also) = serve_metrics(opts, &mut state, &mut tasks);
@@ -419,6 +421,7 @@ pub async fn open_store(url: Option<&str>) -> Result<Option<Store>, crate::store
 async fn open_in_background(
     url: Option<String>,
     max_tasks: usize,
+    context: String,
     settle: Settle,
     tx: mpsc::Sender<Event>,
 ) {
@@ -426,13 +429,13 @@ async fn open_in_background(
         Ok(None) => return settle.to(None),
         Ok(Some(store)) => {
             let lines = store
-                .activity_recent(HISTORY_LINES)
+                .activity_recent(HISTORY_LINES, &context)
                 .await
                 .unwrap_or_else(|e| {
                     tracing::warn!("activity history not read: {e}");
                     Vec::new()
                 });
-            let (tasks, workers) = restore_history(&store, max_tasks).await;
+            let (tasks, workers) = restore_history(&store, max_tasks, &context).await;
             settle.to(Some(store));
             Event::StoreOpened {
                 lines,
@@ -456,11 +459,12 @@ async fn open_in_background(
 pub async fn restore_history(
     store: &Store,
     max_tasks: usize,
+    context: &str,
 ) -> (Vec<crate::kept::Task>, Vec<crate::kept::Worker>) {
     let hour_ago = crate::store::now_ms() - 3_600_000;
     let (tasks, workers) = match (
-        store.history_tasks(max_tasks as i64).await,
-        store.history_workers(hour_ago).await,
+        store.history_tasks(max_tasks as i64, context).await,
+        store.history_workers(hour_ago, context).await,
     ) {
         (Ok(t), Ok(w)) => (t, w),
         (Err(e), _) | (_, Err(e)) => {
@@ -531,14 +535,19 @@ pub async fn outbox(ctx: actions::Context, tx: mpsc::Sender<Event>) {
 }
 
 /// Copies new activity lines to the store in batches, at most once a second.
-async fn persist_activity(store: SharedStore, keep: i64, mut lines: mpsc::Receiver<StoredLine>) {
+async fn persist_activity(
+    store: SharedStore,
+    keep: i64,
+    context: String,
+    mut lines: mpsc::Receiver<StoredLine>,
+) {
     // Lines wait in the channel while the store opens; with no store they are let go.
     let Some(store) = store.get().await else {
         return;
     };
     let mut batch = Vec::new();
     while lines.recv_many(&mut batch, 1024).await > 0 {
-        if let Err(e) = store.activity_append(&batch, keep).await {
+        if let Err(e) = store.activity_append(&batch, keep, &context).await {
             tracing::warn!("activity not stored: {e}");
         }
         batch.clear();

@@ -109,21 +109,45 @@ async fn suite(store: Store) {
             message: format!("m{i}"),
         })
         .collect();
-    store.activity_append(&lines[..20], 10).await.unwrap();
-    store.activity_append(&lines[20..], 10).await.unwrap();
-    let back = store.activity_recent(100).await.unwrap();
+    store
+        .activity_append(&lines[..20], 10, "default")
+        .await
+        .unwrap();
+    store
+        .activity_append(&lines[20..], 10, "default")
+        .await
+        .unwrap();
+    let back = store.activity_recent(100, "default").await.unwrap();
     assert_eq!(back.len(), 10, "bounded retention");
     assert_eq!(back.first().unwrap().message, "m15");
     assert_eq!(back.last().unwrap().message, "m24");
     assert_eq!(
         store
-            .activity_recent(3)
+            .activity_recent(3, "default")
             .await
             .unwrap()
             .iter()
             .map(|l| l.message.as_str())
             .collect::<Vec<_>>(),
         ["m22", "m23", "m24"]
+    );
+    // Another context in the same store: its lines are its own, and trimming it leaves
+    // the first context's alone.
+    store
+        .activity_append(&lines[..5], 2, "staging")
+        .await
+        .unwrap();
+    let staging = store.activity_recent(100, "staging").await.unwrap();
+    assert_eq!(
+        staging
+            .iter()
+            .map(|l| l.message.as_str())
+            .collect::<Vec<_>>(),
+        ["m3", "m4"]
+    );
+    assert_eq!(
+        store.activity_recent(100, "default").await.unwrap().len(),
+        10
     );
 
     // Executor runs: a finished one with its status, and one that never ran (no status).
@@ -162,32 +186,74 @@ async fn history(store: &Store) {
         .map(|i| row(&format!("id-{i:04}"), i, "thinking.add", &format!("t{i}")))
         .collect();
     let workers = vec![row("w1@h", 5_000, "", "w1"), row("w2@h", 100, "", "w2")];
-    store.history_put(&tasks, &workers, 1000, 0).await.unwrap();
-    let newest = store.history_tasks(3).await.unwrap();
+    store
+        .history_put(&tasks, &workers, 1000, 0, "default")
+        .await
+        .unwrap();
+    let newest = store.history_tasks(3, "default").await.unwrap();
     assert_eq!(newest, ["t1199", "t1198", "t1197"]);
     // Trimmed to the newest 1000, and the one at the cut.
-    assert_eq!(store.history_tasks(5000).await.unwrap().len(), 1001);
+    assert_eq!(
+        store.history_tasks(5000, "default").await.unwrap().len(),
+        1001
+    );
     // The same task again, later: replaced, not doubled.
     let again = [
         row("id-1199", 2_000, "thinking.add", "t1199 ended"),
         row("50%_x", 1_500, "odd.name", "odd"),
     ];
-    store.history_put(&again, &[], 1000, 1_000).await.unwrap();
-    assert_eq!(store.history_tasks(1).await.unwrap(), ["t1199 ended"]);
+    store
+        .history_put(&again, &[], 1000, 1_000, "default")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.history_tasks(1, "default").await.unwrap(),
+        ["t1199 ended"]
+    );
     // w2 was seen before the cut: forgotten.
-    assert_eq!(store.history_workers(0).await.unwrap(), ["w1"]);
+    assert_eq!(store.history_workers(0, "default").await.unwrap(), ["w1"]);
+    // The same hostname on another context is another worker; its tasks are its own.
+    store
+        .history_put(
+            &[row("id-s1", 9_000, "x", "s1")],
+            &[row("w1@h", 9_000, "", "w1 on staging")],
+            1000,
+            0,
+            "staging",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.history_workers(0, "staging").await.unwrap(),
+        ["w1 on staging"]
+    );
+    assert_eq!(store.history_workers(0, "default").await.unwrap(), ["w1"]);
+    assert_eq!(
+        store.history_tasks(1, "default").await.unwrap(),
+        ["t1199 ended"]
+    );
+    assert_eq!(store.history_tasks(5, "staging").await.unwrap(), ["s1"]);
     // Beyond memory: older than a time, by id or name; % and _ are letters here.
-    let found = store.history_search("id-019", 1_000, 5).await.unwrap();
+    let found = store
+        .history_search("id-019", 1_000, 5, "default")
+        .await
+        .unwrap();
     assert!(found.is_empty(), "trimmed long ago: {found:?}");
-    let found = store.history_search("add", 1_199, 2).await.unwrap();
+    let found = store
+        .history_search("add", 1_199, 2, "default")
+        .await
+        .unwrap();
     assert_eq!(found, ["t1198", "t1197"]);
     assert_eq!(
-        store.history_search("50%_", i64::MAX, 5).await.unwrap(),
+        store
+            .history_search("50%_", i64::MAX, 5, "default")
+            .await
+            .unwrap(),
         ["odd"]
     );
     assert!(
         store
-            .history_search("5%x", i64::MAX, 5)
+            .history_search("5%x", i64::MAX, 5, "default")
             .await
             .unwrap()
             .is_empty()
@@ -270,7 +336,10 @@ async fn scrolling_past_the_top_pages_older_history_in_from_the_store() {
             message: format!("stored {i}"),
         })
         .collect();
-    store.activity_append(&lines, 100_000).await.unwrap();
+    store
+        .activity_append(&lines, 100_000, "default")
+        .await
+        .unwrap();
 
     let settings = chavion_tui::config::settings_from_str(
         "socketio = []\nports = []\n[activity]\nmax_lines = 100\n",
@@ -288,7 +357,7 @@ async fn scrolling_past_the_top_pages_older_history_in_from_the_store() {
         state.gate(),
         chavion_tui::store::SharedStore::ready(Some(store.clone())),
     );
-    let recent = store.activity_recent(100).await.unwrap();
+    let recent = store.activity_recent(100, "default").await.unwrap();
     update(
         &mut state,
         Event::StoreOpened {

@@ -118,7 +118,7 @@ async fn postgres_over_tls_verify_full_checks_the_name_and_verify_ca_the_issuer(
     // the connection is encrypted, as PostgreSQL itself reports.
     let good = url("localhost", "verify-full");
     let store = Store::open(&good).await.unwrap_or_else(|e| panic!("{e}"));
-    store.activity_recent(1).await.unwrap();
+    store.activity_recent(1, "default").await.unwrap();
     use sqlx::Connection;
     let mut conn = sqlx::PgConnection::connect(&good).await.unwrap();
     let (ssl,): (bool,) =

@@ -18,7 +18,10 @@ pub async fn save(ctx: &super::Context, changed: Changed) -> Option<Event> {
         .await
         .ok()?;
     let since = crate::store::now_ms() - KEEP_WORKERS_MS;
-    if let Err(e) = store.history_put(&rows.0, &rows.1, KEEP_TASKS, since).await {
+    if let Err(e) = store
+        .history_put(&rows.0, &rows.1, KEEP_TASKS, since, &ctx.target.context)
+        .await
+    {
         tracing::warn!(error = %e, "task history not written");
     }
     None
@@ -35,7 +38,12 @@ pub async fn search(
         return Err("no store is open".into());
     };
     let bodies = store
-        .history_search(word, before_ms, crate::app::history::PAGE as i64)
+        .history_search(
+            word,
+            before_ms,
+            crate::app::history::PAGE as i64,
+            &ctx.target.context,
+        )
         .await
         .map_err(|e| e.to_string())?;
     tokio::task::spawn_blocking(move || {

@@ -346,7 +346,7 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
         Effect::LoadOlder { before_ms, limit } => {
             let lines = match ctx.store.get().await {
                 Some(store) => store
-                    .activity_before(before_ms, limit)
+                    .activity_before(before_ms, limit, &ctx.target.context)
                     .await
                     .unwrap_or_else(|e| {
                         tracing::warn!("older activity not read: {e}");
@@ -621,20 +621,23 @@ const TIMELINE_LINES: i64 = 200_000;
 
 /// The timeline between two times from the store: what `timeline` prints and `:timeline`
 /// saves.
+/// Only `context`'s lines and actions: contexts may share one store.
 pub async fn timeline_of(
     store: &crate::store::Store,
     from: chrono::DateTime<chrono::Utc>,
     to: chrono::DateTime<chrono::Utc>,
+    context: &str,
 ) -> Result<Vec<crate::app::timeline::Entry>, String> {
     let (from_ms, to_ms) = (from.timestamp_millis(), to.timestamp_millis());
     let lines = store
-        .activity_between(from_ms, to_ms, TIMELINE_LINES)
+        .activity_between(from_ms, to_ms, TIMELINE_LINES, context)
         .await
         .map_err(|e| e.to_string())?;
-    let audit = store
+    let mut audit = store
         .audit_since(from_ms)
         .await
         .map_err(|e| e.to_string())?;
+    audit.retain(|r| r.context == context);
     let runs = store.runs_since(from_ms).await.map_err(|e| e.to_string())?;
     Ok(crate::app::timeline::build(
         &lines, &audit, &runs, from_ms, to_ms,
@@ -656,7 +659,7 @@ async fn save_timeline(ctx: &Context, from_ms: i64, to_ms: i64) -> Result<String
             .unwrap_or_default()
     };
     let (from, to) = (at(from_ms), at(to_ms));
-    let entries = timeline_of(&store, from, to).await?;
+    let entries = timeline_of(&store, from, to, &ctx.target.context).await?;
     let dir = crate::config::paths::Paths::resolve(None)
         .data_dir
         .join("timelines");

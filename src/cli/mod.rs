@@ -450,7 +450,8 @@ pub async fn timeline(
         Ok(s) => s,
         Err(code) => return code,
     };
-    let entries = match crate::actions::timeline_of(&store, from, to).await {
+    let entries = match crate::actions::timeline_of(&store, from, to, &settings.context.name).await
+    {
         Ok(e) => e,
         Err(why) => {
             eprintln!("chavion-tui: {why}");

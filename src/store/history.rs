@@ -26,46 +26,51 @@ impl Store {
         workers: &[HistoryRow],
         keep_tasks: i64,
         workers_since_ms: i64,
+        context: &str,
     ) -> Result<(), sqlx::Error> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             for chunk in tasks.chunks(CHUNK) {
-                let mut q = sqlx::QueryBuilder::new("INSERT INTO task_history (id, updated_ms, name, body) ");
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO task_history (context, id, updated_ms, name, body) ");
                 q.push_values(chunk, |mut b, r| {
-                    b.push_bind(r.key.clone()).push_bind(r.at_ms).push_bind(r.name.clone()).push_bind(r.body.clone());
+                    b.push_bind(context.to_string()).push_bind(r.key.clone()).push_bind(r.at_ms).push_bind(r.name.clone()).push_bind(r.body.clone());
                 });
-                q.push(" ON CONFLICT (id) DO UPDATE SET updated_ms = excluded.updated_ms, name = excluded.name, body = excluded.body");
+                q.push(" ON CONFLICT (context, id) DO UPDATE SET updated_ms = excluded.updated_ms, name = excluded.name, body = excluded.body");
                 q.build().execute(&mut *tx).await?;
             }
             for chunk in workers.chunks(CHUNK) {
-                let mut q = sqlx::QueryBuilder::new("INSERT INTO worker_history (hostname, seen_ms, body) ");
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO worker_history (context, hostname, seen_ms, body) ");
                 q.push_values(chunk, |mut b, r| {
-                    b.push_bind(r.key.clone()).push_bind(r.at_ms).push_bind(r.body.clone());
+                    b.push_bind(context.to_string()).push_bind(r.key.clone()).push_bind(r.at_ms).push_bind(r.body.clone());
                 });
-                q.push(" ON CONFLICT (hostname) DO UPDATE SET seen_ms = excluded.seen_ms, body = excluded.body");
+                q.push(" ON CONFLICT (context, hostname) DO UPDATE SET seen_ms = excluded.seen_ms, body = excluded.body");
                 q.build().execute(&mut *tx).await?;
             }
-            sqlx::query("DELETE FROM task_history WHERE updated_ms < (SELECT updated_ms FROM task_history ORDER BY updated_ms DESC LIMIT 1 OFFSET $1)")
-                .bind(keep_tasks).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM worker_history WHERE seen_ms < $1")
-                .bind(workers_since_ms).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM task_history WHERE context = $2 AND updated_ms < (SELECT updated_ms FROM task_history WHERE context = $2 ORDER BY updated_ms DESC LIMIT 1 OFFSET $1)")
+                .bind(keep_tasks).bind(context).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM worker_history WHERE context = $2 AND seen_ms < $1")
+                .bind(workers_since_ms).bind(context).execute(&mut *tx).await?;
             tx.commit().await
         })
     }
 
     /// The newest `n` tasks' bodies, newest first.
-    pub async fn history_tasks(&self, n: i64) -> Result<Vec<String>, sqlx::Error> {
+    pub async fn history_tasks(&self, n: i64, context: &str) -> Result<Vec<String>, sqlx::Error> {
         on_pool!(self, pool => {
-            sqlx::query_scalar::<_, String>("SELECT body FROM task_history ORDER BY updated_ms DESC LIMIT $1")
-                .bind(n).fetch_all(pool).await
+            sqlx::query_scalar::<_, String>("SELECT body FROM task_history WHERE context = $2 ORDER BY updated_ms DESC LIMIT $1")
+                .bind(n).bind(context).fetch_all(pool).await
         })
     }
 
     /// The bodies of the workers seen since `since_ms`.
-    pub async fn history_workers(&self, since_ms: i64) -> Result<Vec<String>, sqlx::Error> {
+    pub async fn history_workers(
+        &self,
+        since_ms: i64,
+        context: &str,
+    ) -> Result<Vec<String>, sqlx::Error> {
         on_pool!(self, pool => {
-            sqlx::query_scalar::<_, String>("SELECT body FROM worker_history WHERE seen_ms >= $1 ORDER BY hostname")
-                .bind(since_ms).fetch_all(pool).await
+            sqlx::query_scalar::<_, String>("SELECT body FROM worker_history WHERE seen_ms >= $1 AND context = $2 ORDER BY hostname")
+                .bind(since_ms).bind(context).fetch_all(pool).await
         })
     }
 
@@ -76,6 +81,7 @@ impl Store {
         word: &str,
         before_ms: i64,
         n: i64,
+        context: &str,
     ) -> Result<Vec<String>, sqlx::Error> {
         let like = format!(
             "%{}%",
@@ -84,8 +90,8 @@ impl Store {
                 .replace('_', "\\_")
         );
         on_pool!(self, pool => {
-            sqlx::query_scalar::<_, String>("SELECT body FROM task_history WHERE updated_ms < $1 AND (id LIKE $2 ESCAPE '\\' OR name LIKE $2 ESCAPE '\\') ORDER BY updated_ms DESC LIMIT $3")
-                .bind(before_ms).bind(like).bind(n).fetch_all(pool).await
+            sqlx::query_scalar::<_, String>("SELECT body FROM task_history WHERE context = $4 AND updated_ms < $1 AND (id LIKE $2 ESCAPE '\\' OR name LIKE $2 ESCAPE '\\') ORDER BY updated_ms DESC LIMIT $3")
+                .bind(before_ms).bind(like).bind(n).bind(context).fetch_all(pool).await
         })
     }
 }

@@ -298,16 +298,18 @@ impl Store {
         &self,
         lines: &[StoredLine],
         keep: i64,
+        context: &str,
     ) -> Result<(), sqlx::Error> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             for l in lines {
-                sqlx::query("INSERT INTO activity (at_ms, level, source, message) VALUES ($1, $2, $3, $4)")
-                    .bind(l.at_ms).bind(&l.level).bind(&l.source).bind(&l.message)
+                sqlx::query("INSERT INTO activity (at_ms, level, source, message, context) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(l.at_ms).bind(&l.level).bind(&l.source).bind(&l.message).bind(context)
                     .execute(&mut *tx).await?;
             }
-            sqlx::query("DELETE FROM activity WHERE id <= (SELECT MAX(id) FROM activity) - $1")
-                .bind(keep).execute(&mut *tx).await?;
+            // The context's own newest `keep`: others' lines in a shared store are not counted.
+            sqlx::query("DELETE FROM activity WHERE context = $2 AND id < (SELECT id FROM activity WHERE context = $2 ORDER BY id DESC LIMIT 1 OFFSET $1)")
+                .bind((keep - 1).max(0)).bind(context).execute(&mut *tx).await?;
             tx.commit().await
         })
     }
@@ -317,10 +319,11 @@ impl Store {
         &self,
         before_ms: i64,
         n: i64,
+        context: &str,
     ) -> Result<Vec<StoredLine>, sqlx::Error> {
         let mut lines = on_pool!(self, pool => {
-            sqlx::query_as::<_, StoredLine>("SELECT at_ms, level, source, message FROM activity WHERE at_ms < $1 ORDER BY at_ms DESC, id DESC LIMIT $2")
-                .bind(before_ms).bind(n).fetch_all(pool).await
+            sqlx::query_as::<_, StoredLine>("SELECT at_ms, level, source, message FROM activity WHERE at_ms < $1 AND context = $3 ORDER BY at_ms DESC, id DESC LIMIT $2")
+                .bind(before_ms).bind(n).bind(context).fetch_all(pool).await
         })?;
         lines.reverse();
         Ok(lines)
@@ -332,20 +335,25 @@ impl Store {
         from_ms: i64,
         to_ms: i64,
         n: i64,
+        context: &str,
     ) -> Result<Vec<StoredLine>, sqlx::Error> {
         let mut lines = on_pool!(self, pool => {
-            sqlx::query_as::<_, StoredLine>("SELECT at_ms, level, source, message FROM activity WHERE at_ms >= $1 AND at_ms <= $2 ORDER BY at_ms DESC, id DESC LIMIT $3")
-                .bind(from_ms).bind(to_ms).bind(n).fetch_all(pool).await
+            sqlx::query_as::<_, StoredLine>("SELECT at_ms, level, source, message FROM activity WHERE at_ms >= $1 AND at_ms <= $2 AND context = $4 ORDER BY at_ms DESC, id DESC LIMIT $3")
+                .bind(from_ms).bind(to_ms).bind(n).bind(context).fetch_all(pool).await
         })?;
         lines.reverse();
         Ok(lines)
     }
 
     /// The newest `n` lines, oldest first.
-    pub async fn activity_recent(&self, n: i64) -> Result<Vec<StoredLine>, sqlx::Error> {
+    pub async fn activity_recent(
+        &self,
+        n: i64,
+        context: &str,
+    ) -> Result<Vec<StoredLine>, sqlx::Error> {
         let mut lines = on_pool!(self, pool => {
-            sqlx::query_as::<_, StoredLine>("SELECT at_ms, level, source, message FROM activity ORDER BY id DESC LIMIT $1")
-                .bind(n).fetch_all(pool).await
+            sqlx::query_as::<_, StoredLine>("SELECT at_ms, level, source, message FROM activity WHERE context = $2 ORDER BY id DESC LIMIT $1")
+                .bind(n).bind(context).fetch_all(pool).await
         })?;
         lines.reverse();
         Ok(lines)
