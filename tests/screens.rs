@@ -860,3 +860,29 @@ fn a_confirmation_names_its_context() {
         .collect();
     assert!(last.contains("this acts in context staging"), "{last}");
 }
+
+/// The context badge's colour follows the terminal's colour depth like the theme's: with
+/// no colour at all (NO_COLOR, `--color none`) it is drawn without one, still reversed.
+#[test]
+fn the_context_badge_has_no_colour_when_the_terminal_has_none() {
+    let s = in_context(
+        "production",
+        "red",
+        true,
+        &["default", "production"],
+        (100, 20),
+    );
+    let term = render(&s, 100, 20, &theme(ColorMode::None));
+    let buf = term.backend().buffer();
+    let top: String = (0..100).map(|x| buf[(x, 0)].symbol().to_string()).collect();
+    let at = top.find("⎈").expect("the badge is drawn");
+    let x = top[..at].chars().count() as u16;
+    let cell = &buf[(x, 0)];
+    assert_eq!(cell.fg, ratatui::style::Color::Reset, "{top}");
+    assert!(cell.modifier.contains(Modifier::REVERSED));
+    let coloured = render(&s, 100, 20, &theme(ColorMode::TrueColor));
+    assert_eq!(
+        coloured.backend().buffer()[(x, 0)].fg,
+        ratatui::style::Color::Red
+    );
+}

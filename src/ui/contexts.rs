@@ -3,7 +3,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::Span;
 use ratatui::widgets::{Cell, Row, Table, TableState};
 
@@ -112,19 +112,19 @@ pub fn badge<'a>(state: &State, theme: &Theme) -> Option<Span<'a>> {
     ))
 }
 
+/// The context's colour (a name `config::contexts::COLORS` allows), read as the theme reads
+/// colours and brought down to the terminal's colour depth like the theme's own, so
+/// `NO_COLOR` and `--color none` hold here too; no colour given, the theme's title style.
 fn badge_style(color: &str, theme: &Theme) -> Style {
-    let fg = match color {
-        "red" => Color::Red,
-        "green" => Color::Green,
-        "yellow" => Color::Yellow,
-        "blue" => Color::Blue,
-        "magenta" => Color::Magenta,
-        "cyan" => Color::Cyan,
-        "white" => Color::White,
-        "gray" => Color::Gray,
-        _ => return theme.title,
-    };
-    theme.base.fg(fg)
+    if color.is_empty() {
+        return theme.title;
+    }
+    match crate::config::theme::parse_color(color) {
+        Ok(c) => theme
+            .base
+            .fg(crate::config::theme::downsample(c, theme.mode)),
+        Err(_) => theme.title,
+    }
 }
 
 /// A protected context: the held action, and the name typed so far.
