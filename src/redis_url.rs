@@ -124,18 +124,12 @@ pub fn sentinel(url: &str) -> Result<SentinelUrl, String> {
     };
     let master_name = param("master_name")
         .ok_or("names no master: set redis.master_name (kombu's master_name transport option)")?;
-    let decoded = |s: &str| {
-        url::form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
     Ok(SentinelUrl {
         nodes,
         master_name,
         db: first.path().trim_matches('/').parse().unwrap_or(0),
-        username: Some(decoded(first.username())).filter(|u| !u.is_empty()),
-        password: first.password().map(decoded),
+        username: Some(userinfo(first.username())).filter(|u| !u.is_empty()),
+        password: first.password().map(userinfo),
         sentinel_password: param("sentinel_password"),
     })
 }
@@ -182,14 +176,14 @@ pub fn take_ca(url: &str) -> (String, Option<String>) {
     let mut ca = None;
     let kept: Vec<&str> = query
         .split('&')
-        .filter(|kv| match kv.strip_prefix("ca_file=") {
-            Some(v) => {
-                ca = url::form_urlencoded::parse(format!("x={v}").as_bytes())
-                    .next()
-                    .map(|(_, v)| v.into_owned());
-                false
+        .filter(|kv| {
+            if !kv.starts_with("ca_file=") {
+                return true;
             }
-            None => true,
+            ca = url::form_urlencoded::parse(kv.as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned());
+            false
         })
         .collect();
     let url = if kept.is_empty() {
@@ -198,6 +192,14 @@ pub fn take_ca(url: &str) -> (String, Option<String>) {
         format!("{base}?{}{fragment}", kept.join("&"))
     };
     (url, ca)
+}
+
+/// A URL's user or password, percent-decoded as the redis crate decodes them: a `+` stays a
+/// `+` (it is a space only in a query).
+fn userinfo(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 fn encode(s: &str) -> String {
@@ -226,7 +228,7 @@ mod tests {
     #[test]
     fn kombus_sentinel_form() {
         let url = super::with_master(
-            "sentinel://:p%40ss@127.0.0.1:26379/2;sentinel://127.0.0.1:26380;sentinel://[::1]",
+            "sentinel://:p%40s+s@127.0.0.1:26379/2;sentinel://127.0.0.1:26380;sentinel://[::1]",
             "mymaster",
             "s&cret",
         );
@@ -241,11 +243,12 @@ mod tests {
         );
         assert_eq!(s.master_name, "mymaster");
         assert_eq!(s.db, 2);
-        assert_eq!(s.password.as_deref(), Some("p@ss"));
+        // Percent-decoded as userinfo: `%40` is `@`, and `+` stays `+`.
+        assert_eq!(s.password.as_deref(), Some("p@s+s"));
         assert_eq!(s.sentinel_password.as_deref(), Some("s&cret"));
         assert_eq!(super::db_of(&url), 2);
         // Debug never shows a password.
-        assert!(!format!("{s:?}").contains("p@ss"));
+        assert!(!format!("{s:?}").contains("p@s+s"));
         assert!(!format!("{s:?}").contains("cret"));
         // A master named in the URL is kept; without one it is refused in words.
         assert_eq!(
