@@ -22,17 +22,8 @@ RECORDER_TOML=""; [ "$RECORDER" = 0 ] && RECORDER_TOML='[recorder]\nenabled = fa
 TICK=$(getconf CLK_TCK)
 WORK=$(mktemp -d /tmp/chavion-compare.XXXXXX)
 SOCK="compare-$$"
-pids=()
-cleanup() {
-  tmux -L "$SOCK" kill-server 2>/dev/null || true
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-wait_for() { for _ in $(seq 1 200); do eval "$1" && return 0; sleep 0.1; done; echo "timed out waiting for: $1" >&2; return 1; }
+# shellcheck source=bench/common.sh
+. bench/common.sh
 
 command -v htop >/dev/null || { [ "$(id -u)" -eq 0 ] && apt-get install -y -qq htop >/dev/null 2>&1 || true; }
 VENV=bench/.venv
