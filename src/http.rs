@@ -23,3 +23,33 @@ pub fn client(timeout: Duration) -> Result<reqwest::Client, String> {
         .build()
         .map_err(|e| format!("no HTTP client: {e}"))
 }
+
+/// The most of an HTTP answer's body read: Prometheus's `query_range` for a panel's four
+/// series of 61 points is a few KB; anything that goes on past this is not an answer.
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// An answer's body, read chunk by chunk and refused past `max` bytes: whoever listens on the
+/// address (any local user can bind 9090 while Prometheus is down) may stream for ever.
+pub async fn body_capped(mut reply: reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
+    if reply.content_length().is_some_and(|n| n > max as u64) {
+        return Err(format!(
+            "the answer is longer than {} KB: not read",
+            max / 1024
+        ));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = reply
+        .chunk()
+        .await
+        .map_err(|_| "the answer was cut short".to_string())?
+    {
+        if body.len() + chunk.len() > max {
+            return Err(format!(
+                "the answer is longer than {} KB: not read",
+                max / 1024
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}

@@ -387,6 +387,7 @@ enum ConfigCommand {
 // Long, on purpose: one arm per subcommand.
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    keep_private(&cli);
     if cli.metrics.is_some() && !matches!(cli.command, None | Some(Command::Tui | Command::Watch)) {
         eprintln!(
             "chavion-tui: refused: --metrics is served by the control room and by watch only"
@@ -697,6 +698,25 @@ fn gate(cli: &Cli) -> chavion_tui::gate::Gate {
     chavion_tui::gate::Gate {
         demo: cli.demo,
         read_only: cli.read_only,
+    }
+}
+
+/// What this process writes is the operator's alone; what an older version left readable
+/// to others (the data dir, the log's) is tightened, and said once, before anything starts.
+fn keep_private(cli: &Cli) {
+    chavion_tui::private_files::private_from_now_on();
+    let paths = Paths::resolve(cli.config.clone());
+    let mut dirs = vec![paths.data_dir.as_path()];
+    dirs.extend(paths.log_file.parent());
+    let n = chavion_tui::private_files::tighten(&dirs);
+    if n > 0 {
+        eprintln!(
+            "chavion-tui: made {n} file(s) and directories under {} private to this user (they were readable by others)",
+            dirs.iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" and ")
+        );
     }
 }
 

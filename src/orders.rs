@@ -56,6 +56,17 @@ pub struct RetryOrder {
     pub kwargs: Option<String>,
     /// Its queue, when known (its task-sent event, or its agent's queue).
     pub queue: Option<String>,
+    /// The exact message the operator was shown before confirming (the shell looks it up
+    /// first): sent as it is, never looked up again.
+    pub pinned: Option<Pinned>,
+}
+
+/// A task's exact message, as found before the confirmation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pinned {
+    pub message: String,
+    /// Found in the store's outbox (else in kombu's `unacked`).
+    pub from_store: bool,
 }
 
 /// What to do to a container, as the Engine's API names it.

@@ -150,6 +150,72 @@ fn skip_string_body(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
+/// JSON text made safe to print on a terminal: serde_json escapes C0 controls but writes
+/// C1 controls (U+009B opens a CSI on many terminals), bidi overrides and line separators
+/// as they are. Outside strings JSON is ASCII, so each of those can only be inside a string,
+/// where `\uXXXX` means the same character: the document is unchanged for a parser.
+pub fn json_safe(json: String) -> String {
+    let risky = |c: char| {
+        matches!(c, '\u{7f}'..='\u{9f}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
+            | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !json.chars().any(risky) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if risky(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Pretty JSON of `v`, safe to print (`json_safe`).
+pub fn json_pretty(v: &impl serde::Serialize) -> String {
+    json_safe(serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")))
+}
+
+/// Compact JSON of `v`, safe to print (`json_safe`).
+pub fn json_line(v: &impl serde::Serialize) -> String {
+    json_safe(serde_json::to_string(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")))
+}
+
+/// Markdown table cell text: cleaned to one line, and the characters that would end the cell
+/// or open markup (`|`, `<`, `>`, `&`, `` ` ``, `\`) escaped.
+pub fn markdown_cell(text: &str, max_chars: usize) -> String {
+    let mut out = String::new();
+    for c in clean(text, max_chars).chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '\\' => out.push_str("\\\\"),
+            '`' => out.push_str("\\`"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Slack message text: `&`, `<` and `>` escaped, as Slack's formatting docs ask, so a
+/// task's name cannot write `<!channel>` or a masked link `<https://…|Click here>`.
+pub fn slack_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Replaces the password in a URL such as `redis://:secret@host` with `***`, so that
 /// secrets never reach the screen or the log. kombu's Sentinel form holds several URLs,
 /// `;` between them, each of which may carry a password, and the sentinels' own password
@@ -158,13 +224,32 @@ pub fn redact_url(url: &str) -> String {
     url.split(';').map(redact_one).collect::<Vec<_>>().join(";")
 }
 
+/// A query parameter whose value is a secret: its name holds password, secret or token
+/// (`password`, `sslpassword`, `sentinel_password`, `access_token`, …).
+fn secret_parameter(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["password", "secret", "token"]
+        .iter()
+        .any(|w| name.contains(w))
+}
+
 fn redact_one(url: &str) -> String {
-    let url = match url.split_once("password=") {
-        Some((before, after)) if before.ends_with(['?', '&', '_']) => {
-            let rest = after.find(['&', '#']).map_or("", |i| &after[i..]);
-            format!("{before}password=***{rest}")
+    let url = match url.split_once('?') {
+        Some((base, query)) => {
+            let (query, fragment) = match query.split_once('#') {
+                Some((q, f)) => (q, format!("#{f}")),
+                None => (query, String::new()),
+            };
+            let params: Vec<String> = query
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) if secret_parameter(k) => format!("{k}=***"),
+                    _ => p.to_string(),
+                })
+                .collect();
+            format!("{base}?{}{fragment}", params.join("&"))
         }
-        _ => url.to_string(),
+        None => url.to_string(),
     };
     let url = url.as_str();
     let Some(scheme_end) = url.find("://") else {
@@ -249,6 +334,76 @@ mod tests {
         assert_eq!(
             redact_url("sentinel://:a@h1:1/0;sentinel://:b@h2:2?master_name=m&sentinel_password=c"),
             "sentinel://:***@h1:1/0;sentinel://:***@h2:2?master_name=m&sentinel_password=***"
+        );
+    }
+
+    #[test]
+    fn printed_json_escapes_c1_and_bidi_and_parses_the_same() {
+        let v = serde_json::json!({"who": "a\u{9b}31m\u{202e}b\u{2028}c\\\u{85}"});
+        let out = json_line(&v);
+        assert!(out.is_ascii(), "{out}");
+        assert!(out.contains("\\u009b") && out.contains("\\u202e"), "{out}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap(), v);
+    }
+
+    #[test]
+    fn slack_and_markdown_escape_their_markup() {
+        let name = "x <!channel> <https://evil.example/login|Click to re-authenticate> & y";
+        assert_eq!(
+            slack_text(name),
+            "x &lt;!channel&gt; &lt;https://evil.example/login|Click to re-authenticate&gt; &amp; y"
+        );
+        assert_eq!(
+            markdown_cell("a | b\nc <i>`d`", 100),
+            "a \\| b c &lt;i&gt;\\`d\\`"
+        );
+    }
+
+    /// A cheap stand-in for the fuzz target (fuzz/fuzz_targets/escapers.rs), run with every
+    /// test: random text with the characters that matter, the same properties.
+    #[test]
+    fn the_escapers_hold_for_random_text() {
+        let alphabet: Vec<char> =
+            "<>|&`\\\n\r\"' a\u{1b}[]\u{7}\u{9b}\u{9d}\u{202e}\u{2066}\u{2028}é"
+                .chars()
+                .collect();
+        let mut rng = fastrand::Rng::with_seed(26);
+        for _ in 0..20_000 {
+            let text: String = (0..rng.usize(0..40))
+                .map(|_| alphabet[rng.usize(..alphabet.len())])
+                .collect();
+            let slack = slack_text(&text);
+            assert!(!slack.contains('<') && !slack.contains('>'), "{text:?}");
+            let cell = markdown_cell(&text, 200);
+            assert!(!cell.contains(['\n', '\r']), "{text:?}");
+            assert!(
+                !cell.replace("\\|", "").contains('|'),
+                "{text:?} → {cell:?}"
+            );
+            let v = serde_json::json!({ "v": text });
+            let out = json_line(&v);
+            assert!(
+                !out.chars()
+                    .any(|c| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c)),
+                "{out:?}"
+            );
+            assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn secret_query_parameters_are_redacted_by_name() {
+        assert_eq!(
+            redact_url("postgres://u:pw@h/db?sslmode=require&sslpassword=hunter2&x=1"),
+            "postgres://u:***@h/db?sslmode=require&sslpassword=***&x=1"
+        );
+        assert_eq!(
+            redact_url("https://h/p?access_token=abc#frag"),
+            "https://h/p?access_token=***#frag"
+        );
+        assert_eq!(
+            redact_url("redis://h:6379/0?Client_Secret=s"),
+            "redis://h:6379/0?Client_Secret=***"
         );
     }
 }

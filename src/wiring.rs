@@ -143,7 +143,7 @@ fn start_recorder(
         dir: crate::recorder::dir_for(&data_dir, &platform),
         age: chrono::Duration::days(*cfg.recorder.keep_days.get_ref() as i64),
         bytes: cfg.recorder.keep_mib.get_ref().saturating_mul(1024 * 1024),
-        segment_bytes: 64 * 1024 * 1024,
+        segment_bytes: crate::recorder::format::SEGMENT_BYTES,
         segment_age: chrono::Duration::hours(1),
     };
     let meta = Meta {
@@ -368,6 +368,8 @@ pub fn action_context(
         docker: docker_settings(settings).map(std::sync::Arc::new),
         docker_looking: Default::default(),
         docker_logs: Default::default(),
+        asker: Default::default(),
+        outbound: Default::default(),
     }
 }
 
@@ -464,7 +466,9 @@ pub async fn restore_history(
     let hour_ago = crate::store::now_ms() - 3_600_000;
     let (tasks, workers) = match (
         store.history_tasks(max_tasks as i64, context).await,
-        store.history_workers(hour_ago, context).await,
+        store
+            .history_workers(hour_ago, context, crate::app::state::MAX_WORKERS as i64)
+            .await,
     ) {
         (Ok(t), Ok(w)) => (t, w),
         (Err(e), _) | (_, Err(e)) => {

@@ -20,6 +20,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("logging", 0),
     ("term", 0),
     ("http", 0),
+    ("private_files", 0),
     ("lines", 1),
     ("config", 1),
     ("feeds::model", 1),

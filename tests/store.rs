@@ -211,7 +211,10 @@ async fn history(store: &Store) {
         ["t1199 ended"]
     );
     // w2 was seen before the cut: forgotten.
-    assert_eq!(store.history_workers(0, "default").await.unwrap(), ["w1"]);
+    assert_eq!(
+        store.history_workers(0, "default", 100).await.unwrap(),
+        ["w1"]
+    );
     // The same hostname on another context is another worker; its tasks are its own.
     store
         .history_put(
@@ -224,10 +227,13 @@ async fn history(store: &Store) {
         .await
         .unwrap();
     assert_eq!(
-        store.history_workers(0, "staging").await.unwrap(),
+        store.history_workers(0, "staging", 100).await.unwrap(),
         ["w1 on staging"]
     );
-    assert_eq!(store.history_workers(0, "default").await.unwrap(), ["w1"]);
+    assert_eq!(
+        store.history_workers(0, "default", 100).await.unwrap(),
+        ["w1"]
+    );
     assert_eq!(
         store.history_tasks(1, "default").await.unwrap(),
         ["t1199 ended"]

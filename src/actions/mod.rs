@@ -2,6 +2,7 @@
 //! never waits on the network. Every dangerous action leaves one audit record, in the store
 //! and on the `chavion:audit` channel, where every other operator's control room shows it.
 
+pub mod asker;
 pub mod containers;
 pub mod dispatch;
 pub mod exec;
@@ -55,6 +56,10 @@ pub struct Context {
     pub docker_logs: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
     /// Where alerts are sent (`[[notify]]`).
     pub notifiers: std::sync::Arc<Vec<crate::config::model::Notifier>>,
+    /// Asks new workers which queues they consume: one connection, batched, paced.
+    pub asker: asker::Asker,
+    /// Alerts gathering for their notifiers, and the bound on sends in flight.
+    pub outbound: notify::Outbound,
 }
 
 /// How long an operator's emit waits for the server's ack.
@@ -74,6 +79,14 @@ pub fn spawn(effect: Effect, ctx: Context, tx: Sender<Event>) {
             return;
         }
         Effect::FollowLogs { id, source } => return containers::follow(&ctx, id, source, tx),
+        Effect::AskQueues { worker } => {
+            let aim = asker::Aim {
+                redis_url: ctx.redis_url.clone(),
+                keyprefix: ctx.target.keyprefix.clone(),
+                pidbox_channel: ctx.pidbox_channel.clone(),
+            };
+            return ctx.asker.ask(&aim, worker, &tx);
+        }
         _ => {}
     }
     tokio::spawn(async move {
@@ -161,28 +174,6 @@ async fn poll_result(url: &str, id: &str, tx: &Sender<Event>) {
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
     }
-}
-
-/// How long a worker is given to say which queues it consumes.
-const ASK_WINDOW: std::time::Duration = std::time::Duration::from_secs(3);
-
-/// `active_queues`, asked of one worker.
-async fn ask_queues(ctx: &Context, worker: &str) -> Result<Vec<String>, String> {
-    let replies = control::call(
-        &ctx.redis_url,
-        &ctx.target.keyprefix,
-        &ctx.pidbox_channel,
-        "active_queues",
-        serde_json::json!({}),
-        &[worker.to_string()],
-        ASK_WINDOW,
-    )
-    .await?;
-    replies
-        .into_iter()
-        .find(|(host, _)| host == worker)
-        .map(|(_, said)| control::queues_of(&said))
-        .ok_or_else(|| format!("no answer within {} s", ASK_WINDOW.as_secs()))
 }
 
 /// The result is known from the events: its poll, if any, stops now.
@@ -377,10 +368,8 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
             })
         }
         Effect::Revoke { task_id, terminate } => Some(revoke(ctx, task_id, terminate).await),
-        Effect::AskQueues { worker } => {
-            let queues = ask_queues(ctx, &worker).await;
-            Some(Event::WorkerQueues { worker, queues })
-        }
+        // Handled in `spawn`, by the asker.
+        Effect::AskQueues { .. } => None,
         Effect::Inspect { worker } => {
             let outcome = fleet::detail(ctx, &worker).await.map(Box::new);
             Some(Event::Inspected { worker, outcome })

@@ -5,6 +5,8 @@
 //! log. A webhook's URL often holds its secret (Slack's does): only its scheme and host are
 //! ever said.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc::Sender;
@@ -13,8 +15,42 @@ use crate::app::alerts::Notice;
 use crate::config::model::{Notifier, NotifyFormat};
 use crate::event::Event;
 
-/// Sends `notice` to each notifier it names, each in its own task: a slow webhook delays
-/// nobody else. The demo's alerts are simulated: they are never sent.
+/// How long a notifier's notices are gathered before they go: a burst of alerts (a
+/// thousand task names failing at once) becomes one page, not a thousand.
+pub const COALESCE: Duration = Duration::from_secs(2);
+/// Notices held per notifier while gathering; more are counted, not kept.
+const HELD: usize = 200;
+/// Notifications being sent at once, webhooks and commands together: a storm can start no
+/// more processes than this.
+pub const AT_ONCE: usize = 4;
+/// Notices named one by one in a gathered notification; the rest are counted.
+const NAMED: usize = 20;
+
+/// The notices gathering for each notifier, and the bound on sends in flight.
+#[derive(Clone)]
+pub struct Outbound {
+    held: Arc<Mutex<HashMap<String, Held>>>,
+    sending: Arc<tokio::sync::Semaphore>,
+}
+
+#[derive(Default)]
+struct Held {
+    notices: Vec<Notice>,
+    more: usize,
+}
+
+impl Default for Outbound {
+    fn default() -> Outbound {
+        Outbound {
+            held: Default::default(),
+            sending: Arc::new(tokio::sync::Semaphore::new(AT_ONCE)),
+        }
+    }
+}
+
+/// Gathers `notice` for each notifier it names; the first of a burst starts the notifier's
+/// flush, `COALESCE` later, in a task of its own: a slow webhook delays nobody else. The
+/// demo's alerts are simulated: they are never sent.
 pub fn spawn(notice: Notice, ctx: &super::Context, tx: Sender<Event>) {
     for name in &notice.to {
         let Some(notifier) = ctx.notifiers.iter().find(|n| n.name.get_ref() == name) else {
@@ -23,17 +59,72 @@ pub fn spawn(notice: Notice, ctx: &super::Context, tx: Sender<Event>) {
         if notice.status == "resolved" && !notifier.resolved {
             continue;
         }
-        let (notifier, notice, tx) = (notifier.clone(), notice.clone(), tx.clone());
+        let first = {
+            let Ok(mut held) = ctx.outbound.held.lock() else {
+                continue;
+            };
+            let h = held.entry(name.clone()).or_default();
+            let first = h.notices.is_empty() && h.more == 0;
+            if h.notices.len() < HELD {
+                h.notices.push(notice.clone());
+            } else {
+                h.more += 1;
+            }
+            first
+        };
+        if !first {
+            continue;
+        }
+        let (notifier, out, tx) = (notifier.clone(), ctx.outbound.clone(), tx.clone());
         let demo = ctx.gate.demo;
         tokio::spawn(async move {
+            tokio::time::sleep(COALESCE).await;
+            let via = notifier.name.get_ref().clone();
+            let Some(held) = out.held.lock().ok().and_then(|mut h| h.remove(&via)) else {
+                return;
+            };
+            let notice = gathered(held.notices, held.more);
             let outcome = if demo {
                 Err("not sent: the demo's alerts are simulated".into())
             } else {
+                let Ok(_permit) = out.sending.acquire().await else {
+                    return;
+                };
                 send(&notifier, &notice).await
             };
-            let via = notifier.name.get_ref().clone();
             let _ = tx.send(Event::Notified { via, outcome }).await;
         });
+    }
+}
+
+/// One notice standing for several: the first `NAMED` told line by line, the rest counted.
+/// A single notice goes as it is.
+fn gathered(mut notices: Vec<Notice>, more: usize) -> Notice {
+    if notices.len() == 1 && more == 0 {
+        return notices.remove(0);
+    }
+    let n = notices.len() + more;
+    let firing = notices.iter().filter(|x| x.status == "firing").count();
+    let worst = ["critical", "warning", "info"]
+        .into_iter()
+        .find(|s| notices.iter().any(|x| x.severity == *s))
+        .unwrap_or("info");
+    let mut lines: Vec<String> = notices.iter().take(NAMED).map(|x| x.text.clone()).collect();
+    if n > NAMED {
+        lines.push(format!("… and {} more", n - NAMED));
+    }
+    let first = &notices[0];
+    Notice {
+        status: if firing > 0 { "firing" } else { "resolved" },
+        rule: format!("{n} alerts"),
+        severity: worst,
+        subject: format!("{n} alerts ({firing} firing)"),
+        detail: lines.join("\n"),
+        since: first.since.clone(),
+        at: notices.last().map_or_else(String::new, |x| x.at.clone()),
+        source: first.source.clone(),
+        text: format!("{n} alerts ({firing} firing):\n{}", lines.join("\n")),
+        to: first.to.clone(),
     }
 }
 
@@ -143,7 +234,9 @@ pub fn body(format: NotifyFormat, notice: &Notice) -> Vec<u8> {
                 (_, "warning") => ":warning:",
                 _ => ":information_source:",
             };
-            serde_json::json!({ "text": format!("{mark} {} ({})", notice.text, notice.source) })
+            // Slack reads `<…>` as a mention or a link: escaped, a task's name stays text.
+            let text = crate::sanitize::slack_text(&format!("{} ({})", notice.text, notice.source));
+            serde_json::json!({ "text": format!("{mark} {text}") })
         }
     };
     serde_json::to_vec(&value).unwrap_or_default()

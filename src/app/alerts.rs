@@ -16,6 +16,10 @@ use crate::feeds::model::{Level, TaskEventKind};
 
 /// Alert events kept for the Alerts view, newest last.
 const HISTORY: usize = 500;
+/// Subjects one rule holds for at most, the fold included.
+pub const MAX_SUBJECTS: usize = 20;
+/// The subject that stands for the rest of a rule's subjects past `MAX_SUBJECTS`.
+pub const FOLDED: &str = "… and more";
 /// How often the failure ratio is counted: it scans the kept tasks.
 const RATIO_EVERY: Duration = Duration::seconds(5);
 
@@ -29,7 +33,7 @@ pub fn judge(state: &mut State, now: DateTime<Utc>) -> bool {
     refresh_ratios(state, now);
     let mut holding: HashMap<(usize, String), String> = HashMap::new();
     for (i, rule) in state.alerts.rules.iter().enumerate() {
-        for (subject, detail) in conditions(state, rule, now) {
+        for (subject, detail) in capped(state, i, conditions(state, rule, now)) {
             holding.insert((i, subject), detail);
         }
     }
@@ -69,6 +73,29 @@ pub fn judge(state: &mut State, now: DateTime<Utc>) -> bool {
         record(state, now, change, &alert);
     }
     changed
+}
+
+/// One rule's subjects, at most `MAX_SUBJECTS`: past that, the rest are folded into one
+/// alert, `FOLDED`, whose detail counts them. A storm (failures over a thousand task names)
+/// is then a few alerts and a few pages, not a thousand. Subjects already in force are kept
+/// first, then by name, so the set named stays steady from tick to tick.
+fn capped(
+    state: &State,
+    rule: usize,
+    mut subjects: Vec<(String, String)>,
+) -> Vec<(String, String)> {
+    if subjects.len() <= MAX_SUBJECTS {
+        return subjects;
+    }
+    let in_force = |s: &String| state.alerts.active.contains_key(&(rule, s.clone()));
+    subjects.sort_by_cached_key(|(s, _)| (!in_force(s), s.clone()));
+    let rest = subjects.split_off(MAX_SUBJECTS - 1);
+    let first: Vec<&str> = rest.iter().take(5).map(|(s, _)| s.as_str()).collect();
+    subjects.push((
+        FOLDED.into(),
+        format!("{} more: {}, …", rest.len(), first.join(", ")),
+    ));
+    subjects
 }
 
 fn record(state: &mut State, now: DateTime<Utc>, change: Change, alert: &Alert) {

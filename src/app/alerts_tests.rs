@@ -244,3 +244,65 @@ fn only_a_firing_alert_is_acknowledged_and_the_ack_is_audited() {
     );
     assert_eq!(s.alerts.firing()[0].acked.as_deref(), Some("operator"));
 }
+
+#[test]
+fn a_storm_fires_twenty_alerts_with_the_rest_folded_into_one() {
+    let mut s = state();
+    for i in 0..100 {
+        heartbeat(&mut s, &format!("w{i:03}@h"), 0);
+    }
+    at(&mut s, 5);
+    at(&mut s, 310);
+    let fired = firing(&s);
+    assert_eq!(fired.len(), super::alerts::MAX_SUBJECTS, "{fired:?}");
+    let folded = s
+        .alerts
+        .firing()
+        .into_iter()
+        .find(|a| a.subject == super::alerts::FOLDED)
+        .expect("the rest folded into one");
+    assert!(folded.detail.starts_with("81 more: "), "{}", folded.detail);
+    // The named ones stay the same from tick to tick.
+    let before = firing(&s);
+    at(&mut s, 311);
+    assert_eq!(firing(&s), before);
+}
+
+#[test]
+fn a_fake_worker_with_an_endless_heartbeat_is_offline_after_two_minutes() {
+    let mut s = state();
+    update(
+        &mut s,
+        Event::Feed {
+            at: t0(),
+            item: Box::new(FeedItem::Celery(CeleryEvent::Worker(WorkerEvent {
+                kind: WorkerEventKind::Online,
+                hostname: "fake@x".into(),
+                timestamp: t0().timestamp() as f64,
+                freq: crate::feeds::decode::heartbeat_period(Some(1e9)),
+                active: 0,
+                processed: 0,
+                loadavg: [0.0; 3],
+                sw_ver: None,
+            }))),
+        },
+    );
+    at(&mut s, 119);
+    assert!(s.workers["fake@x"].online);
+    at(&mut s, 121);
+    assert!(!s.workers["fake@x"].online, "2 × 60 s at most");
+}
+
+#[test]
+fn the_workers_map_stops_at_its_cap_and_counts_what_it_turns_away() {
+    let mut s = state();
+    for i in 0..MAX_WORKERS + 30 {
+        heartbeat(&mut s, &format!("fake{i}@x"), 0);
+    }
+    assert_eq!(s.workers.len(), MAX_WORKERS);
+    assert_eq!(s.counters.workers_turned_away, 30);
+    // An offline one makes room for a newcomer.
+    at(&mut s, 5);
+    heartbeat(&mut s, "late@x", 5);
+    assert!(s.workers.contains_key("late@x"));
+}

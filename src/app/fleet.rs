@@ -229,11 +229,36 @@ pub fn worker_queues(
     Outcome::redraw()
 }
 
+/// Whether a new worker may be kept: below `MAX_WORKERS`, or after forgetting the one
+/// offline longest. A full map of online workers turns the newcomer away.
+fn room_for_a_worker(state: &mut State) -> bool {
+    if state.workers.len() < MAX_WORKERS {
+        return true;
+    }
+    let oldest = state
+        .workers
+        .values()
+        .filter(|w| !w.online)
+        .min_by_key(|w| w.last_heartbeat)
+        .map(|w| w.hostname.clone());
+    match oldest {
+        Some(h) => {
+            state.workers.remove(&h);
+            true
+        }
+        None => false,
+    }
+}
+
 // Long, on purpose: one event applied in order: the worker, its queues' question, the log line, its agent.
 pub fn worker_event(state: &mut State, at: DateTime<Utc>, w: WorkerEvent) {
     let agent = state.agent_for_worker(&w.hostname);
     let was_online = state.workers.get(&w.hostname).is_some_and(|x| x.online);
     let online = w.kind != WorkerEventKind::Offline;
+    if !state.workers.contains_key(&w.hostname) && !room_for_a_worker(state) {
+        state.counters.workers_turned_away += 1;
+        return;
+    }
     let entry = state
         .workers
         .entry(w.hostname.clone())

@@ -322,6 +322,7 @@ fn order_of(state: &State, t: &Task) -> RetryOrder {
         args: t.fields.args.clone(),
         kwargs: t.fields.kwargs.clone(),
         queue,
+        pinned: None,
     }
 }
 

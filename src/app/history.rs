@@ -138,7 +138,11 @@ pub fn restore(state: &mut State, tasks: Vec<Task>, workers: Vec<Worker>) -> usi
         if state.workers.contains_key(&w.hostname) {
             continue;
         }
+        if state.workers.len() >= super::state::MAX_WORKERS {
+            break;
+        }
         w.restored = true;
+        w.freq = crate::feeds::decode::heartbeat_period(Some(w.freq));
         w.agent = w.agent.filter(|a| *a < agents);
         w.sw_ver = w.sw_ver.map(|v| crate::sanitize::clean(&v, 64));
         w.queues = w

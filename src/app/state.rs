@@ -136,7 +136,14 @@ pub struct Counters {
     pub malformed: u64,
     /// Messages a feed shed rather than block its socket reader.
     pub shed: u64,
+    /// Worker events from a hostname not kept because the workers map was full
+    /// (`MAX_WORKERS`): anyone who can PUBLISH can announce a worker.
+    pub workers_turned_away: u64,
 }
+
+/// The most workers kept at once. A real platform has tens; a flood of fake hostnames must
+/// not grow the map (and the tick's sweep over it, and the history) without end.
+pub const MAX_WORKERS: usize = 2_000;
 
 /// Who this control room is, for this run: given at construction, never changed.
 #[derive(Debug, Clone)]

@@ -16,12 +16,16 @@ pub const BUCKETS: [f64; 14] = [
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 ];
 
-/// Distinct values kept per label, and series kept in all.
-const MAX_NAMES: usize = 2_000;
-const MAX_HOSTS: usize = 2_000;
-const MAX_QUEUES: usize = 500;
-const MAX_EXCEPTIONS: usize = 500;
-const MAX_SERIES: usize = 50_000;
+/// Distinct values kept per label, and series kept in all. The worst case these allow is
+/// what one scrape costs (docs/PERFORMANCE.md: a few MB, rendered once a second at most):
+/// a series is 24 lines (7 counters and the 17 of the histogram).
+pub const MAX_NAMES: usize = 1_000;
+pub const MAX_HOSTS: usize = 1_000;
+pub const MAX_QUEUES: usize = 200;
+pub const MAX_EXCEPTIONS: usize = 200;
+pub const MAX_SERIES: usize = 1_000;
+/// A label value's length, in characters; longer ones are cut (with the sanitizer's marker).
+pub const MAX_LABEL_CHARS: usize = 64;
 
 #[derive(Debug, Clone, Default)]
 pub struct Tally {
@@ -66,9 +70,20 @@ impl Interner {
             return None;
         }
         let id = self.values.len() as u32;
-        self.values.push(value.into());
+        // Keyed by the whole value, shown cut: two long names that share a beginning stay
+        // two series, each bounded.
+        self.values.push(label_value(value).into());
         self.ids.insert(value.into(), id);
         Some(id)
+    }
+
+    /// Distinct values kept.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
     }
 
     pub fn get(&self, id: u32) -> &str {
@@ -131,6 +146,18 @@ impl Tally {
             _ => {}
         }
     }
+}
+
+/// A label's value as shown: cleaned, and past `MAX_LABEL_CHARS` cut with a checksum of
+/// the whole, so two long names that share a beginning stay two series (Prometheus refuses a
+/// scrape with a series twice).
+pub fn label_value(value: &str) -> String {
+    let clean = crate::sanitize::clean(value, usize::MAX);
+    if clean.chars().count() <= MAX_LABEL_CHARS {
+        return clean;
+    }
+    let head: String = clean.chars().take(MAX_LABEL_CHARS - 10).collect();
+    format!("{head}…{:08x}", crc32fast::hash(value.as_bytes()))
 }
 
 /// The host part of Celery's `name@host` (what celery-exporter labels `hostname`, so the

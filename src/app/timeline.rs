@@ -174,7 +174,7 @@ pub fn markdown(entries: &[Entry], from: DateTime<Utc>, to: DateTime<Utc>) -> St
         t(from),
         t(to)
     );
-    let cell = |x: &str| x.replace('|', "\\|");
+    let cell = |x: &str| crate::sanitize::markdown_cell(x, 2000);
     for e in entries {
         s.push_str(&format!(
             "| {} | {} | {} | {} | {} |\n",

@@ -58,7 +58,10 @@ pub async fn list(settings: &Settings, as_json: bool) -> ExitCode {
                 })
             })
             .collect();
-        println!("{}", json!({"host": book.host, "containers": rows}));
+        println!(
+            "{}",
+            crate::sanitize::json_line(&json!({"host": book.host, "containers": rows}))
+        );
         return ExitCode::SUCCESS;
     }
     println!(
@@ -155,7 +158,7 @@ pub async fn order(
             .iter()
             .map(|(ok, l)| json!({"ok": ok, "said": l}))
             .collect();
-        println!("{}", json!(rows));
+        println!("{}", crate::sanitize::json_line(&json!(rows)));
     } else {
         for (_, l) in &lines {
             println!("{l}");

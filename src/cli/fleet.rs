@@ -72,12 +72,14 @@ pub async fn inspect(
         let replies: serde_json::Map<_, _> = said.replies.iter().cloned().collect();
         println!(
             "{}",
-            json!({"method": method.method(), "replies": replies, "silent": said.silent})
+            crate::sanitize::json_line(
+                &json!({"method": method.method(), "replies": replies, "silent": said.silent})
+            )
         );
     } else {
         for (worker, reply) in &said.replies {
             println!("{worker}:");
-            let text = serde_json::to_string_pretty(reply).unwrap_or_default();
+            let text = crate::sanitize::json_pretty(reply);
             for line in text.lines() {
                 println!("  {line}");
             }
@@ -137,7 +139,10 @@ pub async fn control(settings: &Settings, gate: Gate, who: &str, cmd: Control, g
                 aim.words()
             );
             if go.json {
-                println!("{}", json!({"sent": true, "said": said}));
+                println!(
+                    "{}",
+                    crate::sanitize::json_line(&json!({"sent": true, "said": said}))
+                );
             } else {
                 println!("{said}");
             }
@@ -163,7 +168,10 @@ fn report(roll: &Roll, as_json: bool) -> ExitCode {
                 (w.clone(), v)
             })
             .collect();
-        println!("{}", json!({"answers": answers, "silent": roll.silent}));
+        println!(
+            "{}",
+            crate::sanitize::json_line(&json!({"answers": answers, "silent": roll.silent}))
+        );
     } else {
         for (w, a) in &roll.answers {
             println!("{w}: {}", a.words());
@@ -268,12 +276,17 @@ fn print_retried(done: &[(String, fleet::Retried)], as_json: bool) {
                 Err(why) => not_sent.push(json!({"id": clean(old, 64), "why": why})),
             }
         }
-        println!("{}", json!({"retried": retried, "not_sent": not_sent}));
+        println!(
+            "{}",
+            crate::sanitize::json_line(&json!({"retried": retried, "not_sent": not_sent}))
+        );
     } else {
         for (old, r) in done {
             match r {
-                Ok((new, source)) => println!("{old} → {new} ({})", source.words()),
-                Err(why) => println!("{old}: not sent: {why}"),
+                Ok((new, source)) => {
+                    println!("{} → {new} ({})", clean(old, 64), source.words())
+                }
+                Err(why) => println!("{}: not sent: {why}", clean(old, 64)),
             }
         }
     }
@@ -307,7 +320,10 @@ pub async fn retry(
         Some(query) => match by_filter(settings, &ctx, query).await {
             Ok(found) if found.is_empty() => {
                 if go.json {
-                    println!("{}", json!({"retried": [], "not_sent": []}));
+                    println!(
+                        "{}",
+                        crate::sanitize::json_line(&json!({"retried": [], "not_sent": []}))
+                    );
                 } else {
                     println!("no failed or revoked dispatch matches `{query}`");
                 }
@@ -323,27 +339,24 @@ pub async fn retry(
             }
         },
     };
+    // Each task's exact message is looked up first: the confirmation shows what will be
+    // sent, and exactly that is sent (never looked up again after the answer).
+    let mut orders = Vec::with_capacity(ids.len());
+    for id in ids {
+        orders.push(RetryOrder {
+            task_id: id.clone(),
+            pinned: fleet::look_up(&ctx, id).await,
+            ..RetryOrder::default()
+        });
+    }
     if !go.yes {
-        let first: Vec<_> = ids.iter().take(5).map(|i| clean(i, 60)).collect();
-        let question = format!(
-            "retry {} task(s) under new ids: {}{}",
-            ids.len(),
-            first.join(", "),
-            if ids.len() > 5 { ", …" } else { "" }
-        );
+        let question = retry_question(&orders);
         let count = ids.len().to_string();
         let typed = (ids.len() > 1).then_some(count.as_str());
         if let Err(code) = confirm(&question, typed).await {
             return code;
         }
     }
-    let orders: Vec<_> = ids
-        .iter()
-        .map(|id| RetryOrder {
-            task_id: id.clone(),
-            ..RetryOrder::default()
-        })
-        .collect();
     let done = fleet::retry(&ctx, &orders).await;
     let all = done.iter().all(|(_, r)| r.is_ok());
     print_retried(&done, go.json);
@@ -352,6 +365,27 @@ pub async fn retry(
     } else {
         ExitCode::from(1)
     }
+}
+
+/// What a retry will send, as the confirmation asks it: the first five tasks' exact messages.
+fn retry_question(orders: &[RetryOrder]) -> String {
+    let first: Vec<_> = orders
+        .iter()
+        .take(5)
+        .map(|o| {
+            let what = o.pinned.as_ref().map_or_else(
+                || "no copy of its message is kept: it will not be sent".to_string(),
+                fleet::shown,
+            );
+            format!("\n  {}: {what}", clean(&o.task_id, 60))
+        })
+        .collect();
+    format!(
+        "retry {} task(s) under new ids:{}{}",
+        orders.len(),
+        first.concat(),
+        if orders.len() > 5 { "\n  …" } else { "" }
+    )
 }
 
 /// The kept dispatches that failed or were revoked (by the result backend) and pass the

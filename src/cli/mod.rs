@@ -381,10 +381,7 @@ fn read<T>(rows: Result<T, sqlx::Error>) -> Result<T, ExitCode> {
 
 /// Rows as pretty JSON on stdout.
 fn print_json(rows: &impl serde::Serialize) -> ExitCode {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(rows).expect("rows serialize")
-    );
+    println!("{}", crate::sanitize::json_pretty(rows));
     ExitCode::SUCCESS
 }
 
@@ -461,7 +458,9 @@ pub async fn timeline(
     if json {
         println!(
             "{}",
-            serde_json::json!({"from": from, "to": to, "timeline": entries})
+            crate::sanitize::json_line(
+                &serde_json::json!({"from": from, "to": to, "timeline": entries})
+            )
         );
     } else if markdown {
         print!("{}", crate::app::timeline::markdown(&entries, from, to));

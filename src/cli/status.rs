@@ -13,10 +13,7 @@ use crate::wiring;
 pub async fn status(settings: &Settings, json: bool) -> ExitCode {
     let report = report_of(settings).await;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("the report serializes")
-        );
+        println!("{}", crate::sanitize::json_pretty(&report));
     } else {
         print!("{}", report.text());
     }
@@ -39,10 +36,7 @@ pub async fn status_all(all: &[Settings], json: bool) -> ExitCode {
             })
             .collect();
         let out = serde_json::json!({ "contexts": contexts, "exit_code": worst });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&out).expect("serializes")
-        );
+        println!("{}", crate::sanitize::json_pretty(&out));
     } else {
         for (s, r) in all.iter().zip(&reports) {
             println!("== context {} ==", s.context.name);

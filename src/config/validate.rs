@@ -618,6 +618,9 @@ fn validate_bounds(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, St
             "recorder.keep_mib must be between 64 and 1048576 (1 TiB)".into(),
         );
     }
+    if let Err(why) = store_url_parameters(cfg.store.url.get_ref()) {
+        err(cfg.store.url.span(), why);
+    }
     if !(1..=100_000_000).contains(cfg.store.activity_keep.get_ref()) {
         err(
             cfg.store.activity_keep.span(),
@@ -744,4 +747,52 @@ pub fn redis_url_problem(url: &str) -> Option<String> {
             "`{shown}` names no host:port, like redis://127.0.0.1:6379/0"
         )),
     }
+}
+
+/// The parameters a PostgreSQL store URL may carry: those sqlx reads. sqlx ignores any
+/// other (with a log line that prints its value, `sslpassword=` included), so an unknown
+/// one is refused here, before anything connects, and named without its value.
+pub fn store_url_parameters(url: &str) -> Result<(), String> {
+    const KNOWN: &[&str] = &[
+        "sslmode",
+        "ssl-mode",
+        "sslrootcert",
+        "ssl-root-cert",
+        "ssl-ca",
+        "sslcert",
+        "ssl-cert",
+        "sslkey",
+        "ssl-key",
+        "statement-cache-capacity",
+        "host",
+        "hostaddr",
+        "port",
+        "dbname",
+        "user",
+        "password",
+        "application_name",
+        "options",
+    ];
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Ok(());
+    }
+    let Some((_, query)) = url.split_once('?') else {
+        return Ok(());
+    };
+    let query = query.split('#').next().unwrap_or("");
+    let unknown: Vec<String> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split('=').next().unwrap_or(""))
+        .filter(|k| !(KNOWN.contains(k) || k.starts_with("options[") && k.ends_with(']')))
+        .map(|k| crate::sanitize::clean(k, 40))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "store.url: the parameter(s) {} are not ones the PostgreSQL driver reads (it knows {}); remove them",
+        unknown.join(", "),
+        KNOWN.join(", ")
+    ))
 }

@@ -294,7 +294,7 @@ fn fast_event(raw: &str) -> Option<Result<CeleryEvent, DecodeError>> {
         kind,
         hostname,
         timestamp: e.timestamp.unwrap_or(0.0),
-        freq: e.freq.filter(|f| *f > 0.0).unwrap_or(2.0),
+        freq: heartbeat_period(e.freq),
         active: e.active.unwrap_or(0.0).max(0.0) as u64,
         processed: e.processed.unwrap_or(0.0).max(0.0) as u64,
         loadavg,
@@ -443,7 +443,7 @@ fn worker_event(kind: WorkerEventKind, v: &Value) -> Result<CeleryEvent, DecodeE
         kind,
         hostname,
         timestamp: n(v, "timestamp")?.unwrap_or(0.0),
-        freq: n(v, "freq")?.filter(|f| *f > 0.0).unwrap_or(2.0),
+        freq: heartbeat_period(n(v, "freq")?),
         active: n(v, "active")?.unwrap_or(0.0).max(0.0) as u64,
         processed: n(v, "processed")?.unwrap_or(0.0).max(0.0) as u64,
         loadavg,
@@ -577,4 +577,21 @@ pub fn backend_meta(id: &str, payload: &[u8], now: f64) -> Result<Option<TaskEve
         timestamp: now,
         fields,
     }))
+}
+
+/// Celery's default heartbeat period, in seconds.
+pub const DEFAULT_FREQ: f64 = 2.0;
+/// The longest heartbeat period believed. A worker's `freq` decides when it is declared
+/// offline (2 × freq of silence) and forgotten, so `freq=1e9` from a fake worker would keep
+/// it online for ever; Celery's own workers use 2 s.
+pub const MAX_FREQ: f64 = 60.0;
+/// The shortest: below it, one late heartbeat would flap a worker offline.
+pub const MIN_FREQ: f64 = 0.5;
+
+/// A worker event's heartbeat period, clamped to what a real worker would say.
+pub fn heartbeat_period(freq: Option<f64>) -> f64 {
+    match freq {
+        Some(f) if f > 0.0 => f.clamp(MIN_FREQ, MAX_FREQ),
+        _ => DEFAULT_FREQ,
+    }
 }

@@ -290,3 +290,22 @@ fn how_a_task_was_sent_is_kept_and_cleaned_on_both_paths() {
     };
     assert!(t.fields.sending.is_none());
 }
+
+#[test]
+fn a_heartbeat_period_is_clamped_to_what_a_real_worker_says() {
+    for (freq, want) in [
+        (serde_json::json!(1e9), MAX_FREQ),
+        (serde_json::json!(0.0001), MIN_FREQ),
+        (serde_json::json!(-5.0), DEFAULT_FREQ),
+        (serde_json::json!(2.0), 2.0),
+        (serde_json::json!(null), DEFAULT_FREQ),
+    ] {
+        let mut hb = wire::worker_heartbeat("fake@x", 1.0, 0, 0, [0.0; 3]);
+        hb["freq"] = freq.clone();
+        let bytes = wire::kombu_event_envelope(&hb, "fake@x", "worker.heartbeat", "t");
+        let CeleryEvent::Worker(w) = celery_events(&bytes).unwrap()[0].clone().unwrap() else {
+            panic!("not a worker event")
+        };
+        assert_eq!(w.freq, want, "freq {freq}");
+    }
+}

@@ -137,7 +137,8 @@ pub fn scan() -> Vec<Listener> {
             all.extend(parse_proc_net_tcp(&text));
         }
     }
-    let owners = socket_owners();
+    let wanted: std::collections::HashSet<u64> = all.iter().map(|l| l.inode).collect();
+    let owners = socket_owners(&wanted);
     for l in &mut all {
         l.owner = owners.get(&l.inode).cloned();
     }
@@ -146,8 +147,12 @@ pub fn scan() -> Vec<Listener> {
     all
 }
 
-/// socket inode → `name (pid N)`, for the processes we may look into.
-fn socket_owners() -> std::collections::HashMap<u64, String> {
+/// socket inode → `name (pid N)`, for the listening sockets `wanted` (so the map is no
+/// bigger than the listeners, however many sockets a process holds), for the processes we
+/// may look into. A process names itself (`prctl`), so its name is cleaned as it is read.
+fn socket_owners(
+    wanted: &std::collections::HashSet<u64>,
+) -> std::collections::HashMap<u64, String> {
     let mut map = std::collections::HashMap::new();
     let Ok(procs) = std::fs::read_dir("/proc") else {
         return map;
@@ -160,7 +165,7 @@ fn socket_owners() -> std::collections::HashMap<u64, String> {
             continue;
         };
         let comm = std::fs::read_to_string(p.path().join("comm"))
-            .map(|c| c.trim().to_string())
+            .map(|c| crate::sanitize::clean(c.trim_end_matches('\n'), 32))
             .unwrap_or_default();
         for fd in fds.flatten() {
             if let Ok(target) = std::fs::read_link(fd.path())
@@ -169,6 +174,7 @@ fn socket_owners() -> std::collections::HashMap<u64, String> {
                     .and_then(|t| t.strip_prefix("socket:["))
                     .and_then(|t| t.strip_suffix(']'))
                     .and_then(|t| t.parse().ok())
+                && wanted.contains(&inode)
             {
                 map.entry(inode)
                     .or_insert_with(|| format!("{comm} (pid {pid})"));

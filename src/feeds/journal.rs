@@ -86,7 +86,7 @@ pub fn spawn(
                     let mut err = String::new();
                     if let Some(mut e) = child.stderr.take() {
                         use tokio::io::AsyncReadExt;
-                        let _ = e.read_to_string(&mut err).await;
+                        let _ = (&mut e).take(64 * 1024).read_to_string(&mut err).await;
                     }
                     let _ = child.wait().await;
                     format!(

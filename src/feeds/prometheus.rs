@@ -120,7 +120,7 @@ struct Matrix {
 }
 
 /// One panel's query over the last `range` seconds.
-async fn query_range(
+pub async fn query_range(
     client: &reqwest::Client,
     url: &str,
     query: &str,
@@ -147,10 +147,7 @@ async fn query_range(
             }
         })?;
     let status = reply.status();
-    let bytes = reply
-        .bytes()
-        .await
-        .map_err(|_| "the answer was cut short".to_string())?;
+    let bytes = crate::http::body_capped(reply, crate::http::MAX_BODY).await?;
     parse(&bytes, start, step).map_err(|why| {
         if status.is_success() {
             why

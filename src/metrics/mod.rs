@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use crate::app::State;
 use crate::app::state::PortStatus;
-use crate::app::tally::{BUCKETS, Tally, host_of};
+use crate::app::tally::{BUCKETS, MAX_HOSTS, MAX_QUEUES, Tally, host_of, label_value};
 use crate::event::LinkHealth;
 use crate::feeds::model::{AgentState, TaskEventKind};
 
@@ -46,6 +46,10 @@ pub struct Snapshot {
     events: u64,
     shed: u64,
     malformed: u64,
+    /// Worker events turned away because the workers map was full.
+    workers_turned_away: u64,
+    /// Workers' hosts not shown because the host cap was reached.
+    hosts_left_out: u64,
     /// By (rule, severity).
     firing: BTreeMap<(String, &'static str), u64>,
 }
@@ -62,12 +66,7 @@ impl Snapshot {
     }
 
     pub fn of(state: &State) -> Snapshot {
-        let mut workers: BTreeMap<String, (bool, u64)> = BTreeMap::new();
-        for w in state.workers.values() {
-            let e = workers.entry(host_of(&w.hostname).to_string()).or_default();
-            e.0 |= w.online;
-            e.1 += if w.online { w.active } else { 0 };
-        }
+        let (workers, hosts_left_out) = worker_gauges(state);
         let consumers = |queue: &str| {
             state
                 .workers
@@ -84,6 +83,7 @@ impl Snapshot {
             .queues
             .iter()
             .filter(|q| q.last.is_some())
+            .take(MAX_QUEUES)
             .map(|q| (q.name.clone(), q.depth, q.reserved, consumers(&q.name)))
             .collect();
         let ports = state
@@ -135,9 +135,29 @@ impl Snapshot {
             events: state.counters.events,
             shed: state.counters.shed,
             malformed: state.counters.malformed,
+            workers_turned_away: state.counters.workers_turned_away,
+            hosts_left_out,
             firing,
         }
     }
+}
+
+/// By host: up, active tasks; and the hosts left out. The worker gauges go through the same
+/// cap on hosts as the task counters: anyone can announce a worker.
+fn worker_gauges(state: &State) -> (BTreeMap<String, (bool, u64)>, u64) {
+    let mut workers: BTreeMap<String, (bool, u64)> = BTreeMap::new();
+    let mut left_out = 0;
+    for w in state.workers.values() {
+        let host = label_value(host_of(&w.hostname));
+        if !workers.contains_key(&host) && workers.len() >= MAX_HOSTS {
+            left_out += 1;
+            continue;
+        }
+        let e = workers.entry(host).or_default();
+        e.0 |= w.online;
+        e.1 += if w.online { w.active } else { 0 };
+    }
+    (workers, left_out)
 }
 
 /// One probed port: name, host, port, up, latency in seconds, certificate days left.
@@ -383,6 +403,11 @@ impl prometheus_client::collector::Collector for Snapshot {
                 "Task events not counted here because a label cap was reached.",
                 t.dropped,
             ),
+            (
+                "chavion_workers_turned_away",
+                "Worker events from a new hostname not kept because the workers map was full.",
+                self.workers_turned_away,
+            ),
         ] {
             ConstCounter::new(v).encode(enc.encode_descriptor(
                 name,
@@ -391,6 +416,12 @@ impl prometheus_client::collector::Collector for Snapshot {
                 MetricType::Counter,
             )?)?;
         }
+        ConstGauge::new(self.hosts_left_out as i64).encode(enc.encode_descriptor(
+            "chavion_metrics_hosts_left_out",
+            "Workers' hosts not in celery_worker_up because the host cap was reached.",
+            None,
+            MetricType::Gauge,
+        )?)?;
         let mut m = enc.encode_descriptor(
             "chavion_alerts_firing",
             "Alerts firing now, by rule.",
@@ -402,5 +433,79 @@ impl prometheus_client::collector::Collector for Snapshot {
             ConstGauge::new(*n as i64).encode(m.encode_family(&l)?)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::tally::{Labels, MAX_NAMES, MAX_SERIES};
+    use crate::kept::Worker;
+
+    /// The worst a hostile publisher can make a scrape: every label at its cap and its
+    /// longest, every series full, and three thousand workers. A few MB, not a hundred.
+    #[test]
+    fn the_worst_case_exposition_is_a_few_mb_and_every_family_is_capped() {
+        let km =
+            crate::config::keymap::build("default", std::path::Path::new("/nonexistent"), vec![])
+                .unwrap();
+        let mut state = State::new(&crate::config::Config::default(), km, chrono::Utc::now());
+        state.tally.on = true;
+        let long = "x".repeat(500);
+        for i in 0..MAX_NAMES * 3 {
+            let name = format!("{long}.task{i}");
+            let host = format!("w@{long}{}", i % 7);
+            for kind in [
+                TaskEventKind::Received,
+                TaskEventKind::Failed,
+                TaskEventKind::Succeeded,
+            ] {
+                state.tally.count(
+                    kind,
+                    Labels {
+                        name: Some(&name),
+                        hostname: &host,
+                        queue: Some(&long),
+                        exception: Some(&format!("E{i}{long}('x')")),
+                        runtime: Some(0.1),
+                    },
+                );
+            }
+        }
+        assert_eq!(state.tally.series.len(), MAX_SERIES);
+        for i in 0..3_000 {
+            let hostname = format!("fake{i}@{long}{i}");
+            state.workers.insert(
+                hostname.clone(),
+                Worker {
+                    hostname,
+                    agent: None,
+                    online: true,
+                    last_heartbeat: chrono::Utc::now(),
+                    freq: 2.0,
+                    active: 1,
+                    processed: 0,
+                    loadavg: [0.0; 3],
+                    sw_ver: None,
+                    queues: None,
+                    asked: 0,
+                    asked_at: None,
+                    succeeded: 0,
+                    failed: 0,
+                    retried: 0,
+                    restored: false,
+                },
+            );
+        }
+        let text = render(&state);
+        eprintln!("worst-case exposition: {} bytes", text.len());
+        assert!(text.len() < 8 << 20, "{} bytes", text.len());
+        let up = text
+            .lines()
+            .filter(|l| l.starts_with("celery_worker_up{"))
+            .count();
+        assert_eq!(up, MAX_HOSTS);
+        assert!(text.contains("chavion_metrics_hosts_left_out 2000"));
+        assert!(text.lines().all(|l| l.len() < 1_000), "labels are cut");
     }
 }

@@ -53,6 +53,22 @@ pub fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, String> {
     Ok(l)
 }
 
+/// Connections served at once; more are closed as soon as they are accepted.
+pub const MAX_CONNECTIONS: usize = 32;
+/// The whole of one connection, from accept to the last byte written: a client that never
+/// reads its answer holds it no longer than this. One request a connection (no keep-alive),
+/// so this is the deadline of the response, the write included.
+pub const RESPONSE_WITHIN: Duration = Duration::from_secs(10);
+/// A rendered exposition is shared by every scrape for this long, so concurrent scrapers
+/// cost one copy and one render.
+pub const FRESH_FOR: Duration = Duration::from_secs(1);
+/// After an accept error (out of descriptors, say), the pause before accepting again.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
+
+/// The last exposition rendered: one render at a time (the lock is held through it), and
+/// shared by reference (`Bytes`) with every response that carries it.
+type Cache = std::sync::Arc<tokio::sync::Mutex<Option<(tokio::time::Instant, Bytes)>>>;
+
 /// Serves /metrics on `listener`; each scrape comes to the loop on the receiver.
 pub fn spawn(listener: std::net::TcpListener) -> (JoinHandle<()>, mpsc::Receiver<Scrape>) {
     let (tx, rx) = mpsc::channel::<Scrape>(WAITING);
@@ -60,16 +76,43 @@ pub fn spawn(listener: std::net::TcpListener) -> (JoinHandle<()>, mpsc::Receiver
         let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
             return;
         };
-        while let Ok((stream, _)) = listener.accept().await {
-            let tx = tx.clone();
+        let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+        let cache = Cache::default();
+        let mut failing = false;
+        loop {
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => {
+                    failing = false;
+                    stream
+                }
+                Err(e) => {
+                    // EMFILE and its kind pass: the loop pauses and goes on, never ends.
+                    if !failing {
+                        tracing::warn!("/metrics: cannot accept a connection: {e}");
+                    }
+                    failing = true;
+                    tokio::time::sleep(ACCEPT_PAUSE).await;
+                    continue;
+                }
+            };
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                // Over the cap: closed at once.
+                drop(stream);
+                continue;
+            };
+            let (tx, cache) = (tx.clone(), cache.clone());
             tokio::spawn(async move {
-                let service = service_fn(move |req: Request<Incoming>| answer(req, tx.clone()));
+                let service = service_fn(move |req: Request<Incoming>| {
+                    answer(req, tx.clone(), cache.clone())
+                });
                 let io = hyper_util::rt::TokioIo::new(stream);
-                let _ = hyper::server::conn::http1::Builder::new()
+                let conn = hyper::server::conn::http1::Builder::new()
                     .timer(hyper_util::rt::TokioTimer::new())
-                    .header_read_timeout(Duration::from_secs(10))
-                    .serve_connection(io, service)
-                    .await;
+                    .header_read_timeout(RESPONSE_WITHIN)
+                    .keep_alive(false)
+                    .serve_connection(io, service);
+                let _ = tokio::time::timeout(RESPONSE_WITHIN, conn).await;
+                drop(slot);
             });
         }
     });
@@ -87,9 +130,10 @@ pub async fn next_scrape(scrapes: &mut Option<mpsc::Receiver<Scrape>>) -> Option
 async fn answer(
     req: Request<Incoming>,
     loop_tx: mpsc::Sender<Scrape>,
+    cache: Cache,
 ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
-    let reply = |status: StatusCode, ctype: &'static str, body: String| {
-        let mut r = Response::new(Full::new(Bytes::from(body)));
+    let reply = |status: StatusCode, ctype: &'static str, body: Bytes| {
+        let mut r = Response::new(Full::new(body));
         *r.status_mut() = status;
         r.headers_mut().insert(
             "content-type",
@@ -104,39 +148,47 @@ async fn answer(
             return reply(
                 StatusCode::OK,
                 TEXT,
-                "chavion-tui: metrics at /metrics\n".into(),
+                Bytes::from_static(b"chavion-tui: metrics at /metrics\n"),
             );
         }
         _ => {
             return reply(
                 StatusCode::NOT_FOUND,
                 TEXT,
-                "not found: try /metrics\n".into(),
+                Bytes::from_static(b"not found: try /metrics\n"),
             );
         }
     }
-    let (done, wait) = oneshot::channel();
-    if loop_tx.try_send(done).is_err() {
-        return reply(
+    match tokio::time::timeout(ANSWER_WITHIN, exposition(&loop_tx, &cache)).await {
+        Ok(Ok(text)) => reply(StatusCode::OK, super::CONTENT_TYPE, text),
+        Ok(Err(why)) => reply(StatusCode::SERVICE_UNAVAILABLE, TEXT, Bytes::from(why)),
+        Err(_) => reply(
             StatusCode::SERVICE_UNAVAILABLE,
             TEXT,
-            "busy: too many scrapes at once\n".into(),
-        );
-    }
-    let rendered = async {
-        let snapshot = wait.await.ok()?;
-        tokio::task::spawn_blocking(move || snapshot.render())
-            .await
-            .ok()
-    };
-    match tokio::time::timeout(ANSWER_WITHIN, rendered).await {
-        Ok(Some(text)) => reply(StatusCode::OK, super::CONTENT_TYPE, text),
-        _ => reply(
-            StatusCode::SERVICE_UNAVAILABLE,
-            TEXT,
-            "the control room did not answer in time\n".into(),
+            Bytes::from_static(b"the control room did not answer in time\n"),
         ),
     }
+}
+
+/// The exposition: the cached one while fresh, else one new render (scrapes that arrive
+/// during it wait for it and share it).
+async fn exposition(loop_tx: &mpsc::Sender<Scrape>, cache: &Cache) -> Result<Bytes, &'static str> {
+    let mut held = cache.lock().await;
+    if let Some((at, text)) = held.as_ref()
+        && at.elapsed() < FRESH_FOR
+    {
+        return Ok(text.clone());
+    }
+    let (done, wait) = oneshot::channel();
+    if loop_tx.try_send(done).is_err() {
+        return Err("busy: too many scrapes at once\n");
+    }
+    let snapshot = wait.await.map_err(|_| "the control room is going\n")?;
+    let text = tokio::task::spawn_blocking(move || Bytes::from(snapshot.render()))
+        .await
+        .map_err(|_| "the exposition could not be rendered\n")?;
+    *held = Some((tokio::time::Instant::now(), text.clone()));
+    Ok(text)
 }
 
 #[cfg(test)]

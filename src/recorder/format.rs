@@ -185,28 +185,58 @@ pub enum Unsealed {
     Torn(String),
 }
 
+/// The size segments turn over at (the writer's default): a segment file is never longer
+/// than this plus one block, which is how a reader tells a planted or sparse file.
+pub const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The most bytes one compressed block may take (zstd's bound for the largest raw block).
+pub fn max_block_bytes() -> usize {
+    zstd::zstd_safe::compress_bound(MAX_RAW_BLOCK)
+}
+
+/// The longest a segment file may be.
+pub fn max_segment_bytes() -> u64 {
+    SEGMENT_BYTES + (BLOCK_HEADER + max_block_bytes()) as u64
+}
+
+/// One block read back from the start of `bytes` (a segment after its magic).
 pub fn unseal(bytes: &[u8], decompressor: &mut zstd::bulk::Decompressor<'_>) -> Unsealed {
-    if bytes.is_empty() {
+    let mut r = bytes;
+    read_block(&mut r, decompressor)
+}
+
+/// The next block read from `r`, holding no more than one block in memory. An empty frame
+/// is torn: the writer never seals one, and zero-filled regions (a sparse or pre-allocated
+/// file) would otherwise read as millions of empty "valid" blocks.
+pub fn read_block(
+    r: &mut impl std::io::Read,
+    decompressor: &mut zstd::bulk::Decompressor<'_>,
+) -> Unsealed {
+    let mut header = [0u8; BLOCK_HEADER];
+    let got = read_up_to(r, &mut header);
+    if got == 0 {
         return Unsealed::End;
     }
-    if bytes.len() < BLOCK_HEADER {
-        return Unsealed::Torn(format!("a block header cut short ({} bytes)", bytes.len()));
+    if got < BLOCK_HEADER {
+        return Unsealed::Torn(format!("a block header cut short ({got} bytes)"));
     }
-    let word = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().expect("4 bytes"));
+    let word = |i: usize| u32::from_le_bytes(header[i..i + 4].try_into().expect("4 bytes"));
     let (len, raw_len, crc) = (word(0) as usize, word(4) as usize, word(8));
-    if raw_len > MAX_RAW_BLOCK {
+    if len == 0 {
+        return Unsealed::Torn("an empty block (zeroes where a block should be)".into());
+    }
+    if raw_len > MAX_RAW_BLOCK || len > max_block_bytes() {
         return Unsealed::Torn(format!("a block claims {raw_len} bytes"));
     }
-    let Some(frame) = bytes.get(BLOCK_HEADER..BLOCK_HEADER + len) else {
-        return Unsealed::Torn(format!(
-            "a block cut short ({} of {len} bytes)",
-            bytes.len() - BLOCK_HEADER
-        ));
-    };
-    if crc32fast::hash(frame) != crc {
+    let mut frame = vec![0u8; len];
+    let got = read_up_to(r, &mut frame);
+    if got < len {
+        return Unsealed::Torn(format!("a block cut short ({got} of {len} bytes)"));
+    }
+    if crc32fast::hash(&frame) != crc {
         return Unsealed::Torn("a block whose checksum does not match".into());
     }
-    match decompressor.decompress(frame, raw_len) {
+    match decompressor.decompress(&frame, raw_len) {
         Ok(raw) if raw.len() == raw_len => Unsealed::Block {
             raw,
             used: BLOCK_HEADER + len,
@@ -214,6 +244,20 @@ pub fn unseal(bytes: &[u8], decompressor: &mut zstd::bulk::Decompressor<'_>) -> 
         Ok(raw) => Unsealed::Torn(format!("a block of {} bytes, not {raw_len}", raw.len())),
         Err(e) => Unsealed::Torn(format!("a block that does not decompress ({e})")),
     }
+}
+
+/// Reads until `buf` is full or the input ends; how much was read.
+fn read_up_to(r: &mut impl std::io::Read, buf: &mut [u8]) -> usize {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    n
 }
 
 #[cfg(test)]

@@ -89,8 +89,9 @@ pub fn sweep(dir: &Path, now: DateTime<Utc>, keep: chrono::Duration, keep_bytes:
 /// Reads one segment's records block by block. Warnings (a torn tail, a corrupt block)
 /// are collected, never fatal: the blocks before them are all read.
 pub struct Reader {
-    bytes: Vec<u8>,
-    at: usize,
+    file: std::io::BufReader<std::fs::File>,
+    size: u64,
+    at: u64,
     name: String,
     decompressor: zstd::bulk::Decompressor<'static>,
     done: bool,
@@ -98,7 +99,6 @@ pub struct Reader {
 
 impl Reader {
     pub fn open(path: &Path) -> Result<Reader, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let name = crate::sanitize::clean(
             &path
                 .file_name()
@@ -106,12 +106,22 @@ impl Reader {
                 .unwrap_or_default(),
             200,
         );
-        if !bytes.starts_with(MAGIC) {
+        let file = std::fs::File::open(path).map_err(|e| format!("{name}: {e}"))?;
+        let size = file.metadata().map_err(|e| format!("{name}: {e}"))?.len();
+        if size > format::max_segment_bytes() {
+            return Err(format!(
+                "{name}: {size} bytes, longer than any segment the recorder writes: not read"
+            ));
+        }
+        let mut file = std::io::BufReader::new(file);
+        let mut magic = [0u8; MAGIC.len()];
+        if std::io::Read::read_exact(&mut file, &mut magic).is_err() || &magic != MAGIC {
             return Err(format!("{name}: not a recording segment"));
         }
         Ok(Reader {
-            bytes,
-            at: MAGIC.len(),
+            file,
+            size,
+            at: MAGIC.len() as u64,
             name,
             decompressor: zstd::bulk::Decompressor::new()
                 .map_err(|e| format!("zstd could not start: {e}"))?,
@@ -125,7 +135,7 @@ impl Reader {
         if self.done {
             return None;
         }
-        match format::unseal(&self.bytes[self.at..], &mut self.decompressor) {
+        match format::read_block(&mut self.file, &mut self.decompressor) {
             Unsealed::End => {
                 self.done = true;
                 None
@@ -136,17 +146,18 @@ impl Reader {
                     "{}: {why} at byte {}; the {} bytes after it are skipped",
                     self.name,
                     self.at,
-                    self.bytes.len() - self.at
+                    self.size.saturating_sub(self.at)
                 ));
                 None
             }
             Unsealed::Block { raw, used } => {
-                self.at += used;
+                self.at += used as u64;
                 let (records, why) = format::decode_block(&raw);
                 if let Some(why) = why {
                     warnings.push(format!(
-                        "{}: {why}; the rest of its block is skipped",
-                        self.name
+                        "{}: {}; the rest of its block is skipped",
+                        self.name,
+                        crate::sanitize::clean(&why, 300)
                     ));
                 }
                 Some(records)

@@ -260,12 +260,9 @@ pub async fn command(settings: &Settings, demo: bool, ask: Replay) -> ExitCode {
     if ask.snapshot {
         r.seek(to);
         for w in r.warnings() {
-            eprintln!("chavion-tui: warning: {w}");
+            eprintln!("chavion-tui: warning: {}", crate::sanitize::clean(w, 500));
         }
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&r.snapshot()).expect("a snapshot serializes")
-        );
+        println!("{}", crate::sanitize::json_pretty(&r.snapshot()));
         return ExitCode::SUCCESS;
     }
     let speed = ask.speed;

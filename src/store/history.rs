@@ -62,15 +62,17 @@ impl Store {
         })
     }
 
-    /// The bodies of the workers seen since `since_ms`.
+    /// The bodies of the workers seen since `since_ms`, the newest `n` (a shared store may
+    /// hold any number of rows, written by anyone).
     pub async fn history_workers(
         &self,
         since_ms: i64,
         context: &str,
+        n: i64,
     ) -> Result<Vec<String>, sqlx::Error> {
         on_pool!(self, pool => {
-            sqlx::query_scalar::<_, String>("SELECT body FROM worker_history WHERE seen_ms >= $1 AND context = $2 ORDER BY hostname")
-                .bind(since_ms).bind(context).fetch_all(pool).await
+            sqlx::query_scalar::<_, String>("SELECT body FROM worker_history WHERE seen_ms >= $1 AND context = $2 ORDER BY seen_ms DESC LIMIT $3")
+                .bind(since_ms).bind(context).bind(n).fetch_all(pool).await
         })
     }
 

@@ -114,6 +114,80 @@ pub struct StoredLine {
     pub message: String,
 }
 
+/// Every row read back is cleaned as if it came from the network: a shared PostgreSQL is
+/// written by others (another control room, anyone with its password), and what it holds
+/// goes to the screen, the shell's output and files.
+trait Cleaned {
+    fn cleaned(self) -> Self;
+}
+
+fn c(text: &mut String, max: usize) {
+    *text = crate::sanitize::clean(text, max);
+}
+
+fn block(text: &mut String, max: usize) {
+    *text = crate::sanitize::clean_lines(text, max);
+}
+
+impl Cleaned for AuditRecord {
+    fn cleaned(mut self) -> Self {
+        for (f, max) in [
+            (&mut self.who, 64),
+            (&mut self.ssh_client, 64),
+            (&mut self.action, 64),
+            (&mut self.digest, 128),
+            (&mut self.context, 64),
+            (&mut self.target, 400),
+            (&mut self.outcome, 400),
+        ] {
+            c(f, max);
+        }
+        block(&mut self.detail, 4000);
+        self
+    }
+}
+
+impl Cleaned for RunRecord {
+    fn cleaned(mut self) -> Self {
+        for (f, max) in [
+            (&mut self.who, 64),
+            (&mut self.ssh_client, 64),
+            (&mut self.runbook, 120),
+            (&mut self.host, 120),
+            (&mut self.login, 200),
+            (&mut self.outcome, 400),
+        ] {
+            c(f, max);
+        }
+        block(&mut self.command, 4000);
+        block(&mut self.output, 8000);
+        self
+    }
+}
+
+impl Cleaned for StoredLine {
+    fn cleaned(mut self) -> Self {
+        c(&mut self.level, 8);
+        c(&mut self.source, 64);
+        c(&mut self.message, 4000);
+        self
+    }
+}
+
+impl Cleaned for Waiting {
+    fn cleaned(mut self) -> Self {
+        c(&mut self.task_id, 64);
+        c(&mut self.broker, 200);
+        c(&mut self.queue_key, 200);
+        c(&mut self.last_error, 400);
+        self
+    }
+}
+
+fn cleaned<T: Cleaned>(rows: Vec<T>) -> Vec<T> {
+    rows.into_iter().map(Cleaned::cleaned).collect()
+}
+
 /// Runs the same statement on whichever pool this is.
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
@@ -220,6 +294,7 @@ impl Store {
             sqlx::query_as::<_, AuditRecord>("SELECT at_ms, who, ssh_client, action, target, digest, outcome, detail, context FROM audit WHERE at_ms >= $1 ORDER BY at_ms, id")
                 .bind(since_ms).fetch_all(pool).await
         })
+        .map(cleaned)
     }
 
     pub async fn record_run(&self, r: &RunRecord) -> Result<(), sqlx::Error> {
@@ -235,6 +310,7 @@ impl Store {
             sqlx::query_as::<_, RunRecord>("SELECT started_ms, ended_ms, who, ssh_client, runbook, host, login, command, exit_status, outcome, output FROM runs WHERE started_ms >= $1 ORDER BY started_ms, id")
                 .bind(since_ms).fetch_all(pool).await
         })
+        .map(cleaned)
     }
 
     /// Keeps a dispatch until Redis takes it. Idempotent on the task id.
@@ -260,6 +336,7 @@ impl Store {
             sqlx::query_as::<_, Waiting>("SELECT task_id, broker, queue_key, created_ms, attempts, last_error FROM outbox WHERE sent_ms IS NULL ORDER BY created_ms, task_id")
                 .fetch_all(pool).await
         })
+        .map(cleaned)
     }
 
     /// The newest `limit` dispatches kept in the outbox, sent or not, newest first.
@@ -326,7 +403,7 @@ impl Store {
                 .bind(before_ms).bind(n).bind(context).fetch_all(pool).await
         })?;
         lines.reverse();
-        Ok(lines)
+        Ok(cleaned(lines))
     }
 
     /// The lines from `from_ms` to `to_ms`, oldest first, at most `n` (the newest kept).
@@ -342,7 +419,7 @@ impl Store {
                 .bind(from_ms).bind(to_ms).bind(n).bind(context).fetch_all(pool).await
         })?;
         lines.reverse();
-        Ok(lines)
+        Ok(cleaned(lines))
     }
 
     /// The newest `n` lines, oldest first.
@@ -356,7 +433,7 @@ impl Store {
                 .bind(n).bind(context).fetch_all(pool).await
         })?;
         lines.reverse();
-        Ok(lines)
+        Ok(cleaned(lines))
     }
 }
 

@@ -18,6 +18,8 @@ pub const SEP: &str = "\x06\x16";
 const UNACKED_DETAIL_MAX: u64 = 2_000;
 /// Rediscover queues every this many samples.
 const DISCOVER_EVERY: u64 = 10;
+/// Queues sampled at most: the configured ones and the first found beyond them.
+pub const MAX_QUEUES: usize = 500;
 /// Bound on binding keys read per discovery.
 const MAX_BINDINGS: usize = 10_000;
 
@@ -65,7 +67,15 @@ async fn sample_forever(
         every.tick().await;
         if cfg.discover_queues && n.is_multiple_of(DISCOVER_EVERY) {
             match discover(conn, &cfg.keyprefix).await {
-                Ok(found) => queues.extend(found),
+                Ok(found) => {
+                    // Anyone who can write a binding names a queue: the set stays bounded.
+                    for q in found {
+                        if queues.len() >= MAX_QUEUES {
+                            break;
+                        }
+                        queues.insert(q);
+                    }
+                }
                 Err(e) => return reason(&e),
             }
         }
