@@ -222,13 +222,15 @@ fn conditions(state: &State, rule: &Rule, now: DateTime<Utc>) -> Vec<(String, St
             let online = state.workers.values().filter(|w| w.online).count();
             let since = state.last_task_event.or(state.alerts.started);
             match since {
-                Some(at) if online > 0 && now - at > rule.window => vec![(
-                    "celery".into(),
-                    format!(
-                        "no task event for {} s while {online} worker(s) are online",
-                        (now - at).num_seconds()
-                    ),
-                )],
+                Some(at) if state.feed_lost.is_none() && online > 0 && now - at > rule.window => {
+                    vec![(
+                        "celery".into(),
+                        format!(
+                            "no task event for {} s while {online} worker(s) are online",
+                            (now - at).num_seconds()
+                        ),
+                    )]
+                }
                 _ => Vec::new(),
             }
         }

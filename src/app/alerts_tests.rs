@@ -306,3 +306,53 @@ fn the_workers_map_stops_at_its_cap_and_counts_what_it_turns_away() {
     heartbeat(&mut s, "late@x", 5);
     assert!(s.workers.contains_key("late@x"));
 }
+
+fn redis_link(s: &mut State, secs: i64, up: bool) {
+    at(s, secs);
+    update(
+        s,
+        Event::Link {
+            name: crate::event::links::REDIS.into(),
+            health: if up {
+                crate::event::LinkHealth::Up
+            } else {
+                crate::event::LinkHealth::Down {
+                    why: "connection refused".into(),
+                    retry_in: None,
+                }
+            },
+        },
+    );
+}
+
+#[test]
+fn a_lost_feed_is_not_the_death_of_the_fleet() {
+    let mut s = state();
+    redis_link(&mut s, 0, true);
+    heartbeat(&mut s, "w1@h", 0);
+    redis_link(&mut s, 1, false);
+    assert_eq!(s.feed_lost, Some(t0() + Duration::seconds(1)));
+    for t in 2..400 {
+        at(&mut s, t);
+    }
+    assert!(s.workers["w1@h"].online, "unknown, not offline");
+    assert!(firing(&s).is_empty(), "no alert while nothing is heard");
+    assert!(
+        !s.activity
+            .lines
+            .iter()
+            .any(|l| l.message.contains("offline")),
+        "no state change is logged"
+    );
+    // Back: judged on live time from here, so a worker that died meanwhile goes offline
+    // after 2 × freq of fresh silence, like any other.
+    redis_link(&mut s, 400, true);
+    assert_eq!(s.feed_lost, None);
+    at(&mut s, 402);
+    assert!(
+        s.workers["w1@h"].online,
+        "1 s of live silence before, 2 s after"
+    );
+    at(&mut s, 404);
+    assert!(!s.workers["w1@h"].online, "now it is truly silent");
+}

@@ -132,6 +132,40 @@ pub fn sample_rates(row: &mut QueueRow, at: DateTime<Utc>, depth: u64) {
     row.last = Some((at, depth, row.sent_total));
 }
 
+/// The Redis feed lost (after it was up) or back. While it is lost nothing is heard from the
+/// fleet, so silence means nothing: heartbeats are judged on the time the feed was live, so
+/// when it returns every worker's and agent's last heartbeat moves on by the outage, and a
+/// worker that really died meanwhile expires on fresh time, like any other.
+fn feed_lost_or_back(state: &mut State, was: &LinkHealth, now_is: &LinkHealth, now: DateTime<Utc>) {
+    let up = |h: &LinkHealth| matches!(h, LinkHealth::Up | LinkHealth::Degraded { .. });
+    match (up(was), up(now_is), state.feed_lost) {
+        (true, false, None) => state.feed_lost = Some(now),
+        (_, true, Some(since)) => {
+            state.feed_lost = None;
+            let gap = now - since;
+            for w in state.workers.values_mut() {
+                w.last_heartbeat += gap;
+            }
+            for a in &mut state.agents {
+                if let Some(hb) = a.last_heartbeat.as_mut() {
+                    *hb += gap;
+                }
+            }
+            log(
+                state,
+                now,
+                Level::Info,
+                "celery",
+                format!(
+                    "feed back after {} s: the fleet's state is judged on fresh events again",
+                    gap.num_seconds()
+                ),
+            );
+        }
+        _ => {}
+    }
+}
+
 // Long, on purpose: one arm per change of a link's health.
 pub fn link(state: &mut State, name: String, health: LinkHealth) -> Outcome {
     let now = state.now;
@@ -148,6 +182,9 @@ pub fn link(state: &mut State, name: String, health: LinkHealth) -> Outcome {
     };
     if state.links[i].health == health {
         return Outcome::default();
+    }
+    if name == crate::event::links::REDIS {
+        feed_lost_or_back(state, &state.links[i].health.clone(), &health, now);
     }
     // A link that is down and retrying cycles through Connecting and Down every few seconds;
     // only a link coming up, going down from up, or failing for a new reason is drawn at

@@ -232,6 +232,9 @@ pub struct State {
     pub flash: Option<Flash>,
     /// When the last Celery task event arrived: are task events flowing?
     pub last_task_event: Option<DateTime<Utc>>,
+    /// Since when the Redis feed has been lost (it was up before): while it is, workers,
+    /// agents and queue figures are unknown, not offline, and heartbeats do not expire.
+    pub feed_lost: Option<DateTime<Utc>>,
     /// The port-map row that is the Redis the feeds use, so a lost feed shows there at once.
     pub redis_port: Option<usize>,
     /// This control room's dispatches, until a worker reports them (see `watch.rs`).
@@ -292,6 +295,19 @@ impl State {
                 .agents
                 .get(i)
                 .is_some_and(|a| !matches!(a.state, AgentState::Offline | AgentState::Unknown))
+    }
+
+    /// Since when the queue figures have been stale: the feed lost, or the sampler's link
+    /// down (then since the feed's loss if known, else now).
+    pub fn queues_stale_since(&self) -> Option<DateTime<Utc>> {
+        let sampler_down = self.links.iter().any(|l| {
+            l.name == crate::event::links::QUEUES
+                && !matches!(
+                    l.health,
+                    crate::event::LinkHealth::Up | crate::event::LinkHealth::Degraded { .. }
+                )
+        });
+        self.feed_lost.or(sampler_down.then_some(self.now))
     }
 
     /// The one action gate, as this session was started.
@@ -377,6 +393,7 @@ impl State {
             counters: Counters::default(),
             flash: None,
             last_task_event: None,
+            feed_lost: None,
             redis_port: None,
             watch: Default::default(),
             dispatches: 0,

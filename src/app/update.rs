@@ -194,6 +194,25 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
 
 fn tick(state: &mut State, now: DateTime<Utc>) -> Outcome {
     state.now = now;
+    // Nothing is heard while the feed is lost: silence is not a death. The fleet is shown
+    // unknown; nothing expires and nothing is forgotten until it is back.
+    if state.feed_lost.is_none() {
+        expire(state, now);
+    }
+    super::alerts::judge(state, now);
+    // The clock and every "n s ago" on screen move with the tick.
+    let mut effects = super::lost::look(state, now);
+    effects.extend(super::workers_view::refresh_due(state, now));
+    effects.extend(super::history::due(state, now));
+    Outcome {
+        redraw: true,
+        effects,
+    }
+}
+
+/// Agents and workers silent too long go offline (Celery's rule for workers); workers
+/// offline for long are forgotten. Judged only while the feed is live.
+fn expire(state: &mut State, now: DateTime<Utc>) {
     let forget = state.policy.forget_workers_after;
     let mut went_offline = Vec::new();
     for a in &mut state.agents {
@@ -244,15 +263,6 @@ fn tick(state: &mut State, now: DateTime<Utc>) -> Outcome {
     state
         .workers
         .retain(|_, w| w.online || now - w.last_heartbeat < forget);
-    super::alerts::judge(state, now);
-    // The clock and every "n s ago" on screen move with the tick.
-    let mut effects = super::lost::look(state, now);
-    effects.extend(super::workers_view::refresh_due(state, now));
-    effects.extend(super::history::due(state, now));
-    Outcome {
-        redraw: true,
-        effects,
-    }
 }
 
 fn key_event(state: &mut State, key: KeyEvent) -> Outcome {

@@ -53,7 +53,18 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme, compact: bo
         .iter()
         .filter(|a| a.state == AgentState::Error)
         .count();
-    let summary = Span::styled(format!("{up}/{} up ", state.agents.len()), theme.muted);
+    let summary = match state.feed_lost {
+        // Nothing is heard: up or not is unknown, not zero.
+        Some(t) => Span::styled(
+            format!(
+                "?/{} up · feed lost since {} ",
+                state.agents.len(),
+                super::fmt::clock(t, state.utc)
+            ),
+            theme.level_warn,
+        ),
+        None => Span::styled(format!("{up}/{} up ", state.agents.len()), theme.muted),
+    };
     let mut title = vec![summary];
     if failing > 0 {
         title.push(Span::styled(
@@ -146,6 +157,10 @@ fn tile(f: &mut Frame, rect: Rect, state: &State, theme: &Theme, a: &AgentTile, 
         label = format!("✖ {}", r.c.summary());
         in_state = super::containers::since(state, r);
         st = theme.state_error;
+    } else if let Some(t) = state.feed_lost {
+        label = format!("{} unknown", state_symbol(AgentState::Unknown));
+        in_state = format!("since {}", super::fmt::clock(t, state.utc));
+        st = theme.state_unknown;
     }
     let gap = w
         .saturating_sub(label.chars().count() + in_state.chars().count())

@@ -22,16 +22,27 @@ fn rate(q: &QueueRow) -> String {
 pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let total: u64 = state.queues.iter().map(|q| q.depth).sum();
     let reserved: u64 = state.queues.iter().map(|q| q.reserved).sum();
-    let summary = if reserved > 0 {
-        format!("{total} waiting · {reserved} reserved ")
-    } else {
-        format!("{total} waiting ")
+    let stale = state.queues_stale_since();
+    let summary = match (stale, reserved) {
+        (Some(t), _) => format!(
+            "stale since {}: last seen {total} waiting ",
+            super::fmt::clock(t, state.utc)
+        ),
+        (None, 0) => format!("{total} waiting "),
+        (None, _) => format!("{total} waiting · {reserved} reserved "),
     };
     let b = block(
         state,
         theme,
         Pane::Queues,
-        vec![Span::styled(summary, theme.muted)],
+        vec![Span::styled(
+            summary,
+            if stale.is_some() {
+                theme.level_warn
+            } else {
+                theme.muted
+            },
+        )],
     );
     let inner_w = area.width.saturating_sub(2) as usize;
     let name_w = 11usize.min(inner_w / 3);
@@ -45,11 +56,19 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         let mut cells = vec![
             Cell::from(fit(&q.name, name_w)),
             // Learned from a task-sent event and not sampled yet: its depth is unknown, not 0.
-            Cell::from(if q.sampled() {
-                format!("{:>6}", q.depth)
-            } else {
-                format!("{:>6}", "?")
-            }),
+            // Stale figures are greyed: the last known, not the current.
+            Cell::from(Span::styled(
+                if q.sampled() {
+                    format!("{:>6}", q.depth)
+                } else {
+                    format!("{:>6}", "?")
+                },
+                if stale.is_some() {
+                    theme.muted
+                } else {
+                    ratatui::style::Style::default()
+                },
+            )),
         ];
         if detail {
             cells.push(Cell::from(Span::styled(

@@ -17,11 +17,18 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let block = view_block(
         theme,
         "Workers",
-        format!(
-            "{online} online of {} seen · offline = no heartbeat for 2 × freq · {} detail ",
-            state.workers.len(),
-            state.keymap.hint(Section::Normal, Action::Zoom)
-        ),
+        match state.feed_lost {
+            Some(t) => format!(
+                "feed lost since {}: states unknown until it is back · {} seen ",
+                super::fmt::clock(t, state.utc),
+                state.workers.len()
+            ),
+            None => format!(
+                "{online} online of {} seen · offline = no heartbeat for 2 × freq · {} detail ",
+                state.workers.len(),
+                state.keymap.hint(Section::Normal, Action::Zoom)
+            ),
+        },
     );
     // Narrow, the load and version give way, then the succeeded and retried counts: active,
     // processed and failed are what an operator reads first.
@@ -50,7 +57,9 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     )
     .style(theme.header);
     let rows = state.workers.values().map(|w| {
-        let (label, style) = if w.online {
+        let (label, style) = if state.feed_lost.is_some() {
+            ("?", theme.state_unknown)
+        } else if w.online {
             ("online", theme.state_idle)
         } else {
             ("OFFLINE", theme.state_offline)

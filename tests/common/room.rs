@@ -209,7 +209,7 @@ impl Room {
                 continue;
             }
             // Runs report as they go, through the event channel, as in the real loop.
-            // So do notifications, one task per notifier.
+            // So do notifications, one task per notifier, and the asker's answers.
             if matches!(
                 effect,
                 Effect::Exec { .. }
@@ -217,6 +217,7 @@ impl Room {
                     | Effect::Notify(_)
                     | Effect::DockerLooking(_)
                     | Effect::FollowLogs { .. }
+                    | Effect::AskQueues { .. }
             ) {
                 actions::spawn(effect, self.ctx.clone(), self.tx.clone());
                 continue;

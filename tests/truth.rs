@@ -1,0 +1,86 @@
+//! Issue 27: the truth when things break, against a real redis-server and a real Celery 5.7
+//! worker. A Redis outage is not the death of the fleet: while nothing is heard, the fleet
+//! is unknown, not offline; nothing is logged as a state change; figures are marked stale.
+
+mod common;
+
+use common::Sandbox;
+use common::room::Room;
+use common::servers::{CeleryWorker, RedisServer};
+use ratatui::{Terminal, backend::TestBackend};
+use std::time::Duration;
+
+fn screen(room: &Room) -> String {
+    let theme = chavion_tui::config::theme::load(
+        "dark",
+        std::path::Path::new("/nonexistent"),
+        chavion_tui::config::theme::ColorMode::None,
+    )
+    .unwrap();
+    let mut term = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    term.draw(|f| chavion_tui::ui::draw(f, &room.state, &theme))
+        .unwrap();
+    let buf = term.backend().buffer();
+    (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_outage_leaves_the_fleet_unknown_not_offline() {
+    let sb = Sandbox::new("truth-outage");
+    let mut redis = RedisServer::start();
+    let mut room = Room::start(&redis.url(), "", false);
+    let _worker = CeleryWorker::start(&redis.url(), true, &sb.dir);
+    room.until("the worker online", |s| {
+        s.workers.values().any(|w| w.online)
+    })
+    .await;
+    room.run_for(Duration::from_secs(2)).await;
+    redis.kill();
+    room.until("the feed lost", |s| s.feed_lost.is_some()).await;
+    // Three times the heartbeat's expiry, and more.
+    room.run_for(Duration::from_secs(15)).await;
+    assert!(
+        room.state.workers.values().all(|w| w.online),
+        "unknown, not offline: {:?}",
+        room.state.workers
+    );
+    let said: Vec<String> = room
+        .state
+        .activity
+        .lines
+        .iter()
+        .map(|l| l.message.clone())
+        .collect();
+    assert!(
+        !said.iter().any(|m| m.contains("offline")),
+        "no death recorded: {said:?}"
+    );
+    let shown = screen(&room);
+    assert!(shown.contains("feed lost since"), "{shown}");
+    assert!(shown.contains("stale since"), "{shown}");
+    assert!(shown.contains("? unknown"), "{shown}");
+
+    redis.restart();
+    room.until("the feed back", |s| s.feed_lost.is_none()).await;
+    room.run_for(Duration::from_secs(6)).await;
+    assert!(
+        room.state.workers.values().all(|w| w.online),
+        "the live worker is online on fresh events"
+    );
+    assert!(
+        room.state
+            .activity
+            .lines
+            .iter()
+            .any(|l| l.message.contains("feed back after")),
+        "said once it is back"
+    );
+    assert!(!screen(&room).contains("feed lost since"));
+}
