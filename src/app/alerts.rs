@@ -33,7 +33,7 @@ pub fn judge(state: &mut State, now: DateTime<Utc>) -> bool {
     refresh_ratios(state, now);
     let mut holding: HashMap<(usize, String), String> = HashMap::new();
     for (i, rule) in state.alerts.rules.iter().enumerate() {
-        for (subject, detail) in capped(state, i, conditions(state, rule, now)) {
+        for (subject, detail) in capped(state, i, conditions(state, i, rule, now)) {
             holding.insert((i, subject), detail);
         }
     }
@@ -153,7 +153,12 @@ fn record(state: &mut State, now: DateTime<Utc>, change: Change, alert: &Alert) 
 
 /// The subjects a rule holds for now, each with a word on why.
 // Long, on purpose: one arm per kind of rule.
-fn conditions(state: &State, rule: &Rule, now: DateTime<Utc>) -> Vec<(String, String)> {
+fn conditions(
+    state: &State,
+    index: usize,
+    rule: &Rule,
+    now: DateTime<Utc>,
+) -> Vec<(String, String)> {
     match rule.kind {
         AlertKind::WorkerOffline => state
             .workers
@@ -164,24 +169,7 @@ fn conditions(state: &State, rule: &Rule, now: DateTime<Utc>) -> Vec<(String, St
                 (w.hostname.clone(), format!("no heartbeat for {ago} s"))
             })
             .collect(),
-        AlertKind::FailureRatio => state
-            .alerts
-            .ratios
-            .iter()
-            .filter(|(_, failed, ended)| {
-                *ended >= rule.min_tasks.max(1) && (*failed as f64 / *ended as f64) > rule.threshold
-            })
-            .map(|(name, failed, ended)| {
-                (
-                    name.clone(),
-                    format!(
-                        "{failed} of {ended} failed in {} min ({:.0} %)",
-                        rule.window.num_minutes(),
-                        *failed as f64 * 100.0 / *ended as f64
-                    ),
-                )
-            })
-            .collect(),
+        AlertKind::FailureRatio => failure_ratio(state, index, rule),
         AlertKind::QueueDepth => state
             .queues
             .iter()
@@ -220,6 +208,13 @@ fn conditions(state: &State, rule: &Rule, now: DateTime<Utc>) -> Vec<(String, St
             .collect(),
         AlertKind::EventsStalled => {
             let online = state.workers.values().filter(|w| w.online).count();
+            // Silence is stalled only when there is work: something waits in a queue, or a
+            // dispatch of ours was sent and no worker has said it received it. An idle
+            // platform is quiet, not stalled.
+            let waiting: u64 = state.queues.iter().map(|q| q.depth).sum();
+            if waiting == 0 && state.watch.by_id.is_empty() {
+                return Vec::new();
+            }
             let since = state.last_task_event.or(state.alerts.started);
             match since {
                 Some(at) if state.feed_lost.is_none() && online > 0 && now - at > rule.window => {
@@ -235,6 +230,59 @@ fn conditions(state: &State, rule: &Rule, now: DateTime<Utc>) -> Vec<(String, St
             }
         }
     }
+}
+
+/// A failure ratio resolves below `RESOLVE_AT` of its threshold, not at it: a ratio
+/// hovering at the threshold does not flap.
+pub const RESOLVE_AT: f64 = 0.8;
+
+/// The task names whose failure ratio holds. An alert in force holds until the ratio falls
+/// below `RESOLVE_AT` × threshold (hysteresis), and while fewer than `min_tasks` ended in the
+/// window it stays as it is: too small a sample judges nothing, neither way.
+fn failure_ratio(state: &State, index: usize, rule: &Rule) -> Vec<(String, String)> {
+    let in_force = |name: &str| {
+        state
+            .alerts
+            .active
+            .keys()
+            .any(|(r, s)| *r == index && s == name)
+    };
+    let enough = rule.min_tasks.max(1);
+    let mut holding: Vec<(String, String)> = state
+        .alerts
+        .ratios
+        .iter()
+        .filter(|(name, failed, ended)| {
+            let ratio = *failed as f64 / (*ended).max(1) as f64;
+            match (in_force(name), *ended >= enough) {
+                (false, judged) => judged && ratio > rule.threshold,
+                (true, false) => true,
+                (true, true) => ratio > rule.threshold * RESOLVE_AT,
+            }
+        })
+        .map(|(name, failed, ended)| {
+            let words = if *ended >= enough {
+                format!(
+                    "{failed} of {ended} failed in {} min ({:.0} %)",
+                    rule.window.num_minutes(),
+                    *failed as f64 * 100.0 / *ended as f64
+                )
+            } else {
+                format!("{ended} ended in the window: too few to judge, kept as it was")
+            };
+            (name.clone(), words)
+        })
+        .collect();
+    // In force, and nothing of it ended in the window at all: not judged either.
+    for ((r, subject), alert) in &state.alerts.active {
+        if *r == index
+            && subject != FOLDED
+            && !state.alerts.ratios.iter().any(|(n, _, _)| n == subject)
+        {
+            holding.push((subject.clone(), alert.detail.clone()));
+        }
+    }
+    holding
 }
 
 /// Counts, per task name, the tasks that ended in the failure-ratio rules' widest window:

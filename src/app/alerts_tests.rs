@@ -149,9 +149,35 @@ fn the_failure_ratio_is_per_task_name_over_its_window_once_enough_ended() {
     assert_eq!(firing(&s), [("task failure ratio".into(), "deploy".into())]);
     let a = s.alerts.firing()[0].detail.clone();
     assert_eq!(a, "5 of 20 failed in 10 min (25 %)");
-    // Out of the window, the ratio resolves.
+    // Out of the window there is nothing to judge: it stays as it was, never resolved by
+    // too small a sample.
     at(&mut s, 10 + 601);
-    assert!(firing(&s).is_empty());
+    assert_eq!(firing(&s), [("task failure ratio".into(), "deploy".into())]);
+    // Hovering just under the threshold (4.5 % of 5 %) is not enough to resolve: the
+    // ratio must fall below 80 % of it. 1 failure and 21 successes: 4.5 %.
+    end(&mut s, "c0", "deploy", TaskEventKind::Failed, 612);
+    for i in 0..21 {
+        end(
+            &mut s,
+            &format!("c{}", i + 1),
+            "deploy",
+            TaskEventKind::Succeeded,
+            612,
+        );
+    }
+    at(&mut s, 620);
+    assert_eq!(firing(&s), [("task failure ratio".into(), "deploy".into())]);
+    for i in 0..10 {
+        end(
+            &mut s,
+            &format!("d{i}"),
+            "deploy",
+            TaskEventKind::Succeeded,
+            621,
+        );
+    }
+    at(&mut s, 630);
+    assert!(firing(&s).is_empty(), "1 of 32 (3 %): resolved");
 }
 
 #[test]
@@ -172,9 +198,30 @@ fn a_backlog_and_stalled_task_events_each_fire_after_their_for() {
     assert_eq!(s.alerts.active.len(), 1, "pending for 20 min");
     at(&mut s, 1 + 1200);
     assert_eq!(firing(&s), [("queue backlog".into(), "thinking".into())]);
-    // Task events stop while a worker is online: stalled after the 2 min window.
+    // Task events stop while a worker is online and nothing waits: an idle platform is
+    // quiet, not stalled.
     let mut s = state();
     heartbeat(&mut s, "w@h", 0);
+    at(&mut s, 1);
+    for t in (30..=300).step_by(30) {
+        heartbeat(&mut s, "w@h", t);
+        at(&mut s, t);
+    }
+    assert!(firing(&s).is_empty(), "idle is not stalled");
+    // The same silence with work waiting: stalled after the 2 min window.
+    let mut s = state();
+    heartbeat(&mut s, "w@h", 0);
+    update(
+        &mut s,
+        Event::Feed {
+            at: t0(),
+            item: Box::new(FeedItem::Queues(vec![QueueSample {
+                queue: "thinking".into(),
+                depth: 3,
+                reserved: 0,
+            }])),
+        },
+    );
     at(&mut s, 1);
     for t in (30..=150).step_by(30) {
         heartbeat(&mut s, "w@h", t);
