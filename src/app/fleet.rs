@@ -103,6 +103,8 @@ pub fn agent_report(state: &mut State, at: DateTime<Utc>, r: AgentReport) {
                 task: None,
                 detail: None,
                 last_heartbeat: None,
+                ended: Default::default(),
+                last_failure: None,
             });
             log(
                 state,
@@ -473,6 +475,9 @@ pub fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
     }
     if let Some(i) = agent {
         let tile = &mut state.agents[i];
+        if matches!(t.kind, TaskEventKind::Succeeded | TaskEventKind::Failed) {
+            tile.ended(at, t.kind == TaskEventKind::Failed);
+        }
         match t.kind {
             TaskEventKind::Started => {
                 set_state(tile, at, AgentState::Busy);
@@ -484,8 +489,16 @@ pub fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
                 set_state(tile, at, AgentState::Idle);
                 tile.task = None;
             }
+            // One failure is a fact ("last task failed 3m ago"), not a state: the agent is
+            // failing only when most of its recent tasks fail.
             TaskEventKind::Failed if tile.task.as_deref() == Some(&label) => {
-                set_state(tile, at, AgentState::Error);
+                let now = if tile.failing(at) {
+                    AgentState::Error
+                } else {
+                    AgentState::Idle
+                };
+                set_state(tile, at, now);
+                tile.task = None;
                 tile.detail = exception.clone();
             }
             _ => {}

@@ -35,6 +35,41 @@ pub struct AgentTile {
     pub task: Option<String>,
     pub detail: Option<String>,
     pub last_heartbeat: Option<DateTime<Utc>>,
+    /// Its tasks that ended lately, (when, failed), newest last, at most `ENDED_KEPT`:
+    /// "failing" is a rate over a window, not the last event.
+    pub ended: VecDeque<(DateTime<Utc>, bool)>,
+    /// When its last task failed: a fact to show, not a state.
+    pub last_failure: Option<DateTime<Utc>>,
+}
+
+/// Ended tasks kept per agent for its failure rate.
+pub const ENDED_KEPT: usize = 50;
+/// An agent is failing when, over the last `FAILING_WINDOW`, at least `FAILING_MIN` of its
+/// tasks ended and more than half of them failed.
+pub const FAILING_WINDOW: Duration = Duration::minutes(5);
+pub const FAILING_MIN: usize = 3;
+
+impl AgentTile {
+    /// Notes a task of its that ended.
+    pub fn ended(&mut self, at: DateTime<Utc>, failed: bool) {
+        if self.ended.len() >= ENDED_KEPT {
+            self.ended.pop_front();
+        }
+        self.ended.push_back((at, failed));
+        if failed {
+            self.last_failure = Some(at);
+        }
+    }
+
+    /// More than half of at least `FAILING_MIN` tasks failed within `FAILING_WINDOW`.
+    pub fn failing(&self, now: DateTime<Utc>) -> bool {
+        let recent = self
+            .ended
+            .iter()
+            .filter(|(t, _)| now - *t <= FAILING_WINDOW);
+        let (n, failed) = recent.fold((0, 0), |(n, f), (_, x)| (n + 1, f + *x as usize));
+        n >= FAILING_MIN && failed * 2 > n
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -349,6 +384,8 @@ impl State {
                 task: None,
                 detail: None,
                 last_heartbeat: None,
+                ended: VecDeque::new(),
+                last_failure: None,
             })
             .collect::<Vec<_>>();
         let mut queues: Vec<QueueRow> = Vec::new();

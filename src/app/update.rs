@@ -213,6 +213,17 @@ fn tick(state: &mut State, now: DateTime<Utc>) -> Outcome {
 /// Agents and workers silent too long go offline (Celery's rule for workers); workers
 /// offline for long are forgotten. Judged only while the feed is live.
 fn expire(state: &mut State, now: DateTime<Utc>) {
+    // Failing is a rate over a window: once the window holds no such rate, it is over.
+    for a in &mut state.agents {
+        if a.state == AgentState::Error
+            && a.last_failure.is_some()
+            && a.task.is_none()
+            && !a.failing(now)
+        {
+            a.state = AgentState::Idle;
+            a.since = now;
+        }
+    }
     let forget = state.policy.forget_workers_after;
     let mut went_offline = Vec::new();
     for a in &mut state.agents {

@@ -325,7 +325,9 @@ fn task_lifecycle_drives_the_agent_tile_and_the_task_store() {
         &mut s,
         feed(t0(), task(TaskEventKind::Failed, "u-1", host, failed)),
     );
-    assert_eq!(s.agents[3].state, AgentState::Error);
+    // One failure is a fact, not a state: idle, its last failure noted.
+    assert_eq!(s.agents[3].state, AgentState::Idle);
+    assert_eq!(s.agents[3].last_failure, Some(t0()));
     assert_eq!(s.agents[3].detail.as_deref(), Some("RuntimeError('boom')"));
     assert_eq!(last_line(&s).level, Level::Error);
     // A late "started" from another batch must not resurrect a finished task.
@@ -1832,4 +1834,49 @@ fn timeline_saves_from_the_time_said_to_now_and_refuses_nonsense() {
     );
     assert!(run(&mut s, "timeline yesterday").is_empty());
     assert!(s.flash.as_ref().unwrap().text.contains("expected HH:MM"));
+}
+
+#[test]
+fn an_agent_is_failing_when_most_of_its_recent_tasks_fail_not_after_one() {
+    let mut s = state();
+    let host = "executing@vm";
+    let run = |s: &mut State, id: &str, secs: i64, fail: bool| {
+        let at = t0() + chrono::Duration::seconds(secs);
+        update(
+            s,
+            feed(
+                at,
+                task(TaskEventKind::Started, id, host, TaskFields::default()),
+            ),
+        );
+        let end = if fail {
+            TaskEventKind::Failed
+        } else {
+            TaskEventKind::Succeeded
+        };
+        update(s, feed(at, task(end, id, host, TaskFields::default())));
+    };
+    run(&mut s, "a", 0, true);
+    assert_eq!(s.agents[3].state, AgentState::Idle);
+    run(&mut s, "b", 1, false);
+    run(&mut s, "c", 2, false);
+    run(&mut s, "d", 3, true);
+    assert_eq!(
+        s.agents[3].state,
+        AgentState::Idle,
+        "2 of 4: not more than half"
+    );
+    run(&mut s, "e", 4, true);
+    assert_eq!(
+        s.agents[3].state,
+        AgentState::Error,
+        "3 of 5 failed: failing"
+    );
+    // Five minutes on, the rate has no tasks behind it: not failing any more.
+    update(
+        &mut s,
+        Event::Tick(t0() + chrono::Duration::seconds(4 + 301)),
+    );
+    assert_eq!(s.agents[3].state, AgentState::Idle);
+    assert!(s.agents[3].last_failure.is_some(), "the fact stays");
 }

@@ -204,10 +204,18 @@ fn tile(f: &mut Frame, rect: Rect, state: &State, theme: &Theme, a: &AgentTile, 
             },
         )));
     } else if inner.height > 3 {
-        lines.push(Line::from(Span::styled(
-            fit(a.detail.as_deref().unwrap_or(""), w),
-            theme.muted,
-        )));
+        // A failure is said as a fact while the agent is not failing.
+        let (text, style) = match a.last_failure {
+            Some(t) if a.state != AgentState::Error => (
+                format!(
+                    "last task failed {} ago",
+                    duration((state.now - t).num_seconds())
+                ),
+                theme.level_warn,
+            ),
+            _ => (a.detail.clone().unwrap_or_default(), theme.muted),
+        };
+        lines.push(Line::from(Span::styled(fit(&text, w), style)));
     }
     if inner.height > 4 {
         lines.push(Line::from(Span::styled(fit(&a.role, w), theme.muted)));
