@@ -84,3 +84,36 @@ async fn a_redis_outage_leaves_the_fleet_unknown_not_offline() {
     );
     assert!(!screen(&room).contains("feed lost since"));
 }
+
+/// A broker URL that could never carry a dispatch is refused before anything starts, from
+/// the command line and from the config, in words: nothing piles up in the outbox.
+#[test]
+fn a_broker_url_that_could_never_deliver_is_refused_before_start() {
+    let sb = Sandbox::new("truth-broker");
+    for (url, words) in [
+        ("rediss://127.0.0.1:6379/0#insecure", "#insecure"),
+        ("redis://127.0.0.1:6379/99", "db 99"),
+        ("redis://127.0.0.1:6379/zero", "not a number"),
+    ] {
+        let out = sb.cmd(&["--redis", url, "status"]);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{url}: {said}");
+        assert!(
+            said.contains(words) && said.contains("not starting"),
+            "{url}: {said}"
+        );
+        assert!(out.stdout.is_empty(), "nothing checked: {out:?}");
+        let config = sb.path("config/chavion-tui/config.toml");
+        std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+        std::fs::write(&config, format!("[redis]\nurl = \"{url}\"\n")).unwrap();
+        let check = sb.cmd(&["config", "check"]);
+        assert!(!check.status.success(), "{url}");
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&check.stdout),
+            String::from_utf8_lossy(&check.stderr)
+        );
+        assert!(said.contains(words), "{url}: {said}");
+        std::fs::remove_file(&config).unwrap();
+    }
+}

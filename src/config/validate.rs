@@ -364,13 +364,8 @@ fn validate_platform(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, 
                 crate::sanitize::redact_url(url.get_ref())
             ),
         );
-    } else if url.get_ref().starts_with("rediss://") && url.get_ref().contains("#insecure") {
-        err(
-            url.span(),
-            "redis.url asks (#insecure) to skip the certificate check, which is never done; \
-             set redis.ca_file to trust a private CA"
-                .into(),
-        );
+    } else if let Some(why) = db_or_tls_problem(url.get_ref()) {
+        err(url.span(), format!("redis.url {why}"));
     } else if !cfg.redis.master_name.get_ref().is_empty() {
         err(
             cfg.redis.master_name.span(),
@@ -742,9 +737,41 @@ pub fn redis_url_problem(url: &str) -> Option<String> {
         return None;
     }
     match crate::redis_url::host_port(url) {
-        Some((host, _)) if !host.is_empty() => None,
+        Some((host, _)) if !host.is_empty() => db_or_tls_problem(url),
         _ => Some(format!(
             "`{shown}` names no host:port, like redis://127.0.0.1:6379/0"
+        )),
+    }
+}
+
+/// Redis's databases, by default (its `databases` setting).
+const REDIS_DATABASES: u32 = 16;
+
+/// A URL that could never carry a dispatch: a db Redis does not have, or a TLS URL that asks
+/// to skip the certificate check. Refused before anything starts, rather than filling the
+/// outbox with rows that can never go.
+fn db_or_tls_problem(url: &str) -> Option<String> {
+    let shown = crate::sanitize::redact_url(url);
+    if url.starts_with("rediss://") && url.contains("#insecure") {
+        return Some(format!(
+            "`{shown}` asks (#insecure) to skip the certificate check, which is never done; set redis.ca_file to trust a private CA"
+        ));
+    }
+    let path = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .map_or("", |(_, p)| p);
+    let db = path.split(['?', '#', ';']).next().unwrap_or("");
+    match db.parse::<u32>() {
+        _ if db.is_empty() => None,
+        Ok(n) if n < REDIS_DATABASES => None,
+        Ok(n) => Some(format!(
+            "`{shown}` names db {n}, but Redis has dbs 0 to {} (its `databases` setting): nothing could ever be delivered there",
+            REDIS_DATABASES - 1
+        )),
+        Err(_) => Some(format!(
+            "`{shown}` names db `{}`, which is not a number",
+            crate::sanitize::clean(db, 20)
         )),
     }
 }
