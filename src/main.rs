@@ -95,7 +95,8 @@ enum Command {
         timeout: u64,
     },
     /// Check every probe, feed link and queue once, without a TUI (for cron, Nagios, CI).
-    /// Exits 0 all well, 1 degraded, 2 when a required target is down.
+    /// Exits 0 all well, 1 degraded, 2 when a required target is down, 3 when it could not
+    /// judge (a config error, a bad flag, --demo).
     Status {
         /// JSON with a documented schema (docs/OPERATIONS.md).
         #[arg(long)]
@@ -449,19 +450,7 @@ fn main() -> ExitCode {
                 rt.block_on(cli::dispatch(&settings, &draft, gate(&cli), wait))
             })
         }
-        Some(Command::Status {
-            json,
-            all_contexts: true,
-        }) => match load_every(&cli) {
-            Ok((_, all)) => match runtime() {
-                Ok(rt) => rt.block_on(cli::status_all(&all, *json)),
-                Err(code) => code,
-            },
-            Err(code) => code,
-        },
-        Some(Command::Status { json, .. }) => with_settings(&cli, |settings, rt| {
-            rt.block_on(cli::status(&settings, *json))
-        }),
+        Some(Command::Status { json, all_contexts }) => status(&cli, *json, *all_contexts),
         Some(Command::Exec { runbook, host, yes }) => with_settings(&cli, |settings, rt| {
             rt.block_on(cli::exec(
                 &settings,
@@ -783,6 +772,53 @@ fn refused(diags: &[config::Diagnostic]) {
         eprintln!(
             "chavion-tui: not starting; fix the config (check it with `chavion-tui config check`)"
         );
+    }
+}
+
+/// `status`, the check cron and Nagios read. Whatever stops it judging (a config error, a
+/// bad flag, `--demo`, which has no platform to check) is exit 3, "unknown", as Nagios reads
+/// it, never a verdict; under `--json` an error object goes to stdout, so
+/// `status --json > status.json || notify-ops` has something to say.
+fn status(cli: &Cli, json: bool, all_contexts: bool) -> ExitCode {
+    let unknown = |why: String| {
+        if json {
+            let error = serde_json::json!({
+                "schema": chavion_tui::app::status::SCHEMA,
+                "status": "unknown",
+                "exit_code": 3,
+                "error": why,
+            });
+            println!("{}", chavion_tui::sanitize::json_pretty(&error));
+        } else {
+            eprintln!("chavion-tui: status could not judge: {why}");
+        }
+        ExitCode::from(3)
+    };
+    if cli.demo {
+        return unknown(
+            "the demo has no platform to check; drop --demo to check the real one".into(),
+        );
+    }
+    let paths = Paths::resolve(cli.config.clone());
+    let all = match config::load_all(&paths, &overridden(cli)) {
+        Ok(all) => all,
+        Err(diags) => {
+            let words: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
+            return unknown(words.join("; "));
+        }
+    };
+    let _log = logging::init(&paths.log_file);
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(_) => return unknown("the runtime could not start".into()),
+    };
+    if all_contexts {
+        return rt.block_on(cli::status_all(&all, json));
+    }
+    let chosen = cli.context.as_deref().unwrap_or(config::contexts::DEFAULT);
+    match all.iter().find(|s| s.context.name == chosen) {
+        Some(settings) => rt.block_on(cli::status(settings, json)),
+        None => unknown(format!("no context named {chosen}")),
     }
 }
 

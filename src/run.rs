@@ -254,7 +254,8 @@ pub async fn run(all: Vec<Settings>, active: usize, mut opts: Options) -> std::i
                 drained += 1;
             }
         }
-        if houses.len() > 1 && overview_at.elapsed() >= Duration::from_secs(1) {
+        // With one context too: `:fleet` lists it (`default`) rather than waiting for others.
+        if overview_at.elapsed() >= Duration::from_secs(1) {
             overview_at = Instant::now();
             let rows = overview(&mut houses);
             dirty |= update(&mut houses[on].state, Event::Contexts(rows)).redraw;

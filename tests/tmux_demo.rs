@@ -231,3 +231,19 @@ fn the_demo_has_containers_and_refuses_to_restart_them() {
     let after = tmux.wait_for("the program to exit", common::exited);
     assert!(after.contains("EXIT=0"), "{after}");
 }
+
+/// `:fleet` with no contexts configured lists the one there is, `default`, instead of
+/// waiting for ever (issue 27).
+#[test]
+fn the_fleet_overview_lists_default_when_there_are_no_contexts() {
+    let sb = Sandbox::new("demo-fleet");
+    let (tmux, _) = run_in_tmux("demo-fleet", &sb, 120, 30, "--demo");
+    tmux.wait_for("every pane alive", alive);
+    tmux.send(&[":"]);
+    tmux.send(&["fleet"]);
+    tmux.send(&["Enter"]);
+    let shown = tmux.wait_for("the default context listed", |s| {
+        s.lines().any(|l| l.contains("default")) && !s.contains("summing up the contexts")
+    });
+    assert!(!shown.contains("summing up"), "{shown}");
+}

@@ -95,7 +95,7 @@ fn a_broker_url_that_could_never_deliver_is_refused_before_start() {
         ("redis://127.0.0.1:6379/99", "db 99"),
         ("redis://127.0.0.1:6379/zero", "not a number"),
     ] {
-        let out = sb.cmd(&["--redis", url, "status"]);
+        let out = sb.cmd(&["--redis", url, "audit"]);
         let said = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{url}: {said}");
         assert!(
@@ -116,4 +116,33 @@ fn a_broker_url_that_could_never_deliver_is_refused_before_start() {
         assert!(said.contains(words), "{url}: {said}");
         std::fs::remove_file(&config).unwrap();
     }
+}
+
+/// `status` that cannot judge (a missing config file, an unknown theme, `--demo`) exits 3,
+/// "unknown", as Nagios reads it, and under `--json` prints an error object, so a cron line
+/// `status --json > status.json || notify-ops` never pages with an empty file.
+#[test]
+fn status_that_cannot_judge_says_unknown_with_exit_3_and_json() {
+    let sb = Sandbox::new("truth-status");
+    let cases: [&[&str]; 3] = [
+        &["--config", "/nonexistent/config.toml", "status", "--json"],
+        &["--theme", "nosuch", "status", "--json"],
+        &["--demo", "status", "--json"],
+    ];
+    for args in cases {
+        let out = sb.cmd(args);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {out:?}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out:?}"));
+        assert_eq!(doc["status"], "unknown", "{doc}");
+        assert_eq!(doc["exit_code"], 3);
+        assert!(
+            doc["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{doc}"
+        );
+    }
+    let out = sb.cmd(&["--theme", "nosuch", "status"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("could not judge"));
 }

@@ -13,6 +13,9 @@ use crate::event::LinkHealth;
 use crate::feeds::exposure::Finding;
 use crate::feeds::model::QueueSample;
 
+/// The JSON's schema name: what a reader of `status --json` can rely on.
+pub const SCHEMA: &str = "chavion-tui/status/1";
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StatusReport {
     pub schema: &'static str,
@@ -228,7 +231,7 @@ impl StatusReport {
             Severity::Alarm => 2,
         };
         StatusReport {
-            schema: "chavion-tui/status/1",
+            schema: SCHEMA,
             status: ["ok", "degraded", "critical"][exit_code as usize],
             exit_code,
             checked_at: at.to_rfc3339(),
