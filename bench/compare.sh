@@ -31,8 +31,12 @@ if [ ! -x "$VENV/bin/celery" ] || ! "$VENV/bin/pip" show flower 2>/dev/null | gr
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check flower==2.2.0 celery==5.7.0 kombu==5.7.0 redis==8.1.0 packaging
 fi
-cargo build --release --locked --bins -q
-TUI=$PWD/target/release/chavion-tui
+# TUI=path/to/another/chavion-tui measures another build (an older one, for a baseline taken
+# in the same conditions); otherwise this checkout's release build.
+if [ -z "${TUI:-}" ]; then
+  cargo build --release --locked --bins -q
+  TUI=$PWD/target/release/chavion-tui
+fi
 LOADGEN=$PWD/target/release/chavion-loadgen
 H="$WORK/home"; mkdir -p "$H/config/chavion-tui"
 TUI_ENV="env HOME=$H XDG_CONFIG_HOME=$H/config XDG_DATA_HOME=$H/data XDG_STATE_HOME=$H/state TERM=xterm-256color"

@@ -105,26 +105,7 @@ fn benches(c: &mut Criterion) {
     // The worst a hostile publisher can make it (issue 26): every label cap reached, every
     // value at its longest (cut at 64 characters), failures under as many exceptions.
     let mut worst = busy_room();
-    let long = "x".repeat(200);
-    for i in 0..3_000 {
-        let (name, host) = (format!("{long}.task{i}"), format!("w@{long}{}", i % 7));
-        for kind in [
-            TaskEventKind::Received,
-            TaskEventKind::Failed,
-            TaskEventKind::Succeeded,
-        ] {
-            worst.tally.count(
-                kind,
-                Labels {
-                    name: Some(&name),
-                    hostname: &host,
-                    queue: Some(&long),
-                    exception: Some(&format!("E{i}{long}('x')")),
-                    runtime: Some(0.2),
-                },
-            );
-        }
-    }
+    worst.tally.fill_to_the_caps();
     let worst_text = chavion_tui::metrics::render(&worst);
     println!(
         "worst case at the caps: {} bytes, {} samples",

@@ -199,22 +199,10 @@ fn restore(rt: &tokio::runtime::Runtime, settings: &config::Settings) {
     let workers: Vec<HistoryRow> = (0..200)
         .map(|i| {
             let w = Worker {
-                hostname: format!("w{i}@bench"),
-                agent: None,
-                online: true,
-                last_heartbeat: now,
-                freq: 2.0,
-                active: 0,
                 processed: 10,
                 loadavg: [0.1; 3],
                 sw_ver: Some("5.7.0".into()),
-                queues: None,
-                succeeded: 0,
-                failed: 0,
-                retried: 0,
-                asked: 0,
-                asked_at: None,
-                restored: false,
+                ..Worker::new(format!("w{i}@bench"), None, true, now, 2.0)
             };
             HistoryRow {
                 key: w.hostname.clone(),

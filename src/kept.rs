@@ -39,6 +39,36 @@ pub struct Worker {
     pub restored: bool,
 }
 
+impl Worker {
+    /// A worker first heard from at `at`, with nothing counted yet.
+    pub fn new(
+        hostname: String,
+        agent: Option<usize>,
+        online: bool,
+        at: DateTime<Utc>,
+        freq: f64,
+    ) -> Worker {
+        Worker {
+            hostname,
+            agent,
+            online,
+            last_heartbeat: at,
+            freq,
+            active: 0,
+            processed: 0,
+            loadavg: [0.0; 3],
+            sw_ver: None,
+            queues: None,
+            succeeded: 0,
+            failed: 0,
+            retried: 0,
+            asked: 0,
+            asked_at: None,
+            restored: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Task {
     pub uuid: String,

@@ -254,8 +254,11 @@ pub async fn run(all: Vec<Settings>, active: usize, mut opts: Options) -> std::i
                 drained += 1;
             }
         }
-        // With one context too: `:fleet` lists it (`default`) rather than waiting for others.
-        if overview_at.elapsed() >= Duration::from_secs(1) {
+        // With one context, only while the overview is on screen (it lists `default`);
+        // with several, always: their sparklines need every second.
+        let wanted =
+            houses.len() > 1 || houses[on].state.ui.view == crate::app::state::View::Contexts;
+        if wanted && overview_at.elapsed() >= Duration::from_secs(1) {
             overview_at = Instant::now();
             let rows = overview(&mut houses);
             dirty |= update(&mut houses[on].state, Event::Contexts(rows)).redraw;

@@ -44,6 +44,20 @@ fn heartbeat(s: &mut State, host: &str, secs: i64) {
     );
 }
 
+fn queue_depth(s: &mut State, queue: &str, depth: u64) {
+    update(
+        s,
+        Event::Feed {
+            at: t0(),
+            item: Box::new(FeedItem::Queues(vec![QueueSample {
+                queue: queue.into(),
+                depth,
+                reserved: 0,
+            }])),
+        },
+    );
+}
+
 fn firing(s: &State) -> Vec<(String, String)> {
     s.alerts
         .firing()
@@ -183,17 +197,7 @@ fn the_failure_ratio_is_per_task_name_over_its_window_once_enough_ended() {
 #[test]
 fn a_backlog_and_stalled_task_events_each_fire_after_their_for() {
     let mut s = state();
-    update(
-        &mut s,
-        Event::Feed {
-            at: t0(),
-            item: Box::new(FeedItem::Queues(vec![QueueSample {
-                queue: "thinking".into(),
-                depth: 150,
-                reserved: 0,
-            }])),
-        },
-    );
+    queue_depth(&mut s, "thinking", 150);
     at(&mut s, 1);
     assert_eq!(s.alerts.active.len(), 1, "pending for 20 min");
     at(&mut s, 1 + 1200);
@@ -211,17 +215,7 @@ fn a_backlog_and_stalled_task_events_each_fire_after_their_for() {
     // The same silence with work waiting: stalled after the 2 min window.
     let mut s = state();
     heartbeat(&mut s, "w@h", 0);
-    update(
-        &mut s,
-        Event::Feed {
-            at: t0(),
-            item: Box::new(FeedItem::Queues(vec![QueueSample {
-                queue: "thinking".into(),
-                depth: 3,
-                reserved: 0,
-            }])),
-        },
-    );
+    queue_depth(&mut s, "thinking", 3);
     at(&mut s, 1);
     for t in (30..=150).step_by(30) {
         heartbeat(&mut s, "w@h", t);

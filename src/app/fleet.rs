@@ -264,24 +264,7 @@ pub fn worker_event(state: &mut State, at: DateTime<Utc>, w: WorkerEvent) {
     let entry = state
         .workers
         .entry(w.hostname.clone())
-        .or_insert_with(|| Worker {
-            hostname: w.hostname.clone(),
-            agent,
-            online,
-            last_heartbeat: at,
-            freq: w.freq,
-            active: 0,
-            processed: 0,
-            loadavg: [0.0; 3],
-            sw_ver: None,
-            queues: None,
-            asked: 0,
-            asked_at: None,
-            succeeded: 0,
-            failed: 0,
-            retried: 0,
-            restored: false,
-        });
+        .or_insert_with(|| Worker::new(w.hostname.clone(), agent, online, at, w.freq));
     entry.online = online;
     entry.restored = false;
     entry.last_heartbeat = at;

@@ -160,6 +160,35 @@ pub fn label_value(value: &str) -> String {
     format!("{head}…{:08x}", crc32fast::hash(value.as_bytes()))
 }
 
+impl Tally {
+    /// The worst a hostile publisher can make it: three times as many task names as the cap,
+    /// every label far past its length, failures under as many exception types. For the
+    /// tests and the benchmark of the exposition at the caps.
+    pub fn fill_to_the_caps(&mut self) {
+        let long = "x".repeat(500);
+        for i in 0..MAX_NAMES * 3 {
+            let (name, host) = (format!("{long}.task{i}"), format!("w@{long}{}", i % 7));
+            let exception = format!("E{i}{long}('x')");
+            for kind in [
+                TaskEventKind::Received,
+                TaskEventKind::Failed,
+                TaskEventKind::Succeeded,
+            ] {
+                self.count(
+                    kind,
+                    Labels {
+                        name: Some(&name),
+                        hostname: &host,
+                        queue: Some(&long),
+                        exception: Some(&exception),
+                        runtime: Some(0.1),
+                    },
+                );
+            }
+        }
+    }
+}
+
 /// The host part of Celery's `name@host` (what celery-exporter labels `hostname`, so the
 /// community dashboards work unchanged).
 pub fn host_of(hostname: &str) -> &str {

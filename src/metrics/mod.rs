@@ -439,7 +439,7 @@ impl prometheus_client::collector::Collector for Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::tally::{Labels, MAX_NAMES, MAX_SERIES};
+    use crate::app::tally::MAX_SERIES;
     use crate::kept::Worker;
 
     /// The worst a hostile publisher can make a scrape: every label at its cap and its
@@ -451,49 +451,16 @@ mod tests {
                 .unwrap();
         let mut state = State::new(&crate::config::Config::default(), km, chrono::Utc::now());
         state.tally.on = true;
+        state.tally.fill_to_the_caps();
         let long = "x".repeat(500);
-        for i in 0..MAX_NAMES * 3 {
-            let name = format!("{long}.task{i}");
-            let host = format!("w@{long}{}", i % 7);
-            for kind in [
-                TaskEventKind::Received,
-                TaskEventKind::Failed,
-                TaskEventKind::Succeeded,
-            ] {
-                state.tally.count(
-                    kind,
-                    Labels {
-                        name: Some(&name),
-                        hostname: &host,
-                        queue: Some(&long),
-                        exception: Some(&format!("E{i}{long}('x')")),
-                        runtime: Some(0.1),
-                    },
-                );
-            }
-        }
         assert_eq!(state.tally.series.len(), MAX_SERIES);
         for i in 0..3_000 {
             let hostname = format!("fake{i}@{long}{i}");
             state.workers.insert(
                 hostname.clone(),
                 Worker {
-                    hostname,
-                    agent: None,
-                    online: true,
-                    last_heartbeat: chrono::Utc::now(),
-                    freq: 2.0,
                     active: 1,
-                    processed: 0,
-                    loadavg: [0.0; 3],
-                    sw_ver: None,
-                    queues: None,
-                    asked: 0,
-                    asked_at: None,
-                    succeeded: 0,
-                    failed: 0,
-                    retried: 0,
-                    restored: false,
+                    ..Worker::new(hostname, None, true, chrono::Utc::now(), 2.0)
                 },
             );
         }

@@ -19,11 +19,15 @@ fn rate(q: &QueueRow) -> String {
     }
 }
 
-pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+/// The pane's title: what waits, or, while the figures are stale, since when.
+fn summary<'a>(
+    state: &State,
+    theme: &Theme,
+    stale: Option<chrono::DateTime<chrono::Utc>>,
+) -> Span<'a> {
     let total: u64 = state.queues.iter().map(|q| q.depth).sum();
     let reserved: u64 = state.queues.iter().map(|q| q.reserved).sum();
-    let stale = state.queues_stale_since();
-    let summary = match (stale, reserved) {
+    let text = match (stale, reserved) {
         (Some(t), _) => format!(
             "stale since {}: last seen {total} waiting ",
             super::fmt::clock(t, state.utc)
@@ -31,18 +35,21 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         (None, 0) => format!("{total} waiting "),
         (None, _) => format!("{total} waiting · {reserved} reserved "),
     };
+    let style = if stale.is_some() {
+        theme.level_warn
+    } else {
+        theme.muted
+    };
+    Span::styled(text, style)
+}
+
+pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let stale = state.queues_stale_since();
     let b = block(
         state,
         theme,
         Pane::Queues,
-        vec![Span::styled(
-            summary,
-            if stale.is_some() {
-                theme.level_warn
-            } else {
-                theme.muted
-            },
-        )],
+        vec![summary(state, theme, stale)],
     );
     let inner_w = area.width.saturating_sub(2) as usize;
     let name_w = 11usize.min(inner_w / 3);
