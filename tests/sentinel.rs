@@ -211,9 +211,16 @@ fn a_sentinel_url_without_a_master_name_is_refused_before_anything_starts() {
         "[redis]\nurl = \"sentinel://:s3cret@127.0.0.1:1;sentinel://127.0.0.1:2\"\n",
     )
     .unwrap();
+    // `status` could not judge: 3, with the reason in its JSON.
     let out = sb.cmd(&["status", "--json"]);
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(said.contains("redis.master_name"), "{said}");
     assert!(!said.contains("s3cret"), "{said}");
+    let out = sb.cmd(&["audit"]);
+    assert_eq!(out.status.code(), Some(2), "refused before anything starts: {out:?}");
 }

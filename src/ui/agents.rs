@@ -158,8 +158,9 @@ fn tile(f: &mut Frame, rect: Rect, state: &State, theme: &Theme, a: &AgentTile, 
         in_state = super::containers::since(state, r);
         st = theme.state_error;
     } else if let Some(t) = state.feed_lost {
+        // How long nothing has been heard; the title says since when.
         label = format!("{} unknown", state_symbol(AgentState::Unknown));
-        in_state = format!("since {}", super::fmt::clock(t, state.utc));
+        in_state = duration((state.now - t).num_seconds());
         st = theme.state_unknown;
     }
     let gap = w

@@ -29,7 +29,7 @@ fn summary<'a>(
     let reserved: u64 = state.queues.iter().map(|q| q.reserved).sum();
     let text = match (stale, reserved) {
         (Some(t), _) => format!(
-            "stale since {}: last seen {total} waiting ",
+            "stale since {} · {total} waiting ",
             super::fmt::clock(t, state.utc)
         ),
         (None, 0) => format!("{total} waiting "),
