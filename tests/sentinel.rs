@@ -222,5 +222,9 @@ fn a_sentinel_url_without_a_master_name_is_refused_before_anything_starts() {
     assert!(said.contains("redis.master_name"), "{said}");
     assert!(!said.contains("s3cret"), "{said}");
     let out = sb.cmd(&["audit"]);
-    assert_eq!(out.status.code(), Some(2), "refused before anything starts: {out:?}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "refused before anything starts: {out:?}"
+    );
 }

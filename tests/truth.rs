@@ -146,3 +146,26 @@ fn status_that_cannot_judge_says_unknown_with_exit_3_and_json() {
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("could not judge"));
 }
+
+/// `queue purge` of a queue no agent consumes, no binding names and that holds nothing is a
+/// likely typo: said, nothing done, exit 1. A configured queue that is empty is purged (0).
+#[test]
+fn purging_a_queue_nobody_knows_is_called_a_typo() {
+    let sb = Sandbox::new("truth-purge");
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let out = sb.cmd(&["--redis", &url, "queue", "purge", "thinkng", "--yes"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("thinkng") && said.contains("a typo"),
+        "{said}"
+    );
+    let out = sb.cmd(&["--redis", &url, "queue", "purge", "thinking", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // Something waiting makes it a queue, whoever names it.
+    redis.cli(&["rpush", "adhoc", "x"]);
+    let out = sb.cmd(&["--redis", &url, "queue", "purge", "adhoc", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(redis.cli(&["llen", "adhoc"]).trim(), "0");
+}

@@ -205,6 +205,20 @@ pub async fn queue_order(settings: &Settings, gate: Gate, order: Order, go: Go) 
     if let Err(code) = gated(&ctx, order.act(), &order.words()).await {
         return code;
     }
+    match likely_typo(settings, &ctx, &queue).await {
+        Ok(false) => {}
+        Ok(true) => {
+            eprintln!(
+                "chavion-tui: {}: no agent consumes it, no binding names it and it holds nothing: a typo? Nothing was done",
+                clean(&queue, 120)
+            );
+            return ExitCode::from(1);
+        }
+        Err(why) => {
+            eprintln!("chavion-tui: {why}");
+            return ExitCode::from(3);
+        }
+    }
     if !go.yes {
         let depth = match fleet::depths(&ctx, &queue).await {
             Ok(d) => d,
@@ -233,11 +247,15 @@ pub async fn queue_order(settings: &Settings, gate: Gate, order: Order, go: Go) 
     match (&order, go.json) {
         (Order::Purge { queue, .. }, true) => println!(
             "{}",
-            json!({"queue": queue, "removed": by_step(&n), "total": total})
+            crate::sanitize::json_line(
+                &json!({"queue": queue, "removed": by_step(&n), "total": total})
+            )
         ),
         (Order::Move { from, to, .. }, true) => println!(
             "{}",
-            json!({"from": from, "to": to, "moved": by_step(&n), "total": total})
+            crate::sanitize::json_line(
+                &json!({"from": from, "to": to, "moved": by_step(&n), "total": total})
+            )
         ),
         (Order::Purge { queue, .. }, false) => {
             println!("{queue}: removed {}", queues::per_step(&n))
@@ -365,6 +383,29 @@ pub async fn retry(
     } else {
         ExitCode::from(1)
     }
+}
+
+/// A queue no agent consumes, no binding names and that holds nothing: purging or moving
+/// it would do nothing, and the name is most likely mistyped.
+async fn likely_typo(settings: &Settings, ctx: &Context, queue: &str) -> Result<bool, String> {
+    if settings
+        .config
+        .agents
+        .iter()
+        .any(|a| a.queues.iter().any(|q| q == queue))
+    {
+        return Ok(false);
+    }
+    if fleet::depths(ctx, queue).await?.iter().sum::<u64>() > 0 {
+        return Ok(false);
+    }
+    let mut conn = crate::feeds::redis::sampler::connect(&ctx.redis_url)
+        .await
+        .map_err(|e| crate::feeds::redis::reason(&e))?;
+    let bound = crate::feeds::redis::sampler::discover(&mut conn, &ctx.target.keyprefix)
+        .await
+        .map_err(|e| crate::feeds::redis::reason(&e))?;
+    Ok(!bound.iter().any(|q| q == queue))
 }
 
 /// What a retry will send, as the confirmation asks it: the first five tasks' exact messages.
