@@ -116,6 +116,15 @@ impl Tally {
             return;
         };
         let room = self.series.len() < MAX_SERIES;
+        // As celery-exporter does: a new series has its failures at 0 (exception ""), so the
+        // community dashboards' success-rate panels have data for a task that never failed.
+        if room
+            && !self.series.contains_key(&(n, h, q))
+            && self.failed.len() < MAX_SERIES
+            && let Some(e) = self.exceptions.id("", MAX_EXCEPTIONS)
+        {
+            self.failed.entry((n, h, q, e)).or_insert(0);
+        }
         let Some(series) = (match self.series.get_mut(&(n, h, q)) {
             Some(s) => Some(s),
             None if room => Some(self.series.entry((n, h, q)).or_default()),
@@ -263,8 +272,12 @@ mod tests {
         assert_eq!(s.buckets[7], 1, "0.3 in le=0.5");
         assert_eq!(s.buckets[14], 1, "99 above every bound");
         assert_eq!(s.runtime_count, 4);
-        assert_eq!(t.exceptions.get(0), "KeyError");
-        assert_eq!(t.failed[&(0, 0, 0, 0)], 1);
+        // Its zero series first (exception "", as celery-exporter makes it), then KeyError.
+        assert_eq!((t.exceptions.get(0), t.failed[&(0, 0, 0, 0)]), ("", 0));
+        assert_eq!(
+            (t.exceptions.get(1), t.failed[&(0, 0, 0, 1)]),
+            ("KeyError", 1)
+        );
         assert_eq!(t.queues.get(0), "celery", "no queue said: celery's default");
     }
 

@@ -144,6 +144,10 @@ async fn answer(
     const TEXT: &str = "text/plain; charset=utf-8";
     match (req.method(), req.uri().path()) {
         (&hyper::Method::GET, "/metrics") => {}
+        // As celery-exporter serves it: the process answers, whatever the platform's state.
+        (&hyper::Method::GET, "/health") => {
+            return reply(StatusCode::OK, TEXT, Bytes::from_static(b"ok\n"));
+        }
         (&hyper::Method::GET, "/") => {
             return reply(
                 StatusCode::OK,
@@ -212,6 +216,60 @@ mod tests {
             parse_addr("localhost:x", false)
                 .unwrap_err()
                 .contains("not an address")
+        );
+    }
+
+    async fn get(port: u16, path: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).await.unwrap();
+        text
+    }
+
+    /// `/health` as celery-exporter serves it, and a task that never failed has its failed
+    /// series at 0 (exception ""), which the community dashboards' success-rate panels need.
+    #[tokio::test]
+    async fn health_answers_and_a_healthy_task_has_a_zero_failed_series() {
+        let km =
+            crate::config::keymap::build("default", std::path::Path::new("/nonexistent"), vec![])
+                .unwrap();
+        let mut state =
+            crate::app::State::new(&crate::config::Config::default(), km, chrono::Utc::now());
+        state.tally.count(
+            crate::feeds::model::TaskEventKind::Succeeded,
+            crate::app::tally::Labels {
+                name: Some("thinking.add"),
+                hostname: "w@h",
+                queue: Some("thinking"),
+                exception: None,
+                runtime: Some(0.2),
+            },
+        );
+        let listener = bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (_server, mut scrapes) = spawn(listener);
+        tokio::spawn(async move {
+            while let Some(s) = scrapes.recv().await {
+                answer_scrape(s, &state);
+            }
+        });
+        let health = get(port, "/health").await;
+        assert!(
+            health.starts_with("HTTP/1.1 200") && health.ends_with("ok\n"),
+            "{health}"
+        );
+        let metrics = get(port, "/metrics").await;
+        assert!(
+            metrics.contains(
+                "celery_task_failed_total{name=\"thinking.add\",hostname=\"h\",exception=\"\",queue_name=\"thinking\"} 0"
+            ),
+            "{metrics}"
         );
     }
 }
