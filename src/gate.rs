@@ -46,6 +46,35 @@ pub enum Act {
     ContainerKill,
 }
 
+/// Every `Act`, for the lists said from it (`--read-only`'s help).
+pub const EVERY_ACT: [Act; 16] = [
+    Act::Dispatch,
+    Act::Revoke,
+    Act::Terminate,
+    Act::Emit,
+    Act::Exec,
+    Act::Run,
+    Act::Redeliver,
+    Act::Control,
+    Act::Shutdown,
+    Act::Retry,
+    Act::Purge,
+    Act::Move,
+    Act::ContainerRestart,
+    Act::ContainerStop,
+    Act::ContainerStart,
+    Act::ContainerKill,
+];
+
+/// `--read-only`'s long help, from the gate's own table, so it never goes stale.
+pub fn read_only_help() -> String {
+    let words: Vec<&str> = EVERY_ACT.iter().map(|a| a.words()).collect();
+    format!(
+        "Refuse every action that changes the platform: {}. Each refusal is said and audited.",
+        words.join(", ")
+    )
+}
+
 impl Act {
     /// The action in words, for a refusal: "dispatching a task is disabled because …".
     pub fn words(self) -> &'static str {

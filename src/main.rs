@@ -45,8 +45,8 @@ struct Cli {
     /// acts (dispatch, exec), the action is refused: the demo never reaches anything.
     #[arg(long, global = true)]
     demo: bool,
-    /// Refuse every action that changes the platform (dispatch, revoke, emit, exec).
-    #[arg(long, global = true)]
+    /// Refuse every action that changes the platform (the gate's list, below).
+    #[arg(long, global = true, long_help = chavion_tui::gate::read_only_help())]
     read_only: bool,
     /// Serve Prometheus metrics at http://ADDR/metrics (the TUI and `watch`): PORT (on
     /// 127.0.0.1), HOST:PORT or [V6]:PORT.
@@ -359,11 +359,13 @@ enum ContainerCommand {
         #[command(flatten)]
         go: Go,
     },
+    /// Stop it (TERM, then KILL after its stop timeout); exit 0 once the Engine confirms.
     Stop {
         name: String,
         #[command(flatten)]
         go: Go,
     },
+    /// Start it again; exit 0 once the Engine confirms.
     Start {
         name: String,
         #[command(flatten)]

@@ -169,3 +169,23 @@ fn purging_a_queue_nobody_knows_is_called_a_typo() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert_eq!(redis.cli(&["llen", "adhoc"]).trim(), "0");
 }
+
+/// The help says what the program does today: `--read-only` lists every action the gate
+/// refuses (from the gate's own table), and each container command says what it does.
+#[test]
+fn the_help_texts_come_from_what_the_program_does() {
+    let sb = Sandbox::new("truth-help");
+    let help = String::from_utf8_lossy(&sb.cmd(&["--help"]).stdout).into_owned();
+    for act in chavion_tui::gate::EVERY_ACT {
+        assert!(
+            help.contains(act.words()),
+            "--read-only's help misses {act:?}: {help}"
+        );
+    }
+    for (cmd, says) in [("stop", "Stop it"), ("start", "Start it again")] {
+        let out = sb.cmd(&["containers", cmd, "--help"]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.starts_with(says), "{cmd}: {text}");
+        assert!(!text.contains("How a fleet command"), "{cmd}: {text}");
+    }
+}
