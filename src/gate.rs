@@ -171,24 +171,7 @@ pub fn same_broker(meant: &str, here: &str) -> Result<(), Refusal> {
 mod tests {
     use super::*;
 
-    const ALL: [Act; 16] = [
-        Act::Dispatch,
-        Act::Revoke,
-        Act::Terminate,
-        Act::Emit,
-        Act::Exec,
-        Act::Run,
-        Act::Redeliver,
-        Act::Control,
-        Act::Shutdown,
-        Act::Retry,
-        Act::Purge,
-        Act::Move,
-        Act::ContainerRestart,
-        Act::ContainerStop,
-        Act::ContainerStart,
-        Act::ContainerKill,
-    ];
+    const ALL: [Act; 16] = EVERY_ACT;
 
     #[test]
     fn a_dispatch_goes_only_to_the_broker_it_was_confirmed_for() {
