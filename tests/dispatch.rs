@@ -330,8 +330,14 @@ async fn lost_in_the_broker(tag: &str, redeliver: bool) -> (Vec<String>, Vec<Str
     let first = CeleryWorker::start(&redis.url(), true, &sb.path("w1"));
     room.command("dispatch thinking thinking.mark [\"first\"]")
         .await;
-    room.until("the first dispatch reported by the worker", |s| {
-        s.watch.by_id.is_empty() && s.last_task_event.is_some()
+    // Run to the end, not only received: a worker stopped with the task still in hand would
+    // give its message back to the queue as it shuts down.
+    room.until("the first dispatch run by the worker", |s| {
+        s.watch.by_id.is_empty()
+            && s.tasks.by_id.values().any(|t| {
+                t.fields.name.as_deref() == Some("thinking.mark")
+                    && t.state == chavion_tui::feeds::model::TaskEventKind::Succeeded
+            })
     })
     .await;
     drop(first);
