@@ -492,6 +492,24 @@ pub async fn restore_history(
     .unwrap_or_default()
 }
 
+/// The workers seen in the last hour, as last saved: those `status` should hear from.
+pub async fn restore_workers(store: &Store, context: &str) -> Vec<crate::kept::Worker> {
+    let hour_ago = crate::store::now_ms() - 3_600_000;
+    match store
+        .history_workers(hour_ago, context, crate::app::state::MAX_WORKERS as i64)
+        .await
+    {
+        Ok(bodies) => bodies
+            .iter()
+            .filter_map(|b| serde_json::from_str(b).ok())
+            .collect(),
+        Err(e) => {
+            tracing::warn!("worker history not read: {e}");
+            Vec::new()
+        }
+    }
+}
+
 /// Delivers what the outbox holds, every few seconds, and says what it delivered.
 pub async fn outbox(ctx: actions::Context, tx: mpsc::Sender<Event>) {
     let Some(store) = ctx.store.get().await else {

@@ -17,6 +17,7 @@ fn config(sb: &Sandbox, a: &RedisServer, b: &RedisServer) {
         format!(
             "socketio = []\nports = []\n[redis]\nurl = \"{}\"\n[docker]\nurl = \"\"\n\
              [celery]\nenable_events_secs = 1\n\
+             [[agents]]\nname = \"THINKING\"\nqueues = [\"thinking\"]\n\
              [[contexts]]\nname = \"staging\"\ncolor = \"yellow\"\nredis.url = \"{}\"\n",
             a.url(),
             b.url()

@@ -190,8 +190,14 @@ fn status_json_schema_and_exit_codes() {
     let sb = Sandbox::new("status");
     let redis = RedisServer::start();
     let closed = free_port();
+    // No agents (none could be up without a worker), and a queue found by its binding.
+    redis.cli(&[
+        "sadd",
+        "_kombu.binding.thinking",
+        "thinking\x06\x16\x06\x16thinking",
+    ]);
     let base = format!(
-        "[redis]\nurl = \"{}\"\n[[socketio]]\nname = \"none\"\nurl = \"ws://127.0.0.1:{closed}\"\n",
+        "agents = []\n[redis]\nurl = \"{}\"\n[[socketio]]\nname = \"none\"\nurl = \"ws://127.0.0.1:{closed}\"\n",
         redis.url()
     );
     let entry = |name: &str, port: u16, expect: &str, probe: &str| {
@@ -241,7 +247,10 @@ fn status_json_schema_and_exit_codes() {
     assert!(doc["exposure"].is_array());
 
     // An optional target down is degraded (1); a required one down is critical (2).
-    let top = format!("socketio = []\n[redis]\nurl = \"{}\"\n", redis.url());
+    let top = format!(
+        "socketio = []\nagents = []\n[redis]\nurl = \"{}\"\n",
+        redis.url()
+    );
     let (code, doc) = status(
         &sb,
         &format!("{top}{}", entry("Redis", redis.port, "required", "redis")),

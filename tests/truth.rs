@@ -189,3 +189,102 @@ fn the_help_texts_come_from_what_the_program_does() {
         assert!(!text.contains("How a fleet command"), "{cmd}: {text}");
     }
 }
+
+fn status_json(sb: &Sandbox) -> (i32, serde_json::Value) {
+    let out = sb.cmd(&["status", "--json"]);
+    let doc =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {out:?}"));
+    (out.status.code().unwrap_or(-1), doc)
+}
+
+fn signal_group(pid: i32, signal: &str) {
+    let group = format!("-{pid}");
+    let ok = std::process::Command::new("kill")
+        .args([signal, "--", &group])
+        .status()
+        .unwrap();
+    assert!(ok.success(), "kill {signal} {group}");
+}
+
+/// `status` samples the fleet: the workers that answer the pidbox are online, a worker the
+/// store's history knows of (kept by `watch`) that stays silent is named offline, and an
+/// agent whose queues have no live consumer is down. A stopped fleet is never OK.
+#[test]
+fn status_sees_a_stopped_fleet() {
+    let sb = Sandbox::new("truth-fleet");
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let config = sb.path("config/chavion-tui/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "socketio = []\nports = []\n[redis]\nurl = \"{url}\"\n\
+             [[agents]]\nname = \"THINKING\"\nqueues = [\"thinking\"]\n\
+             [[alerts]]\nname = \"worker offline\"\nrule = \"worker_offline\"\nfor_secs = 4\nseverity = \"critical\"\n"
+        ),
+    )
+    .unwrap();
+    let worker = CeleryWorker::start(&url, true, &sb.dir);
+    common::servers::wait_until("the worker answers", 30, || {
+        status_json(&sb).1["workers"]
+            .as_array()
+            .is_some_and(|w| !w.is_empty())
+    });
+    let (code, doc) = status_json(&sb);
+    assert_eq!((code, doc["status"].as_str()), (0, Some("ok")), "{doc:#}");
+    assert_eq!(doc["workers"][0]["hostname"], "thinking@localhost");
+    assert_eq!(doc["workers"][0]["state"], "online");
+    assert_eq!(doc["workers"][0]["agent"], "THINKING");
+    assert_eq!(doc["agents"][0]["state"], "idle", "{doc:#}");
+    assert_eq!(doc["agents"][0]["workers_online"], 1);
+
+    // `watch` keeps the worker history that `status` reads.
+    let mut watch = common::Reaped(
+        sb.command(&["watch"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_secs(8));
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &watch.0.id().to_string()])
+        .status();
+    let _ = watch.0.wait();
+
+    signal_group(worker.pid(), "-STOP");
+    let (code, doc) = status_json(&sb);
+    let line = &doc["workers"][0];
+    assert_eq!(
+        (line["hostname"].as_str(), line["state"].as_str()),
+        (Some("thinking@localhost"), Some("offline")),
+        "the silent worker is named: {doc:#}"
+    );
+    assert_eq!(doc["agents"][0]["state"], "down", "{doc:#}");
+    assert!(
+        doc["agents"][0]["why"]
+            .as_str()
+            .is_some_and(|w| w.contains("no live consumer")),
+        "{doc:#}"
+    );
+    assert_eq!((code, doc["status"].as_str()), (2, Some("critical")));
+    // Past the rule's `for`, counted from its last heartbeat, its alert fires.
+    std::thread::sleep(Duration::from_secs(5));
+    let (_, doc) = status_json(&sb);
+    assert_eq!(doc["workers"][0]["severity"], "alarm", "{doc:#}");
+    assert!(
+        doc["alerts"].as_array().unwrap().iter().any(|a| {
+            a["rule"] == "worker offline"
+                && a["subject"] == "thinking@localhost"
+                && a["firing"] == true
+        }),
+        "{doc:#}"
+    );
+    let text = String::from_utf8_lossy(&sb.cmd(&["status"]).stdout).into_owned();
+    assert!(
+        text.contains("worker thinking@localhost") && text.contains("offline"),
+        "{text}"
+    );
+    signal_group(worker.pid(), "-CONT");
+}

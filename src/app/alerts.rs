@@ -75,6 +75,21 @@ pub fn judge(state: &mut State, now: DateTime<Utc>) -> bool {
     changed
 }
 
+/// A one-shot judgement (`status`): there is no history to wait out a rule's `for` on, but
+/// a worker's silence is known from its last heartbeat, so its alert counts from then.
+pub fn judge_once(state: &mut State, now: DateTime<Utc>) {
+    judge(state, now);
+    let book = &mut state.alerts;
+    for ((rule, subject), alert) in book.active.iter_mut() {
+        if book.rules[*rule].kind == AlertKind::WorkerOffline
+            && let Some(w) = state.workers.get(subject)
+        {
+            alert.since = alert.since.min(w.last_heartbeat);
+        }
+    }
+    judge(state, now);
+}
+
 /// One rule's subjects, at most `MAX_SUBJECTS`: past that, the rest are folded into one
 /// alert, `FOLDED`, whose detail counts them. A storm (failures over a thousand task names)
 /// is then a few alerts and a few pages, not a thousand. Subjects already in force are kept

@@ -31,6 +31,7 @@ pub mod protect;
 pub mod runs;
 pub mod state;
 pub mod status;
+pub mod status_fleet;
 pub mod tally;
 pub mod tasks;
 pub mod tasks_view;

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::health::{self, Severity};
 use super::state::{PortStatus, State};
+pub use super::status_fleet::{AgentLine, FleetSample, WorkerLine};
 use crate::config::model::PortConfig;
 use crate::event::LinkHealth;
 use crate::feeds::exposure::Finding;
@@ -33,6 +34,10 @@ pub struct StatusReport {
     /// The containers the Docker Engine reported (none when it is not configured or not
     /// reachable; the `docker` link says which).
     pub containers: Vec<ContainerLine>,
+    /// The workers that answered, and those the history knows of that did not.
+    pub workers: Vec<WorkerLine>,
+    /// The agents: down when their queues have no live consumer.
+    pub agents: Vec<AgentLine>,
 }
 
 /// One container: an agent's that is not running is critical, one unhealthy degrades.
@@ -144,8 +149,11 @@ impl StatusReport {
         ports: &[PortConfig],
         links: &[(String, LinkHealth)],
         queues: &[QueueSample],
+        fleet_sampled: bool,
         at: DateTime<Utc>,
     ) -> StatusReport {
+        let workers = super::status_fleet::workers(state, fleet_sampled, at);
+        let agents = super::status_fleet::agents(state, fleet_sampled);
         let ports: Vec<PortLine> = state
             .ports
             .iter()
@@ -222,6 +230,8 @@ impl StatusReport {
             .map(|p| p.severity)
             .chain(links.iter().map(|l| l.severity))
             .chain(containers.iter().map(|c| c.severity))
+            .chain(workers.iter().map(|w| w.severity))
+            .chain(agents.iter().map(|a| a.severity))
             .chain(alert_severity)
             .max()
             .unwrap_or(Severity::Ok);
@@ -248,6 +258,8 @@ impl StatusReport {
             exposure: state.exposure.iter().map(exposure_line).collect(),
             alerts,
             containers,
+            workers,
+            agents,
         }
     }
 
@@ -290,6 +302,31 @@ impl StatusReport {
                 },
             };
             let _ = writeln!(out, "link {:<20} {state}", l.name);
+        }
+        for a in &self.agents {
+            let _ = writeln!(
+                out,
+                "agent {:<19} {:<8} {} worker(s) online{}",
+                a.name,
+                a.state,
+                a.workers_online,
+                a.why
+                    .as_deref()
+                    .map(|w| format!("  {w}"))
+                    .unwrap_or_default()
+            );
+        }
+        for w in &self.workers {
+            let _ = writeln!(
+                out,
+                "worker {:<30} {:<8} {:<10} {}",
+                crate::sanitize::fit(&w.hostname, 30),
+                w.state,
+                w.agent.as_deref().unwrap_or("—"),
+                w.silent_secs
+                    .map(|s| format!("silent for {s} s"))
+                    .unwrap_or_default()
+            );
         }
         for q in &self.queues {
             let _ = writeln!(
@@ -389,11 +426,19 @@ mod tests {
             &cfg.ports,
             std::slice::from_ref(&sio_down),
             &[],
+            true,
             Utc::now(),
         );
         assert_eq!((r.exit_code, r.status), (1, "degraded"));
         let redis_down = ("redis".to_string(), sio_down.1.clone());
-        let r = StatusReport::build(&state, &cfg.ports, &[sio_down, redis_down], &[], Utc::now());
+        let r = StatusReport::build(
+            &state,
+            &cfg.ports,
+            &[sio_down, redis_down],
+            &[],
+            false,
+            Utc::now(),
+        );
         assert_eq!((r.exit_code, r.status), (2, "critical"));
         assert!(
             r.text()

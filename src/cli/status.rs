@@ -91,6 +91,11 @@ async fn report_of(settings: &Settings) -> crate::app::status::StatusReport {
             crate::feeds::docker::list(&s, &engine).await
         })
     });
+    let fleet = tokio::spawn(fleet_sample(
+        wiring::feed_config(settings),
+        settings.store_url.clone(),
+        settings.context.name.clone(),
+    ));
     let mapped = crate::feeds::exposure::port_map(cfg);
     let exposure = tokio::task::spawn_blocking(move || crate::feeds::exposure::audit_here(&mapped));
 
@@ -136,6 +141,9 @@ async fn report_of(settings: &Settings) -> crate::app::status::StatusReport {
     if let Ok(findings) = exposure.await {
         update(&mut state, Event::Exposure { findings });
     }
+    let sample = fleet.await.unwrap_or_default();
+    let fleet_sampled = matches!(sample.answered, Some(Ok(_)));
+    crate::app::status_fleet::apply(&mut state, sample, at);
     // The queues as sampled, then the alert rules judged once on what was found.
     update(
         &mut state,
@@ -144,8 +152,55 @@ async fn report_of(settings: &Settings) -> crate::app::status::StatusReport {
             item: Box::new(crate::feeds::model::FeedItem::Queues(queue_rows.clone())),
         },
     );
-    crate::app::alerts::judge(&mut state, at);
-    StatusReport::build(&state, &cfg.ports, &links, &queue_rows, at)
+    crate::app::alerts::judge_once(&mut state, at);
+    StatusReport::build(&state, &cfg.ports, &links, &queue_rows, fleet_sampled, at)
+}
+
+/// How long `status` waits for the workers to answer: Celery's `inspect` waits 1 s; twice
+/// that leaves room for a busy broker.
+const FLEET_WITHIN: Duration = Duration::from_secs(2);
+
+/// The fleet, sampled once: every worker asked over the pidbox which queues it consumes
+/// (those that answer within `FLEET_WITHIN` are alive), and the workers the store's history
+/// knows of, so that one that stays silent is named.
+async fn fleet_sample(
+    feed: crate::feeds::redis::FeedConfig,
+    store_url: Option<String>,
+    context: String,
+) -> crate::app::status::FleetSample {
+    let known = async {
+        match wiring::open_store(store_url.as_deref()).await {
+            Ok(Some(store)) => wiring::restore_workers(&store, &context).await,
+            Ok(None) => Vec::new(),
+            Err(e) => {
+                tracing::warn!("status: the store's worker history not read: {e}");
+                Vec::new()
+            }
+        }
+    };
+    let asked = crate::feeds::redis::control::call(
+        &feed.url,
+        &feed.keyprefix,
+        &feed.channels.pidbox,
+        "active_queues",
+        serde_json::json!({}),
+        &[],
+        FLEET_WITHIN,
+    );
+    let (known, asked) = tokio::join!(known, asked);
+    let answered = asked.map(|replies| {
+        replies
+            .into_iter()
+            .map(|(host, said)| {
+                let queues = crate::feeds::redis::control::queues_of(&said);
+                (host, queues)
+            })
+            .collect()
+    });
+    crate::app::status::FleetSample {
+        known,
+        answered: Some(answered),
+    }
 }
 
 /// How long `status` gives a Socket.IO endpoint to connect all its namespaces.

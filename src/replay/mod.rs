@@ -299,7 +299,7 @@ pub fn fresh_state(settings: &Settings) -> State {
 }
 
 /// `status --json`'s report of `state`, plus its tasks (id, name, state, worker) newest
-/// first and its workers (hostname, online).
+/// first.
 pub fn snapshot_of(
     state: &State,
     settings: &Settings,
@@ -322,7 +322,8 @@ pub fn snapshot_of(
             reserved: q.reserved,
         })
         .collect();
-    let report = StatusReport::build(state, &settings.config.ports, &links, &queues, at);
+    let live = state.feed_lost.is_none();
+    let report = StatusReport::build(state, &settings.config.ports, &links, &queues, live, at);
     let mut value = serde_json::to_value(&report).expect("the report serializes");
     let tasks: Vec<serde_json::Value> = state
         .tasks
@@ -338,13 +339,7 @@ pub fn snapshot_of(
             })
         })
         .collect();
-    let workers: Vec<serde_json::Value> = state
-        .workers
-        .values()
-        .map(|w| serde_json::json!({"hostname": w.hostname, "online": w.online}))
-        .collect();
     value["tasks"] = tasks.into();
-    value["workers"] = workers.into();
     value["replay"] = serde_json::json!({
         "at": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "warnings": warnings,

@@ -61,6 +61,10 @@ pub async fn enable_events_loop(cfg: FeedConfig, every: Duration, tx: Sender<Eve
     }
 }
 
+/// Replies read at most for one question asked of every worker, as many workers as the
+/// control room keeps.
+pub const MAX_REPLIES: usize = 2_000;
+
 /// Asks workers over the pidbox and collects their replies for `window`, as `celery
 /// inspect` does: the reply queue's binding is added first (the worker routes its reply by
 /// it), the request published, replies popped, and the queue and binding removed after.
@@ -95,8 +99,13 @@ pub async fn ask(
     let mut replies = Vec::new();
     if published.is_ok() {
         let deadline = tokio::time::Instant::now() + window;
-        // Every named worker answered: no need to wait out the window.
-        while destination.is_empty() || replies.len() < destination.len() {
+        // Every named worker answered: no need to wait out the window. Asked of all, at
+        // most `MAX_REPLIES`: anyone may push to the reply queue.
+        let enough = match destination.len() {
+            0 => MAX_REPLIES,
+            n => n,
+        };
+        while replies.len() < enough {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             if left.is_zero() {
                 break;
