@@ -115,6 +115,15 @@ pub enum Event {
         what: String,
         outcome: Result<Vec<(bool, String)>, String>,
     },
+    /// A retry order finished: its lines, as `Ordered`'s, and each task sent again with its
+    /// new id.
+    Retried {
+        what: String,
+        lines: Vec<(bool, String)>,
+        links: Vec<(String, String)>,
+    },
+    /// Retries made earlier, read back from the store: (old id, new id).
+    RetryLinks(Vec<(String, String)>),
     /// A queue's depth in each priority sub-queue, for a confirmation.
     QueueDepths {
         queue: String,

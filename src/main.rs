@@ -322,6 +322,10 @@ enum TaskCommand {
         /// was revoked, and that this filter picks (the Tasks view's syntax).
         #[arg(long, value_name = "QUERY")]
         filter: Option<String>,
+        /// Also send tasks that were already retried (by default only the newest of each
+        /// chain of retries is sent; the rest are listed as left out).
+        #[arg(long)]
+        include_retried: bool,
         #[command(flatten)]
         go: Go,
     },
@@ -498,13 +502,22 @@ fn main() -> ExitCode {
             })
         }
         Some(Command::Task {
-            action: TaskCommand::Retry { ids, filter, go },
+            action:
+                TaskCommand::Retry {
+                    ids,
+                    filter,
+                    include_retried,
+                    go,
+                },
         }) => with_settings(&cli, |settings, rt| {
             rt.block_on(cli::fleet::retry(
                 &settings,
                 gate(&cli),
-                ids,
-                filter.as_deref(),
+                cli::fleet::Picked {
+                    ids,
+                    filter: filter.as_deref(),
+                    include_retried: *include_retried,
+                },
                 go.go(),
             ))
         }),

@@ -418,6 +418,9 @@ pub async fn open_store(url: Option<&str>) -> Result<Option<Store>, crate::store
     }
 }
 
+/// Retry links read back at start: as many as the state keeps.
+const RETRY_LINKS: i64 = 20_000;
+
 /// Opens the store, hands it to the actions, and tells `update` how it went: with the
 /// history it holds, or why there is none.
 async fn open_in_background(
@@ -438,6 +441,14 @@ async fn open_in_background(
                     Vec::new()
                 });
             let (tasks, workers) = restore_history(&store, max_tasks, &context).await;
+            match store.retries_recent(RETRY_LINKS).await {
+                Ok(mut links) if !links.is_empty() => {
+                    links.reverse();
+                    let _ = tx.send(Event::RetryLinks(links)).await;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!("the retries' links not read: {e}"),
+            }
             settle.to(Some(store));
             Event::StoreOpened {
                 lines,

@@ -891,6 +891,58 @@ fn the_shell_retries_the_failed_dispatches_a_filter_picks() {
         1,
         "{runs:?}"
     );
+
+    // Issue 27: the same filter again picks only the newest of each chain, the two retries,
+    // not their originals too (one failure would run three times); the originals are said
+    // to be left out.
+    let first: Vec<String> = retried
+        .iter()
+        .map(|r| r["new_id"].as_str().unwrap().to_string())
+        .collect();
+    wait_until("the retries' results are kept", 10, || {
+        redis
+            .cli(&["-n", "1", "keys", "celery-task-meta-*"])
+            .lines()
+            .count()
+            == 5
+    });
+    let retry = |extra: &[&str]| {
+        let mut args = vec![
+            "task",
+            "retry",
+            "--filter",
+            "name:thinking",
+            "--yes",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let out = cli(&sb, &url, &args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        (json_of(&out), text(&out.stderr))
+    };
+    let (v, said) = retry(&[]);
+    let mut again: Vec<String> = v["retried"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    again.sort();
+    let mut newest = first.clone();
+    newest.sort();
+    assert_eq!(again, newest, "only the newest of each chain: {v}");
+    assert_eq!(said.matches("already retried as").count(), 2, "{said}");
+    wait_until("the newest ran again", 30, || w.runs().len() == 7);
+    wait_until("their results are kept", 10, || {
+        redis
+            .cli(&["-n", "1", "keys", "celery-task-meta-*"])
+            .lines()
+            .count()
+            == 7
+    });
+    // Asked otherwise, every failure of every chain is sent.
+    let (v, _) = retry(&["--include-retried"]);
+    assert_eq!(v["retried"].as_array().unwrap().len(), 6, "{v}");
 }
 
 /// Retry from kombu's `unacked`: a task waiting on its ETA is held there by the worker that

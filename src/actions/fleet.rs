@@ -127,14 +127,7 @@ pub async fn carry_out(ctx: &Context, order: Order) -> Result<Vec<(bool, String)
         Order::Container { op, host, aims } => {
             super::containers::carry_out(ctx, &op, &host, &aims).await
         }
-        Order::Retry { tasks } => Ok(retry(ctx, &tasks)
-            .await
-            .into_iter()
-            .map(|(old, r)| match r {
-                Ok((new, source)) => (true, format!("{old} → {new} ({})", source.words())),
-                Err(why) => (false, format!("{old}: not sent: {why}")),
-            })
-            .collect()),
+        Order::Retry { tasks } => Ok(retry_lines(retry(ctx, &tasks).await)),
         Order::Purge { .. } | Order::Move { .. } => {
             let n = queue_op(ctx, &order).await?;
             let what = match &order {
@@ -380,7 +373,37 @@ pub async fn retry(ctx: &Context, orders: &[RetryOrder]) -> Vec<(String, Retried
         &links.join("; "),
     )
     .await;
+    // The chain, kept where every control room on the store sees it: a task retried is
+    // left out of the next bulk retry.
+    if let Some(store) = ctx.store.get().await
+        && let Err(e) = store
+            .retries_put(
+                &retry_links(&done),
+                crate::store::now_ms(),
+                &ctx.target.context,
+            )
+            .await
+    {
+        tracing::warn!("the retries' links not kept: {e}");
+    }
     done
+}
+
+/// Each task sent again, and its new id.
+pub fn retry_links(done: &[(String, Retried)]) -> Vec<(String, String)> {
+    done.iter()
+        .filter_map(|(old, r)| r.as_ref().ok().map(|(new, _)| (old.clone(), new.clone())))
+        .collect()
+}
+
+/// A retry's outcome as an order's lines: `old → new (where its message came from)`.
+pub fn retry_lines(done: Vec<(String, Retried)>) -> Vec<(bool, String)> {
+    done.into_iter()
+        .map(|(old, r)| match r {
+            Ok((new, source)) => (true, format!("{old} → {new} ({})", source.words())),
+            Err(why) => (false, format!("{old}: not sent: {why}")),
+        })
+        .collect()
 }
 
 async fn retry_one(ctx: &Context, order: &RetryOrder) -> Retried {

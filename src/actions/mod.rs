@@ -380,6 +380,15 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
         }),
         Effect::Order(order) => {
             let what = order.words();
+            // A retry's links go back with its lines: the state keeps each chain.
+            if let crate::orders::Order::Retry { tasks } = order.as_ref() {
+                let done = fleet::retry(ctx, tasks).await;
+                return Some(Event::Retried {
+                    what,
+                    links: fleet::retry_links(&done),
+                    lines: fleet::retry_lines(done),
+                });
+            }
             Some(Event::Ordered {
                 what,
                 outcome: fleet::carry_out(ctx, *order).await,

@@ -248,11 +248,36 @@ fn retry(state: &mut State, filter: &str) -> Outcome {
         all.sort_by_key(|t| t.seq);
         all
     };
+    // A task already sent again is left out: only the newest of a chain is retried.
+    let (picked, already): (Vec<&Task>, Vec<&Task>) = picked
+        .into_iter()
+        .partition(|t| state.retries.retried_as(&t.uuid).is_none());
+    let already_words: Vec<String> = already
+        .iter()
+        .take(3)
+        .map(|t| {
+            format!(
+                "{} [{}] already retried as [{}]",
+                t.fields.name.as_deref().unwrap_or("task"),
+                short_id(&t.uuid),
+                short_id(state.retries.newest(&t.uuid))
+            )
+        })
+        .collect();
     if picked.is_empty() {
-        let why = if filter.trim().is_empty() {
-            "no task selected: select one in the Tasks view, or :retry FILTER".to_string()
-        } else {
-            format!("no failed or revoked task matches `{}`", filter.trim())
+        let why = match (filter.trim().is_empty(), already_words.first()) {
+            (_, Some(first)) if already.len() == 1 => {
+                format!("refused: {first}; retry the newest instead")
+            }
+            (_, Some(_)) => format!(
+                "refused: all {} were already retried ({}, …); retry the newest instead",
+                already.len(),
+                already_words.join("; ")
+            ),
+            (true, None) => {
+                "no task selected: select one in the Tasks view, or :retry FILTER".to_string()
+            }
+            (false, None) => format!("no failed or revoked task matches `{}`", filter.trim()),
         };
         flash(state, Level::Info, why);
         return Outcome::redraw();
@@ -285,6 +310,18 @@ fn retry(state: &mut State, filter: &str) -> Outcome {
         .collect();
     if picked.len() > SHOWN {
         lines.push(format!("… and {} more", picked.len() - SHOWN));
+    }
+    if !already.is_empty() {
+        lines.push(format!(
+            "left out, {} already retried: {}{}",
+            already.len(),
+            already_words.join("; "),
+            if already.len() > already_words.len() {
+                "; …"
+            } else {
+                ""
+            }
+        ));
     }
     lines.push(
         "each is sent under a new id: its exact message when a copy is kept (the store's outbox, kombu's unacked), otherwise rebuilt from its name, args and kwargs as its events showed them (refused if they were cut off)".into(),

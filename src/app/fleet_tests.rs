@@ -486,6 +486,39 @@ fn purge_move_shutdown_and_bulk_retry_want_a_word_typed() {
             .text
             .contains("no failed or revoked task matches")
     );
+
+    // Issue 27: once f0 was retried as f1 (and f1 failed too), a bulk retry sends f1 only.
+    update(
+        &mut s,
+        Event::Retried {
+            what: "retry".into(),
+            lines: vec![(true, "f0 → f1".into())],
+            links: vec![("f0".into(), "f1".into())],
+        },
+    );
+    command(&mut s, "retry name:deploy");
+    let p = pending(&s);
+    let Order::Retry { tasks } = &p.order else {
+        panic!()
+    };
+    assert_eq!(tasks.len(), 6, "f0 is left out");
+    assert!(tasks.iter().all(|t| t.task_id != "f0"));
+    assert!(
+        p.lines
+            .iter()
+            .any(|l| l.contains("left out, 1 already retried: deploy [f0] already retried as [f1]")),
+        "{:?}",
+        p.lines
+    );
+    key(&mut s, KeyCode::Esc);
+    // The one selected, already retried: said, with the newest of its chain.
+    update(&mut s, Event::RetryLinks(vec![("f1".into(), "f2".into())]));
+    command(&mut s, "retry f0");
+    let said = &s.flash.as_ref().unwrap().text;
+    assert!(
+        said.contains("already retried as [f2]") && said.contains("retry the newest"),
+        "{said}"
+    );
 }
 
 #[test]

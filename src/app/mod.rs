@@ -28,6 +28,7 @@ pub mod logview;
 pub mod lost;
 pub mod plant;
 pub mod protect;
+pub mod retries;
 pub mod runs;
 pub mod state;
 pub mod status;

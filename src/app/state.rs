@@ -263,6 +263,8 @@ pub struct State {
     pub workers: BTreeMap<String, Worker>,
     pub tasks: TaskStore,
     pub counters: Counters,
+    /// Which task was retried as which: bulk retries pick only the newest of a chain.
+    pub retries: super::retries::Retries,
     pub ui: Ui,
     pub flash: Option<Flash>,
     /// When the last Celery task event arrived: are task events flowing?
@@ -428,6 +430,7 @@ impl State {
             workers: BTreeMap::new(),
             tasks: TaskStore::new(*cfg.celery.max_tasks.get_ref()),
             counters: Counters::default(),
+            retries: Default::default(),
             flash: None,
             last_task_event: None,
             feed_lost: None,

@@ -80,6 +80,18 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
             super::workers_view::inspected(state, &worker, outcome)
         }
         Event::Ordered { what, outcome } => super::fleet_orders::ordered(state, &what, outcome),
+        Event::Retried { what, lines, links } => {
+            for (old, new) in links {
+                state.retries.note(old, new);
+            }
+            super::fleet_orders::ordered(state, &what, Ok(lines))
+        }
+        Event::RetryLinks(links) => {
+            for (old, new) in links {
+                state.retries.note(old, new);
+            }
+            Outcome::default()
+        }
         Event::QueueDepths { queue, depths } => super::fleet_orders::depths(state, &queue, depths),
         Event::Containers(news) => super::containers::news(state, news),
         Event::Panels { at, reads } => {

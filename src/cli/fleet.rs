@@ -318,13 +318,20 @@ const FILTER_REACH: i64 = 10_000;
 /// `unacked`); the TUI can also rebuild one from the args its events showed. `--filter`
 /// picks among the dispatches kept in the store those the result backend says failed or
 /// were revoked, with the Tasks view's filter syntax.
-pub async fn retry(
-    settings: &Settings,
-    gate: Gate,
-    ids: &[String],
-    filter: Option<&str>,
-    go: Go,
-) -> ExitCode {
+/// Which tasks `task retry` is asked to send again.
+pub struct Picked<'a> {
+    pub ids: &'a [String],
+    pub filter: Option<&'a str>,
+    /// Send tasks already retried as well (`--include-retried`).
+    pub include_retried: bool,
+}
+
+pub async fn retry(settings: &Settings, gate: Gate, picked: Picked<'_>, go: Go) -> ExitCode {
+    let Picked {
+        ids,
+        filter,
+        include_retried,
+    } = picked;
     let ctx = match context(settings, gate).await {
         Ok(c) => c,
         Err(code) => return code,
@@ -357,6 +364,39 @@ pub async fn retry(
             }
         },
     };
+    // Only the newest of a chain is sent, unless asked otherwise.
+    let kept;
+    let ids = if include_retried {
+        ids
+    } else {
+        let (keep, left_out) = already_retried(&ctx, ids).await;
+        for (old, newest) in &left_out {
+            eprintln!(
+                "left out: {} was already retried as {} (--include-retried sends it too)",
+                clean(old, 64),
+                clean(newest, 64)
+            );
+        }
+        if keep.is_empty() {
+            if go.json {
+                println!(
+                    "{}",
+                    crate::sanitize::json_line(
+                        &json!({"retried": [], "not_sent": [], "left_out": left_out.len()})
+                    )
+                );
+            } else {
+                println!("nothing to send: every task picked was already retried");
+            }
+            return if filter.is_some() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            };
+        }
+        kept = keep;
+        &kept[..]
+    };
     // Each task's exact message is looked up first: the confirmation shows what will be
     // sent, and exactly that is sent (never looked up again after the answer).
     let mut orders = Vec::with_capacity(ids.len());
@@ -383,6 +423,30 @@ pub async fn retry(
     } else {
         ExitCode::from(1)
     }
+}
+
+/// The ids not yet retried, and those already retried with the newest of their chain,
+/// as the store's retries say (every control room sharing the store keeps them there).
+async fn already_retried(ctx: &Context, ids: &[String]) -> (Vec<String>, Vec<(String, String)>) {
+    let mut chains = crate::app::retries::Retries::default();
+    if let Some(store) = ctx.store.get().await {
+        match store.retries_recent(20_000).await {
+            Ok(links) => {
+                for (old, new) in links.into_iter().rev() {
+                    chains.note(old, new);
+                }
+            }
+            Err(e) => eprintln!("chavion-tui: the retries' links not read: {e}"),
+        }
+    }
+    let (mut keep, mut left_out) = (Vec::new(), Vec::new());
+    for id in ids {
+        match chains.retried_as(id) {
+            Some(_) => left_out.push((id.clone(), chains.newest(id).to_string())),
+            None => keep.push(id.clone()),
+        }
+    }
+    (keep, left_out)
 }
 
 /// A queue no agent consumes, no binding names and that holds nothing: purging or moving

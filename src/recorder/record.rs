@@ -139,6 +139,10 @@ impl Recorded {
                 via: via.clone(),
                 outcome: outcome.clone(),
             },
+            Event::Retried { what, lines, .. } => Recorded::Ordered {
+                what: what.clone(),
+                outcome: Ok(lines.clone()),
+            },
             Event::Ordered { what, outcome } => Recorded::Ordered {
                 what: what.clone(),
                 outcome: outcome.clone(),
@@ -156,6 +160,7 @@ impl Recorded {
             | Event::Run { .. }
             | Event::Older { .. }
             | Event::HistoryFound { .. }
+            | Event::RetryLinks(_)
             | Event::Work
             | Event::Shutdown { .. } => return None,
         })

@@ -370,6 +370,49 @@ impl Store {
         })
     }
 
+    /// Notes which task each retry sent again, and its new id.
+    pub async fn retries_put(
+        &self,
+        links: &[(String, String)],
+        at_ms: i64,
+        context: &str,
+    ) -> Result<(), sqlx::Error> {
+        if links.is_empty() {
+            return Ok(());
+        }
+        on_pool!(self, pool => {
+            let mut q = sqlx::QueryBuilder::new("INSERT INTO retries (old_id, new_id, at_ms, context) ");
+            q.push_values(links.iter().take(500), |mut b, (old, new)| {
+                b.push_bind(old.clone()).push_bind(new.clone()).push_bind(at_ms).push_bind(context.to_string());
+            });
+            q.push(" ON CONFLICT (old_id, new_id) DO NOTHING");
+            q.build().execute(pool).await.map(|_| ())
+        })
+    }
+
+    /// The newest `n` retries, (old id, new id), newest first; ids cleaned (anyone with the
+    /// store's password may write them).
+    pub async fn retries_recent(&self, n: i64) -> Result<Vec<(String, String)>, sqlx::Error> {
+        on_pool!(self, pool => {
+            sqlx::query_as::<_, (String, String)>("SELECT old_id, new_id FROM retries ORDER BY at_ms DESC LIMIT $1")
+                .bind(n).fetch_all(pool).await
+        })
+        .map(|rows| {
+            rows.into_iter()
+                .map(|(o, n)| (crate::sanitize::clean(&o, 200), crate::sanitize::clean(&n, 200)))
+                .collect()
+        })
+    }
+
+    /// Drops a dispatch that was never delivered from the outbox; false when no waiting
+    /// dispatch has that id (a delivered one is history, and stays).
+    pub async fn outbox_drop(&self, task_id: &str) -> Result<bool, sqlx::Error> {
+        on_pool!(self, pool => {
+            sqlx::query("DELETE FROM outbox WHERE task_id = $1 AND sent_ms IS NULL")
+                .bind(task_id).execute(pool).await.map(|r| r.rows_affected() > 0)
+        })
+    }
+
     /// Appends a batch in one transaction, then trims to the newest `keep` lines.
     pub async fn activity_append(
         &self,

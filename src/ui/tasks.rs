@@ -269,7 +269,15 @@ pub fn detail(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         field(
             theme,
             "retries",
-            t.fields.retries.map_or("–".into(), |r| r.to_string()),
+            match state.retries.retried_as(&t.uuid) {
+                // Sent again by an operator: a new task, the newest of its chain named.
+                Some(_) => format!(
+                    "{} · already retried as [{}]",
+                    t.fields.retries.map_or("–".into(), |r| r.to_string()),
+                    short_id(state.retries.newest(&t.uuid))
+                ),
+                None => t.fields.retries.map_or("–".into(), |r| r.to_string()),
+            },
         ),
         field(theme, "args", opt(&t.fields.args)),
         field(theme, "kwargs", opt(&t.fields.kwargs)),
