@@ -116,7 +116,8 @@ async fn terminate_from_the_tasks_view_kills_the_running_task() {
             .is_some_and(|w| w.online)
     })
     .await;
-    let id = send_task(&redis.url(), "thinking.sleep", "[120]", None, None);
+    // A task that sleeps through SIGTERM: only the signal the operator picks ends it.
+    let id = send_task(&redis.url(), "thinking.stubborn", "[120]", None, None);
     room.until("the task running", |s| {
         s.tasks
             .by_id
@@ -134,17 +135,36 @@ async fn terminate_from_the_tasks_view_kills_the_running_task() {
     };
     assert!(alive(pid));
 
-    // As an operator would: Tasks view, filter to the task, X, then confirm with y.
+    // As an operator would (issue 27): Tasks view, filter to the task, its detail, x. The
+    // task has started, so the confirmation says a revoke alone will not stop it and offers
+    // the terminate; X takes it, Tab picks KILL, y sends.
     room.key(KeyCode::Char('t')).await;
     assert_eq!(room.state.ui.view, View::Tasks);
     room.key(KeyCode::Char('/')).await;
-    room.keys("name:sleep").await;
+    room.keys("name:stubborn").await;
     room.key(KeyCode::Enter).await;
-    room.key(KeyCode::Char('X')).await;
+    room.key(KeyCode::Enter).await;
+    assert_eq!(room.state.ui.mode, Mode::Detail, "the task's detail");
+    room.key(KeyCode::Char('x')).await;
     let Mode::Confirm(c) = &room.state.ui.mode else {
-        panic!("no confirmation asked: {:?}", room.state.ui.mode)
+        panic!(
+            "no confirmation asked from the detail: {:?}",
+            room.state.ui.mode
+        )
     };
-    assert_eq!((c.task_id.as_str(), c.terminate), (id.as_str(), true));
+    assert_eq!(
+        (c.task_id.as_str(), c.terminate, c.running),
+        (id.as_str(), false, true)
+    );
+    room.key(KeyCode::Char('X')).await;
+    room.key(KeyCode::Tab).await;
+    let Mode::Confirm(c) = &room.state.ui.mode else {
+        panic!("the confirmation is gone: {:?}", room.state.ui.mode)
+    };
+    assert_eq!(
+        (c.terminate, c.signal),
+        (true, chavion_tui::orders::KillSignal::Kill)
+    );
     room.key(KeyCode::Char('y')).await;
     let flash = room
         .state
@@ -153,7 +173,10 @@ async fn terminate_from_the_tasks_view_kills_the_running_task() {
         .expect("the outcome is shown")
         .text
         .clone();
-    assert!(flash.contains("terminate sent to 1 worker(s)"), "{flash}");
+    assert!(
+        flash.contains("terminate (SIGKILL) sent to 1 worker(s)"),
+        "{flash}"
+    );
 
     room.until("the task revoked and terminated", |s| {
         s.tasks

@@ -311,6 +311,16 @@ fn terminate_confirmation_80x24() {
     insta::assert_snapshot!(render(&s, 80, 24, &theme(ColorMode::TrueColor)).backend());
 }
 
+/// Issue 27: `x` on a task that has started says a revoke alone will not stop it, and
+/// offers the terminate.
+#[test]
+fn revoke_of_a_running_task_80x24() {
+    let mut s = fleet();
+    key(&mut s, KeyCode::Char('t'));
+    key(&mut s, KeyCode::Char('x'));
+    insta::assert_snapshot!(render(&s, 80, 24, &theme(ColorMode::TrueColor)).backend());
+}
+
 #[test]
 fn workers_view_120x30() {
     let mut s = fleet();

@@ -213,14 +213,30 @@ pub async fn gate(
 }
 
 /// Revoke (or terminate) on every worker, audited.
-async fn revoke(ctx: &Context, task_id: String, terminate: bool) -> Event {
+async fn revoke(
+    ctx: &Context,
+    task_id: String,
+    terminate: bool,
+    signal: crate::orders::KillSignal,
+) -> Event {
     let what = format!(
         "{} {}",
         if terminate { "terminate" } else { "revoke" },
         crate::app::common::short_id(&task_id)
     );
-    let outcome = control::revoke(&ctx.redis_url, &ctx.pidbox_channel, &task_id, terminate).await;
-    let payload = format!("{task_id} terminate={terminate}");
+    let outcome = control::revoke(
+        &ctx.redis_url,
+        &ctx.pidbox_channel,
+        &task_id,
+        terminate,
+        signal,
+    )
+    .await;
+    let payload = if terminate {
+        format!("{task_id} terminate={terminate} signal={}", signal.name())
+    } else {
+        format!("{task_id} terminate={terminate}")
+    };
     audit(
         ctx,
         if terminate { "terminate" } else { "revoke" },
@@ -367,7 +383,11 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
                 outcome,
             })
         }
-        Effect::Revoke { task_id, terminate } => Some(revoke(ctx, task_id, terminate).await),
+        Effect::Revoke {
+            task_id,
+            terminate,
+            signal,
+        } => Some(revoke(ctx, task_id, terminate, signal).await),
         // Handled in `spawn`, by the asker.
         Effect::AskQueues { .. } => None,
         Effect::Inspect { worker } => {

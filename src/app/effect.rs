@@ -12,7 +12,12 @@ pub enum Effect {
     /// Show another context (`:ctx NAME`, Enter in the fleet overview): the loop switches.
     SwitchContext { name: String },
     /// Revoke a task on every worker (pidbox broadcast); `terminate` kills it if running.
-    Revoke { task_id: String, terminate: bool },
+    Revoke {
+        task_id: String,
+        terminate: bool,
+        /// What a terminate sends to the process running it.
+        signal: crate::orders::KillSignal,
+    },
     /// Send a task to an agent's queue (through the outbox).
     Dispatch { agent: String, request: TaskRequest },
     /// Emit a Socket.IO event and wait for the server's ack.

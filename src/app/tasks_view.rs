@@ -8,8 +8,8 @@ use super::common::*;
 use super::effect::Effect;
 use super::state::*;
 use super::tasks;
-use crate::config::keymap::Action;
-use crate::feeds::model::Level;
+use crate::config::keymap::{Action, Section};
+use crate::feeds::model::{Level, TaskEventKind};
 use crate::gate::Act;
 
 /// The Tasks view's own keys, and the task detail's; None leaves the key to the main
@@ -37,8 +37,11 @@ pub fn act(state: &mut State, action: Action) -> Option<Outcome> {
             Action::Up => ui.detail_scroll = ui.detail_scroll.saturating_sub(1),
             Action::Down => ui.detail_scroll = ui.detail_scroll.saturating_add(1).min(500),
             Action::Retry => return Some(super::fleet_orders::retry_key(state)),
-            // Revoke, terminate, quit and help still work from the detail.
-            Action::Revoke | Action::Terminate | Action::Quit | Action::Help => return None,
+            // Revoke and terminate, as its footer offers, on the task it shows.
+            Action::Revoke | Action::Terminate => {
+                return Some(ask_revoke(state, action == Action::Terminate));
+            }
+            Action::Quit | Action::Help => return None,
             _ => return Some(Outcome::default()),
         }
         return Some(Outcome::redraw());
@@ -157,8 +160,28 @@ pub fn confirm_key(state: &mut State, key: KeyEvent, c: Confirm) -> Outcome {
             let effect = Effect::Revoke {
                 task_id: c.task_id,
                 terminate: c.terminate,
+                signal: c.signal,
             };
             guarded(state, effect)
+        }
+        // A running task: the terminate the confirmation offers, then the signal to send.
+        _ if !c.terminate
+            && c.running
+            && state.keymap.lookup(Section::Normal, &key) == Some(Action::Terminate) =>
+        {
+            if let Some(no) = refused_early(state, Act::Terminate, false) {
+                return no;
+            }
+            state.ui.mode = Mode::Confirm(Confirm {
+                terminate: true,
+                ..c
+            });
+            Outcome::redraw()
+        }
+        KeyCode::Tab if c.terminate => {
+            let signal = c.signal.next();
+            state.ui.mode = Mode::Confirm(Confirm { signal, ..c });
+            Outcome::redraw()
         }
         KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
             state.ui.mode = Mode::Normal;
@@ -200,6 +223,8 @@ fn ask_revoke(state: &mut State, terminate: bool) -> Outcome {
             short_id(&t.uuid)
         ),
         terminate,
+        running: t.state == TaskEventKind::Started,
+        signal: crate::orders::KillSignal::Term,
     };
     let act = if terminate {
         Act::Terminate

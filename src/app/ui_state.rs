@@ -194,6 +194,10 @@ pub struct Confirm {
     pub task_id: String,
     pub label: String,
     pub terminate: bool,
+    /// The task has started: a revoke alone will not stop it, a terminate will.
+    pub running: bool,
+    /// What a terminate sends (Tab picks another).
+    pub signal: crate::orders::KillSignal,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

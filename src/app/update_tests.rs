@@ -688,7 +688,8 @@ fn terminate_asks_first_and_only_y_sends_it() {
         out.effects,
         vec![Effect::Revoke {
             task_id: "a-1".into(),
-            terminate: true
+            terminate: true,
+            signal: crate::orders::KillSignal::Term,
         }]
     );
     assert_eq!(s.ui.mode, Mode::Normal);

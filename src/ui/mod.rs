@@ -63,7 +63,7 @@ pub fn draw(f: &mut Frame, state: &State, theme: &Theme) {
     match &state.ui.mode {
         Mode::Help => help::draw(f, area, state, theme),
         Mode::Detail => tasks::detail(f, area, state, theme),
-        Mode::Confirm(c) => tasks::confirm(f, area, c, theme),
+        Mode::Confirm(c) => tasks::confirm(f, area, c, state, theme),
         Mode::Form(form) => dispatch::form(f, area, state, theme, form),
         Mode::ConfirmDispatch(p) => {
             let context =

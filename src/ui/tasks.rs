@@ -307,23 +307,62 @@ pub fn detail(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     super::panes::show_popup_scrolled(f, popup, lines, block, theme, state.ui.detail_scroll);
 }
 
-pub fn confirm(f: &mut Frame, area: Rect, c: &Confirm, theme: &Theme) {
+pub fn confirm(f: &mut Frame, area: Rect, c: &Confirm, state: &State, theme: &Theme) {
     let w = area.width.min(64);
-    let h = area.height.min(8);
+    let h = area.height.min(9);
     let popup = Rect {
         x: area.x + (area.width - w) / 2,
         y: area.y + (area.height - h) / 2,
         width: w,
         height: h,
     };
-    let what = if c.terminate {
-        "Revoke and TERMINATE (SIGTERM) the running task"
+    let terminate_key = state.keymap.hint(Section::Normal, Action::Terminate);
+    let what = match (c.terminate, c.running) {
+        (true, _) => format!(
+            "Revoke and TERMINATE the running task ({})",
+            c.signal.name()
+        ),
+        (false, true) => {
+            format!("Already running: revoke alone won't stop it; {terminate_key} terminates")
+        }
+        (false, false) => "Revoke the task (it will not start)".to_string(),
+    };
+    let second = if c.terminate {
+        let mut spans = vec![Span::styled("signal ", theme.header)];
+        for s in crate::orders::KillSignal::ALL {
+            let name = s.name().trim_start_matches("SIG");
+            spans.push(if s == c.signal {
+                Span::styled(format!("[{name}]"), theme.accent)
+            } else {
+                Span::raw(format!(" {name} "))
+            });
+        }
+        spans.push(Span::styled("  tab", theme.accent));
+        spans.push(Span::raw(" another"));
+        Line::from(spans)
     } else {
-        "Revoke the task (it will not start)"
+        Line::raw("")
+    };
+    let offer = if !c.terminate && c.running {
+        vec![
+            Span::styled("y", theme.accent),
+            Span::raw(" revoke only  "),
+            Span::styled(terminate_key, theme.accent),
+            Span::raw(" terminate  "),
+            Span::styled("n / esc", theme.accent),
+            Span::raw(" cancel"),
+        ]
+    } else {
+        vec![
+            Span::styled("y", theme.accent),
+            Span::raw(" send to every worker   "),
+            Span::styled("n / esc", theme.accent),
+            Span::raw(" cancel"),
+        ]
     };
     let lines = vec![
         Line::from(Span::styled(what, theme.level_warn)),
-        Line::raw(""),
+        second,
         Line::from(vec![
             Span::styled("task  ", theme.header),
             Span::raw(fit(&c.label, w as usize - 10)),
@@ -333,12 +372,7 @@ pub fn confirm(f: &mut Frame, area: Rect, c: &Confirm, theme: &Theme) {
             Span::raw(c.task_id.clone()),
         ]),
         Line::raw(""),
-        Line::from(vec![
-            Span::styled("y", theme.accent),
-            Span::raw(" send to every worker   "),
-            Span::styled("n / esc", theme.accent),
-            Span::raw(" cancel"),
-        ]),
+        Line::from(offer),
     ];
     let block = Block::default()
         .borders(Borders::ALL)

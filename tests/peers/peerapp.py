@@ -106,3 +106,13 @@ def sleep(seconds):
             f.write(str(os.getpid()))
     time.sleep(seconds)
     return "slept"
+
+
+@app.task(name="thinking.stubborn")
+def stubborn(seconds):
+    """As `thinking.sleep`, but sleeps through SIGTERM: only SIGKILL (or SIGINT) ends it, so
+    a test can tell which signal a terminate sent."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    return sleep(seconds)

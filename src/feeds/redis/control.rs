@@ -160,13 +160,19 @@ pub async fn revoke(
     channel: &str,
     task_id: &str,
     terminate: bool,
+    signal: crate::orders::KillSignal,
 ) -> Result<String, String> {
     let mut conn = sampler::connect(url).await.map_err(|e| super::reason(&e))?;
-    let args = serde_json::json!({"task_id": task_id, "terminate": terminate, "signal": "SIGTERM"});
+    let args =
+        serde_json::json!({"task_id": task_id, "terminate": terminate, "signal": signal.name()});
     let n = broadcast(&mut conn, channel, "revoke", args)
         .await
         .map_err(|e| super::reason(&e))?;
-    let what = if terminate { "terminate" } else { "revoke" };
+    let what = if terminate {
+        format!("terminate ({})", signal.name())
+    } else {
+        "revoke".to_string()
+    };
     match n {
         0 => Err(format!(
             "{what} published, but no worker is listening on the control channel"
