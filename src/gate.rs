@@ -44,10 +44,12 @@ pub enum Act {
     ContainerStop,
     ContainerStart,
     ContainerKill,
+    /// A dispatch that never left removed from the outbox: it will never be delivered.
+    DropOutbox,
 }
 
 /// Every `Act`, for the lists said from it (`--read-only`'s help).
-pub const EVERY_ACT: [Act; 16] = [
+pub const EVERY_ACT: [Act; 17] = [
     Act::Dispatch,
     Act::Revoke,
     Act::Terminate,
@@ -64,6 +66,7 @@ pub const EVERY_ACT: [Act; 16] = [
     Act::ContainerStop,
     Act::ContainerStart,
     Act::ContainerKill,
+    Act::DropOutbox,
 ];
 
 /// `--read-only`'s long help, from the gate's own table, so it never goes stale.
@@ -95,6 +98,7 @@ impl Act {
             Act::ContainerStop => "stopping a container",
             Act::ContainerStart => "starting a container",
             Act::ContainerKill => "killing a container",
+            Act::DropOutbox => "dropping a dispatch from the outbox",
         }
     }
 
@@ -117,6 +121,7 @@ impl Act {
             Act::ContainerStop => "container-stop",
             Act::ContainerStart => "container-start",
             Act::ContainerKill => "container-kill",
+            Act::DropOutbox => "outbox-drop",
         }
     }
 }

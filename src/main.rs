@@ -167,6 +167,13 @@ enum Command {
         /// The dispatches still waiting in the outbox, each with the broker it is meant for.
         #[arg(long)]
         outbox: bool,
+        /// With --outbox: remove the waiting dispatch with this task id, one that will never
+        /// be delivered (asked first, audited; refused under --read-only).
+        #[arg(long, value_name = "TASK_ID", requires = "outbox")]
+        drop: Option<String>,
+        /// Do not ask first (needed when stdin is not a terminal).
+        #[arg(long, requires = "drop")]
+        yes: bool,
     },
     /// Ask and command the Celery workers over the pidbox. Exit 0 when every addressed
     /// worker said ok, 1 when some did not answer or refused, 2 on a usage error.
@@ -471,6 +478,20 @@ fn main() -> ExitCode {
             json,
             runs,
             outbox,
+            drop: Some(id),
+            yes,
+        }) if *outbox => {
+            let _ = (since, json, runs);
+            with_settings(&cli, |settings, rt| {
+                rt.block_on(cli::drop_outbox(&settings, gate(&cli), id, *yes))
+            })
+        }
+        Some(Command::Audit {
+            since,
+            json,
+            runs,
+            outbox,
+            ..
         }) => with_settings(&cli, |settings, rt| {
             let what = if *runs {
                 cli::Trail::Runs

@@ -542,7 +542,7 @@ pub async fn outbox(ctx: actions::Context, tx: mpsc::Sender<Event>) {
             }
             told = elsewhere;
         }
-        let waiting = match crate::actions::dispatch::drain_outbox(&ctx.target, &store).await {
+        let waiting = match crate::actions::drain_audited(&ctx, &store).await {
             Ok(drained) => {
                 for (task_id, _) in drained.delivered {
                     if tx.send(Event::OutboxDelivered { task_id }).await.is_err() {

@@ -288,3 +288,92 @@ fn status_sees_a_stopped_fleet() {
     );
     signal_group(worker.pid(), "-CONT");
 }
+
+/// A dispatch queued locally while Redis was down: its delivery is audited as its own
+/// record, linked to the dispatch by its id and the message's digest; one that will never
+/// go can be dropped (`audit --outbox --drop`), asked, audited, refused under --read-only.
+#[test]
+fn outbox_delivery_is_audited_and_a_stuck_row_can_be_dropped() {
+    let sb = Sandbox::new("truth-outbox");
+    let mut redis = RedisServer::start();
+    let url = redis.url();
+    let cmd = |args: &[&str]| {
+        let mut all = vec!["--redis", url.as_str()];
+        all.extend_from_slice(args);
+        sb.cmd(&all)
+    };
+    let trail = |action: &str| -> Vec<serde_json::Value> {
+        let out = cmd(&["audit", "--json"]);
+        let all: Vec<serde_json::Value> =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+        all.into_iter().filter(|r| r["action"] == action).collect()
+    };
+    redis.kill();
+    let out = cmd(&["dispatch", "thinking", "thinking.add", "--args", "[1, 2]"]);
+    assert_eq!(out.status.code(), Some(75), "queued locally: {out:?}");
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+
+    // Redis back: the next dispatch delivers what waited first, and the trail says so.
+    redis.restart();
+    let out = cmd(&["dispatch", "thinking", "thinking.add", "--args", "[3, 4]"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("delivered {id}")));
+    let dispatch = trail("dispatch")
+        .into_iter()
+        .find(|r| r["detail"].as_str().unwrap().contains(&id))
+        .expect("the dispatch's record");
+    let delivered = trail("deliver");
+    assert_eq!(delivered.len(), 1, "{delivered:?}");
+    let d = &delivered[0];
+    assert!(
+        d["outcome"]
+            .as_str()
+            .unwrap()
+            .starts_with("delivered from the outbox"),
+        "{d}"
+    );
+    assert!(d["detail"].as_str().unwrap().contains(&id), "{d}");
+    assert_eq!(
+        d["digest"], dispatch["digest"],
+        "the same bytes: {d} {dispatch}"
+    );
+    assert_eq!(d["target"], "thinking.add");
+
+    // A row that will not go: dropped, after the checks.
+    redis.kill();
+    let out = cmd(&["dispatch", "thinking", "thinking.add", "--args", "[5, 6]"]);
+    let stuck = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let out = cmd(&[
+        "--read-only",
+        "audit",
+        "--outbox",
+        "--drop",
+        &stuck,
+        "--yes",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--read-only"));
+    let out = cmd(&["audit", "--outbox", "--drop", "no-such-id", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let out = cmd(&["audit", "--outbox", "--drop", &stuck]);
+    assert_eq!(out.status.code(), Some(2), "no terminal to ask: {out:?}");
+    let listed = String::from_utf8_lossy(&cmd(&["audit", "--outbox"]).stdout).into_owned();
+    assert!(listed.contains(&stuck), "{listed}");
+    let out = cmd(&["audit", "--outbox", "--drop", &stuck, "--yes"]);
+    assert!(out.status.success(), "{out:?}");
+    let listed = String::from_utf8_lossy(&cmd(&["audit", "--outbox"]).stdout).into_owned();
+    assert!(!listed.contains(&stuck), "{listed}");
+    let dropped = trail("outbox-drop");
+    assert!(
+        dropped.iter().any(|r| r["target"] == stuck.as_str()
+            && r["outcome"].as_str().unwrap().starts_with("dropped")),
+        "{dropped:?}"
+    );
+    // Redis back: nothing of it is delivered.
+    redis.restart();
+    let out = cmd(&["dispatch", "thinking", "thinking.add", "--args", "[7, 8]"]);
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(&stuck));
+    let queued = redis.cli(&["lrange", "thinking", "0", "-1"]);
+    assert!(!queued.contains(&stuck), "{queued}");
+}

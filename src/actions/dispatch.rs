@@ -40,6 +40,11 @@ pub enum DispatchError {
 #[derive(Debug, Default, PartialEq)]
 pub struct Drained {
     pub delivered: Vec<(String, bool)>,
+    /// The entries delivered, as kept: each delivery is audited as its own record.
+    pub entries: Vec<OutboxEntry>,
+    /// An entry that failed for the first time, and why: audited once (it is tried again,
+    /// and every later failure of it is no news).
+    pub first_failure: Option<(OutboxEntry, String)>,
     /// Something still waits: Redis refused or was unreachable, in words.
     pub waiting: Option<String>,
 }
@@ -314,12 +319,13 @@ pub async fn drain_outbox(target: &Target, store: &Store) -> Result<Drained, Dis
         Ok(c) => c,
         Err(e) => {
             return Ok(Drained {
-                delivered: Vec::new(),
                 waiting: Some(reason(&e)),
+                ..Drained::default()
             });
         }
     };
     let mut done = Vec::new();
+    let mut entries = Vec::new();
     let here = target.broker_id();
     for e in pending {
         // The store chose rows for this broker; the gate checks it once more before a push.
@@ -334,13 +340,17 @@ pub async fn drain_outbox(target: &Target, store: &Store) -> Result<Drained, Dis
                     .outbox_sent(&e.task_id, now_ms())
                     .await
                     .map_err(DispatchError::Mark)?;
-                done.push((e.task_id, fresh));
+                done.push((e.task_id.clone(), fresh));
+                entries.push(e);
             }
             Err(err) => {
                 let why = reason(&err);
                 let _ = store.outbox_failed(&e.task_id, &why).await;
+                let first = (e.attempts == 0).then(|| (e, why.clone()));
                 return Ok(Drained {
                     delivered: done,
+                    entries,
+                    first_failure: first,
                     waiting: Some(why),
                 });
             }
@@ -348,6 +358,8 @@ pub async fn drain_outbox(target: &Target, store: &Store) -> Result<Drained, Dis
     }
     Ok(Drained {
         delivered: done,
+        entries,
+        first_failure: None,
         waiting: None,
     })
 }

@@ -590,6 +590,67 @@ pub async fn dispatch_audited(
     outcome.map_err(|e| e.to_string())
 }
 
+/// One pass over the outbox, audited: each delivery is its own record, linked to its
+/// dispatch by the task id and the message's digest (the same bytes), and an entry's first
+/// failure is recorded too.
+pub async fn drain_audited(
+    ctx: &Context,
+    store: &crate::store::Store,
+) -> Result<dispatch::Drained, dispatch::DispatchError> {
+    let drained = dispatch::drain_outbox(&ctx.target, store).await?;
+    for (e, (_, fresh)) in drained.entries.iter().zip(&drained.delivered) {
+        let outcome = if *fresh {
+            format!(
+                "delivered from the outbox after {} failed attempt(s)",
+                e.attempts
+            )
+        } else {
+            "delivered: found already in the queue".to_string()
+        };
+        audit(
+            ctx,
+            "deliver",
+            &outbox_target(e),
+            e.message.as_bytes(),
+            &outcome,
+            &outbox_detail(e),
+        )
+        .await;
+    }
+    if let Some((e, why)) = &drained.first_failure {
+        audit(
+            ctx,
+            "deliver",
+            &outbox_target(e),
+            e.message.as_bytes(),
+            &format!("failed: {why} (kept in the outbox, tried again)"),
+            &outbox_detail(e),
+        )
+        .await;
+    }
+    Ok(drained)
+}
+
+/// An outbox entry's task name, as its message's headers carry it.
+fn outbox_target(e: &crate::store::OutboxEntry) -> String {
+    let name = serde_json::from_str::<serde_json::Value>(&e.message)
+        .ok()
+        .and_then(|m| m["headers"]["task"].as_str().map(String::from))
+        .unwrap_or_else(|| "task".into());
+    crate::sanitize::clean(&name, 200)
+}
+
+fn outbox_detail(e: &crate::store::OutboxEntry) -> String {
+    let queued = chrono::DateTime::from_timestamp_millis(e.created_ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default();
+    format!(
+        "id={} queue={} queued locally at {queued}",
+        e.task_id,
+        e.queue_key.replace('\x06', "").replace('\x16', "/"),
+    )
+}
+
 /// Records one action: in the store (if any) and on the audit channel (best effort: an
 /// unreachable Redis must not stop the record being kept).
 pub async fn audit(

@@ -143,13 +143,10 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
             }
             let now = state.now;
             state.watch.delivered(&task_id, now);
-            log(
-                state,
-                now,
-                Level::Info,
-                "outbox",
-                format!("delivered {} now that Redis is back", short_id(&task_id)),
-            );
+            let words = format!("delivered [{}] now that Redis is back", short_id(&task_id));
+            log(state, now, Level::Info, "outbox", words.clone());
+            // The status bar said it was queued locally: it says now that it went.
+            flash(state, Level::Info, format!("outbox: {words}"));
             Outcome::redraw()
         }
         Event::Located { task_id, place } => super::lost::located(state, &task_id, place),

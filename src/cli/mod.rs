@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::actions::dispatch::{drain_outbox, new_task_id};
+use crate::actions::dispatch::new_task_id;
 use crate::actions::{self, Context};
 use crate::app::draft::{Draft, agent_queues, request};
 use crate::config::Settings;
@@ -60,7 +60,7 @@ pub async fn dispatch(
     };
     if let Some(store) = &store {
         // Anything an earlier run left in the outbox goes first, in order.
-        if let Ok(done) = drain_outbox(&ctx.target, store).await {
+        if let Ok(done) = actions::drain_audited(&ctx, store).await {
             for (id, _) in done.delivered {
                 eprintln!("delivered {id} from the outbox");
             }
@@ -335,6 +335,83 @@ pub async fn audit(settings: &Settings, since: Option<&str>, json: bool, what: T
         print_waiting(&waiting);
     }
     ExitCode::SUCCESS
+}
+
+/// `audit --outbox --drop ID`: a dispatch that will never be delivered (its broker gone, a
+/// URL since refused) removed from the outbox, after the operator saw it and said yes;
+/// audited, refused under `--read-only` and in the demo.
+pub async fn drop_outbox(
+    settings: &Settings,
+    gate: crate::gate::Gate,
+    id: &str,
+    yes: bool,
+) -> ExitCode {
+    let store = match open_trail(settings).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let ctx = wiring::action_context(settings, gate, SharedStore::ready(Some(store.clone())));
+    if let Err(refusal) = actions::gate(&ctx, Act::DropOutbox, id, b"").await {
+        eprintln!("chavion-tui: {refusal}");
+        return ExitCode::from(2);
+    }
+    let waiting = match read(store.outbox_waiting().await) {
+        Ok(w) => w,
+        Err(code) => return code,
+    };
+    let Some(row) = waiting.iter().find(|w| w.task_id == id) else {
+        eprintln!(
+            "chavion-tui: no dispatch {} waits in the outbox (`audit --outbox` lists those that do; a delivered one stays in the trail)",
+            clean(id)
+        );
+        return ExitCode::from(1);
+    };
+    if !yes {
+        let question = format!(
+            "drop dispatch {} for {} (queued {} UTC, {} tries, last error: {}) from the outbox? It will never be delivered.",
+            clean(&row.task_id),
+            clean(&row.queue_key.replace(['\x06', '\x16'], "/")),
+            utc_time(row.created_ms),
+            row.attempts,
+            if row.last_error.is_empty() {
+                "none".to_string()
+            } else {
+                clean(&row.last_error)
+            }
+        );
+        if let Err(code) = confirm(&question, None).await {
+            return code;
+        }
+    }
+    let outcome = match store.outbox_drop(id).await {
+        Ok(true) => Ok("dropped from the outbox: it will never be delivered".to_string()),
+        Ok(false) => Err("it was delivered or dropped meanwhile".to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let words = match &outcome {
+        Ok(w) => w.clone(),
+        Err(why) => format!("failed: {why}"),
+    };
+    let detail = format!("broker={} attempts={}", row.broker, row.attempts);
+    actions::audit(
+        &ctx,
+        Act::DropOutbox.audit_name(),
+        id,
+        id.as_bytes(),
+        &words,
+        &detail,
+    )
+    .await;
+    match outcome {
+        Ok(w) => {
+            println!("{}: {w}", clean(id));
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            eprintln!("chavion-tui: {}: not dropped: {why}", clean(id));
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// Text from the store may have come from outside (task names, hosts): cleaned before it
