@@ -176,7 +176,7 @@ pub fn same_broker(meant: &str, here: &str) -> Result<(), Refusal> {
 mod tests {
     use super::*;
 
-    const ALL: [Act; 16] = EVERY_ACT;
+    const ALL: [Act; 17] = EVERY_ACT;
 
     #[test]
     fn a_dispatch_goes_only_to_the_broker_it_was_confirmed_for() {
