@@ -37,6 +37,9 @@ pub struct Worker {
     /// Read back from the history at start, and not heard from live since.
     #[serde(default)]
     pub restored: bool,
+    /// Gone past the visibility timeout, and what it held marked lost: done once.
+    #[serde(default)]
+    pub settled: bool,
 }
 
 impl Worker {
@@ -65,6 +68,7 @@ impl Worker {
             asked: 0,
             asked_at: None,
             restored: false,
+            settled: false,
         }
     }
 }
@@ -96,6 +100,20 @@ pub struct Task {
     /// Read back from the history at start, and not heard from live since.
     #[serde(default)]
     pub restored: bool,
+    /// Known to be gone without an event saying so: purged from its queue by an operator,
+    /// or lost with the worker that held it. Cleared by any later event of its own.
+    #[serde(default)]
+    pub gone: Option<Gone>,
+}
+
+/// How a task left without a word from Celery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Gone {
+    /// Removed from its queue by a purge (an operator's, as the audit channel said).
+    Purged { by: String },
+    /// Its worker went offline holding it, and stayed away past the broker's visibility
+    /// timeout: kombu would have handed it back by then.
+    LostWithWorker { worker: String },
 }
 
 /// The tasks and workers that changed since the last save to the store's history.

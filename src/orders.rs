@@ -204,9 +204,37 @@ impl Order {
     }
 }
 
+/// A purge's queue and task name back from its words (`Order::words`), as the audit
+/// channel carries them: `purge thinking`, `purge thinking (only t.a)`.
+pub fn purge_of_words(words: &str) -> Option<(String, Option<String>)> {
+    let rest = words.strip_prefix("purge ")?;
+    match rest
+        .strip_suffix(')')
+        .and_then(|r| r.rsplit_once(" (only "))
+    {
+        Some((queue, task)) => Some((queue.to_string(), Some(task.to_string()))),
+        None => Some((rest.to_string(), None)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_purge_is_read_back_from_its_words() {
+        for task in [None, Some("t.a".to_string())] {
+            let order = Order::Purge {
+                queue: "thinking".into(),
+                task: task.clone(),
+            };
+            assert_eq!(
+                purge_of_words(&order.words()),
+                Some(("thinking".to_string(), task))
+            );
+        }
+        assert_eq!(purge_of_words("move a → b"), None);
+    }
 
     #[test]
     fn all_is_said_in_words_and_one_worker_is_its_destination() {

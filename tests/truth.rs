@@ -377,3 +377,63 @@ fn outbox_delivery_is_audited_and_a_stuck_row_can_be_dropped() {
     let queued = redis.cli(&["lrange", "thinking", "0", "-1"]);
     assert!(!queued.contains(&stuck), "{queued}");
 }
+
+/// Tasks known to be gone: a purge (here another control room's, from the shell, announced
+/// on the audit channel) marks what this room saw waiting in that queue purged; a worker
+/// killed with a task in hand, away past the visibility timeout, leaves it lost with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purged_and_lost_tasks_are_marked_gone() {
+    use chavion_tui::kept::Gone;
+    let sb = Sandbox::new("truth-gone");
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let mut room = Room::start(&url, "visibility_timeout_secs = 2", false);
+    room.run_for(Duration::from_secs(1)).await;
+    let out = sb.cmd(&["--redis", &url, "dispatch", "cognitive", "cognitive.plan"]);
+    assert!(out.status.success(), "{out:?}");
+    let waiting = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    room.until("the dispatch seen waiting", |s| {
+        s.tasks.by_id.contains_key(&waiting)
+    })
+    .await;
+    let out = sb.cmd(&["--redis", &url, "queue", "purge", "cognitive", "--yes"]);
+    assert!(out.status.success(), "{out:?}");
+    room.until("the waiting task marked purged", |s| {
+        matches!(s.tasks.by_id[&waiting].gone, Some(Gone::Purged { .. }))
+    })
+    .await;
+    assert_eq!(
+        chavion_tui::app::tasks::shown_state(&room.state.tasks.by_id[&waiting]),
+        "PURGED"
+    );
+
+    let worker = CeleryWorker::start(&url, true, &sb.dir);
+    let held = common::servers::send_task(&url, "thinking.sleep", "[60]", None, None);
+    room.until("the task running", |s| {
+        s.tasks
+            .by_id
+            .get(&held)
+            .is_some_and(|t| t.state == chavion_tui::feeds::model::TaskEventKind::Started)
+    })
+    .await;
+    signal_group(worker.pid(), "-KILL");
+    room.until("the task lost with its worker", |s| {
+        s.tasks.by_id[&held].gone
+            == Some(Gone::LostWithWorker {
+                worker: "thinking@localhost".into(),
+            })
+    })
+    .await;
+    assert_eq!(
+        chavion_tui::app::tasks::shown_state(&room.state.tasks.by_id[&held]),
+        "LOST"
+    );
+    assert!(
+        room.state
+            .activity
+            .lines
+            .iter()
+            .any(|l| l.message.contains("lost with worker(s) thinking@localhost")),
+        "said in the log"
+    );
+}

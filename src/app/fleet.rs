@@ -280,6 +280,7 @@ pub fn worker_event(state: &mut State, at: DateTime<Utc>, w: WorkerEvent) {
         entry.queues = None;
         entry.asked = 0;
         entry.asked_at = None;
+        entry.settled = false;
     }
     // Which queues it takes maps it to its agent: asked when it appears, and again on a
     // later heartbeat if it did not answer (its control consumer may not be up yet).
@@ -376,6 +377,8 @@ pub fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
     }
     let (task, _fresh) = state.tasks.upsert(&t.uuid, |_| when);
     task.restored = false;
+    // Heard of again (redelivered, or it ran after all): not gone.
+    task.gone = None;
     match t.kind {
         TaskEventKind::Received => task.received = Some(when),
         TaskEventKind::Started => task.started = Some(when),

@@ -162,6 +162,17 @@ fn clean(t: &mut Task, agents: usize) {
     t.uuid = c(&t.uuid, 200);
     t.worker = c(&t.worker, 200);
     t.client = t.client.as_deref().map(|s| c(s, 200));
+    t.gone = match t.gone.take() {
+        Some(crate::kept::Gone::Purged { by }) => {
+            Some(crate::kept::Gone::Purged { by: c(&by, 40) })
+        }
+        Some(crate::kept::Gone::LostWithWorker { worker }) => {
+            Some(crate::kept::Gone::LostWithWorker {
+                worker: c(&worker, 200),
+            })
+        }
+        None => None,
+    };
     let f = &mut t.fields;
     for text in [
         &mut f.name,

@@ -21,6 +21,7 @@ pub mod fleet_orders;
 #[cfg(test)]
 mod fleet_tests;
 pub mod forms;
+pub mod gone;
 pub mod health;
 pub mod history;
 pub mod issues_view;

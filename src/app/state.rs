@@ -222,6 +222,8 @@ pub struct Policy {
     pub forget_workers_after: Duration,
     /// A dispatch no worker has reported after this long is looked for.
     pub lost_after: Duration,
+    /// The broker's visibility timeout: what a vanished worker held is lost after it.
+    pub visibility_timeout: Duration,
     /// A lost dispatch is pushed again (tasks idempotent on their id).
     pub redeliver_lost: bool,
     pub cert_warn_days: i64,
@@ -238,6 +240,9 @@ impl Policy {
                 *cfg.celery.forget_workers_secs.get_ref() as i64
             ),
             lost_after: Duration::seconds(*cfg.celery.lost_after_secs.get_ref() as i64),
+            visibility_timeout: Duration::seconds(
+                *cfg.celery.visibility_timeout_secs.get_ref() as i64
+            ),
             redeliver_lost: cfg.celery.redeliver_lost,
             cert_warn_days: *cfg.probes.cert_warn_days.get_ref(),
             cert_alarm_days: *cfg.probes.cert_alarm_days.get_ref(),
@@ -589,6 +594,7 @@ impl TaskStore {
                     times: [0.0; 8],
                     client: None,
                     restored: false,
+                    gone: None,
                 },
             );
         }

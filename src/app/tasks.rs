@@ -241,6 +241,11 @@ pub fn shown_state(t: &Task) -> &'static str {
         "QUEUED LOCALLY"
     } else if t.lost {
         "LOST?"
+    } else if let Some(gone) = &t.gone {
+        match gone {
+            crate::kept::Gone::Purged { .. } => "PURGED",
+            crate::kept::Gone::LostWithWorker { .. } => "LOST",
+        }
     } else if t.terminated {
         "TERMINATED"
     } else {

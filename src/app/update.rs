@@ -280,6 +280,7 @@ fn expire(state: &mut State, now: DateTime<Utc>) {
             worker_lost(state, now, i);
         }
     }
+    super::gone::settle_lost(state, now);
     state
         .workers
         .retain(|_, w| w.online || now - w.last_heartbeat < forget);
@@ -502,6 +503,8 @@ fn apply(state: &mut State, at: DateTime<Utc>, item: FeedItem) -> bool {
         FeedItem::Celery(CeleryEvent::Task(t)) => task_event(state, at, t),
         FeedItem::Queues(_) => unreachable!("handled above"),
         FeedItem::Audit(note) => {
+            // A purge, ours or another's: what waited there is gone.
+            super::gone::purged(state, &note, at);
             // Our own actions are already in the log, with more detail.
             if note.instance != state.session.instance {
                 let from = if note.from.is_empty() {

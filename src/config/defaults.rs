@@ -90,6 +90,7 @@ impl Default for CeleryConfig {
             discover_queues: true,
             max_tasks: sp(50_000),
             forget_workers_secs: sp(3600),
+            visibility_timeout_secs: sp(3600),
             result_backend: String::new(),
             lost_after_secs: sp(60),
             redeliver_lost: false,

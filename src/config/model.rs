@@ -362,6 +362,9 @@ pub struct CeleryConfig {
     pub max_tasks: Spanned<usize>,
     /// Workers offline longer than this are forgotten.
     pub forget_workers_secs: Spanned<u64>,
+    /// The broker's visibility timeout (kombu's `visibility_timeout`, an hour by default):
+    /// a task held by a worker that went away and was not handed back by then is lost.
+    pub visibility_timeout_secs: Spanned<u64>,
     /// Celery's Redis result backend, if the platform uses one: results are read from
     /// `celery-task-meta-<id>` there as well as from the events.
     pub result_backend: String,

@@ -562,6 +562,12 @@ fn validate_bounds(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, St
         err,
     );
     bounded(
+        &cfg.celery.visibility_timeout_secs,
+        "celery.visibility_timeout_secs",
+        1..=604_800,
+        err,
+    );
+    bounded(
         &cfg.activity.max_line_chars,
         "activity.max_line_chars",
         80..=100_000,

@@ -284,6 +284,20 @@ pub fn detail(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         field(theme, "result", opt(&t.fields.result)),
         field(theme, "exception", opt(&t.fields.exception)),
     ];
+    if let Some(gone) = &t.gone {
+        let words = match gone {
+            crate::kept::Gone::Purged { by } => {
+                format!("purged from its queue by {by}: it will not run")
+            }
+            crate::kept::Gone::LostWithWorker { worker } => format!(
+                "lost with worker {worker}: it went away holding it, and no one took it again within the visibility timeout"
+            ),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<10} ", "gone"), theme.header),
+            Span::styled(words, theme.level_warn),
+        ]));
+    }
     workflow_lines(state, t, theme, &mut lines);
     if let Some(tb) = &t.fields.traceback {
         lines.push(Line::from(Span::styled("traceback", theme.header)));
