@@ -186,6 +186,7 @@ fn restore(rt: &tokio::runtime::Runtime, settings: &config::Settings) {
                 times: [0.0; 8],
                 client: None,
                 restored: false,
+                gone: None,
             };
             HistoryRow {
                 key: t.uuid.clone(),
