@@ -321,6 +321,34 @@ fn revoke_of_a_running_task_80x24() {
     insta::assert_snapshot!(render(&s, 80, 24, &theme(ColorMode::TrueColor)).backend());
 }
 
+/// Issue 27: work waits in a queue no live worker consumes: the queue row and the agent's
+/// tile say "no consumer", in the warning style (EVOLVING has no worker in this fleet).
+#[test]
+fn a_queue_no_one_consumes_is_called_out_160x48() {
+    let mut s = fleet();
+    update(
+        &mut s,
+        Event::Feed {
+            at: t0() + Duration::seconds(2),
+            item: Box::new(FeedItem::Queues(vec![QueueSample {
+                queue: "evolving".into(),
+                depth: 14,
+                reserved: 0,
+            }])),
+        },
+    );
+    let shown = render(&s, 160, 48, &theme(ColorMode::TrueColor));
+    let text: String = shown
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert_eq!(text.matches("⊘ no consumer").count(), 2, "row and tile");
+    insta::assert_snapshot!(shown.backend());
+}
+
 #[test]
 fn workers_view_120x30() {
     let mut s = fleet();

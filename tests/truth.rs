@@ -437,3 +437,64 @@ async fn purged_and_lost_tasks_are_marked_gone() {
         "said in the log"
     );
 }
+
+/// Queue rates without task-sent events (raw LPUSHes, as producers with Celery's default
+/// `task_send_sent_event=False` look from here): the arrival rate follows the depth's
+/// change instead of reading zero; the queue no worker consumes is marked and its alert
+/// (`queue_unconsumed`) fires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_rates_follow_the_depth_and_an_unconsumed_queue_is_called_out() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let mut room = Room::start(
+        &url,
+        "[[alerts]]\nname = \"queue unconsumed\"\nrule = \"queue_unconsumed\"\nfor_secs = 1\nseverity = \"critical\"",
+        false,
+    );
+    room.run_for(Duration::from_secs(1)).await;
+    // 40 messages every 200 ms: 200 a second, for 3 s.
+    let pusher = {
+        let port = redis.port;
+        std::thread::spawn(move || {
+            let script = "for i=1,40 do redis.call('LPUSH', KEYS[1], 'raw') end";
+            for _ in 0..15 {
+                let _ = std::process::Command::new("redis-cli")
+                    .args(["-p", &port.to_string(), "eval", script, "1", "cognitive"])
+                    .output();
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        })
+    };
+    let start = std::time::Instant::now();
+    let mut rates = Vec::new();
+    while start.elapsed() < Duration::from_secs(3) {
+        room.run_for(Duration::from_millis(200)).await;
+        if let Some(r) = room
+            .state
+            .queues
+            .iter()
+            .find(|q| q.name == "cognitive")
+            .and_then(|q| q.in_rate)
+        {
+            rates.push(r);
+        }
+    }
+    pusher.join().unwrap();
+    let mean = rates.iter().sum::<f64>() / rates.len().max(1) as f64;
+    assert!(
+        (100.0..=300.0).contains(&mean),
+        "the arrival rate follows the depth (200/s pushed): {rates:?}"
+    );
+    assert!(
+        room.state
+            .queues
+            .iter()
+            .all(|q| q.out_rate.unwrap_or(0.0) < 1.0 || q.name != "cognitive"),
+        "nothing drains it"
+    );
+    assert_eq!(room.state.consumed("cognitive"), Some(false));
+    room.until("the queue_unconsumed alert firing", |s| {
+        s.alerts.firing().iter().any(|a| a.subject == "cognitive")
+    })
+    .await;
+}

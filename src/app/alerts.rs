@@ -191,6 +191,17 @@ fn conditions(
             .filter(|q| q.depth as f64 > rule.threshold)
             .map(|q| (q.name.clone(), format!("depth {}", q.depth)))
             .collect(),
+        AlertKind::QueueUnconsumed => state
+            .queues
+            .iter()
+            .filter(|q| q.depth as f64 > rule.threshold && state.consumed(&q.name) == Some(false))
+            .map(|q| {
+                (
+                    q.name.clone(),
+                    format!("{} waiting, no live worker consumes it", q.depth),
+                )
+            })
+            .collect(),
         AlertKind::PortDown => state
             .ports
             .iter()

@@ -270,6 +270,13 @@ pub fn worker_event(state: &mut State, at: DateTime<Utc>, w: WorkerEvent) {
     entry.last_heartbeat = at;
     entry.freq = w.freq;
     entry.active = w.active;
+    // A worker that started again counts from zero (its heartbeat's `processed`): so do the
+    // counts kept here, so every column of its row counts the same run of it.
+    if online && w.processed < entry.processed {
+        entry.succeeded = 0;
+        entry.failed = 0;
+        entry.retried = 0;
+    }
     entry.processed = w.processed;
     entry.loadavg = w.loadavg;
     if w.sw_ver.is_some() {
@@ -329,6 +336,30 @@ pub fn worker_event(state: &mut State, at: DateTime<Utc>, w: WorkerEvent) {
         }
     } else {
         worker_lost(state, at, i);
+    }
+}
+
+/// A task received: one more drained from its queue, known from its own sent event or as
+/// the one queue its worker consumes. Only a queue already shown is counted (no row is made
+/// for it, and nothing is allocated on the feed path).
+fn count_drained(state: &mut State, uuid: &str, hostname: &str) {
+    let queue = state
+        .tasks
+        .by_id
+        .get(uuid)
+        .and_then(|x| x.fields.queue.as_deref())
+        .or_else(|| {
+            state
+                .workers
+                .get(hostname)
+                .and_then(|w| w.queues.as_deref())
+                .filter(|qs| qs.len() == 1)
+                .map(|qs| qs[0].as_str())
+        });
+    if let Some(q) = queue
+        && let Some(row) = state.queues.iter_mut().find(|r| r.name == q)
+    {
+        row.received_total += 1;
     }
 }
 
@@ -407,6 +438,7 @@ pub fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
     }
 
     task.agent = worker_agent.or(queue_agent).or(task.agent);
+
     let f = t.fields;
     macro_rules! keep {
         // Moved out of the event, which is not used again: no copy per field.
@@ -438,6 +470,9 @@ pub fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
 
     let label = format!("{name} [{}]", short_id(&t.uuid));
     let exception = task.fields.exception.clone();
+    if t.kind == TaskEventKind::Received {
+        count_drained(state, &t.uuid, &t.hostname);
+    }
     // Flower's per-worker counts: one lookup, only for the events that end a run.
     if matches!(
         t.kind,

@@ -89,8 +89,10 @@ pub fn queue_row<'a>(state: &'a mut State, name: &str) -> &'a mut QueueRow {
     }
 }
 
-/// In and out per second between two samples. Inflow is known only from task-sent events;
-/// without them, outflow is at least what the depth lost.
+/// In and out per second between two samples, from what is known: task-sent events give the
+/// inflow, task-received events the drain, and the depth's change the rest (in = change +
+/// drain). Without any event, the depth's change alone: climbing is at least that inflow,
+/// falling at least that drain.
 pub fn queue_samples(state: &mut State, at: DateTime<Utc>, samples: Vec<QueueSample>) -> bool {
     let mut changed = false;
     for s in samples {
@@ -114,22 +116,25 @@ pub fn queue_samples(state: &mut State, at: DateTime<Utc>, samples: Vec<QueueSam
 }
 
 pub fn sample_rates(row: &mut QueueRow, at: DateTime<Utc>, depth: u64) {
-    if let Some((then, last_depth, last_sent)) = row.last {
+    if let Some((then, last_depth, last_sent, last_received)) = row.last {
         let dt = (at - then).num_milliseconds() as f64 / 1000.0;
         if dt < 0.2 {
             return;
         }
         let net = (depth as f64 - last_depth as f64) / dt;
-        if row.sent_total > 0 {
-            let inflow = (row.sent_total - last_sent) as f64 / dt;
-            row.in_rate = Some(inflow);
-            row.out_rate = Some((inflow - net).max(0.0));
-        } else {
-            row.in_rate = None;
-            row.out_rate = Some((-net).max(0.0));
-        }
+        let sent = (row.sent_total > 0).then(|| (row.sent_total - last_sent) as f64 / dt);
+        let drained =
+            (row.received_total > 0).then(|| (row.received_total - last_received) as f64 / dt);
+        let (inflow, outflow) = match (sent, drained) {
+            (Some(i), Some(o)) => (i, o),
+            (Some(i), None) => (i, (i - net).max(0.0)),
+            (None, Some(o)) => ((net + o).max(0.0), o),
+            (None, None) => (net.max(0.0), (-net).max(0.0)),
+        };
+        row.in_rate = Some(inflow);
+        row.out_rate = Some(outflow);
     }
-    row.last = Some((at, depth, row.sent_total));
+    row.last = Some((at, depth, row.sent_total, row.received_total));
 }
 
 /// The Redis feed lost (after it was up) or back. While it is lost nothing is heard from the
@@ -325,5 +330,36 @@ pub fn probe(state: &mut State, at: DateTime<Utc>, index: usize, outcome: ProbeO
     Outcome {
         redraw: urgent,
         effects: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod rate_tests {
+    use super::*;
+
+    fn row_after(sent: u64, received: u64, depths: [u64; 2]) -> QueueRow {
+        let t0 = chrono::Utc::now();
+        let mut row = QueueRow::new("q");
+        sample_rates(&mut row, t0, depths[0]);
+        row.sent_total += sent;
+        row.received_total += received;
+        sample_rates(&mut row, t0 + chrono::Duration::seconds(1), depths[1]);
+        row
+    }
+
+    #[test]
+    fn rates_come_from_what_is_known() {
+        // Only the depth: climbing 600 in a second is 600 in, nothing known out.
+        let r = row_after(0, 0, [0, 600]);
+        assert_eq!((r.in_rate, r.out_rate), (Some(600.0), Some(0.0)));
+        // Received events drain 100 while the depth climbs 500: 600 came in.
+        let r = row_after(0, 100, [0, 500]);
+        assert_eq!((r.in_rate, r.out_rate), (Some(600.0), Some(100.0)));
+        // Sent events alone: the drain is what the depth did not keep.
+        let r = row_after(300, 0, [100, 300]);
+        assert_eq!((r.in_rate, r.out_rate), (Some(300.0), Some(100.0)));
+        // Both known: both said as counted.
+        let r = row_after(300, 250, [100, 150]);
+        assert_eq!((r.in_rate, r.out_rate), (Some(300.0), Some(250.0)));
     }
 }

@@ -80,8 +80,10 @@ pub struct QueueRow {
     pub history: VecDeque<u64>,
     /// task-sent events seen for this queue, ever: the inflow, when producers send them.
     pub sent_total: u64,
-    /// The previous sample: when, depth, sent_total.
-    pub last: Option<(DateTime<Utc>, u64, u64)>,
+    /// task-received events of its tasks, ever: the drain, whoever produced them.
+    pub received_total: u64,
+    /// The previous sample: when, depth, sent_total, received_total.
+    pub last: Option<(DateTime<Utc>, u64, u64, u64)>,
     /// Messages per second in and out, estimated between samples.
     pub in_rate: Option<f64>,
     pub out_rate: Option<f64>,
@@ -100,6 +102,7 @@ impl QueueRow {
             reserved: 0,
             history: VecDeque::with_capacity(HISTORY),
             sent_total: 0,
+            received_total: 0,
             last: None,
             in_rate: None,
             out_rate: None,
@@ -526,6 +529,30 @@ impl State {
                 .iter()
                 .any(|p| crate::glob::matches(p, hostname))
         })
+    }
+
+    /// Whether a live worker consumes `queue`: Some(false) is a queue no one will take from.
+    /// None when it cannot be told: the feed is lost, or a worker online has not said what it
+    /// consumes and maps to no agent.
+    pub fn consumed(&self, queue: &str) -> Option<bool> {
+        if self.feed_lost.is_some() {
+            return None;
+        }
+        let mut unknown = false;
+        for w in self.workers.values().filter(|w| w.online) {
+            let takes = match (&w.queues, w.agent) {
+                (Some(qs), _) => qs.iter().any(|q| q == queue),
+                (None, Some(a)) => self.agents[a].queues.iter().any(|q| q == queue),
+                (None, None) => {
+                    unknown = true;
+                    false
+                }
+            };
+            if takes {
+                return Some(true);
+            }
+        }
+        (!unknown).then_some(false)
     }
 
     pub fn agent_for_queue(&self, queue: &str) -> Option<usize> {

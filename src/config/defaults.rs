@@ -449,6 +449,12 @@ pub fn default_alerts() -> Vec<AlertRule> {
             0,
             AlertSeverity::Critical,
         ),
+        rule(
+            "queue unconsumed",
+            AlertKind::QueueUnconsumed,
+            120,
+            AlertSeverity::Critical,
+        ),
         AlertRule {
             window_secs: Some(sp(120)),
             ..rule(

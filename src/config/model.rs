@@ -185,6 +185,9 @@ pub enum AlertKind {
     Exposure,
     /// No task event for `window_secs` while workers are online.
     EventsStalled,
+    /// Messages wait in a queue (more than `threshold`, 0 by default) that no live worker
+    /// consumes.
+    QueueUnconsumed,
 }
 
 #[derive(

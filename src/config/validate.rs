@@ -303,7 +303,7 @@ fn validate_alerts(
                 span,
                 format!("alert `{name}`: a failure ratio is above 0 and at most 1 (0.05 is 5 %)"),
             ),
-            (QueueDepth, Some((t, span))) if !(t >= 0.0 && t.is_finite()) => {
+            (QueueDepth | QueueUnconsumed, Some((t, span))) if !(t >= 0.0 && t.is_finite()) => {
                 err(span, format!("alert `{name}`: a depth is 0 or more"))
             }
             (FailureRatio | QueueDepth, None) => err(
@@ -337,6 +337,7 @@ fn rule_name(kind: model::AlertKind) -> &'static str {
         CertExpiring => "cert_expiring",
         Exposure => "exposure",
         EventsStalled => "events_stalled",
+        QueueUnconsumed => "queue_unconsumed",
     }
 }
 

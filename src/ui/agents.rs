@@ -175,6 +175,7 @@ fn tile(f: &mut Frame, rect: Rect, state: &State, theme: &Theme, a: &AgentTile, 
             Span::styled(in_state, theme.muted),
         ]),
         repair_hint(state, theme, a, w)
+            .or_else(|| unconsumed(state, theme, a, w))
             .unwrap_or_else(|| Line::from(Span::raw(fit(a.task.as_deref().unwrap_or("—"), w)))),
         if model_gap >= 1 {
             Line::from(vec![
@@ -222,6 +223,26 @@ fn tile(f: &mut Frame, rect: Rect, state: &State, theme: &Theme, a: &AgentTile, 
         lines.push(Line::from(Span::styled(fit(&a.role, w), theme.muted)));
     }
     f.render_widget(Paragraph::new(lines).block(block), rect);
+}
+
+/// Work waits in its queues and no live worker consumes them: said in the warning style.
+fn unconsumed<'a>(state: &State, theme: &Theme, a: &AgentTile, w: usize) -> Option<Line<'a>> {
+    let waiting: u64 = state
+        .queues
+        .iter()
+        .filter(|q| a.queues.contains(&q.name) && q.depth > 0)
+        .filter(|q| state.consumed(&q.name) == Some(false))
+        .map(|q| q.depth)
+        .sum();
+    (waiting > 0).then(|| {
+        Line::from(Span::styled(
+            fit(
+                &format!("{} · {waiting} waiting", super::queues::NO_CONSUMER),
+                w,
+            ),
+            theme.level_warn,
+        ))
+    })
 }
 
 /// With the queue path down, a tile offers the runbooks that repair its agent.

@@ -88,7 +88,8 @@ pub fn plan(area: Rect, state: &State) -> Plan {
     if agents_h > 0 {
         plan.panes.push((Pane::Agents, agents));
     }
-    let queues_h = (state.queues.len() as u16 + 2).max(3);
+    // Its rows, the column header and the borders.
+    let queues_h = (state.queues.len() as u16 + 3).max(4);
     let ports_h = (state.ports.len() as u16 + 3).max(4);
     if body.width >= 140 {
         // Wide: queues over ports on the left, the activity log takes the right half.

@@ -11,6 +11,10 @@ use super::panes::block;
 use crate::app::state::{Pane, QueueRow, State};
 use crate::config::theme::Theme;
 
+/// What a queue row says instead of its sparkline when work waits and no live worker
+/// consumes the queue.
+pub const NO_CONSUMER: &str = "⊘ no consumer";
+
 fn rate(q: &QueueRow) -> String {
     match (q.in_rate, q.out_rate) {
         (Some(i), Some(o)) => format!("{i:.1}↑{o:.1}↓"),
@@ -60,8 +64,17 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let detail = inner_w >= fixed_detail + 8;
     let spark_w = inner_w.saturating_sub(if detail { fixed_detail } else { fixed_plain });
     let rows = state.queues.iter().map(|q| {
+        // Work waits and no live worker will take it: said on the row, in the warning style.
+        let unconsumed = q.depth > 0 && state.consumed(&q.name) == Some(false);
         let mut cells = vec![
-            Cell::from(fit(&q.name, name_w)),
+            Cell::from(Span::styled(
+                fit(&q.name, name_w),
+                if unconsumed {
+                    theme.level_warn
+                } else {
+                    ratatui::style::Style::default()
+                },
+            )),
             // Learned from a task-sent event and not sampled yet: its depth is unknown, not 0.
             // Stale figures are greyed: the last known, not the current.
             Cell::from(Span::styled(
@@ -91,18 +104,28 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 theme.muted,
             )));
         }
-        cells.push(Cell::from(Span::styled(
-            sparkline(q.history.iter(), spark_w),
-            theme.sparkline,
-        )));
+        cells.push(if unconsumed {
+            Cell::from(Span::styled(fit(NO_CONSUMER, spark_w), theme.level_warn))
+        } else {
+            Cell::from(Span::styled(
+                sparkline(q.history.iter(), spark_w),
+                theme.sparkline,
+            ))
+        });
         Row::new(cells)
     });
+    let mut heads = vec![fit("queue", name_w), format!("{:>6}", "depth")];
+    if detail {
+        heads.extend([format!("{:>5}", "rsvd"), format!("{:>10}", "in↑ out↓/s")]);
+    }
+    heads.push(fit("trend", spark_w));
     let mut widths = vec![Constraint::Length(name_w as u16), Constraint::Length(6)];
     if detail {
         widths.extend([Constraint::Length(5), Constraint::Length(10)]);
     }
     widths.push(Constraint::Min(0));
     let table = Table::new(rows, widths)
+        .header(Row::new(heads).style(theme.header))
         .block(b)
         .row_highlight_style(theme.selection);
     let mut ts = TableState::default();

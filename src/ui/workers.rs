@@ -24,7 +24,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 state.workers.len()
             ),
             None => format!(
-                "{online} online of {} seen · offline = no heartbeat for 2 × freq · {} detail ",
+                "{online} online of {} seen · offline = no heartbeat for 2 × freq · counts since each started · {} detail ",
                 state.workers.len(),
                 state.keymap.hint(Section::Normal, Action::Zoom)
             ),
