@@ -800,8 +800,8 @@ fn queue_rates_come_from_depth_and_task_sent_events() {
     let q = s.queues.iter().find(|q| q.name == "thinking").unwrap();
     assert_eq!(
         (q.in_rate, q.out_rate, q.reserved),
-        (None, Some(2.0), 2),
-        "no inflow known: out is what the depth lost"
+        (Some(0.0), Some(2.0), 2),
+        "no event known: out is what the depth lost, and nothing is seen coming in"
     );
     for i in 0..8 {
         update(
