@@ -146,11 +146,12 @@ fn start_recorder(
         segment_bytes: crate::recorder::format::SEGMENT_BYTES,
         segment_age: chrono::Duration::hours(1),
     };
-    let meta = Meta {
+    let meta = Meta::of(
         platform,
-        channels: channels(settings),
-        version: env!("CARGO_PKG_VERSION").into(),
-    };
+        channels(settings),
+        env!("CARGO_PKG_VERSION").into(),
+        &settings.config,
+    );
     let said = |outcome| Event::ActionDone {
         what: "recorder".into(),
         outcome,

@@ -498,3 +498,79 @@ async fn queue_rates_follow_the_depth_and_an_unconsumed_queue_is_called_out() {
     })
     .await;
 }
+
+/// A recording carries the port map and agents it was made under: replayed under another
+/// config, it shows the old ones (probe results matched to the right rows). `replay` with
+/// nothing recorded for the platform asked lists those that have recordings and how to
+/// choose each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_shows_the_port_map_and_agents_it_was_recorded_under() {
+    let sb = Sandbox::new("truth-replay");
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let closed = common::servers::free_port();
+    let platform = format!("127.0.0.1-{}-0", redis.port);
+    let dir = sb.path(&format!("data/chavion-tui/recordings/{platform}"));
+    let extra = format!(
+        "[probes]\ninterval_secs = 1\n[[agents]]\nname = \"ALPHA\"\nqueues = [\"thinking\"]\n\
+         [[ports]]\nname = \"Legacy\"\nhost = \"127.0.0.1\"\nport = {closed}\nexpect = \"required\"\n"
+    );
+    let (_, mut room) = Room::start_recording(&url, &extra, &dir);
+    room.until("both ports probed", |s| {
+        s.ports
+            .iter()
+            .all(|p| !matches!(p.status, chavion_tui::app::state::PortStatus::Unknown))
+    })
+    .await;
+    room.run_for(Duration::from_millis(500)).await;
+    room.recorder.flush();
+    let end_ms = chrono::Utc::now().timestamp_millis();
+    drop(room);
+
+    // Today's config: another port map, the five default agents.
+    let today = chavion_tui::config::settings_from_str(&format!(
+        "[redis]\nurl = \"{url}\"\n[[ports]]\nname = \"Grafana\"\nhost = \"127.0.0.1\"\nport = {}\n",
+        redis.port
+    ))
+    .unwrap();
+    let mut replay = chavion_tui::replay::Replayer::new(&today, dir.clone(), i64::MIN, 0, end_ms);
+    replay.seek(end_ms);
+    let rows: Vec<(String, bool)> = replay
+        .state
+        .ports
+        .iter()
+        .map(|p| {
+            (
+                p.name.clone(),
+                matches!(p.status, chavion_tui::app::state::PortStatus::Up { .. }),
+            )
+        })
+        .collect();
+    assert!(
+        rows.contains(&("Legacy".to_string(), false))
+            && rows.contains(&("Redis".to_string(), true)),
+        "the recorded map, each row with its own probe: {rows:?}"
+    );
+    assert!(!rows.iter().any(|(n, _)| n == "Grafana"), "{rows:?}");
+    let agents: Vec<&str> = replay
+        .state
+        .agents
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    assert_eq!(agents, ["ALPHA"]);
+
+    // The shell, asked for a platform with nothing recorded, lists the one that has.
+    let out = sb.cmd(&["--redis", "redis://127.0.0.1:1/0", "replay", "--snapshot"]);
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("nothing recorded for 127.0.0.1-1-0"),
+        "{said}"
+    );
+    assert!(
+        said.contains(&platform)
+            && said.contains(&format!("--redis redis://127.0.0.1:{}/0", redis.port)),
+        "{said}"
+    );
+}

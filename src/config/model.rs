@@ -450,7 +450,7 @@ pub struct AgentConfig {
     pub containers: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Expect {
     /// Must be up: down is an alarm.

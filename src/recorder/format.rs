@@ -50,6 +50,117 @@ pub struct Meta {
     pub channels: crate::feeds::route::Channels,
     /// This program's version when it wrote the segment.
     pub version: String,
+    /// The port map in force when it was written (none in segments from before issue 27):
+    /// a replay draws the past with it, not with today's config.
+    #[serde(default)]
+    pub ports: Option<Vec<RecordedPort>>,
+    /// The agents in force when it was written.
+    #[serde(default)]
+    pub agents: Option<Vec<RecordedAgent>>,
+}
+
+/// Port-map entries and agents read back from a segment at most.
+const MAP_MAX: usize = 500;
+
+/// A port-map entry as a segment keeps it: what a replay needs to draw its row.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RecordedPort {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub expect: crate::config::model::Expect,
+    pub probe: crate::config::model::ProbeKind,
+    pub internal: bool,
+}
+
+/// An agent as a segment keeps it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RecordedAgent {
+    pub name: String,
+    pub model: String,
+    pub role: String,
+    pub queues: Vec<String>,
+    pub hostnames: Vec<String>,
+    pub stale_after_secs: u64,
+}
+
+impl Meta {
+    /// The segment header for `cfg`, its port map and agents included.
+    pub fn of(
+        platform: String,
+        channels: crate::feeds::route::Channels,
+        version: String,
+        cfg: &crate::config::Config,
+    ) -> Meta {
+        Meta {
+            platform,
+            channels,
+            version,
+            ports: Some(
+                cfg.ports
+                    .iter()
+                    .map(|p| RecordedPort {
+                        name: p.name.clone(),
+                        host: p.host.clone(),
+                        port: *p.port.get_ref(),
+                        expect: p.expect,
+                        probe: p.probe,
+                        internal: p.internal,
+                    })
+                    .collect(),
+            ),
+            agents: Some(
+                cfg.agents
+                    .iter()
+                    .map(|a| RecordedAgent {
+                        name: a.name.get_ref().clone(),
+                        model: a.model.clone(),
+                        role: a.role.clone(),
+                        queues: a.queues.clone(),
+                        hostnames: a.hostnames.clone(),
+                        stale_after_secs: *a.stale_after_secs.get_ref(),
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    /// `cfg` with the port map and agents this segment was written under, where it says
+    /// (text from a file anyone able to write the recordings may have made: cleaned).
+    pub fn apply_to(&self, cfg: &mut crate::config::Config) {
+        use crate::sanitize::clean;
+        let sp = |v| toml::Spanned::new(0..0, v);
+        if let Some(ports) = &self.ports {
+            cfg.ports = ports
+                .iter()
+                .take(MAP_MAX)
+                .map(|p| crate::config::model::PortConfig {
+                    name: clean(&p.name, 60),
+                    host: clean(&p.host, 200),
+                    port: sp(p.port),
+                    expect: p.expect,
+                    probe: p.probe,
+                    internal: p.internal,
+                    ..Default::default()
+                })
+                .collect();
+        }
+        if let Some(agents) = &self.agents {
+            cfg.agents = agents
+                .iter()
+                .take(MAP_MAX)
+                .map(|a| crate::config::model::AgentConfig {
+                    name: toml::Spanned::new(0..0, clean(&a.name, 60)),
+                    model: clean(&a.model, 60),
+                    role: clean(&a.role, 200),
+                    queues: a.queues.iter().map(|q| clean(q, 200)).collect(),
+                    hostnames: a.hostnames.iter().map(|h| clean(h, 200)).collect(),
+                    stale_after_secs: toml::Spanned::new(0..0, a.stale_after_secs.max(1)),
+                    ..Default::default()
+                })
+                .collect();
+        }
+    }
 }
 
 const WIRE: u8 = 1;

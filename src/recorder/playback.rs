@@ -16,6 +16,8 @@ pub struct Playback {
     reader: Option<Reader>,
     pending: VecDeque<Record>,
     channels: Option<Channels>,
+    /// The port map and agents of the segment being read, when it changed since last taken.
+    map: Option<super::format::Meta>,
     from_ms: i64,
     to_ms: i64,
     /// What could not be read, in words (a torn tail, a corrupt block).
@@ -41,6 +43,7 @@ impl Playback {
             reader: None,
             pending: VecDeque::new(),
             channels: None,
+            map: None,
             from_ms,
             to_ms,
             warnings: Vec::new(),
@@ -85,6 +88,13 @@ impl Playback {
     }
 }
 
+impl Playback {
+    /// The header of the segment being read, once each time a new one was read.
+    pub fn take_meta(&mut self) -> Option<super::format::Meta> {
+        self.map.take()
+    }
+}
+
 impl Iterator for Playback {
     /// The record's time (epoch ms) and the event to apply.
     type Item = (i64, Event);
@@ -94,7 +104,8 @@ impl Iterator for Playback {
             let record = self.next_record()?;
             let at_ms = record.at_ms();
             if let Record::Meta { meta, .. } = record {
-                self.channels = Some(meta.channels);
+                self.channels = Some(meta.channels.clone());
+                self.map = Some(meta);
                 continue;
             }
             if at_ms > self.to_ms {

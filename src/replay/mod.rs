@@ -75,9 +75,20 @@ impl Replayer {
         let warnings = std::mem::take(&mut self.playback.warnings);
         self.playback = Playback::open(&self.dir, start, self.to_ms);
         self.playback.warnings = warnings;
-        self.next = self.playback.next();
+        self.pull();
         self.at_ms = start;
         self.alarms = Alarms::default();
+    }
+
+    /// The next event, and the port map and agents it was recorded under.
+    fn pull(&mut self) {
+        self.next = self.playback.next();
+        if let Some(meta) = self.playback.take_meta() {
+            let mut settings = self.settings.clone();
+            meta.apply_to(&mut settings.config);
+            use_map(&mut self.state, &settings);
+            self.settings = settings;
+        }
     }
 
     /// When the next event was recorded, if any is left.
@@ -93,7 +104,7 @@ impl Replayer {
     /// Applies the next event; returns whether it drew something and what alarm it raised.
     pub fn step(&mut self) -> Option<(bool, Option<String>)> {
         let (at, ev) = self.next.take()?;
-        self.next = self.playback.next();
+        self.pull();
         self.at_ms = at;
         let failed = failures_in(&ev);
         let judged = matches!(
@@ -239,6 +250,7 @@ pub async fn command(settings: &Settings, demo: bool, ask: Replay) -> ExitCode {
             "chavion-tui: nothing recorded for {platform} in {} yet",
             crate::sanitize::clean(&dir.display().to_string(), 300)
         );
+        eprint!("{}", recorded_platforms(&data_dir));
         return ExitCode::from(1);
     };
     if to < first || from > last {
@@ -277,12 +289,111 @@ pub async fn command(settings: &Settings, demo: bool, ask: Replay) -> ExitCode {
     }
 }
 
+/// The platforms that have recordings, each with the span recorded and how to choose it.
+fn recorded_platforms(data_dir: &std::path::Path) -> String {
+    let root = data_dir.join("recordings");
+    let mut names: Vec<String> = std::fs::read_dir(&root)
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .filter(|e| e.path().is_dir())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .take(200)
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    let at = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default()
+    };
+    let mut out = String::new();
+    for name in names {
+        let Some((first, last)) =
+            crate::recorder::playback::Playback::span(&crate::recorder::dir_for(data_dir, &name))
+        else {
+            continue;
+        };
+        let choose = choose_platform(&name);
+        out.push_str(&format!(
+            "  {:<28} {} to {}   {choose}\n",
+            crate::sanitize::clean(&name, 60),
+            at(first),
+            at(last)
+        ));
+    }
+    if out.is_empty() {
+        "No platform has recordings yet: a running control room records (recorder.enabled).\n"
+            .into()
+    } else {
+        format!("These platforms have recordings; choose one:\n{out}")
+    }
+}
+
+/// How to choose a platform's recordings, from its directory's name (`host-port-db`, `demo`,
+/// `sentinel-master-db`).
+fn choose_platform(name: &str) -> String {
+    if name == "demo" {
+        return "chavion-tui --demo replay …".into();
+    }
+    if let Some((master, _db)) = name
+        .strip_prefix("sentinel-")
+        .and_then(|rest| rest.rsplit_once('-'))
+    {
+        return format!(
+            "--redis sentinel://… with redis.master_name = \"{}\"",
+            crate::sanitize::clean(master, 60)
+        );
+    }
+    let mut parts = name.rsplitn(3, '-');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(db), Some(port), Some(host))
+            if db.parse::<u32>().is_ok() && port.parse::<u16>().is_ok() =>
+        {
+            format!(
+                "--redis redis://{}:{port}/{db} replay …",
+                crate::sanitize::clean(host, 60)
+            )
+        }
+        _ => "(its --redis URL names that host, port and database)".into(),
+    }
+}
+
 fn failures_in(ev: &Event) -> usize {
     let failed = |i: &FeedItem| matches!(i, FeedItem::Celery(CeleryEvent::Task(t)) if t.kind == TaskEventKind::Failed);
     match ev {
         Event::FeedBatch { items, .. } => items.iter().filter(|i| failed(i)).count(),
         Event::Feed { item, .. } => usize::from(failed(item)),
         _ => 0,
+    }
+}
+
+/// The port map and agents of `settings` in force in `state`: rows and tiles built afresh
+/// when they differ from those on screen (a recording made under another config), the
+/// workers' and tasks' agents found again by name.
+fn use_map(state: &mut State, settings: &Settings) {
+    let mut fresh = fresh_state(settings);
+    let same_ports = state.ports.len() == fresh.ports.len()
+        && state
+            .ports
+            .iter()
+            .zip(&fresh.ports)
+            .all(|(a, b)| (&a.name, &a.host, a.port) == (&b.name, &b.host, b.port));
+    if !same_ports {
+        state.ports = std::mem::take(&mut fresh.ports);
+        state.redis_port = fresh.redis_port;
+    }
+    let names = |s: &State| s.agents.iter().map(|a| a.name.clone()).collect::<Vec<_>>();
+    let (old, new) = (names(state), names(&fresh));
+    if old != new {
+        let remap = |i: usize| old.get(i).and_then(|n| new.iter().position(|m| m == n));
+        state.agents = fresh.agents;
+        for w in state.workers.values_mut() {
+            w.agent = w.agent.and_then(remap);
+        }
+        for t in state.tasks.by_id.values_mut() {
+            t.agent = t.agent.and_then(remap);
+        }
     }
 }
 

@@ -100,7 +100,7 @@ pub async fn run(mut r: Replayer, from_ms: i64, speed: f64, step: bool) -> std::
                     match key.code {
                         KeyCode::Enter => {
                             let typed = prompt.take().unwrap_or_default();
-                            note = match jump_target(&typed, r.at_ms, r.state.utc) {
+                            note = match jump_target(&typed, r.at_ms, r.to_ms, r.state.utc) {
                                 Ok(t) => {
                                     r.seek(t);
                                     pace.restart(r.at_ms);
@@ -229,15 +229,22 @@ fn show_clock(r: &mut Replayer, pace: &Pace, prompt: &Option<String>, note: &str
     });
 }
 
-/// `14:05`, `14:05:30`, RFC 3339, `-5m` (back from the replay's clock) or `+5m` (on).
-pub fn jump_target(text: &str, at_ms: i64, utc: bool) -> Result<i64, String> {
+/// `-5m` (back from the replay's clock) or `+5m` (on); `14:05` or `14:05:30`, the most
+/// recent such time within the recording (up to its end, `end_ms`), wherever the replay's
+/// clock is; or an RFC 3339 time.
+pub fn jump_target(text: &str, at_ms: i64, end_ms: i64, utc: bool) -> Result<i64, String> {
     let at: DateTime<Utc> = DateTime::from_timestamp_millis(at_ms).unwrap_or_default();
     let t = text.trim();
     if let Some(on) = t.strip_prefix('+') {
         let back = crate::app::logview::parse_time(&format!("-{on}"), at, utc)?;
         return Ok((at + (at - back)).timestamp_millis());
     }
-    crate::app::logview::parse_time(t, at, utc).map(|t| t.timestamp_millis())
+    let base = if t.starts_with('-') {
+        at
+    } else {
+        DateTime::from_timestamp_millis(end_ms.max(at_ms)).unwrap_or(at)
+    };
+    crate::app::logview::parse_time(t, base, utc).map(|t| t.timestamp_millis())
 }
 
 fn draw(terminal: &mut term::Term, r: &Replayer) -> std::io::Result<()> {
@@ -256,9 +263,13 @@ mod tests {
     fn a_jump_reads_times_relative_to_the_replay_clock() {
         let at: DateTime<Utc> = "2026-12-01T10:00:00Z".parse().unwrap();
         let ms = at.timestamp_millis();
-        assert_eq!(jump_target("-5m", ms, true), Ok(ms - 300_000));
-        assert_eq!(jump_target("+90s", ms, true), Ok(ms + 90_000));
-        assert_eq!(jump_target("09:30", ms, true), Ok(ms - 30 * 60_000));
-        assert!(jump_target("soon", ms, true).is_err());
+        let end = ms + 3_600_000;
+        assert_eq!(jump_target("-5m", ms, end, true), Ok(ms - 300_000));
+        assert_eq!(jump_target("+90s", ms, end, true), Ok(ms + 90_000));
+        assert_eq!(jump_target("09:30", ms, end, true), Ok(ms - 30 * 60_000));
+        assert!(jump_target("soon", ms, end, true).is_err());
+        // Issue 27: a bare time after the replay's clock but within the recording is that
+        // time, not the day before.
+        assert_eq!(jump_target("10:56", ms, end, true), Ok(ms + 56 * 60_000));
     }
 }

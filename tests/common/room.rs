@@ -51,11 +51,12 @@ impl Room {
             segment_bytes: 64 << 20,
             segment_age: chrono::Duration::hours(1),
         };
-        let meta = Meta {
-            platform: "test".into(),
-            channels: wiring::feed_config(&settings).channels,
-            version: "test".into(),
-        };
+        let meta = Meta::of(
+            "test".into(),
+            wiring::feed_config(&settings).channels,
+            "test".into(),
+            &settings.config,
+        );
         room.recorder = Recorder::start(keep, meta, room.tx.clone())
             .unwrap_or_else(|e| panic!("the recorder did not start: {e:?}"));
         let feed = chavion_tui::feeds::redis::FeedConfig {
