@@ -67,11 +67,12 @@ fn main() {
         segment_bytes: 64 << 20,
         segment_age: chrono::Duration::hours(1),
     };
-    let meta = Meta {
-        platform: "bench".into(),
-        channels: wiring::feed_config(&settings).channels,
-        version: "bench".into(),
-    };
+    let meta = Meta::of(
+        "bench".into(),
+        wiring::feed_config(&settings).channels,
+        "bench".into(),
+        &settings.config,
+    );
     let _guard = rt.enter();
     let mut recorder = Recorder::start(keep, meta, tx).unwrap();
     let start: DateTime<Utc> = "2026-12-01T10:00:00Z".parse().unwrap();
