@@ -35,6 +35,10 @@ struct Cli {
     /// Audit store: postgres://… or a SQLite file (default: audit.db in the data dir).
     #[arg(long, global = true, value_name = "URL")]
     store: Option<String>,
+    /// Docker Engine, overriding the config's docker.url: unix:///PATH, tcp://HOST:PORT, or
+    /// ssh://EXECUTOR_HOST ("" turns it off).
+    #[arg(long, global = true, value_name = "URL")]
+    docker: Option<String>,
     /// Theme: dark, light, high-contrast, mono, or one of your own.
     #[arg(long, global = true, value_name = "NAME")]
     theme: Option<String>,
@@ -793,6 +797,7 @@ fn overridden(cli: &Cli) -> Overridden<'_> {
         color: cli.color,
         redis_url: cli.redis.as_deref(),
         store_url: cli.store.as_deref(),
+        docker_url: cli.docker.as_deref(),
         context: cli.context.as_deref(),
     }
 }

@@ -333,6 +333,37 @@ fn the_shell_lists_and_restarts_and_refuses_in_read_only_and_the_demo() {
         text.contains("chavion-judging-1") && text.contains("exited (3)"),
         "{text}"
     );
+    // Issue 27: `--docker URL` reaches the same Engine with the config's url turned off,
+    // and a URL the config would refuse is refused from the flag before anything starts.
+    let off = config(&d).replace(&format!("url = \"{}\"", d.url()), "url = \"\"");
+    let off_file = sb.path("off.toml");
+    std::fs::write(&off_file, off).unwrap();
+    let off_path = off_file.to_str().unwrap();
+    let out = sb.cmd(&[
+        "--config",
+        off_path,
+        "--docker",
+        &d.url(),
+        "containers",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(again["containers"], listed["containers"]);
+    let out = sb.cmd(&[
+        "--config",
+        off_path,
+        "--docker",
+        "ftp://nowhere",
+        "containers",
+    ]);
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("--docker") && said.contains("docker.url is"),
+        "{said}"
+    );
+    assert!(out.stdout.is_empty());
 
     // `status`: the docker link, and an agent's container that is not running is critical.
     let out = sb.cmd(&["status", "--json"]);

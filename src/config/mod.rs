@@ -58,6 +58,8 @@ pub struct Overridden<'a> {
     pub color: Option<model::ColorChoice>,
     pub redis_url: Option<&'a str>,
     pub store_url: Option<&'a str>,
+    /// `--docker URL`: the Docker Engine, in place of `[docker] url`.
+    pub docker_url: Option<&'a str>,
     /// `--context NAME`: the context shown first (and the one the CLI acts on).
     pub context: Option<&'a str>,
 }
@@ -89,6 +91,9 @@ pub fn load(paths: &Paths, over: &Overridden<'_>) -> Result<Settings, Vec<Diagno
             return Err(vec![Diagnostic::flag("--redis", why)]);
         }
         follow_redis_override(&mut config, url);
+    }
+    if let Some(url) = over.docker_url {
+        override_docker(&mut config, url)?;
     }
     if let Err(why) = complete_redis_url(&mut config) {
         let at = match over.redis_url {
@@ -135,6 +140,15 @@ pub fn load(paths: &Paths, over: &Overridden<'_>) -> Result<Settings, Vec<Diagno
     })
 }
 
+/// `--docker URL` in place of `[docker] url`, refused as the file's would be.
+fn override_docker(config: &mut Config, url: &str) -> Result<(), Vec<Diagnostic>> {
+    config.docker.url = toml::Spanned::new(0..0, url.to_string());
+    match validate::docker_problem(config) {
+        Some(why) => Err(vec![Diagnostic::flag("--docker", why)]),
+        None => Ok(()),
+    }
+}
+
 /// Every context's settings: `default` (the file's own) first, then each `[[contexts]]` in
 /// the file's order. `--redis` and `--store` apply to the context `--context` names (or
 /// `default`); an unknown name is refused before anything starts.
@@ -143,6 +157,7 @@ pub fn load_all(paths: &Paths, over: &Overridden<'_>) -> Result<Vec<Settings>, V
     let base_over = Overridden {
         redis_url: over.redis_url.filter(|_| chosen == contexts::DEFAULT),
         store_url: over.store_url.filter(|_| chosen == contexts::DEFAULT),
+        docker_url: over.docker_url.filter(|_| chosen == contexts::DEFAULT),
         ..*over
     };
     let base = load(paths, &base_over)?;
@@ -165,6 +180,9 @@ pub fn load_all(paths: &Paths, over: &Overridden<'_>) -> Result<Vec<Settings>, V
                 return Err(vec![Diagnostic::flag("--redis", why)]);
             }
             follow_redis_override(&mut config, url);
+        }
+        if mine && let Some(url) = over.docker_url {
+            override_docker(&mut config, url)?;
         }
         complete_redis_url(&mut config).map_err(|why| vec![at_entry(Diagnostic::flag("", why))])?;
         let store_url = over

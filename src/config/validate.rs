@@ -125,6 +125,16 @@ pub fn validate(cfg: &Config, file: &Path, text: &str, diags: &mut Vec<Diagnosti
     validate_docker(cfg, &mut err);
 }
 
+/// The first problem of `[docker]` as it stands (after `--docker` replaced its URL), in
+/// words; None when it would work.
+pub fn docker_problem(cfg: &Config) -> Option<String> {
+    let mut first = None;
+    validate_docker(cfg, &mut |_, why| {
+        first.get_or_insert(why);
+    });
+    first
+}
+
 /// `[docker] url`: unix://, tcp:// (TLS needs all three files), or ssh:// naming an
 /// executor host; "" turns Docker off.
 fn validate_docker(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
