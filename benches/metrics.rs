@@ -165,6 +165,7 @@ fn benches(c: &mut Criterion) {
                     queue: Some("queue3"),
                     exception: None,
                     runtime: Some((i % 50) as f64 / 10.0),
+                    wait: None,
                 }),
             )
         })

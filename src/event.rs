@@ -153,6 +153,11 @@ pub enum Event {
         outcome: Result<Delivery, String>,
     },
     /// What a worker said it consumes (`active_queues`), or why it did not answer.
+    /// How many pool processes a worker runs, from its `stats` (`pool.processes`).
+    WorkerPool {
+        worker: String,
+        processes: u32,
+    },
     WorkerQueues {
         worker: String,
         queues: Result<Vec<String>, String>,

@@ -40,6 +40,9 @@ pub struct Worker {
     /// Gone past the visibility timeout, and what it held marked lost: done once.
     #[serde(default)]
     pub settled: bool,
+    /// Its pool's processes, as its `stats` said when it was asked its queues.
+    #[serde(default)]
+    pub processes: Option<u32>,
 }
 
 impl Worker {
@@ -69,6 +72,7 @@ impl Worker {
             asked_at: None,
             restored: false,
             settled: false,
+            processes: None,
         }
     }
 }

@@ -123,6 +123,15 @@ async fn asking(inner: Arc<Inner>, aim: Aim, mut wake: mpsc::Receiver<()>, tx: S
         }
         pace.tick().await;
         let answers = ask_batch(&mut conn, &aim, &batch).await;
+        // Those that answered are asked their pool's size too (for
+        // celery_active_process_count), in one more broadcast.
+        let answered: Vec<String> = batch
+            .iter()
+            .zip(&answers)
+            .filter(|(_, a)| a.is_ok())
+            .map(|(w, _)| w.clone())
+            .collect();
+        let pools = ask_pools(&mut conn, &aim, &answered).await;
         for (worker, queues) in batch.into_iter().zip(answers) {
             if tx
                 .send(Event::WorkerQueues { worker, queues })
@@ -132,7 +141,43 @@ async fn asking(inner: Arc<Inner>, aim: Aim, mut wake: mpsc::Receiver<()>, tx: S
                 return;
             }
         }
+        for (worker, processes) in pools {
+            if tx
+                .send(Event::WorkerPool { worker, processes })
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
     }
+}
+
+/// The pool size of each of `workers` that says it within the window (`stats`).
+async fn ask_pools(
+    conn: &mut Option<redis::aio::MultiplexedConnection>,
+    aim: &Aim,
+    workers: &[String],
+) -> Vec<(String, u32)> {
+    let Some(c) = conn.as_mut().filter(|_| !workers.is_empty()) else {
+        return Vec::new();
+    };
+    let replies = control::ask(
+        c,
+        &aim.keyprefix,
+        &aim.pidbox_channel,
+        "stats",
+        serde_json::json!({}),
+        workers,
+        WINDOW,
+    )
+    .await
+    .unwrap_or_default();
+    replies
+        .into_iter()
+        .filter(|(host, _)| workers.contains(host))
+        .filter_map(|(host, said)| control::pool_size(&said).map(|n| (host, n)))
+        .collect()
 }
 
 /// One broadcast to `batch`; each worker's queues, or why it has none, in the batch's order.

@@ -339,6 +339,25 @@ pub fn worker_event(state: &mut State, at: DateTime<Utc>, w: WorkerEvent) {
     }
 }
 
+/// How long a task that just started waited in its queue: from its sent event, or from its
+/// ETA when it had one (a countdown is not a wait). None without a sent event.
+fn queue_wait(task: &crate::kept::Task) -> Option<f64> {
+    let sent = task.times[TaskEventKind::Sent as usize];
+    let started = task.times[TaskEventKind::Started as usize];
+    if sent <= 0.0 || started <= 0.0 {
+        return None;
+    }
+    let eta = task
+        .fields
+        .sending
+        .as_ref()
+        .and_then(|s| s.eta.as_deref())
+        .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
+        .map(|e| e.timestamp_micros() as f64 / 1e6);
+    let from = eta.map_or(sent, |e| e.max(sent));
+    Some((started - from).max(0.0))
+}
+
 /// A task received: one more drained from its queue, known from its own sent event or as
 /// the one queue its worker consumes. Only a queue already shown is counted (no row is made
 /// for it, and nothing is allocated on the feed path).
@@ -462,6 +481,9 @@ pub fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
                 queue: task.fields.queue.as_deref(),
                 exception: task.fields.exception.as_deref(),
                 runtime: task.fields.runtime,
+                wait: (t.kind == TaskEventKind::Started)
+                    .then(|| queue_wait(task))
+                    .flatten(),
             },
         );
     }

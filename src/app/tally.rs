@@ -52,6 +52,10 @@ pub struct Series {
     pub buckets: [u64; BUCKETS.len() + 1],
     pub runtime_sum: f64,
     pub runtime_count: u64,
+    /// Sent → started waits (ETA and countdown delays left out), as `buckets`.
+    pub wait_buckets: [u64; BUCKETS.len() + 1],
+    pub wait_sum: f64,
+    pub wait_count: u64,
 }
 
 /// Strings to small ids, up to a cap.
@@ -101,6 +105,9 @@ pub struct Labels<'a> {
     pub exception: Option<&'a str>,
     /// On task-succeeded: seconds.
     pub runtime: Option<f64>,
+    /// On task-started: seconds it waited in its queue since it was sent (or since its ETA,
+    /// when it had one), if its sent event was seen.
+    pub wait: Option<f64>,
 }
 
 impl Tally {
@@ -135,6 +142,14 @@ impl Tally {
         };
         series.events[kind as usize] += 1;
         match kind {
+            TaskEventKind::Started => {
+                if let Some(w) = l.wait.filter(|w| w.is_finite() && *w >= 0.0) {
+                    let i = BUCKETS.partition_point(|b| *b < w);
+                    series.wait_buckets[i] += 1;
+                    series.wait_sum += w;
+                    series.wait_count += 1;
+                }
+            }
             TaskEventKind::Succeeded => {
                 if let Some(r) = l.runtime.filter(|r| r.is_finite() && *r >= 0.0) {
                     let i = BUCKETS.partition_point(|b| *b < r);
@@ -180,6 +195,7 @@ impl Tally {
             let exception = format!("E{i}{long}('x')");
             for kind in [
                 TaskEventKind::Received,
+                TaskEventKind::Started,
                 TaskEventKind::Failed,
                 TaskEventKind::Succeeded,
             ] {
@@ -191,6 +207,7 @@ impl Tally {
                         queue: Some(&long),
                         exception: Some(&exception),
                         runtime: Some(0.1),
+                        wait: Some(0.2),
                     },
                 );
             }
@@ -228,6 +245,7 @@ mod tests {
             queue: None,
             exception: None,
             runtime: None,
+            wait: None,
         }
     }
 
@@ -252,6 +270,7 @@ mod tests {
                 TaskEventKind::Succeeded,
                 Labels {
                     runtime: Some(r),
+                    wait: None,
                     ..labels("a.b", "w@h")
                 },
             );

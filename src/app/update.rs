@@ -151,6 +151,12 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
         }
         Event::Located { task_id, place } => super::lost::located(state, &task_id, place),
         Event::WorkerQueues { worker, queues } => worker_queues(state, &worker, queues),
+        Event::WorkerPool { worker, processes } => {
+            if let Some(w) = state.workers.get_mut(&worker) {
+                w.processes = Some(processes.min(100_000));
+            }
+            Outcome::default()
+        }
         Event::Exposure { findings } => exposure(state, findings),
         Event::StoreOpened {
             lines,

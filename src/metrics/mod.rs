@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use crate::app::State;
 use crate::app::state::PortStatus;
-use crate::app::tally::{BUCKETS, MAX_HOSTS, MAX_QUEUES, Tally, host_of, label_value};
+use crate::app::tally::{BUCKETS, MAX_HOSTS, MAX_QUEUES, Series, Tally, host_of, label_value};
 use crate::event::LinkHealth;
 use crate::feeds::model::{AgentState, TaskEventKind};
 
@@ -38,8 +38,9 @@ pub struct Snapshot {
     tally: Tally,
     /// By host (celery-exporter's `hostname`): up, active tasks.
     workers: BTreeMap<String, (bool, u64)>,
-    /// By queue: depth over the priority sub-queues, reserved (unacked), online consumers.
-    queues: Vec<(String, u64, u64, u64)>,
+    /// By queue: depth over the priority sub-queues, reserved (unacked), online consumers,
+    /// and their pool processes.
+    queues: Vec<(String, u64, u64, u64, u64)>,
     agents: Vec<(String, AgentState)>,
     ports: Vec<PortSample>,
     links: Vec<(String, bool)>,
@@ -67,6 +68,7 @@ impl Snapshot {
 
     pub fn of(state: &State) -> Snapshot {
         let (workers, hosts_left_out) = worker_gauges(state);
+        // The online workers that said they consume the queue, and their pools' processes.
         let consumers = |queue: &str| {
             state
                 .workers
@@ -77,14 +79,19 @@ impl Snapshot {
                             .as_ref()
                             .is_some_and(|q| q.iter().any(|n| n == queue))
                 })
-                .count() as u64
+                .fold((0u64, 0u64), |(n, p), w| {
+                    (n + 1, p + u64::from(w.processes.unwrap_or(0)))
+                })
         };
         let queues = state
             .queues
             .iter()
             .filter(|q| q.last.is_some())
             .take(MAX_QUEUES)
-            .map(|q| (q.name.clone(), q.depth, q.reserved, consumers(&q.name)))
+            .map(|q| {
+                let (workers, processes) = consumers(&q.name);
+                (q.name.clone(), q.depth, q.reserved, workers, processes)
+            })
             .collect();
         let ports = state
             .ports
@@ -256,29 +263,34 @@ impl prometheus_client::collector::Collector for Snapshot {
                 ConstCounter::new(v).encode(m.encode_family(&labels(k))?)?;
             }
         }
-        {
-            let mut m = enc.encode_descriptor(
+        for (name, help, pick) in [
+            (
                 "celery_task_runtime",
                 "Histogram of task runtime measurements.",
-                None,
-                MetricType::Histogram,
-            )?;
+                (|s: &Series| (&s.buckets, s.runtime_sum, s.runtime_count))
+                    as fn(&Series) -> (&[u64; BUCKETS.len() + 1], f64, u64),
+            ),
+            (
+                "celery_task_queue_wait_time",
+                "Histogram of the time tasks waited in their queue, sent to started (ETA and countdown delays left out).",
+                |s: &Series| (&s.wait_buckets, s.wait_sum, s.wait_count),
+            ),
+        ] {
+            let mut m = enc.encode_descriptor(name, help, None, MetricType::Histogram)?;
             for (k, s) in &series {
-                if s.runtime_count == 0 {
+                let (counts, sum, count) = pick(s);
+                if count == 0 {
                     continue;
                 }
                 let buckets: Vec<(f64, u64)> = BUCKETS
                     .iter()
                     .copied()
                     .chain([f64::INFINITY])
-                    .zip(s.buckets.iter().copied())
+                    .zip(counts.iter().copied())
                     .collect();
                 m.encode_family(&labels(k))?
                     .encode_histogram::<prometheus_client::encoding::NoLabelSet>(
-                        s.runtime_sum,
-                        s.runtime_count,
-                        &buckets,
-                        None,
+                        sum, count, &buckets, None,
                     )?;
             }
         }
@@ -317,10 +329,15 @@ impl prometheus_client::collector::Collector for Snapshot {
                 "The number of active workers in broker queue.",
                 2,
             ),
+            (
+                "celery_active_process_count",
+                "The number of active processes in broker queue (its workers' pool processes).",
+                3,
+            ),
         ] {
             let mut m = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
-            for (q, depth, reserved, consumers) in &self.queues {
-                let v = [*depth, *reserved, *consumers][pick];
+            for (q, depth, reserved, consumers, processes) in &self.queues {
+                let v = [*depth, *reserved, *consumers, *processes][pick];
                 ConstGauge::new(v as i64)
                     .encode(m.encode_family(&[("queue_name", q.as_str())])?)?;
             }
@@ -466,7 +483,7 @@ mod tests {
         }
         let text = render(&state);
         eprintln!("worst-case exposition: {} bytes", text.len());
-        assert!(text.len() < 8 << 20, "{} bytes", text.len());
+        assert!(text.len() < 12 << 20, "{} bytes", text.len());
         let up = text
             .lines()
             .filter(|l| l.starts_with("celery_worker_up{"))

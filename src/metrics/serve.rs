@@ -249,6 +249,7 @@ mod tests {
                 queue: Some("thinking"),
                 exception: None,
                 runtime: Some(0.2),
+                wait: None,
             },
         );
         let listener = bind("127.0.0.1:0".parse().unwrap()).unwrap();

@@ -73,6 +73,10 @@ pub enum Recorded {
         at: DateTime<Utc>,
         news: crate::event::MasterNews,
     },
+    WorkerPool {
+        worker: String,
+        processes: u32,
+    },
 }
 
 impl Recorded {
@@ -135,6 +139,10 @@ impl Recorded {
                 worker: worker.clone(),
                 queues: queues.clone(),
             },
+            Event::WorkerPool { worker, processes } => Recorded::WorkerPool {
+                worker: worker.clone(),
+                processes: *processes,
+            },
             Event::Notified { via, outcome } => Recorded::Notified {
                 via: via.clone(),
                 outcome: outcome.clone(),
@@ -194,6 +202,7 @@ impl Recorded {
             Recorded::Located { task_id, place } => Event::Located { task_id, place },
             Recorded::OutboxDelivered { task_id } => Event::OutboxDelivered { task_id },
             Recorded::WorkerQueues { worker, queues } => Event::WorkerQueues { worker, queues },
+            Recorded::WorkerPool { worker, processes } => Event::WorkerPool { worker, processes },
             Recorded::Notified { via, outcome } => Event::Notified { via, outcome },
             Recorded::Ordered { what, outcome } => Event::Ordered { what, outcome },
             Recorded::Master { at, news } => Event::Master { at, news },

@@ -154,6 +154,20 @@ pub fn queues_of(said: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
+/// The processes in a worker's pool, from its `stats` reply: the `pool.processes` list
+/// (prefork), else `pool.max-concurrency` (threads, gevent, solo).
+pub fn pool_size(said: &serde_json::Value) -> Option<u32> {
+    let pool = &said["pool"];
+    pool["processes"]
+        .as_array()
+        .map(|p| p.len() as u32)
+        .or_else(|| {
+            pool["max-concurrency"]
+                .as_u64()
+                .map(|n| n.min(u32::MAX as u64) as u32)
+        })
+}
+
 /// Revokes a task on every worker; with `terminate`, the worker running it kills it.
 pub async fn revoke(
     url: &str,
