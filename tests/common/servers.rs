@@ -103,9 +103,17 @@ impl RedisServer {
             "--daemonize",
             "no",
         ];
-        let dir = self.aof_dir.as_ref().map(|d| d.display().to_string());
-        match &dir {
-            Some(d) => args.extend(["--appendonly", "yes", "--appendfsync", "always", "--dir", d]),
+        // Always a directory of its own: a replica's full sync writes an RDB file there,
+        // never into the checkout.
+        let dir = self
+            .aof_dir
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join(format!("chavion-redis-{port}")));
+        std::fs::create_dir_all(&dir).unwrap();
+        let dir = dir.display().to_string();
+        args.extend(["--dir", &dir]);
+        match self.aof_dir {
+            Some(_) => args.extend(["--appendonly", "yes", "--appendfsync", "always"]),
             None => args.extend(["--appendonly", "no"]),
         }
         let master = self.replica_of.map(|p| p.to_string());
