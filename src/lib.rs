@@ -24,6 +24,7 @@ pub mod redis_url;
 pub mod replay;
 pub mod run;
 pub mod sanitize;
+pub mod shell;
 pub mod store;
 pub mod term;
 pub mod ui;

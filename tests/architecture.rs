@@ -66,6 +66,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("headless", 7),
     ("replay", 7),
     ("cli", 7),
+    // The command line: arguments parsed, each command handed on.
+    ("shell", 8),
 ];
 
 fn src() -> PathBuf {

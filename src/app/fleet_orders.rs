@@ -252,33 +252,9 @@ fn retry(state: &mut State, filter: &str) -> Outcome {
     let (picked, already): (Vec<&Task>, Vec<&Task>) = picked
         .into_iter()
         .partition(|t| state.retries.retried_as(&t.uuid).is_none());
-    let already_words: Vec<String> = already
-        .iter()
-        .take(3)
-        .map(|t| {
-            format!(
-                "{} [{}] already retried as [{}]",
-                t.fields.name.as_deref().unwrap_or("task"),
-                short_id(&t.uuid),
-                short_id(state.retries.newest(&t.uuid))
-            )
-        })
-        .collect();
+    let already_words = retried_words(state, &already);
     if picked.is_empty() {
-        let why = match (filter.trim().is_empty(), already_words.first()) {
-            (_, Some(first)) if already.len() == 1 => {
-                format!("refused: {first}; retry the newest instead")
-            }
-            (_, Some(_)) => format!(
-                "refused: all {} were already retried ({}, …); retry the newest instead",
-                already.len(),
-                already_words.join("; ")
-            ),
-            (true, None) => {
-                "no task selected: select one in the Tasks view, or :retry FILTER".to_string()
-            }
-            (false, None) => format!("no failed or revoked task matches `{}`", filter.trim()),
-        };
+        let why = nothing_to_retry(filter, already.len(), &already_words);
         flash(state, Level::Info, why);
         return Outcome::redraw();
     }
@@ -295,19 +271,7 @@ fn retry(state: &mut State, filter: &str) -> Outcome {
         return Outcome::redraw();
     }
     let orders: Vec<RetryOrder> = picked.iter().map(|t| order_of(state, t)).collect();
-    let mut lines: Vec<String> = picked
-        .iter()
-        .take(SHOWN)
-        .map(|t| {
-            format!(
-                "{} [{}] {} {}",
-                t.fields.name.as_deref().unwrap_or("task"),
-                short_id(&t.uuid),
-                tasks::shown_state(t),
-                t.fields.args.as_deref().unwrap_or("")
-            )
-        })
-        .collect();
+    let mut lines = retry_lines(&picked);
     if picked.len() > SHOWN {
         lines.push(format!("… and {} more", picked.len() - SHOWN));
     }
@@ -334,6 +298,54 @@ fn retry(state: &mut State, filter: &str) -> Outcome {
         typed_word,
         None,
     )
+}
+
+/// Why nothing is retried: nothing picked, or everything picked already retried.
+fn nothing_to_retry(filter: &str, already: usize, words: &[String]) -> String {
+    match (filter.trim().is_empty(), words.first()) {
+        (_, Some(first)) if already == 1 => format!("refused: {first}; retry the newest instead"),
+        (_, Some(_)) => format!(
+            "refused: all {already} were already retried ({}, …); retry the newest instead",
+            words.join("; ")
+        ),
+        (true, None) => {
+            "no task selected: select one in the Tasks view, or :retry FILTER".to_string()
+        }
+        (false, None) => format!("no failed or revoked task matches `{}`", filter.trim()),
+    }
+}
+
+/// The first `SHOWN` tasks a retry sends, as its confirmation lists them.
+fn retry_lines(picked: &[&Task]) -> Vec<String> {
+    picked
+        .iter()
+        .take(SHOWN)
+        .map(|t| {
+            format!(
+                "{} [{}] {} {}",
+                t.fields.name.as_deref().unwrap_or("task"),
+                short_id(&t.uuid),
+                tasks::shown_state(t),
+                t.fields.args.as_deref().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+/// The first few tasks already retried, each with the newest of its chain.
+fn retried_words(state: &State, already: &[&Task]) -> Vec<String> {
+    already
+        .iter()
+        .take(3)
+        .map(|t| {
+            format!(
+                "{} [{}] already retried as [{}]",
+                t.fields.name.as_deref().unwrap_or("task"),
+                short_id(&t.uuid),
+                short_id(state.retries.newest(&t.uuid))
+            )
+        })
+        .collect()
 }
 
 /// The retry key: the selected task, from the Tasks view or its detail.

@@ -313,11 +313,6 @@ fn print_retried(done: &[(String, fleet::Retried)], as_json: bool) {
 /// How many of the newest kept dispatches `task retry --filter` looks through.
 const FILTER_REACH: i64 = 10_000;
 
-/// `task retry ID…` or `task retry --filter QUERY`: from the shell, a task is sent again
-/// only when a copy of its exact message is kept (the audit store's outbox, or kombu's
-/// `unacked`); the TUI can also rebuild one from the args its events showed. `--filter`
-/// picks among the dispatches kept in the store those the result backend says failed or
-/// were revoked, with the Tasks view's filter syntax.
 /// Which tasks `task retry` is asked to send again.
 pub struct Picked<'a> {
     pub ids: &'a [String],
@@ -326,6 +321,11 @@ pub struct Picked<'a> {
     pub include_retried: bool,
 }
 
+/// `task retry ID…` or `task retry --filter QUERY`: from the shell, a task is sent again
+/// only when a copy of its exact message is kept (the audit store's outbox, or kombu's
+/// `unacked`); the TUI can also rebuild one from the args its events showed. `--filter`
+/// picks among the dispatches kept in the store those the result backend says failed or
+/// were revoked, with the Tasks view's filter syntax.
 pub async fn retry(settings: &Settings, gate: Gate, picked: Picked<'_>, go: Go) -> ExitCode {
     let Picked {
         ids,
@@ -339,68 +339,14 @@ pub async fn retry(settings: &Settings, gate: Gate, picked: Picked<'_>, go: Go) 
     if let Err(code) = gated(&ctx, Act::Retry, filter.unwrap_or("tasks")).await {
         return code;
     }
-    let picked;
-    let ids = match filter {
-        None => ids,
-        Some(query) => match by_filter(settings, &ctx, query).await {
-            Ok(found) if found.is_empty() => {
-                if go.json {
-                    println!(
-                        "{}",
-                        crate::sanitize::json_line(&json!({"retried": [], "not_sent": []}))
-                    );
-                } else {
-                    println!("no failed or revoked dispatch matches `{query}`");
-                }
-                return ExitCode::SUCCESS;
-            }
-            Ok(found) => {
-                picked = found;
-                &picked[..]
-            }
-            Err(why) => {
-                eprintln!("chavion-tui: {why}");
-                return ExitCode::from(2);
-            }
-        },
-    };
-    // Only the newest of a chain is sent, unless asked otherwise.
-    let kept;
-    let ids = if include_retried {
-        ids
-    } else {
-        let (keep, left_out) = already_retried(&ctx, ids).await;
-        for (old, newest) in &left_out {
-            eprintln!(
-                "left out: {} was already retried as {} (--include-retried sends it too)",
-                clean(old, 64),
-                clean(newest, 64)
-            );
-        }
-        if keep.is_empty() {
-            if go.json {
-                println!(
-                    "{}",
-                    crate::sanitize::json_line(
-                        &json!({"retried": [], "not_sent": [], "left_out": left_out.len()})
-                    )
-                );
-            } else {
-                println!("nothing to send: every task picked was already retried");
-            }
-            return if filter.is_some() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            };
-        }
-        kept = keep;
-        &kept[..]
+    let ids = match ids_to_retry(settings, &ctx, ids, filter, include_retried, &go).await {
+        Ok(ids) => ids,
+        Err(code) => return code,
     };
     // Each task's exact message is looked up first: the confirmation shows what will be
     // sent, and exactly that is sent (never looked up again after the answer).
     let mut orders = Vec::with_capacity(ids.len());
-    for id in ids {
+    for id in &ids {
         orders.push(RetryOrder {
             task_id: id.clone(),
             pinned: fleet::look_up(&ctx, id).await,
@@ -423,6 +369,70 @@ pub async fn retry(settings: &Settings, gate: Gate, picked: Picked<'_>, go: Go) 
     } else {
         ExitCode::from(1)
     }
+}
+
+/// The ids to send again: those named, or those the filter picks among the kept dispatches;
+/// without `--include-retried`, the tasks already retried left out (and said). Err: the
+/// exit code, once what there was to say is said.
+async fn ids_to_retry(
+    settings: &Settings,
+    ctx: &Context,
+    ids: &[String],
+    filter: Option<&str>,
+    include_retried: bool,
+    go: &Go,
+) -> Result<Vec<String>, ExitCode> {
+    let nothing = |left_out: usize| {
+        if go.json {
+            println!(
+                "{}",
+                crate::sanitize::json_line(
+                    &json!({"retried": [], "not_sent": [], "left_out": left_out})
+                )
+            );
+        }
+    };
+    let ids = match filter {
+        None => ids.to_vec(),
+        Some(query) => match by_filter(settings, ctx, query).await {
+            Ok(found) if found.is_empty() => {
+                nothing(0);
+                if !go.json {
+                    println!("no failed or revoked dispatch matches `{query}`");
+                }
+                return Err(ExitCode::SUCCESS);
+            }
+            Ok(found) => found,
+            Err(why) => {
+                eprintln!("chavion-tui: {why}");
+                return Err(ExitCode::from(2));
+            }
+        },
+    };
+    if include_retried {
+        return Ok(ids);
+    }
+    // Only the newest of a chain is sent, unless asked otherwise.
+    let (keep, left_out) = already_retried(ctx, &ids).await;
+    for (old, newest) in &left_out {
+        eprintln!(
+            "left out: {} was already retried as {} (--include-retried sends it too)",
+            clean(old, 64),
+            clean(newest, 64)
+        );
+    }
+    if keep.is_empty() {
+        nothing(left_out.len());
+        if !go.json {
+            println!("nothing to send: every task picked was already retried");
+        }
+        return Err(if filter.is_some() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
+    Ok(keep)
 }
 
 /// The ids not yet retried, and those already retried with the newest of their chain,

@@ -22,6 +22,35 @@ use crate::app::tally::{BUCKETS, MAX_HOSTS, MAX_QUEUES, Series, Tally, host_of, 
 use crate::event::LinkHealth;
 use crate::feeds::model::{AgentState, TaskEventKind};
 
+/// Each sampled queue: its depth, reserved, the online workers that said they consume it,
+/// and their pools' processes.
+fn queue_gauges(state: &State) -> Vec<(String, u64, u64, u64, u64)> {
+    let consumers = |queue: &str| {
+        state
+            .workers
+            .values()
+            .filter(|w| {
+                w.online
+                    && w.queues
+                        .as_ref()
+                        .is_some_and(|q| q.iter().any(|n| n == queue))
+            })
+            .fold((0u64, 0u64), |(n, p), w| {
+                (n + 1, p + u64::from(w.processes.unwrap_or(0)))
+            })
+    };
+    state
+        .queues
+        .iter()
+        .filter(|q| q.last.is_some())
+        .take(MAX_QUEUES)
+        .map(|q| {
+            let (workers, processes) = consumers(&q.name);
+            (q.name.clone(), q.depth, q.reserved, workers, processes)
+        })
+        .collect()
+}
+
 /// The content type of what `render` writes.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -68,31 +97,7 @@ impl Snapshot {
 
     pub fn of(state: &State) -> Snapshot {
         let (workers, hosts_left_out) = worker_gauges(state);
-        // The online workers that said they consume the queue, and their pools' processes.
-        let consumers = |queue: &str| {
-            state
-                .workers
-                .values()
-                .filter(|w| {
-                    w.online
-                        && w.queues
-                            .as_ref()
-                            .is_some_and(|q| q.iter().any(|n| n == queue))
-                })
-                .fold((0u64, 0u64), |(n, p), w| {
-                    (n + 1, p + u64::from(w.processes.unwrap_or(0)))
-                })
-        };
-        let queues = state
-            .queues
-            .iter()
-            .filter(|q| q.last.is_some())
-            .take(MAX_QUEUES)
-            .map(|q| {
-                let (workers, processes) = consumers(&q.name);
-                (q.name.clone(), q.depth, q.reserved, workers, processes)
-            })
-            .collect();
+        let queues = queue_gauges(state);
         let ports = state
             .ports
             .iter()

@@ -47,6 +47,58 @@ fn summary<'a>(
     Span::styled(text, style)
 }
 
+/// The columns' widths, as the pane's width allows them.
+struct Widths {
+    name: usize,
+    spark: usize,
+    /// Room for the reserved and rate columns.
+    detail: bool,
+}
+
+/// One queue's row: its name, depth (greyed while stale, `?` until sampled), reserved and
+/// rates where there is room, and its trend, or `no consumer` when work waits that no live
+/// worker will take.
+fn row<'a>(state: &State, theme: &Theme, q: &QueueRow, stale: bool, w: &Widths) -> Row<'a> {
+    let unconsumed = q.depth > 0 && state.consumed(&q.name) == Some(false);
+    let plain = ratatui::style::Style::default();
+    let mut cells = vec![
+        Cell::from(Span::styled(
+            fit(&q.name, w.name),
+            if unconsumed { theme.level_warn } else { plain },
+        )),
+        // Learned from a task-sent event and not sampled yet: its depth is unknown, not 0.
+        Cell::from(Span::styled(
+            if q.sampled() {
+                format!("{:>6}", q.depth)
+            } else {
+                format!("{:>6}", "?")
+            },
+            if stale { theme.muted } else { plain },
+        )),
+    ];
+    if w.detail {
+        let reserved = if q.reserved > 0 {
+            format!("{:>4}r", q.reserved)
+        } else {
+            String::new()
+        };
+        cells.push(Cell::from(Span::styled(reserved, theme.muted)));
+        cells.push(Cell::from(Span::styled(
+            format!("{:>10}", rate(q)),
+            theme.muted,
+        )));
+    }
+    cells.push(if unconsumed {
+        Cell::from(Span::styled(fit(NO_CONSUMER, w.spark), theme.level_warn))
+    } else {
+        Cell::from(Span::styled(
+            sparkline(q.history.iter(), w.spark),
+            theme.sparkline,
+        ))
+    });
+    Row::new(cells)
+}
+
 pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let stale = state.queues_stale_since();
     let b = block(
@@ -63,57 +115,15 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let fixed_detail = name_w + 6 + 5 + 10 + 4;
     let detail = inner_w >= fixed_detail + 8;
     let spark_w = inner_w.saturating_sub(if detail { fixed_detail } else { fixed_plain });
-    let rows = state.queues.iter().map(|q| {
-        // Work waits and no live worker will take it: said on the row, in the warning style.
-        let unconsumed = q.depth > 0 && state.consumed(&q.name) == Some(false);
-        let mut cells = vec![
-            Cell::from(Span::styled(
-                fit(&q.name, name_w),
-                if unconsumed {
-                    theme.level_warn
-                } else {
-                    ratatui::style::Style::default()
-                },
-            )),
-            // Learned from a task-sent event and not sampled yet: its depth is unknown, not 0.
-            // Stale figures are greyed: the last known, not the current.
-            Cell::from(Span::styled(
-                if q.sampled() {
-                    format!("{:>6}", q.depth)
-                } else {
-                    format!("{:>6}", "?")
-                },
-                if stale.is_some() {
-                    theme.muted
-                } else {
-                    ratatui::style::Style::default()
-                },
-            )),
-        ];
-        if detail {
-            cells.push(Cell::from(Span::styled(
-                if q.reserved > 0 {
-                    format!("{:>4}r", q.reserved)
-                } else {
-                    String::new()
-                },
-                theme.muted,
-            )));
-            cells.push(Cell::from(Span::styled(
-                format!("{:>10}", rate(q)),
-                theme.muted,
-            )));
-        }
-        cells.push(if unconsumed {
-            Cell::from(Span::styled(fit(NO_CONSUMER, spark_w), theme.level_warn))
-        } else {
-            Cell::from(Span::styled(
-                sparkline(q.history.iter(), spark_w),
-                theme.sparkline,
-            ))
-        });
-        Row::new(cells)
-    });
+    let widths_of = Widths {
+        name: name_w,
+        spark: spark_w,
+        detail,
+    };
+    let rows = state
+        .queues
+        .iter()
+        .map(|q| row(state, theme, q, stale.is_some(), &widths_of));
     let mut heads = vec![fit("queue", name_w), format!("{:>6}", "depth")];
     if detail {
         heads.extend([format!("{:>5}", "rsvd"), format!("{:>10}", "in↑ out↓/s")]);

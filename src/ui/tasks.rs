@@ -321,6 +321,22 @@ pub fn detail(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     super::panes::show_popup_scrolled(f, popup, lines, block, theme, state.ui.detail_scroll);
 }
 
+/// A terminate's signals, the one it will send bracketed.
+fn signals<'a>(c: &Confirm, theme: &Theme) -> Line<'a> {
+    let mut spans = vec![Span::styled("signal ", theme.header)];
+    for s in crate::orders::KillSignal::ALL {
+        let name = s.name().trim_start_matches("SIG");
+        spans.push(if s == c.signal {
+            Span::styled(format!("[{name}]"), theme.accent)
+        } else {
+            Span::raw(format!(" {name} "))
+        });
+    }
+    spans.push(Span::styled("  tab", theme.accent));
+    spans.push(Span::raw(" another"));
+    Line::from(spans)
+}
+
 pub fn confirm(f: &mut Frame, area: Rect, c: &Confirm, state: &State, theme: &Theme) {
     let w = area.width.min(64);
     let h = area.height.min(9);
@@ -342,18 +358,7 @@ pub fn confirm(f: &mut Frame, area: Rect, c: &Confirm, state: &State, theme: &Th
         (false, false) => "Revoke the task (it will not start)".to_string(),
     };
     let second = if c.terminate {
-        let mut spans = vec![Span::styled("signal ", theme.header)];
-        for s in crate::orders::KillSignal::ALL {
-            let name = s.name().trim_start_matches("SIG");
-            spans.push(if s == c.signal {
-                Span::styled(format!("[{name}]"), theme.accent)
-            } else {
-                Span::raw(format!(" {name} "))
-            });
-        }
-        spans.push(Span::styled("  tab", theme.accent));
-        spans.push(Span::raw(" another"));
-        Line::from(spans)
+        signals(c, theme)
     } else {
         Line::raw("")
     };
