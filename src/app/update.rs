@@ -467,9 +467,6 @@ fn main_screen_act(state: &mut State, action: Action) -> Outcome {
     Outcome::redraw()
 }
 
-/// Applies one decoded item; whether anything on screen changed. Everything does, except a
-/// queue sample that found what the last one found: on a quiet platform that is once a
-/// second, and skipping its frame is most of what the control room costs at rest.
 /// The sentinels named the master: said once at start, and as a warning when it moved.
 fn master(state: &mut State, at: DateTime<Utc>, news: crate::event::MasterNews) -> Outcome {
     let (level, msg) = match &news.previous {
@@ -490,6 +487,9 @@ fn master(state: &mut State, at: DateTime<Utc>, news: crate::event::MasterNews) 
     Outcome::redraw()
 }
 
+/// Applies one decoded item; whether anything on screen changed. Everything does, except a
+/// queue sample that found what the last one found: on a quiet platform that is once a
+/// second, and skipping its frame is most of what the control room costs at rest.
 fn apply(state: &mut State, at: DateTime<Utc>, item: FeedItem) -> bool {
     state.counters.events += 1;
     if let FeedItem::Queues(samples) = item {
