@@ -6,9 +6,9 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
 use std::hint::black_box;
 
-use chavion_tui::feeds::route::{Channels, route};
 use chavion_tui::feeds::socketio::codec;
-use chavion_tui::feeds::wire;
+use chavion_tui::platform::route::{Channels, route};
+use chavion_tui::platform::wire;
 
 fn task_event(n: u64, kind: &str) -> serde_json::Value {
     json!({

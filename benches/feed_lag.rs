@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 
 use chavion_tui::app::update;
 use chavion_tui::event::Event;
-use chavion_tui::feeds::model::{CeleryEvent, FeedItem};
+use chavion_tui::platform::model::{CeleryEvent, FeedItem};
 use chavion_tui::{config, feeds, wiring};
 
 struct Killed(Child);
@@ -165,7 +165,7 @@ async fn celery_lag(url: &str) -> Option<Vec<f64>> {
             let applied = now_f();
             for i in items {
                 if let FeedItem::Celery(CeleryEvent::Task(t)) = i
-                    && t.kind != chavion_tui::feeds::model::TaskEventKind::Sent
+                    && t.kind != chavion_tui::platform::model::TaskEventKind::Sent
                 {
                     lags.push((applied - t.timestamp) * 1000.0);
                 }

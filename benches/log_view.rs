@@ -13,7 +13,7 @@ use chavion_tui::app::state::Pane;
 use chavion_tui::app::{State, update};
 use chavion_tui::config::{Config, keymap, theme};
 use chavion_tui::event::Event;
-use chavion_tui::feeds::model::Level;
+use chavion_tui::platform::model::Level;
 
 const LINES: usize = 1_000_000;
 
@@ -183,7 +183,7 @@ fn main() {
     state.activity.search = None;
 
     // Issue 9's frame: a million lines and 50 000 tasks kept.
-    let ch = chavion_tui::feeds::route::Channels::new(
+    let ch = chavion_tui::platform::route::Channels::new(
         "chavion:agents:*",
         "chavion:activity",
         0,
@@ -202,14 +202,14 @@ fn main() {
                 })
             })
             .collect();
-        let env = chavion_tui::feeds::wire::kombu_event_envelope(
+        let env = chavion_tui::platform::wire::kombu_event_envelope(
             &serde_json::json!(events),
             "w@vm",
             "task.multi",
             "t",
         );
         let mut items = Vec::new();
-        chavion_tui::feeds::route::route(&ch, "/0.celeryev/task.multi", &env, &mut items);
+        chavion_tui::platform::route::route(&ch, "/0.celeryev/task.multi", &env, &mut items);
         update(
             &mut state,
             Event::FeedBatch {

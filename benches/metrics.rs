@@ -12,7 +12,7 @@ use chavion_tui::app::tally::Labels;
 use chavion_tui::app::{State, update};
 use chavion_tui::config;
 use chavion_tui::event::Event;
-use chavion_tui::feeds::model::{
+use chavion_tui::platform::model::{
     CeleryEvent, FeedItem, TaskEvent, TaskEventKind, TaskFields, WorkerEvent, WorkerEventKind,
 };
 use chavion_tui::wiring;

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use std::time::Instant;
 
 use chavion_tui::event::{Event, Wire};
-use chavion_tui::feeds::wire;
+use chavion_tui::platform::wire;
 use chavion_tui::recorder::{Recorder, format::Meta, writer::Keep};
 use chavion_tui::{config, replay, wiring};
 
@@ -152,8 +152,8 @@ fn main() {
 /// control room does at start (the query, the JSON decoded off the loop) and put into the
 /// state (on the loop).
 fn restore(rt: &tokio::runtime::Runtime, settings: &config::Settings) {
-    use chavion_tui::feeds::model::{TaskEventKind, TaskFields};
     use chavion_tui::kept::{Task, Worker};
+    use chavion_tui::platform::model::{TaskEventKind, TaskFields};
     use chavion_tui::store::{HistoryRow, Store};
     let n = 50_000usize;
     let path =

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 use std::time::Duration;
 
-use crate::feeds::model::FeedItem;
+use crate::platform::model::FeedItem;
 
 /// The names of the Redis feed's links, as the status bar and the app know them.
 pub mod links {
@@ -107,7 +107,7 @@ pub enum Event {
     /// A worker's answers to its detail's questions, or why none came.
     Inspected {
         worker: String,
-        outcome: Result<Box<crate::feeds::pidbox::WorkerDetail>, String>,
+        outcome: Result<Box<crate::platform::pidbox::WorkerDetail>, String>,
     },
     /// A fleet order (or an inspect of every worker) finished: one line per worker or task,
     /// each ok or not; or why nothing was done.
@@ -149,7 +149,7 @@ pub enum Event {
     /// A dispatch was attempted: sent, queued locally, or failed (with why).
     Dispatched {
         agent: String,
-        request: Box<crate::feeds::wire::TaskRequest>,
+        request: Box<crate::platform::wire::TaskRequest>,
         outcome: Result<Delivery, String>,
     },
     /// What a worker said it consumes (`active_queues`), or why it did not answer.
@@ -217,17 +217,17 @@ pub struct Wire {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ContainerNews {
     /// Everything, at connect: replaces what was known.
-    Listed(Vec<crate::feeds::containers::Container>),
+    Listed(Vec<crate::platform::containers::Container>),
     /// One container after an event of its own (`action`: start, die, oom, restart …).
     Changed {
-        container: Box<crate::feeds::containers::Container>,
+        container: Box<crate::platform::containers::Container>,
         action: String,
     },
     Removed {
         id: String,
     },
     /// One stats sample per running container, by id.
-    Stats(Vec<(String, crate::feeds::containers::Usage)>),
+    Stats(Vec<(String, crate::platform::containers::Usage)>),
 }
 
 /// One `[[panels]]` query's answer.

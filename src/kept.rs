@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::feeds::model::{TaskEventKind, TaskFields};
+use crate::platform::model::{TaskEventKind, TaskFields};
 
 /// Maps keyed by task id, looked up several times for every task event. foldhash is
 /// several times quicker than the default SipHash on 36-byte ids, and its seed is random per

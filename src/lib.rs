@@ -18,6 +18,7 @@ pub mod lines;
 pub mod logging;
 pub mod metrics;
 pub mod orders;
+pub mod platform;
 pub mod private_files;
 pub mod recorder;
 pub mod redis_url;

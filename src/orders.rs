@@ -2,8 +2,8 @@
 //! from a command and a confirmation, the actions carry it out. Pure; it sits low in the
 //! house so both can name it.
 
-use crate::feeds::pidbox::Control;
 use crate::gate::Act;
+use crate::platform::pidbox::Control;
 
 /// Who a command goes to: one worker, or every worker when the operator said "all". For
 /// "all", the workers known to be online are carried, so those that stay silent are named.

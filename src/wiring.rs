@@ -16,7 +16,8 @@ use crate::app::State;
 use crate::config::Settings;
 use crate::event::Event;
 use crate::feeds::redis::FeedConfig;
-use crate::feeds::{demo, probes, route::Channels};
+use crate::feeds::{demo, probes};
+use crate::platform::route::Channels;
 use crate::store::{Settle, SharedStore, Store, StoredLine};
 
 pub use crate::feeds::redis::db_of as redis_db;

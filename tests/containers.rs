@@ -424,7 +424,7 @@ async fn the_engine_over_ssh_gives_the_same_list_as_the_local_socket() {
         ssh.executor_toml(&ssh.client_key(), "")
     ))
     .unwrap();
-    let names = |all: Vec<chavion_tui::feeds::containers::Container>| {
+    let names = |all: Vec<chavion_tui::platform::containers::Container>| {
         let mut v: Vec<(String, String)> = all
             .into_iter()
             .map(|c| (c.summary(), c.name))

@@ -6,7 +6,7 @@ mod common;
 use std::process::Output;
 
 use chavion_tui::actions::dispatch::{self, Target, drain_outbox, push_once};
-use chavion_tui::feeds::wire::TaskRequest;
+use chavion_tui::platform::wire::TaskRequest;
 use chavion_tui::store::Store;
 use common::Sandbox;
 use common::room::Room;
@@ -336,7 +336,7 @@ async fn lost_in_the_broker(tag: &str, redeliver: bool) -> (Vec<String>, Vec<Str
         s.watch.by_id.is_empty()
             && s.tasks.by_id.values().any(|t| {
                 t.fields.name.as_deref() == Some("thinking.mark")
-                    && t.state == chavion_tui::feeds::model::TaskEventKind::Succeeded
+                    && t.state == chavion_tui::platform::model::TaskEventKind::Succeeded
             })
     })
     .await;

@@ -8,7 +8,7 @@ use common::Sandbox;
 use common::servers::{CeleryWorker, RedisServer, send_task, wait_until};
 use std::process::Output;
 
-use chavion_tui::feeds::pidbox::{Inspect, WorkerDetail};
+use chavion_tui::platform::pidbox::{Inspect, WorkerDetail};
 
 fn cli(sb: &Sandbox, redis: &str, args: &[&str]) -> Output {
     let mut all = vec!["--redis", redis];
@@ -755,7 +755,7 @@ async fn a_bulk_retry_of_fifty_failed_tasks_runs_fifty() {
         s.tasks
             .by_id
             .values()
-            .filter(|t| t.state == chavion_tui::feeds::model::TaskEventKind::Failed)
+            .filter(|t| t.state == chavion_tui::platform::model::TaskEventKind::Failed)
             .count()
             == 50
     })

@@ -12,7 +12,7 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chavion_tui::feeds::wire;
+use chavion_tui::platform::wire;
 
 /// A config for `sb` watching `url`, with `extra` appended; no probes, no Socket.IO.
 fn configure(sb: &Sandbox, url: &str, extra: &str) {

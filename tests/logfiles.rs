@@ -4,7 +4,7 @@
 mod common;
 
 use chavion_tui::feeds::logfiles::{Tailed, Tailer};
-use chavion_tui::feeds::model::Level;
+use chavion_tui::platform::model::Level;
 use common::{Sandbox, append};
 
 fn lines(out: &[Tailed]) -> Vec<String> {

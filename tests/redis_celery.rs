@@ -7,8 +7,8 @@ use crossterm::event::KeyCode;
 
 use chavion_tui::app::state::{Mode, PortStatus, View};
 use chavion_tui::event::LinkHealth;
-use chavion_tui::feeds::model::{AgentState, TaskEventKind};
-use chavion_tui::feeds::wire;
+use chavion_tui::platform::model::{AgentState, TaskEventKind};
+use chavion_tui::platform::wire;
 use common::Sandbox;
 use common::room::Room;
 use common::servers::{CeleryWorker, RedisServer, alive, send_task};

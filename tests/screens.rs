@@ -14,9 +14,9 @@ use chavion_tui::app::{State, update};
 use chavion_tui::config::theme::{self, ColorMode, Theme};
 use chavion_tui::config::{Config, keymap};
 use chavion_tui::event::{Event, LinkHealth, ProbeOutcome};
-use chavion_tui::feeds::model::{FeedItem, QueueSample};
-use chavion_tui::feeds::route::{Channels, route};
-use chavion_tui::feeds::wire;
+use chavion_tui::platform::model::{FeedItem, QueueSample};
+use chavion_tui::platform::route::{Channels, route};
+use chavion_tui::platform::wire;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 22, 0, 0).unwrap()
@@ -640,7 +640,7 @@ fn hints_follow_a_remapped_key_and_help_lists_views_and_commands() {
 /// (tests/fixtures/pidbox/), and an order's confirmation that wants a name typed.
 #[test]
 fn worker_detail_and_shutdown_confirmation_100x36() {
-    use chavion_tui::feeds::pidbox::{Inspect, WorkerDetail};
+    use chavion_tui::platform::pidbox::{Inspect, WorkerDetail};
     let mut s = fleet();
     key(&mut s, KeyCode::Char('w'));
     let host = s.ui.worker_pick.clone().expect("a worker is selected");
@@ -765,7 +765,7 @@ fn metrics_view_100x20() {
 #[test]
 fn containers_view_and_detail_120x30() {
     use chavion_tui::event::ContainerNews;
-    use chavion_tui::feeds::containers::from_inspect;
+    use chavion_tui::platform::containers::from_inspect;
     let mut s = fleet();
     let c = |name: &str, service: &str, state: &str, exit: i64, oom: bool| {
         let v = serde_json::json!({

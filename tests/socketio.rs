@@ -10,7 +10,7 @@ use std::time::Duration;
 use chavion_tui::app::State;
 use chavion_tui::app::state::Mode;
 use chavion_tui::event::LinkHealth;
-use chavion_tui::feeds::model::{AgentState, TaskEventKind};
+use chavion_tui::platform::model::{AgentState, TaskEventKind};
 use common::room::Room;
 use common::servers::SocketIoServer;
 

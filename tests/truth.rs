@@ -413,7 +413,7 @@ async fn purged_and_lost_tasks_are_marked_gone() {
         s.tasks
             .by_id
             .get(&held)
-            .is_some_and(|t| t.state == chavion_tui::feeds::model::TaskEventKind::Started)
+            .is_some_and(|t| t.state == chavion_tui::platform::model::TaskEventKind::Started)
     })
     .await;
     signal_group(worker.pid(), "-KILL");

@@ -1,7 +1,7 @@
 //! kombu envelopes on the Celery event channels (task.multi lists included), through the
 //! same router the live feed uses, and the result backend's records.
 #![no_main]
-use chavion_tui::feeds::route::{Channels, route};
+use chavion_tui::platform::route::{Channels, route};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -10,5 +10,5 @@ fuzz_target!(|data: &[u8]| {
     for channel in ["/0.celeryev/task.multi", "/0.celeryev/worker.heartbeat", "/0.celeryev/task.succeeded"] {
         route(&ch, channel, data, &mut out);
     }
-    let _ = chavion_tui::feeds::decode::backend_meta("0f0e", data, 1.8e9);
+    let _ = chavion_tui::platform::decode::backend_meta("0f0e", data, 1.8e9);
 });

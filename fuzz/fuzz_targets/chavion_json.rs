@@ -1,6 +1,6 @@
 //! What Chavion's agents publish: state reports and activity lines, and audit broadcasts.
 #![no_main]
-use chavion_tui::feeds::route::{Channels, route};
+use chavion_tui::platform::route::{Channels, route};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -9,7 +9,7 @@ fuzz_target!(|data: &[u8]| {
     for channel in ["chavion:agents:thinking", "chavion:activity", "chavion:audit"] {
         route(&ch, channel, data, &mut out);
     }
-    let _ = chavion_tui::feeds::decode::agent(data);
-    let _ = chavion_tui::feeds::decode::activity(data);
-    let _ = chavion_tui::feeds::decode::audit(data);
+    let _ = chavion_tui::platform::decode::agent(data);
+    let _ = chavion_tui::platform::decode::activity(data);
+    let _ = chavion_tui::platform::decode::audit(data);
 });

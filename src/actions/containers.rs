@@ -9,8 +9,8 @@ use bollard::query_parameters::{
 };
 
 use super::{Context, audit};
-use crate::feeds::containers::from_inspect;
 use crate::feeds::docker::{connect, connect_with, words};
+use crate::platform::containers::from_inspect;
 
 /// How long one order may take: the Engine answers a stop or restart only once the
 /// container stopped, which may be its whole stop timeout (10 s by default) and then a kill.

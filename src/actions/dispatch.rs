@@ -17,7 +17,7 @@
 
 pub use crate::event::{Delivery, Place};
 use crate::feeds::redis::{reason, sampler};
-use crate::feeds::wire::{self, TaskRequest};
+use crate::platform::wire::{self, TaskRequest};
 use crate::store::{OutboxEntry, Store, now_ms};
 
 pub const DEDUPE_TTL_SECS: u64 = 7 * 24 * 3600;
@@ -497,7 +497,7 @@ mod tests {
             msg["properties"].get("expiration").is_none(),
             "no expiration without expires"
         );
-        let body = crate::feeds::decode::kombu_body(&wire::task_message(&req, "t1")).unwrap();
+        let body = crate::platform::decode::kombu_body(&wire::task_message(&req, "t1")).unwrap();
         let body: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(
             body,

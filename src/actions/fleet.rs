@@ -6,12 +6,12 @@
 use std::time::Duration;
 
 use super::{Context, audit, dispatch, gate};
-use crate::feeds::pidbox::{Control, Inspect, Roll, WorkerDetail};
 use crate::feeds::redis::{control, queues, reason, sampler};
-use crate::feeds::{pyrepr, wire};
 use crate::gate::Act;
 use crate::orders::Order;
 pub use crate::orders::{Aim, RetryOrder};
+use crate::platform::pidbox::{Control, Inspect, Roll, WorkerDetail};
+use crate::platform::{pyrepr, wire};
 
 /// How long workers are given to answer.
 pub const WINDOW: Duration = Duration::from_secs(3);
@@ -47,7 +47,7 @@ pub async fn inspect(
     .await?;
     let replies: Vec<_> = replies
         .into_iter()
-        .map(|(w, v)| (w, crate::feeds::pidbox::clean_value(&v)))
+        .map(|(w, v)| (w, crate::platform::pidbox::clean_value(&v)))
         .collect();
     let silent = aim
         .addressed()

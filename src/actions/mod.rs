@@ -15,7 +15,7 @@ use tokio::sync::mpsc::Sender;
 use crate::app::Effect;
 use crate::event::Event;
 use crate::feeds::redis::{control, reason, sampler};
-use crate::feeds::wire::TaskRequest;
+use crate::platform::wire::TaskRequest;
 use crate::store::{AuditRecord, SharedStore, digest, now_ms, operator};
 use dispatch::Delivery;
 
@@ -144,15 +144,16 @@ async fn poll_result(url: &str, id: &str, tx: &Sender<Event>) {
                     match raw {
                         Ok(Some(bytes)) => {
                             let now = now_ms() as f64 / 1000.0;
-                            let item = match crate::feeds::decode::backend_meta(id, &bytes, now) {
-                                Ok(Some(ev)) => crate::feeds::model::FeedItem::Celery(
-                                    crate::feeds::model::CeleryEvent::Task(ev),
+                            let item = match crate::platform::decode::backend_meta(id, &bytes, now)
+                            {
+                                Ok(Some(ev)) => crate::platform::model::FeedItem::Celery(
+                                    crate::platform::model::CeleryEvent::Task(ev),
                                 ),
                                 Ok(None) => {
                                     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                                     continue;
                                 }
-                                Err(e) => crate::feeds::model::FeedItem::Malformed {
+                                Err(e) => crate::platform::model::FeedItem::Malformed {
                                     source: "result backend".into(),
                                     reason: e.0,
                                     raw: crate::sanitize::clean_bytes(&bytes, 200),

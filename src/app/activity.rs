@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use regex::Regex;
 use std::collections::VecDeque;
 
-use crate::feeds::model::Level;
+use crate::platform::model::Level;
 
 /// Lines tested per slice of a rescan: a few milliseconds, so keys stay responsive.
 pub const SCAN_SLICE: usize = 50_000;

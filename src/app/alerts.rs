@@ -12,7 +12,7 @@ use super::common::log;
 use super::effect::Effect;
 use super::state::{PortStatus, State};
 use crate::config::model::{AlertKind, AlertSeverity, Expect};
-use crate::feeds::model::{Level, TaskEventKind};
+use crate::platform::model::{Level, TaskEventKind};
 
 /// Alert events kept for the Alerts view, newest last.
 const HISTORY: usize = 500;

@@ -8,7 +8,7 @@ use super::{alerts::Change, update};
 use crate::config::Config;
 use crate::config::keymap;
 use crate::event::Event;
-use crate::feeds::model::*;
+use crate::platform::model::*;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 22, 0, 0).unwrap()
@@ -334,7 +334,7 @@ fn a_fake_worker_with_an_endless_heartbeat_is_offline_after_two_minutes() {
                 kind: WorkerEventKind::Online,
                 hostname: "fake@x".into(),
                 timestamp: t0().timestamp() as f64,
-                freq: crate::feeds::decode::heartbeat_period(Some(1e9)),
+                freq: crate::platform::decode::heartbeat_period(Some(1e9)),
                 active: 0,
                 processed: 0,
                 loadavg: [0.0; 3],

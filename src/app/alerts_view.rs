@@ -7,7 +7,7 @@ use super::common::*;
 use super::effect::Effect;
 use super::state::*;
 use crate::config::keymap::Action;
-use crate::feeds::model::Level;
+use crate::platform::model::Level;
 
 /// The alerts in the view's order (firing first, most severe first), each as its target.
 pub fn listed(state: &State) -> Vec<String> {

@@ -172,7 +172,7 @@ pub fn complete(state: &super::state::State, line: &str) -> (String, Vec<String>
             .iter()
             .flat_map(|(n, _, _)| n.iter().map(|s| s.to_string()))
             .collect(),
-        ["inspect"] => crate::feeds::pidbox::Inspect::NAMED
+        ["inspect"] => crate::platform::pidbox::Inspect::NAMED
             .iter()
             .map(|m| m.method().to_string())
             .collect(),

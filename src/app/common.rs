@@ -9,8 +9,8 @@ use crossterm::event::{KeyCode, KeyEvent};
 use super::effect::Effect;
 use super::state::*;
 use crate::config::keymap::Action;
-use crate::feeds::model::Level;
 use crate::gate::Act;
+use crate::platform::model::Level;
 
 #[derive(Debug, Default, PartialEq)]
 pub struct Outcome {

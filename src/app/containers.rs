@@ -10,9 +10,9 @@ pub use super::docker_book::*;
 use super::effect::Effect;
 use super::state::State;
 use crate::event::ContainerNews;
-use crate::feeds::containers::{Container, RunState};
-use crate::feeds::model::Level;
 use crate::orders::{ContainerAim, ContainerOp, Order};
+use crate::platform::containers::{Container, RunState};
+use crate::platform::model::Level;
 
 /// What the Engine said, applied.
 pub fn news(state: &mut State, news: ContainerNews) -> Outcome {

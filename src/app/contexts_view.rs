@@ -11,7 +11,7 @@ use super::state::*;
 use crate::config::contexts::ContextMeta;
 use crate::config::keymap::Action;
 use crate::event::ContextRow;
-use crate::feeds::model::{AgentState, Level, TaskEventKind};
+use crate::platform::model::{AgentState, Level, TaskEventKind};
 
 /// One context's row, from its state. Failures are counted from the newest tasks back, so
 /// the cost is the last five minutes' tasks, not the whole ring.

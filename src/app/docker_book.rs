@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::feeds::containers::{Container, Usage};
+use crate::platform::containers::{Container, Usage};
 
 /// Stats samples kept per container (2 s apart: two minutes).
 pub const HISTORY: usize = 60;

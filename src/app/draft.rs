@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::feeds::wire::{TaskRequest, format_v4};
+use crate::platform::wire::{TaskRequest, format_v4};
 
 /// Parses the args field: a JSON array (empty means none). Errors name the position.
 pub fn parse_args(text: &str) -> Result<Value, String> {

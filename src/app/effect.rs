@@ -2,8 +2,8 @@
 //! so read-only mode and the audit trail each have one place to live.
 
 use crate::executor::RunPlan;
-use crate::feeds::wire::TaskRequest;
 use crate::gate::Act;
+use crate::platform::wire::TaskRequest;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -61,7 +61,7 @@ pub enum Effect {
     Inspect { worker: String },
     /// Ask every worker one inspect method; each answer goes to the activity log.
     InspectAll {
-        method: crate::feeds::pidbox::Inspect,
+        method: crate::platform::pidbox::Inspect,
         known: Vec<String>,
     },
     /// Carry out a confirmed fleet order (a worker command, a retry, a purge, a move).

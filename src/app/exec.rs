@@ -10,7 +10,7 @@ use crate::config::keymap::{Action, Section};
 use crate::event::LinkHealth;
 use crate::executor::run::{Status, Stream};
 use crate::executor::{RunPlan, RunUpdate, plan_adhoc, plan_runbook};
-use crate::feeds::model::Level;
+use crate::platform::model::Level;
 
 impl State {
     /// Redis cannot be reached: dispatch cannot work, and runbooks are the way to act.

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 
 use super::state::{State, Task};
-use crate::feeds::model::TaskEventKind;
+use crate::platform::model::TaskEventKind;
 
 /// The window the counts and the sparkline cover.
 pub const WINDOW: Duration = Duration::minutes(60);

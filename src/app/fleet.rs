@@ -7,8 +7,8 @@ use super::common::*;
 use super::effect::Effect;
 use super::plant::queue_row;
 use super::state::*;
-use crate::feeds::decode::epoch;
-use crate::feeds::model::*;
+use crate::platform::decode::epoch;
+use crate::platform::model::*;
 
 /// This control room's own dispatches whose result is still awaited, at most.
 const RESULTS_AWAITED_MAX: usize = 1_000;
@@ -16,7 +16,7 @@ const RESULTS_AWAITED_MAX: usize = 1_000;
 pub fn dispatched(
     state: &mut State,
     agent: &str,
-    req: &crate::feeds::wire::TaskRequest,
+    req: &crate::platform::wire::TaskRequest,
     outcome: Result<crate::event::Delivery, String>,
 ) {
     use crate::event::Delivery;

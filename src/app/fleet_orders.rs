@@ -10,9 +10,9 @@ use super::common::*;
 use super::effect::Effect;
 use super::state::*;
 use super::tasks;
-use crate::feeds::model::{Level, TaskEventKind};
-use crate::feeds::pidbox::{Control, Inspect};
 use crate::orders::{Aim, Order, RetryOrder};
+use crate::platform::model::{Level, TaskEventKind};
+use crate::platform::pidbox::{Control, Inspect};
 
 /// How many answers to orders are kept for the worker detail to show.
 const SAID_KEPT: usize = 50;
@@ -525,7 +525,7 @@ pub fn depths(state: &mut State, queue: &str, depths: Result<[u64; 4], String>) 
     }
     let said = match depths {
         Ok(n) => {
-            let steps: Vec<String> = crate::feeds::wire::PRIORITY_STEPS
+            let steps: Vec<String> = crate::platform::wire::PRIORITY_STEPS
                 .iter()
                 .zip(n)
                 .map(|(s, c)| format!("priority {s}: {c}"))

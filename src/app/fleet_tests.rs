@@ -11,8 +11,8 @@ use super::{Effect, update};
 use crate::config::Config;
 use crate::config::keymap;
 use crate::event::Event;
-use crate::feeds::model::*;
 use crate::orders::{Aim, Order};
+use crate::platform::model::*;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 22, 0, 0).unwrap()
@@ -367,7 +367,7 @@ fn an_order_goes_to_the_selected_worker_or_to_all_only_when_said() {
     assert_eq!(
         p.order,
         Order::Control {
-            cmd: crate::feeds::pidbox::Control::PoolGrow(2),
+            cmd: crate::platform::pidbox::Control::PoolGrow(2),
             aim: Aim::Worker("b@h".into())
         }
     );

@@ -8,9 +8,9 @@ use super::common::{Outcome, flash, guarded, refused_early};
 use super::draft::{AgentQueue, Draft, derived_task_id, parse_args, parse_kwargs, request};
 use super::effect::Effect;
 use super::state::*;
-use crate::feeds::model::Level;
-use crate::feeds::wire;
 use crate::gate::Act;
+use crate::platform::model::Level;
+use crate::platform::wire;
 
 const HISTORY_MAX: usize = 100;
 const FIELD_MAX: usize = 4_000;
@@ -214,7 +214,7 @@ fn submit(state: &mut State, d: Draft, form: Option<Box<Form>>) -> Outcome {
             let message = wire::task_message(&req, &req.id);
             let envelope: serde_json::Value =
                 serde_json::from_slice(&message).expect("we just built it");
-            let body = crate::feeds::decode::kombu_body(&message)
+            let body = crate::platform::decode::kombu_body(&message)
                 .ok()
                 .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
             let preview = format!(

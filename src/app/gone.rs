@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 
 use super::common::log;
 use super::state::State;
-use crate::feeds::model::{AuditNote, Level, TaskEventKind};
 use crate::kept::Gone;
+use crate::platform::model::{AuditNote, Level, TaskEventKind};
 
 /// An operator's purge, as a control room announced it on the audit channel (this one's
 /// included): each task seen sent to that queue (and of that name, for a purge of one task

@@ -79,7 +79,7 @@ pub fn found(state: &mut State, word: &str, tasks: Result<Vec<Task>, String>) ->
         Err(why) => {
             super::common::flash(
                 state,
-                crate::feeds::model::Level::Warn,
+                crate::platform::model::Level::Warn,
                 format!("the task history could not be searched: {why}"),
             );
             return true;
@@ -103,7 +103,7 @@ pub fn found(state: &mut State, word: &str, tasks: Result<Vec<Task>, String>) ->
             "{n} older task(s) matching `{word}` from the task history (↺); Enter on the filter again for more"
         )
     };
-    super::common::flash(state, crate::feeds::model::Level::Info, said);
+    super::common::flash(state, crate::platform::model::Level::Info, said);
     true
 }
 
@@ -142,7 +142,7 @@ pub fn restore(state: &mut State, tasks: Vec<Task>, workers: Vec<Worker>) -> usi
             break;
         }
         w.restored = true;
-        w.freq = crate::feeds::decode::heartbeat_period(Some(w.freq));
+        w.freq = crate::platform::decode::heartbeat_period(Some(w.freq));
         w.agent = w.agent.filter(|a| *a < agents);
         w.sw_ver = w.sw_ver.map(|v| crate::sanitize::clean(&v, 64));
         w.queues = w

@@ -6,7 +6,7 @@ use super::common::*;
 use super::failures::{Group, groups};
 use super::state::*;
 use crate::config::keymap::Action;
-use crate::feeds::model::Level;
+use crate::platform::model::Level;
 
 /// The Issues view's keys; None leaves the key to the main screen.
 pub fn act(state: &mut State, action: Action) -> Option<Outcome> {

@@ -11,7 +11,7 @@ use super::common::{Outcome, flash};
 use super::effect::Effect;
 use super::state::*;
 use crate::config::keymap::Action;
-use crate::feeds::model::Level;
+use crate::platform::model::Level;
 
 /// Lines asked of the store per page of older history.
 pub const HISTORY_PAGE: i64 = 2_000;

@@ -33,7 +33,7 @@ pub fn look(state: &mut State, now: DateTime<Utc>) -> Vec<Effect> {
 pub fn located(state: &mut State, task_id: &str, place: crate::event::Place) -> Outcome {
     use super::common::{log, short_id};
     use crate::event::Place;
-    use crate::feeds::model::Level;
+    use crate::platform::model::Level;
     let now = state.now;
     // The gate (demo, read-only) is asked here only to choose the words; the effect itself
     // still passes `guarded` below, like every other.

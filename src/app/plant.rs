@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::common::*;
 use super::state::*;
 use crate::event::{LinkHealth, ProbeOutcome};
-use crate::feeds::model::*;
+use crate::platform::model::*;
 
 /// Older lines from the store go in front of whatever this run has already logged.
 pub fn history(state: &mut State, lines: Vec<crate::store::StoredLine>) {

@@ -9,7 +9,7 @@ use super::common::*;
 use super::effect::Effect;
 use super::state::*;
 pub use super::ui_state::Held;
-use crate::feeds::model::Level;
+use crate::platform::model::Level;
 
 /// After a key: in a protected context, what would change the platform is held.
 pub fn hold(state: &mut State, mut out: Outcome) -> Outcome {

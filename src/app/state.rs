@@ -11,9 +11,9 @@ use crate::config::Config;
 use crate::config::keymap::Keymap;
 use crate::config::model::Expect;
 use crate::event::LinkHealth;
-use crate::feeds::model::{AgentState, TaskEventKind, TaskFields};
 use crate::kept::IdMap;
 pub use crate::kept::{Task, Worker};
+use crate::platform::model::{AgentState, TaskEventKind, TaskFields};
 
 /// Samples of history kept per queue and per port (one a second: two minutes).
 pub const HISTORY: usize = 120;
@@ -319,7 +319,7 @@ pub struct State {
 /// A worker's detail as last asked, and whether a question is out.
 #[derive(Debug, Clone, Default)]
 pub struct Inspected {
-    pub detail: crate::feeds::pidbox::WorkerDetail,
+    pub detail: crate::platform::pidbox::WorkerDetail,
     /// When it last answered.
     pub at: Option<DateTime<Utc>>,
     /// When it was last asked; None once its answer (or silence) is in.

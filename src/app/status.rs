@@ -12,7 +12,7 @@ pub use super::status_fleet::{AgentLine, FleetSample, WorkerLine};
 use crate::config::model::PortConfig;
 use crate::event::LinkHealth;
 use crate::feeds::exposure::Finding;
-use crate::feeds::model::QueueSample;
+use crate::platform::model::QueueSample;
 
 /// The JSON's schema name: what a reader of `status --json` can rely on.
 pub const SCHEMA: &str = "chavion-tui/status/1";
@@ -207,10 +207,10 @@ impl StatusReport {
                 agent: r.agent.map(|i| state.agents[i].name.clone()),
                 state: r.c.summary(),
                 severity: match (r.agent, r.c.state) {
-                    (Some(_), crate::feeds::containers::RunState::Running) if !r.c.is_well() => {
+                    (Some(_), crate::platform::containers::RunState::Running) if !r.c.is_well() => {
                         Severity::Warn
                     }
-                    (Some(_), crate::feeds::containers::RunState::Running) => Severity::Ok,
+                    (Some(_), crate::platform::containers::RunState::Running) => Severity::Ok,
                     (Some(_), _) => Severity::Alarm,
                     (None, _) => Severity::Ok,
                 },

@@ -11,7 +11,7 @@ use super::fleet::{set_state, worker_event, worker_queues};
 use super::health::Severity;
 use super::state::State;
 use crate::config::model::{AlertKind, AlertSeverity};
-use crate::feeds::model::{AgentState, WorkerEvent, WorkerEventKind};
+use crate::platform::model::{AgentState, WorkerEvent, WorkerEventKind};
 
 /// A worker that answered, with the queues it consumes.
 pub type Answer = (String, Vec<String>);
@@ -101,7 +101,7 @@ fn heard(hostname: &str, at: DateTime<Utc>) -> WorkerEvent {
         kind: WorkerEventKind::Heartbeat,
         hostname: hostname.to_string(),
         timestamp: at.timestamp_micros() as f64 / 1e6,
-        freq: crate::feeds::decode::heartbeat_period(None),
+        freq: crate::platform::decode::heartbeat_period(None),
         active: 0,
         processed: 0,
         loadavg: [0.0; 3],

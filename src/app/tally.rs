@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use crate::feeds::model::TaskEventKind;
+use crate::platform::model::TaskEventKind;
 
 /// Prometheus's default buckets, which celery-exporter's runtime histogram uses too.
 pub const BUCKETS: [f64; 14] = [

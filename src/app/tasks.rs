@@ -270,7 +270,7 @@ fn starts_with_ci(hay: &str, prefix: &str) -> bool {
 /// Seconds the task ran, or has been running so far. Celery reports a runtime only on
 /// success; a task that failed or was revoked ran until its last event.
 pub fn runtime(state: &State, t: &Task) -> Option<f64> {
-    use crate::feeds::model::TaskEventKind::*;
+    use crate::platform::model::TaskEventKind::*;
     let end = match t.state {
         Succeeded | Failed | Revoked | Rejected | Retried => t.updated,
         Sent | Received | Started => state.now,
@@ -443,8 +443,8 @@ pub const MAX_CHILDREN: usize = 50;
 
 /// Every kind of event the task had, with when it came, oldest first: the detail's
 /// timeline (sent, received, started, retried, succeeded or failed, revoked).
-pub fn timeline(t: &Task) -> Vec<(crate::feeds::model::TaskEventKind, DateTime<Utc>)> {
-    use crate::feeds::model::TaskEventKind::*;
+pub fn timeline(t: &Task) -> Vec<(crate::platform::model::TaskEventKind, DateTime<Utc>)> {
+    use crate::platform::model::TaskEventKind::*;
     let mut out: Vec<_> = [
         Sent, Received, Started, Succeeded, Failed, Retried, Revoked, Rejected,
     ]

@@ -9,8 +9,8 @@ use super::effect::Effect;
 use super::state::*;
 use super::tasks;
 use crate::config::keymap::{Action, Section};
-use crate::feeds::model::{Level, TaskEventKind};
 use crate::gate::Act;
+use crate::platform::model::{Level, TaskEventKind};
 
 /// The Tasks view's own keys, and the task detail's; None leaves the key to the main
 /// screen's meaning.

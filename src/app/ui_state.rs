@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use std::collections::VecDeque;
 
 use crate::executor::RunPlan;
-use crate::feeds::model::Level;
+use crate::platform::model::Level;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -159,7 +159,7 @@ pub struct Form {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PendingDispatch {
     pub agent: String,
-    pub request: crate::feeds::wire::TaskRequest,
+    pub request: crate::platform::wire::TaskRequest,
     /// The exact bytes that will be pushed, pretty-printed, and the decoded body.
     pub preview: String,
     pub scroll: u16,

@@ -11,7 +11,7 @@ use super::plant::*;
 use super::state::*;
 use crate::config::keymap::{Action, Section};
 use crate::event::Event;
-use crate::feeds::model::*;
+use crate::platform::model::*;
 
 pub fn update(state: &mut State, event: Event) -> Outcome {
     let mut out = apply_event(state, event);

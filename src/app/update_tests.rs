@@ -9,7 +9,7 @@ use super::{Effect, Outcome, update};
 use crate::config::Config;
 use crate::config::keymap;
 use crate::event::{Event, LinkHealth, ProbeOutcome};
-use crate::feeds::model::*;
+use crate::platform::model::*;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 22, 0, 0).unwrap()
@@ -1060,7 +1060,7 @@ fn read_only_refuses_dispatch_before_the_form_opens() {
 fn dispatched_d1(how: crate::event::Delivery) -> Event {
     Event::Dispatched {
         agent: "THINKING".into(),
-        request: Box::new(crate::feeds::wire::TaskRequest {
+        request: Box::new(crate::platform::wire::TaskRequest {
             id: "d-1".into(),
             name: "thinking.plan".into(),
             queue: "thinking".into(),

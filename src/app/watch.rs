@@ -8,7 +8,7 @@
 use chrono::{DateTime, Duration, Utc};
 use std::collections::VecDeque;
 
-use crate::feeds::wire::TaskRequest;
+use crate::platform::wire::TaskRequest;
 
 /// Dispatches followed at once; the oldest are let go first.
 const WATCH_MAX: usize = 1_000;

@@ -9,8 +9,8 @@ use super::common::*;
 use super::effect::Effect;
 use super::state::*;
 use crate::config::keymap::Action;
-use crate::feeds::model::Level;
-use crate::feeds::pidbox::WorkerDetail;
+use crate::platform::model::Level;
+use crate::platform::pidbox::WorkerDetail;
 
 /// How often an open detail asks again.
 pub const REFRESH: Duration = Duration::seconds(5);

@@ -10,7 +10,7 @@ use clap::Parser;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-use chavion_tui::feeds::wire;
+use chavion_tui::platform::wire;
 
 #[derive(Parser)]
 #[command(

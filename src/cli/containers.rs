@@ -10,10 +10,10 @@ use std::process::ExitCode;
 use super::fleet::{Go, context, gated};
 use crate::app::docker_book::Docker;
 use crate::config::Settings;
-use crate::feeds::containers::Container;
 use crate::feeds::docker;
 use crate::gate::Gate;
 use crate::orders::{ContainerAim, ContainerOp, Order};
+use crate::platform::containers::Container;
 
 async fn listed(settings: &Settings) -> Result<(Docker, Vec<Container>), ExitCode> {
     let Some(s) = crate::wiring::docker_settings(settings) else {

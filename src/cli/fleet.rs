@@ -12,10 +12,10 @@ use super::confirm;
 use crate::actions::fleet::{self, Aim, RetryOrder};
 use crate::actions::{self, Context};
 use crate::config::Settings;
-use crate::feeds::pidbox::{Control, Inspect, Roll};
 use crate::feeds::redis::queues;
 use crate::gate::{Act, Gate};
 use crate::orders::Order;
+use crate::platform::pidbox::{Control, Inspect, Roll};
 use crate::sanitize::clean;
 use crate::store::SharedStore;
 use crate::wiring;
@@ -162,8 +162,8 @@ fn report(roll: &Roll, as_json: bool) -> ExitCode {
             .iter()
             .map(|(w, a)| {
                 let v = match a {
-                    crate::feeds::pidbox::Answer::Ok(s) => json!({"ok": s}),
-                    crate::feeds::pidbox::Answer::Refused(s) => json!({"error": s}),
+                    crate::platform::pidbox::Answer::Ok(s) => json!({"ok": s}),
+                    crate::platform::pidbox::Answer::Refused(s) => json!({"error": s}),
                 };
                 (w.clone(), v)
             })
@@ -270,7 +270,7 @@ pub async fn queue_order(settings: &Settings, gate: Gate, order: Order, go: Go) 
 
 /// `{"0": n, "3": n, "6": n, "9": n}`: a count per priority sub-queue.
 fn by_step(n: &[u64; 4]) -> serde_json::Value {
-    crate::feeds::wire::PRIORITY_STEPS
+    crate::platform::wire::PRIORITY_STEPS
         .iter()
         .zip(n)
         .map(|(s, c)| (s.to_string(), json!(c)))
@@ -508,7 +508,7 @@ fn retry_question(orders: &[RetryOrder]) -> String {
 async fn by_filter(settings: &Settings, ctx: &Context, query: &str) -> Result<Vec<String>, String> {
     use crate::app::state::State;
     use crate::app::tasks::Filter;
-    use crate::feeds::model::TaskEventKind;
+    use crate::platform::model::TaskEventKind;
     let now = chrono::Utc::now();
     let filter =
         Filter::parse(query, now, true).map_err(|why| format!("refused: the filter: {why}"))?;
@@ -537,7 +537,7 @@ async fn by_filter(settings: &Settings, ctx: &Context, query: &str) -> Result<Ve
             .map_err(|e| format!("the result backend: {}", crate::feeds::redis::reason(&e)))?;
         let ended = meta
             .and_then(|m| {
-                crate::feeds::decode::backend_meta(&row.task_id, &m, 0.0)
+                crate::platform::decode::backend_meta(&row.task_id, &m, 0.0)
                     .ok()
                     .flatten()
             })

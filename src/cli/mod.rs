@@ -17,9 +17,9 @@ use crate::actions::{self, Context};
 use crate::app::draft::{Draft, agent_queues, request};
 use crate::config::Settings;
 use crate::event::Delivery;
-use crate::feeds::model::{CeleryEvent, TaskEventKind};
-use crate::feeds::route::route;
 use crate::gate::{Act, Gate};
+use crate::platform::model::{CeleryEvent, TaskEventKind};
+use crate::platform::route::route;
 use crate::store::{SharedStore, Store};
 use crate::wiring;
 
@@ -188,7 +188,7 @@ async fn follow(
                 };
                 let mut items = Vec::new();
                 route(&channels, msg.get_channel_name(), msg.get_payload_bytes(), &mut items);
-                for c in crate::feeds::route::celery_only(&items) {
+                for c in crate::platform::route::celery_only(&items) {
                     let CeleryEvent::Task(t) = c else { continue };
                     if t.uuid != id {
                         continue;

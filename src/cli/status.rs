@@ -149,7 +149,7 @@ async fn report_of(settings: &Settings) -> crate::app::status::StatusReport {
         &mut state,
         Event::Feed {
             at,
-            item: Box::new(crate::feeds::model::FeedItem::Queues(queue_rows.clone())),
+            item: Box::new(crate::platform::model::FeedItem::Queues(queue_rows.clone())),
         },
     );
     crate::app::alerts::judge_once(&mut state, at);

@@ -9,12 +9,12 @@ use serde_json::json;
 use std::time::Duration;
 use tokio::sync::mpsc::Sender;
 
-use super::model::{FeedItem, QueueSample};
-use super::route::{Channels, route};
-use super::wire;
 use crate::config::Config;
 use crate::config::model::Expect;
 use crate::event::{Event, LinkHealth, ProbeOutcome};
+use crate::platform::model::{FeedItem, QueueSample};
+use crate::platform::route::{Channels, route};
+use crate::platform::wire;
 
 struct SimAgent {
     name: String,

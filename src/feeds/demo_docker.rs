@@ -7,8 +7,8 @@ use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 use tokio::sync::mpsc::Sender;
 
-use super::containers::{Container, from_inspect, usage};
 use crate::event::{ContainerNews, Event, LinkHealth};
+use crate::platform::containers::{Container, from_inspect, usage};
 
 /// One container as the Engine's inspect answer shapes it.
 fn inspect(name: &str, service: &str, status: &str, exit: i64, oom: bool, restarts: i64) -> Value {
@@ -115,7 +115,7 @@ pub async fn run(agents: Vec<String>, tx: Sender<Event>) {
         }
         let samples = fleet(&agents, restarts, web_up)
             .into_iter()
-            .filter(|c| c.state == super::containers::RunState::Running)
+            .filter(|c| c.state == crate::platform::containers::RunState::Running)
             .filter_map(|c| {
                 let s =
                     serde_json::from_value(stats(rng.u64(10_000..400_000), rng.u64(80..300) << 20))

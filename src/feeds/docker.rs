@@ -17,8 +17,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::containers::{Container, from_inspect, usage};
 use crate::event::{ContainerNews, Event, LinkHealth};
+use crate::platform::containers::{Container, from_inspect, usage};
 
 /// The link's name in the status bar and the Ports pane.
 pub const LINK: &str = crate::event::links::DOCKER;
@@ -278,7 +278,7 @@ fn filters(s: &Settings, base: &[(&str, &str)]) -> HashMap<String, Vec<String>> 
             "label".into(),
             vec![format!(
                 "{}={}",
-                super::containers::PROJECT_LABEL,
+                crate::platform::containers::PROJECT_LABEL,
                 s.project
             )],
         );
@@ -390,7 +390,7 @@ pub async fn follow_logs(
             let lines = partial
                 .entry(err)
                 .or_insert_with(|| crate::lines::LineSplitter::new(2000));
-            let items: Vec<crate::feeds::model::FeedItem> = lines
+            let items: Vec<crate::platform::model::FeedItem> = lines
                 .push(&bytes)
                 .into_iter()
                 .map(|text| log_item(&source, err, text))
@@ -432,8 +432,8 @@ pub async fn follow_logs(
 }
 
 /// One log line as activity: stderr marked, and a warning.
-pub fn log_item(source: &str, stderr: bool, text: String) -> crate::feeds::model::FeedItem {
-    use crate::feeds::model::{ActivityReport, FeedItem, Level};
+pub fn log_item(source: &str, stderr: bool, text: String) -> crate::platform::model::FeedItem {
+    use crate::platform::model::{ActivityReport, FeedItem, Level};
     FeedItem::Activity(ActivityReport {
         ts: None,
         level: if stderr { Level::Warn } else { Level::Info },

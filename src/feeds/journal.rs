@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::feeds::model::{ActivityReport, FeedItem, Level};
+use crate::platform::model::{ActivityReport, FeedItem, Level};
 
 /// One `journalctl -o json` line as an activity line. MESSAGE may be a string, an array of
 /// bytes (not UTF-8, or with control characters), or null; the time is the entry's own.

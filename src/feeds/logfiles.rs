@@ -10,8 +10,8 @@ use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::feeds::model::Level;
 use crate::lines::LineSplitter;
+use crate::platform::model::Level;
 
 /// Bytes read from one file in one poll, so one busy file cannot starve the others.
 pub const READ_PER_POLL: u64 = 4 * 1024 * 1024;
@@ -328,7 +328,7 @@ pub fn spawn(
     let every = std::time::Duration::from_millis(*cfg.poll_ms.get_ref());
     Some(tokio::task::spawn_blocking(move || {
         while !tx.is_closed() {
-            let items: Vec<crate::feeds::model::FeedItem> = tailers
+            let items: Vec<crate::platform::model::FeedItem> = tailers
                 .iter_mut()
                 .flat_map(|t| t.poll())
                 .map(into_item)
@@ -347,7 +347,7 @@ pub fn spawn(
     }))
 }
 
-fn into_item(t: Tailed) -> crate::feeds::model::FeedItem {
+fn into_item(t: Tailed) -> crate::platform::model::FeedItem {
     let (Tailed::Line {
         source,
         level,
@@ -358,7 +358,7 @@ fn into_item(t: Tailed) -> crate::feeds::model::FeedItem {
         level,
         text,
     }) = t;
-    crate::feeds::model::FeedItem::Activity(crate::feeds::model::ActivityReport {
+    crate::platform::model::FeedItem::Activity(crate::platform::model::ActivityReport {
         ts: None,
         level,
         source,

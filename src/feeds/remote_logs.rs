@@ -18,9 +18,9 @@ use crate::config::model::{ExecutorConfig, RemoteLog};
 use crate::event::{Event, LinkHealth};
 use crate::executor::plan::{HostTarget, shell_quote};
 use crate::executor::ssh::{self, SshOptions};
-use crate::feeds::backoff::Backoff;
-use crate::feeds::model::{ActivityReport, FeedItem, Level};
 use crate::lines::LineSplitter;
+use crate::platform::backoff::Backoff;
+use crate::platform::model::{ActivityReport, FeedItem, Level};
 
 /// Where the reading stands: the file (by inode) and the offset past the last whole line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

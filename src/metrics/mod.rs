@@ -20,7 +20,7 @@ use crate::app::State;
 use crate::app::state::PortStatus;
 use crate::app::tally::{BUCKETS, MAX_HOSTS, MAX_QUEUES, Series, Tally, host_of, label_value};
 use crate::event::LinkHealth;
-use crate::feeds::model::{AgentState, TaskEventKind};
+use crate::platform::model::{AgentState, TaskEventKind};
 
 /// Each sampled queue: its depth, reserved, the online workers that said they consume it,
 /// and their pools' processes.

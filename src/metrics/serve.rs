@@ -242,7 +242,7 @@ mod tests {
         let mut state =
             crate::app::State::new(&crate::config::Config::default(), km, chrono::Utc::now());
         state.tally.count(
-            crate::feeds::model::TaskEventKind::Succeeded,
+            crate::platform::model::TaskEventKind::Succeeded,
             crate::app::tally::Labels {
                 name: Some("thinking.add"),
                 hostname: "w@h",

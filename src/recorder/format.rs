@@ -47,7 +47,7 @@ pub struct Meta {
     /// The platform recorded (the recordings' directory name).
     pub platform: String,
     /// The channels the wire records came from, so they are routed as they were.
-    pub channels: crate::feeds::route::Channels,
+    pub channels: crate::platform::route::Channels,
     /// This program's version when it wrote the segment.
     pub version: String,
     /// The port map in force when it was written (none in segments from before issue 27):
@@ -88,7 +88,7 @@ impl Meta {
     /// The segment header for `cfg`, its port map and agents included.
     pub fn of(
         platform: String,
-        channels: crate::feeds::route::Channels,
+        channels: crate::platform::route::Channels,
         version: String,
         cfg: &crate::config::Config,
     ) -> Meta {

@@ -9,7 +9,7 @@ use std::path::Path;
 use super::format::Record;
 use super::segments::{self, Reader, Segment};
 use crate::event::Event;
-use crate::feeds::route::{Channels, route};
+use crate::platform::route::{Channels, route};
 
 pub struct Playback {
     segments: VecDeque<Segment>,

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{ContainerNews, Delivery, Event, LinkHealth, PanelRead, Place, ProbeOutcome};
-use crate::feeds::model::FeedItem;
+use crate::platform::model::FeedItem;
 
 /// An event as recorded: everything but the wire batches, whose raw bytes are kept instead.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,7 +46,7 @@ pub enum Recorded {
     },
     Dispatched {
         agent: String,
-        request: crate::feeds::wire::TaskRequest,
+        request: crate::platform::wire::TaskRequest,
         outcome: Result<Delivery, String>,
     },
     Located {

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use crate::app::{State, update};
 use crate::config::Settings;
 use crate::event::Event;
-use crate::feeds::model::{CeleryEvent, FeedItem, TaskEventKind};
+use crate::platform::model::{CeleryEvent, FeedItem, TaskEventKind};
 use crate::recorder::playback::Playback;
 
 /// Failures this close together make a burst (an alarm the replay can jump to).
@@ -427,7 +427,7 @@ pub fn snapshot_of(
     let queues: Vec<_> = state
         .queues
         .iter()
-        .map(|q| crate::feeds::model::QueueSample {
+        .map(|q| crate::platform::model::QueueSample {
             queue: q.name.clone(),
             depth: q.depth,
             reserved: q.reserved,

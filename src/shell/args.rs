@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 use crate::config::model::ColorChoice;
-use crate::feeds::pidbox::Inspect;
+use crate::platform::pidbox::Inspect;
 
 /// A full-screen terminal control room for the Chavion multi-agent platform.
 #[derive(Parser)]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::args::*;
 use crate::config::paths::Paths;
 use crate::config::{self, Overridden, Settings};
-use crate::feeds::pidbox::Control;
+use crate::platform::pidbox::Control;
 use crate::sanitize::redact_url;
 use crate::{cli, logging, run, term, wiring};
 

@@ -14,7 +14,7 @@ use super::panes::block;
 use crate::app::activity::{ActivityLog, Filter, LogLine};
 use crate::app::state::{Pane, State};
 use crate::config::theme::{ColorMode, Theme};
-use crate::feeds::model::Level;
+use crate::platform::model::Level;
 
 pub fn level_style(theme: &Theme, l: Level) -> Style {
     match l {

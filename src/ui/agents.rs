@@ -12,7 +12,7 @@ use super::panes::block;
 use crate::app::state::{AgentTile, Pane, State};
 use crate::config::keymap::{Action, Section};
 use crate::config::theme::Theme;
-use crate::feeds::model::AgentState;
+use crate::platform::model::AgentState;
 
 pub fn state_style(theme: &Theme, s: AgentState) -> Style {
     match s {

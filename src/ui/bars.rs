@@ -182,8 +182,8 @@ pub fn status(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         && (state.now - flash.at).num_seconds() < 8
     {
         let style = match flash.level {
-            crate::feeds::model::Level::Error => theme.level_error,
-            crate::feeds::model::Level::Warn => theme.level_warn,
+            crate::platform::model::Level::Error => theme.level_error,
+            crate::platform::model::Level::Warn => theme.level_warn,
             _ => theme.accent,
         };
         spans.push(Span::styled(format!(" {} ", flash.text), style));

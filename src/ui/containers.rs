@@ -14,7 +14,7 @@ use crate::app::containers::Row as CRow;
 use crate::app::state::State;
 use crate::config::keymap::{Action, Section};
 use crate::config::theme::Theme;
-use crate::feeds::containers::RunState;
+use crate::platform::containers::RunState;
 
 /// Bytes as people read them: 512M, 1.5G.
 fn bytes(b: u64) -> String {

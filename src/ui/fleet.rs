@@ -11,7 +11,7 @@ use super::panes::{popup_block, show_popup, show_popup_scrolled, typed_prompt};
 use crate::app::state::{PendingOrder, State};
 use crate::config::keymap::{Action, Section};
 use crate::config::theme::Theme;
-use crate::feeds::pidbox::{HeldTask, WorkerDetail};
+use crate::platform::pidbox::{HeldTask, WorkerDetail};
 
 fn field<'a>(theme: &Theme, name: &'a str, value: String) -> Line<'a> {
     Line::from(vec![

@@ -19,7 +19,7 @@ use crate::app::tasks::{
 };
 use crate::config::keymap::{Action, Section};
 use crate::config::theme::Theme;
-use crate::feeds::model::TaskEventKind;
+use crate::platform::model::TaskEventKind;
 
 pub fn state_style(theme: &Theme, k: TaskEventKind) -> Style {
     match k {

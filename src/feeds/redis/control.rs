@@ -6,7 +6,7 @@ use tokio::sync::mpsc::Sender;
 
 use super::{FeedConfig, sampler};
 use crate::event::Event;
-use crate::feeds::wire;
+use crate::platform::wire;
 
 /// Publishes one broadcast; returns how many subscribers (workers) received it.
 pub async fn broadcast(
@@ -130,7 +130,7 @@ pub async fn ask(
 
 /// One worker's reply (`{"w1@host": …}`) out of its kombu envelope; names cleaned.
 fn reply_of(raw: &[u8]) -> Vec<(String, serde_json::Value)> {
-    let Ok(body) = crate::feeds::decode::kombu_body(raw) else {
+    let Ok(body) = crate::platform::decode::kombu_body(raw) else {
         return Vec::new();
     };
     let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(&body)
@@ -145,8 +145,8 @@ fn reply_of(raw: &[u8]) -> Vec<(String, serde_json::Value)> {
 /// The queues a worker consumes, from its `active_queues` reply, as the worker detail reads
 /// it (names cleaned there); entries without a name are left out.
 pub fn queues_of(said: &serde_json::Value) -> Vec<String> {
-    let mut d = crate::feeds::pidbox::WorkerDetail::default();
-    d.apply(crate::feeds::pidbox::Inspect::ActiveQueues, said);
+    let mut d = crate::platform::pidbox::WorkerDetail::default();
+    d.apply(crate::platform::pidbox::Inspect::ActiveQueues, said);
     d.queues
         .into_iter()
         .map(|q| q.name)

@@ -16,9 +16,9 @@ use std::time::Duration;
 use tokio::sync::mpsc::Sender;
 use tokio::task::JoinHandle;
 
-use super::backoff::Backoff;
-use super::route::Channels;
 use crate::event::{Event, LinkHealth};
+use crate::platform::backoff::Backoff;
+use crate::platform::route::Channels;
 
 /// Redis must be noticed gone within 2 s: a PING every second that must answer within one.
 /// A silent pub/sub link is found within PING_EVERY + ANSWER_WITHIN; the queue sampler's

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::{ANSWER_WITHIN, CONNECT_WITHIN, FeedConfig, PING_EVERY, reason};
 use crate::event::{Event, Wire};
-use crate::feeds::route::route;
+use crate::platform::route::route;
 
 pub const LINK: &str = crate::event::links::REDIS;
 /// Raw bytes waiting for the decoder, at most.

@@ -4,7 +4,7 @@
 //! message out of one list and into the other in the same step, so a control room killed
 //! half-way leaves every message in one queue or the other, never in neither.
 
-use crate::feeds::wire::{PRIORITY_STEPS as STEPS, queue_key};
+use crate::platform::wire::{PRIORITY_STEPS as STEPS, queue_key};
 
 /// The four keys of a queue, in step order.
 pub fn keys(keyprefix: &str, queue: &str) -> [String; 4] {

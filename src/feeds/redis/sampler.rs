@@ -8,7 +8,7 @@ use tokio::sync::mpsc::Sender;
 
 use super::{ANSWER_WITHIN, CONNECT_WITHIN, FeedConfig, reason};
 use crate::event::Event;
-use crate::feeds::model::{FeedItem, QueueSample};
+use crate::platform::model::{FeedItem, QueueSample};
 
 pub const LINK: &str = crate::event::links::QUEUES;
 /// kombu's PRIORITY_STEPS and separator: sub-queue keys are `queue`, `queue\x06\x163`, ….

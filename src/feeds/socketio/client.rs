@@ -16,8 +16,8 @@ use super::codec::{self, Eio, Kind};
 use super::meaning;
 use crate::config::model::Meaning;
 use crate::event::{Event, LinkHealth};
-use crate::feeds::backoff::Backoff;
-use crate::feeds::model::FeedItem;
+use crate::platform::backoff::Backoff;
+use crate::platform::model::FeedItem;
 
 const CONNECT_WITHIN: Duration = Duration::from_secs(5);
 
@@ -381,7 +381,7 @@ impl<'a> Session<'a> {
                 self.connected.insert(p.nsp.clone());
                 if was_dropped {
                     let item = self.note(
-                        crate::feeds::model::Level::Info,
+                        crate::platform::model::Level::Info,
                         format!("{} connected again", p.nsp),
                     );
                     self.emit_items(vec![item]).await;
@@ -402,7 +402,7 @@ impl<'a> Session<'a> {
                     let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(5));
                     let at = Instant::now() + backoff.next_wait();
                     self.dropped.insert(p.nsp.clone(), (backoff, at));
-                    let item = self.note(crate::feeds::model::Level::Warn, format!(
+                    let item = self.note(crate::platform::model::Level::Warn, format!(
                         "{} disconnected by the server; the other namespaces stay connected, and it is asked again",
                         p.nsp
                     ));
@@ -450,8 +450,8 @@ impl<'a> Session<'a> {
     }
 
     /// A line for the activity log about this link itself.
-    fn note(&self, level: crate::feeds::model::Level, message: String) -> FeedItem {
-        FeedItem::Activity(crate::feeds::model::ActivityReport {
+    fn note(&self, level: crate::platform::model::Level, message: String) -> FeedItem {
+        FeedItem::Activity(crate::platform::model::ActivityReport {
             ts: None,
             level,
             source: self.ep.link(),

@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 use crate::config::model::Meaning;
-use crate::feeds::decode;
-use crate::feeds::model::*;
+use crate::platform::decode;
+use crate::platform::model::*;
 use crate::sanitize::clean;
 
 fn malformed(source: &str, reason: String, v: &Value) -> FeedItem {
