@@ -5,6 +5,7 @@
 pub mod actions;
 pub mod app;
 pub mod cli;
+pub mod clients;
 pub mod config;
 pub mod event;
 pub mod executor;

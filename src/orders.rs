@@ -46,37 +46,7 @@ impl Aim {
     }
 }
 
-/// The signal a terminate sends to the process running the task, as Flower offers them:
-/// TERM lets it clean up, INT is a keyboard interrupt, KILL cannot be caught or ignored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum KillSignal {
-    #[default]
-    Term,
-    Kill,
-    Int,
-}
-
-impl KillSignal {
-    /// Celery's name for it (`revoke(…, signal=…)`).
-    pub fn name(self) -> &'static str {
-        match self {
-            KillSignal::Term => "SIGTERM",
-            KillSignal::Kill => "SIGKILL",
-            KillSignal::Int => "SIGINT",
-        }
-    }
-
-    /// The next one offered, in the order TERM, KILL, INT.
-    pub fn next(self) -> KillSignal {
-        match self {
-            KillSignal::Term => KillSignal::Kill,
-            KillSignal::Kill => KillSignal::Int,
-            KillSignal::Int => KillSignal::Term,
-        }
-    }
-
-    pub const ALL: [KillSignal; 3] = [KillSignal::Term, KillSignal::Kill, KillSignal::Int];
-}
+pub use crate::platform::pidbox::KillSignal;
 
 /// A task to send again, with what the control room saw of it.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -20,7 +20,7 @@ use crate::feeds::{demo, probes};
 use crate::platform::route::Channels;
 use crate::store::{Settle, SharedStore, Store, StoredLine};
 
-pub use crate::feeds::redis::db_of as redis_db;
+pub use crate::clients::broker::db_of as redis_db;
 
 /// A control room, wired: its state, its action context, the event channel, the store
 /// writer's channel, and everything running in the background.
@@ -616,7 +616,7 @@ pub fn initial_state(settings: &Settings, opts: &Options) -> State {
     );
     if !opts.demo
         && let Some((host, port)) =
-            crate::feeds::redis::host_port(settings.config.redis.url.get_ref())
+            crate::clients::broker::host_port(settings.config.redis.url.get_ref())
     {
         state.redis_port = state
             .ports

@@ -42,6 +42,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("executor", 2),
     // The one language every part speaks.
     ("event", 3),
+    // Every outside system reached through one client each (the Redis broker first).
+    ("clients", 3),
     // Orders to the fleet, as data: the app builds them, the actions carry them out.
     ("orders", 3),
     // The feeds (world → events) and the app (events → state, effects).

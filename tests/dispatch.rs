@@ -277,7 +277,7 @@ async fn a_crash_between_publishing_and_marking_sent_makes_no_second_copy() {
     // What dispatch does, cut short: outbox written, pushed, then "crash" before marking.
     let entry = dispatch::entry(&target, &req);
     store.outbox_put(&entry).await.unwrap();
-    let mut conn = chavion_tui::feeds::redis::sampler::connect(&redis.url())
+    let mut conn = chavion_tui::clients::broker::connect(&redis.url())
         .await
         .unwrap();
     assert!(

@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use tokio::sync::mpsc::{self, Sender};
 
+use crate::clients::broker::{self, pidbox, reason};
 use crate::event::Event;
-use crate::feeds::redis::{control, reason, sampler};
 
 /// Workers named in one broadcast.
 pub const BATCH: usize = 64;
@@ -162,7 +162,7 @@ async fn ask_pools(
     let Some(c) = conn.as_mut().filter(|_| !workers.is_empty()) else {
         return Vec::new();
     };
-    let replies = control::ask(
+    let replies = pidbox::ask(
         c,
         &aim.keyprefix,
         &aim.pidbox_channel,
@@ -176,7 +176,7 @@ async fn ask_pools(
     replies
         .into_iter()
         .filter(|(host, _)| workers.contains(host))
-        .filter_map(|(host, said)| control::pool_size(&said).map(|n| (host, n)))
+        .filter_map(|(host, said)| pidbox::pool_size(&said).map(|n| (host, n)))
         .collect()
 }
 
@@ -187,7 +187,7 @@ async fn ask_batch(
     batch: &[String],
 ) -> Vec<Result<Vec<String>, String>> {
     if conn.is_none() {
-        match sampler::connect(&aim.redis_url).await {
+        match broker::connect(&aim.redis_url).await {
             Ok(c) => *conn = Some(c),
             Err(e) => return vec![Err(reason(&e)); batch.len()],
         }
@@ -195,7 +195,7 @@ async fn ask_batch(
     let Some(c) = conn.as_mut() else {
         return vec![Err("no connection".into()); batch.len()];
     };
-    let replies = control::ask(
+    let replies = pidbox::ask(
         c,
         &aim.keyprefix,
         &aim.pidbox_channel,
@@ -212,7 +212,7 @@ async fn ask_batch(
                 replies
                     .iter()
                     .find(|(host, _)| host == w)
-                    .map(|(_, said)| control::queues_of(said))
+                    .map(|(_, said)| pidbox::queues_of(said))
                     .ok_or_else(|| format!("no answer within {} s", WINDOW.as_secs()))
             })
             .collect(),

@@ -15,8 +15,8 @@
 //! 7 days and sits in the same Redis as the queue, so the message and the proof that it was
 //! pushed are kept (or lost, if Redis loses data) together.
 
+use crate::clients::broker::{self, reason};
 pub use crate::event::{Delivery, Place};
-use crate::feeds::redis::{reason, sampler};
 use crate::platform::wire::{self, TaskRequest};
 use crate::store::{OutboxEntry, Store, now_ms};
 
@@ -112,10 +112,10 @@ pub fn broker_id(url: &str, keyprefix: &str) -> String {
         .filter(|u| !u.is_empty())
         .map(|u| format!("{u}@"))
         .unwrap_or_default();
-    let (host, port) = crate::feeds::redis::host_port(url).unwrap_or_default();
+    let (host, port) = crate::clients::broker::host_port(url).unwrap_or_default();
     let host = canonical_host(&host);
     let port = if port == 0 { 6379 } else { port };
-    let db = crate::feeds::redis::db_of(url);
+    let db = crate::clients::broker::db_of(url);
     format!("{scheme}://{user}{host}:{port}/{db} prefix={keyprefix}")
 }
 
@@ -133,7 +133,7 @@ const SCAN_MAX: i64 = 50_000;
 
 /// Looks for task `id` in its queue and in kombu's `unacked` hash, in one round trip.
 pub async fn locate(target: &Target, req: &TaskRequest) -> Place {
-    let mut conn = match sampler::connect(&target.redis_url).await {
+    let mut conn = match broker::connect(&target.redis_url).await {
         Ok(c) => c,
         Err(e) => return Place::Unknown(reason(&e)),
     };
@@ -169,7 +169,7 @@ pub async fn locate(target: &Target, req: &TaskRequest) -> Place {
 /// Pushes a dispatch again, same id and bytes: the proof of the first push is dropped, then
 /// the push-once script runs as for a first delivery.
 pub async fn redeliver(target: &Target, e: &OutboxEntry, queue: &str) -> redis::RedisResult<()> {
-    let mut conn = sampler::connect(&target.redis_url).await?;
+    let mut conn = broker::connect(&target.redis_url).await?;
     let dedupe = format!("{}chavion:dispatched:{}", target.keyprefix, e.task_id);
     let _: i64 = redis::cmd("DEL")
         .arg(&dedupe)
@@ -265,7 +265,7 @@ pub async fn dispatch(
 }
 
 async fn deliver(target: &Target, e: &OutboxEntry, queue: &str) -> Result<bool, String> {
-    let mut conn = sampler::connect(&target.redis_url)
+    let mut conn = broker::connect(&target.redis_url)
         .await
         .map_err(|e| reason(&e))?;
     push_once(&mut conn, target, e, queue)
@@ -315,7 +315,7 @@ pub async fn drain_outbox(target: &Target, store: &Store) -> Result<Drained, Dis
     if pending.is_empty() {
         return Ok(Drained::default());
     }
-    let mut conn = match sampler::connect(&target.redis_url).await {
+    let mut conn = match broker::connect(&target.redis_url).await {
         Ok(c) => c,
         Err(e) => {
             return Ok(Drained {

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::{Context, audit, dispatch, gate};
-use crate::feeds::redis::{control, queues, reason, sampler};
+use crate::clients::broker::{self, pidbox, queues, reason};
 use crate::gate::Act;
 use crate::orders::Order;
 pub use crate::orders::{Aim, RetryOrder};
@@ -35,7 +35,7 @@ pub async fn inspect(
     if ctx.gate.demo {
         return Err("the demo's fleet is simulated: there is no worker to ask".into());
     }
-    let replies = control::call(
+    let replies = pidbox::call(
         &ctx.redis_url,
         &ctx.target.keyprefix,
         &ctx.pidbox_channel,
@@ -67,13 +67,13 @@ pub async fn detail(ctx: &Context, worker: &str) -> Result<WorkerDetail, String>
     if ctx.gate.demo {
         return Err("the demo's fleet is simulated: there is no worker to ask".into());
     }
-    let mut conn = sampler::connect(&ctx.redis_url)
+    let mut conn = broker::connect(&ctx.redis_url)
         .await
         .map_err(|e| reason(&e))?;
     let mut detail = WorkerDetail::default();
     let to = [worker.to_string()];
     for m in Inspect::DETAIL {
-        let replies = control::ask(
+        let replies = pidbox::ask(
             &mut conn,
             &ctx.target.keyprefix,
             &ctx.pidbox_channel,
@@ -193,7 +193,7 @@ pub async fn command(ctx: &Context, cmd: &Control, aim: &Aim) -> Result<Roll, St
         // A worker told to shut down does not answer: do not wait out the window.
         Duration::from_millis(200)
     };
-    let sent = control::call(
+    let sent = pidbox::call(
         &ctx.redis_url,
         &ctx.target.keyprefix,
         &ctx.pidbox_channel,
@@ -232,7 +232,7 @@ pub async fn command(ctx: &Context, cmd: &Control, aim: &Aim) -> Result<Roll, St
 
 /// Depth of each of the queue's four priority sub-queues, for a confirmation.
 pub async fn depths(ctx: &Context, queue: &str) -> Result<[u64; 4], String> {
-    let mut conn = sampler::connect(&ctx.redis_url)
+    let mut conn = broker::connect(&ctx.redis_url)
         .await
         .map_err(|e| reason(&e))?;
     queues::depths(&mut conn, &ctx.target.keyprefix, queue)
@@ -259,7 +259,7 @@ pub async fn queue_op(ctx: &Context, order: &Order) -> Result<[u64; 4], String> 
         return Err("refused: a queue cannot be moved into itself".into());
     }
     let outcome = async {
-        let mut conn = sampler::connect(&ctx.redis_url)
+        let mut conn = broker::connect(&ctx.redis_url)
             .await
             .map_err(|e| reason(&e))?;
         let prefix = &ctx.target.keyprefix;
@@ -476,7 +476,7 @@ async fn original(
     {
         return Some((message, Source::Store));
     }
-    let mut conn = sampler::connect(&ctx.redis_url).await.ok()?;
+    let mut conn = broker::connect(&ctx.redis_url).await.ok()?;
     in_unacked(&mut conn, &ctx.target.keyprefix, task_id)
         .await
         .map(|m| (m, Source::Unacked))

@@ -13,8 +13,8 @@ pub mod notify;
 use tokio::sync::mpsc::Sender;
 
 use crate::app::Effect;
+use crate::clients::broker::{self, pidbox, reason};
 use crate::event::Event;
-use crate::feeds::redis::{control, reason, sampler};
 use crate::platform::wire::TaskRequest;
 use crate::store::{AuditRecord, SharedStore, digest, now_ms, operator};
 use dispatch::Delivery;
@@ -137,7 +137,7 @@ async fn poll_result(url: &str, id: &str, tx: &Sender<Event>) {
     let key = format!("celery-task-meta-{id}");
     {
         loop {
-            if let Ok(mut conn) = sampler::connect(url).await {
+            if let Ok(mut conn) = broker::connect(url).await {
                 loop {
                     let raw: redis::RedisResult<Option<Vec<u8>>> =
                         redis::cmd("GET").arg(&key).query_async(&mut conn).await;
@@ -225,7 +225,7 @@ async fn revoke(
         if terminate { "terminate" } else { "revoke" },
         crate::app::common::short_id(&task_id)
     );
-    let outcome = control::revoke(
+    let outcome = pidbox::revoke(
         &ctx.redis_url,
         &ctx.pidbox_channel,
         &task_id,
@@ -685,7 +685,7 @@ pub async fn audit(
     }
     let note = serde_json::json!({"instance": ctx.instance, "record": record});
     let publish = async {
-        let mut conn = sampler::connect(&ctx.redis_url).await.ok()?;
+        let mut conn = broker::connect(&ctx.redis_url).await.ok()?;
         redis::cmd("PUBLISH")
             .arg(&ctx.audit_channel)
             .arg(note.to_string())

@@ -11,8 +11,8 @@ use serde_json::json;
 use super::confirm;
 use crate::actions::fleet::{self, Aim, RetryOrder};
 use crate::actions::{self, Context};
+use crate::clients::broker::queues;
 use crate::config::Settings;
-use crate::feeds::redis::queues;
 use crate::gate::{Act, Gate};
 use crate::orders::Order;
 use crate::platform::pidbox::{Control, Inspect, Roll};
@@ -473,12 +473,12 @@ async fn likely_typo(settings: &Settings, ctx: &Context, queue: &str) -> Result<
     if fleet::depths(ctx, queue).await?.iter().sum::<u64>() > 0 {
         return Ok(false);
     }
-    let mut conn = crate::feeds::redis::sampler::connect(&ctx.redis_url)
+    let mut conn = crate::clients::broker::connect(&ctx.redis_url)
         .await
-        .map_err(|e| crate::feeds::redis::reason(&e))?;
-    let bound = crate::feeds::redis::sampler::discover(&mut conn, &ctx.target.keyprefix)
+        .map_err(|e| crate::clients::broker::reason(&e))?;
+    let bound = crate::clients::broker::queues::discover(&mut conn, &ctx.target.keyprefix)
         .await
-        .map_err(|e| crate::feeds::redis::reason(&e))?;
+        .map_err(|e| crate::clients::broker::reason(&e))?;
     Ok(!bound.iter().any(|q| q == queue))
 }
 
@@ -522,9 +522,9 @@ async fn by_filter(settings: &Settings, ctx: &Context, query: &str) -> Result<Ve
         .outbox_recent(FILTER_REACH)
         .await
         .map_err(|e| format!("the store: {e}"))?;
-    let mut conn = crate::feeds::redis::sampler::connect(backend)
+    let mut conn = crate::clients::broker::connect(backend)
         .await
-        .map_err(|e| format!("the result backend: {}", crate::feeds::redis::reason(&e)))?;
+        .map_err(|e| format!("the result backend: {}", crate::clients::broker::reason(&e)))?;
     let keymap =
         crate::config::keymap::build("default", std::path::Path::new("/nonexistent"), vec![])
             .map_err(|_| "the default keymap does not load".to_string())?;
@@ -534,7 +534,7 @@ async fn by_filter(settings: &Settings, ctx: &Context, query: &str) -> Result<Ve
             .arg(format!("celery-task-meta-{}", row.task_id))
             .query_async(&mut conn)
             .await
-            .map_err(|e| format!("the result backend: {}", crate::feeds::redis::reason(&e)))?;
+            .map_err(|e| format!("the result backend: {}", crate::clients::broker::reason(&e)))?;
         let ended = meta
             .and_then(|m| {
                 crate::platform::decode::backend_meta(&row.task_id, &m, 0.0)

@@ -145,9 +145,9 @@ pub(crate) async fn confirm(question: &str, typed: Option<&str>) -> Result<(), E
 }
 
 async fn subscribe(settings: &Settings) -> Result<redis::aio::PubSub, String> {
-    let client = crate::feeds::redis::client(settings.config.redis.url.get_ref())
+    let client = crate::clients::broker::client(settings.config.redis.url.get_ref())
         .await
-        .map_err(|e| crate::feeds::redis::reason(&e))?;
+        .map_err(|e| crate::clients::broker::reason(&e))?;
     let mut pubsub = client.get_async_pubsub().await.map_err(|e| e.to_string())?;
     pubsub
         .psubscribe(format!("{}*", wiring::channels(settings).celery_prefix))
@@ -176,8 +176,8 @@ async fn follow(
         tokio::select! {
             _ = ask.tick(), if enable => {
                 let _ = tokio::time::timeout(Duration::from_secs(1), async {
-                    let mut conn = crate::feeds::redis::sampler::connect(&ctx.redis_url).await.ok()?;
-                    crate::feeds::redis::control::broadcast(&mut conn, &channels.pidbox, "enable_events", serde_json::json!({})).await.ok()
+                    let mut conn = crate::clients::broker::connect(&ctx.redis_url).await.ok()?;
+                    crate::clients::broker::pidbox::broadcast(&mut conn, &channels.pidbox, "enable_events", serde_json::json!({})).await.ok()
                 })
                 .await;
             }
@@ -225,7 +225,7 @@ async fn follow(
 
 /// Celery's Redis result backend: `celery-task-meta-<id>` holds {status, result, traceback}.
 async fn backend_result(url: &str, id: &str) -> Option<ExitCode> {
-    let mut conn = crate::feeds::redis::sampler::connect(url).await.ok()?;
+    let mut conn = crate::clients::broker::connect(url).await.ok()?;
     let raw: Option<String> = redis::cmd("GET")
         .arg(format!("celery-task-meta-{id}"))
         .query_async(&mut conn)

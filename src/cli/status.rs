@@ -65,17 +65,17 @@ async fn report_of(settings: &Settings) -> crate::app::status::StatusReport {
     let redis_url = cfg.redis.url.get_ref().clone();
     let queues = wiring::feed_config(settings).queues;
     let redis = tokio::spawn(async move {
-        let mut conn = crate::feeds::redis::sampler::connect(&redis_url)
+        let mut conn = crate::clients::broker::connect(&redis_url)
             .await
-            .map_err(|e| crate::feeds::redis::reason(&e))?;
+            .map_err(|e| crate::clients::broker::reason(&e))?;
         let mut names: std::collections::BTreeSet<String> = queues.into_iter().collect();
-        if let Ok(found) = crate::feeds::redis::sampler::discover(&mut conn, "").await {
+        if let Ok(found) = crate::clients::broker::queues::discover(&mut conn, "").await {
             names.extend(found);
         }
-        crate::feeds::redis::sampler::sample(&mut conn, "", &names, true)
+        crate::clients::broker::queues::sample(&mut conn, "", &names, true)
             .await
             .map(|(s, _)| s)
-            .map_err(|e| crate::feeds::redis::reason(&e))
+            .map_err(|e| crate::clients::broker::reason(&e))
     });
     // Each Socket.IO link is judged as the screen judges it: the real client connects
     // every namespace with its auth, not just the Engine.IO handshake.
@@ -178,7 +178,7 @@ async fn fleet_sample(
             }
         }
     };
-    let asked = crate::feeds::redis::control::call(
+    let asked = crate::clients::broker::pidbox::call(
         &feed.url,
         &feed.keyprefix,
         &feed.channels.pidbox,
@@ -192,7 +192,7 @@ async fn fleet_sample(
         replies
             .into_iter()
             .map(|(host, said)| {
-                let queues = crate::feeds::redis::control::queues_of(&said);
+                let queues = crate::clients::broker::pidbox::queues_of(&said);
                 (host, queues)
             })
             .collect()

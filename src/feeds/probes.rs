@@ -295,13 +295,13 @@ async fn run(t: &Target) -> Result<Option<i64>, String> {
             } else {
                 t.url.clone()
             };
-            let mut conn = crate::feeds::redis::sampler::connect(&url)
+            let mut conn = crate::clients::broker::connect(&url)
                 .await
-                .map_err(|e| crate::feeds::redis::reason(&e))?;
+                .map_err(|e| crate::clients::broker::reason(&e))?;
             let pong: String = redis::cmd("PING")
                 .query_async(&mut conn)
                 .await
-                .map_err(|e| crate::feeds::redis::reason(&e))?;
+                .map_err(|e| crate::clients::broker::reason(&e))?;
             if pong == "PONG" {
                 Ok(None)
             } else {

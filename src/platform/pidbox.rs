@@ -1,6 +1,6 @@
 //! What the workers are asked over the pidbox, and what their answers mean: the inspect
 //! methods, the control commands, and a worker's detail assembled from its replies. Pure:
-//! the asking is `feeds::redis::control`'s. Every name that came from a worker is cleaned
+//! the asking is `clients::broker::pidbox`'s. Every name that came from a worker is cleaned
 //! here, before it reaches a screen, a CLI's output or the store.
 //!
 //! The request and reply shapes are those of celery 5.7.0, captured in
@@ -490,4 +490,36 @@ pub fn clean_value(v: &Value) -> Value {
 
 fn list(v: &Value) -> &[Value] {
     v.as_array().map(Vec::as_slice).unwrap_or(&[])
+}
+
+/// The signal a terminate sends to the process running the task, as Flower offers them:
+/// TERM lets it clean up, INT is a keyboard interrupt, KILL cannot be caught or ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KillSignal {
+    #[default]
+    Term,
+    Kill,
+    Int,
+}
+
+impl KillSignal {
+    /// Celery's name for it (`revoke(…, signal=…)`).
+    pub fn name(self) -> &'static str {
+        match self {
+            KillSignal::Term => "SIGTERM",
+            KillSignal::Kill => "SIGKILL",
+            KillSignal::Int => "SIGINT",
+        }
+    }
+
+    /// The next one offered, in the order TERM, KILL, INT.
+    pub fn next(self) -> KillSignal {
+        match self {
+            KillSignal::Term => KillSignal::Kill,
+            KillSignal::Kill => KillSignal::Int,
+            KillSignal::Int => KillSignal::Term,
+        }
+    }
+
+    pub const ALL: [KillSignal; 3] = [KillSignal::Term, KillSignal::Kill, KillSignal::Int];
 }

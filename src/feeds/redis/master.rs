@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::sync::mpsc::Sender;
 use tokio::sync::watch;
 
-use super::{ANSWER_WITHIN, CONNECT_WITHIN, reason};
+use crate::clients::broker::{ANSWER_WITHIN, CONNECT_WITHIN, reason, sentinel_nodes};
 use crate::event::{Event, LinkHealth, MasterNews};
 use crate::redis_url::SentinelUrl;
 
@@ -49,7 +49,7 @@ pub fn spawn(url: &str, tx: Sender<Event>) -> (Moved, Option<tokio::task::JoinHa
 }
 
 async fn follow(s: SentinelUrl, tx: Sender<Event>, moved: watch::Sender<String>) {
-    let nodes = super::sentinel_nodes(&s);
+    let nodes = sentinel_nodes(&s);
     let mut known: Option<String> = None;
     let health = |health| Event::Link {
         name: LINK.to_string(),

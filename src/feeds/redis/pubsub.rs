@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use tokio::sync::mpsc::{self, Sender};
 use tokio::task::JoinHandle;
 
-use super::{ANSWER_WITHIN, CONNECT_WITHIN, FeedConfig, PING_EVERY, reason};
+use super::{FeedConfig, PING_EVERY};
+use crate::clients::broker::{ANSWER_WITHIN, CONNECT_WITHIN, client, reason};
 use crate::event::{Event, Wire};
 use crate::platform::route::route;
 
@@ -94,7 +95,7 @@ async fn serve(
 
 async fn connect(url: &str, patterns: &[String]) -> Result<redis::aio::PubSub, String> {
     let attempt = async {
-        let client = super::client(url).await?;
+        let client = client(url).await?;
         let mut pubsub = client.get_async_pubsub().await?;
         // A fresh connection each time: subscriptions can never be doubled.
         for p in patterns {

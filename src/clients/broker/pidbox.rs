@@ -1,11 +1,9 @@
-//! Celery's remote control on Redis: a broadcast on the `celery.pidbox` fanout channel.
-//! `enable_events` is sent periodically, as Flower does; `revoke` on the operator's word.
+//! Celery's remote control on Redis: a broadcast on the `celery.pidbox` fanout channel, and
+//! questions asked of workers with their replies collected (as `celery inspect` does), on
+//! the operator's word or the control room's.
 
 use std::time::Duration;
-use tokio::sync::mpsc::Sender;
 
-use super::{FeedConfig, sampler};
-use crate::event::Event;
 use crate::platform::wire;
 
 /// Publishes one broadcast; returns how many subscribers (workers) received it.
@@ -25,40 +23,6 @@ pub async fn broadcast(
         .arg(body)
         .query_async(conn)
         .await
-}
-
-pub async fn enable_events_loop(cfg: FeedConfig, every: Duration, tx: Sender<Event>) {
-    let channel = cfg.channels.pidbox.clone();
-    let mut conn = None;
-    let mut first = true;
-    loop {
-        if conn.is_none() {
-            conn = sampler::connect(&cfg.url).await.ok();
-        }
-        if let Some(c) = conn.as_mut() {
-            // `heartbeat` at start, as Celery's own event receivers do: workers answer with
-            // a heartbeat at once, so the fleet shows up without waiting a period.
-            let methods: &[&str] = if first {
-                &["enable_events", "heartbeat"]
-            } else {
-                &["enable_events"]
-            };
-            for m in methods {
-                match broadcast(c, &channel, m, serde_json::json!({})).await {
-                    Ok(_) => first = false,
-                    Err(e) => {
-                        tracing::debug!("pidbox {m}: {e}");
-                        conn = None;
-                        break;
-                    }
-                }
-            }
-        }
-        if tx.is_closed() {
-            return;
-        }
-        tokio::time::sleep(every).await;
-    }
 }
 
 /// Replies read at most for one question asked of every worker, as many workers as the
@@ -174,9 +138,9 @@ pub async fn revoke(
     channel: &str,
     task_id: &str,
     terminate: bool,
-    signal: crate::orders::KillSignal,
+    signal: crate::platform::pidbox::KillSignal,
 ) -> Result<String, String> {
-    let mut conn = sampler::connect(url).await.map_err(|e| super::reason(&e))?;
+    let mut conn = super::connect(url).await.map_err(|e| super::reason(&e))?;
     let args =
         serde_json::json!({"task_id": task_id, "terminate": terminate, "signal": signal.name()});
     let n = broadcast(&mut conn, channel, "revoke", args)
@@ -205,7 +169,7 @@ pub async fn call(
     destination: &[String],
     window: Duration,
 ) -> Result<Vec<(String, serde_json::Value)>, String> {
-    let mut conn = sampler::connect(url).await.map_err(|e| super::reason(&e))?;
+    let mut conn = super::connect(url).await.map_err(|e| super::reason(&e))?;
     ask(
         &mut conn,
         keyprefix,
