@@ -82,7 +82,7 @@ fn busy_room() -> State {
 
 fn benches(c: &mut Criterion) {
     let state = busy_room();
-    let text = chavion_tui::metrics::render(&state);
+    let text = chavion_tui::exporter::render(&state);
     println!(
         "exposition: {} bytes, {} samples, {} series counted",
         text.len(),
@@ -92,11 +92,11 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("metrics");
     g.sample_size(20);
     g.bench_function("snapshot, on the loop (50k tasks, 200 workers)", |b| {
-        b.iter(|| black_box(chavion_tui::metrics::Snapshot::of(black_box(&state))))
+        b.iter(|| black_box(chavion_tui::exporter::Snapshot::of(black_box(&state))))
     });
     g.bench_function("encode, off the loop (50k tasks, 200 workers)", |b| {
         b.iter_batched(
-            || chavion_tui::metrics::Snapshot::of(&state),
+            || chavion_tui::exporter::Snapshot::of(&state),
             |snap| black_box(snap.render()).len(),
             criterion::BatchSize::LargeInput,
         )
@@ -106,14 +106,14 @@ fn benches(c: &mut Criterion) {
     // value at its longest (cut at 64 characters), failures under as many exceptions.
     let mut worst = busy_room();
     worst.tally.fill_to_the_caps();
-    let worst_text = chavion_tui::metrics::render(&worst);
+    let worst_text = chavion_tui::exporter::render(&worst);
     println!(
         "worst case at the caps: {} bytes, {} samples",
         worst_text.len(),
         worst_text.lines().filter(|l| !l.starts_with('#')).count()
     );
     g.bench_function("snapshot and encode, at the caps", |b| {
-        b.iter(|| black_box(chavion_tui::metrics::render(black_box(&worst))).len())
+        b.iter(|| black_box(chavion_tui::exporter::render(black_box(&worst))).len())
     });
 
     // A scrape end to end: HTTP in, the loop renders, HTTP out (a second scrape within a
@@ -123,16 +123,16 @@ fn benches(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let listener = chavion_tui::metrics::serve::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = chavion_tui::exporter::serve::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let port = listener.local_addr().unwrap().port();
     let client = chavion_tui::http::client(std::time::Duration::from_secs(10)).unwrap();
     rt.block_on(async {
-        let (_server, mut scrapes) = chavion_tui::metrics::serve::spawn(listener);
+        let (_server, mut scrapes) = chavion_tui::exporter::serve::spawn(listener);
         let state = std::sync::Arc::new(state);
         let loop_state = state.clone();
         tokio::spawn(async move {
             while let Some(s) = scrapes.recv().await {
-                chavion_tui::metrics::serve::answer_scrape(s, &loop_state);
+                chavion_tui::exporter::serve::answer_scrape(s, &loop_state);
             }
         });
     });

@@ -50,8 +50,8 @@ pub async fn watch(
     let why = loop {
         let ev = tokio::select! {
             biased;
-            Some(scrape) = crate::metrics::serve::next_scrape(&mut scrapes) => {
-                crate::metrics::serve::answer_scrape(scrape, &state);
+            Some(scrape) = crate::exporter::serve::next_scrape(&mut scrapes) => {
+                crate::exporter::serve::answer_scrape(scrape, &state);
                 continue;
             }
             ev = rx.recv() => match ev {

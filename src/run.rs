@@ -79,7 +79,7 @@ impl Inbox {
 }
 
 /// Each context gets its own wiring; /metrics (one port) is served by the first shown.
-type Scrapes = Option<tokio::sync::mpsc::Receiver<crate::metrics::serve::Scrape>>;
+type Scrapes = Option<tokio::sync::mpsc::Receiver<crate::exporter::serve::Scrape>>;
 
 fn build(all: Vec<Settings>, active: usize, opts: &mut Options) -> (Vec<House>, Inbox, Scrapes) {
     let names: Vec<String> = all.iter().map(|s| s.context.name.clone()).collect();
@@ -201,8 +201,8 @@ pub async fn run(all: Vec<Settings>, active: usize, mut opts: Options) -> std::i
                 None => Event::Shutdown { why: "terminal closed".into() },
             }),
             // Before the feeds: a scrape is rare and cheap, and a flood must not starve it.
-            Some(scrape) = crate::metrics::serve::next_scrape(&mut scrapes) => {
-                crate::metrics::serve::answer_scrape(scrape, &houses[active].state);
+            Some(scrape) = crate::exporter::serve::next_scrape(&mut scrapes) => {
+                crate::exporter::serve::answer_scrape(scrape, &houses[active].state);
                 continue;
             }
             ev = inbox.recv() => match ev {

@@ -33,7 +33,7 @@ pub struct Wiring {
     pub persist_tx: mpsc::Sender<StoredLine>,
     pub background: Background,
     /// Scrapes of /metrics waiting for the loop to render them (none when not served).
-    pub scrapes: Option<mpsc::Receiver<crate::metrics::serve::Scrape>>,
+    pub scrapes: Option<mpsc::Receiver<crate::exporter::serve::Scrape>>,
     /// The flight recorder's handle (off unless `Options::record`).
     pub recorder: crate::recorder::Recorder,
 }
@@ -185,7 +185,7 @@ fn serve_metrics(
     state: &mut State,
     tasks: &mut Vec<JoinHandle<()>>,
 ) -> (
-    Option<mpsc::Receiver<crate::metrics::serve::Scrape>>,
+    Option<mpsc::Receiver<crate::exporter::serve::Scrape>>,
     Option<(String, u16, bool)>,
 ) {
     let Some(listener) = opts.metrics.as_ref().and_then(|l| l.try_clone().ok()) else {
@@ -198,7 +198,7 @@ fn serve_metrics(
             !opts.metrics_public,
         )
     });
-    let (task, rx) = crate::metrics::serve::spawn(listener);
+    let (task, rx) = crate::exporter::serve::spawn(listener);
     tasks.push(task);
     state.tally.on = true;
     (Some(rx), also)

@@ -63,7 +63,7 @@ const LAYERS: &[(&str, u8)] = &[
     // Above the app: effects performed, state drawn.
     ("actions", 5),
     ("ui", 5),
-    ("metrics", 5),
+    ("exporter", 5),
     // Everything built in one place, then the loop and the shell commands.
     ("wiring", 6),
     ("run", 7),

@@ -312,8 +312,8 @@ pub(super) fn metrics_listener(cli: &Cli) -> Result<Option<std::net::TcpListener
     let Some(text) = &cli.metrics else {
         return Ok(None);
     };
-    crate::metrics::serve::parse_addr(text, cli.metrics_public)
-        .and_then(crate::metrics::serve::bind)
+    crate::exporter::serve::parse_addr(text, cli.metrics_public)
+        .and_then(crate::exporter::serve::bind)
         .map(Some)
         .map_err(|why| {
             eprintln!("chavion-tui: refused: {why}");
