@@ -361,22 +361,21 @@ fn queue_wait(task: &crate::kept::Task) -> Option<f64> {
 /// A task received: one more drained from its queue, known from its own sent event or as
 /// the one queue its worker consumes. Only a queue already shown is counted (no row is made
 /// for it, and nothing is allocated on the feed path).
-fn count_drained(state: &mut State, uuid: &str, hostname: &str) {
-    let queue = state
-        .tasks
-        .by_id
-        .get(uuid)
-        .and_then(|x| x.fields.queue.as_deref())
-        .or_else(|| {
-            state
-                .workers
-                .get(hostname)
-                .and_then(|w| w.queues.as_deref())
-                .filter(|qs| qs.len() == 1)
-                .map(|qs| qs[0].as_str())
-        });
+fn count_drained(
+    queues: &mut [QueueRow],
+    workers: &std::collections::BTreeMap<String, Worker>,
+    task: &Task,
+    hostname: &str,
+) {
+    let queue = task.fields.queue.as_deref().or_else(|| {
+        workers
+            .get(hostname)
+            .and_then(|w| w.queues.as_deref())
+            .filter(|qs| qs.len() == 1)
+            .map(|qs| qs[0].as_str())
+    });
     if let Some(q) = queue
-        && let Some(row) = state.queues.iter_mut().find(|r| r.name == q)
+        && let Some(row) = queues.iter_mut().find(|r| r.name == q)
     {
         row.received_total += 1;
     }
@@ -457,6 +456,9 @@ pub fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
     }
 
     task.agent = worker_agent.or(queue_agent).or(task.agent);
+    if t.kind == TaskEventKind::Received {
+        count_drained(&mut state.queues, &state.workers, task, &t.hostname);
+    }
 
     let f = t.fields;
     macro_rules! keep {
@@ -492,9 +494,6 @@ pub fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
 
     let label = format!("{name} [{}]", short_id(&t.uuid));
     let exception = task.fields.exception.clone();
-    if t.kind == TaskEventKind::Received {
-        count_drained(state, &t.uuid, &t.hostname);
-    }
     // Flower's per-worker counts: one lookup, only for the events that end a run.
     if matches!(
         t.kind,
