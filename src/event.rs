@@ -182,7 +182,7 @@ pub enum Event {
     },
     /// The exposure audit ran: what listens where it should not, and what is not in the map.
     Exposure {
-        findings: Vec<crate::feeds::exposure::Finding>,
+        findings: Vec<crate::platform::exposure::Finding>,
     },
     /// News from an executor run.
     Run {

@@ -214,7 +214,7 @@ fn live_feeds(
 ) -> Vec<JoinHandle<()>> {
     let cfg = &settings.config;
     let mut tasks = probes::spawn(probes::targets(cfg), tx.clone());
-    let mut mapped = crate::feeds::exposure::port_map(cfg);
+    let mut mapped = crate::platform::exposure::port_map(cfg);
     mapped.extend(also);
     tasks.push(tokio::spawn(exposure_loop(mapped, tx.clone())));
     tasks.extend(crate::feeds::redis::spawn(

@@ -33,7 +33,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("platform::decode", 2),
     ("platform::decode_tests", 2),
     ("platform::route", 2),
-    ("feeds::exposure", 2),
+    ("platform::exposure", 2),
     ("platform::pidbox", 2),
     ("platform::containers", 2),
     ("platform::pidbox_tests", 2),

@@ -10,6 +10,7 @@ use chavion_tui::config::model::ProbeKind;
 use chavion_tui::event::ProbeOutcome;
 use chavion_tui::feeds::exposure;
 use chavion_tui::feeds::probes::{Target, probe};
+use chavion_tui::platform::exposure::{Finding, audit};
 use common::Sandbox;
 use common::servers::{Postgres, RedisServer, SocketIoServer, free_port};
 
@@ -160,11 +161,11 @@ fn the_exposure_audit_sees_real_listeners_and_their_owner() {
         ("Redis".to_string(), pp, true),
         ("Executor".to_string(), lp, true),
     ];
-    let findings = exposure::audit(&all, &map);
+    let findings = audit(&all, &map);
     let exposed: Vec<u16> = findings
         .iter()
         .filter_map(|f| {
-            if let exposure::Finding::Exposed { listener, .. } = f {
+            if let Finding::Exposed { listener, .. } = f {
                 Some(listener.port)
             } else {
                 None

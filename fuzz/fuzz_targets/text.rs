@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = lines.finish();
     let _ = chavion_tui::feeds::journal::decode(data, "unit", 100);
-    let _ = chavion_tui::feeds::exposure::parse_proc_net_tcp(&text);
+    let _ = chavion_tui::platform::exposure::parse_proc_net_tcp(&text);
     let _ = chavion_tui::app::activity::Filter::parse(&text);
     let _ = chavion_tui::feeds::logfiles::guess_level(&text);
 });

@@ -221,7 +221,7 @@ fn conditions(
             .exposure
             .iter()
             .filter_map(|f| match f {
-                crate::feeds::exposure::Finding::Exposed {
+                crate::platform::exposure::Finding::Exposed {
                     service,
                     listener,
                     remedy,
@@ -229,7 +229,7 @@ fn conditions(
                     format!("{service} on {}:{}", listener.addr, listener.port),
                     remedy.clone(),
                 )),
-                crate::feeds::exposure::Finding::Unmapped { .. } => None,
+                crate::platform::exposure::Finding::Unmapped { .. } => None,
             })
             .collect(),
         AlertKind::EventsStalled => {

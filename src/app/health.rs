@@ -3,7 +3,7 @@
 
 use super::state::{PortRow, PortStatus, State};
 use crate::config::model::Expect;
-use crate::feeds::exposure::Finding;
+use crate::platform::exposure::Finding;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

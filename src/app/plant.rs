@@ -16,8 +16,8 @@ pub fn history(state: &mut State, lines: Vec<crate::store::StoredLine>) {
 }
 
 /// Keeps the newest audit; says what became exposed (or stopped being), once.
-pub fn exposure(state: &mut State, findings: Vec<crate::feeds::exposure::Finding>) -> Outcome {
-    use crate::feeds::exposure::Finding;
+pub fn exposure(state: &mut State, findings: Vec<crate::platform::exposure::Finding>) -> Outcome {
+    use crate::platform::exposure::Finding;
     let key = |f: &Finding| match f {
         Finding::Exposed {
             service, listener, ..
@@ -30,7 +30,7 @@ pub fn exposure(state: &mut State, findings: Vec<crate::feeds::exposure::Finding
         if before.contains(&key(f)) {
             continue;
         }
-        let owner = |l: &crate::feeds::exposure::Listener| {
+        let owner = |l: &crate::platform::exposure::Listener| {
             l.owner
                 .as_deref()
                 .map(|o| format!(" ({o})"))

@@ -289,7 +289,7 @@ pub struct State {
     /// broker only).
     pub master: Option<(crate::event::MasterNews, DateTime<Utc>)>,
     /// What the exposure audit found, newest scan.
-    pub exposure: Vec<crate::feeds::exposure::Finding>,
+    pub exposure: Vec<crate::platform::exposure::Finding>,
     pub executor: Executor,
     /// An audit store holds older activity: scrolling past the top pages it in.
     pub history_store: bool,

@@ -11,7 +11,7 @@ use super::state::{PortStatus, State};
 pub use super::status_fleet::{AgentLine, FleetSample, WorkerLine};
 use crate::config::model::PortConfig;
 use crate::event::LinkHealth;
-use crate::feeds::exposure::Finding;
+use crate::platform::exposure::Finding;
 use crate::platform::model::QueueSample;
 
 /// The JSON's schema name: what a reader of `status --json` can rely on.

@@ -96,7 +96,7 @@ async fn report_of(settings: &Settings) -> crate::app::status::StatusReport {
         settings.store_url.clone(),
         settings.context.name.clone(),
     ));
-    let mapped = crate::feeds::exposure::port_map(cfg);
+    let mapped = crate::platform::exposure::port_map(cfg);
     let exposure = tokio::task::spawn_blocking(move || crate::feeds::exposure::audit_here(&mapped));
 
     let at = chrono::Utc::now();

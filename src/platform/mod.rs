@@ -11,6 +11,7 @@ pub mod containers;
 pub mod decode;
 #[cfg(test)]
 mod decode_tests;
+pub mod exposure;
 pub mod model;
 pub mod pidbox;
 #[cfg(test)]

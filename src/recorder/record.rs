@@ -34,7 +34,7 @@ pub enum Recorded {
         feed: String,
         count: u64,
     },
-    Exposure(Vec<crate::feeds::exposure::Finding>),
+    Exposure(Vec<crate::platform::exposure::Finding>),
     Containers(ContainerNews),
     Panels {
         at: DateTime<Utc>,

@@ -112,7 +112,7 @@ fn link_span<'a>(link: &crate::app::state::Link, theme: &Theme) -> Span<'a> {
         LinkHealth::Connecting => ("◌", theme.muted, " connecting".to_string()),
         // An Engine that is not there is calm grey, and short: the platform may run
         // without Docker, and the Ports pane's Docker row says why.
-        LinkHealth::Down { .. } if link.name == crate::feeds::docker::LINK => {
+        LinkHealth::Down { .. } if link.name == crate::event::links::DOCKER => {
             ("○", theme.muted, String::new())
         }
         // Cut, so several failing links still leave room for the mode and the clock.

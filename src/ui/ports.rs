@@ -73,7 +73,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         // Why, in words: what failed, what listens where it should not, or the latency trend.
         let why = match (health::exposed(state, p), &p.status) {
             (
-                Some(crate::feeds::exposure::Finding::Exposed {
+                Some(crate::platform::exposure::Finding::Exposed {
                     listener, remedy, ..
                 }),
                 _,
@@ -110,7 +110,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let docker = state
         .links
         .iter()
-        .find(|l| l.name == crate::feeds::docker::LINK)
+        .find(|l| l.name == crate::event::links::DOCKER)
         .map(|l| {
             let (label, style, why) = match &l.health {
                 crate::event::LinkHealth::Up => (
