@@ -674,8 +674,8 @@ async fn signals(tx: mpsc::Sender<Event>) {
 /// The Docker Engine's settings, with an `ssh://NAME` URL resolved: the executor's host
 /// NAME's remote socket forwarded to a local one, the forwarder started (once per process:
 /// the TUI, the shell commands and the tests all come here).
-pub fn docker_settings(settings: &Settings) -> Option<crate::feeds::docker::Settings> {
-    let mut s = crate::feeds::docker::Settings::of(&settings.config)?;
+pub fn docker_settings(settings: &Settings) -> Option<crate::clients::docker::Settings> {
+    let mut s = crate::clients::docker::Settings::of(&settings.config)?;
     let Some(name) = s.url.strip_prefix("ssh://").map(str::to_string) else {
         return Some(s);
     };

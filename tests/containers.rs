@@ -27,7 +27,7 @@ fn room_with(d: &Dockerd, read_only: bool, extra: &str) -> Room {
     let text = format!("{}{extra}", config(d));
     let mut room = Room::bare(&text, read_only);
     let settings = chavion_tui::config::settings_from_str(&text).unwrap();
-    let feed = chavion_tui::feeds::docker::Settings::of(&settings.config).unwrap();
+    let feed = chavion_tui::clients::docker::Settings::of(&settings.config).unwrap();
     room.tasks.push(chavion_tui::feeds::docker::spawn(
         feed,
         room.tx.clone(),
@@ -271,7 +271,7 @@ async fn read_only_refuses_and_an_absent_engine_is_one_calm_line() {
     let mut none = Room::bare(text, false);
     let settings = chavion_tui::config::settings_from_str(text).unwrap();
     none.tasks.push(chavion_tui::feeds::docker::spawn(
-        chavion_tui::feeds::docker::Settings::of(&settings.config).unwrap(),
+        chavion_tui::clients::docker::Settings::of(&settings.config).unwrap(),
         none.tx.clone(),
         none.ctx.docker_looking.clone(),
     ));
@@ -433,9 +433,9 @@ async fn the_engine_over_ssh_gives_the_same_list_as_the_local_socket() {
         v.sort();
         v
     };
-    let list = |s: chavion_tui::feeds::docker::Settings| async move {
-        let engine = chavion_tui::feeds::docker::connect(&s).await?;
-        chavion_tui::feeds::docker::list(&s, &engine).await
+    let list = |s: chavion_tui::clients::docker::Settings| async move {
+        let engine = chavion_tui::clients::docker::connect(&s).await?;
+        chavion_tui::clients::docker::list(&s, &engine).await
     };
     common::servers::wait_until("judging exited", 20, || {
         d.run(&[

@@ -9,7 +9,7 @@ use bollard::query_parameters::{
 };
 
 use super::{Context, audit};
-use crate::feeds::docker::{connect, connect_with, words};
+use crate::clients::docker::{connect, connect_with, words};
 use crate::platform::containers::from_inspect;
 
 /// How long one order may take: the Engine answers a stop or restart only once the

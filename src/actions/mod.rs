@@ -49,7 +49,7 @@ pub struct Context {
     /// Wakes the outbox task when a dispatch was queued locally.
     pub outbox_wake: std::sync::Arc<tokio::sync::Notify>,
     /// The Docker Engine, when configured.
-    pub docker: Option<std::sync::Arc<crate::feeds::docker::Settings>>,
+    pub docker: Option<std::sync::Arc<crate::clients::docker::Settings>>,
     /// Set while the Containers view is open: the Docker feed samples stats only then.
     pub docker_looking: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Containers whose logs are followed now, by id.

@@ -9,8 +9,8 @@ use std::process::ExitCode;
 
 use super::fleet::{Go, context, gated};
 use crate::app::docker_book::Docker;
+use crate::clients::docker;
 use crate::config::Settings;
-use crate::feeds::docker;
 use crate::gate::Gate;
 use crate::orders::{ContainerAim, ContainerOp, Order};
 use crate::platform::containers::Container;

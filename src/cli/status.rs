@@ -87,8 +87,8 @@ async fn report_of(settings: &Settings) -> crate::app::status::StatusReport {
     // The Docker Engine, listed once, when configured.
     let docker = crate::wiring::docker_settings(settings).map(|s| {
         tokio::spawn(async move {
-            let engine = crate::feeds::docker::connect(&s).await?;
-            crate::feeds::docker::list(&s, &engine).await
+            let engine = crate::clients::docker::connect(&s).await?;
+            crate::clients::docker::list(&s, &engine).await
         })
     });
     let fleet = tokio::spawn(fleet_sample(

@@ -3,3 +3,4 @@
 //! actions and the shell all use these.
 
 pub mod broker;
+pub mod docker;

@@ -7,7 +7,7 @@
 
 use bollard::Docker;
 use bollard::query_parameters::{
-    EventsOptions, InspectContainerOptions, ListContainersOptions, LogsOptions, StatsOptions,
+    EventsOptions, InspectContainerOptions, LogsOptions, StatsOptions,
 };
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -17,110 +17,19 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::clients::docker::list_running;
+use crate::clients::docker::{Settings, connect, filters, list, words};
 use crate::event::{ContainerNews, Event, LinkHealth};
-use crate::platform::containers::{Container, from_inspect, usage};
+use crate::platform::containers::{from_inspect, usage};
 
 /// The link's name in the status bar and the Ports pane.
 pub const LINK: &str = crate::event::links::DOCKER;
-/// How long one request to the Engine may take.
-const REQUEST_SECS: u64 = 10;
 /// Between two tries at an Engine that is not there: 2 s, doubling to 30 s.
 const RETRY_FIRST: Duration = Duration::from_secs(2);
 const RETRY_MOST: Duration = Duration::from_secs(30);
 const STATS_EVERY: Duration = Duration::from_secs(2);
 /// One container's stats answer at most.
 const STATS_WITHIN: Duration = Duration::from_secs(4);
-
-/// What the feed needs from the config.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// unix:// or tcp:// (an ssh:// URL is resolved to a forwarded local socket first).
-    pub url: String,
-    pub ca_file: String,
-    pub cert_file: String,
-    pub key_file: String,
-    pub project: String,
-    pub follow_logs: Vec<String>,
-    pub logs_since: Duration,
-}
-
-impl Settings {
-    pub fn of(cfg: &crate::config::Config) -> Option<Settings> {
-        let d = &cfg.docker;
-        let url = d.url.get_ref().trim().to_string();
-        (!url.is_empty()).then(|| Settings {
-            url,
-            ca_file: d.ca_file.clone(),
-            cert_file: d.cert_file.clone(),
-            key_file: d.key_file.clone(),
-            project: d.project.clone(),
-            follow_logs: d.follow_logs.clone(),
-            logs_since: Duration::from_secs(*d.logs_since_secs.get_ref()),
-        })
-    }
-}
-
-/// A client for `url`; it connects on its first request. Each request may take up to
-/// `REQUEST_SECS`.
-pub fn client(s: &Settings) -> Result<Docker, String> {
-    client_with(s, REQUEST_SECS)
-}
-
-/// A client whose requests may take up to `secs`: a stop or restart waits out the
-/// container's own stop timeout (Docker's default is 10 s) before the Engine answers.
-pub fn client_with(s: &Settings, secs: u64) -> Result<Docker, String> {
-    let v = bollard::API_DEFAULT_VERSION;
-    let url = s.url.as_str();
-    let made = if let Some(path) = url.strip_prefix("unix://") {
-        Docker::connect_with_unix(path, secs, v)
-    } else if url.starts_with("tcp://") && !s.ca_file.is_empty() {
-        crate::http::ensure_crypto();
-        Docker::connect_with_ssl(
-            url,
-            std::path::Path::new(&s.key_file),
-            std::path::Path::new(&s.cert_file),
-            std::path::Path::new(&s.ca_file),
-            secs,
-            v,
-        )
-    } else if url.starts_with("tcp://") {
-        Docker::connect_with_http(url, secs, v)
-    } else {
-        return Err(format!(
-            "{} is not a Docker URL: unix://PATH, tcp://HOST:PORT or ssh://HOST",
-            crate::sanitize::redact_url(url)
-        ));
-    };
-    made.map_err(|e| words(&e))
-}
-
-/// Connects and agrees on an API version the Engine speaks (an older Engine refuses a
-/// newer client's).
-pub async fn connect(s: &Settings) -> Result<Docker, String> {
-    connect_with(s, REQUEST_SECS).await
-}
-
-/// `connect`, with requests that may take up to `secs`.
-pub async fn connect_with(s: &Settings, secs: u64) -> Result<Docker, String> {
-    let docker = client_with(s, secs)?;
-    docker.ping().await.map_err(|e| words(&e))?;
-    docker.negotiate_version().await.map_err(|e| words(&e))
-}
-
-/// An Engine error in words, without its URL's secrets.
-pub fn words(e: &bollard::errors::Error) -> String {
-    use bollard::errors::Error as E;
-    let text = match e {
-        E::DockerResponseServerError {
-            status_code,
-            message,
-        } => format!("the Engine said {status_code}: {message}"),
-        E::SocketNotFoundError(path) => format!("no socket at {path}"),
-        E::RequestTimeoutError => format!("no answer within {REQUEST_SECS} s"),
-        other => other.to_string(),
-    };
-    crate::sanitize::clean(&text, 200)
-}
 
 /// Follows the Engine until the control room stops: listing at connect, the event stream
 /// after, stats while `looking`.
@@ -267,50 +176,6 @@ async fn follow(
     why
 }
 
-/// `base` filters, narrowed to the configured Compose project when there is one.
-fn filters(s: &Settings, base: &[(&str, &str)]) -> HashMap<String, Vec<String>> {
-    let mut f: HashMap<String, Vec<String>> = base
-        .iter()
-        .map(|(k, v)| (k.to_string(), vec![v.to_string()]))
-        .collect();
-    if !s.project.is_empty() {
-        f.insert(
-            "label".into(),
-            vec![format!(
-                "{}={}",
-                crate::platform::containers::PROJECT_LABEL,
-                s.project
-            )],
-        );
-    }
-    f
-}
-
-/// Every container of the project (or of the Engine), inspected.
-pub async fn list(s: &Settings, docker: &Docker) -> Result<Vec<Container>, String> {
-    let filters = filters(s, &[]);
-    let summaries = docker
-        .list_containers(Some(ListContainersOptions {
-            all: true,
-            filters: Some(filters),
-            ..Default::default()
-        }))
-        .await
-        .map_err(|e| words(&e))?;
-    let mut out = Vec::with_capacity(summaries.len());
-    for c in summaries {
-        let Some(id) = c.id else { continue };
-        if let Ok(i) = docker
-            .inspect_container(&id, None::<InspectContainerOptions>)
-            .await
-        {
-            out.push(from_inspect(&i));
-        }
-    }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
-}
-
 /// One stats sample of each running container.
 async fn sample(s: &Settings, docker: &Docker, tx: &mpsc::Sender<Event>) -> Result<(), ()> {
     let Ok(all) = list_running(s, docker).await else {
@@ -340,20 +205,6 @@ async fn sample(s: &Settings, docker: &Docker, tx: &mpsc::Sender<Event>) -> Resu
     tx.send(Event::Containers(ContainerNews::Stats(samples)))
         .await
         .map_err(|_| ())
-}
-
-async fn list_running(s: &Settings, docker: &Docker) -> Result<Vec<String>, String> {
-    let filters = filters(s, &[("status", "running")]);
-    Ok(docker
-        .list_containers(Some(ListContainersOptions {
-            filters: Some(filters),
-            ..Default::default()
-        }))
-        .await
-        .map_err(|e| words(&e))?
-        .into_iter()
-        .filter_map(|c| c.id)
-        .collect())
 }
 
 /// Follows one container's stdout and stderr into the activity stream, source `source`,
