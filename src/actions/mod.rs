@@ -3,9 +3,11 @@
 //! and on the `chavion:audit` channel, where every other operator's control room shows it.
 
 pub mod asker;
+mod audit;
 pub mod containers;
 pub mod dispatch;
 pub mod exec;
+mod files;
 pub mod fleet;
 pub mod history;
 pub mod notify;
@@ -16,8 +18,11 @@ use crate::app::Effect;
 use crate::clients::broker::{self, pidbox, reason};
 use crate::event::Event;
 use crate::platform::wire::TaskRequest;
-use crate::store::{AuditRecord, SharedStore, digest, now_ms, operator};
+use crate::store::{SharedStore, now_ms};
+pub use audit::{audit, dispatch_audited, drain_audited};
 use dispatch::Delivery;
+pub use files::timeline_of;
+use files::*;
 
 #[derive(Clone)]
 pub struct Context {
@@ -477,284 +482,11 @@ fn effect_name(e: &Effect) -> &'static str {
     }
 }
 
-/// The filtered activity, one line each, to a file only the operator can read.
-fn save_lines(
-    path: &std::path::Path,
-    lines: &[crate::app::activity::LogLine],
-    utc: bool,
-) -> Result<String, String> {
-    use std::io::Write;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
-    let (file, path) = create_numbered(path)?;
-    let path = path.as_path();
-    let mut out = std::io::BufWriter::new(file);
-    for l in lines {
-        writeln!(out, "{}", crate::app::activity::format_line(l, utc))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-    }
-    out.flush()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(path.display().to_string())
-}
-
-/// Creates `path`, or `name-2.ext`, `name-3.ext`… when it exists: a second save in the same
-/// second (or another operator's) never fails and never overwrites. `create_new` makes
-/// each try atomic.
-fn create_numbered(path: &std::path::Path) -> Result<(std::fs::File, std::path::PathBuf), String> {
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let ext = path
-        .extension()
-        .map(|e| format!(".{}", e.to_string_lossy()))
-        .unwrap_or_default();
-    for n in 1..=1000 {
-        let candidate = if n == 1 {
-            path.to_path_buf()
-        } else {
-            path.with_file_name(format!("{stem}-{n}{ext}"))
-        };
-        match std::fs::OpenOptions::new()
-            .create_new(true)
-            .write(true)
-            .mode_private()
-            .open(&candidate)
-        {
-            Ok(f) => return Ok((f, candidate)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(format!("{}: {e}", candidate.display())),
-        }
-    }
-    Err(format!(
-        "{}: 1000 files of that name already",
-        path.display()
-    ))
-}
-
-trait PrivateMode {
-    fn mode_private(&mut self) -> &mut Self;
-}
-
-impl PrivateMode for std::fs::OpenOptions {
-    fn mode_private(&mut self) -> &mut Self {
-        use std::os::unix::fs::OpenOptionsExt;
-        self.mode(0o600)
-    }
-}
-
 fn words(outcome: &Result<String, String>) -> String {
     match outcome {
         Ok(m) => m.clone(),
         Err(e) => format!("failed: {e}"),
     }
-}
-
-/// The one dispatch path, for the TUI and the `dispatch` command alike.
-pub async fn dispatch_audited(
-    ctx: &Context,
-    agent: &str,
-    req: &TaskRequest,
-) -> Result<Delivery, String> {
-    // Built once: the bytes pushed are the bytes whose digest is audited.
-    let entry = dispatch::entry(&ctx.target, req);
-    let store = ctx.store.get().await;
-    let outcome = dispatch::dispatch(&ctx.target, store.as_ref(), &entry, &req.queue).await;
-    if let Ok(Delivery::QueuedLocally { .. }) = &outcome {
-        ctx.outbox_wake.notify_one();
-    }
-    let said = match &outcome {
-        Ok(Delivery::Sent) => "sent".to_string(),
-        Ok(Delivery::AlreadySent) => "already sent".to_string(),
-        Ok(Delivery::QueuedLocally { why }) => format!("queued locally ({why})"),
-        Err(e) => format!("failed: {e}"),
-    };
-    let detail = format!(
-        "id={} queue={} priority={} args={} kwargs={}",
-        req.id,
-        entry.queue_key.replace('\x06', "").replace('\x16', "/"),
-        req.priority,
-        req.args,
-        req.kwargs
-    );
-    audit(
-        ctx,
-        "dispatch",
-        &format!("{agent} {}", req.name),
-        entry.message.as_bytes(),
-        &said,
-        &detail,
-    )
-    .await;
-    outcome.map_err(|e| e.to_string())
-}
-
-/// One pass over the outbox, audited: each delivery is its own record, linked to its
-/// dispatch by the task id and the message's digest (the same bytes), and an entry's first
-/// failure is recorded too.
-pub async fn drain_audited(
-    ctx: &Context,
-    store: &crate::store::Store,
-) -> Result<dispatch::Drained, dispatch::DispatchError> {
-    let drained = dispatch::drain_outbox(&ctx.target, store).await?;
-    for (e, (_, fresh)) in drained.entries.iter().zip(&drained.delivered) {
-        let outcome = if *fresh {
-            format!(
-                "delivered from the outbox after {} failed attempt(s)",
-                e.attempts
-            )
-        } else {
-            "delivered: found already in the queue".to_string()
-        };
-        audit(
-            ctx,
-            "deliver",
-            &outbox_target(e),
-            e.message.as_bytes(),
-            &outcome,
-            &outbox_detail(e),
-        )
-        .await;
-    }
-    if let Some((e, why)) = &drained.first_failure {
-        audit(
-            ctx,
-            "deliver",
-            &outbox_target(e),
-            e.message.as_bytes(),
-            &format!("failed: {why} (kept in the outbox, tried again)"),
-            &outbox_detail(e),
-        )
-        .await;
-    }
-    Ok(drained)
-}
-
-/// An outbox entry's task name, as its message's headers carry it.
-fn outbox_target(e: &crate::store::OutboxEntry) -> String {
-    let name = serde_json::from_str::<serde_json::Value>(&e.message)
-        .ok()
-        .and_then(|m| m["headers"]["task"].as_str().map(String::from))
-        .unwrap_or_else(|| "task".into());
-    crate::sanitize::clean(&name, 200)
-}
-
-fn outbox_detail(e: &crate::store::OutboxEntry) -> String {
-    let queued = chrono::DateTime::from_timestamp_millis(e.created_ms)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default();
-    format!(
-        "id={} queue={} queued locally at {queued}",
-        e.task_id,
-        e.queue_key.replace('\x06', "").replace('\x16', "/"),
-    )
-}
-
-/// Records one action: in the store (if any) and on the audit channel (best effort: an
-/// unreachable Redis must not stop the record being kept).
-pub async fn audit(
-    ctx: &Context,
-    action: &str,
-    target: &str,
-    payload: &[u8],
-    outcome: &str,
-    detail: &str,
-) {
-    let (who, ssh_client) = operator();
-    let record = AuditRecord {
-        at_ms: now_ms(),
-        who,
-        ssh_client,
-        action: action.into(),
-        target: target.into(),
-        digest: digest(payload),
-        outcome: outcome.into(),
-        detail: detail.into(),
-        context: ctx.target.context.clone(),
-    };
-    if let Some(store) = ctx.store.get().await
-        && let Err(e) = store.record(&record).await
-    {
-        tracing::error!("audit record not stored: {e}");
-    }
-    if ctx.gate.demo {
-        // The configured Redis may be the real platform: the demo never publishes there.
-        return;
-    }
-    let note = serde_json::json!({"instance": ctx.instance, "record": record});
-    let publish = async {
-        let mut conn = broker::connect(&ctx.redis_url).await.ok()?;
-        redis::cmd("PUBLISH")
-            .arg(&ctx.audit_channel)
-            .arg(note.to_string())
-            .query_async::<i64>(&mut conn)
-            .await
-            .ok()
-    };
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), publish).await;
-}
-
-/// Lines read for a timeline at most: a busy hour's worth of state changes and failures.
-const TIMELINE_LINES: i64 = 200_000;
-
-/// The timeline between two times from the store: what `timeline` prints and `:timeline`
-/// saves.
-/// Only `context`'s lines and actions: contexts may share one store.
-pub async fn timeline_of(
-    store: &crate::store::Store,
-    from: chrono::DateTime<chrono::Utc>,
-    to: chrono::DateTime<chrono::Utc>,
-    context: &str,
-) -> Result<Vec<crate::app::timeline::Entry>, String> {
-    let (from_ms, to_ms) = (from.timestamp_millis(), to.timestamp_millis());
-    let lines = store
-        .activity_between(from_ms, to_ms, TIMELINE_LINES, context)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut audit = store
-        .audit_since(from_ms)
-        .await
-        .map_err(|e| e.to_string())?;
-    audit.retain(|r| r.context == context);
-    let runs = store.runs_since(from_ms).await.map_err(|e| e.to_string())?;
-    Ok(crate::app::timeline::build(
-        &lines, &audit, &runs, from_ms, to_ms,
-    ))
-}
-
-/// `:timeline -30m`: the timeline from the store, as Markdown, into the data dir.
-async fn save_timeline(ctx: &Context, from_ms: i64, to_ms: i64) -> Result<String, String> {
-    use chrono::TimeZone;
-    let store = ctx
-        .store
-        .get()
-        .await
-        .ok_or("no store: the timeline is read from the audit store")?;
-    let at = |ms: i64| {
-        chrono::Utc
-            .timestamp_millis_opt(ms)
-            .single()
-            .unwrap_or_default()
-    };
-    let (from, to) = (at(from_ms), at(to_ms));
-    let entries = timeline_of(&store, from, to, &ctx.target.context).await?;
-    let dir = crate::config::paths::Paths::resolve(None)
-        .data_dir
-        .join("timelines");
-    let path = dir.join(format!("timeline-{}.md", to.format("%Y%m%dT%H%M%SZ")));
-    let text = crate::app::timeline::markdown(&entries, from, to);
-    let n = entries.len();
-    tokio::task::spawn_blocking(move || {
-        std::fs::create_dir_all(&dir)?;
-        std::fs::write(&path, text)?;
-        Ok::<_, std::io::Error>(path)
-    })
-    .await
-    .map_err(|e| e.to_string())?
-    .map(|p| format!("{n} entries saved to {}", p.display()))
-    .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
