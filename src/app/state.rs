@@ -273,6 +273,9 @@ pub struct State {
     pub counters: Counters,
     /// Which task was retried as which: bulk retries pick only the newest of a chain.
     pub retries: super::retries::Retries,
+    /// When the last purges announced on the audit channel were applied to the tasks: at
+    /// most `gone::SCANS_PER_SEC` scans a second, whatever a publisher floods it with.
+    pub purge_scans: VecDeque<DateTime<Utc>>,
     pub ui: Ui,
     pub flash: Option<Flash>,
     /// When the last Celery task event arrived: are task events flowing?
@@ -439,6 +442,7 @@ impl State {
             tasks: TaskStore::new(*cfg.celery.max_tasks.get_ref()),
             counters: Counters::default(),
             retries: Default::default(),
+            purge_scans: VecDeque::new(),
             flash: None,
             last_task_event: None,
             feed_lost: None,
