@@ -420,9 +420,6 @@ pub async fn open_store(url: Option<&str>) -> Result<Option<Store>, crate::store
     }
 }
 
-/// Retry links read back at start: as many as the state keeps.
-const RETRY_LINKS: i64 = 20_000;
-
 /// Opens the store, hands it to the actions, and tells `update` how it went: with the
 /// history it holds, or why there is none.
 async fn open_in_background(
@@ -443,7 +440,7 @@ async fn open_in_background(
                     Vec::new()
                 });
             let (tasks, workers) = restore_history(&store, max_tasks, &context).await;
-            match store.retries_recent(RETRY_LINKS).await {
+            match store.retries_recent(crate::app::retries::KEPT as i64).await {
                 Ok(mut links) if !links.is_empty() => {
                     links.reverse();
                     let _ = tx.send(Event::RetryLinks(links)).await;
@@ -476,12 +473,9 @@ pub async fn restore_history(
     max_tasks: usize,
     context: &str,
 ) -> (Vec<crate::kept::Task>, Vec<crate::kept::Worker>) {
-    let hour_ago = crate::store::now_ms() - 3_600_000;
     let (tasks, workers) = match (
         store.history_tasks(max_tasks as i64, context).await,
-        store
-            .history_workers(hour_ago, context, crate::app::state::MAX_WORKERS as i64)
-            .await,
+        worker_rows(store, context).await,
     ) {
         (Ok(t), Ok(w)) => (t, w),
         (Err(e), _) | (_, Err(e)) => {
@@ -505,13 +499,18 @@ pub async fn restore_history(
     .unwrap_or_default()
 }
 
-/// The workers seen in the last hour, as last saved: those `status` should hear from.
-pub async fn restore_workers(store: &Store, context: &str) -> Vec<crate::kept::Worker> {
+/// The workers seen in the last hour, as last saved (their JSON), the newest
+/// `MAX_WORKERS`: the ones a control room or `status` should hear from.
+async fn worker_rows(store: &Store, context: &str) -> Result<Vec<String>, sqlx::Error> {
     let hour_ago = crate::store::now_ms() - 3_600_000;
-    match store
+    store
         .history_workers(hour_ago, context, crate::app::state::MAX_WORKERS as i64)
         .await
-    {
+}
+
+/// The workers seen in the last hour, decoded: those `status` should hear from.
+pub async fn restore_workers(store: &Store, context: &str) -> Vec<crate::kept::Worker> {
+    match worker_rows(store, context).await {
         Ok(bodies) => bodies
             .iter()
             .filter_map(|b| serde_json::from_str(b).ok())

@@ -827,13 +827,17 @@ fn the_shell_retries_the_failed_dispatches_a_filter_picks() {
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
     wait_until("three ran", 30, || w.runs().len() == 3);
-    wait_until("their results are kept", 10, || {
-        redis
-            .cli(&["-n", "1", "keys", "celery-task-meta-*"])
-            .lines()
-            .count()
-            == 3
-    });
+    // The result backend (db 1) holds a result for each task that ended.
+    let results_kept = |n: usize| {
+        wait_until("their results are kept", 10, || {
+            redis
+                .cli(&["-n", "1", "keys", "celery-task-meta-*"])
+                .lines()
+                .count()
+                == n
+        })
+    };
+    results_kept(3);
     let out = cli(
         &sb,
         &url,
@@ -899,13 +903,7 @@ fn the_shell_retries_the_failed_dispatches_a_filter_picks() {
         .iter()
         .map(|r| r["new_id"].as_str().unwrap().to_string())
         .collect();
-    wait_until("the retries' results are kept", 10, || {
-        redis
-            .cli(&["-n", "1", "keys", "celery-task-meta-*"])
-            .lines()
-            .count()
-            == 5
-    });
+    results_kept(5);
     let retry = |extra: &[&str]| {
         let mut args = vec![
             "task",
@@ -933,13 +931,7 @@ fn the_shell_retries_the_failed_dispatches_a_filter_picks() {
     assert_eq!(again, newest, "only the newest of each chain: {v}");
     assert_eq!(said.matches("already retried as").count(), 2, "{said}");
     wait_until("the newest ran again", 30, || w.runs().len() == 7);
-    wait_until("their results are kept", 10, || {
-        redis
-            .cli(&["-n", "1", "keys", "celery-task-meta-*"])
-            .lines()
-            .count()
-            == 7
-    });
+    results_kept(7);
     // Asked otherwise, every failure of every chain is sent.
     let (v, _) = retry(&["--include-retried"]);
     assert_eq!(v["retried"].as_array().unwrap().len(), 6, "{v}");

@@ -6,8 +6,8 @@
 
 use std::collections::{HashMap, VecDeque};
 
-/// Links kept at most: the oldest is forgotten first.
-const KEPT: usize = 20_000;
+/// Links kept at most: the oldest is forgotten first. The store is read back as far.
+pub const KEPT: usize = 20_000;
 /// Links followed at most from one task to the newest of its chain (a cycle planted in the
 /// store ends here).
 const CHAIN_MAX: usize = 64;

@@ -440,7 +440,7 @@ async fn ids_to_retry(
 async fn already_retried(ctx: &Context, ids: &[String]) -> (Vec<String>, Vec<(String, String)>) {
     let mut chains = crate::app::retries::Retries::default();
     if let Some(store) = ctx.store.get().await {
-        match store.retries_recent(20_000).await {
+        match store.retries_recent(crate::app::retries::KEPT as i64).await {
             Ok(links) => {
                 for (old, new) in links.into_iter().rev() {
                     chains.note(old, new);
