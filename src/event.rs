@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
-use std::time::Duration;
 
+pub use crate::platform::links::{LinkHealth, ProbeOutcome};
 use crate::platform::model::FeedItem;
 
 /// The names of the Redis feed's links, as the status bar and the app know them.
@@ -245,32 +245,6 @@ pub struct PanelSeries {
     pub points: Vec<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub enum LinkHealth {
-    Connecting,
-    Up,
-    /// Up, but not all of it: a namespace refused us, say.
-    Degraded {
-        why: String,
-    },
-    Down {
-        why: String,
-        retry_in: Option<Duration>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub enum ProbeOutcome {
-    /// `cert_days`: for TLS probes, the days left on the server's certificate.
-    Up {
-        latency: Duration,
-        cert_days: Option<i64>,
-    },
-    Down {
-        why: String,
-    },
-}
-
 /// How a dispatch went: what `Event::Dispatched` carries.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Delivery {
@@ -294,4 +268,17 @@ pub enum Place {
     Nowhere,
     /// Redis could not be asked.
     Unknown(String),
+}
+
+/// Hands lines read from outside to the loop as one batch stamped now; an empty batch only
+/// asks whether anyone still listens. False when no one does.
+pub async fn hand_on_lines(tx: &tokio::sync::mpsc::Sender<Event>, items: Vec<FeedItem>) -> bool {
+    if items.is_empty() {
+        return !tx.is_closed();
+    }
+    let batch = Event::FeedBatch {
+        at: Utc::now(),
+        items,
+    };
+    tx.send(batch).await.is_ok()
 }

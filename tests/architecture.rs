@@ -26,6 +26,8 @@ const LAYERS: &[(&str, u8)] = &[
     // The platform's nouns and codecs, apart from all I/O.
     ("platform", 1),
     ("platform::model", 1),
+    ("platform::links", 1),
+    ("platform::socketio", 1),
     ("platform::backoff", 1),
     ("platform::pyrepr", 1),
     // Pure models and the leaf services (the store, SSH).
@@ -259,6 +261,28 @@ fn imports_go_down_the_layers() {
     assert!(
         wrong.is_empty(),
         "imports against the layers:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// The feeds are long-running tasks that the wiring starts; nothing else above them reaches
+/// into one (the actions and the shell use `clients`, the app and the views `platform`).
+#[test]
+fn only_the_wiring_starts_feeds() {
+    let mut wrong = Vec::new();
+    for (from, edges) in graph() {
+        if from == "wiring" || from.starts_with("feeds") {
+            continue;
+        }
+        for (to, file) in edges {
+            if to.starts_with("feeds") {
+                wrong.push(format!("{file}: {from} imports {to}"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "feeds reached around the wiring:\n{}",
         wrong.join("\n")
     );
 }

@@ -1,6 +1,6 @@
 //! Engine.IO 4 / Socket.IO 5 frames as a server sends them.
 #![no_main]
-use chavion_tui::feeds::socketio::codec;
+use chavion_tui::platform::socketio;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

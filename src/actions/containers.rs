@@ -142,8 +142,18 @@ pub fn follow(
     let followed = ctx.docker_logs.clone();
     tokio::spawn(async move {
         if let Ok(docker) = connect(&settings).await {
-            crate::feeds::docker::follow_logs(docker, id.clone(), source, settings.logs_since, tx)
-                .await;
+            let hand_on = move |items| -> crate::clients::docker::Handed {
+                let tx = tx.clone();
+                Box::pin(async move { crate::event::hand_on_lines(&tx, items).await })
+            };
+            crate::clients::docker::follow_logs(
+                docker,
+                id.clone(),
+                source,
+                settings.logs_since,
+                hand_on,
+            )
+            .await;
         }
         if let Ok(mut f) = followed.lock() {
             f.remove(&id);

@@ -39,7 +39,7 @@ pub struct Context {
     /// Celery's Redis result backend, if configured: dispatched tasks' results are read there.
     pub result_backend: Option<String>,
     /// The running Socket.IO endpoints, for `:emit`.
-    pub socketio: crate::feeds::socketio::Links,
+    pub socketio: crate::clients::socketio::Links,
     pub executor: std::sync::Arc<crate::config::model::ExecutorConfig>,
     /// Runs in flight, so a cancel can reach them.
     pub runs: exec::Registry,

@@ -52,8 +52,8 @@ pub async fn status_all(all: &[Settings], json: bool) -> ExitCode {
 async fn report_of(settings: &Settings) -> crate::app::status::StatusReport {
     use crate::app::status::StatusReport;
     use crate::app::{State, update};
+    use crate::clients::probe as probes;
     use crate::event::{Event, LinkHealth};
-    use crate::feeds::probes;
 
     let cfg = &settings.config;
     let mut state = State::new(cfg, settings.keymap.clone(), chrono::Utc::now());
@@ -82,7 +82,11 @@ async fn report_of(settings: &Settings) -> crate::app::status::StatusReport {
     let sio: Vec<_> = cfg
         .socketio
         .iter()
-        .map(|e| tokio::spawn(sio_link(crate::feeds::socketio::endpoint(e))))
+        .map(|e| {
+            tokio::spawn(wiring::checks::socketio_link(
+                crate::clients::socketio::endpoint(e),
+            ))
+        })
         .collect();
     // The Docker Engine, listed once, when configured.
     let docker = crate::wiring::docker_settings(settings).map(|s| {
@@ -91,13 +95,14 @@ async fn report_of(settings: &Settings) -> crate::app::status::StatusReport {
             crate::clients::docker::list(&s, &engine).await
         })
     });
+    let feed = wiring::feed_config(settings);
     let fleet = tokio::spawn(fleet_sample(
-        wiring::feed_config(settings),
+        (feed.url, feed.keyprefix, feed.channels.pidbox),
         settings.store_url.clone(),
         settings.context.name.clone(),
     ));
     let mapped = crate::platform::exposure::port_map(cfg);
-    let exposure = tokio::task::spawn_blocking(move || crate::feeds::exposure::audit_here(&mapped));
+    let exposure = tokio::task::spawn_blocking(move || wiring::checks::exposure_here(&mapped));
 
     let at = chrono::Utc::now();
     for h in handles {
@@ -125,7 +130,7 @@ async fn report_of(settings: &Settings) -> crate::app::status::StatusReport {
         }
     }
     if let Some(h) = docker {
-        let name = crate::feeds::docker::LINK.to_string();
+        let name = wiring::checks::DOCKER_LINK.to_string();
         match h.await {
             Ok(Ok(all)) => {
                 links.push((name, LinkHealth::Up));
@@ -164,7 +169,7 @@ const FLEET_WITHIN: Duration = Duration::from_secs(2);
 /// (those that answer within `FLEET_WITHIN` are alive), and the workers the store's history
 /// knows of, so that one that stays silent is named.
 async fn fleet_sample(
-    feed: crate::feeds::redis::FeedConfig,
+    (url, keyprefix, pidbox): (String, String, String),
     store_url: Option<String>,
     context: String,
 ) -> crate::app::status::FleetSample {
@@ -179,9 +184,9 @@ async fn fleet_sample(
         }
     };
     let asked = crate::clients::broker::pidbox::call(
-        &feed.url,
-        &feed.keyprefix,
-        &feed.channels.pidbox,
+        &url,
+        &keyprefix,
+        &pidbox,
         "active_queues",
         serde_json::json!({}),
         &[],
@@ -201,51 +206,4 @@ async fn fleet_sample(
         known,
         answered: Some(answered),
     }
-}
-
-/// How long `status` gives a Socket.IO endpoint to connect all its namespaces.
-const SIO_WITHIN: Duration = Duration::from_secs(6);
-
-/// One Socket.IO link, judged by the real client: up once every namespace is connected,
-/// degraded when one refuses (auth), down when it cannot connect within `SIO_WITHIN`.
-async fn sio_link(
-    ep: crate::feeds::socketio::client::Endpoint,
-) -> (String, crate::event::LinkHealth) {
-    use crate::event::{Event, LinkHealth};
-    let name = ep.link();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
-    let (task, cmds) = crate::feeds::socketio::client::spawn(ep, tx);
-    let deadline = tokio::time::Instant::now() + SIO_WITHIN;
-    let mut health = LinkHealth::Down {
-        why: format!("not connected within {} s", SIO_WITHIN.as_secs()),
-        retry_in: None,
-    };
-    while let Ok(Some(event)) = tokio::time::timeout_at(deadline, rx.recv()).await {
-        match event {
-            Event::Link {
-                health: LinkHealth::Connecting,
-                ..
-            } => {}
-            Event::Link { health: h, .. } => {
-                health = match h {
-                    LinkHealth::Down { why, .. } => LinkHealth::Down {
-                        why,
-                        retry_in: None,
-                    },
-                    other => other,
-                };
-                break;
-            }
-            _ => {}
-        }
-    }
-    // Letting go of its commands closes the session properly; it gets a moment for it.
-    drop(cmds);
-    if tokio::time::timeout(Duration::from_millis(500), task)
-        .await
-        .is_err()
-    {
-        tracing::debug!("a Socket.IO endpoint did not close in time");
-    }
-    (name, health)
 }

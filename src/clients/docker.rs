@@ -4,11 +4,13 @@
 //! inspected, and the Engine's errors in words without the URL's secrets.
 
 use bollard::Docker;
-use bollard::query_parameters::{InspectContainerOptions, ListContainersOptions};
+use bollard::query_parameters::{InspectContainerOptions, ListContainersOptions, LogsOptions};
+use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::platform::containers::{Container, from_inspect};
+use crate::platform::model::FeedItem;
 
 /// How long one request to the Engine may take.
 const REQUEST_SECS: u64 = 10;
@@ -160,4 +162,90 @@ pub async fn list_running(s: &Settings, docker: &Docker) -> Result<Vec<String>, 
         .into_iter()
         .filter_map(|c| c.id)
         .collect())
+}
+
+/// A batch of lines on its way; true while someone listens.
+pub type Handed = std::pin::Pin<Box<dyn Future<Output = bool> + Send>>;
+
+/// Follows one container's stdout and stderr as activity lines, each batch handed on (`hand_on` says false when no one listens), source `source`,
+/// from `since` ago; across its restarts: when the stream ends (the container stopped), it
+/// waits for the container to run again and goes on from there.
+pub async fn follow_logs(
+    docker: Docker,
+    id: String,
+    source: String,
+    since: Duration,
+    mut hand_on: impl FnMut(Vec<FeedItem>) -> Handed,
+) {
+    let mut from = chrono::Utc::now().timestamp() - since.as_secs() as i64;
+    let mut partial: HashMap<bool, crate::lines::LineSplitter> = HashMap::new();
+    loop {
+        let mut stream = docker.logs(
+            &id,
+            Some(LogsOptions {
+                follow: true,
+                stdout: true,
+                stderr: true,
+                since: from as i32,
+                ..Default::default()
+            }),
+        );
+        while let Some(item) = stream.next().await {
+            let Ok(out) = item else { break };
+            let (err, bytes) = match out {
+                bollard::container::LogOutput::StdErr { message } => (true, message),
+                bollard::container::LogOutput::StdOut { message }
+                | bollard::container::LogOutput::Console { message } => (false, message),
+                bollard::container::LogOutput::StdIn { .. } => continue,
+            };
+            let lines = partial
+                .entry(err)
+                .or_insert_with(|| crate::lines::LineSplitter::new(2000));
+            let items: Vec<FeedItem> = lines
+                .push(&bytes)
+                .into_iter()
+                .map(|text| log_item(&source, err, text))
+                .collect();
+            if !items.is_empty() && !hand_on(items).await {
+                return;
+            }
+        }
+        from = chrono::Utc::now().timestamp();
+        // Stopped (or the Engine went away): wait until it runs again, or is gone.
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if !hand_on(Vec::new()).await {
+                return;
+            }
+            match docker
+                .inspect_container(&id, None::<InspectContainerOptions>)
+                .await
+            {
+                Ok(c) if c.state.as_ref().and_then(|s| s.running) == Some(true) => break,
+                Ok(_) => continue,
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => {
+                    return;
+                }
+                Err(_) => continue,
+            }
+        }
+    }
+}
+
+/// One log line as activity: stderr marked, and a warning.
+pub fn log_item(source: &str, stderr: bool, text: String) -> crate::platform::model::FeedItem {
+    use crate::platform::model::{ActivityReport, FeedItem, Level};
+    FeedItem::Activity(ActivityReport {
+        ts: None,
+        level: if stderr { Level::Warn } else { Level::Info },
+        source: source.to_string(),
+        message: if stderr {
+            format!("stderr: {text}")
+        } else {
+            text
+        },
+        task_id: None,
+    })
 }

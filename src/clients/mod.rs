@@ -4,3 +4,5 @@
 
 pub mod broker;
 pub mod docker;
+pub mod probe;
+pub mod socketio;

@@ -6,11 +6,8 @@
 //! is absent is a calm `docker` link, retried every 30 s, never a storm.
 
 use bollard::Docker;
-use bollard::query_parameters::{
-    EventsOptions, InspectContainerOptions, LogsOptions, StatsOptions,
-};
+use bollard::query_parameters::{EventsOptions, InspectContainerOptions, StatsOptions};
 use futures_util::StreamExt;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -207,9 +204,8 @@ async fn sample(s: &Settings, docker: &Docker, tx: &mpsc::Sender<Event>) -> Resu
         .map_err(|_| ())
 }
 
-/// Follows one container's stdout and stderr into the activity stream, source `source`,
-/// from `since` ago; across its restarts: when the stream ends (the container stopped), it
-/// waits for the container to run again and goes on from there.
+/// Follows one container's logs into the activity stream (`clients::docker::follow_logs`),
+/// each batch of lines one `FeedBatch`.
 pub async fn follow_logs(
     docker: Docker,
     id: String,
@@ -217,83 +213,9 @@ pub async fn follow_logs(
     since: Duration,
     tx: mpsc::Sender<Event>,
 ) {
-    let mut from = chrono::Utc::now().timestamp() - since.as_secs() as i64;
-    let mut partial: HashMap<bool, crate::lines::LineSplitter> = HashMap::new();
-    loop {
-        let mut stream = docker.logs(
-            &id,
-            Some(LogsOptions {
-                follow: true,
-                stdout: true,
-                stderr: true,
-                since: from as i32,
-                ..Default::default()
-            }),
-        );
-        while let Some(item) = stream.next().await {
-            let Ok(out) = item else { break };
-            let (err, bytes) = match out {
-                bollard::container::LogOutput::StdErr { message } => (true, message),
-                bollard::container::LogOutput::StdOut { message }
-                | bollard::container::LogOutput::Console { message } => (false, message),
-                bollard::container::LogOutput::StdIn { .. } => continue,
-            };
-            let lines = partial
-                .entry(err)
-                .or_insert_with(|| crate::lines::LineSplitter::new(2000));
-            let items: Vec<crate::platform::model::FeedItem> = lines
-                .push(&bytes)
-                .into_iter()
-                .map(|text| log_item(&source, err, text))
-                .collect();
-            if !items.is_empty()
-                && tx
-                    .send(Event::FeedBatch {
-                        at: chrono::Utc::now(),
-                        items,
-                    })
-                    .await
-                    .is_err()
-            {
-                return;
-            }
-        }
-        from = chrono::Utc::now().timestamp();
-        // Stopped (or the Engine went away): wait until it runs again, or is gone.
-        loop {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            if tx.is_closed() {
-                return;
-            }
-            match docker
-                .inspect_container(&id, None::<InspectContainerOptions>)
-                .await
-            {
-                Ok(c) if c.state.as_ref().and_then(|s| s.running) == Some(true) => break,
-                Ok(_) => continue,
-                Err(bollard::errors::Error::DockerResponseServerError {
-                    status_code: 404, ..
-                }) => {
-                    return;
-                }
-                Err(_) => continue,
-            }
-        }
-    }
-}
-
-/// One log line as activity: stderr marked, and a warning.
-pub fn log_item(source: &str, stderr: bool, text: String) -> crate::platform::model::FeedItem {
-    use crate::platform::model::{ActivityReport, FeedItem, Level};
-    FeedItem::Activity(ActivityReport {
-        ts: None,
-        level: if stderr { Level::Warn } else { Level::Info },
-        source: source.to_string(),
-        message: if stderr {
-            format!("stderr: {text}")
-        } else {
-            text
-        },
-        task_id: None,
+    crate::clients::docker::follow_logs(docker, id, source, since, move |items| {
+        let tx = tx.clone();
+        Box::pin(async move { crate::event::hand_on_lines(&tx, items).await })
     })
+    .await
 }

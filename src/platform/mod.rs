@@ -12,10 +12,12 @@ pub mod decode;
 #[cfg(test)]
 mod decode_tests;
 pub mod exposure;
+pub mod links;
 pub mod model;
 pub mod pidbox;
 #[cfg(test)]
 mod pidbox_tests;
 pub mod pyrepr;
 pub mod route;
+pub mod socketio;
 pub mod wire;

@@ -12,58 +12,14 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::codec::{self, Eio, Kind};
 use super::meaning;
-use crate::config::model::Meaning;
+pub use crate::clients::socketio::{Command, Endpoint, words};
 use crate::event::{Event, LinkHealth};
 use crate::platform::backoff::Backoff;
 use crate::platform::model::FeedItem;
+use crate::platform::socketio::{self as codec, Eio, Kind};
 
 const CONNECT_WITHIN: Duration = Duration::from_secs(5);
-
-#[derive(Clone)]
-pub struct Endpoint {
-    pub name: String,
-    pub url: String,
-    pub path: String,
-    pub namespaces: Vec<String>,
-    /// Never printed, never logged.
-    pub token: Option<String>,
-    pub events: BTreeMap<String, Meaning>,
-    pub max_frame: usize,
-}
-
-impl std::fmt::Debug for Endpoint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Endpoint")
-            .field("name", &self.name)
-            .field("url", &self.url)
-            .field("token", &self.token.as_ref().map(|_| "***"))
-            .finish()
-    }
-}
-
-impl Endpoint {
-    pub fn link(&self) -> String {
-        format!("sio:{}", self.name)
-    }
-
-    pub fn ws_url(&self) -> String {
-        let base = self.url.trim_end_matches('/');
-        let path = format!("/{}/", self.path.trim_matches('/'));
-        format!("{base}{path}?EIO=4&transport=websocket")
-    }
-}
-
-pub enum Command {
-    Emit {
-        nsp: String,
-        event: String,
-        payload: Value,
-        timeout: Duration,
-        reply: oneshot::Sender<Result<Value, String>>,
-    },
-}
 
 pub fn spawn(
     ep: Endpoint,
@@ -502,22 +458,5 @@ impl<'a> Session<'a> {
         let now = Utc::now().timestamp_micros() as f64 / 1e6;
         let out = meaning::items(&self.ep.link(), nsp, name, &items[1..], meaning, now);
         self.emit_items(out).await;
-    }
-}
-
-pub fn words(e: &tokio_tungstenite::tungstenite::Error) -> String {
-    use tokio_tungstenite::tungstenite::Error as E;
-    match e {
-        E::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-            "connection refused".into()
-        }
-        // rustls reports a refused certificate through the I/O layer.
-        E::Io(io) if io.to_string().contains("certificate") => {
-            format!("TLS: the server's certificate is not trusted ({io})")
-        }
-        E::Io(io) => io.to_string(),
-        E::Http(resp) => format!("HTTP {} from the server", resp.status()),
-        E::Tls(t) => format!("TLS: {t}"),
-        other => other.to_string(),
     }
 }
