@@ -6,12 +6,10 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use crate::actions;
-use crate::app::{Effect, update};
 use crate::config::Settings;
-use crate::wiring::{Options, Wiring};
+use crate::house::{House, Local};
+use crate::wiring::Options;
 
-// Long, on purpose: the headless loop, start to stop.
 /// `metrics`: where /metrics is served, bound already.
 pub async fn watch(
     settings: Settings,
@@ -31,27 +29,18 @@ pub async fn watch(
         metrics_public: public,
         record: true,
     };
-    let Wiring {
-        mut state,
-        ctx,
-        tx,
-        mut rx,
-        persist_tx,
-        background,
-        mut scrapes,
-        mut recorder,
-    } = Wiring::start(&settings, &opts);
-    let mut seen = state.activity.total;
-    let rules = state.alerts.rules.len();
+    let (mut house, mut rx, mut scrapes) = House::start(settings, &opts);
+    let mut seen = house.state.activity.total;
+    let rules = house.state.alerts.rules.len();
     say(&format!(
         "chavion-tui watch: {rules} alert rule(s), watching {}{serving}",
-        crate::sanitize::redact_url(settings.config.redis.url.get_ref())
+        crate::sanitize::redact_url(house.settings.config.redis.url.get_ref())
     ));
     let why = loop {
         let ev = tokio::select! {
             biased;
             Some(scrape) = crate::exporter::serve::next_scrape(&mut scrapes) => {
-                crate::exporter::serve::answer_scrape(scrape, &state);
+                crate::exporter::serve::answer_scrape(scrape, &house.state);
                 continue;
             }
             ev = rx.recv() => match ev {
@@ -60,45 +49,32 @@ pub async fn watch(
             },
             _ = tokio::signal::ctrl_c() => break "SIGINT".to_string(),
         };
-        let mut ev = ev;
-        recorder.note(&mut ev);
-        let out = update(&mut state, ev);
-        seen = print_alert_lines(&state, seen, &persist_tx);
-        let mut quit = None;
-        for effect in out.effects {
-            match effect {
-                Effect::Quit => quit = Some("asked to stop".to_string()),
-                // Nothing to draw on: the bell and the clipboard are for a terminal.
-                Effect::Copy { .. } | Effect::Bell => {}
-                other => actions::spawn(other, ctx.clone(), tx.clone()),
-            }
-        }
-        if let Some(why) = quit {
-            break state
+        let stepped = house.step(ev);
+        seen = print_alert_lines(&house.state, seen);
+        // Nothing to draw on: the bell and the clipboard are for a terminal, and `watch`
+        // has one context.
+        if stepped.local.contains(&Local::Quit) {
+            break house
+                .state
                 .activity
                 .lines
                 .iter()
                 .rev()
                 .find(|l| l.message.starts_with("shutting down"))
-                .map_or(why, |l| l.message.clone());
+                .map_or("asked to stop".to_string(), |l| l.message.clone());
         }
     };
     say(&format!("chavion-tui watch: stopping ({why})"));
-    if let Some(save) = crate::app::history::last(&mut state) {
-        actions::perform(save, &ctx).await;
-    }
-    background.stop(ctx, persist_tx).await;
-    recorder.stop();
+    house
+        .stop(async || {
+            let _ = rx.recv().await;
+        })
+        .await;
     ExitCode::SUCCESS
 }
 
-/// Prints the alert lines `update` appended since `seen`, then hands every new line to the
-/// store writer, as the TUI's loop does. Returns the new mark.
-fn print_alert_lines(
-    state: &crate::app::State,
-    seen: u64,
-    persist: &tokio::sync::mpsc::Sender<crate::store::StoredLine>,
-) -> u64 {
+/// Prints the alert lines `update` appended since `seen`. Returns the new mark.
+fn print_alert_lines(state: &crate::app::State, seen: u64) -> u64 {
     let log = &state.activity;
     let new = (log.total - seen).min(log.lines.len() as u64) as usize;
     for l in log.lines.iter().skip(log.lines.len() - new) {
@@ -111,7 +87,7 @@ fn print_alert_lines(
             ));
         }
     }
-    crate::wiring::hand_over_new_lines(state, seen, persist)
+    log.total
 }
 
 /// One line on stdout, flushed: the journal sees it at once. A closed pipe is not fatal.

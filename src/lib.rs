@@ -14,6 +14,7 @@ pub mod feeds;
 pub mod gate;
 pub mod glob;
 pub mod headless;
+pub mod house;
 pub mod http;
 pub mod kept;
 pub mod lines;

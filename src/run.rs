@@ -8,34 +8,15 @@ use futures_util::StreamExt;
 use std::time::Duration;
 use tokio::time::Instant;
 
-use crate::actions;
-use crate::app::{Effect, State, update};
+use crate::app::State;
 use crate::config::Settings;
 use crate::event::Event;
+use crate::house::{Contexts, House, Local};
 use crate::term;
-use crate::wiring::{Options, Wiring, hand_over_new_lines};
+use crate::wiring::Options;
 
 /// Bound on one drain: keeps a flood from starving keys and frames.
 const DRAIN_MAX: usize = 4096;
-/// Seconds of events-per-second the fleet overview keeps for each context's sparkline.
-const SPARK_SECONDS: usize = 60;
-
-/// One context, wired: its own state, action context, feeds, store writer and recorder.
-/// Keys reach only the context on screen, and its effects run with its own action context,
-/// so nothing typed in one context can reach another.
-struct House {
-    settings: Settings,
-    state: State,
-    ctx: actions::Context,
-    tx: tokio::sync::mpsc::Sender<Event>,
-    persist_tx: tokio::sync::mpsc::Sender<crate::store::StoredLine>,
-    persisted: u64,
-    background: crate::wiring::Background,
-    recorder: crate::recorder::Recorder,
-    /// Events taken at the last overview, and each second's since, for the sparkline.
-    counted: u64,
-    spark: std::collections::VecDeque<u64>,
-}
 
 /// Where events come from: one context's channel as it is (no extra hop on the hot path),
 /// or every context's, each tagged with its house, through one channel.
@@ -81,8 +62,7 @@ impl Inbox {
 /// Each context gets its own wiring; /metrics (one port) is served by the first shown.
 type Scrapes = Option<tokio::sync::mpsc::Receiver<crate::exporter::serve::Scrape>>;
 
-fn build(all: Vec<Settings>, active: usize, opts: &mut Options) -> (Vec<House>, Inbox, Scrapes) {
-    let names: Vec<String> = all.iter().map(|s| s.context.name.clone()).collect();
+fn build(all: Vec<Settings>, active: usize, opts: &mut Options) -> (Contexts, Inbox, Scrapes) {
     let mut houses = Vec::new();
     let mut receivers = Vec::new();
     let mut scrapes = None;
@@ -99,74 +79,32 @@ fn build(all: Vec<Settings>, active: usize, opts: &mut Options) -> (Vec<House>, 
             metrics_public: opts.metrics_public,
             record: opts.record,
         };
-        let Wiring {
-            mut state,
-            ctx,
-            tx,
-            rx,
-            persist_tx,
-            background,
-            scrapes: served,
-            recorder,
-        } = Wiring::start(&settings, &own);
-        state.session.contexts = names.clone();
+        let (house, rx, served) = House::start(settings, &own);
         if i == active {
             scrapes = served;
         }
         receivers.push(rx);
-        houses.push(House {
-            persisted: state.activity.total,
-            settings,
-            state,
-            ctx,
-            tx,
-            persist_tx,
-            background,
-            recorder,
-            counted: 0,
-            spark: std::collections::VecDeque::new(),
-        });
+        houses.push(house);
     }
-    (houses, Inbox::new(receivers), scrapes)
+    (
+        Contexts::new(houses, active),
+        Inbox::new(receivers),
+        scrapes,
+    )
 }
 
-/// The fleet overview's rows, from every context's state; each second's events counted for
-/// its sparkline. Sent to the context on screen while the overview is open.
-fn overview(houses: &mut [House]) -> Vec<crate::event::ContextRow> {
-    houses
-        .iter_mut()
-        .map(|h| {
-            let now = h.state.counters.events;
-            h.spark.push_back(now.saturating_sub(h.counted));
-            h.counted = now;
-            while h.spark.len() > SPARK_SECONDS {
-                h.spark.pop_front();
-            }
-            crate::app::contexts_view::row_of(
-                &h.state,
-                &h.settings.context,
-                h.spark.iter().copied().collect(),
-            )
-        })
-        .collect()
-}
-
-// Long, on purpose: the loop itself; the wiring and the stop live in wiring.rs.
+// Long, on purpose: the loop itself (keys, feeds, scrapes, frames); each step is the house's.
 pub async fn run(all: Vec<Settings>, active: usize, mut opts: Options) -> std::io::Result<()> {
     let theme = all[active].theme.clone();
     let max_fps = *all[active].config.ui.max_fps.get_ref();
-    let (mut houses, mut inbox, mut scrapes) = build(all, active, &mut opts);
-    let mut on = active;
+    let (mut rooms, mut inbox, mut scrapes) = build(all, active, &mut opts);
     let (mut terminal, _guard) = term::enter()?;
     let size = terminal.size()?;
-    for h in &mut houses {
-        update(
-            &mut h.state,
-            Event::Resize {
-                width: size.width,
-                height: size.height,
-            },
-        );
+    for h in &mut rooms.houses {
+        h.step(Event::Resize {
+            width: size.width,
+            height: size.height,
+        });
     }
     let mut input = EventStream::new();
     let frame_gap = Duration::from_millis(1000 / u64::from(max_fps).max(1));
@@ -176,21 +114,22 @@ pub async fn run(all: Vec<Settings>, active: usize, mut opts: Options) -> std::i
     tracing::info!(
         demo = opts.demo,
         read_only = opts.read_only,
-        contexts = houses.len(),
+        contexts = rooms.houses.len(),
         "control room up"
     );
 
     let crash_at = opts.crash_after.map(|d| Instant::now() + d);
     'main: loop {
         let next_frame = last_draw + frame_gap;
+        let on = rooms.on;
         let first = tokio::select! {
             biased;
             key = input.next() => (on, match key {
                 Some(Ok(TermEvent::Key(k))) => Event::Key(k),
                 Some(Ok(TermEvent::Resize(w, h))) => {
-                    for (i, house) in houses.iter_mut().enumerate() {
+                    for (i, house) in rooms.houses.iter_mut().enumerate() {
                         if i != on {
-                            update(&mut house.state, Event::Resize { width: w, height: h });
+                            house.step(Event::Resize { width: w, height: h });
                         }
                     }
                     Event::Resize { width: w, height: h }
@@ -202,7 +141,7 @@ pub async fn run(all: Vec<Settings>, active: usize, mut opts: Options) -> std::i
             }),
             // Before the feeds: a scrape is rare and cheap, and a flood must not starve it.
             Some(scrape) = crate::exporter::serve::next_scrape(&mut scrapes) => {
-                crate::exporter::serve::answer_scrape(scrape, &houses[active].state);
+                crate::exporter::serve::answer_scrape(scrape, &rooms.houses[active].state);
                 continue;
             }
             ev = inbox.recv() => match ev {
@@ -213,60 +152,42 @@ pub async fn run(all: Vec<Settings>, active: usize, mut opts: Options) -> std::i
                 panic!("crash requested by --crash-after-ms (test hook)");
             }
             _ = tokio::time::sleep_until(next_frame), if dirty => {
-                draw(&mut terminal, &houses[on].state, &theme)?;
+                draw(&mut terminal, &rooms.shown().state, &theme)?;
                 last_draw = Instant::now();
                 dirty = false;
                 continue;
             }
             // Last: background work (a filter's rescan), one bounded slice at a time, only
             // when keys, feeds and the next frame have all had their turn.
-            _ = std::future::ready(()), if houses[on].state.activity.pending_work() => (on, Event::Work),
+            _ = std::future::ready(()), if rooms.shown().state.activity.pending_work() => (on, Event::Work),
         };
         let mut pending = Some(first);
         let mut drained = 0;
-        while let Some((i, mut ev)) = pending.take() {
-            let house = &mut houses[i];
-            house.recorder.note(&mut ev);
-            let out = update(&mut house.state, ev);
-            dirty |= out.redraw && i == on;
-            house.persisted = hand_over_new_lines(&house.state, house.persisted, &house.persist_tx);
-            let mut switch_to = None;
-            for effect in out.effects {
-                match effect {
-                    Effect::Quit => break 'main,
-                    Effect::Copy { text } => copy_to_clipboard(&mut terminal, &text),
-                    Effect::Bell => write_between_frames(&mut terminal, "\x07"),
-                    Effect::SwitchContext { name } => switch_to = Some(name),
-                    other => actions::spawn(other, house.ctx.clone(), house.tx.clone()),
+        while let Some((i, ev)) = pending.take() {
+            let stepped = rooms.houses[i].step(ev);
+            dirty |= stepped.redraw && i == rooms.on;
+            for local in stepped.local {
+                match local {
+                    Local::Quit => break 'main,
+                    Local::Copy(text) => copy_to_clipboard(&mut terminal, &text),
+                    Local::Bell => write_between_frames(&mut terminal, "\x07"),
+                    Local::SwitchContext(name) => dirty |= rooms.switch_to(&name),
                 }
-            }
-            if let Some(name) = switch_to
-                && let Some(to) = houses.iter().position(|h| h.settings.context.name == name)
-            {
-                // The view goes along: the overview shown from the overview, and so on.
-                let view = houses[on].state.ui.view;
-                on = to;
-                houses[on].state.ui.view = view;
-                dirty = true;
             }
             if drained < DRAIN_MAX {
                 pending = inbox.try_recv();
                 drained += 1;
             }
         }
-        // With one context, only while the overview is on screen (it lists `default`);
-        // with several, always: their sparklines need every second.
-        let wanted =
-            houses.len() > 1 || houses[on].state.ui.view == crate::app::state::View::Contexts;
-        if wanted && overview_at.elapsed() >= Duration::from_secs(1) {
+        if rooms.overview_wanted() && overview_at.elapsed() >= Duration::from_secs(1) {
             overview_at = Instant::now();
-            let rows = overview(&mut houses);
-            dirty |= update(&mut houses[on].state, Event::Contexts(rows)).redraw;
+            let rows = rooms.overview();
+            dirty |= rooms.houses[rooms.on].step(Event::Contexts(rows)).redraw;
         }
     }
     // Each context stops as one control room did: its runs, its history, its store.
-    for mut house in houses {
-        let live_runs = house.ctx.runs.lock().map(|r| r.len()).unwrap_or(0);
+    for mut house in rooms.houses {
+        let live_runs = house.live_runs();
         if live_runs > 0 {
             let said = Event::ActionDone {
                 what: "quit".into(),
@@ -274,29 +195,14 @@ pub async fn run(all: Vec<Settings>, active: usize, mut opts: Options) -> std::i
                     "stopping {live_runs} run(s): TERM, then KILL; each is recorded"
                 )),
             };
-            update(&mut house.state, said);
+            house.step(said);
             let _ = draw(&mut terminal, &house.state, &theme);
-            let limit =
-                Duration::from_secs(*house.settings.config.executor.kill_grace_secs.get_ref() + 10);
-            actions::exec::stop_all(&house.ctx, limit, async || {
+        }
+        house
+            .stop(async || {
                 let _ = inbox.recv().await;
             })
             .await;
-        }
-        // The tasks and workers changed since the last save, saved before the store closes.
-        if let Some(save) = crate::app::history::last(&mut house.state) {
-            actions::perform(save, &house.ctx).await;
-        }
-        // For the record (and bench/compare.sh): what this control room took in.
-        tracing::info!(
-            events = house.state.counters.events,
-            shed = house.state.counters.shed,
-            malformed = house.state.counters.malformed,
-            context = house.settings.context.name,
-            "took in"
-        );
-        house.background.stop(house.ctx, house.persist_tx).await;
-        house.recorder.stop();
     }
     terminal.show_cursor()?;
     tracing::info!("control room down");

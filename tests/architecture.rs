@@ -66,14 +66,16 @@ const LAYERS: &[(&str, u8)] = &[
     ("actions", 5),
     ("ui", 5),
     ("exporter", 5),
-    // Everything built in one place, then the loop and the shell commands.
+    // Everything built in one place; one control room's runtime step over it.
     ("wiring", 6),
-    ("run", 7),
-    ("headless", 7),
-    ("replay", 7),
-    ("cli", 7),
+    ("house", 7),
+    // The loops (the TUI, `watch`, a replay) and the shell commands.
+    ("run", 8),
+    ("headless", 8),
+    ("replay", 8),
+    ("cli", 8),
     // The command line: arguments parsed, each command handed on.
-    ("shell", 8),
+    ("shell", 9),
 ];
 
 fn src() -> PathBuf {

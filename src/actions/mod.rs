@@ -11,6 +11,7 @@ mod files;
 pub mod fleet;
 pub mod history;
 pub mod notify;
+mod retry;
 
 use tokio::sync::mpsc::Sender;
 

@@ -88,6 +88,15 @@ pub enum Effect {
 }
 
 impl Effect {
+    /// Effects for the host of the loop itself (the terminal, the set of contexts), which
+    /// no action performs.
+    pub fn is_local(&self) -> bool {
+        matches!(
+            self,
+            Effect::Quit | Effect::SwitchContext { .. } | Effect::Copy { .. } | Effect::Bell
+        )
+    }
+
     /// What the effect does to the platform, for the one gate (`crate::gate`): None for the
     /// effects that only read or only touch this terminal.
     pub fn act(&self) -> Option<Act> {

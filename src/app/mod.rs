@@ -35,6 +35,7 @@ pub mod state;
 pub mod status;
 pub mod status_fleet;
 pub mod tally;
+pub mod task_ring;
 pub mod tasks;
 pub mod tasks_view;
 pub mod timeline;

@@ -127,6 +127,39 @@ impl Wiring {
     }
 }
 
+impl Wiring {
+    /// A control room with nothing running: its state, its action context (no store), the
+    /// event channel, and a store writer with nowhere to write. The test harness adds the
+    /// feeds it wants.
+    pub fn bare(settings: &Settings, opts: &Options) -> Wiring {
+        let (tx, rx) = mpsc::channel::<Event>(CHANNEL);
+        let state = initial_state(settings, opts);
+        let mut ctx = action_context(settings, state.gate(), SharedStore::ready(None));
+        ctx.instance = state.session.instance.clone();
+        let (persist_tx, persist_rx) = mpsc::channel::<StoredLine>(1024);
+        let writer = tokio::spawn(persist_activity(
+            SharedStore::ready(None),
+            0,
+            String::new(),
+            persist_rx,
+        ));
+        Wiring {
+            state,
+            ctx,
+            tx,
+            rx,
+            persist_tx,
+            background: Background {
+                tasks: Vec::new(),
+                sio_tasks: Vec::new(),
+                writer,
+            },
+            scrapes: None,
+            recorder: crate::recorder::Recorder::off(),
+        }
+    }
+}
+
 /// The flight recorder for this platform, when asked for and configured; a second control
 /// room on the same platform and host leaves it to the first, and says so.
 fn start_recorder(

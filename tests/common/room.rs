@@ -7,21 +7,32 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use chavion_tui::actions;
-use chavion_tui::app::{Effect, Outcome, State, update};
+use chavion_tui::app::{Outcome, State};
 use chavion_tui::config;
 use chavion_tui::event::Event;
+use chavion_tui::house::House;
 use chavion_tui::wiring;
 
+/// A house (the control room's one runtime step) with the feeds a test starts by hand;
+/// `room.state`, `room.ctx`, `room.tx` and `room.recorder` are the house's.
 pub struct Room {
-    pub state: State,
+    house: House,
     rx: mpsc::Receiver<Event>,
-    pub tx: mpsc::Sender<Event>,
     /// Feeds and samplers the room runs, aborted on drop.
     pub tasks: Vec<JoinHandle<()>>,
-    pub ctx: actions::Context,
-    /// The flight recorder, when the room records (`start_recording`).
-    pub recorder: chavion_tui::recorder::Recorder,
+}
+
+impl std::ops::Deref for Room {
+    type Target = House;
+    fn deref(&self) -> &House {
+        &self.house
+    }
+}
+
+impl std::ops::DerefMut for Room {
+    fn deref_mut(&mut self) -> &mut House {
+        &mut self.house
+    }
 }
 
 impl Room {
@@ -125,21 +136,12 @@ impl Room {
             crash_after: None,
             ..Default::default()
         };
-        let state = wiring::initial_state(&settings, &opts);
-        let mut ctx = wiring::action_context(
-            &settings,
-            state.gate(),
-            chavion_tui::store::SharedStore::ready(None),
-        );
-        ctx.instance = state.session.instance.clone();
-        let (tx, rx) = mpsc::channel(8192);
+        let wiring = wiring::Wiring::bare(&settings, &opts);
+        let (house, rx, _) = House::of(settings.clone(), wiring);
         let room = Room {
-            state,
+            house,
             rx,
-            tx,
             tasks: Vec::new(),
-            ctx,
-            recorder: chavion_tui::recorder::Recorder::off(),
         };
         (settings, room)
     }
@@ -196,40 +198,14 @@ impl Room {
         self.apply(Event::Tick(Utc::now())).await;
     }
 
-    async fn apply(&mut self, mut ev: Event) {
-        self.recorder.note(&mut ev);
-        let out = update(&mut self.state, ev);
+    async fn apply(&mut self, ev: Event) {
+        let out = self.house.apply(ev);
         self.perform(out).await;
     }
 
     /// Performs the effects, and those of the events they come back with, as the loop does.
     pub async fn perform(&mut self, out: Outcome) {
-        let mut effects: std::collections::VecDeque<Effect> = out.effects.into();
-        while let Some(effect) = effects.pop_front() {
-            if effect == Effect::Quit {
-                continue;
-            }
-            // Runs report as they go, through the event channel, as in the real loop.
-            // So do notifications, one task per notifier, and the asker's answers.
-            if matches!(
-                effect,
-                Effect::Exec { .. }
-                    | Effect::CancelRun { .. }
-                    | Effect::Notify(_)
-                    | Effect::DockerLooking(_)
-                    | Effect::FollowLogs { .. }
-                    | Effect::AskQueues { .. }
-            ) {
-                actions::spawn(effect, self.ctx.clone(), self.tx.clone());
-                continue;
-            }
-            if let Some(mut done) = actions::perform(effect, &self.ctx).await {
-                actions::follow_result(&self.ctx, &done, &self.tx);
-                // As the loop does: what comes back is recorded before it is applied.
-                self.recorder.note(&mut done);
-                effects.extend(update(&mut self.state, done).effects);
-            }
-        }
+        self.house.settle(out).await;
     }
 
     pub async fn key(&mut self, code: KeyCode) {
@@ -237,7 +213,7 @@ impl Room {
     }
 
     pub async fn key_with(&mut self, code: KeyCode, mods: KeyModifiers) {
-        let out = update(&mut self.state, Event::Key(KeyEvent::new(code, mods)));
+        let out = self.house.apply(Event::Key(KeyEvent::new(code, mods)));
         self.perform(out).await;
     }
 

@@ -1,14 +1,11 @@
-//! The checks that come after parsing: URL schemes, ranges, names defined twice, references
-//! to hosts that do not exist. Every problem is placed at its value's file:line:column.
+//! The checks of every connection the config names: the executor's hosts, Docker, the
+//! notifiers, Prometheus, Socket.IO endpoints, Redis and the store URLs.
 
-use std::path::Path;
-
-use super::Config;
-use super::diagnostic::Diagnostic;
-use super::model;
+use super::super::Config;
+use super::super::model;
 
 // Long, on purpose: one check per setting: a table written as code.
-fn validate_executor(
+pub(super) fn validate_executor(
     x: &model::ExecutorConfig,
     err: &mut impl FnMut(std::ops::Range<usize>, String),
 ) {
@@ -105,26 +102,6 @@ fn validate_executor(
     }
 }
 
-pub fn validate(cfg: &Config, file: &Path, text: &str, diags: &mut Vec<Diagnostic>) {
-    // After entries were cut for a wrong type, a value with no place in the file (0..0) is
-    // a default standing in for one of them: a complaint about it would be a follow-on.
-    let cut = !diags.is_empty();
-    let mut err = |span: std::ops::Range<usize>, msg: String| {
-        if !(cut && span == (0..0)) {
-            diags.push(Diagnostic::at(file, text, Some(span), msg))
-        }
-    };
-    validate_platform(cfg, &mut err);
-    validate_executor(&cfg.executor, &mut err);
-    validate_logs(cfg, &mut err);
-    validate_settings(cfg, &mut err);
-    validate_socketio(cfg, &mut err);
-    validate_alerts(&cfg.alerts, &mut err);
-    validate_notify(cfg, &mut err);
-    validate_prometheus(cfg, &mut err);
-    validate_docker(cfg, &mut err);
-}
-
 /// The first problem of `[docker]` as it stands (after `--docker` replaced its URL), in
 /// words; None when it would work.
 pub fn docker_problem(cfg: &Config) -> Option<String> {
@@ -137,7 +114,7 @@ pub fn docker_problem(cfg: &Config) -> Option<String> {
 
 /// `[docker] url`: unix://, tcp:// (TLS needs all three files), or ssh:// naming an
 /// executor host; "" turns Docker off.
-fn validate_docker(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
+pub(super) fn validate_docker(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
     let d = &cfg.docker;
     let url = d.url.get_ref().trim();
     if url.is_empty() || url.starts_with("unix://") {
@@ -171,7 +148,7 @@ fn validate_docker(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, St
 
 /// Each notifier has a name of its own and exactly one place to go; each rule names only
 /// notifiers that exist.
-fn validate_notify(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
+pub(super) fn validate_notify(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
     let mut names: Vec<&str> = Vec::new();
     for n in &cfg.notify {
         let name = n.name.get_ref().as_str();
@@ -238,13 +215,16 @@ fn validate_notify(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, St
     }
 }
 
-fn is_http_url(text: &str) -> bool {
+pub(super) fn is_http_url(text: &str) -> bool {
     reqwest::Url::parse(text)
         .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
 }
 
 /// Prometheus and Grafana are URLs; each panel has a query and a range.
-fn validate_prometheus(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
+pub(super) fn validate_prometheus(
+    cfg: &Config,
+    err: &mut impl FnMut(std::ops::Range<usize>, String),
+) {
     let p = &cfg.prometheus;
     for (what, url) in [
         ("prometheus.url", &p.url),
@@ -291,382 +271,11 @@ fn validate_prometheus(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>
     }
 }
 
-/// Each alert rule has what its kind needs: a ratio in (0, 1], a depth, a window.
-fn validate_alerts(
-    rules: &[model::AlertRule],
-    err: &mut impl FnMut(std::ops::Range<usize>, String),
-) {
-    use model::AlertKind::*;
-    let mut names: Vec<&str> = Vec::new();
-    for r in rules {
-        let name = r.name.as_str();
-        if name.trim().is_empty() {
-            err(r.rule.span(), "an alert rule needs a name".into());
-        } else if names.contains(&name) {
-            err(r.rule.span(), format!("alert `{name}` is defined twice"));
-        }
-        names.push(name);
-        let kind = *r.rule.get_ref();
-        let threshold = r.threshold.as_ref().map(|t| (*t.get_ref(), t.span()));
-        match (kind, threshold) {
-            (FailureRatio, Some((t, span))) if !(t > 0.0 && t <= 1.0) => err(
-                span,
-                format!("alert `{name}`: a failure ratio is above 0 and at most 1 (0.05 is 5 %)"),
-            ),
-            (QueueDepth | QueueUnconsumed, Some((t, span))) if !(t >= 0.0 && t.is_finite()) => {
-                err(span, format!("alert `{name}`: a depth is 0 or more"))
-            }
-            (FailureRatio | QueueDepth, None) => err(
-                r.rule.span(),
-                format!("alert `{name}`: {} needs a threshold", rule_name(kind)),
-            ),
-            _ => {}
-        }
-        if matches!(kind, FailureRatio | EventsStalled)
-            && r.window_secs.as_ref().is_none_or(|w| *w.get_ref() == 0)
-        {
-            let span = r.window_secs.as_ref().map_or(r.rule.span(), |w| w.span());
-            err(
-                span,
-                format!(
-                    "alert `{name}`: {} needs window_secs above 0",
-                    rule_name(kind)
-                ),
-            );
-        }
-    }
-}
-
-fn rule_name(kind: model::AlertKind) -> &'static str {
-    use model::AlertKind::*;
-    match kind {
-        WorkerOffline => "worker_offline",
-        FailureRatio => "failure_ratio",
-        QueueDepth => "queue_depth",
-        PortDown => "port_down",
-        CertExpiring => "cert_expiring",
-        Exposure => "exposure",
-        EventsStalled => "events_stalled",
-        QueueUnconsumed => "queue_unconsumed",
-    }
-}
-
-/// The Redis URL, the agents and the port map.
-fn validate_platform(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
-    validate_redis_ca(cfg, err);
-    let url = &cfg.redis.url;
-    if crate::redis_url::is_sentinel(url.get_ref()) {
-        let full = crate::redis_url::with_master(
-            url.get_ref(),
-            cfg.redis.master_name.get_ref(),
-            &cfg.redis.sentinel_password,
-        );
-        if let Err(why) = crate::redis_url::sentinel(&full) {
-            err(url.span(), format!("redis.url {why}"));
-        }
-    } else if !["redis://", "rediss://", "unix://"]
-        .iter()
-        .any(|s| url.get_ref().starts_with(s))
-    {
-        err(
-            url.span(),
-            format!(
-                "redis.url must start with redis://, rediss://, unix:// or sentinel://, not `{}`",
-                crate::sanitize::redact_url(url.get_ref())
-            ),
-        );
-    } else if let Some(why) = db_or_tls_problem(url.get_ref()) {
-        err(url.span(), format!("redis.url {why}"));
-    } else if !cfg.redis.master_name.get_ref().is_empty() {
-        err(
-            cfg.redis.master_name.span(),
-            "redis.master_name is for a sentinel:// URL; this redis.url names one Redis".into(),
-        );
-    }
-    let mut seen: Vec<String> = Vec::new();
-    for a in &cfg.agents {
-        let name = a.name.get_ref();
-        if name.trim().is_empty() {
-            err(a.name.span(), "an agent needs a name".into());
-        } else if seen.contains(&name.to_uppercase()) {
-            err(a.name.span(), format!("agent `{name}` is defined twice"));
-        }
-        seen.push(name.to_uppercase());
-        if *a.stale_after_secs.get_ref() == 0 {
-            err(
-                a.stale_after_secs.span(),
-                "stale_after_secs must be at least 1".into(),
-            );
-        }
-    }
-    for p in &cfg.ports {
-        if *p.port.get_ref() == 0 {
-            err(
-                p.port.span(),
-                format!("port entry `{}` needs a port between 1 and 65535", p.name),
-            );
-        }
-    }
-}
-
-/// Followed log files: a path, wildcards only in the file name.
-fn validate_logs(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
-    if !(50..=60_000).contains(cfg.logs.poll_ms.get_ref()) {
-        err(
-            cfg.logs.poll_ms.span(),
-            "logs.poll_ms must be between 50 and 60000".into(),
-        );
-    }
-    for p in &cfg.ports {
-        if !p.probe_via.is_empty()
-            && !cfg
-                .executor
-                .hosts
-                .iter()
-                .any(|h| h.name.get_ref() == &p.probe_via)
-        {
-            err(
-                p.port.span(),
-                format!(
-                    "port `{}`: probe_via `{}` is not an [[executor.hosts]] name",
-                    p.name, p.probe_via
-                ),
-            );
-        }
-    }
-    for r in &cfg.logs.remote {
-        if !cfg
-            .executor
-            .hosts
-            .iter()
-            .any(|h| h.name.get_ref() == r.host.get_ref())
-        {
-            err(
-                r.host.span(),
-                format!(
-                    "[[logs.remote]] host `{}` is not an [[executor.hosts]] name",
-                    r.host.get_ref()
-                ),
-            );
-        }
-        if !r.path.get_ref().starts_with('/') {
-            err(
-                r.path.span(),
-                "a [[logs.remote]] path must be absolute, like /var/log/chavion/executor.log"
-                    .into(),
-            );
-        }
-    }
-    for f in &cfg.logs.files {
-        let p = f.path.get_ref();
-        if p.trim().is_empty() {
-            err(f.path.span(), "a [[logs.files]] entry needs a path".into());
-        } else if std::path::Path::new(p)
-            .parent()
-            .is_some_and(|d| d.to_string_lossy().contains(['*', '?']))
-        {
-            err(
-                f.path.span(),
-                format!(
-                    "`{p}`: wildcards are allowed only in the file's name, not in its directories"
-                ),
-            );
-        }
-    }
-}
-
-/// Every numeric setting within its range, and the options that were removed.
-fn validate_settings(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
-    if let Some(mouse) = &cfg.ui.mouse {
-        err(
-            mouse.span(),
-            "ui.mouse was removed: mouse capture stays off, so your terminal's own selection and copy work over SSH; delete this line".into(),
-        );
-    }
-    let fps = &cfg.ui.max_fps;
-    if !(1..=120).contains(fps.get_ref()) {
-        err(
-            fps.span(),
-            format!(
-                "ui.max_fps must be between 1 and 120, not {}",
-                fps.get_ref()
-            ),
-        );
-    }
-    if *cfg.probes.interval_secs.get_ref() == 0 {
-        err(
-            cfg.probes.interval_secs.span(),
-            "probes.interval_secs must be at least 1".into(),
-        );
-    }
-    if !(10..=60_000).contains(cfg.probes.timeout_ms.get_ref()) {
-        err(
-            cfg.probes.timeout_ms.span(),
-            "probes.timeout_ms must be between 10 and 60000".into(),
-        );
-    }
-    let c = &cfg.celery;
-    if *c.enable_events_secs.get_ref() == 0 {
-        err(
-            c.enable_events_secs.span(),
-            "celery.enable_events_secs must be at least 1 (turn it off with enable_events = false)"
-                .into(),
-        );
-    }
-    if !(100..=60_000).contains(c.sample_ms.get_ref()) {
-        err(
-            c.sample_ms.span(),
-            "celery.sample_ms must be between 100 and 60000".into(),
-        );
-    }
-    if !(100..=5_000_000).contains(c.max_tasks.get_ref()) {
-        err(
-            c.max_tasks.span(),
-            "celery.max_tasks must be between 100 and 5000000".into(),
-        );
-    }
-    if !(5..=86_400).contains(c.lost_after_secs.get_ref()) {
-        err(
-            c.lost_after_secs.span(),
-            "celery.lost_after_secs must be between 5 and 86400".into(),
-        );
-    }
-    validate_bounds(cfg, err);
-    let lines = &cfg.activity.max_lines;
-    if !(100..=10_000_000).contains(lines.get_ref()) {
-        err(
-            lines.span(),
-            format!(
-                "activity.max_lines must be between 100 and 10000000, not {}",
-                lines.get_ref()
-            ),
-        );
-    }
-}
-
-/// `what` must be within `range`; said at the value's place.
-fn bounded<T: PartialOrd + std::fmt::Display>(
-    v: &toml::Spanned<T>,
-    what: &str,
-    range: std::ops::RangeInclusive<T>,
-    err: &mut impl FnMut(std::ops::Range<usize>, String),
-) {
-    if !range.contains(v.get_ref()) {
-        err(
-            v.span(),
-            format!(
-                "{what} must be between {} and {}",
-                range.start(),
-                range.end()
-            ),
-        );
-    }
-}
-
-/// The bounds of the settings added with issue 14: sizes, days, counts, per-port overrides.
-// Long, on purpose: one check per setting: a table written as code.
-fn validate_bounds(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
-    bounded(
-        &cfg.celery.forget_workers_secs,
-        "celery.forget_workers_secs",
-        60..=604_800,
-        err,
-    );
-    bounded(
-        &cfg.celery.visibility_timeout_secs,
-        "celery.visibility_timeout_secs",
-        1..=604_800,
-        err,
-    );
-    bounded(
-        &cfg.activity.max_line_chars,
-        "activity.max_line_chars",
-        80..=100_000,
-        err,
-    );
-    bounded(
-        &cfg.activity.max_bytes,
-        "activity.max_bytes",
-        1_048_576..=4_294_967_296,
-        err,
-    );
-    let p = &cfg.probes;
-    if !(1..=100).contains(p.fail_after.get_ref()) {
-        err(
-            p.fail_after.span(),
-            "probes.fail_after must be between 1 and 100".into(),
-        );
-    }
-    for (v, what) in [
-        (&p.cert_warn_days, "cert_warn_days"),
-        (&p.cert_alarm_days, "cert_alarm_days"),
-    ] {
-        if !(0..=3650).contains(v.get_ref()) {
-            err(
-                v.span(),
-                format!("probes.{what} must be between 0 and 3650"),
-            );
-        }
-    }
-    if p.cert_alarm_days.get_ref() >= p.cert_warn_days.get_ref() {
-        err(
-            p.cert_alarm_days.span(),
-            format!(
-                "probes.cert_alarm_days ({}) must be less than cert_warn_days ({}): the alarm comes after the warning",
-                p.cert_alarm_days.get_ref(),
-                p.cert_warn_days.get_ref()
-            ),
-        );
-    }
-    if !(1..=3650).contains(cfg.recorder.keep_days.get_ref()) {
-        err(
-            cfg.recorder.keep_days.span(),
-            "recorder.keep_days must be between 1 and 3650".into(),
-        );
-    }
-    if !(64..=1_048_576).contains(cfg.recorder.keep_mib.get_ref()) {
-        err(
-            cfg.recorder.keep_mib.span(),
-            "recorder.keep_mib must be between 64 and 1048576 (1 TiB)".into(),
-        );
-    }
-    if let Err(why) = store_url_parameters(cfg.store.url.get_ref()) {
-        err(cfg.store.url.span(), why);
-    }
-    if !(1..=100_000_000).contains(cfg.store.activity_keep.get_ref()) {
-        err(
-            cfg.store.activity_keep.span(),
-            "store.activity_keep must be between 1 and 100000000".into(),
-        );
-    }
-    for port in &cfg.ports {
-        if let Some(v) = &port.interval_secs
-            && !(1..=86_400).contains(v.get_ref())
-        {
-            err(
-                v.span(),
-                format!(
-                    "port entry `{}`: interval_secs must be between 1 and 86400",
-                    port.name
-                ),
-            );
-        }
-        if let Some(v) = &port.timeout_ms
-            && !(10..=60_000).contains(v.get_ref())
-        {
-            err(
-                v.span(),
-                format!(
-                    "port entry `{}`: timeout_ms must be between 10 and 60000",
-                    port.name
-                ),
-            );
-        }
-    }
-}
-
 /// Socket.IO endpoints: a ws:// or wss:// URL, namespaces, frame limits, unique names.
-fn validate_socketio(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
+pub(super) fn validate_socketio(
+    cfg: &Config,
+    err: &mut impl FnMut(std::ops::Range<usize>, String),
+) {
     for ep in &cfg.socketio {
         if !["ws://", "wss://"]
             .iter()
@@ -715,7 +324,10 @@ fn validate_socketio(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, 
 }
 
 /// `redis.ca_file`: only with TLS, and readable now rather than at the first connection.
-fn validate_redis_ca(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
+pub(super) fn validate_redis_ca(
+    cfg: &Config,
+    err: &mut impl FnMut(std::ops::Range<usize>, String),
+) {
     let ca = &cfg.redis.ca_file;
     if ca.get_ref().is_empty() {
         return;
@@ -767,7 +379,7 @@ const REDIS_DATABASES: u32 = 16;
 /// A URL that could never carry a dispatch: a db Redis does not have, or a TLS URL that asks
 /// to skip the certificate check. Refused before anything starts, rather than filling the
 /// outbox with rows that can never go.
-fn db_or_tls_problem(url: &str) -> Option<String> {
+pub(super) fn db_or_tls_problem(url: &str) -> Option<String> {
     let shown = crate::sanitize::redact_url(url);
     if url.starts_with("rediss://") && url.contains("#insecure") {
         return Some(format!(
