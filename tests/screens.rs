@@ -924,3 +924,123 @@ fn the_context_badge_has_no_colour_when_the_terminal_has_none() {
         ratatui::style::Color::Red
     );
 }
+
+/// The Links view (`:links`): every connection with its state, since when and its last
+/// error; a link that recovered still shows what it last said, with its time.
+#[test]
+fn links_view_100x20() {
+    let mut s = fleet();
+    let at = |secs| Event::Tick(t0() + Duration::seconds(secs));
+    let link = |name: &str, health| Event::Link {
+        name: name.into(),
+        health,
+    };
+    update(&mut s, at(1));
+    update(
+        &mut s,
+        link(
+            "docker",
+            LinkHealth::Down {
+                why: "not reachable (connection refused)".into(),
+                retry_in: Some(std::time::Duration::from_secs(4)),
+            },
+        ),
+    );
+    update(
+        &mut s,
+        link(
+            "sio:dashboard",
+            LinkHealth::Down {
+                why: "closed".into(),
+                retry_in: None,
+            },
+        ),
+    );
+    update(&mut s, at(30));
+    update(&mut s, link("sio:dashboard", LinkHealth::Up));
+    update(
+        &mut s,
+        link(
+            "prometheus",
+            LinkHealth::Degraded {
+                why: "panel p95: no data".into(),
+            },
+        ),
+    );
+    update(&mut s, at(95));
+    key(&mut s, KeyCode::Char(':'));
+    for c in "links".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    key(&mut s, KeyCode::Enter);
+    key(&mut s, KeyCode::Down);
+    assert_eq!(s.ui.view, chavion_tui::app::state::View::Links);
+    assert_eq!(
+        s.ui.link_pick.as_deref(),
+        Some("prometheus"),
+        "second row: degraded"
+    );
+    insta::assert_snapshot!(render(&s, 100, 20, &theme(ColorMode::TrueColor)).backend());
+}
+
+/// A key bound in a view's own section means that there, and the main screen's binding
+/// everywhere else; the help overlay lists the section.
+#[test]
+fn a_views_own_keymap_section_wins_in_that_view_only() {
+    let mut s = fleet();
+    let dir = tempfile_dir();
+    std::fs::write(
+        dir.join("default.toml"),
+        "[[keymap.links]]\non = \"t\"\nrun = \"top\"\ndesc = \"First link\"\n",
+    )
+    .unwrap();
+    s.keymap = keymap::build("default", &dir, vec![]).unwrap();
+    for secs in [1, 2, 3] {
+        update(
+            &mut s,
+            Event::Link {
+                name: format!("link{secs}"),
+                health: LinkHealth::Up,
+            },
+        );
+    }
+    s.ui.view = chavion_tui::app::state::View::Links;
+    key(&mut s, KeyCode::Down);
+    assert_eq!(
+        s.ui.link_pick.as_deref(),
+        Some("link2"),
+        "link1, link2, link3, redis"
+    );
+    key(&mut s, KeyCode::Char('t'));
+    assert_eq!(
+        s.ui.view,
+        chavion_tui::app::state::View::Links,
+        "t is Top here"
+    );
+    assert_eq!(s.ui.link_pick.as_deref(), Some("link1"));
+    key(&mut s, KeyCode::Char('?'));
+    let help = render(&s, 120, 80, &theme(ColorMode::TrueColor));
+    let text: String = help
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(
+        text.contains("Links view (other keys"),
+        "the section is listed"
+    );
+    assert!(text.contains("First link"));
+    key(&mut s, KeyCode::Esc);
+    // Elsewhere `t` is still the main screen's: the Tasks view.
+    s.ui.view = chavion_tui::app::state::View::Dashboard;
+    key(&mut s, KeyCode::Char('t'));
+    assert_eq!(s.ui.view, chavion_tui::app::state::View::Tasks);
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("chavion-keymap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

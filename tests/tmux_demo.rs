@@ -247,3 +247,22 @@ fn the_fleet_overview_lists_default_when_there_are_no_contexts() {
     });
     assert!(!shown.contains("summing up"), "{shown}");
 }
+
+/// `:links` opens the Links view on the real binary: every link with its state, since when
+/// and its last error; Esc goes back.
+#[test]
+fn the_links_view_lists_every_link() {
+    let sb = Sandbox::new("demo-links");
+    let (tmux, _) = run_in_tmux("demo-links", &sb, 120, 30, "--demo");
+    tmux.wait_for("every pane alive", alive);
+    tmux.send(&[":"]);
+    tmux.send(&["links"]);
+    tmux.send(&["Enter"]);
+    let shown = tmux.wait_for("the Links view", |s| {
+        s.contains("Links") && s.contains("last error") && s.contains(" up ")
+    });
+    assert!(shown.contains("troubled first"), "{shown}");
+    tmux.send(&["q"]);
+    let after = tmux.wait_for("the program to exit", common::exited);
+    assert!(after.contains("EXIT=0"), "{after}");
+}

@@ -137,6 +137,11 @@ pub const COMMANDS: &[(&[&str], &str, &str)] = &[
     ),
     (&["executor", "runbooks"], ":executor", "the Executor view"),
     (
+        &["links"],
+        ":links",
+        "the Links view: every connection, its state, since when, its last error",
+    ),
+    (
         &["dashboard", "home"],
         ":dashboard",
         "back to the dashboard",

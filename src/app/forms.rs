@@ -365,32 +365,15 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
     if let Some(done) = super::contexts_view::command(state, cmd, rest) {
         return done;
     }
+    if let Some(done) = super::views::open(state, cmd) {
+        return done;
+    }
     // Only the fleet's orders come back to the worker detail; the rest leave it.
     if state.ui.mode == Mode::WorkerDetail {
         state.ui.mode = Mode::Normal;
     }
     match cmd {
         "q" | "quit" => super::common::quit(state),
-        "tasks" => {
-            state.ui.view = View::Tasks;
-            Outcome::redraw()
-        }
-        "workers" => {
-            state.ui.view = View::Workers;
-            Outcome::redraw()
-        }
-        "issues" => {
-            state.ui.view = View::Issues;
-            Outcome::redraw()
-        }
-        "alerts" => {
-            state.ui.view = View::Alerts;
-            Outcome::redraw()
-        }
-        "metrics" => {
-            state.ui.view = View::Metrics;
-            Outcome::redraw()
-        }
         "timeline" => {
             let from = if rest.is_empty() { "-1h" } else { rest };
             match super::logview::parse_time(from, state.now, state.utc) {
@@ -414,10 +397,6 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
                     Outcome::redraw()
                 }
             }
-        }
-        "dashboard" | "home" => {
-            state.ui.view = View::Dashboard;
-            Outcome::redraw()
         }
         "help" => {
             state.ui.mode = Mode::Help;
@@ -457,10 +436,6 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
         "exec" => super::exec::exec_command(state, rest),
         "at" | "goto" => super::logview::goto_command(state, rest),
         "run" => super::exec::adhoc_command(state, rest),
-        "executor" | "runbooks" => {
-            state.ui.view = View::Executor;
-            Outcome::redraw()
-        }
         other => {
             flash(
                 state,

@@ -25,6 +25,7 @@ pub mod gone;
 pub mod health;
 pub mod history;
 pub mod issues_view;
+pub mod links_view;
 pub mod logview;
 pub mod lost;
 pub mod plant;
@@ -43,6 +44,7 @@ pub mod ui_state;
 pub mod update;
 #[cfg(test)]
 mod update_tests;
+pub mod views;
 pub mod watch;
 pub mod workers_view;
 

@@ -171,6 +171,15 @@ fn feed_lost_or_back(state: &mut State, was: &LinkHealth, now_is: &LinkHealth, n
     }
 }
 
+/// A link's spell, for its `since`: up, degraded, or not up (connecting and down alike).
+fn spell(h: &LinkHealth) -> u8 {
+    match h {
+        LinkHealth::Up => 0,
+        LinkHealth::Degraded { .. } => 1,
+        LinkHealth::Connecting | LinkHealth::Down { .. } => 2,
+    }
+}
+
 // Long, on purpose: one arm per change of a link's health.
 pub fn link(state: &mut State, name: String, health: LinkHealth) -> Outcome {
     let now = state.now;
@@ -181,6 +190,8 @@ pub fn link(state: &mut State, name: String, health: LinkHealth) -> Outcome {
                 name: name.clone(),
                 health: LinkHealth::Connecting,
                 last_down: None,
+                since: now,
+                last_error: None,
             });
             state.links.len() - 1
         }
@@ -206,6 +217,12 @@ pub fn link(state: &mut State, name: String, health: LinkHealth) -> Outcome {
             LinkHealth::Down { why, .. } => repeated(why),
             _ => true,
         };
+    if spell(&state.links[i].health) != spell(&health) {
+        state.links[i].since = now;
+    }
+    if let LinkHealth::Down { why, .. } | LinkHealth::Degraded { why } = &health {
+        state.links[i].last_error = Some((now, why.clone()));
+    }
     state.links[i].health = health.clone();
     match &health {
         LinkHealth::Up => {

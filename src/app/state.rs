@@ -154,6 +154,11 @@ pub struct Link {
     pub health: LinkHealth,
     /// The last failure logged, so a link retrying in a loop is logged once per reason.
     pub last_down: Option<String>,
+    /// Since when it has been up, degraded, or not up (connecting and down are one spell:
+    /// a link retrying cycles through both).
+    pub since: DateTime<Utc>,
+    /// Its last error and when it came, kept after it recovers (the Links view shows it).
+    pub last_error: Option<(DateTime<Utc>, String)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -501,6 +506,7 @@ impl State {
                 context_rows: Vec::new(),
                 context_pick: None,
                 alert_pick: None,
+                link_pick: None,
                 detail_link: None,
                 worker_scroll: 0,
                 replay: None,

@@ -216,6 +216,9 @@ pub enum View {
     Containers,
     /// Every context at once (`:fleet`), one row each.
     Contexts,
+    /// Every connection the control room holds, with its state, since when, and its last
+    /// error.
+    Links,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -299,6 +302,8 @@ pub struct Ui {
     pub context_pick: Option<String>,
     /// The Alerts view's selected alert, by rule and subject (`alert_book::ack_target`).
     pub alert_pick: Option<String>,
+    /// The Links view's selection, by the link's name.
+    pub link_pick: Option<String>,
     pub worker_scroll: u16,
     /// Set only by `chavion-tui replay`: the recorded time shown in the title bar.
     pub replay: Option<ReplayClock>,

@@ -344,14 +344,18 @@ fn key_event(state: &mut State, key: KeyEvent) -> Outcome {
         Mode::Help => Section::Help,
         _ => Section::Normal,
     };
-    let context = if state.ui.view == View::Executor && state.ui.mode == Mode::Normal {
-        state.keymap.lookup(Section::Executor, &key)
-    } else if super::logview::active(state) {
-        state.keymap.lookup(Section::Log, &key)
-    } else {
-        None
-    };
-    match context.or_else(|| state.keymap.lookup(section, &key)) {
+    // The focused pane's keys first, then the view's own, then the main screen's.
+    let pane = super::logview::active(state)
+        .then(|| state.keymap.lookup(Section::Log, &key))
+        .flatten();
+    let view = (section == Section::Normal)
+        .then(|| {
+            state
+                .keymap
+                .lookup(super::views::section(state.ui.view), &key)
+        })
+        .flatten();
+    match pane.or(view).or_else(|| state.keymap.lookup(section, &key)) {
         Some(action) => act(state, action),
         None => Outcome::default(),
     }
@@ -364,23 +368,7 @@ fn act(state: &mut State, action: Action) -> Outcome {
     if state.ui.mode == Mode::Help {
         return help_act(state, action);
     }
-    let room = super::tasks_view::act(state, action)
-        .or_else(|| super::workers_view::act(state, action))
-        .or_else(|| super::issues_view::act(state, action))
-        .or_else(|| super::contexts_view::act(state, action))
-        .or_else(|| super::alerts_view::act(state, action))
-        .or_else(|| super::containers::act(state, action))
-        .or_else(|| {
-            (state.ui.view == View::Executor && state.ui.mode == Mode::Normal)
-                .then(|| super::exec::act(state, action))
-                .flatten()
-        })
-        .or_else(|| {
-            super::logview::active(state)
-                .then(|| super::logview::act(state, action))
-                .flatten()
-        })
-        .or_else(|| super::dashboard::act(state, action));
+    let room = super::views::act(state, action);
     if let Some(done) = room {
         return done;
     }

@@ -275,9 +275,9 @@ pub type Spec = (KeyChord, Action, Option<String>);
 /// Checked bindings per section, to lay over a preset.
 pub type Overrides = Vec<(Section, Vec<Spec>)>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Section {
-    /// The main screen.
+    /// The main screen: every view's keys, unless the view's own section binds the key.
     Normal,
     /// While the help overlay is open.
     Help,
@@ -285,15 +285,48 @@ pub enum Section {
     Executor,
     /// The activity log, when it has the focus; the main screen's keys fill in the rest.
     Log,
+    // One section per view, empty by default: a key bound in one means that there, and
+    // the main screen's keys fill in the rest.
+    Dashboard,
+    Tasks,
+    Workers,
+    Issues,
+    Alerts,
+    Metrics,
+    Containers,
+    Contexts,
+    Links,
 }
 
 impl Section {
+    /// The views' own sections, with their names in the config (`[[keymap.tasks]]`).
+    pub const VIEWS: [(Section, &'static str); 9] = [
+        (Section::Dashboard, "dashboard"),
+        (Section::Tasks, "tasks"),
+        (Section::Workers, "workers"),
+        (Section::Issues, "issues"),
+        (Section::Alerts, "alerts"),
+        (Section::Metrics, "metrics"),
+        (Section::Containers, "containers"),
+        (Section::Contexts, "contexts"),
+        (Section::Links, "links"),
+    ];
+
     pub fn title(self) -> &'static str {
         match self {
             Section::Normal => "Main screen",
             Section::Help => "Help overlay",
             Section::Executor => "Executor view (other keys as on the main screen)",
             Section::Log => "Activity log, when focused (other keys as on the main screen)",
+            Section::Dashboard => "Dashboard (other keys as on the main screen)",
+            Section::Tasks => "Tasks view (other keys as on the main screen)",
+            Section::Workers => "Workers view (other keys as on the main screen)",
+            Section::Issues => "Issues view (other keys as on the main screen)",
+            Section::Alerts => "Alerts view (other keys as on the main screen)",
+            Section::Metrics => "Metrics view (other keys as on the main screen)",
+            Section::Containers => "Containers view (other keys as on the main screen)",
+            Section::Contexts => "Fleet overview (other keys as on the main screen)",
+            Section::Links => "Links view (other keys as on the main screen)",
         }
     }
 }
@@ -311,6 +344,8 @@ pub struct Keymap {
     pub help: Vec<Binding>,
     pub executor: Vec<Binding>,
     pub log: Vec<Binding>,
+    /// The views' own sections (`Section::VIEWS`), only those with a binding.
+    pub views: std::collections::BTreeMap<Section, Vec<Binding>>,
 }
 
 impl Keymap {
@@ -320,6 +355,7 @@ impl Keymap {
             Section::Help => &self.help,
             Section::Executor => &self.executor,
             Section::Log => &self.log,
+            view => self.views.get(&view).map_or(&[], Vec::as_slice),
         }
     }
 
@@ -329,6 +365,7 @@ impl Keymap {
             Section::Help => &mut self.help,
             Section::Executor => &mut self.executor,
             Section::Log => &mut self.log,
+            view => self.views.entry(view).or_default(),
         }
     }
 
@@ -484,7 +521,18 @@ pub fn check(
     text: &str,
     diags: &mut Vec<Diagnostic>,
 ) -> Overrides {
-    vec![
+    let views = [
+        &cfg.dashboard,
+        &cfg.tasks,
+        &cfg.workers,
+        &cfg.issues,
+        &cfg.alerts,
+        &cfg.metrics,
+        &cfg.containers,
+        &cfg.contexts,
+        &cfg.links,
+    ];
+    let mut out = vec![
         (
             Section::Normal,
             check_section(&cfg.normal, "normal", file, text, diags),
@@ -501,7 +549,11 @@ pub fn check(
             Section::Log,
             check_section(&cfg.log, "log", file, text, diags),
         ),
-    ]
+    ];
+    for ((section, name), specs) in Section::VIEWS.into_iter().zip(views) {
+        out.push((section, check_section(specs, name, file, text, diags)));
+    }
+    out
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -574,6 +574,16 @@ pub struct KeymapConfig {
     pub help: Vec<BindingSpec>,
     pub executor: Vec<BindingSpec>,
     pub log: Vec<BindingSpec>,
+    // Each view's own keys (`Section::VIEWS`), over the main screen's.
+    pub dashboard: Vec<BindingSpec>,
+    pub tasks: Vec<BindingSpec>,
+    pub workers: Vec<BindingSpec>,
+    pub issues: Vec<BindingSpec>,
+    pub alerts: Vec<BindingSpec>,
+    pub metrics: Vec<BindingSpec>,
+    pub containers: Vec<BindingSpec>,
+    pub contexts: Vec<BindingSpec>,
+    pub links: Vec<BindingSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -81,12 +81,18 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     };
     let popup = popup.intersection(area);
     let mut lines = Vec::new();
-    for section in [
+    // The views' own sections are listed once something is bound in them.
+    let views = Section::VIEWS
+        .into_iter()
+        .map(|(s, _)| s)
+        .filter(|s| !state.keymap.section(*s).is_empty());
+    let sections = [
         Section::Normal,
         Section::Log,
         Section::Executor,
         Section::Help,
-    ] {
+    ];
+    for section in sections.into_iter().chain(views) {
         lines.push(Line::from(Span::styled(section.title(), theme.header)));
         for (keys, desc) in rows(state, section) {
             lines.push(Line::from(vec![

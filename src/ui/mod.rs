@@ -13,6 +13,7 @@ pub mod fmt;
 mod help;
 mod issues;
 pub mod layout;
+mod links;
 mod metrics;
 mod panes;
 mod ports;
@@ -55,6 +56,7 @@ pub fn draw(f: &mut Frame, state: &State, theme: &Theme) {
         (View::Containers, Some(body)) => containers::draw(f, body, state, theme),
         (View::Executor, Some(body)) => executor::draw(f, body, state, theme),
         (View::Contexts, Some(body)) => contexts::draw(f, body, state, theme),
+        (View::Links, Some(body)) => links::draw(f, body, state, theme),
         _ => draw_panes(f, &plan, state, theme),
     }
     if let Some(r) = plan.status {
