@@ -4,6 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::common::{Outcome, flash, guarded, refused_early};
+use super::confirmation::{Said, answer};
 use super::effect::Effect;
 use super::state::*;
 use crate::config::keymap::{Action, Section};
@@ -227,33 +228,29 @@ pub(super) fn confirm_key(state: &mut State, mut p: Box<PendingExec>, key: KeyEv
         KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter if !p.plan.destructive => {
             return start(state, p.plan);
         }
-        KeyCode::Enter => {
-            if p.typed == p.plan.host.name {
-                return start(state, p.plan);
+        _ => {
+            let word = p.plan.destructive.then(|| p.plan.host.name.clone());
+            match answer(word.as_deref(), &mut p.typed, &key) {
+                Said::Yes => return start(state, p.plan),
+                Said::Mistyped => {
+                    let why = if p.typed.is_empty() {
+                        format!(
+                            "not run: nothing typed; type the host's name `{}` exactly, then Enter",
+                            p.plan.host.name
+                        )
+                    } else {
+                        format!(
+                            "not run: `{}` is not `{}`; type the host's name `{}` exactly, then Enter",
+                            p.typed, p.plan.host.name, p.plan.host.name
+                        )
+                    };
+                    flash(state, Level::Warn, why.clone());
+                    p.wrong = Some(why);
+                }
+                Said::Typing => p.wrong = None,
+                Said::No | Said::Other => {}
             }
-            let why = if p.typed.is_empty() {
-                format!(
-                    "not run: nothing typed; type the host's name `{}` exactly, then Enter",
-                    p.plan.host.name
-                )
-            } else {
-                format!(
-                    "not run: `{}` is not `{}`; type the host's name `{}` exactly, then Enter",
-                    p.typed, p.plan.host.name, p.plan.host.name
-                )
-            };
-            flash(state, Level::Warn, why.clone());
-            p.wrong = Some(why);
         }
-        KeyCode::Backspace if p.plan.destructive => {
-            p.typed.pop();
-            p.wrong = None;
-        }
-        KeyCode::Char(c) if p.plan.destructive && !ctrl && p.typed.chars().count() < 100 => {
-            p.typed.push(c);
-            p.wrong = None;
-        }
-        _ => {}
     }
     state.ui.mode = Mode::ConfirmExec(p);
     Outcome::redraw()

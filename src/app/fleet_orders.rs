@@ -4,9 +4,10 @@
 //! to the actions as one `Effect::Order`. A command goes to the selected worker, or to every
 //! worker only when the operator typed `all`.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 
 use super::common::*;
+use super::confirmation::{Said, answer};
 use super::effect::Effect;
 use super::state::*;
 use super::tasks;
@@ -488,28 +489,20 @@ pub fn confirm_key(state: &mut State, mut p: PendingOrder, key: KeyEvent) -> Out
         state.ui.mode = back;
         guarded(state, Effect::Order(Box::new(p.order)))
     };
-    match (&p.typed_word, key.code) {
-        (_, KeyCode::Esc) => return cancel(state, back),
-        (None, KeyCode::Char('y' | 'Y')) => return go(state, p, back),
-        (None, KeyCode::Char('n' | 'N')) => return cancel(state, back),
-        (None, _) => return Outcome::default(),
-        (Some(word), KeyCode::Enter) => {
-            if p.typed == *word {
-                return go(state, p, back);
-            }
+    let word = p.typed_word.clone();
+    match answer(word.as_deref(), &mut p.typed, &key) {
+        Said::Yes => return go(state, p, back),
+        Said::No => return cancel(state, back),
+        Said::Mistyped => {
             p.wrong = Some(format!(
-                "`{}` is not `{word}`: type it exactly, or Esc",
-                p.typed
-            ));
+                "`{}` is not `{}`: type it exactly, or Esc",
+                p.typed,
+                word.unwrap_or_default()
+            ))
         }
-        (Some(_), KeyCode::Backspace) => {
-            p.typed.pop();
-        }
-        (Some(_), KeyCode::Char('u')) if key.modifiers.contains(KeyModifiers::CONTROL) => {
-            p.typed.clear()
-        }
-        (Some(_), KeyCode::Char(c)) if p.typed.chars().count() < 200 => p.typed.push(c),
-        _ => {}
+        Said::Typing => {}
+        Said::Other if word.is_none() => return Outcome::default(),
+        Said::Other => {}
     }
     state.ui.mode = Mode::ConfirmOrder(Box::new(p));
     Outcome::redraw()

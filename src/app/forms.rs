@@ -13,7 +13,6 @@ use crate::platform::model::Level;
 use crate::platform::wire;
 
 const HISTORY_MAX: usize = 100;
-const FIELD_MAX: usize = 4_000;
 
 /// `d`: the form, preset to the selected agent. Refused at once under --read-only.
 pub fn open_form(state: &mut State) -> Outcome {
@@ -153,30 +152,16 @@ pub fn form_key(state: &mut State, mut form: Box<Form>, key: KeyEvent) -> Outcom
                 _ => {}
             }
         }
-        KeyCode::Backspace => {
-            text_of(&mut form).map(String::pop);
+        KeyCode::Char(c) if !ctrl && form.field == FormField::Priority => {
+            if let Some(d) = c.to_digit(10) {
+                form.priority = d as u8;
+            }
         }
-        KeyCode::Char('u') if ctrl => {
+        _ => {
             if let Some(t) = text_of(&mut form) {
-                t.clear();
+                super::line_edit::edit(t, &key);
             }
         }
-        KeyCode::Char(c) if !ctrl => match form.field {
-            FormField::Priority => {
-                if let Some(d) = c.to_digit(10) {
-                    form.priority = d as u8;
-                }
-            }
-            FormField::Agent => {}
-            _ => {
-                if let Some(t) = text_of(&mut form)
-                    && t.len() < FIELD_MAX
-                {
-                    t.push(c);
-                }
-            }
-        },
-        _ => {}
     }
     state.ui.mode = Mode::Form(form);
     Outcome::redraw()
@@ -284,7 +269,6 @@ pub fn confirm_dispatch_key(
 }
 
 pub fn command_key(state: &mut State, mut text: String, key: KeyEvent) -> Outcome {
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     match key.code {
         KeyCode::Esc => {
             state.ui.mode = after_command(state);
@@ -331,12 +315,9 @@ pub fn command_key(state: &mut State, mut text: String, key: KeyEvent) -> Outcom
                 });
             }
         }
-        KeyCode::Backspace => {
-            text.pop();
+        _ => {
+            super::line_edit::edit(&mut text, &key);
         }
-        KeyCode::Char('u') if ctrl => text.clear(),
-        KeyCode::Char(c) if !ctrl && text.len() < FIELD_MAX => text.push(c),
-        _ => {}
     }
     state.ui.mode = Mode::Command(text);
     Outcome::redraw()

@@ -4,7 +4,7 @@
 //! history paged in from the store when scrolling back past the top.
 
 use chrono::{DateTime, Duration, Local, NaiveTime, TimeZone, Utc};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 
 use super::activity::{Filter, OSC52_MAX, compile, format_line};
 use super::common::{Outcome, flash};
@@ -170,7 +170,6 @@ pub(super) fn prompt_key(
     mut text: String,
     key: KeyEvent,
 ) -> Outcome {
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     match key.code {
         KeyCode::Esc => return Outcome::redraw(),
         KeyCode::Enter => {
@@ -189,12 +188,9 @@ pub(super) fn prompt_key(
             }
             return Outcome::redraw();
         }
-        KeyCode::Backspace => {
-            text.pop();
+        _ => {
+            super::line_edit::edit(&mut text, &key);
         }
-        KeyCode::Char('u') if ctrl => text.clear(),
-        KeyCode::Char(c) if !ctrl && text.chars().count() < 300 => text.push(c),
-        _ => {}
     }
     state.ui.mode = if search {
         Mode::LogSearch(text)

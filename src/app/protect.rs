@@ -3,9 +3,10 @@
 //! be typed. One place for all of them: the effects a key produced that the gate would judge
 //! (`Effect::act`) are held here, and released only on the exact name.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 
 use super::common::*;
+use super::confirmation::{Said, answer};
 use super::effect::Effect;
 use super::state::*;
 pub use super::ui_state::Held;
@@ -31,9 +32,8 @@ pub fn hold(state: &mut State, mut out: Outcome) -> Outcome {
 /// Keys while held: the name typed, Enter to go ahead, Esc to drop it.
 pub fn key(state: &mut State, mut held: Held, key: KeyEvent) -> Outcome {
     let name = state.session.context.name.clone();
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    match key.code {
-        KeyCode::Esc => {
+    match answer(Some(&name), &mut held.typed, &key) {
+        Said::No => {
             state.ui.mode = Mode::Normal;
             flash(
                 state,
@@ -42,14 +42,14 @@ pub fn key(state: &mut State, mut held: Held, key: KeyEvent) -> Outcome {
             );
             return Outcome::redraw();
         }
-        KeyCode::Enter if held.typed == name => {
+        Said::Yes => {
             state.ui.mode = Mode::Normal;
             return Outcome {
                 redraw: true,
                 effects: held.effects,
             };
         }
-        KeyCode::Enter => {
+        Said::Mistyped => {
             let why = if held.typed.is_empty() {
                 format!("nothing typed; type the context's name `{name}` exactly, then Enter")
             } else {
@@ -61,11 +61,7 @@ pub fn key(state: &mut State, mut held: Held, key: KeyEvent) -> Outcome {
             flash(state, Level::Warn, format!("not yet: {why}"));
             held.typed.clear();
         }
-        KeyCode::Backspace => {
-            held.typed.pop();
-        }
-        KeyCode::Char(c) if !ctrl && held.typed.chars().count() < 40 => held.typed.push(c),
-        _ => {}
+        Said::Typing | Said::Other => {}
     }
     state.ui.mode = Mode::ConfirmContext(Box::new(held));
     Outcome::redraw()

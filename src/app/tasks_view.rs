@@ -2,7 +2,7 @@
 //! terminate with their confirmation), over the list `tasks` keeps. The selection follows
 //! task ids (`tasks::move_pick`), so an action lands on the task that was highlighted.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 
 use super::common::*;
 use super::effect::Effect;
@@ -138,16 +138,9 @@ pub fn filter_key(mut text: String, key: KeyEvent, state: &mut State) -> Outcome
             state.ui.mode = Mode::Normal;
             return Outcome::redraw();
         }
-        KeyCode::Backspace => {
-            text.pop();
+        _ => {
+            super::line_edit::edit(&mut text, &key);
         }
-        KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => text.clear(),
-        KeyCode::Char(c)
-            if !key.modifiers.contains(KeyModifiers::CONTROL) && text.chars().count() < 200 =>
-        {
-            text.push(c)
-        }
-        _ => {}
     }
     state.ui.mode = Mode::Filter(text);
     Outcome::redraw()
