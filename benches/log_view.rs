@@ -8,7 +8,7 @@ use ratatui::backend::TestBackend;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use chavion_tui::app::activity::{Filter, LogLine, compile};
+use chavion_tui::app::model::activity::{Filter, LogLine, compile};
 use chavion_tui::app::state::Pane;
 use chavion_tui::app::{State, update};
 use chavion_tui::config::{Config, keymap, theme};

@@ -8,7 +8,7 @@ use chrono::Utc;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 
-use chavion_tui::app::tally::Labels;
+use chavion_tui::app::model::task_counts::Labels;
 use chavion_tui::app::{State, update};
 use chavion_tui::config;
 use chavion_tui::event::Event;
@@ -151,7 +151,7 @@ fn benches(c: &mut Criterion) {
     );
 
     // The feed path's extra while /metrics is served: one event counted.
-    let mut tally = chavion_tui::app::tally::Tally::default();
+    let mut tally = chavion_tui::app::model::task_counts::Tally::default();
     g.throughput(Throughput::Elements(1));
     g.bench_function("count one task event", |b| {
         let mut i = 0u64;

@@ -223,7 +223,7 @@ fn restore(rt: &tokio::runtime::Runtime, settings: &config::Settings) {
     let read = t.elapsed().as_secs_f64();
     let mut state = replay::fresh_state(settings);
     let t = Instant::now();
-    let restored = chavion_tui::app::history::restore(&mut state, back, seen);
+    let restored = chavion_tui::app::model::history::restore(&mut state, back, seen);
     let applied = t.elapsed().as_secs_f64();
     assert_eq!(restored, n);
     println!(

@@ -172,7 +172,7 @@ impl House {
             actions::exec::stop_all(&self.ctx, limit, wait).await;
         }
         // The tasks and workers changed since the last save, saved before the store closes.
-        if let Some(save) = crate::app::history::last(&mut self.state) {
+        if let Some(save) = crate::app::model::history::last(&mut self.state) {
             actions::perform(save, &self.ctx).await;
         }
         // For the record (and bench/compare.sh): what this control room took in.
@@ -285,7 +285,7 @@ impl Contexts {
             .iter()
             .zip(sparks)
             .map(|(h, spark)| {
-                crate::app::contexts_view::row_of(&h.state, &h.settings.context, spark)
+                crate::app::views::contexts::row_of(&h.state, &h.settings.context, spark)
             })
             .collect()
     }

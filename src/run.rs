@@ -211,7 +211,7 @@ pub async fn run(all: Vec<Settings>, active: usize, mut opts: Options) -> std::i
 
 /// OSC 52 goes to the terminal itself, between frames, so it cannot split a frame's bytes.
 fn copy_to_clipboard(terminal: &mut term::Term, text: &str) {
-    write_between_frames(terminal, &crate::app::activity::osc52(text));
+    write_between_frames(terminal, &crate::app::model::activity::osc52(text));
 }
 
 /// Bytes for the terminal itself (OSC 52, the bell), never on stdout behind the frame.

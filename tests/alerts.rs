@@ -97,7 +97,7 @@ async fn a_killed_worker_and_a_burst_of_failures_each_fire_and_resolve() {
             .history
             .iter()
             .any(|r| r.rule == "worker offline"
-                && r.change == chavion_tui::app::alerts::Change::Resolved)
+                && r.change == chavion_tui::app::model::alerts::Change::Resolved)
     );
 }
 
@@ -328,7 +328,7 @@ async fn a_closed_required_port_fires_and_every_notifier_hears_of_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_never_notifies_anyone() {
     use chavion_tui::app::Effect;
-    use chavion_tui::app::alerts::Notice;
+    use chavion_tui::app::model::alerts::Notice;
     use common::http::{Answer, Recorder};
     let hook = Recorder::start(Answer::Status(200)).await;
     let text = format!(

@@ -761,7 +761,7 @@ async fn a_bulk_retry_of_fifty_failed_tasks_runs_fifty() {
     })
     .await;
     // The Issues view's group: what is failing, since when, and where.
-    let groups = chavion_tui::app::failures::groups(&room.state);
+    let groups = chavion_tui::app::model::failures::groups(&room.state);
     assert_eq!(groups.len(), 1, "{groups:?}");
     let g = &groups[0];
     assert_eq!(

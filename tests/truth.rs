@@ -403,7 +403,7 @@ async fn purged_and_lost_tasks_are_marked_gone() {
     })
     .await;
     assert_eq!(
-        chavion_tui::app::tasks::shown_state(&room.state.tasks.by_id[&waiting]),
+        chavion_tui::app::model::tasks::shown_state(&room.state.tasks.by_id[&waiting]),
         "PURGED"
     );
 
@@ -425,7 +425,7 @@ async fn purged_and_lost_tasks_are_marked_gone() {
     })
     .await;
     assert_eq!(
-        chavion_tui::app::tasks::shown_state(&room.state.tasks.by_id[&held]),
+        chavion_tui::app::model::tasks::shown_state(&room.state.tasks.by_id[&held]),
         "LOST"
     );
     assert!(

@@ -6,7 +6,7 @@ use super::Context;
 /// The filtered activity, one line each, to a file only the operator can read.
 pub(super) fn save_lines(
     path: &std::path::Path,
-    lines: &[crate::app::activity::LogLine],
+    lines: &[crate::app::model::activity::LogLine],
     utc: bool,
 ) -> Result<String, String> {
     use std::io::Write;
@@ -17,7 +17,7 @@ pub(super) fn save_lines(
     let path = path.as_path();
     let mut out = std::io::BufWriter::new(file);
     for l in lines {
-        writeln!(out, "{}", crate::app::activity::format_line(l, utc))
+        writeln!(out, "{}", crate::app::model::activity::format_line(l, utc))
             .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     out.flush()
@@ -84,7 +84,7 @@ pub async fn timeline_of(
     from: chrono::DateTime<chrono::Utc>,
     to: chrono::DateTime<chrono::Utc>,
     context: &str,
-) -> Result<Vec<crate::app::timeline::Entry>, String> {
+) -> Result<Vec<crate::app::reports::timeline::Entry>, String> {
     let (from_ms, to_ms) = (from.timestamp_millis(), to.timestamp_millis());
     let lines = store
         .activity_between(from_ms, to_ms, TIMELINE_LINES, context)
@@ -96,7 +96,7 @@ pub async fn timeline_of(
         .map_err(|e| e.to_string())?;
     audit.retain(|r| r.context == context);
     let runs = store.runs_since(from_ms).await.map_err(|e| e.to_string())?;
-    Ok(crate::app::timeline::build(
+    Ok(crate::app::reports::timeline::build(
         &lines, &audit, &runs, from_ms, to_ms,
     ))
 }
@@ -125,7 +125,7 @@ pub(super) async fn save_timeline(
         .data_dir
         .join("timelines");
     let path = dir.join(format!("timeline-{}.md", to.format("%Y%m%dT%H%M%SZ")));
-    let text = crate::app::timeline::markdown(&entries, from, to);
+    let text = crate::app::reports::timeline::markdown(&entries, from, to);
     let n = entries.len();
     tokio::task::spawn_blocking(move || {
         std::fs::create_dir_all(&dir)?;

@@ -41,7 +41,7 @@ pub async fn search(
         .history_search(
             word,
             before_ms,
-            crate::app::history::PAGE as i64,
+            crate::app::model::history::PAGE as i64,
             &ctx.target.context,
         )
         .await

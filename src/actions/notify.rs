@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc::Sender;
 
-use crate::app::alerts::Notice;
+use crate::app::model::alerts::Notice;
 use crate::config::model::{Notifier, NotifyFormat};
 use crate::event::Event;
 

@@ -3,8 +3,9 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::path::Path;
 
-use super::state::*;
-use super::{alerts::Change, update};
+use crate::app::model::alerts::Change;
+use crate::app::state::*;
+use crate::app::update;
 use crate::config::Config;
 use crate::config::keymap;
 use crate::event::Event;
@@ -255,7 +256,7 @@ fn the_bell_rings_once_per_alert_that_fires_only_when_asked_for() {
     let rang = |s: &mut State, secs| {
         update(s, Event::Tick(t0() + Duration::seconds(secs)))
             .effects
-            .contains(&super::Effect::Bell)
+            .contains(&crate::app::Effect::Bell)
     };
     assert!(!rang(&mut s, 60), "pending: no bell");
     assert!(rang(&mut s, 360), "fired: the bell");
@@ -267,7 +268,7 @@ fn the_bell_rings_once_per_alert_that_fires_only_when_asked_for() {
     assert!(
         !update(&mut quiet, Event::Tick(t0() + Duration::seconds(360)))
             .effects
-            .contains(&super::Effect::Bell)
+            .contains(&crate::app::Effect::Bell)
     );
 }
 
@@ -293,7 +294,7 @@ fn only_a_firing_alert_is_acknowledged_and_the_ack_is_audited() {
     let out = key(&mut s, KeyCode::Char('a'));
     assert_eq!(
         out.effects,
-        vec![super::Effect::Ack {
+        vec![crate::app::Effect::Ack {
             target: "worker offline · w1@h".into()
         }]
     );
@@ -309,12 +310,16 @@ fn a_storm_fires_twenty_alerts_with_the_rest_folded_into_one() {
     at(&mut s, 5);
     at(&mut s, 310);
     let fired = firing(&s);
-    assert_eq!(fired.len(), super::alerts::MAX_SUBJECTS, "{fired:?}");
+    assert_eq!(
+        fired.len(),
+        crate::app::model::alerts::MAX_SUBJECTS,
+        "{fired:?}"
+    );
     let folded = s
         .alerts
         .firing()
         .into_iter()
-        .find(|a| a.subject == super::alerts::FOLDED)
+        .find(|a| a.subject == crate::app::model::alerts::FOLDED)
         .expect("the rest folded into one");
     assert!(folded.detail.starts_with("81 more: "), "{}", folded.detail);
     // The named ones stay the same from tick to tick.

@@ -6,8 +6,8 @@
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent};
 
-use super::effect::Effect;
-use super::state::*;
+use crate::app::effect::Effect;
+use crate::app::state::*;
 use crate::config::keymap::Action;
 use crate::gate::Act;
 use crate::platform::model::Level;

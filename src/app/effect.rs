@@ -36,7 +36,7 @@ pub enum Effect {
     /// Write these lines (the filtered view) to a file.
     SaveLog {
         path: std::path::PathBuf,
-        lines: Vec<crate::app::activity::LogLine>,
+        lines: Vec<crate::app::model::activity::LogLine>,
         utc: bool,
     },
     /// Put text on the operator's clipboard: OSC 52, written between frames.
@@ -71,7 +71,7 @@ pub enum Effect {
     /// Tell the alert's notifiers (webhooks, commands) that it fired or resolved. It
     /// changes nothing on the platform: sent under --read-only too (`watch` is read-only),
     /// never from the demo.
-    Notify(Box<super::alert_book::Notice>),
+    Notify(Box<crate::app::model::alert_book::Notice>),
     /// The Containers view opened (true) or closed: the Docker feed samples stats only
     /// while it is open.
     DockerLooking(bool),

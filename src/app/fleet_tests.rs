@@ -5,9 +5,9 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::path::Path;
 
-use super::state::*;
-use super::tasks::{Filter, links, timeline};
-use super::{Effect, update};
+use crate::app::model::tasks::{Filter, links, timeline};
+use crate::app::state::*;
+use crate::app::{Effect, update};
 use crate::config::Config;
 use crate::config::keymap;
 use crate::event::Event;
@@ -23,7 +23,7 @@ fn state() -> State {
     State::new(&Config::default(), km, t0())
 }
 
-fn key(s: &mut State, c: KeyCode) -> super::Outcome {
+fn key(s: &mut State, c: KeyCode) -> crate::app::Outcome {
     update(s, Event::Key(KeyEvent::new(c, KeyModifiers::NONE)))
 }
 
@@ -33,7 +33,7 @@ fn typed(s: &mut State, text: &str) {
     }
 }
 
-fn command(s: &mut State, line: &str) -> super::Outcome {
+fn command(s: &mut State, line: &str) -> crate::app::Outcome {
     key(s, KeyCode::Char(':'));
     typed(s, line);
     key(s, KeyCode::Enter)
@@ -671,7 +671,7 @@ fn failures_are_grouped_by_task_and_exception_type_with_where_and_since_when() {
         (t0() - Duration::seconds(59)).timestamp() as f64,
         TaskFields::default(),
     );
-    let g = super::failures::groups(&s);
+    let g = crate::app::model::failures::groups(&s);
     let keys: Vec<_> = g.iter().map(|g| g.key()).collect();
     assert_eq!(
         keys,
@@ -694,7 +694,7 @@ fn failures_are_grouped_by_task_and_exception_type_with_where_and_since_when() {
         "one a minute over the last five"
     );
     assert_eq!(
-        first.per_minute[super::failures::BUCKETS - 1],
+        first.per_minute[crate::app::model::failures::BUCKETS - 1],
         1,
         "the newest minute last"
     );
@@ -734,7 +734,7 @@ fn the_issues_view_lists_a_groups_tasks_exactly_and_retries_them_all() {
     assert_eq!(s.ui.view, View::Issues);
     key(&mut s, KeyCode::Enter);
     assert_eq!(s.ui.view, View::Tasks);
-    let mut listed: Vec<_> = super::tasks::visible(&s)
+    let mut listed: Vec<_> = crate::app::model::tasks::visible(&s)
         .iter()
         .map(|t| t.uuid.clone())
         .collect();

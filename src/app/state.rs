@@ -4,10 +4,10 @@
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-pub use super::activity::{ActivityLog, LogLine};
-pub use super::runs::*;
-pub use super::task_ring::TaskStore;
-pub use super::ui_state::*;
+pub use crate::app::model::activity::{ActivityLog, LogLine};
+pub use crate::app::model::runs::*;
+pub use crate::app::model::task_ring::TaskStore;
+pub use crate::app::ui_state::*;
 use crate::config::Config;
 use crate::config::keymap::Keymap;
 use crate::config::model::Expect;
@@ -265,7 +265,7 @@ pub struct State {
     pub tasks: TaskStore,
     pub counters: Counters,
     /// Which task was retried as which: bulk retries pick only the newest of a chain.
-    pub retries: super::retries::Retries,
+    pub retries: crate::app::model::retries::Retries,
     /// When the last purges announced on the audit channel were applied to the tasks: at
     /// most `gone::SCANS_PER_SEC` scans a second, whatever a publisher floods it with.
     pub purge_scans: VecDeque<DateTime<Utc>>,
@@ -279,7 +279,7 @@ pub struct State {
     /// The port-map row that is the Redis the feeds use, so a lost feed shows there at once.
     pub redis_port: Option<usize>,
     /// This control room's dispatches, until a worker reports them (see `watch.rs`).
-    pub watch: super::watch::Watch,
+    pub watch: crate::app::model::own_dispatches::Watch,
     pub dispatches: u64,
     /// Where the sentinels last said the broker's master is, and since when (a `sentinel://`
     /// broker only).
@@ -296,17 +296,17 @@ pub struct State {
     pub results_awaited: crate::kept::IdSet,
     /// Effects asked for while applying a feed (applying returns only whether to redraw):
     /// `update` hands them out with its outcome.
-    pub effects_due: Vec<super::effect::Effect>,
+    pub effects_due: Vec<crate::app::effect::Effect>,
     /// What each worker said when last asked (its detail), by hostname.
     pub inspected: HashMap<String, Inspected>,
     /// The alert rules, the alerts in force and their history.
-    pub alerts: super::alert_book::Book,
+    pub alerts: crate::app::model::alert_book::Book,
     /// The agents' containers, from the Docker Engine.
-    pub docker: super::docker_book::Docker,
+    pub docker: crate::app::model::containers::Docker,
     /// The Prometheus panels, as last read.
     pub panels: Vec<Panel>,
     /// Task events counted for /metrics, while it is served.
-    pub tally: super::tally::Tally,
+    pub tally: crate::app::model::task_counts::Tally,
     /// The latest answers to orders (when, ok, the line), oldest first, bounded: a worker's
     /// detail shows those that name it.
     pub fleet_said: VecDeque<(DateTime<Utc>, bool, String)>,
@@ -451,7 +451,7 @@ impl State {
             inspected: Default::default(),
             fleet_said: VecDeque::new(),
             tally: Default::default(),
-            docker: super::docker_book::Docker::new(cfg),
+            docker: crate::app::model::containers::Docker::new(cfg),
             panels: cfg
                 .panels
                 .iter()
@@ -465,7 +465,7 @@ impl State {
                     read_at: None,
                 })
                 .collect(),
-            alerts: super::alert_book::Book::new(
+            alerts: crate::app::model::alert_book::Book::new(
                 &cfg.alerts,
                 &cfg.notify
                     .iter()

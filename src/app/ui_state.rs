@@ -325,7 +325,7 @@ pub struct ReplayClock {
 /// Effects held until the context's name is typed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Held {
-    pub effects: Vec<super::effect::Effect>,
+    pub effects: Vec<crate::app::effect::Effect>,
     pub typed: String,
 }
 

@@ -4,11 +4,11 @@
 use chrono::{DateTime, Duration, Utc};
 use crossterm::event::{KeyEvent, KeyEventKind};
 
-use super::common::*;
-use super::effect::Effect;
-use super::fleet::*;
-use super::plant::*;
-use super::state::*;
+use crate::app::common::*;
+use crate::app::effect::Effect;
+use crate::app::model::fleet::*;
+use crate::app::model::infrastructure::*;
+use crate::app::state::*;
 use crate::config::keymap::{Action, Section};
 use crate::event::Event;
 use crate::platform::model::*;
@@ -19,10 +19,10 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
     // act on the highlighted row; from then on the selection follows that task's id.
     if state.ui.view == View::Tasks && state.ui.task_pick.is_none() && !state.tasks.by_id.is_empty()
     {
-        super::tasks::pick_row(state, 0);
+        crate::app::model::tasks::pick_row(state, 0);
     }
-    super::workers_view::keep_pick(state);
-    super::containers::looking(state);
+    crate::app::views::workers::keep_pick(state);
+    crate::app::views::containers::looking(state);
     out.effects.append(&mut state.effects_due);
     out
 }
@@ -38,7 +38,7 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
             if was_held {
                 out
             } else {
-                super::protect::hold(state, out)
+                crate::app::dialogs::protect::hold(state, out)
             }
         }
         Event::Resize { width, height } => {
@@ -62,7 +62,7 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
         }
         Event::Link { name, health } => link(state, name, health),
         Event::Master { at, news } => master(state, at, news),
-        Event::Contexts(rows) => super::contexts_view::rows(state, rows),
+        Event::Contexts(rows) => crate::app::views::contexts::rows(state, rows),
         Event::Probe { at, index, outcome } => probe(state, at, index, outcome),
         Event::Shed { feed, count } => {
             state.counters.shed += count;
@@ -77,14 +77,16 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
             Outcome::redraw()
         }
         Event::Inspected { worker, outcome } => {
-            super::workers_view::inspected(state, &worker, outcome)
+            crate::app::views::workers::inspected(state, &worker, outcome)
         }
-        Event::Ordered { what, outcome } => super::fleet_orders::ordered(state, &what, outcome),
+        Event::Ordered { what, outcome } => {
+            crate::app::dialogs::orders::ordered(state, &what, outcome)
+        }
         Event::Retried { what, lines, links } => {
             for (old, new) in links {
                 state.retries.note(old, new);
             }
-            super::fleet_orders::ordered(state, &what, Ok(lines))
+            crate::app::dialogs::orders::ordered(state, &what, Ok(lines))
         }
         Event::RetryLinks(links) => {
             for (old, new) in links {
@@ -92,8 +94,10 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
             }
             Outcome::default()
         }
-        Event::QueueDepths { queue, depths } => super::fleet_orders::depths(state, &queue, depths),
-        Event::Containers(news) => super::containers::news(state, news),
+        Event::QueueDepths { queue, depths } => {
+            crate::app::dialogs::orders::depths(state, &queue, depths)
+        }
+        Event::Containers(news) => crate::app::views::containers::news(state, news),
         Event::Panels { at, reads } => {
             for r in reads {
                 let Some(panel) = state.panels.get_mut(r.index) else {
@@ -149,7 +153,9 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
             flash(state, Level::Info, format!("outbox: {words}"));
             Outcome::redraw()
         }
-        Event::Located { task_id, place } => super::lost::located(state, &task_id, place),
+        Event::Located { task_id, place } => {
+            crate::app::model::lost::located(state, &task_id, place)
+        }
         Event::WorkerQueues { worker, queues } => worker_queues(state, &worker, queues),
         Event::WorkerPool { worker, processes } => {
             if let Some(w) = state.workers.get_mut(&worker) {
@@ -167,7 +173,7 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
             history(state, lines);
             let (t, w) = (tasks.len(), workers.len());
             if t + w > 0 {
-                let n = super::history::restore(state, tasks, workers);
+                let n = crate::app::model::history::restore(state, tasks, workers);
                 let now = state.now;
                 log(
                     state,
@@ -181,10 +187,10 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
             }
             Outcome::redraw()
         }
-        Event::Run { id, update } => super::exec::run_event(state, id, update),
-        Event::Older { lines } => super::logview::older(state, lines),
+        Event::Run { id, update } => crate::app::views::executor::run_event(state, id, update),
+        Event::Older { lines } => crate::app::views::activity::older(state, lines),
         Event::HistoryFound { word, tasks } => Outcome {
-            redraw: super::history::found(state, &word, tasks),
+            redraw: crate::app::model::history::found(state, &word, tasks),
             effects: Vec::new(),
         },
         Event::Work => {
@@ -214,11 +220,11 @@ fn tick(state: &mut State, now: DateTime<Utc>) -> Outcome {
     if state.feed_lost.is_none() {
         expire(state, now);
     }
-    super::alerts::judge(state, now);
+    crate::app::model::alerts::judge(state, now);
     // The clock and every "n s ago" on screen move with the tick.
-    let mut effects = super::lost::look(state, now);
-    effects.extend(super::workers_view::refresh_due(state, now));
-    effects.extend(super::history::due(state, now));
+    let mut effects = crate::app::model::lost::look(state, now);
+    effects.extend(crate::app::views::workers::refresh_due(state, now));
+    effects.extend(crate::app::model::history::due(state, now));
     Outcome {
         redraw: true,
         effects,
@@ -286,7 +292,7 @@ fn expire(state: &mut State, now: DateTime<Utc>) {
             worker_lost(state, now, i);
         }
     }
-    super::gone::settle_lost(state, now);
+    crate::app::model::gone::settle_lost(state, now);
     state
         .workers
         .retain(|_, w| w.online || now - w.last_heartbeat < forget);
@@ -300,11 +306,11 @@ fn key_event(state: &mut State, key: KeyEvent) -> Outcome {
     match &mut state.ui.mode {
         Mode::Filter(text) => {
             let text = std::mem::take(text);
-            return super::tasks_view::filter_key(text, key, state);
+            return crate::app::views::tasks::filter_key(text, key, state);
         }
         Mode::Confirm(c) => {
             let c = c.clone();
-            return super::tasks_view::confirm_key(state, key, c);
+            return crate::app::views::tasks::confirm_key(state, key, c);
         }
         Mode::ConfirmQuit => return confirm_quit_key(state, key),
         Mode::ConfirmContext(_) => {
@@ -312,13 +318,13 @@ fn key_event(state: &mut State, key: KeyEvent) -> Outcome {
             else {
                 unreachable!("matched above")
             };
-            return super::protect::key(state, *held, key);
+            return crate::app::dialogs::protect::key(state, *held, key);
         }
         Mode::ConfirmOrder(_) => {
             let Mode::ConfirmOrder(p) = std::mem::replace(&mut state.ui.mode, Mode::Normal) else {
                 unreachable!("matched above")
             };
-            return super::fleet_orders::confirm_key(state, *p, key);
+            return crate::app::dialogs::orders::confirm_key(state, *p, key);
         }
         Mode::Form(_)
         | Mode::Command(_)
@@ -328,13 +334,15 @@ fn key_event(state: &mut State, key: KeyEvent) -> Outcome {
         | Mode::LogFilter(_)
         | Mode::LogSearch(_) => {
             return match std::mem::replace(&mut state.ui.mode, Mode::Normal) {
-                Mode::LogFilter(t) => super::logview::prompt_key(state, false, t, key),
-                Mode::LogSearch(t) => super::logview::prompt_key(state, true, t, key),
-                Mode::ConfirmExec(p) => super::exec::confirm_key(state, p, key),
-                Mode::Form(form) => super::forms::form_key(state, form, key),
-                Mode::Command(text) => super::forms::command_key(state, text, key),
-                Mode::ConfirmDispatch(p) => super::forms::confirm_dispatch_key(state, p, key),
-                Mode::ConfirmEmit(p) => super::forms::confirm_emit_key(state, p, key),
+                Mode::LogFilter(t) => crate::app::views::activity::prompt_key(state, false, t, key),
+                Mode::LogSearch(t) => crate::app::views::activity::prompt_key(state, true, t, key),
+                Mode::ConfirmExec(p) => crate::app::views::executor::confirm_key(state, p, key),
+                Mode::Form(form) => crate::app::dialogs::forms::form_key(state, form, key),
+                Mode::Command(text) => crate::app::dialogs::forms::command_key(state, text, key),
+                Mode::ConfirmDispatch(p) => {
+                    crate::app::dialogs::forms::confirm_dispatch_key(state, p, key)
+                }
+                Mode::ConfirmEmit(p) => crate::app::dialogs::forms::confirm_emit_key(state, p, key),
                 _ => unreachable!("matched above"),
             };
         }
@@ -345,14 +353,14 @@ fn key_event(state: &mut State, key: KeyEvent) -> Outcome {
         _ => Section::Normal,
     };
     // The focused pane's keys first, then the view's own, then the main screen's.
-    let pane = super::logview::active(state)
+    let pane = crate::app::views::activity::active(state)
         .then(|| state.keymap.lookup(Section::Log, &key))
         .flatten();
     let view = (section == Section::Normal)
         .then(|| {
             state
                 .keymap
-                .lookup(super::views::section(state.ui.view), &key)
+                .lookup(crate::app::views::section(state.ui.view), &key)
         })
         .flatten();
     match pane.or(view).or_else(|| state.keymap.lookup(section, &key)) {
@@ -368,7 +376,7 @@ fn act(state: &mut State, action: Action) -> Outcome {
     if state.ui.mode == Mode::Help {
         return help_act(state, action);
     }
-    let room = super::views::act(state, action);
+    let room = crate::app::views::act(state, action);
     if let Some(done) = room {
         return done;
     }
@@ -413,15 +421,15 @@ fn main_screen_act(state: &mut State, action: Action) -> Outcome {
         Action::Containers => {
             toggle_view(ui, View::Containers);
             if state.docker.pick.is_none() {
-                super::containers::move_pick(state, 0);
+                crate::app::views::containers::move_pick(state, 0);
             }
         }
         Action::Filter => {
             ui.view = View::Tasks;
             ui.mode = Mode::Filter(ui.filter.clone());
         }
-        Action::Dispatch => return super::forms::open_form(state),
-        Action::Executor => return super::exec::toggle_view(state),
+        Action::Dispatch => return crate::app::dialogs::forms::open_form(state),
+        Action::Executor => return crate::app::views::executor::toggle_view(state),
         Action::Command => ui.mode = Mode::Command(String::new()),
         Action::Sort | Action::Revoke | Action::Terminate | Action::Retry => {
             flash(
@@ -498,7 +506,7 @@ fn apply(state: &mut State, at: DateTime<Utc>, item: FeedItem) -> bool {
         FeedItem::Queues(_) => unreachable!("handled above"),
         FeedItem::Audit(note) => {
             // A purge, ours or another's: what waited there is gone.
-            super::gone::purged(state, &note, at);
+            crate::app::model::gone::purged(state, &note, at);
             // Our own actions are already in the log, with more detail.
             if note.instance != state.session.instance {
                 let from = if note.from.is_empty() {

@@ -4,8 +4,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::path::Path;
 
-use super::state::*;
 use super::{Effect, Outcome, update};
+use crate::app::state::*;
 use crate::config::Config;
 use crate::config::keymap;
 use crate::event::{Event, LinkHealth, ProbeOutcome};
@@ -148,7 +148,7 @@ fn keys_open_and_close_help_and_quit_is_an_effect() {
     );
     assert_eq!(
         update(&mut s, key(KeyCode::Char('z'))),
-        super::Outcome::default(),
+        crate::app::Outcome::default(),
         "unbound keys change nothing"
     );
 }
@@ -632,7 +632,7 @@ fn filter_is_typed_then_applied_and_selects_matching_tasks() {
     );
     update(&mut s, key(KeyCode::Enter));
     assert_eq!(s.ui.filter, "agent:think state:su");
-    let ids: Vec<_> = crate::app::tasks::visible(&s)
+    let ids: Vec<_> = crate::app::model::tasks::visible(&s)
         .iter()
         .map(|t| t.uuid.clone())
         .collect();
@@ -651,7 +651,7 @@ fn sort_cycles_through_columns() {
     update(&mut s, key(KeyCode::Char('t')));
     update(&mut s, key(KeyCode::Char('o')));
     assert_eq!(s.ui.task_sort, TaskSort::Name);
-    let names: Vec<_> = crate::app::tasks::visible(&s)
+    let names: Vec<_> = crate::app::model::tasks::visible(&s)
         .iter()
         .map(|t| t.fields.name.clone().unwrap())
         .collect();
@@ -910,7 +910,7 @@ fn d_opens_the_form_on_the_selected_agent_and_completes_task_names() {
     update(&mut s, key(KeyCode::Tab));
     typed(&mut s, "[1, 2,");
     assert_eq!(
-        crate::app::forms::field_error(form(&s), FormField::Args).unwrap(),
+        crate::app::dialogs::forms::field_error(form(&s), FormField::Args).unwrap(),
         "args: invalid JSON at line 1, column 6: EOF while parsing a value"
     );
     update(&mut s, key(KeyCode::Enter));
@@ -1237,7 +1237,7 @@ fn a_protected_context_holds_every_action_until_its_name_is_typed() {
 fn ctx_completes_the_context_names_and_refuses_an_unknown_one() {
     let mut s = state();
     s.session.contexts = vec!["default".into(), "production".into(), "staging".into()];
-    let (line, several) = super::commands::complete(&s, "ctx pro");
+    let (line, several) = crate::app::dialogs::commands::complete(&s, "ctx pro");
     assert_eq!(line, "ctx production ");
     assert!(several.is_empty());
     update(&mut s, key(KeyCode::Char(':')));
@@ -1414,13 +1414,13 @@ fn a_screenful_picked_out_is_the_top_of_the_full_sort_in_every_order() {
         update(&mut s, feed(t0(), FeedItem::Celery(CeleryEvent::Task(t))));
     }
     for _ in 0..5 {
-        let all: Vec<String> = crate::app::tasks::visible(&s)
+        let all: Vec<String> = crate::app::model::tasks::visible(&s)
             .iter()
             .map(|t| t.uuid.clone())
             .collect();
         assert_eq!(all.len(), 60);
         for upto in [0, 1, 5, 17, 59, 60, 100] {
-            let (matching, top) = crate::app::tasks::visible_upto(&s, upto);
+            let (matching, top) = crate::app::model::tasks::visible_upto(&s, upto);
             let top: Vec<String> = top.iter().map(|t| t.uuid.clone()).collect();
             assert_eq!(matching, 60);
             assert_eq!(
@@ -1433,7 +1433,7 @@ fn a_screenful_picked_out_is_the_top_of_the_full_sort_in_every_order() {
         s.ui.task_sort = s.ui.task_sort.next();
     }
     s.ui.task_sort = TaskSort::Newest;
-    let newest: Vec<String> = crate::app::tasks::visible(&s)
+    let newest: Vec<String> = crate::app::model::tasks::visible(&s)
         .iter()
         .take(8)
         .map(|t| t.uuid.clone())
@@ -1675,7 +1675,7 @@ mod aiming {
     }
 
     fn picked(s: &State) -> Option<String> {
-        crate::app::tasks::selected(s).map(|t| t.uuid.clone())
+        crate::app::model::tasks::selected(s).map(|t| t.uuid.clone())
     }
 
     #[test]
@@ -1695,7 +1695,7 @@ mod aiming {
         }
         assert_eq!(picked(&s).as_deref(), Some("t2"));
         let t2 = s.tasks.by_id.get("t2").unwrap();
-        assert_eq!(crate::app::tasks::row_of(&s, t2), 6);
+        assert_eq!(crate::app::model::tasks::row_of(&s, t2), 6);
         // And `x` aims at t2, not at whatever is in the row it used to stand in.
         update(&mut s, key(KeyCode::Char('x')));
         let Mode::Confirm(c) = &s.ui.mode else {
@@ -1732,7 +1732,7 @@ mod aiming {
         assert_eq!(picked(&s).as_deref(), Some("t0"));
         arrive(&mut s, "t3", 3);
         assert_eq!(picked(&s), None, "no neighbour stands in for it");
-        assert_eq!(crate::app::tasks::pick_gone(&s), Some("t0"));
+        assert_eq!(crate::app::model::tasks::pick_gone(&s), Some("t0"));
         let out = update(&mut s, key(KeyCode::Char('x')));
         assert!(out.effects.is_empty());
         assert_eq!(s.ui.mode, Mode::Normal);
@@ -1766,7 +1766,7 @@ mod aiming {
         let mut s = with_tasks();
         s.tasks.by_id.get_mut("b-2").unwrap().terminated = true;
         s.ui.filter = "state:term".into();
-        let ids: Vec<_> = crate::app::tasks::visible(&s)
+        let ids: Vec<_> = crate::app::model::tasks::visible(&s)
             .iter()
             .map(|t| t.uuid.clone())
             .collect();

@@ -8,7 +8,7 @@ use serde_json::json;
 use std::process::ExitCode;
 
 use super::fleet::{Go, context, gated};
-use crate::app::docker_book::Docker;
+use crate::app::model::containers::Docker;
 use crate::clients::docker;
 use crate::config::Settings;
 use crate::gate::Gate;

@@ -438,9 +438,12 @@ async fn ids_to_retry(
 /// The ids not yet retried, and those already retried with the newest of their chain,
 /// as the store's retries say (every control room sharing the store keeps them there).
 async fn already_retried(ctx: &Context, ids: &[String]) -> (Vec<String>, Vec<(String, String)>) {
-    let mut chains = crate::app::retries::Retries::default();
+    let mut chains = crate::app::model::retries::Retries::default();
     if let Some(store) = ctx.store.get().await {
-        match store.retries_recent(crate::app::retries::KEPT as i64).await {
+        match store
+            .retries_recent(crate::app::model::retries::KEPT as i64)
+            .await
+        {
             Ok(links) => {
                 for (old, new) in links.into_iter().rev() {
                     chains.note(old, new);
@@ -506,8 +509,8 @@ fn retry_question(orders: &[RetryOrder]) -> String {
 /// The kept dispatches that failed or were revoked (by the result backend) and pass the
 /// Tasks view's filter.
 async fn by_filter(settings: &Settings, ctx: &Context, query: &str) -> Result<Vec<String>, String> {
+    use crate::app::model::tasks::Filter;
     use crate::app::state::State;
-    use crate::app::tasks::Filter;
     use crate::platform::model::TaskEventKind;
     let now = chrono::Utc::now();
     let filter =

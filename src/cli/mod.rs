@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use crate::actions::dispatch::new_task_id;
 use crate::actions::{self, Context};
-use crate::app::draft::{Draft, agent_queues, request};
+use crate::app::model::draft::{Draft, agent_queues, request};
 use crate::config::Settings;
 use crate::event::Delivery;
 use crate::gate::{Act, Gate};
@@ -508,7 +508,7 @@ pub async fn timeline(
     markdown: bool,
 ) -> ExitCode {
     let now = chrono::Utc::now();
-    let parse = |t: &str| crate::app::logview::parse_time(t, now, true);
+    let parse = |t: &str| crate::app::model::times::parse_time(t, now, true);
     let (from, to) = match (parse(from), parse(to)) {
         (Ok(f), Ok(t)) if f <= t => (f, t),
         (Ok(_), Ok(_)) => {
@@ -540,9 +540,12 @@ pub async fn timeline(
             )
         );
     } else if markdown {
-        print!("{}", crate::app::timeline::markdown(&entries, from, to));
+        print!(
+            "{}",
+            crate::app::reports::timeline::markdown(&entries, from, to)
+        );
     } else {
-        print!("{}", crate::app::timeline::text(&entries));
+        print!("{}", crate::app::reports::timeline::text(&entries));
     }
     ExitCode::SUCCESS
 }

@@ -49,8 +49,8 @@ pub async fn status_all(all: &[Settings], json: bool) -> ExitCode {
 
 /// One context checked once: probes, Redis, Socket.IO, Docker and the exposure audit.
 // Long, on purpose: every check at once, then the one report.
-async fn report_of(settings: &Settings) -> crate::app::status::StatusReport {
-    use crate::app::status::StatusReport;
+async fn report_of(settings: &Settings) -> crate::app::reports::status::StatusReport {
+    use crate::app::reports::status::StatusReport;
     use crate::app::{State, update};
     use crate::clients::probe as probes;
     use crate::event::{Event, LinkHealth};
@@ -148,7 +148,7 @@ async fn report_of(settings: &Settings) -> crate::app::status::StatusReport {
     }
     let sample = fleet.await.unwrap_or_default();
     let fleet_sampled = matches!(sample.answered, Some(Ok(_)));
-    crate::app::status_fleet::apply(&mut state, sample, at);
+    crate::app::reports::status_fleet::apply(&mut state, sample, at);
     // The queues as sampled, then the alert rules judged once on what was found.
     update(
         &mut state,
@@ -157,7 +157,7 @@ async fn report_of(settings: &Settings) -> crate::app::status::StatusReport {
             item: Box::new(crate::platform::model::FeedItem::Queues(queue_rows.clone())),
         },
     );
-    crate::app::alerts::judge_once(&mut state, at);
+    crate::app::model::alerts::judge_once(&mut state, at);
     StatusReport::build(&state, &cfg.ports, &links, &queue_rows, fleet_sampled, at)
 }
 
@@ -172,7 +172,7 @@ async fn fleet_sample(
     (url, keyprefix, pidbox): (String, String, String),
     store_url: Option<String>,
     context: String,
-) -> crate::app::status::FleetSample {
+) -> crate::app::reports::status::FleetSample {
     let known = async {
         match wiring::open_store(store_url.as_deref()).await {
             Ok(Some(store)) => wiring::restore_workers(&store, &context).await,
@@ -202,7 +202,7 @@ async fn fleet_sample(
             })
             .collect()
     });
-    crate::app::status::FleetSample {
+    crate::app::reports::status::FleetSample {
         known,
         answered: Some(answered),
     }

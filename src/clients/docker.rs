@@ -44,15 +44,26 @@ impl Settings {
     }
 }
 
+/// Why the Engine was not reached, or refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DockerError {
+    /// The URL names no Engine (already redacted of secrets).
+    #[error("{0} is not a Docker URL: unix://PATH, tcp://HOST:PORT or ssh://HOST")]
+    NotAUrl(String),
+    /// What the Engine (or the way to it) said, in `words`.
+    #[error("{}", words(.0))]
+    Engine(#[from] bollard::errors::Error),
+}
+
 /// A client for `url`; it connects on its first request. Each request may take up to
 /// `REQUEST_SECS`.
-pub fn client(s: &Settings) -> Result<Docker, String> {
+pub fn client(s: &Settings) -> Result<Docker, DockerError> {
     client_with(s, REQUEST_SECS)
 }
 
 /// A client whose requests may take up to `secs`: a stop or restart waits out the
 /// container's own stop timeout (Docker's default is 10 s) before the Engine answers.
-pub fn client_with(s: &Settings, secs: u64) -> Result<Docker, String> {
+pub fn client_with(s: &Settings, secs: u64) -> Result<Docker, DockerError> {
     let v = bollard::API_DEFAULT_VERSION;
     let url = s.url.as_str();
     let made = if let Some(path) = url.strip_prefix("unix://") {
@@ -70,25 +81,22 @@ pub fn client_with(s: &Settings, secs: u64) -> Result<Docker, String> {
     } else if url.starts_with("tcp://") {
         Docker::connect_with_http(url, secs, v)
     } else {
-        return Err(format!(
-            "{} is not a Docker URL: unix://PATH, tcp://HOST:PORT or ssh://HOST",
-            crate::sanitize::redact_url(url)
-        ));
+        return Err(DockerError::NotAUrl(crate::sanitize::redact_url(url)));
     };
-    made.map_err(|e| words(&e))
+    Ok(made?)
 }
 
 /// Connects and agrees on an API version the Engine speaks (an older Engine refuses a
 /// newer client's).
-pub async fn connect(s: &Settings) -> Result<Docker, String> {
+pub async fn connect(s: &Settings) -> Result<Docker, DockerError> {
     connect_with(s, REQUEST_SECS).await
 }
 
 /// `connect`, with requests that may take up to `secs`.
-pub async fn connect_with(s: &Settings, secs: u64) -> Result<Docker, String> {
+pub async fn connect_with(s: &Settings, secs: u64) -> Result<Docker, DockerError> {
     let docker = client_with(s, secs)?;
-    docker.ping().await.map_err(|e| words(&e))?;
-    docker.negotiate_version().await.map_err(|e| words(&e))
+    docker.ping().await?;
+    Ok(docker.negotiate_version().await?)
 }
 
 /// An Engine error in words, without its URL's secrets.
@@ -126,7 +134,7 @@ pub fn filters(s: &Settings, base: &[(&str, &str)]) -> HashMap<String, Vec<Strin
 }
 
 /// Every container of the project (or of the Engine), inspected.
-pub async fn list(s: &Settings, docker: &Docker) -> Result<Vec<Container>, String> {
+pub async fn list(s: &Settings, docker: &Docker) -> Result<Vec<Container>, DockerError> {
     let filters = filters(s, &[]);
     let summaries = docker
         .list_containers(Some(ListContainersOptions {
@@ -134,8 +142,7 @@ pub async fn list(s: &Settings, docker: &Docker) -> Result<Vec<Container>, Strin
             filters: Some(filters),
             ..Default::default()
         }))
-        .await
-        .map_err(|e| words(&e))?;
+        .await?;
     let mut out = Vec::with_capacity(summaries.len());
     for c in summaries {
         let Some(id) = c.id else { continue };
@@ -150,15 +157,14 @@ pub async fn list(s: &Settings, docker: &Docker) -> Result<Vec<Container>, Strin
     Ok(out)
 }
 
-pub async fn list_running(s: &Settings, docker: &Docker) -> Result<Vec<String>, String> {
+pub async fn list_running(s: &Settings, docker: &Docker) -> Result<Vec<String>, DockerError> {
     let filters = filters(s, &[("status", "running")]);
     Ok(docker
         .list_containers(Some(ListContainersOptions {
             filters: Some(filters),
             ..Default::default()
         }))
-        .await
-        .map_err(|e| words(&e))?
+        .await?
         .into_iter()
         .filter_map(|c| c.id)
         .collect())

@@ -13,6 +13,30 @@ use crate::config::Config;
 use crate::config::model::ProbeKind;
 use crate::platform::links::ProbeOutcome;
 
+/// Why a probe found its port down, by kind; its words are what the Ports pane shows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeError {
+    /// The connection itself: refused, unreachable, reset… (`io_reason`'s words).
+    #[error("{0}")]
+    Connect(String),
+    #[error("HTTP {code} from {path}, expected {want}")]
+    Status { code: u16, path: String, want: u16 },
+    #[error("HTTP {code} from {path}")]
+    ServerError { code: u16, path: String },
+    #[error("not an HTTP answer: `{0}`")]
+    NotHttp(String),
+    /// The TLS set-up or handshake (never skipped): a bad CA file, a bad name, a refusal.
+    #[error("{0}")]
+    Tls(String),
+    /// The service answered, but not as it should (a refused login, a wrong PING answer,
+    /// no Engine.IO open packet), or the entry cannot be probed as written.
+    #[error("{0}")]
+    Service(String),
+    /// The SSH host the port is checked from (`probe_via`).
+    #[error("{0}")]
+    Via(String),
+}
+
 #[derive(Debug, Clone)]
 pub struct Target {
     pub index: usize,
@@ -55,12 +79,12 @@ impl Via {
         &self,
         host: &str,
         port: u16,
-    ) -> Result<russh::Channel<russh::client::Msg>, String> {
+    ) -> Result<russh::Channel<russh::client::Msg>, ProbeError> {
         let mut slot = self.session.lock().await;
         if slot.as_ref().is_none_or(|s| s.is_closed()) {
             let s = crate::executor::ssh::connect(&self.host, &self.opts)
                 .await
-                .map_err(|e| format!("via {}: {e}", self.name))?;
+                .map_err(|e| ProbeError::Via(format!("via {}: {e}", self.name)))?;
             *slot = Some(s);
         }
         let session = slot.as_ref().expect("connected above");
@@ -69,15 +93,15 @@ impl Via {
             .await
         {
             Ok(ch) => Ok(ch),
-            Err(russh::Error::ChannelOpenFailure(why)) => Err(format!(
+            Err(russh::Error::ChannelOpenFailure(why)) => Err(ProbeError::Via(format!(
                 "not reachable from {} ({})",
                 self.name,
                 channel_failure(why)
-            )),
+            ))),
             Err(e) => {
                 // The session itself failed: the next probe connects again.
                 *slot = None;
-                Err(format!("via {}: {e}", self.name))
+                Err(ProbeError::Via(format!("via {}: {e}", self.name)))
             }
         }
     }
@@ -187,7 +211,9 @@ pub async fn probe(t: &Target) -> ProbeOutcome {
         Err(_) => ProbeOutcome::Down {
             why: format!("no answer in {} ms", t.timeout.as_millis()),
         },
-        Ok(Err(why)) => ProbeOutcome::Down { why },
+        Ok(Err(why)) => ProbeOutcome::Down {
+            why: why.to_string(),
+        },
         Ok(Ok(cert_days)) => ProbeOutcome::Up {
             latency: started.elapsed(),
             cert_days,
@@ -231,15 +257,20 @@ pub fn split_url(url: &str) -> Option<(bool, String, u16, String)> {
 }
 
 /// From the SSH host: a connection to the port, and for plain HTTP its status.
-async fn run_via(t: &Target, via: &Via) -> Result<Option<i64>, String> {
+async fn run_via(t: &Target, via: &Via) -> Result<Option<i64>, ProbeError> {
     let channel = via.reach(&t.host, t.port).await?;
     if t.kind == ProbeKind::Http {
         let code = http_status(channel.into_stream(), &t.host, &t.path).await?;
         return match t.status {
-            Some(want) if code != want => {
-                Err(format!("HTTP {code} from {}, expected {want}", t.path))
-            }
-            None if code >= 500 => Err(format!("HTTP {code} from {}", t.path)),
+            Some(want) if code != want => Err(ProbeError::Status {
+                code,
+                path: t.path.clone(),
+                want,
+            }),
+            None if code >= 500 => Err(ProbeError::ServerError {
+                code,
+                path: t.path.clone(),
+            }),
             _ => Ok(None),
         };
     }
@@ -247,7 +278,7 @@ async fn run_via(t: &Target, via: &Via) -> Result<Option<i64>, String> {
 }
 
 // Long, on purpose: one arm per probe kind.
-async fn run(t: &Target) -> Result<Option<i64>, String> {
+async fn run(t: &Target) -> Result<Option<i64>, ProbeError> {
     let (tls, host, port, path) = match split_url(&t.url) {
         Some(u)
             if matches!(
@@ -275,10 +306,8 @@ async fn run(t: &Target) -> Result<Option<i64>, String> {
                 http_status(tcp, &host, &path).await?
             };
             match t.status {
-                Some(want) if code != want => {
-                    Err(format!("HTTP {code} from {path}, expected {want}"))
-                }
-                None if code >= 500 => Err(format!("HTTP {code} from {path}")),
+                Some(want) if code != want => Err(ProbeError::Status { code, path, want }),
+                None if code >= 500 => Err(ProbeError::ServerError { code, path }),
                 _ => Ok(None),
             }
         }
@@ -295,39 +324,44 @@ async fn run(t: &Target) -> Result<Option<i64>, String> {
             };
             let mut conn = crate::clients::broker::connect(&url)
                 .await
-                .map_err(|e| crate::clients::broker::reason(&e))?;
+                .map_err(|e| ProbeError::Service(crate::clients::broker::reason(&e)))?;
             let pong: String = redis::cmd("PING")
                 .query_async(&mut conn)
                 .await
-                .map_err(|e| crate::clients::broker::reason(&e))?;
+                .map_err(|e| ProbeError::Service(crate::clients::broker::reason(&e)))?;
             if pong == "PONG" {
                 Ok(None)
             } else {
-                Err(format!(
+                Err(ProbeError::Service(format!(
                     "PING answered `{}`",
                     crate::sanitize::clean(&pong, 20)
-                ))
+                )))
             }
         }
         ProbeKind::Postgres => {
             if t.url.is_empty() {
-                return Err("no credentials: set `url = \"postgres://…\"` for this entry".into());
+                return Err(ProbeError::Service(
+                    "no credentials: set `url = \"postgres://…\"` for this entry".into(),
+                ));
             }
             use sqlx::Connection;
             let mut conn = sqlx::postgres::PgConnection::connect(&t.url)
                 .await
                 .map_err(|e| {
-                    crate::sanitize::redact_url(&crate::sanitize::clean(&e.to_string(), 200))
+                    ProbeError::Service(crate::sanitize::redact_url(&crate::sanitize::clean(
+                        &e.to_string(),
+                        200,
+                    )))
                 })?;
             let one: i32 = sqlx::query_scalar("SELECT 1")
                 .fetch_one(&mut conn)
                 .await
-                .map_err(|e| crate::sanitize::clean(&e.to_string(), 200))?;
+                .map_err(|e| ProbeError::Service(crate::sanitize::clean(&e.to_string(), 200)))?;
             let _ = conn.close().await;
             if one == 1 {
                 Ok(None)
             } else {
-                Err("SELECT 1 did not return 1".into())
+                Err(ProbeError::Service("SELECT 1 did not return 1".into()))
             }
         }
         ProbeKind::Socketio => {
@@ -341,7 +375,7 @@ async fn run(t: &Target) -> Result<Option<i64>, String> {
             let url = format!("{scheme}://{host}:{port}{path}?EIO=4&transport=websocket");
             let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
                 .await
-                .map_err(|e| crate::clients::socketio::words(&e))?;
+                .map_err(|e| ProbeError::Service(crate::clients::socketio::words(&e)))?;
             use futures_util::{SinkExt, StreamExt};
             let first = ws.next().await;
             let _ = ws
@@ -356,34 +390,33 @@ async fn run(t: &Target) -> Result<Option<i64>, String> {
                 {
                     Ok(None)
                 }
-                _ => Err("no Engine.IO open packet".into()),
+                _ => Err(ProbeError::Service("no Engine.IO open packet".into())),
             }
         }
     }
 }
 
-async fn connect(host: &str, port: u16) -> Result<TcpStream, String> {
+async fn connect(host: &str, port: u16) -> Result<TcpStream, ProbeError> {
     TcpStream::connect((host, port))
         .await
-        .map_err(|e| io_reason(&e))
+        .map_err(|e| ProbeError::Connect(io_reason(&e)))
 }
 
 async fn http_status<S: AsyncRead + AsyncWrite + Unpin>(
     mut s: S,
     host: &str,
     path: &str,
-) -> Result<u16, String> {
+) -> Result<u16, ProbeError> {
     let req = format!(
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: chavion-tui\r\nAccept: */*\r\nConnection: close\r\n\r\n"
     );
-    s.write_all(req.as_bytes())
-        .await
-        .map_err(|e| io_reason(&e))?;
+    let io = |e: std::io::Error| ProbeError::Connect(io_reason(&e));
+    s.write_all(req.as_bytes()).await.map_err(io)?;
     let mut buf = Vec::with_capacity(256);
     let mut chunk = [0u8; 256];
     // Only the status line matters; read no more than a few KB of anything.
     while !buf.windows(2).any(|w| w == b"\r\n") && buf.len() < 4096 {
-        let n = s.read(&mut chunk).await.map_err(|e| io_reason(&e))?;
+        let n = s.read(&mut chunk).await.map_err(io)?;
         if n == 0 {
             break;
         }
@@ -393,17 +426,17 @@ async fn http_status<S: AsyncRead + AsyncWrite + Unpin>(
     let mut parts = line.split_whitespace();
     match (parts.next(), parts.next().and_then(|c| c.parse().ok())) {
         (Some(v), Some(code)) if v.starts_with("HTTP/") => Ok(code),
-        _ => Err(format!(
-            "not an HTTP answer: `{}`",
-            crate::sanitize::clean(line.lines().next().unwrap_or(""), 60)
-        )),
+        _ => Err(ProbeError::NotHttp(crate::sanitize::clean(
+            line.lines().next().unwrap_or(""),
+            60,
+        ))),
     }
 }
 
 /// The TLS client configuration for a `ca_file` (empty: the system's roots alone). Built once
 /// per file and kept: probes run every few seconds, and the system's trust store is a few
 /// hundred files.
-fn tls_config(ca_file: &str) -> Result<Arc<rustls::ClientConfig>, String> {
+fn tls_config(ca_file: &str) -> Result<Arc<rustls::ClientConfig>, ProbeError> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
     static BUILT: OnceLock<Mutex<HashMap<String, Arc<rustls::ClientConfig>>>> = OnceLock::new();
@@ -419,7 +452,7 @@ fn tls_config(ca_file: &str) -> Result<Arc<rustls::ClientConfig>, String> {
     Ok(config)
 }
 
-fn build_tls_config(ca_file: &str) -> Result<Arc<rustls::ClientConfig>, String> {
+fn build_tls_config(ca_file: &str) -> Result<Arc<rustls::ClientConfig>, ProbeError> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
     crate::http::ensure_crypto();
@@ -429,11 +462,15 @@ fn build_tls_config(ca_file: &str) -> Result<Arc<rustls::ClientConfig>, String> 
     }
     if !ca_file.is_empty() {
         let certs = CertificateDer::pem_file_iter(ca_file)
-            .map_err(|e| format!("cannot read ca_file {ca_file}: {e}"))?;
+            .map_err(|e| ProbeError::Tls(format!("cannot read ca_file {ca_file}: {e}")))?;
         for cert in certs {
             roots
-                .add(cert.map_err(|e| format!("bad certificate in {ca_file}: {e}"))?)
-                .map_err(|e| format!("unusable CA in {ca_file}: {e}"))?;
+                .add(
+                    cert.map_err(|e| {
+                        ProbeError::Tls(format!("bad certificate in {ca_file}: {e}"))
+                    })?,
+                )
+                .map_err(|e| ProbeError::Tls(format!("unusable CA in {ca_file}: {e}")))?;
         }
     }
     Ok(Arc::new(
@@ -448,14 +485,19 @@ async fn tls_connect(
     tcp: TcpStream,
     host: &str,
     ca_file: &str,
-) -> Result<(tokio_rustls::client::TlsStream<TcpStream>, Option<i64>), String> {
+) -> Result<(tokio_rustls::client::TlsStream<TcpStream>, Option<i64>), ProbeError> {
     let config = tls_config(ca_file)?;
     let name = rustls::pki_types::ServerName::try_from(host.to_string())
-        .map_err(|_| format!("`{host}` is not a valid TLS server name"))?;
+        .map_err(|_| ProbeError::Tls(format!("`{host}` is not a valid TLS server name")))?;
     let stream = tokio_rustls::TlsConnector::from(config)
         .connect(name, tcp)
         .await
-        .map_err(|e| format!("TLS: {}", crate::sanitize::clean(&e.to_string(), 160)))?;
+        .map_err(|e| {
+            ProbeError::Tls(format!(
+                "TLS: {}",
+                crate::sanitize::clean(&e.to_string(), 160)
+            ))
+        })?;
     let days = stream
         .get_ref()
         .1

@@ -17,8 +17,10 @@ use prometheus_client::registry::Registry;
 use std::collections::BTreeMap;
 
 use crate::app::State;
+use crate::app::model::task_counts::{
+    BUCKETS, MAX_HOSTS, MAX_QUEUES, Series, Tally, host_of, label_value,
+};
 use crate::app::state::PortStatus;
-use crate::app::tally::{BUCKETS, MAX_HOSTS, MAX_QUEUES, Series, Tally, host_of, label_value};
 use crate::event::LinkHealth;
 use crate::platform::model::{AgentState, TaskEventKind};
 
@@ -461,7 +463,7 @@ impl prometheus_client::collector::Collector for Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::tally::MAX_SERIES;
+    use crate::app::model::task_counts::MAX_SERIES;
     use crate::kept::Worker;
 
     /// The worst a hostile publisher can make a scrape: every label at its cap and its

@@ -243,7 +243,7 @@ mod tests {
             crate::app::State::new(&crate::config::Config::default(), km, chrono::Utc::now());
         state.tally.count(
             crate::platform::model::TaskEventKind::Succeeded,
-            crate::app::tally::Labels {
+            crate::app::model::task_counts::Labels {
                 name: Some("thinking.add"),
                 hostname: "w@h",
                 queue: Some("thinking"),

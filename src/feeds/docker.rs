@@ -41,7 +41,7 @@ pub fn spawn(s: Settings, tx: mpsc::Sender<Event>, looking: Arc<AtomicBool>) -> 
                     wait = RETRY_FIRST;
                     follow(&s, &docker, &tx, &looking).await
                 }
-                Err(why) => why,
+                Err(why) => why.to_string(),
             };
             if tx.is_closed() {
                 return;
@@ -88,7 +88,7 @@ async fn follow(
     }));
     let listed = match list(s, docker).await {
         Ok(l) => l,
-        Err(why) => return why,
+        Err(why) => return why.to_string(),
     };
     // Every listed container, running or not: a follower waits for a stopped one to run.
     let sources: Vec<(String, String)> = listed

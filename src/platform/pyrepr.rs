@@ -9,8 +9,23 @@
 
 use serde_json::{Map, Number, Value};
 
+/// Why a repr is not read back: where the parser stopped and what it wanted, or a value
+/// that is not a literal JSON can carry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReprError {
+    /// The text does not follow the grammar (`what`, at character `at`, counted from 1).
+    #[error("{what} at character {at}")]
+    Syntax { what: String, at: usize },
+    #[error("{0:?} is not a number JSON can carry")]
+    Number(String),
+    #[error(
+        "{0:?} is not a literal (only numbers, strings, None, True, False, lists, tuples and dicts are)"
+    )]
+    NotALiteral(String),
+}
+
 /// Parses one literal. A tuple or list becomes a JSON array.
-pub fn parse(text: &str) -> Result<Value, String> {
+pub fn parse(text: &str) -> Result<Value, ReprError> {
     let mut p = Parser {
         s: text.as_bytes(),
         i: 0,
@@ -40,8 +55,11 @@ struct Parser<'a> {
 const MAX_DEPTH: u16 = 64;
 
 impl Parser<'_> {
-    fn err(&self, what: &str) -> String {
-        format!("{what} at character {}", self.i + 1)
+    fn err(&self, what: &str) -> ReprError {
+        ReprError::Syntax {
+            what: what.to_string(),
+            at: self.i + 1,
+        }
     }
 
     fn ws(&mut self) {
@@ -64,7 +82,7 @@ impl Parser<'_> {
         }
     }
 
-    fn value(&mut self) -> Result<Value, String> {
+    fn value(&mut self) -> Result<Value, ReprError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(self.err("nested too deep"));
@@ -82,7 +100,7 @@ impl Parser<'_> {
         v
     }
 
-    fn sequence(&mut self, close: u8, tuple: bool) -> Result<Value, String> {
+    fn sequence(&mut self, close: u8, tuple: bool) -> Result<Value, ReprError> {
         self.i += 1;
         let mut items = Vec::new();
         loop {
@@ -105,7 +123,7 @@ impl Parser<'_> {
         }
     }
 
-    fn dict(&mut self) -> Result<Value, String> {
+    fn dict(&mut self) -> Result<Value, ReprError> {
         self.i += 1;
         let mut map = Map::new();
         loop {
@@ -127,7 +145,7 @@ impl Parser<'_> {
         }
     }
 
-    fn string(&mut self) -> Result<String, String> {
+    fn string(&mut self) -> Result<String, ReprError> {
         let quote = self.s[self.i];
         self.i += 1;
         let mut out = Vec::new();
@@ -144,7 +162,7 @@ impl Parser<'_> {
         Err(self.err("the string never ends"))
     }
 
-    fn escape(&mut self, out: &mut Vec<u8>) -> Result<(), String> {
+    fn escape(&mut self, out: &mut Vec<u8>) -> Result<(), ReprError> {
         let Some(&c) = self.s.get(self.i) else {
             return Err(self.err("the string never ends"));
         };
@@ -169,7 +187,7 @@ impl Parser<'_> {
         Ok(())
     }
 
-    fn hex(&mut self, n: usize) -> Result<char, String> {
+    fn hex(&mut self, n: usize) -> Result<char, ReprError> {
         let digits = self
             .s
             .get(self.i..self.i + n)
@@ -182,7 +200,7 @@ impl Parser<'_> {
             .ok_or_else(|| self.err("a bad escape"))
     }
 
-    fn number(&mut self) -> Result<Value, String> {
+    fn number(&mut self) -> Result<Value, ReprError> {
         let start = self.i;
         while self
             .s
@@ -204,10 +222,10 @@ impl Parser<'_> {
             .ok()
             .and_then(Number::from_f64)
             .map(Value::Number)
-            .ok_or_else(|| format!("{text:?} is not a number JSON can carry"))
+            .ok_or(ReprError::Number(text))
     }
 
-    fn word(&mut self) -> Result<Value, String> {
+    fn word(&mut self) -> Result<Value, ReprError> {
         let start = self.i;
         while self
             .s
@@ -222,9 +240,9 @@ impl Parser<'_> {
             b"False" => Ok(Value::Bool(false)),
             _ => {
                 let end = (start + 30).min(self.s.len());
-                Err(format!(
-                    "{:?} is not a literal (only numbers, strings, None, True, False, lists, tuples and dicts are)",
+                Err(ReprError::NotALiteral(
                     String::from_utf8_lossy(&self.s[start..end.max(start + 1).min(self.s.len())])
+                        .into_owned(),
                 ))
             }
         }
@@ -264,7 +282,7 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad}");
         }
         let deep = "[".repeat(100) + &"]".repeat(100);
-        assert!(parse(&deep).unwrap_err().contains("deep"));
+        assert!(parse(&deep).unwrap_err().to_string().contains("deep"));
     }
 
     #[test]

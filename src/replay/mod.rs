@@ -224,7 +224,7 @@ pub struct Replay {
 /// --to, on the screen or as a snapshot.
 pub async fn command(settings: &Settings, demo: bool, ask: Replay) -> ExitCode {
     let now = chrono::Utc::now();
-    let parse = |t: &str| crate::app::logview::parse_time(t, now, true);
+    let parse = |t: &str| crate::app::model::times::parse_time(t, now, true);
     let refuse = |why: String| {
         eprintln!("chavion-tui: refused: {why}");
         ExitCode::from(2)
@@ -417,7 +417,7 @@ pub fn snapshot_of(
     at_ms: i64,
     warnings: &[String],
 ) -> serde_json::Value {
-    use crate::app::status::StatusReport;
+    use crate::app::reports::status::StatusReport;
     let at: DateTime<Utc> = DateTime::from_timestamp_millis(at_ms).unwrap_or(state.now);
     let links: Vec<_> = state
         .links

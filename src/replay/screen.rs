@@ -236,7 +236,7 @@ pub fn jump_target(text: &str, at_ms: i64, end_ms: i64, utc: bool) -> Result<i64
     let at: DateTime<Utc> = DateTime::from_timestamp_millis(at_ms).unwrap_or_default();
     let t = text.trim();
     if let Some(on) = t.strip_prefix('+') {
-        let back = crate::app::logview::parse_time(&format!("-{on}"), at, utc)?;
+        let back = crate::app::model::times::parse_time(&format!("-{on}"), at, utc)?;
         return Ok((at + (at - back)).timestamp_millis());
     }
     let base = if t.starts_with('-') {
@@ -244,7 +244,7 @@ pub fn jump_target(text: &str, at_ms: i64, end_ms: i64, utc: bool) -> Result<i64
     } else {
         DateTime::from_timestamp_millis(end_ms.max(at_ms)).unwrap_or(at)
     };
-    crate::app::logview::parse_time(t, base, utc).map(|t| t.timestamp_millis())
+    crate::app::model::times::parse_time(t, base, utc).map(|t| t.timestamp_millis())
 }
 
 fn draw(terminal: &mut term::Term, r: &Replayer) -> std::io::Result<()> {

@@ -218,7 +218,7 @@ pub(super) fn status(cli: &Cli, json: bool, all_contexts: bool) -> ExitCode {
     let unknown = |why: String| {
         if json {
             let error = serde_json::json!({
-                "schema": crate::app::status::SCHEMA,
+                "schema": crate::app::reports::status::SCHEMA,
                 "status": "unknown",
                 "exit_code": 3,
                 "error": why,

@@ -8,7 +8,7 @@ use clap::Parser;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::app::draft::Draft;
+use crate::app::model::draft::Draft;
 use crate::orders::Order;
 use args::*;
 use commands::*;

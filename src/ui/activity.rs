@@ -11,7 +11,7 @@ use regex::Regex;
 
 use super::fmt::{clock, fit};
 use super::panes::block;
-use crate::app::activity::{ActivityLog, Filter, LogLine};
+use crate::app::model::activity::{ActivityLog, Filter, LogLine};
 use crate::app::state::{Pane, State};
 use crate::config::theme::{ColorMode, Theme};
 use crate::platform::model::Level;
@@ -136,7 +136,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     // Sized to the sources in use, but never more than a quarter of the pane.
     let source_w = log
         .source_w
-        .min((inner.width as usize / 4).max(crate::app::activity::SOURCE_MIN));
+        .min((inner.width as usize / 4).max(crate::app::model::activity::SOURCE_MIN));
     let prefix_w = if log.timestamps { 9 } else { 0 } + 6 + source_w + 1;
     let msg_w = (inner.width as usize).saturating_sub(prefix_w).max(1);
     let re = log
@@ -233,7 +233,7 @@ pub fn prompt(f: &mut Frame, area: Rect, search: bool, text: &str, theme: &Theme
     let (sigil, error) = if search {
         (
             "search ",
-            crate::app::activity::compile(text)
+            crate::app::model::activity::compile(text)
                 .err()
                 .filter(|_| !text.is_empty()),
         )

@@ -8,7 +8,7 @@ use ratatui::widgets::{Cell, Row, Table};
 
 use super::fmt::{clock, duration};
 use super::panes::view_block;
-use crate::app::alerts::Change;
+use crate::app::model::alerts::Change;
 use crate::app::state::State;
 use crate::config::model::AlertSeverity;
 use crate::config::theme::Theme;
@@ -36,12 +36,13 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Layout::vertical([Constraint::Length(now_h), Constraint::Min(1)]).areas(inner);
     let sev = |s| severity_style(theme, s);
     // The room's order, so the selection is the row it acts on.
-    let order = crate::app::alerts_view::listed(state);
+    let order = crate::app::views::alerts::listed(state);
     let active: Vec<_> = order
         .iter()
         .filter_map(|t| {
             book.active.values().find(|a| {
-                crate::app::alert_book::ack_target(&book.rules[a.rule].name, &a.subject) == *t
+                crate::app::model::alert_book::ack_target(&book.rules[a.rule].name, &a.subject)
+                    == *t
             })
         })
         .collect();
@@ -78,7 +79,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Constraint::Min(10),
     ];
     let mut ts = ratatui::widgets::TableState::default()
-        .with_selected(crate::app::alerts_view::picked_index(state, &order));
+        .with_selected(crate::app::views::alerts::picked_index(state, &order));
     f.render_stateful_widget(
         Table::new(rows, widths)
             .header(Row::new(["", "severity", "rule", "subject", "for", "now"]).style(theme.header))

@@ -9,8 +9,8 @@ use ratatui::widgets::{Cell, Row, Table, TableState};
 
 use super::fmt::sparkline;
 use super::panes::view_block;
-use crate::app::contexts_view::picked_index;
 use crate::app::state::State;
+use crate::app::views::contexts::picked_index;
 use crate::config::keymap::{Action, Section};
 use crate::config::theme::Theme;
 
@@ -132,7 +132,7 @@ pub fn confirm(
     f: &mut Frame,
     area: Rect,
     state: &State,
-    held: &crate::app::protect::Held,
+    held: &crate::app::dialogs::protect::Held,
     theme: &Theme,
 ) {
     use ratatui::text::Line;

@@ -9,7 +9,7 @@ use super::fmt::fit;
 use super::layout::{centered, popup};
 use super::panes::popup_block;
 use crate::app::common::short_id;
-use crate::app::forms::{completions, field_error};
+use crate::app::dialogs::forms::{completions, field_error};
 use crate::app::state::{Form, FormField, PendingDispatch, PendingEmit, State};
 use crate::config::theme::Theme;
 

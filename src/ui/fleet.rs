@@ -135,7 +135,7 @@ fn detail_lines<'a>(d: &WorkerDetail, theme: &Theme) -> Vec<Line<'a>> {
 }
 
 pub fn worker_detail(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let Some(w) = crate::app::workers_view::picked(state) else {
+    let Some(w) = crate::app::views::workers::picked(state) else {
         return;
     };
     let popup = centered(area, 90, 90).intersection(area);

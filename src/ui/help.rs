@@ -124,7 +124,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         ),
         theme.header,
     )));
-    for (_, usage, what) in crate::app::commands::COMMANDS {
+    for (_, usage, what) in crate::app::dialogs::commands::COMMANDS {
         lines.push(Line::from(vec![
             Span::styled(format!("  {usage:<34} "), theme.accent),
             Span::raw(*what),

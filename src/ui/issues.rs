@@ -8,9 +8,9 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::fmt::{clock, sparkline};
 use super::panes::view_block;
-use crate::app::failures::{self, groups};
-use crate::app::issues_view::picked_index;
+use crate::app::model::failures::{self, groups};
 use crate::app::state::State;
+use crate::app::views::issues::picked_index;
 use crate::config::keymap::{Action, Section};
 use crate::config::theme::Theme;
 

@@ -13,7 +13,7 @@ use crate::config::theme::Theme;
 use crate::event::LinkHealth;
 
 pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let all = crate::app::links_view::listed(state);
+    let all = crate::app::views::links::listed(state);
     let up = all
         .iter()
         .filter(|l| matches!(l.health, LinkHealth::Up))
@@ -59,7 +59,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Constraint::Min(10),
     ];
     let mut ts =
-        TableState::default().with_selected(crate::app::links_view::picked_index(state, &all));
+        TableState::default().with_selected(crate::app::views::links::picked_index(state, &all));
     f.render_stateful_widget(
         Table::new(rows, widths)
             .header(Row::new(["link", "state", "for", "last error"]).style(theme.header))

@@ -8,7 +8,7 @@ use ratatui::widgets::{Cell, Row, Table, TableState};
 
 use super::fmt::fit;
 use super::panes::block;
-use crate::app::health::{self, Severity};
+use crate::app::model::health::{self, Severity};
 use crate::app::state::{Pane, PortRow, PortStatus, State};
 use crate::config::model::Expect;
 use crate::config::theme::Theme;

@@ -13,10 +13,10 @@ use super::fmt::{clock, duration, fit};
 use super::layout::centered;
 use super::panes::{popup_block, view_block};
 use crate::app::common::short_id;
-use crate::app::state::{Confirm, Mode, State, Task};
-use crate::app::tasks::{
+use crate::app::model::tasks::{
     pick_gone, row_of, runtime, selected, shown_state, timeline, visible_upto,
 };
+use crate::app::state::{Confirm, Mode, State, Task};
 use crate::config::keymap::{Action, Section};
 use crate::config::theme::Theme;
 use crate::platform::model::TaskEventKind;
@@ -47,10 +47,12 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let (matching, list) = visible_upto(state, sel.map_or(0, |s| s + 1).max(fit_rows));
     let filter = match &state.ui.mode {
         // A malformed filter is said as it is typed.
-        Mode::Filter(text) => match crate::app::tasks::Filter::parse(text, state.now, state.utc) {
-            Ok(_) => format!("/{text}▏"),
-            Err(why) => format!("/{text}▏ ✗ {why}"),
-        },
+        Mode::Filter(text) => {
+            match crate::app::model::tasks::Filter::parse(text, state.now, state.utc) {
+                Ok(_) => format!("/{text}▏"),
+                Err(why) => format!("/{text}▏ ✗ {why}"),
+            }
+        }
         _ if state.ui.filter.is_empty() => format!(
             "no filter ({})",
             state.keymap.hint(Section::Normal, Action::Filter)
@@ -182,7 +184,7 @@ fn workflow_lines(state: &State, t: &Task, theme: &Theme, lines: &mut Vec<Line<'
             at.format("%Y-%m-%d")
         )));
     }
-    let links = crate::app::tasks::links(state, t);
+    let links = crate::app::model::tasks::links(state, t);
     if !links.is_empty() {
         lines.push(Line::from(Span::styled(
             format!(

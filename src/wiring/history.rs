@@ -40,7 +40,10 @@ pub(super) async fn open_in_background(
                     Vec::new()
                 });
             let (tasks, workers) = restore_history(&store, max_tasks, &context).await;
-            match store.retries_recent(crate::app::retries::KEPT as i64).await {
+            match store
+                .retries_recent(crate::app::model::retries::KEPT as i64)
+                .await
+            {
                 Ok(mut links) if !links.is_empty() => {
                     links.reverse();
                     let _ = tx.send(Event::RetryLinks(links)).await;

@@ -11,7 +11,7 @@
 //!
 //! A malformed filter is refused in words (`Filter::parse`), never half-applied.
 
-use super::state::{State, Task, TaskSort};
+use crate::app::state::{State, Task, TaskSort};
 use chrono::{DateTime, Utc};
 use std::cmp::Ordering;
 
@@ -172,7 +172,7 @@ fn term(w: &str, now: DateTime<Utc>, utc: bool) -> Result<Term, String> {
                     ));
                 }
             };
-            let at = super::logview::parse_time(at, now, utc)?;
+            let at = crate::app::model::times::parse_time(at, now, utc)?;
             Term::Received(cmp, at)
         }
         _ => {
@@ -205,10 +205,9 @@ fn holds(term: &Term, state: &State, t: &Task) -> bool {
             .is_some_and(|k| kwarg_is(k, single, value) || kwarg_is(k, double, value)),
         Term::Result(v) => text(&f.result, v),
         Term::Exception(v) => text(&f.exception, v),
-        Term::ExceptionIs(v) => f
-            .exception
-            .as_deref()
-            .is_some_and(|e| super::failures::exception_type(e).eq_ignore_ascii_case(v)),
+        Term::ExceptionIs(v) => f.exception.as_deref().is_some_and(|e| {
+            crate::app::model::failures::exception_type(e).eq_ignore_ascii_case(v)
+        }),
         Term::Received(cmp, at) => t.received.is_some_and(|r| r.cmp(at) == *cmp),
         Term::Any(v) => {
             text(&f.name, v)

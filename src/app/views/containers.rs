@@ -5,10 +5,10 @@
 use chrono::{DateTime, Utc};
 use std::collections::VecDeque;
 
-use super::common::{Outcome, flash, log};
-pub use super::docker_book::*;
-use super::effect::Effect;
-use super::state::State;
+use crate::app::common::{Outcome, flash, log};
+use crate::app::effect::Effect;
+pub use crate::app::model::containers::*;
+use crate::app::state::State;
 use crate::event::ContainerNews;
 use crate::orders::{ContainerAim, ContainerOp, Order};
 use crate::platform::containers::{Container, RunState};
@@ -70,7 +70,7 @@ pub fn news(state: &mut State, news: ContainerNews) -> Outcome {
                 }
             }
             return Outcome {
-                redraw: state.ui.view == super::state::View::Containers,
+                redraw: state.ui.view == crate::app::state::View::Containers,
                 ..Outcome::default()
             };
         }
@@ -99,7 +99,7 @@ fn push<T>(q: &mut VecDeque<T>, v: T) {
 /// Whether the feed should sample stats: the view is open. Said to the actions when it
 /// changes.
 pub fn looking(state: &mut State) {
-    let now = state.ui.view == super::state::View::Containers;
+    let now = state.ui.view == crate::app::state::View::Containers;
     if now != state.docker.looking {
         state.docker.looking = now;
         state.effects_due.push(Effect::DockerLooking(now));
@@ -217,7 +217,7 @@ pub fn follow_logs(state: &mut State, rest: &str) -> Outcome {
 pub fn command(state: &mut State, cmd: &str, rest: &str) -> Option<Outcome> {
     let op = match cmd {
         "containers" => {
-            state.ui.view = super::state::View::Containers;
+            state.ui.view = crate::app::state::View::Containers;
             if state.docker.pick.is_none() {
                 move_pick(state, 0);
             }
@@ -266,7 +266,7 @@ pub fn propose(state: &mut State, op: ContainerOp, rest: &str) -> Outcome {
                     lines.push(format!("{}: {} now", a.name, a.seen));
                 }
             }
-            super::fleet_orders::ask(state, order, lines, None, None)
+            crate::app::dialogs::orders::ask(state, order, lines, None, None)
         }
     }
 }
@@ -275,7 +275,7 @@ pub fn propose(state: &mut State, op: ContainerOp, rest: &str) -> Outcome {
 /// detail, `retry` (R) to restart the selected container, `refresh` (r) … None leaves the key
 /// to the main screen.
 pub fn act(state: &mut State, action: crate::config::keymap::Action) -> Option<Outcome> {
-    use super::state::{Mode, View};
+    use crate::app::state::{Mode, View};
     use crate::config::keymap::Action;
     if state.ui.mode == Mode::ContainerDetail {
         return match action {
@@ -297,8 +297,8 @@ pub fn act(state: &mut State, action: crate::config::keymap::Action) -> Option<O
             Some(Outcome::redraw())
         }
         Action::Retry => Some(propose(state, ContainerOp::Restart, "")),
-        _ if super::common::is_movement(action) => {
-            move_pick(state, super::common::step_of(action, 10));
+        _ if crate::app::common::is_movement(action) => {
+            move_pick(state, crate::app::common::step_of(action, 10));
             Some(Outcome::redraw())
         }
         _ => None,

@@ -3,10 +3,10 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::common::{Outcome, flash, guarded, refused_early};
-use super::confirmation::{Said, answer};
-use super::effect::Effect;
-use super::state::*;
+use crate::app::common::{Outcome, flash, guarded, refused_early};
+use crate::app::dialogs::confirmation::{Said, answer};
+use crate::app::effect::Effect;
+use crate::app::state::*;
 use crate::config::keymap::{Action, Section};
 use crate::event::LinkHealth;
 use crate::executor::run::{Status, Stream};
@@ -24,7 +24,7 @@ impl State {
 
 /// `e`: the Executor view, or back. From an agent's tile while the queue path is down, it
 /// lists the runbooks that repair that agent.
-pub(super) fn toggle_view(state: &mut State) -> Outcome {
+pub(crate) fn toggle_view(state: &mut State) -> Outcome {
     if state.ui.view == View::Executor {
         state.ui.view = View::Dashboard;
         return Outcome::redraw();
@@ -48,15 +48,15 @@ pub(super) fn toggle_view(state: &mut State) -> Outcome {
 
 /// Keys in the Executor view; `None` lets the main screen's meaning apply.
 // Long, on purpose: one arm per key of the Executor view.
-pub(super) fn act(state: &mut State, action: Action) -> Option<Outcome> {
+pub(crate) fn act(state: &mut State, action: Action) -> Option<Outcome> {
     let page = (state.ui.height as usize / 2).max(1);
     let x = &mut state.executor;
     let tabs = x.runs.len() + 1;
     match action {
         Action::FocusNext => x.tab = (x.tab + 1) % tabs,
         Action::FocusPrev => x.tab = (x.tab + tabs - 1) % tabs,
-        _ if super::common::is_movement(action) => {
-            let step = super::common::step_of(action, page);
+        _ if crate::app::common::is_movement(action) => {
+            let step = crate::app::common::step_of(action, page);
             if let Some(run) = x.current_mut() {
                 // Up is towards older output: a larger offset from the bottom.
                 let max = run.lines.len().saturating_sub(1) as isize;
@@ -180,7 +180,7 @@ fn ask_runbook(state: &mut State, book: &str, host: Option<&str>) -> Outcome {
 
 fn ask(state: &mut State, plan: RunPlan, hosts: Vec<String>) -> Outcome {
     // Say no before asking, not after.
-    if let Some(no) = refused_early(state, super::effect::run_act(&plan), true) {
+    if let Some(no) = refused_early(state, crate::app::effect::run_act(&plan), true) {
         return no;
     }
     let host = hosts.iter().position(|h| *h == plan.host.name).unwrap_or(0);
@@ -194,7 +194,7 @@ fn ask(state: &mut State, plan: RunPlan, hosts: Vec<String>) -> Outcome {
     Outcome::redraw()
 }
 
-pub(super) fn confirm_key(state: &mut State, mut p: Box<PendingExec>, key: KeyEvent) -> Outcome {
+pub(crate) fn confirm_key(state: &mut State, mut p: Box<PendingExec>, key: KeyEvent) -> Outcome {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     match key.code {
         KeyCode::Esc => {
@@ -304,7 +304,7 @@ fn start(state: &mut State, plan: RunPlan) -> Outcome {
     out
 }
 
-pub(super) fn run_event(state: &mut State, id: u64, update: RunUpdate) -> Outcome {
+pub(crate) fn run_event(state: &mut State, id: u64, update: RunUpdate) -> Outcome {
     let visible =
         state.ui.view == View::Executor && state.executor.current().is_some_and(|r| r.id == id);
     let Some(run) = state.executor.runs.iter_mut().find(|r| r.id == id) else {
@@ -318,7 +318,7 @@ pub(super) fn run_event(state: &mut State, id: u64, update: RunUpdate) -> Outcom
             }
             let login = run.plan.host.login();
             let now = state.now;
-            super::common::log(
+            crate::app::common::log(
                 state,
                 now,
                 Level::Info,

@@ -7,8 +7,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::common::log;
-use super::state::State;
+use crate::app::common::log;
+use crate::app::state::State;
 use crate::kept::Gone;
 use crate::platform::model::{AuditNote, Level, TaskEventKind};
 

@@ -4,10 +4,10 @@
 
 use crossterm::event::{KeyCode, KeyEvent};
 
-use super::common::*;
-use super::effect::Effect;
-use super::state::*;
-use super::tasks;
+use crate::app::common::*;
+use crate::app::effect::Effect;
+use crate::app::model::tasks;
+use crate::app::state::*;
 use crate::config::keymap::{Action, Section};
 use crate::gate::Act;
 use crate::platform::model::{Level, TaskEventKind};
@@ -36,7 +36,7 @@ pub fn act(state: &mut State, action: Action) -> Option<Outcome> {
             }
             Action::Up => ui.detail_scroll = ui.detail_scroll.saturating_sub(1),
             Action::Down => ui.detail_scroll = ui.detail_scroll.saturating_add(1).min(500),
-            Action::Retry => return Some(super::fleet_orders::retry_key(state)),
+            Action::Retry => return Some(crate::app::dialogs::orders::retry_key(state)),
             // Revoke and terminate, as its footer offers, on the task it shows.
             Action::Revoke | Action::Terminate => {
                 return Some(ask_revoke(state, action == Action::Terminate));
@@ -55,7 +55,7 @@ pub fn act(state: &mut State, action: Action) -> Option<Outcome> {
         Action::Revoke | Action::Terminate => {
             return Some(ask_revoke(state, action == Action::Terminate));
         }
-        Action::Retry => return Some(super::fleet_orders::retry_key(state)),
+        Action::Retry => return Some(crate::app::dialogs::orders::retry_key(state)),
         Action::Zoom => {
             if tasks::selected(state).is_none() {
                 return Some(Outcome::default());
@@ -131,7 +131,9 @@ pub fn filter_key(mut text: String, key: KeyEvent, state: &mut State) -> Outcome
             // (Enter again pages further back).
             return Outcome {
                 redraw: true,
-                effects: super::history::search(state).into_iter().collect(),
+                effects: crate::app::model::history::search(state)
+                    .into_iter()
+                    .collect(),
             };
         }
         KeyCode::Esc => {
@@ -139,7 +141,7 @@ pub fn filter_key(mut text: String, key: KeyEvent, state: &mut State) -> Outcome
             return Outcome::redraw();
         }
         _ => {
-            super::line_edit::edit(&mut text, &key);
+            crate::app::dialogs::line_edit::edit(&mut text, &key);
         }
     }
     state.ui.mode = Mode::Filter(text);

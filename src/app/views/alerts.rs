@@ -2,10 +2,10 @@
 //! its alert as others come and go) and the acknowledgement, which is audited and so
 //! announced to the other control rooms.
 
-use super::alert_book::ack_target;
-use super::common::*;
-use super::effect::Effect;
-use super::state::*;
+use crate::app::common::*;
+use crate::app::effect::Effect;
+use crate::app::model::alert_book::ack_target;
+use crate::app::state::*;
 use crate::config::keymap::Action;
 use crate::platform::model::Level;
 

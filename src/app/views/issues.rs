@@ -2,9 +2,9 @@
 //! type (`failures::groups`), the selection by group, Enter to list a group's tasks in the
 //! Tasks view, and the retry key to retry every failed task of the group.
 
-use super::common::*;
-use super::failures::{Group, groups};
-use super::state::*;
+use crate::app::common::*;
+use crate::app::model::failures::{Group, groups};
+use crate::app::state::*;
 use crate::config::keymap::Action;
 use crate::platform::model::Level;
 
@@ -48,14 +48,16 @@ fn list_tasks(state: &mut State) -> Outcome {
     state.ui.filter = g.filter();
     state.ui.view = View::Tasks;
     state.ui.task_pick = None;
-    super::tasks::pick_row(state, 0);
+    crate::app::model::tasks::pick_row(state, 0);
     Outcome::redraw()
 }
 
 /// The retry key: every failed task of the group, through the bulk retry's confirmation.
 fn retry_group(state: &mut State) -> Outcome {
     match picked(state) {
-        Some(g) => super::fleet_orders::command(state, "retry", &g.filter()).unwrap_or_default(),
+        Some(g) => {
+            crate::app::dialogs::orders::command(state, "retry", &g.filter()).unwrap_or_default()
+        }
         None => {
             flash(state, Level::Info, "no failing group selected".into());
             Outcome::redraw()

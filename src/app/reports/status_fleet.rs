@@ -7,9 +7,9 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::fleet::{set_state, worker_event, worker_queues};
-use super::health::Severity;
-use super::state::State;
+use crate::app::model::fleet::{set_state, worker_event, worker_queues};
+use crate::app::model::health::Severity;
+use crate::app::state::State;
 use crate::config::model::{AlertKind, AlertSeverity};
 use crate::platform::model::{AgentState, WorkerEvent, WorkerEventKind};
 
@@ -59,7 +59,7 @@ pub struct AgentLine {
 /// worker that did not answer offline, and an agent with no live consumer down.
 pub fn apply(state: &mut State, sample: FleetSample, at: DateTime<Utc>) {
     if !sample.known.is_empty() {
-        super::history::restore(state, Vec::new(), sample.known);
+        crate::app::model::history::restore(state, Vec::new(), sample.known);
     }
     let Some(Ok(answered)) = sample.answered else {
         return;
@@ -144,7 +144,10 @@ pub fn workers(state: &State, sample_ok: bool, at: DateTime<Utc>) -> Vec<WorkerL
     lines
 }
 
-fn offline_severity(rule: Option<&super::alert_book::Rule>, silent_secs: i64) -> Severity {
+fn offline_severity(
+    rule: Option<&crate::app::model::alert_book::Rule>,
+    silent_secs: i64,
+) -> Severity {
     match rule {
         Some(r) if silent_secs >= r.wait.num_seconds() => match r.severity {
             AlertSeverity::Critical => Severity::Alarm,

@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::effect::Effect;
-use super::state::{State, Task, Worker};
+use crate::app::effect::Effect;
+use crate::app::state::{State, Task, Worker};
 pub use crate::kept::Changed;
 
 /// How often the changes are saved.
@@ -59,7 +59,7 @@ pub fn search(state: &State) -> Option<Effect> {
     if !state.history_store || state.session.demo {
         return None;
     }
-    let word = super::tasks::Filter::current(state).search_word()?;
+    let word = crate::app::model::tasks::Filter::current(state).search_word()?;
     // Older than the oldest kept: the next page back, each time.
     let before_ms = state
         .tasks
@@ -77,7 +77,7 @@ pub fn found(state: &mut State, word: &str, tasks: Result<Vec<Task>, String>) ->
     let tasks = match tasks {
         Ok(t) => t,
         Err(why) => {
-            super::common::flash(
+            crate::app::common::flash(
                 state,
                 crate::platform::model::Level::Warn,
                 format!("the task history could not be searched: {why}"),
@@ -103,7 +103,7 @@ pub fn found(state: &mut State, word: &str, tasks: Result<Vec<Task>, String>) ->
             "{n} older task(s) matching `{word}` from the task history (↺); Enter on the filter again for more"
         )
     };
-    super::common::flash(state, crate::platform::model::Level::Info, said);
+    crate::app::common::flash(state, crate::platform::model::Level::Info, said);
     true
 }
 
@@ -138,7 +138,7 @@ pub fn restore(state: &mut State, tasks: Vec<Task>, workers: Vec<Worker>) -> usi
         if state.workers.contains_key(&w.hostname) {
             continue;
         }
-        if state.workers.len() >= super::state::MAX_WORKERS {
+        if state.workers.len() >= crate::app::state::MAX_WORKERS {
             break;
         }
         w.restored = true;

@@ -6,11 +6,11 @@
 
 use crossterm::event::KeyEvent;
 
-use super::common::*;
-use super::confirmation::{Said, answer};
-use super::effect::Effect;
-use super::state::*;
-use super::tasks;
+use crate::app::common::*;
+use crate::app::dialogs::confirmation::{Said, answer};
+use crate::app::effect::Effect;
+use crate::app::model::tasks;
+use crate::app::state::*;
 use crate::orders::{Aim, Order, RetryOrder};
 use crate::platform::model::{Level, TaskEventKind};
 use crate::platform::pidbox::{Control, Inspect};
@@ -176,7 +176,7 @@ fn control(state: &mut State, cmd: Control, all: bool) -> Outcome {
             known: online(state),
         }
     } else {
-        match super::workers_view::picked(state) {
+        match crate::app::views::workers::picked(state) {
             Some(w) => Aim::Worker(w.hostname.clone()),
             None => {
                 flash(
@@ -387,7 +387,7 @@ fn inspect(state: &mut State, words: &[&str]) -> Outcome {
     match words {
         // The selected worker's detail, asked now.
         [] => {
-            if super::workers_view::picked(state).is_none() {
+            if crate::app::views::workers::picked(state).is_none() {
                 flash(
                     state,
                     Level::Warn,
@@ -398,7 +398,8 @@ fn inspect(state: &mut State, words: &[&str]) -> Outcome {
             }
             state.ui.view = View::Workers;
             state.ui.mode = Mode::Normal;
-            super::workers_view::act(state, crate::config::keymap::Action::Zoom).unwrap_or_default()
+            crate::app::views::workers::act(state, crate::config::keymap::Action::Zoom)
+                .unwrap_or_default()
         }
         [method, "all"] => match Inspect::parse(method).filter(|m| *m != Inspect::QueryTask) {
             Some(method) => Outcome {

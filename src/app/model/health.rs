@@ -1,7 +1,7 @@
 //! What each port-map entry means for the operator: a label and a severity. Shared by the
 //! Ports pane and `chavion-tui status`, so the screen and cron never disagree.
 
-use super::state::{PortRow, PortStatus, State};
+use crate::app::state::{PortRow, PortStatus, State};
 use crate::config::model::Expect;
 use crate::platform::exposure::Finding;
 

@@ -2,8 +2,19 @@
 //! view is a row here, its room (keys, commands) and its drawing; the keys route through
 //! `act`, which asks the rooms in turn.
 
-use super::common::Outcome;
-use super::state::{Mode, State, View};
+pub mod activity;
+pub mod alerts;
+pub mod containers;
+pub mod contexts;
+pub mod dashboard;
+pub mod executor;
+pub mod issues;
+pub mod links;
+pub mod tasks;
+pub mod workers;
+
+use crate::app::common::Outcome;
+use crate::app::state::{Mode, State, View};
 use crate::config::keymap::{Action, Section};
 
 /// (view, the `:` words that open it, its keymap section). Views with richer commands of
@@ -40,22 +51,22 @@ pub fn open(state: &mut State, word: &str) -> Option<Outcome> {
 /// A key's action, offered to the rooms in turn (each takes only what is its own: its view
 /// on screen, its dialog open); None when none of them took it.
 pub fn act(state: &mut State, action: Action) -> Option<Outcome> {
-    super::tasks_view::act(state, action)
-        .or_else(|| super::workers_view::act(state, action))
-        .or_else(|| super::issues_view::act(state, action))
-        .or_else(|| super::contexts_view::act(state, action))
-        .or_else(|| super::alerts_view::act(state, action))
-        .or_else(|| super::links_view::act(state, action))
-        .or_else(|| super::containers::act(state, action))
+    crate::app::views::tasks::act(state, action)
+        .or_else(|| crate::app::views::workers::act(state, action))
+        .or_else(|| crate::app::views::issues::act(state, action))
+        .or_else(|| crate::app::views::contexts::act(state, action))
+        .or_else(|| crate::app::views::alerts::act(state, action))
+        .or_else(|| crate::app::views::links::act(state, action))
+        .or_else(|| crate::app::views::containers::act(state, action))
         .or_else(|| {
             (state.ui.view == View::Executor && state.ui.mode == Mode::Normal)
-                .then(|| super::exec::act(state, action))
+                .then(|| crate::app::views::executor::act(state, action))
                 .flatten()
         })
         .or_else(|| {
-            super::logview::active(state)
-                .then(|| super::logview::act(state, action))
+            crate::app::views::activity::active(state)
+                .then(|| crate::app::views::activity::act(state, action))
                 .flatten()
         })
-        .or_else(|| super::dashboard::act(state, action))
+        .or_else(|| crate::app::views::dashboard::act(state, action))
 }

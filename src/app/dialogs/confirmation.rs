@@ -28,7 +28,7 @@ pub fn answer(word: Option<&str>, typed: &mut String, key: &KeyEvent) -> Said {
         (None, _) => Said::Other,
         (Some(w), KeyCode::Enter) if typed == w => Said::Yes,
         (Some(_), KeyCode::Enter) => Said::Mistyped,
-        (Some(_), _) if super::line_edit::edit(typed, key) => Said::Typing,
+        (Some(_), _) if crate::app::dialogs::line_edit::edit(typed, key) => Said::Typing,
         (Some(_), _) => Said::Other,
     }
 }

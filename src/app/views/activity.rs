@@ -3,13 +3,15 @@
 //! the filtered view, copy the selection to the operator's clipboard (OSC 52), and older
 //! history paged in from the store when scrolling back past the top.
 
-use chrono::{DateTime, Duration, Local, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
+
+use crate::app::model::times::parse_time;
 use crossterm::event::{KeyCode, KeyEvent};
 
-use super::activity::{Filter, OSC52_MAX, compile, format_line};
-use super::common::{Outcome, flash};
-use super::effect::Effect;
-use super::state::*;
+use crate::app::common::{Outcome, flash};
+use crate::app::effect::Effect;
+use crate::app::model::activity::{Filter, OSC52_MAX, compile, format_line};
+use crate::app::state::*;
 use crate::config::keymap::Action;
 use crate::platform::model::Level;
 
@@ -23,7 +25,7 @@ pub fn active(state: &State) -> bool {
         && state.ui.mode == Mode::Normal
 }
 
-pub(super) fn act(state: &mut State, action: Action) -> Option<Outcome> {
+pub(crate) fn act(state: &mut State, action: Action) -> Option<Outcome> {
     let log = &mut state.activity;
     match action {
         Action::Filter => {
@@ -80,7 +82,7 @@ pub(super) fn act(state: &mut State, action: Action) -> Option<Outcome> {
 }
 
 /// Up and down in the log: up pauses following; past the top, the store is asked for more.
-pub(super) fn scroll(state: &mut State, step: isize) -> Outcome {
+pub(crate) fn scroll(state: &mut State, step: isize) -> Outcome {
     let log = &mut state.activity;
     let max = log.visible_len().saturating_sub(1);
     let was = log.offset;
@@ -124,11 +126,11 @@ fn older_if_at_top(state: &mut State, quiet: bool) -> Outcome {
 }
 
 /// Older lines arrived from the store: in front, the view holding still.
-pub(super) fn older(state: &mut State, lines: Vec<crate::store::StoredLine>) -> Outcome {
+pub(crate) fn older(state: &mut State, lines: Vec<crate::store::StoredLine>) -> Outcome {
     let now = state.now;
     let lines: Vec<LogLine> = lines
         .into_iter()
-        .map(|l| super::common::stored_line(l, now))
+        .map(|l| crate::app::common::stored_line(l, now))
         .collect();
     let asked = lines.len();
     let took = state.activity.prepend(lines);
@@ -164,7 +166,7 @@ fn next_match(state: &mut State, forward: bool) -> Outcome {
 }
 
 /// Typing the filter or the search: applied on Enter; a bad regex is said, not applied.
-pub(super) fn prompt_key(
+pub(crate) fn prompt_key(
     state: &mut State,
     search: bool,
     mut text: String,
@@ -189,7 +191,7 @@ pub(super) fn prompt_key(
             return Outcome::redraw();
         }
         _ => {
-            super::line_edit::edit(&mut text, &key);
+            crate::app::dialogs::line_edit::edit(&mut text, &key);
         }
     }
     state.ui.mode = if search {
@@ -222,43 +224,6 @@ fn apply_search(state: &mut State, text: &str) -> Result<(), String> {
         next_match(state, false);
     }
     Ok(())
-}
-
-/// `:at 14:05`, `:at 14:05:30`, `:at -15m`, `:at 2026-11-24T14:05:00Z`.
-pub fn parse_time(text: &str, now: DateTime<Utc>, utc: bool) -> Result<DateTime<Utc>, String> {
-    let t = text.trim();
-    if let Some(ago) = t.strip_prefix('-') {
-        let (n, unit) = ago.split_at(ago.find(|c: char| !c.is_ascii_digit()).unwrap_or(ago.len()));
-        let n: i64 = n
-            .parse()
-            .map_err(|_| format!("`{t}`: expected -15m, -2h, -30s or -1d"))?;
-        let d = match unit {
-            "s" => Duration::seconds(n),
-            "m" | "" => Duration::minutes(n),
-            "h" => Duration::hours(n),
-            "d" => Duration::days(n),
-            _ => return Err(format!("`{t}`: expected -15m, -2h, -30s or -1d")),
-        };
-        return Ok(now - d);
-    }
-    if let Ok(at) = DateTime::parse_from_rfc3339(t) {
-        return Ok(at.with_timezone(&Utc));
-    }
-    let time = NaiveTime::parse_from_str(t, "%H:%M:%S")
-        .or_else(|_| NaiveTime::parse_from_str(t, "%H:%M"))
-        .map_err(|_| format!("`{t}`: expected HH:MM, HH:MM:SS, -15m or an RFC 3339 time"))?;
-    // On the clock the screen shows, today; a time still to come today means yesterday.
-    let at = if utc {
-        now.date_naive().and_time(time).and_utc()
-    } else {
-        let local = now.with_timezone(&Local).date_naive().and_time(time);
-        Local
-            .from_local_datetime(&local)
-            .earliest()
-            .ok_or_else(|| format!("`{t}` does not exist today on this clock"))?
-            .with_timezone(&Utc)
-    };
-    Ok(if at > now { at - Duration::days(1) } else { at })
 }
 
 pub fn goto_command(state: &mut State, rest: &str) -> Outcome {

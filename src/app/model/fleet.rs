@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::common::*;
-use super::effect::Effect;
-use super::plant::queue_row;
-use super::state::*;
+use crate::app::common::*;
+use crate::app::effect::Effect;
+use crate::app::model::infrastructure::queue_row;
+use crate::app::state::*;
 use crate::platform::decode::epoch;
 use crate::platform::model::*;
 
@@ -477,7 +477,7 @@ pub fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
     if state.tally.on {
         state.tally.count(
             t.kind,
-            super::tally::Labels {
+            crate::app::model::task_counts::Labels {
                 name: task.fields.name.as_deref(),
                 hostname: &t.hostname,
                 queue: task.fields.queue.as_deref(),

@@ -6,9 +6,9 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::health::{self, Severity};
-use super::state::{PortStatus, State};
-pub use super::status_fleet::{AgentLine, FleetSample, WorkerLine};
+use crate::app::model::health::{self, Severity};
+pub use crate::app::reports::status_fleet::{AgentLine, FleetSample, WorkerLine};
+use crate::app::state::{PortStatus, State};
 use crate::config::model::PortConfig;
 use crate::event::LinkHealth;
 use crate::platform::exposure::Finding;
@@ -152,8 +152,8 @@ impl StatusReport {
         fleet_sampled: bool,
         at: DateTime<Utc>,
     ) -> StatusReport {
-        let workers = super::status_fleet::workers(state, fleet_sampled, at);
-        let agents = super::status_fleet::agents(state, fleet_sampled);
+        let workers = crate::app::reports::status_fleet::workers(state, fleet_sampled, at);
+        let agents = crate::app::reports::status_fleet::agents(state, fleet_sampled);
         let ports: Vec<PortLine> = state
             .ports
             .iter()

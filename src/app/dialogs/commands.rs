@@ -166,7 +166,7 @@ pub fn names() -> String {
 /// Tab on the `:` line: the line completed as far as it is unambiguous, and the
 /// candidates when several remain. Commands first, then each command's own words: inspect
 /// methods, grow/shrink, add/cancel, queue names, task names, `all`.
-pub fn complete(state: &super::state::State, line: &str) -> (String, Vec<String>) {
+pub fn complete(state: &crate::app::state::State, line: &str) -> (String, Vec<String>) {
     let (head, word) = match line.rfind(' ') {
         Some(i) => (&line[..=i], &line[i + 1..]),
         None => ("", line),
@@ -213,7 +213,7 @@ pub fn complete(state: &super::state::State, line: &str) -> (String, Vec<String>
 
 /// The task names this control room knows: registered on the workers it asked, and seen
 /// in the Tasks view.
-fn task_names(state: &super::state::State) -> Vec<String> {
+fn task_names(state: &crate::app::state::State) -> Vec<String> {
     let mut names: Vec<String> = state
         .inspected
         .values()

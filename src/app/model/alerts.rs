@@ -7,10 +7,10 @@
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 
-pub use super::alert_book::*;
-use super::common::log;
-use super::effect::Effect;
-use super::state::{PortStatus, State};
+use crate::app::common::log;
+use crate::app::effect::Effect;
+pub use crate::app::model::alert_book::*;
+use crate::app::state::{PortStatus, State};
 use crate::config::model::{AlertKind, AlertSeverity, Expect};
 use crate::platform::model::{Level, TaskEventKind};
 

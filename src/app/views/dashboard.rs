@@ -1,8 +1,8 @@
 //! The dashboard as a room of its own: focus moves between the panes, a pane zooms, and
 //! movement keys select within the focused pane (the activity log scrolls).
 
-use super::common::*;
-use super::state::*;
+use crate::app::common::*;
+use crate::app::state::*;
 use crate::config::keymap::Action;
 
 /// The dashboard's own keys; None leaves the key to the main screen's meaning.
@@ -33,7 +33,7 @@ fn move_in_pane(state: &mut State, step: isize) -> Outcome {
         Pane::Agents => state.ui.agent_sel = moved(state.ui.agent_sel, step, state.agents.len()),
         Pane::Queues => state.ui.queue_sel = moved(state.ui.queue_sel, step, state.queues.len()),
         Pane::Ports => state.ui.port_sel = moved(state.ui.port_sel, step, state.ports.len()),
-        Pane::Activity => return super::logview::scroll(state, step),
+        Pane::Activity => return crate::app::views::activity::scroll(state, step),
     }
     Outcome::redraw()
 }

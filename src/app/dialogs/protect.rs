@@ -5,11 +5,11 @@
 
 use crossterm::event::KeyEvent;
 
-use super::common::*;
-use super::confirmation::{Said, answer};
-use super::effect::Effect;
-use super::state::*;
-pub use super::ui_state::Held;
+use crate::app::common::*;
+use crate::app::dialogs::confirmation::{Said, answer};
+use crate::app::effect::Effect;
+use crate::app::state::*;
+pub use crate::app::ui_state::Held;
 use crate::platform::model::Level;
 
 /// After a key: in a protected context, what would change the platform is held.

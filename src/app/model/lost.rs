@@ -5,10 +5,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::common::{Outcome, guarded};
-use super::effect::Effect;
-use super::state::State;
-use super::watch::REDELIVER_MAX;
+use crate::app::common::{Outcome, guarded};
+use crate::app::effect::Effect;
+use crate::app::model::own_dispatches::REDELIVER_MAX;
+use crate::app::state::State;
 
 /// With task events flowing (a worker that ran a dispatch would have said so), each
 /// dispatch that has been quiet for `lost_after` is looked for. Without them, silence means
@@ -31,7 +31,7 @@ pub fn look(state: &mut State, now: DateTime<Utc>) -> Vec<Effect> {
 
 /// Where a quiet dispatch was found, and what follows from it.
 pub fn located(state: &mut State, task_id: &str, place: crate::event::Place) -> Outcome {
-    use super::common::{log, short_id};
+    use crate::app::common::{log, short_id};
     use crate::event::Place;
     use crate::platform::model::Level;
     let now = state.now;

@@ -4,10 +4,10 @@
 //! changes: every context keeps its own state, feeds and actions, so nothing typed in one
 //! can reach another.
 
-use super::common::*;
-use super::effect::Effect;
-use super::health::{self, Severity};
-use super::state::*;
+use crate::app::common::*;
+use crate::app::effect::Effect;
+use crate::app::model::health::{self, Severity};
+use crate::app::state::*;
 use crate::config::contexts::ContextMeta;
 use crate::config::keymap::Action;
 use crate::event::ContextRow;

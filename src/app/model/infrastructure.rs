@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::common::*;
-use super::state::*;
+use crate::app::common::*;
+use crate::app::state::*;
 use crate::event::{LinkHealth, ProbeOutcome};
 use crate::platform::model::*;
 

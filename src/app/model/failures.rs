@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 
-use super::state::{State, Task};
+use crate::app::state::{State, Task};
 use crate::platform::model::TaskEventKind;
 
 /// The window the counts and the sparkline cover.

@@ -4,10 +4,12 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::common::{Outcome, flash, guarded, refused_early};
-use super::draft::{AgentQueue, Draft, derived_task_id, parse_args, parse_kwargs, request};
-use super::effect::Effect;
-use super::state::*;
+use crate::app::common::{Outcome, flash, guarded, refused_early};
+use crate::app::effect::Effect;
+use crate::app::model::draft::{
+    AgentQueue, Draft, derived_task_id, parse_args, parse_kwargs, request,
+};
+use crate::app::state::*;
 use crate::gate::Act;
 use crate::platform::model::Level;
 use crate::platform::wire;
@@ -159,7 +161,7 @@ pub fn form_key(state: &mut State, mut form: Box<Form>, key: KeyEvent) -> Outcom
         }
         _ => {
             if let Some(t) = text_of(&mut form) {
-                super::line_edit::edit(t, &key);
+                crate::app::dialogs::line_edit::edit(t, &key);
             }
         }
     }
@@ -304,7 +306,7 @@ pub fn command_key(state: &mut State, mut text: String, key: KeyEvent) -> Outcom
             }
         }
         KeyCode::Tab => {
-            let (done, several) = super::commands::complete(state, &text);
+            let (done, several) = crate::app::dialogs::commands::complete(state, &text);
             text = done;
             if several.len() > 1 {
                 let shown: Vec<_> = several.iter().take(12).map(String::as_str).collect();
@@ -316,7 +318,7 @@ pub fn command_key(state: &mut State, mut text: String, key: KeyEvent) -> Outcom
             }
         }
         _ => {
-            super::line_edit::edit(&mut text, &key);
+            crate::app::dialogs::line_edit::edit(&mut text, &key);
         }
     }
     state.ui.mode = Mode::Command(text);
@@ -337,16 +339,16 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
     let (cmd, rest) = line
         .split_once(char::is_whitespace)
         .map_or((line, ""), |(c, r)| (c, r.trim()));
-    if let Some(done) = super::fleet_orders::command(state, cmd, rest) {
+    if let Some(done) = crate::app::dialogs::orders::command(state, cmd, rest) {
         return done;
     }
-    if let Some(done) = super::containers::command(state, cmd, rest) {
+    if let Some(done) = crate::app::views::containers::command(state, cmd, rest) {
         return done;
     }
-    if let Some(done) = super::contexts_view::command(state, cmd, rest) {
+    if let Some(done) = crate::app::views::contexts::command(state, cmd, rest) {
         return done;
     }
-    if let Some(done) = super::views::open(state, cmd) {
+    if let Some(done) = crate::app::views::open(state, cmd) {
         return done;
     }
     // Only the fleet's orders come back to the worker detail; the rest leave it.
@@ -354,10 +356,10 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
         state.ui.mode = Mode::Normal;
     }
     match cmd {
-        "q" | "quit" => super::common::quit(state),
+        "q" | "quit" => crate::app::common::quit(state),
         "timeline" => {
             let from = if rest.is_empty() { "-1h" } else { rest };
-            match super::logview::parse_time(from, state.now, state.utc) {
+            match crate::app::model::times::parse_time(from, state.now, state.utc) {
                 Ok(at) if at <= state.now => Outcome {
                     redraw: true,
                     effects: vec![Effect::SaveTimeline {
@@ -414,9 +416,9 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
             submit(state, d, None)
         }
         "emit" => emit_command(state, rest),
-        "exec" => super::exec::exec_command(state, rest),
-        "at" | "goto" => super::logview::goto_command(state, rest),
-        "run" => super::exec::adhoc_command(state, rest),
+        "exec" => crate::app::views::executor::exec_command(state, rest),
+        "at" | "goto" => crate::app::views::activity::goto_command(state, rest),
+        "run" => crate::app::views::executor::adhoc_command(state, rest),
         other => {
             flash(
                 state,
@@ -424,7 +426,7 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
                 format!(
                     "unknown command `{}`: try {}",
                     crate::sanitize::clean(other, 30),
-                    super::commands::names()
+                    crate::app::dialogs::commands::names()
                 ),
             );
             Outcome::redraw()

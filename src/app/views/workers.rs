@@ -5,9 +5,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::common::*;
-use super::effect::Effect;
-use super::state::*;
+use crate::app::common::*;
+use crate::app::effect::Effect;
+use crate::app::state::*;
 use crate::config::keymap::Action;
 use crate::platform::model::Level;
 use crate::platform::pidbox::WorkerDetail;

@@ -3,8 +3,8 @@
 //! when, and its last error, kept after it recovers. Read-only: its keys only move the
 //! selection, which follows the link's name.
 
-use super::common::{Outcome, is_movement, moved, page, step_of};
-use super::state::{Link, Mode, State, View};
+use crate::app::common::{Outcome, is_movement, moved, page, step_of};
+use crate::app::state::{Link, Mode, State, View};
 use crate::config::keymap::Action;
 
 /// The links in the view's order: the troubled first (down, then degraded), then by name.
@@ -62,7 +62,7 @@ mod tests {
     }
 
     fn link(s: &mut State, name: &str, health: LinkHealth) {
-        crate::app::plant::link(s, name.into(), health);
+        crate::app::model::infrastructure::link(s, name.into(), health);
     }
 
     #[test]
