@@ -83,7 +83,6 @@ pub async fn list(settings: &Settings, as_json: bool) -> ExitCode {
 }
 
 /// `containers restart|stop|start|kill NAME`: NAME is a container or a Compose service.
-// Long, on purpose: gate, find, confirm, carry out, report, one after another.
 pub async fn order(
     settings: &Settings,
     gate: Gate,
@@ -128,23 +127,10 @@ pub async fn order(
         host: book.host.clone(),
         aims,
     };
-    if !go.yes {
-        let Order::Container { aims, .. } = &order else {
-            unreachable!("built above")
-        };
-        let states: Vec<String> = aims
-            .iter()
-            .map(|a| format!("{}: {} now", a.name, a.seen))
-            .collect();
-        let question = format!(
-            "{} on the Docker Engine at {}\n{}",
-            order.words(),
-            book.host,
-            states.join("\n")
-        );
-        if let Err(code) = super::confirm(&question, None).await {
-            return code;
-        }
+    if !go.yes
+        && let Err(code) = super::confirm(&question(&order, &book.host), None).await
+    {
+        return code;
     }
     let lines = match crate::actions::fleet::carry_out(&ctx, order).await {
         Ok(l) => l,
@@ -153,20 +139,42 @@ pub async fn order(
             return ExitCode::from(3);
         }
     };
-    if go.json {
+    print_lines(&lines, go.json);
+    if lines.iter().all(|(ok, _)| *ok) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// What the operator is asked before an order: the order, the Engine, each container's
+/// state as it was found.
+fn question(order: &Order, host: &str) -> String {
+    let Order::Container { aims, .. } = order else {
+        return order.words();
+    };
+    let states: Vec<String> = aims
+        .iter()
+        .map(|a| format!("{}: {} now", a.name, a.seen))
+        .collect();
+    format!(
+        "{} on the Docker Engine at {host}\n{}",
+        order.words(),
+        states.join("\n")
+    )
+}
+
+/// Each container's line, as text or one JSON array.
+fn print_lines(lines: &[(bool, String)], json: bool) {
+    if json {
         let rows: Vec<_> = lines
             .iter()
             .map(|(ok, l)| json!({"ok": ok, "said": l}))
             .collect();
         println!("{}", crate::sanitize::json_line(&json!(rows)));
     } else {
-        for (_, l) in &lines {
+        for (_, l) in lines {
             println!("{l}");
         }
-    }
-    if lines.iter().all(|(ok, _)| *ok) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
     }
 }

@@ -71,9 +71,53 @@ pub fn spawn(s: Settings, tx: mpsc::Sender<Event>, looking: Arc<AtomicBool>) -> 
     })
 }
 
-/// One connection's life: the full listing, then each event as it comes. Returns why it
-/// ended.
-// Long, on purpose: subscribe, list, start the followers and the stats, then the events.
+/// The logs of the containers `follow_logs` names, each followed in a task of its own.
+fn follow_configured(
+    s: &Settings,
+    docker: &Docker,
+    sources: Vec<(String, String)>,
+    tx: &mpsc::Sender<Event>,
+) -> Vec<JoinHandle<()>> {
+    let mut followers = Vec::new();
+    for (id, service) in sources {
+        if s.follow_logs
+            .iter()
+            .any(|f| crate::glob::matches(f, &service))
+        {
+            followers.push(tokio::spawn(follow_logs(
+                docker.clone(),
+                id,
+                service,
+                s.logs_since,
+                tx.clone(),
+            )));
+        }
+    }
+    followers
+}
+
+/// Stats in a task of their own, sampled only while someone looks: a slow answer (a
+/// container dying under the question) never holds up the events.
+fn spawn_stats(
+    s: &Settings,
+    docker: &Docker,
+    tx: &mpsc::Sender<Event>,
+    looking: &Arc<AtomicBool>,
+) -> JoinHandle<()> {
+    let (s, docker, tx) = (s.clone(), docker.clone(), tx.clone());
+    let looking = looking.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(STATS_EVERY).await;
+            if looking.load(Ordering::Relaxed) && sample(&s, &docker, &tx).await.is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// One connection's life: subscribed, the full listing, the followers and the stats
+/// started, then each event as it comes. Returns why it ended.
 async fn follow(
     s: &Settings,
     docker: &Docker,
@@ -112,35 +156,8 @@ async fn follow(
     {
         return "stopping".into();
     }
-    let mut followers = Vec::new();
-    for (id, service) in sources {
-        if s.follow_logs
-            .iter()
-            .any(|f| crate::glob::matches(f, &service))
-        {
-            followers.push(tokio::spawn(follow_logs(
-                docker.clone(),
-                id,
-                service,
-                s.logs_since,
-                tx.clone(),
-            )));
-        }
-    }
-    // Stats in a task of their own: a slow answer (a container dying under the question)
-    // never holds up the events.
-    let stats = {
-        let (s, docker, tx) = (s.clone(), docker.clone(), tx.clone());
-        let looking = looking.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(STATS_EVERY).await;
-                if looking.load(Ordering::Relaxed) && sample(&s, &docker, &tx).await.is_err() {
-                    return;
-                }
-            }
-        })
-    };
+    let followers = follow_configured(s, docker, sources, tx);
+    let stats = spawn_stats(s, docker, tx, looking);
     let why = loop {
         tokio::select! {
             ev = events.next() => match ev {

@@ -92,8 +92,8 @@ impl Tailer {
         }
     }
 
-    /// Everything new since the last poll.
-    // Long, on purpose: tail -F's cases (new, rotated, truncated, gone) in the order they must be checked.
+    /// Everything new since the last poll: tail -F's cases (new, rotated, truncated, gone)
+    /// in the order they must be checked.
     pub fn poll(&mut self) -> Vec<Tailed> {
         let mut out = Vec::new();
         let first = !self.started;
@@ -167,13 +167,18 @@ impl Tailer {
             }
             read_new(f, &source, &mut out);
         }
-        // Files whose path went away: read what is left through the open handle, and say so.
+        self.gone(&present, &mut out);
+        out
+    }
+
+    /// Files whose path went away: what is left read through the open handle, and said once.
+    fn gone(&mut self, present: &[PathBuf], out: &mut Vec<Tailed>) {
         for (path, f) in self.files.iter_mut() {
             if present.contains(path) {
                 continue;
             }
             let source = source_of(&self.name, path);
-            read_new(f, &source, &mut out);
+            read_new(f, &source, out);
             if !f.gone_said {
                 f.gone_said = true;
                 out.push(notice(
@@ -183,7 +188,6 @@ impl Tailer {
                 ));
             }
         }
-        out
     }
 }
 

@@ -45,7 +45,7 @@ impl Pace {
     }
 }
 
-// Long, on purpose: the replay's loop, keys to frames, in one place like run::run.
+/// The replay's loop, keys to frames, in one place like run::run.
 pub async fn run(mut r: Replayer, from_ms: i64, speed: f64, step: bool) -> std::io::Result<()> {
     r.seek(from_ms);
     let (mut terminal, _guard) = term::enter()?;
@@ -96,25 +96,9 @@ pub async fn run(mut r: Replayer, from_ms: i64, speed: f64, step: bool) -> std::
                     Some(Err(_)) | None => break,
                 };
                 dirty = true;
-                if let Some(text) = prompt.as_mut() {
-                    match key.code {
-                        KeyCode::Enter => {
-                            let typed = prompt.take().unwrap_or_default();
-                            note = match jump_target(&typed, r.at_ms, r.to_ms, r.state.utc) {
-                                Ok(t) => {
-                                    r.seek(t);
-                                    pace.restart(r.at_ms);
-                                    format!("jumped to {}", typed.trim())
-                                }
-                                Err(why) => why,
-                            };
-                        }
-                        KeyCode::Esc => prompt = None,
-                        KeyCode::Backspace => {
-                            text.pop();
-                        }
-                        KeyCode::Char(c) => text.push(c),
-                        _ => {}
+                if prompt.is_some() {
+                    if let Some(said) = prompt_key(&mut r, &mut pace, &mut prompt, key) {
+                        note = said;
                     }
                     continue;
                 }
@@ -128,23 +112,66 @@ pub async fn run(mut r: Replayer, from_ms: i64, speed: f64, step: bool) -> std::
                 }
             }
             _ = tokio::time::sleep_until(due) => {
-                let (drew, alarm) = r.run_until(pace.now_ms(), SLICE);
+                let (drew, said) = advance(&mut r, &mut pace);
                 dirty |= drew;
-                if let Some(alarm) = alarm.filter(|_| pace.speed < MAX_SPEED) {
-                    note = format!("alarm: {alarm}");
-                    dirty = true;
-                }
-                if r.next_at().is_none() && !pace.paused {
-                    pace.base_ms = r.at_ms;
-                    pace.paused = true;
-                    note = "end of the recording".into();
-                    dirty = true;
+                if let Some(said) = said {
+                    note = said;
                 }
             }
         }
     }
     terminal.show_cursor()?;
     Ok(())
+}
+
+/// A key while `J` asks for a time: Enter jumps there (said), Esc drops it, the rest types
+/// through the one line editor.
+fn prompt_key(
+    r: &mut Replayer,
+    pace: &mut Pace,
+    prompt: &mut Option<String>,
+    key: crossterm::event::KeyEvent,
+) -> Option<String> {
+    let text = prompt.as_mut()?;
+    match key.code {
+        KeyCode::Enter => {
+            let typed = prompt.take().unwrap_or_default();
+            Some(match jump_target(&typed, r.at_ms, r.to_ms, r.state.utc) {
+                Ok(t) => {
+                    r.seek(t);
+                    pace.restart(r.at_ms);
+                    format!("jumped to {}", typed.trim())
+                }
+                Err(why) => why,
+            })
+        }
+        KeyCode::Esc => {
+            *prompt = None;
+            None
+        }
+        _ => {
+            crate::app::dialogs::line_edit::edit(text, &key);
+            None
+        }
+    }
+}
+
+/// The recording played on to the pace's clock: whether anything changed on screen, and
+/// what to say (an alarm passed, the end reached).
+fn advance(r: &mut Replayer, pace: &mut Pace) -> (bool, Option<String>) {
+    let (mut drew, alarm) = r.run_until(pace.now_ms(), SLICE);
+    let mut said = None;
+    if let Some(alarm) = alarm.filter(|_| pace.speed < MAX_SPEED) {
+        said = Some(format!("alarm: {alarm}"));
+        drew = true;
+    }
+    if r.next_at().is_none() && !pace.paused {
+        pace.base_ms = r.at_ms;
+        pace.paused = true;
+        said = Some("end of the recording".into());
+        drew = true;
+    }
+    (drew, said)
 }
 
 /// The replay's own keys; None when `key` is not one of them.

@@ -14,24 +14,45 @@ use crate::sanitize::redact_url;
 use crate::{cli, logging, run, term, wiring};
 
 /// `worker …`: an inspect, or a control command to one worker (or `all`, where allowed).
-// Long, on purpose: one arm per worker subcommand, each naming its command.
 pub(super) fn worker(cli: &Cli, action: &WorkerCommand) -> ExitCode {
-    let (who, cmd, go) = match action {
-        WorkerCommand::Inspect {
-            worker,
-            method,
-            json,
-        } => {
-            return with_settings(cli, |settings, rt| {
-                rt.block_on(cli::fleet::inspect(
-                    &settings,
-                    gate(cli),
-                    worker,
-                    *method,
-                    *json,
-                ))
-            });
-        }
+    if let WorkerCommand::Inspect {
+        worker,
+        method,
+        json,
+    } = action
+    {
+        return with_settings(cli, |settings, rt| {
+            rt.block_on(cli::fleet::inspect(
+                &settings,
+                gate(cli),
+                worker,
+                *method,
+                *json,
+            ))
+        });
+    }
+    let Some((who, cmd, go)) = control_of(action) else {
+        return ExitCode::from(2);
+    };
+    // Only limits may go to every worker at once; the rest name one worker.
+    let fleet_wide = matches!(cmd, Control::RateLimit { .. } | Control::TimeLimit { .. });
+    if who == "all" && !fleet_wide {
+        eprintln!(
+            "chavion-tui: refused: `{}` goes to one worker at a time; name the worker",
+            cmd.method()
+        );
+        return ExitCode::from(2);
+    }
+    with_settings(cli, |settings, rt| {
+        rt.block_on(cli::fleet::control(&settings, gate(cli), who, cmd, go.go()))
+    })
+}
+
+/// The control command a worker subcommand names, with its worker and its confirmation
+/// flags; None for an inspect, which is no command.
+fn control_of(action: &WorkerCommand) -> Option<(&String, Control, &Go)> {
+    Some(match action {
+        WorkerCommand::Inspect { .. } => return None,
         WorkerCommand::Pool {
             worker,
             direction,
@@ -101,18 +122,6 @@ pub(super) fn worker(cli: &Cli, action: &WorkerCommand) -> ExitCode {
         ),
         WorkerCommand::PoolRestart { worker, go } => (worker, Control::PoolRestart, go),
         WorkerCommand::Shutdown { worker, go } => (worker, Control::Shutdown, go),
-    };
-    // Only limits may go to every worker at once; the rest name one worker.
-    let fleet_wide = matches!(cmd, Control::RateLimit { .. } | Control::TimeLimit { .. });
-    if who == "all" && !fleet_wide {
-        eprintln!(
-            "chavion-tui: refused: `{}` goes to one worker at a time; name the worker",
-            cmd.method()
-        );
-        return ExitCode::from(2);
-    }
-    with_settings(cli, |settings, rt| {
-        rt.block_on(cli::fleet::control(&settings, gate(cli), who, cmd, go.go()))
     })
 }
 

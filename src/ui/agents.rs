@@ -120,7 +120,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme, compact: bo
     }
 }
 
-// Long, on purpose: one tile's lines, top to bottom, each with its fallback.
+/// One tile's lines, top to bottom, each with its fallback.
 fn tile(f: &mut Frame, rect: Rect, state: &State, theme: &Theme, a: &AgentTile, selected: bool) {
     let st = state_style(theme, a.state);
     let title_style = if selected {
@@ -187,10 +187,26 @@ fn tile(f: &mut Frame, rect: Rect, state: &State, theme: &Theme, a: &AgentTile, 
             Line::from(Span::styled(fit(&hb, w), theme.muted))
         },
     ];
-    if inner.height > 3
-        && let Some(r) = container
-    {
-        lines.push(Line::from(Span::styled(
+    if inner.height > 3 {
+        lines.push(fourth_line(state, theme, a, container, w));
+    }
+    if inner.height > 4 {
+        lines.push(Line::from(Span::styled(fit(&a.role, w), theme.muted)));
+    }
+    f.render_widget(Paragraph::new(lines).block(block), rect);
+}
+
+/// A tile's fourth line: its container and since when, when the Engine knows it; else its
+/// last failure said as a fact while it is not failing, else its detail.
+fn fourth_line<'a>(
+    state: &State,
+    theme: &Theme,
+    a: &AgentTile,
+    container: Option<&crate::app::model::containers::Row>,
+    w: usize,
+) -> Line<'a> {
+    if let Some(r) = container {
+        return Line::from(Span::styled(
             fit(
                 &format!(
                     "container {} {}",
@@ -204,25 +220,19 @@ fn tile(f: &mut Frame, rect: Rect, state: &State, theme: &Theme, a: &AgentTile, 
             } else {
                 theme.state_error
             },
-        )));
-    } else if inner.height > 3 {
-        // A failure is said as a fact while the agent is not failing.
-        let (text, style) = match a.last_failure {
-            Some(t) if a.state != AgentState::Error => (
-                format!(
-                    "last task failed {} ago",
-                    duration((state.now - t).num_seconds())
-                ),
-                theme.level_warn,
+        ));
+    }
+    let (text, style) = match a.last_failure {
+        Some(t) if a.state != AgentState::Error => (
+            format!(
+                "last task failed {} ago",
+                duration((state.now - t).num_seconds())
             ),
-            _ => (a.detail.clone().unwrap_or_default(), theme.muted),
-        };
-        lines.push(Line::from(Span::styled(fit(&text, w), style)));
-    }
-    if inner.height > 4 {
-        lines.push(Line::from(Span::styled(fit(&a.role, w), theme.muted)));
-    }
-    f.render_widget(Paragraph::new(lines).block(block), rect);
+            theme.level_warn,
+        ),
+        _ => (a.detail.clone().unwrap_or_default(), theme.muted),
+    };
+    Line::from(Span::styled(fit(&text, w), style))
 }
 
 /// Work waits in its queues and no live worker consumes them: said in the warning style.

@@ -24,7 +24,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             "{firing} firing · {pending} pending · {} rules · {} acknowledge · an alert fires once its condition has held for its `for` ",
             book.rules.len(),
             state.keymap.hint(
-                crate::config::keymap::Section::Normal,
+                crate::config::keymap::Section::Alerts,
                 crate::config::keymap::Action::Ack
             )
         ),

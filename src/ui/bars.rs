@@ -130,7 +130,6 @@ fn link_span<'a>(link: &crate::app::state::Link, theme: &Theme) -> Span<'a> {
     Span::styled(format!(" {sym} {}{extra} ", link.name), style)
 }
 
-// Long, on purpose: the status bar's segments, in their fixed order.
 pub fn status(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let mut spans = Vec::new();
     let mut links: Vec<&crate::app::state::Link> = state.links.iter().collect();
@@ -142,24 +141,8 @@ pub fn status(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if state.links.is_empty() {
         spans.push(Span::styled(" no feeds ", theme.muted));
     }
-    // Are task events flowing? Workers without -E send none until enable_events arrives,
-    // and none can flow at all while Redis is down.
-    let redis = state
-        .links
-        .iter()
-        .find(|l| l.name == crate::event::links::REDIS);
-    let redis_up = redis.is_some_and(|l| l.health == LinkHealth::Up);
-    match state.last_task_event {
-        _ if redis.is_some() && !redis_up => spans.push(Span::styled(
-            " ○ no task events: Redis down ",
-            theme.link_down,
-        )),
-        Some(t) if (state.now - t).num_seconds() < 60 => {
-            spans.push(Span::styled(" ● task events ", theme.link_up))
-        }
-        Some(_) if redis_up => spans.push(Span::styled(" ○ task events quiet ", theme.muted)),
-        None if redis_up => spans.push(Span::styled(" ○ no task events ", theme.level_warn)),
-        _ => {}
+    if let Some(flowing) = task_events(state, theme) {
+        spans.push(flowing);
     }
     spans.push(Span::styled(
         format!("│ {} ", state.ui.mode.label()),
@@ -238,4 +221,25 @@ pub fn alerts_strip(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     }
     spans.push(Span::styled(" · :alerts for all ", theme.muted));
     f.render_widget(Paragraph::new(Line::from(spans)).style(theme.base), area);
+}
+
+/// Are task events flowing? Workers without -E send none until enable_events arrives, and
+/// none can flow at all while Redis is down.
+fn task_events<'a>(state: &State, theme: &Theme) -> Option<Span<'a>> {
+    let redis = state
+        .links
+        .iter()
+        .find(|l| l.name == crate::event::links::REDIS);
+    let redis_up = redis.is_some_and(|l| l.health == LinkHealth::Up);
+    Some(match state.last_task_event {
+        _ if redis.is_some() && !redis_up => {
+            Span::styled(" ○ no task events: Redis down ", theme.link_down)
+        }
+        Some(t) if (state.now - t).num_seconds() < 60 => {
+            Span::styled(" ● task events ", theme.link_up)
+        }
+        Some(_) if redis_up => Span::styled(" ○ task events quiet ", theme.muted),
+        None if redis_up => Span::styled(" ○ no task events ", theme.level_warn),
+        _ => return None,
+    })
 }

@@ -17,7 +17,6 @@ use crate::config::theme::Theme;
 /// How many seconds the sparkline covers.
 const SPARK: usize = 30;
 
-// Long, on purpose: the table's columns, one after another.
 pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let rows = &state.ui.context_rows;
     let block = view_block(

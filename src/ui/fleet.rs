@@ -42,15 +42,8 @@ fn held<'a>(theme: &Theme, title: &str, tasks: &[HeldTask], lines: &mut Vec<Line
     }
 }
 
-// Long, on purpose: the detail's sections, one after another, as Flower's worker page.
+/// The detail's sections, one after another, as Flower's worker page: the pool first.
 fn detail_lines<'a>(d: &WorkerDetail, theme: &Theme) -> Vec<Line<'a>> {
-    let or_dash = |s: &str| {
-        if s.is_empty() {
-            "–".to_string()
-        } else {
-            s.to_string()
-        }
-    };
     let mut lines = vec![
         heading(theme, "pool".into()),
         field(theme, "implementation", or_dash(&d.pool)),
@@ -100,6 +93,13 @@ fn detail_lines<'a>(d: &WorkerDetail, theme: &Theme) -> Vec<Line<'a>> {
         ),
         heading(theme, format!("queues consumed ({})", d.queues.len())),
     ];
+    what_it_holds(d, theme, &mut lines);
+    lines
+}
+
+/// The rest of the detail: the queues it consumes, what it holds, what it revoked, its
+/// registered tasks with their limits, and its settings changed from the defaults.
+fn what_it_holds<'a>(d: &WorkerDetail, theme: &Theme, lines: &mut Vec<Line<'a>>) {
     for q in &d.queues {
         lines.push(Line::raw(format!(
             "  {}  exchange {}  routing key {}",
@@ -108,9 +108,9 @@ fn detail_lines<'a>(d: &WorkerDetail, theme: &Theme) -> Vec<Line<'a>> {
             or_dash(&q.routing_key)
         )));
     }
-    held(theme, "active", &d.active, &mut lines);
-    held(theme, "reserved", &d.reserved, &mut lines);
-    held(theme, "scheduled", &d.scheduled, &mut lines);
+    held(theme, "active", &d.active, lines);
+    held(theme, "reserved", &d.reserved, lines);
+    held(theme, "scheduled", &d.scheduled, lines);
     lines.push(heading(theme, format!("revoked ({})", d.revoked.len())));
     for id in d.revoked.iter().take(20) {
         lines.push(Line::raw(format!("  {id}")));
@@ -131,7 +131,6 @@ fn detail_lines<'a>(d: &WorkerDetail, theme: &Theme) -> Vec<Line<'a>> {
     for (k, v) in &d.conf {
         lines.push(Line::raw(format!("  {k} = {v}")));
     }
-    lines
 }
 
 pub fn worker_detail(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
@@ -220,4 +219,13 @@ pub fn confirm_order(f: &mut Frame, area: Rect, p: &PendingOrder, theme: &Theme)
     };
     let block = popup_block(theme, title.into(), keys);
     show_popup(f, rect, lines, block, theme);
+}
+
+/// A value, or a dash for an empty one.
+fn or_dash(s: &str) -> String {
+    if s.is_empty() {
+        "–".to_string()
+    } else {
+        s.to_string()
+    }
 }

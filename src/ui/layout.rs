@@ -30,7 +30,8 @@ pub fn tile_grid(count: usize, width: u16, tall: bool) -> (u16, u16) {
     (cols, rows * tile_h + 1)
 }
 
-// Long, on purpose: the layout's cases by size, one after another.
+/// The screen's plan: too small, the log full screen, a zoomed pane, or the dashboard's
+/// panes, by size.
 pub fn plan(area: Rect, state: &State) -> Plan {
     let mut plan = Plan {
         title: None,
@@ -88,10 +89,19 @@ pub fn plan(area: Rect, state: &State) -> Plan {
     if agents_h > 0 {
         plan.panes.push((Pane::Agents, agents));
     }
+    plan.panes.extend(lower_panes(state, body.width, rest));
+    plan.panes.retain(|(_, r)| r.height > 0 && r.width > 0);
+    plan
+}
+
+/// The queues, ports and activity panes under the agents: side by side when wide, stacked
+/// when tall enough, the log alone on short screens (the others one Tab + Enter away).
+fn lower_panes(state: &State, width: u16, rest: Rect) -> Vec<(Pane, Rect)> {
+    let mut panes = Vec::new();
     // Its rows, the column header and the borders.
     let queues_h = (state.queues.len() as u16 + 3).max(4);
     let ports_h = (state.ports.len() as u16 + 3).max(4);
-    if body.width >= 140 {
+    if width >= 140 {
         // Wide: queues over ports on the left, the activity log takes the right half.
         let [left, right] =
             Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
@@ -101,9 +111,9 @@ pub fn plan(area: Rect, state: &State) -> Plan {
             Constraint::Min(0),
         ])
         .areas(left);
-        plan.panes.push((Pane::Queues, q));
-        plan.panes.push((Pane::Ports, p));
-        plan.panes.push((Pane::Activity, right));
+        panes.push((Pane::Queues, q));
+        panes.push((Pane::Ports, p));
+        panes.push((Pane::Activity, right));
     } else if rest.height >= 12 {
         let mid_h = ports_h.max(queues_h).min(rest.height / 2);
         let [mid, log] =
@@ -112,21 +122,20 @@ pub fn plan(area: Rect, state: &State) -> Plan {
             let [q, p] =
                 Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)])
                     .areas(mid);
-            plan.panes.push((Pane::Queues, q));
-            plan.panes.push((Pane::Ports, p));
+            panes.push((Pane::Queues, q));
+            panes.push((Pane::Ports, p));
         } else {
             let [q, p] = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)])
                 .areas(mid);
-            plan.panes.push((Pane::Queues, q));
-            plan.panes.push((Pane::Ports, p));
+            panes.push((Pane::Queues, q));
+            panes.push((Pane::Ports, p));
         }
-        plan.panes.push((Pane::Activity, log));
+        panes.push((Pane::Activity, log));
     } else if rest.height >= 3 {
         // Short screens keep the log; the other panes are one Tab + Enter away.
-        plan.panes.push((Pane::Activity, rest));
+        panes.push((Pane::Activity, rest));
     }
-    plan.panes.retain(|(_, r)| r.height > 0 && r.width > 0);
-    plan
+    panes
 }
 
 /// A popup `w` by `h` cells (at most the area), in the middle of the area.

@@ -37,7 +37,8 @@ fn agent(state: &State, t: &Task) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
-// Long, on purpose: the table's columns, one after another.
+/// The Tasks view: the rows that fit, around the selection, with the filter and the
+/// sort in the title.
 pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     // Only the rows that fit are sorted and built: with 50 000 tasks kept, sorting or
     // formatting every one of them each frame would cost milliseconds.
@@ -45,32 +46,7 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     // The selection follows its task's id: find the row it stands in now.
     let sel = selected(state).map(|t| row_of(state, t));
     let (matching, list) = visible_upto(state, sel.map_or(0, |s| s + 1).max(fit_rows));
-    let filter = match &state.ui.mode {
-        // A malformed filter is said as it is typed.
-        Mode::Filter(text) => {
-            match crate::app::model::tasks::Filter::parse(text, state.now, state.utc) {
-                Ok(_) => format!("/{text}▏"),
-                Err(why) => format!("/{text}▏ ✗ {why}"),
-            }
-        }
-        _ if state.ui.filter.is_empty() => format!(
-            "no filter ({})",
-            state.keymap.hint(Section::Normal, Action::Filter)
-        ),
-        _ => format!("/{}", state.ui.filter),
-    };
-    let block = view_block(
-        theme,
-        "Tasks",
-        format!(
-            "{} of {} · sort: {} ({}) · {filter} · {} details ",
-            matching,
-            state.tasks.order.len(),
-            state.ui.task_sort.label(),
-            state.keymap.hint(Section::Normal, Action::Sort),
-            state.keymap.hint(Section::Normal, Action::Zoom)
-        ),
-    );
+    let block = view_block(theme, "Tasks", title(state, matching));
     let wide = area.width >= 110;
     let mut header = vec!["state", "name", "agent", "id", "runtime", "received", "eta"];
     if wide {
@@ -128,20 +104,51 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         super::panes::empty_note(f, area, why, theme);
     }
     if let Some(id) = pick_gone(state) {
-        // Say the selected task is gone rather than move the highlight to a neighbour.
-        let why = format!(
-            " selected task [{}] evicted (oldest first): ↑/↓ selects another ",
-            short_id(id)
-        );
-        let bottom = Rect {
-            x: area.x + 1,
-            y: area.bottom().saturating_sub(1),
-            width: area.width.saturating_sub(2),
-            height: 1,
-        }
-        .intersection(area);
-        f.render_widget(Paragraph::new(Span::styled(why, theme.level_warn)), bottom);
+        evicted_note(f, area, id, theme);
     }
+}
+
+/// The title: how many match of how many, the sort, the filter (a malformed one said as it
+/// is typed), and the detail key.
+fn title(state: &State, matching: usize) -> String {
+    let filter = match &state.ui.mode {
+        // A malformed filter is said as it is typed.
+        Mode::Filter(text) => {
+            match crate::app::model::tasks::Filter::parse(text, state.now, state.utc) {
+                Ok(_) => format!("/{text}▏"),
+                Err(why) => format!("/{text}▏ ✗ {why}"),
+            }
+        }
+        _ if state.ui.filter.is_empty() => format!(
+            "no filter ({})",
+            state.keymap.hint(Section::Tasks, Action::Filter)
+        ),
+        _ => format!("/{}", state.ui.filter),
+    };
+    format!(
+        "{} of {} · sort: {} ({}) · {filter} · {} details ",
+        matching,
+        state.tasks.order.len(),
+        state.ui.task_sort.label(),
+        state.keymap.hint(Section::Tasks, Action::Sort),
+        state.keymap.hint(Section::Tasks, Action::Zoom)
+    )
+}
+
+/// Say the selected task is gone rather than move the highlight to a neighbour.
+fn evicted_note(f: &mut Frame, area: Rect, id: &str, theme: &Theme) {
+    let why = format!(
+        " selected task [{}] evicted (oldest first): ↑/↓ selects another ",
+        short_id(id)
+    );
+    let bottom = Rect {
+        x: area.x + 1,
+        y: area.bottom().saturating_sub(1),
+        width: area.width.saturating_sub(2),
+        height: 1,
+    }
+    .intersection(area);
+    f.render_widget(Paragraph::new(Span::styled(why, theme.level_warn)), bottom);
 }
 
 /// When a task waiting on its ETA will run: "in 4m", or "due" once the time has come; "–"
@@ -190,7 +197,7 @@ fn workflow_lines(state: &State, t: &Task, theme: &Theme, lines: &mut Vec<Line<'
             format!(
                 "workflow ({} to select, {} to open)",
                 state.keymap.hint(Section::Normal, Action::FocusNext),
-                state.keymap.hint(Section::Normal, Action::Zoom)
+                state.keymap.hint(Section::Tasks, Action::Zoom)
             ),
             theme.header,
         )));

@@ -95,7 +95,7 @@ fn draft(state: &State, form: &Form) -> Result<Draft, String> {
     })
 }
 
-// Long, on purpose: one arm per key of the dispatch form.
+/// A key in the dispatch form: move between fields, change a choice, type, send or cancel.
 pub fn form_key(state: &mut State, mut form: Box<Form>, key: KeyEvent) -> Outcome {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     let idx = FormField::ALL
@@ -334,7 +334,8 @@ fn after_command(state: &mut State) -> Mode {
     }
 }
 
-// Long, on purpose: one arm per command, each a call.
+/// A `:` line: the fleet's orders, the views' own commands, a view opened, then the
+/// command line's own.
 fn run_command(state: &mut State, line: &str) -> Outcome {
     let (cmd, rest) = line
         .split_once(char::is_whitespace)
@@ -357,64 +358,12 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
     }
     match cmd {
         "q" | "quit" => crate::app::common::quit(state),
-        "timeline" => {
-            let from = if rest.is_empty() { "-1h" } else { rest };
-            match crate::app::model::times::parse_time(from, state.now, state.utc) {
-                Ok(at) if at <= state.now => Outcome {
-                    redraw: true,
-                    effects: vec![Effect::SaveTimeline {
-                        from_ms: at.timestamp_millis(),
-                        to_ms: state.now.timestamp_millis(),
-                    }],
-                },
-                Ok(_) => {
-                    flash(
-                        state,
-                        Level::Warn,
-                        "a timeline starts in the past: :timeline -30m".into(),
-                    );
-                    Outcome::redraw()
-                }
-                Err(why) => {
-                    flash(state, Level::Warn, why);
-                    Outcome::redraw()
-                }
-            }
-        }
+        "timeline" => timeline_command(state, rest),
         "help" => {
             state.ui.mode = Mode::Help;
             Outcome::redraw()
         }
-        "dispatch" | "d" => {
-            let mut parts = rest.splitn(3, char::is_whitespace);
-            let (agent, task, json) = (
-                parts.next().unwrap_or(""),
-                parts.next().unwrap_or(""),
-                parts.next().unwrap_or("").trim(),
-            );
-            if agent.is_empty() || task.is_empty() {
-                flash(
-                    state,
-                    Level::Warn,
-                    "usage: :dispatch AGENT TASK [JSON args array or kwargs object]".into(),
-                );
-                return Outcome::redraw();
-            }
-            // One JSON value: an array is the args, an object the kwargs.
-            let (args, kwargs) = if json.starts_with('{') {
-                (String::new(), json.to_string())
-            } else {
-                (json.to_string(), String::new())
-            };
-            let d = Draft {
-                agent: agent.into(),
-                task: task.into(),
-                args,
-                kwargs,
-                ..Draft::default()
-            };
-            submit(state, d, None)
-        }
+        "dispatch" | "d" => dispatch_command(state, rest),
         "emit" => emit_command(state, rest),
         "exec" => crate::app::views::executor::exec_command(state, rest),
         "at" | "goto" => crate::app::views::activity::goto_command(state, rest),
@@ -432,6 +381,66 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
             Outcome::redraw()
         }
     }
+}
+
+/// `:timeline [FROM]`: the incident timeline from FROM (an hour ago by default) to now,
+/// saved to a file.
+fn timeline_command(state: &mut State, rest: &str) -> Outcome {
+    let from = if rest.is_empty() { "-1h" } else { rest };
+    match crate::app::model::times::parse_time(from, state.now, state.utc) {
+        Ok(at) if at <= state.now => Outcome {
+            redraw: true,
+            effects: vec![Effect::SaveTimeline {
+                from_ms: at.timestamp_millis(),
+                to_ms: state.now.timestamp_millis(),
+            }],
+        },
+        Ok(_) => {
+            flash(
+                state,
+                Level::Warn,
+                "a timeline starts in the past: :timeline -30m".into(),
+            );
+            Outcome::redraw()
+        }
+        Err(why) => {
+            flash(state, Level::Warn, why);
+            Outcome::redraw()
+        }
+    }
+}
+
+/// `:dispatch AGENT TASK [JSON]`: one JSON value, an array for the args, an object for the
+/// kwargs; asks first.
+fn dispatch_command(state: &mut State, rest: &str) -> Outcome {
+    let mut parts = rest.splitn(3, char::is_whitespace);
+    let (agent, task, json) = (
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or("").trim(),
+    );
+    if agent.is_empty() || task.is_empty() {
+        flash(
+            state,
+            Level::Warn,
+            "usage: :dispatch AGENT TASK [JSON args array or kwargs object]".into(),
+        );
+        return Outcome::redraw();
+    }
+    // One JSON value: an array is the args, an object the kwargs.
+    let (args, kwargs) = if json.starts_with('{') {
+        (String::new(), json.to_string())
+    } else {
+        (json.to_string(), String::new())
+    };
+    let d = Draft {
+        agent: agent.into(),
+        task: task.into(),
+        args,
+        kwargs,
+        ..Draft::default()
+    };
+    submit(state, d, None)
 }
 
 /// `:emit ENDPOINT[/namespace] EVENT [JSON]`: asks first, then emits and waits for the ack.

@@ -167,7 +167,6 @@ fn record(state: &mut State, now: DateTime<Utc>, change: Change, alert: &Alert) 
 }
 
 /// The subjects a rule holds for now, each with a word on why.
-// Long, on purpose: one arm per kind of rule.
 fn conditions(
     state: &State,
     index: usize,
@@ -232,29 +231,31 @@ fn conditions(
                 crate::platform::exposure::Finding::Unmapped { .. } => None,
             })
             .collect(),
-        AlertKind::EventsStalled => {
-            let online = state.workers.values().filter(|w| w.online).count();
-            // Silence is stalled only when there is work: something waits in a queue, or a
-            // dispatch of ours was sent and no worker has said it received it. An idle
-            // platform is quiet, not stalled.
-            let waiting: u64 = state.queues.iter().map(|q| q.depth).sum();
-            if waiting == 0 && state.watch.by_id.is_empty() {
-                return Vec::new();
-            }
-            let since = state.last_task_event.or(state.alerts.started);
-            match since {
-                Some(at) if state.feed_lost.is_none() && online > 0 && now - at > rule.window => {
-                    vec![(
-                        "celery".into(),
-                        format!(
-                            "no task event for {} s while {online} worker(s) are online",
-                            (now - at).num_seconds()
-                        ),
-                    )]
-                }
-                _ => Vec::new(),
-            }
+        AlertKind::EventsStalled => events_stalled(state, rule, now),
+    }
+}
+
+/// No task event while workers are online and there is work. Silence is stalled only when
+/// there is work: something waits in a queue, or a dispatch of ours was sent and no worker
+/// has said it received it. An idle platform is quiet, not stalled.
+fn events_stalled(state: &State, rule: &Rule, now: DateTime<Utc>) -> Vec<(String, String)> {
+    let online = state.workers.values().filter(|w| w.online).count();
+    let waiting: u64 = state.queues.iter().map(|q| q.depth).sum();
+    if waiting == 0 && state.watch.by_id.is_empty() {
+        return Vec::new();
+    }
+    let since = state.last_task_event.or(state.alerts.started);
+    match since {
+        Some(at) if state.feed_lost.is_none() && online > 0 && now - at > rule.window => {
+            vec![(
+                "celery".into(),
+                format!(
+                    "no task event for {} s while {online} worker(s) are online",
+                    (now - at).num_seconds()
+                ),
+            )]
         }
+        _ => Vec::new(),
     }
 }
 

@@ -85,49 +85,11 @@ pub fn set_state(tile: &mut AgentTile, at: DateTime<Utc>, new: AgentState) -> bo
     true
 }
 
-// Long, on purpose: one report applied in order: state, task, heartbeat, the log line.
+/// An agent's report applied in order: its tile found (or made), state, task, heartbeat,
+/// the log line.
 pub fn agent_report(state: &mut State, at: DateTime<Utc>, r: AgentReport) {
-    let idx = match state.agent_index(&r.agent) {
-        Some(i) => i,
-        None if state.agents.len() < MAX_AGENTS => {
-            state.agents.push(AgentTile {
-                name: r.agent.clone(),
-                model: String::new(),
-                role: "not in config".into(),
-                queues: Vec::new(),
-                hostnames: Vec::new(),
-                stale_after: Duration::seconds(15),
-                tasks: Vec::new(),
-                state: AgentState::Unknown,
-                since: at,
-                task: None,
-                detail: None,
-                last_heartbeat: None,
-                ended: Default::default(),
-                last_failure: None,
-            });
-            log(
-                state,
-                at,
-                Level::Warn,
-                &r.agent,
-                "unconfigured agent announced itself; showing it".into(),
-            );
-            state.agents.len() - 1
-        }
-        None => {
-            log(
-                state,
-                at,
-                Level::Warn,
-                "agents",
-                format!(
-                    "report from unknown agent {} ignored: tile limit {MAX_AGENTS} reached",
-                    r.agent
-                ),
-            );
-            return;
-        }
+    let Some(idx) = tile_for(state, at, &r.agent) else {
+        return;
     };
     let tile = &mut state.agents[idx];
     tile.last_heartbeat = Some(at);
@@ -252,7 +214,8 @@ fn room_for_a_worker(state: &mut State) -> bool {
     }
 }
 
-// Long, on purpose: one event applied in order: the worker, its queues' question, the log line, its agent.
+/// A worker event applied in order: the worker, its queues' question, the log line, its
+/// agent.
 pub fn worker_event(state: &mut State, at: DateTime<Utc>, w: WorkerEvent) {
     let agent = state.agent_for_worker(&w.hostname);
     let was_online = state.workers.get(&w.hostname).is_some_and(|x| x.online);
@@ -289,24 +252,7 @@ pub fn worker_event(state: &mut State, at: DateTime<Utc>, w: WorkerEvent) {
         entry.asked_at = None;
         entry.settled = false;
     }
-    // Which queues it takes maps it to its agent: asked when it appears, and again on a
-    // later heartbeat if it did not answer (its control consumer may not be up yet).
-    let due = entry
-        .asked_at
-        .is_none_or(|t| at - t >= Duration::seconds(ASK_AGAIN_SECS));
-    if online
-        && entry.queues.is_none()
-        && entry.asked < ASK_MAX
-        && due
-        && !state.session.demo
-        && state.effects_due.len() < 64
-    {
-        entry.asked += 1;
-        entry.asked_at = Some(at);
-        state.effects_due.push(Effect::AskQueues {
-            worker: w.hostname.clone(),
-        });
-    }
+    ask_queues_if_due(state, &w.hostname, online, at);
     if was_online != online {
         let (level, what) = if online {
             (Level::Info, "online")
@@ -576,5 +522,72 @@ pub fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
             log(state, at, Level::Warn, &source, format!("{label} rejected"))
         }
         _ => {}
+    }
+}
+
+/// The tile of `agent`: its own, or a new one for an agent not in the config (up to
+/// `MAX_AGENTS`, said in the log); None past the limit (said too).
+fn tile_for(state: &mut State, at: DateTime<Utc>, agent: &str) -> Option<usize> {
+    match state.agent_index(agent) {
+        Some(i) => Some(i),
+        None if state.agents.len() < MAX_AGENTS => {
+            state.agents.push(AgentTile {
+                name: agent.to_string(),
+                model: String::new(),
+                role: "not in config".into(),
+                queues: Vec::new(),
+                hostnames: Vec::new(),
+                stale_after: Duration::seconds(15),
+                tasks: Vec::new(),
+                state: AgentState::Unknown,
+                since: at,
+                task: None,
+                detail: None,
+                last_heartbeat: None,
+                ended: Default::default(),
+                last_failure: None,
+            });
+            log(
+                state,
+                at,
+                Level::Warn,
+                agent,
+                "unconfigured agent announced itself; showing it".into(),
+            );
+            Some(state.agents.len() - 1)
+        }
+        None => {
+            log(
+                state,
+                at,
+                Level::Warn,
+                "agents",
+                format!(
+                    "report from unknown agent {} ignored: tile limit {MAX_AGENTS} reached",
+                    agent
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// Which queues a worker takes maps it to its agent: asked when it appears, and again on a
+/// later heartbeat if it did not answer (its control consumer may not be up yet).
+fn ask_queues_if_due(state: &mut State, hostname: &str, online: bool, at: DateTime<Utc>) {
+    let demo = state.session.demo;
+    let room = state.effects_due.len() < 64;
+    let Some(entry) = state.workers.get_mut(hostname) else {
+        return;
+    };
+    let due = entry
+        .asked_at
+        .is_none_or(|t| at - t >= Duration::seconds(ASK_AGAIN_SECS));
+    if online && entry.queues.is_none() && entry.asked < ASK_MAX && due && !demo && room {
+        entry.asked += 1;
+        entry.asked_at = Some(at);
+        state.effects_due.push(Effect::AskQueues {
+            worker: hostname.to_string(),
+        });
     }
 }

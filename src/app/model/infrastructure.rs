@@ -180,7 +180,8 @@ fn spell(h: &LinkHealth) -> u8 {
     }
 }
 
-// Long, on purpose: one arm per change of a link's health.
+/// A link's health changed (or was said again): its spell, its last error, the log line
+/// once per reason, and the Redis port row.
 pub fn link(state: &mut State, name: String, health: LinkHealth) -> Outcome {
     let now = state.now;
     let i = match state.links.iter().position(|l| l.name == name) {
@@ -248,26 +249,8 @@ pub fn link(state: &mut State, name: String, health: LinkHealth) -> Outcome {
         LinkHealth::Degraded { why } => log(state, now, Level::Warn, &name, why.clone()),
         LinkHealth::Connecting => {}
     }
-    // The Redis the feeds use is in the port map too: a lost feed shows there at once,
-    // without waiting for the next probe.
-    if name == crate::event::links::REDIS
-        && let Some(p) = state.redis_port.and_then(|p| state.ports.get_mut(p))
-    {
-        match &health {
-            LinkHealth::Down { why, .. } => {
-                p.status = PortStatus::Down {
-                    why: format!("feed: {why}"),
-                }
-            }
-            LinkHealth::Up if matches!(p.status, PortStatus::Down { .. } | PortStatus::Unknown) => {
-                let ms = p
-                    .latency_history
-                    .back()
-                    .map_or(0.0, |us| *us as f64 / 1000.0);
-                p.status = PortStatus::Up { latency_ms: ms };
-            }
-            _ => {}
-        }
+    if name == crate::event::links::REDIS {
+        redis_port_follows(state, &health);
     }
     Outcome {
         redraw: !quiet,
@@ -347,6 +330,28 @@ pub fn probe(state: &mut State, at: DateTime<Utc>, index: usize, outcome: ProbeO
     Outcome {
         redraw: urgent,
         effects: Vec::new(),
+    }
+}
+
+/// The Redis the feeds use is in the port map too: a lost feed shows there at once, without
+/// waiting for the next probe.
+fn redis_port_follows(state: &mut State, health: &LinkHealth) {
+    if let Some(p) = state.redis_port.and_then(|p| state.ports.get_mut(p)) {
+        match health {
+            LinkHealth::Down { why, .. } => {
+                p.status = PortStatus::Down {
+                    why: format!("feed: {why}"),
+                }
+            }
+            LinkHealth::Up if matches!(p.status, PortStatus::Down { .. } | PortStatus::Unknown) => {
+                let ms = p
+                    .latency_history
+                    .back()
+                    .map_or(0.0, |us| *us as f64 / 1000.0);
+                p.status = PortStatus::Up { latency_ms: ms };
+            }
+            _ => {}
+        }
     }
 }
 

@@ -56,8 +56,8 @@ fn failure(m: &str) -> Option<(&str, &str)> {
     Some((name, exc))
 }
 
-/// The timeline between `from_ms` and `to_ms`, oldest first.
-// Long, on purpose: lines, bursts, actions and runs, each read in its own way.
+/// The timeline between `from_ms` and `to_ms`, oldest first: state changes and failure
+/// bursts from the lines, then actions and runs.
 pub fn build(
     lines: &[StoredLine],
     audit: &[AuditRecord],
@@ -120,6 +120,18 @@ pub fn build(
     for b in open {
         close(b, &mut out);
     }
+    out.extend(actions_and_runs(audit, runs, within));
+    out.sort_by_key(|e| e.at_ms);
+    out
+}
+
+/// The audit trail's actions (with who, and from where) and the runs, within the window.
+fn actions_and_runs(
+    audit: &[AuditRecord],
+    runs: &[RunRecord],
+    within: impl Fn(i64) -> bool,
+) -> Vec<Entry> {
+    let mut out = Vec::new();
     for a in audit.iter().filter(|a| within(a.at_ms)) {
         let from = a.ssh_client.split_whitespace().next().unwrap_or("");
         out.push(Entry {
@@ -145,7 +157,6 @@ pub fn build(
             who: Some(r.who.clone()),
         });
     }
-    out.sort_by_key(|e| e.at_ms);
     out
 }
 

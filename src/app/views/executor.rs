@@ -47,7 +47,6 @@ pub(crate) fn toggle_view(state: &mut State) -> Outcome {
 }
 
 /// Keys in the Executor view; `None` lets the main screen's meaning apply.
-// Long, on purpose: one arm per key of the Executor view.
 pub(crate) fn act(state: &mut State, action: Action) -> Option<Outcome> {
     let page = (state.ui.height as usize / 2).max(1);
     let x = &mut state.executor;
@@ -86,35 +85,7 @@ pub(crate) fn act(state: &mut State, action: Action) -> Option<Outcome> {
             };
             return Some(ask_runbook(state, &name, None));
         }
-        Action::Cancel => {
-            let Some(run) = x.current_mut() else {
-                // Not a quit here: runs may be going in other tabs.
-                let (cancel, quit) = (
-                    state.keymap.hint(Section::Executor, Action::Cancel),
-                    state.keymap.hint(Section::Normal, Action::Quit),
-                );
-                flash(
-                    state,
-                    Level::Info,
-                    format!("{cancel} cancels the run in its own tab; {quit} quits"),
-                );
-                return Some(Outcome::redraw());
-            };
-            if run.phase != RunPhase::Running && run.phase != RunPhase::Connecting {
-                return Some(Outcome::default());
-            }
-            run.phase = RunPhase::Cancelling;
-            let id = run.id;
-            let what = format!(
-                "cancelling {} on {}: TERM, then KILL",
-                run.plan.runbook, run.plan.host.name
-            );
-            flash(state, Level::Warn, what);
-            return Some(Outcome {
-                redraw: true,
-                effects: vec![Effect::CancelRun { id }],
-            });
-        }
+        Action::Cancel => return Some(cancel_in_tab(state)),
         Action::CloseTab => {
             let Some(run) = x.current() else {
                 return Some(Outcome::default());
@@ -135,6 +106,37 @@ pub(crate) fn act(state: &mut State, action: Action) -> Option<Outcome> {
         _ => return None,
     }
     Some(Outcome::redraw())
+}
+
+/// Cancel in a run's tab: TERM, then KILL; in the runbook list, where it is said.
+fn cancel_in_tab(state: &mut State) -> Outcome {
+    let Some(run) = state.executor.current_mut() else {
+        // Not a quit here: runs may be going in other tabs.
+        let (cancel, quit) = (
+            state.keymap.hint(Section::Executor, Action::Cancel),
+            state.keymap.hint(Section::Normal, Action::Quit),
+        );
+        flash(
+            state,
+            Level::Info,
+            format!("{cancel} cancels the run in its own tab; {quit} quits"),
+        );
+        return Outcome::redraw();
+    };
+    if run.phase != RunPhase::Running && run.phase != RunPhase::Connecting {
+        return Outcome::default();
+    }
+    run.phase = RunPhase::Cancelling;
+    let id = run.id;
+    let what = format!(
+        "cancelling {} on {}: TERM, then KILL",
+        run.plan.runbook, run.plan.host.name
+    );
+    flash(state, Level::Warn, what);
+    Outcome {
+        redraw: true,
+        effects: vec![Effect::CancelRun { id }],
+    }
 }
 
 /// `:exec RUNBOOK [HOST]`.

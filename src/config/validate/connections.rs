@@ -4,11 +4,39 @@
 use super::super::Config;
 use super::super::model;
 
-// Long, on purpose: one check per setting: a table written as code.
+/// `[executor]`: its hosts, its runbooks, and its bounds.
 pub(super) fn validate_executor(
     x: &model::ExecutorConfig,
     err: &mut impl FnMut(std::ops::Range<usize>, String),
 ) {
+    validate_hosts(x, err);
+    validate_runbooks(x, err);
+    for (v, what, range) in [
+        (&x.connect_timeout_secs, "connect_timeout_secs", 1..=300),
+        (&x.keepalive_secs, "keepalive_secs", 1..=3600),
+        (&x.kill_grace_secs, "kill_grace_secs", 1..=300),
+    ] {
+        if !range.contains(v.get_ref()) {
+            err(
+                v.span(),
+                format!(
+                    "executor.{what} must be between {} and {}",
+                    range.start(),
+                    range.end()
+                ),
+            );
+        }
+    }
+    if !(100..=1_000_000).contains(x.scrollback_lines.get_ref()) {
+        err(
+            x.scrollback_lines.span(),
+            "executor.scrollback_lines must be between 100 and 1000000".into(),
+        );
+    }
+}
+
+/// Every host named once, without spaces, with a user and a port.
+fn validate_hosts(x: &model::ExecutorConfig, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
     let mut hosts: Vec<&str> = Vec::new();
     for h in &x.hosts {
         let name = h.name.get_ref().as_str();
@@ -37,6 +65,13 @@ pub(super) fn validate_executor(
             );
         }
     }
+}
+
+/// Every runbook named once, with a command, on hosts that exist, with a sane timeout.
+fn validate_runbooks(
+    x: &model::ExecutorConfig,
+    err: &mut impl FnMut(std::ops::Range<usize>, String),
+) {
     let mut books: Vec<&str> = Vec::new();
     for r in &x.runbooks {
         let name = r.name.get_ref().as_str();
@@ -77,28 +112,6 @@ pub(super) fn validate_executor(
                 format!("runbook `{name}`: timeout_secs must be between 1 and 86400"),
             );
         }
-    }
-    for (v, what, range) in [
-        (&x.connect_timeout_secs, "connect_timeout_secs", 1..=300),
-        (&x.keepalive_secs, "keepalive_secs", 1..=3600),
-        (&x.kill_grace_secs, "kill_grace_secs", 1..=300),
-    ] {
-        if !range.contains(v.get_ref()) {
-            err(
-                v.span(),
-                format!(
-                    "executor.{what} must be between {} and {}",
-                    range.start(),
-                    range.end()
-                ),
-            );
-        }
-    }
-    if !(100..=1_000_000).contains(x.scrollback_lines.get_ref()) {
-        err(
-            x.scrollback_lines.span(),
-            "executor.scrollback_lines must be between 100 and 1000000".into(),
-        );
     }
 }
 

@@ -123,7 +123,6 @@ fn bounded<T: PartialOrd + std::fmt::Display>(
 }
 
 /// The bounds of the settings added with issue 14: sizes, days, counts, per-port overrides.
-// Long, on purpose: one check per setting: a table written as code.
 fn validate_bounds(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
     bounded(
         &cfg.celery.forget_workers_secs,
@@ -149,6 +148,34 @@ fn validate_bounds(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, St
         1_048_576..=4_294_967_296,
         err,
     );
+    validate_probes(cfg, err);
+    if !(1..=3650).contains(cfg.recorder.keep_days.get_ref()) {
+        err(
+            cfg.recorder.keep_days.span(),
+            "recorder.keep_days must be between 1 and 3650".into(),
+        );
+    }
+    if !(64..=1_048_576).contains(cfg.recorder.keep_mib.get_ref()) {
+        err(
+            cfg.recorder.keep_mib.span(),
+            "recorder.keep_mib must be between 64 and 1048576 (1 TiB)".into(),
+        );
+    }
+    if let Err(why) = store_url_parameters(cfg.store.url.get_ref()) {
+        err(cfg.store.url.span(), why);
+    }
+    if !(1..=100_000_000).contains(cfg.store.activity_keep.get_ref()) {
+        err(
+            cfg.store.activity_keep.span(),
+            "store.activity_keep must be between 1 and 100000000".into(),
+        );
+    }
+    validate_port_timing(cfg, err);
+}
+
+/// `[probes]`: how many failures make a port down, and the certificate's warning and alarm
+/// days, the alarm after the warning.
+fn validate_probes(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
     let p = &cfg.probes;
     if !(1..=100).contains(p.fail_after.get_ref()) {
         err(
@@ -177,27 +204,10 @@ fn validate_bounds(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, St
             ),
         );
     }
-    if !(1..=3650).contains(cfg.recorder.keep_days.get_ref()) {
-        err(
-            cfg.recorder.keep_days.span(),
-            "recorder.keep_days must be between 1 and 3650".into(),
-        );
-    }
-    if !(64..=1_048_576).contains(cfg.recorder.keep_mib.get_ref()) {
-        err(
-            cfg.recorder.keep_mib.span(),
-            "recorder.keep_mib must be between 64 and 1048576 (1 TiB)".into(),
-        );
-    }
-    if let Err(why) = store_url_parameters(cfg.store.url.get_ref()) {
-        err(cfg.store.url.span(), why);
-    }
-    if !(1..=100_000_000).contains(cfg.store.activity_keep.get_ref()) {
-        err(
-            cfg.store.activity_keep.span(),
-            "store.activity_keep must be between 1 and 100000000".into(),
-        );
-    }
+}
+
+/// Each port entry's own interval and timeout.
+fn validate_port_timing(cfg: &Config, err: &mut impl FnMut(std::ops::Range<usize>, String)) {
     for port in &cfg.ports {
         if let Some(v) = &port.interval_secs
             && !(1..=86_400).contains(v.get_ref())

@@ -155,8 +155,8 @@ impl<'a> Session<'a> {
             .await;
     }
 
-    /// Runs one connection to its end; returns why it ended, in words.
-    // Long, on purpose: one select loop over frames, pings, commands and the ack sweep.
+    /// Runs one connection to its end (one select loop over frames, pings, commands and
+    /// the sweep); returns why it ended, in words.
     async fn run(&mut self, cmds: &mut mpsc::Receiver<Command>, backoff: &mut Backoff) -> String {
         let (mut ws, open) = match self.handshake().await {
             Ok(x) => x,
@@ -224,26 +224,44 @@ impl<'a> Session<'a> {
                     }
                 },
                 _ = sweep.tick() => {
-                    let now = Instant::now();
-                    // A namespace the server dropped is asked again when its wait is over.
-                    let due: Vec<String> = self.dropped.iter().filter(|(_, (_, at))| *at <= now).map(|(n, _)| n.clone()).collect();
-                    for nsp in due {
-                        if ws.send(self.connect_frame(&nsp)).await.is_err() {
-                            return "connection lost while connecting a namespace again".into();
-                        }
-                        if let Some((backoff, at)) = self.dropped.get_mut(&nsp) {
-                            *at = now + backoff.next_wait();
-                        }
-                    }
-                    let expired: Vec<u64> = self.pending.iter().filter(|(_, (_, at, _))| *at <= now).map(|(id, _)| *id).collect();
-                    for id in expired {
-                        if let Some((reply, _, t)) = self.pending.remove(&id) {
-                            let _ = reply.send(Err(format!("no ack after {} s", t.as_secs())));
-                        }
+                    if let Err(why) = self.sweep(&mut ws).await {
+                        return why;
                     }
                 }
             }
         }
+    }
+
+    /// Every 200 ms: a namespace the server dropped is asked again when its wait is over,
+    /// and an ack past its time is answered with the wait.
+    async fn sweep(&mut self, ws: &mut Ws) -> Result<(), String> {
+        let now = Instant::now();
+        let due: Vec<String> = self
+            .dropped
+            .iter()
+            .filter(|(_, (_, at))| *at <= now)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for nsp in due {
+            if ws.send(self.connect_frame(&nsp)).await.is_err() {
+                return Err("connection lost while connecting a namespace again".into());
+            }
+            if let Some((backoff, at)) = self.dropped.get_mut(&nsp) {
+                *at = now + backoff.next_wait();
+            }
+        }
+        let expired: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, (_, at, _))| *at <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            if let Some((reply, _, t)) = self.pending.remove(&id) {
+                let _ = reply.send(Err(format!("no ack after {} s", t.as_secs())));
+            }
+        }
+        Ok(())
     }
 
     /// The CONNECT for `nsp`, with the auth payload (never logged).
@@ -315,21 +333,9 @@ impl<'a> Session<'a> {
             .insert(id, (reply, Instant::now() + timeout, timeout));
     }
 
-    // Long, on purpose: one arm per Socket.IO packet type.
-    async fn on_packet(&mut self, ws: &mut Ws, text: &str) -> Result<(), String> {
-        let p = match codec::parse_sio(text) {
-            Ok(p) => p,
-            Err(e) => {
-                self.warn(e, text).await;
-                return Ok(());
-            }
-        };
-        // Only the namespaces this client joined are listened to: a packet for any other
-        // is ignored, its (untrusted) name never shown.
-        if !self.ep.namespaces.contains(&p.nsp) {
-            tracing::debug!("socket.io packet for a namespace not joined, ignored");
-            return Ok(());
-        }
+    /// A namespace connected, refused, or dropped by the server (the others stay up: it is
+    /// asked again on its own backoff, and the link says so once).
+    async fn on_namespace(&mut self, p: codec::Packet) {
         match p.kind {
             Kind::Connect => {
                 self.refused.remove(&p.nsp);
@@ -359,13 +365,34 @@ impl<'a> Session<'a> {
                     let at = Instant::now() + backoff.next_wait();
                     self.dropped.insert(p.nsp.clone(), (backoff, at));
                     let item = self.note(crate::platform::model::Level::Warn, format!(
-                        "{} disconnected by the server; the other namespaces stay connected, and it is asked again",
-                        p.nsp
-                    ));
+                            "{} disconnected by the server; the other namespaces stay connected, and it is asked again",
+                            p.nsp
+                        ));
                     self.emit_items(vec![item]).await;
                     self.health().await;
                 }
             }
+            _ => {}
+        }
+    }
+
+    /// One Socket.IO packet, by its type.
+    async fn on_packet(&mut self, ws: &mut Ws, text: &str) -> Result<(), String> {
+        let p = match codec::parse_sio(text) {
+            Ok(p) => p,
+            Err(e) => {
+                self.warn(e, text).await;
+                return Ok(());
+            }
+        };
+        // Only the namespaces this client joined are listened to: a packet for any other
+        // is ignored, its (untrusted) name never shown.
+        if !self.ep.namespaces.contains(&p.nsp) {
+            tracing::debug!("socket.io packet for a namespace not joined, ignored");
+            return Ok(());
+        }
+        match p.kind {
+            Kind::Connect | Kind::ConnectError | Kind::Disconnect => self.on_namespace(p).await,
             Kind::Event => {
                 if let Some(id) = p.id {
                     // The server asked for an ack: give an empty one.
