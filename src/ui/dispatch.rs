@@ -13,7 +13,8 @@ use crate::app::dialogs::forms::{completions, field_error};
 use crate::app::state::{Form, FormField, PendingDispatch, PendingEmit, State};
 use crate::config::theme::Theme;
 
-// Long, on purpose: the form's layout, field by field.
+/// The dispatch form, field by field: each value, its error as typed, the task's
+/// completions.
 pub fn form(f: &mut Frame, area: Rect, state: &State, theme: &Theme, form: &Form) {
     let rect = popup(area, 84, 20);
     let inner_w = rect.width.saturating_sub(18) as usize;
@@ -26,68 +27,7 @@ pub fn form(f: &mut Frame, area: Rect, state: &State, theme: &Theme, form: &Form
             theme.header
         };
         let cursor = if focused { "▏" } else { "" };
-        let value: Vec<Span> = match field {
-            FormField::Agent => {
-                let a = state.agents.get(form.agent);
-                let name = a.map_or("—".to_string(), |a| a.name.clone());
-                let queue = a
-                    .and_then(|a| a.queues.first().cloned())
-                    .map_or("no queue".into(), |q| format!("queue {q}"));
-                vec![
-                    Span::styled(format!("◀ {name} ▶"), theme.accent),
-                    Span::styled(format!("  {queue}"), theme.muted),
-                ]
-            }
-            FormField::Priority => vec![
-                Span::styled(format!("◀ {} ▶", form.priority), theme.accent),
-                Span::styled("  0 runs first … 9", theme.muted),
-            ],
-            FormField::Task => {
-                let hint = completions(state, form)
-                    .first()
-                    .map(|c| c[form.task.trim().len().min(c.len())..].to_string())
-                    .unwrap_or_default();
-                vec![
-                    Span::raw(fit(&form.task, inner_w)),
-                    Span::raw(cursor),
-                    Span::styled(hint, theme.muted),
-                ]
-            }
-            FormField::Args => vec![
-                Span::raw(fit(&form.args, inner_w)),
-                Span::raw(cursor),
-                Span::styled(if form.args.is_empty() { " []" } else { "" }, theme.muted),
-            ],
-            FormField::Kwargs => vec![
-                Span::raw(fit(&form.kwargs, inner_w)),
-                Span::raw(cursor),
-                Span::styled(if form.kwargs.is_empty() { " {}" } else { "" }, theme.muted),
-            ],
-            FormField::When => vec![
-                Span::raw(fit(&form.when, inner_w)),
-                Span::raw(cursor),
-                Span::styled(
-                    if form.when.is_empty() {
-                        " now (seconds, or an RFC 3339 ETA)"
-                    } else {
-                        ""
-                    },
-                    theme.muted,
-                ),
-            ],
-            FormField::Expires => vec![
-                Span::raw(fit(&form.expires, inner_w)),
-                Span::raw(cursor),
-                Span::styled(
-                    if form.expires.is_empty() {
-                        " never (seconds)"
-                    } else {
-                        ""
-                    },
-                    theme.muted,
-                ),
-            ],
-        };
+        let value = field_value(state, theme, form, field, inner_w, cursor);
         let mut spans = vec![Span::styled(
             format!(" {:<14} ", field.label()),
             label_style,
@@ -124,6 +64,80 @@ pub fn form(f: &mut Frame, area: Rect, state: &State, theme: &Theme, form: &Form
         " tab/↑↓ field · ←→ choose, complete · enter preview · esc cancel ",
     );
     super::panes::show_popup(f, rect, lines, block, theme);
+}
+
+/// One field's value as shown: a choice between arrows, or the text typed with its cursor
+/// and, while empty, what it means.
+fn field_value<'a>(
+    state: &State,
+    theme: &Theme,
+    form: &Form,
+    field: FormField,
+    inner_w: usize,
+    cursor: &'a str,
+) -> Vec<Span<'a>> {
+    match field {
+        FormField::Agent => {
+            let a = state.agents.get(form.agent);
+            let name = a.map_or("—".to_string(), |a| a.name.clone());
+            let queue = a
+                .and_then(|a| a.queues.first().cloned())
+                .map_or("no queue".into(), |q| format!("queue {q}"));
+            vec![
+                Span::styled(format!("◀ {name} ▶"), theme.accent),
+                Span::styled(format!("  {queue}"), theme.muted),
+            ]
+        }
+        FormField::Priority => vec![
+            Span::styled(format!("◀ {} ▶", form.priority), theme.accent),
+            Span::styled("  0 runs first … 9", theme.muted),
+        ],
+        FormField::Task => {
+            let hint = completions(state, form)
+                .first()
+                .map(|c| c[form.task.trim().len().min(c.len())..].to_string())
+                .unwrap_or_default();
+            vec![
+                Span::raw(fit(&form.task, inner_w)),
+                Span::raw(cursor),
+                Span::styled(hint, theme.muted),
+            ]
+        }
+        FormField::Args => vec![
+            Span::raw(fit(&form.args, inner_w)),
+            Span::raw(cursor),
+            Span::styled(if form.args.is_empty() { " []" } else { "" }, theme.muted),
+        ],
+        FormField::Kwargs => vec![
+            Span::raw(fit(&form.kwargs, inner_w)),
+            Span::raw(cursor),
+            Span::styled(if form.kwargs.is_empty() { " {}" } else { "" }, theme.muted),
+        ],
+        FormField::When => vec![
+            Span::raw(fit(&form.when, inner_w)),
+            Span::raw(cursor),
+            Span::styled(
+                if form.when.is_empty() {
+                    " now (seconds, or an RFC 3339 ETA)"
+                } else {
+                    ""
+                },
+                theme.muted,
+            ),
+        ],
+        FormField::Expires => vec![
+            Span::raw(fit(&form.expires, inner_w)),
+            Span::raw(cursor),
+            Span::styled(
+                if form.expires.is_empty() {
+                    " never (seconds)"
+                } else {
+                    ""
+                },
+                theme.muted,
+            ),
+        ],
+    }
 }
 
 /// `context`: the context it goes to, named when the config has several.

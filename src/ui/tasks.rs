@@ -224,7 +224,8 @@ fn workflow_lines(state: &State, t: &Task, theme: &Theme, lines: &mut Vec<Line<'
     }
 }
 
-// Long, on purpose: the detail's fields, one after another, as Flower's task page.
+/// The selected task's detail: its fields one after another, as Flower's task page, then
+/// how it is gone, its workflow and its traceback.
 pub fn detail(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let Some(t) = selected(state) else { return };
     let popup = centered(area, 90, 90).intersection(area);
@@ -275,37 +276,14 @@ pub fn detail(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             "runtime",
             runtime(state, t).map_or("–".into(), |r| format!("{r:.3} s")),
         ),
-        field(
-            theme,
-            "retries",
-            match state.retries.retried_as(&t.uuid) {
-                // Sent again by an operator: a new task, the newest of its chain named.
-                Some(_) => format!(
-                    "{} · already retried as [{}]",
-                    t.fields.retries.map_or("–".into(), |r| r.to_string()),
-                    short_id(state.retries.newest(&t.uuid))
-                ),
-                None => t.fields.retries.map_or("–".into(), |r| r.to_string()),
-            },
-        ),
+        field(theme, "retries", retries(state, t)),
         field(theme, "args", opt(&t.fields.args)),
         field(theme, "kwargs", opt(&t.fields.kwargs)),
         field(theme, "result", opt(&t.fields.result)),
         field(theme, "exception", opt(&t.fields.exception)),
     ];
     if let Some(gone) = &t.gone {
-        let words = match gone {
-            crate::kept::Gone::Purged { by } => {
-                format!("purged from its queue by {by}: it will not run")
-            }
-            crate::kept::Gone::LostWithWorker { worker } => format!(
-                "lost with worker {worker}: it went away holding it, and no one took it again within the visibility timeout"
-            ),
-        };
-        lines.push(Line::from(vec![
-            Span::styled(format!("{:<10} ", "gone"), theme.header),
-            Span::styled(words, theme.level_warn),
-        ]));
+        lines.push(gone_line(gone, theme));
     }
     workflow_lines(state, t, theme, &mut lines);
     if let Some(tb) = &t.fields.traceback {
@@ -315,9 +293,44 @@ pub fn detail(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 .map(|l| Line::from(Span::styled(l.to_string(), theme.level_error))),
         );
     }
+    let keys = detail_keys(state);
+    let block = popup_block(theme, format!(" Task {} ", short_id(&t.uuid)), &keys);
+    super::panes::show_popup_scrolled(f, popup, lines, block, theme, state.ui.detail_scroll);
+}
+
+/// Celery's retry count, and, when an operator sent it again, the newest of its chain.
+fn retries(state: &State, t: &Task) -> String {
+    let count = t.fields.retries.map_or("–".into(), |r| r.to_string());
+    match state.retries.retried_as(&t.uuid) {
+        Some(_) => format!(
+            "{count} · already retried as [{}]",
+            short_id(state.retries.newest(&t.uuid))
+        ),
+        None => count,
+    }
+}
+
+/// How a task is gone without an event: purged, or lost with its worker.
+fn gone_line<'a>(gone: &crate::kept::Gone, theme: &Theme) -> Line<'a> {
+    let words = match gone {
+        crate::kept::Gone::Purged { by } => {
+            format!("purged from its queue by {by}: it will not run")
+        }
+        crate::kept::Gone::LostWithWorker { worker } => format!(
+            "lost with worker {worker}: it went away holding it, and no one took it again within the visibility timeout"
+        ),
+    };
+    Line::from(vec![
+        Span::styled(format!("{:<10} ", "gone"), theme.header),
+        Span::styled(words, theme.level_warn),
+    ])
+}
+
+/// The detail's keys, from the Tasks view's section of the keymap.
+fn detail_keys(state: &State) -> String {
     let km = &state.keymap;
-    let n = |a| km.hint(Section::Normal, a);
-    let keys = format!(
+    let n = |a| km.hint(Section::Tasks, a);
+    format!(
         " {} close · {}{} scroll · {} revoke · {} terminate · {} retry ",
         n(Action::Back),
         n(Action::Up),
@@ -325,9 +338,7 @@ pub fn detail(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         n(Action::Revoke),
         n(Action::Terminate),
         n(Action::Retry)
-    );
-    let block = popup_block(theme, format!(" Task {} ", short_id(&t.uuid)), &keys);
-    super::panes::show_popup_scrolled(f, popup, lines, block, theme, state.ui.detail_scroll);
+    )
 }
 
 /// A terminate's signals, the one it will send bracketed.

@@ -30,8 +30,8 @@ fn task_kind(state: &str) -> Option<TaskEventKind> {
     })
 }
 
-/// `source` names the link (`sio:dashboard`), for warnings and raw lines.
-// Long, on purpose: one arm per meaning an event can have.
+/// `source` names the link (`sio:dashboard`), for warnings and raw lines; one arm per
+/// meaning an event can have.
 pub fn items(
     source: &str,
     nsp: &str,
@@ -61,68 +61,8 @@ pub fn items(
                 FeedItem::Activity(a)
             },
         )],
-        Meaning::QueueDepth => {
-            let list = match &first {
-                Value::Array(items) => items.clone(),
-                other => vec![other.clone()],
-            };
-            let samples: Option<Vec<QueueSample>> = list
-                .iter()
-                .map(|q| {
-                    Some(QueueSample {
-                        queue: clean(q.get("queue")?.as_str()?, 80),
-                        depth: q.get("depth")?.as_u64()?,
-                        reserved: q.get("reserved").and_then(Value::as_u64).unwrap_or(0),
-                    })
-                })
-                .collect();
-            vec![samples.map_or_else(
-                || malformed(source, "queue_depth needs {queue, depth}".into(), &first),
-                FeedItem::Queues,
-            )]
-        }
-        Meaning::TaskUpdate => {
-            let id = first
-                .get("task_id")
-                .or_else(|| first.get("uuid"))
-                .and_then(Value::as_str);
-            let kind = first
-                .get("state")
-                .and_then(Value::as_str)
-                .and_then(task_kind);
-            let (Some(id), Some(kind)) = (id, kind) else {
-                return vec![malformed(
-                    source,
-                    "task_update needs {task_id, state}".into(),
-                    &first,
-                )];
-            };
-            let text = |k: &str| {
-                first.get(k).map(|v| {
-                    clean(
-                        &v.as_str().map_or_else(|| v.to_string(), str::to_string),
-                        1000,
-                    )
-                })
-            };
-            vec![FeedItem::Celery(CeleryEvent::Task(TaskEvent {
-                kind,
-                uuid: clean(id, 64),
-                hostname: first
-                    .get("worker")
-                    .and_then(Value::as_str)
-                    .map(|w| clean(w, 120))
-                    .unwrap_or_default(),
-                timestamp: now,
-                fields: TaskFields {
-                    name: text("name"),
-                    result: text("result"),
-                    exception: text("exception"),
-                    queue: text("queue"),
-                    ..TaskFields::default()
-                },
-            }))]
-        }
+        Meaning::QueueDepth => vec![queue_depths(source, &first)],
+        Meaning::TaskUpdate => vec![task_update(source, &first, now)],
         Meaning::Raw => {
             let payload = if args.is_empty() {
                 String::new()
@@ -138,6 +78,68 @@ pub fn items(
             })]
         }
     }
+}
+
+/// `queue_depth`: `{queue, depth[, reserved]}`, or a list of them.
+fn queue_depths(source: &str, first: &Value) -> FeedItem {
+    let list = match first {
+        Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    };
+    let samples: Option<Vec<QueueSample>> = list
+        .iter()
+        .map(|q| {
+            Some(QueueSample {
+                queue: clean(q.get("queue")?.as_str()?, 80),
+                depth: q.get("depth")?.as_u64()?,
+                reserved: q.get("reserved").and_then(Value::as_u64).unwrap_or(0),
+            })
+        })
+        .collect();
+    samples.map_or_else(
+        || malformed(source, "queue_depth needs {queue, depth}".into(), first),
+        FeedItem::Queues,
+    )
+}
+
+/// `task_update`: `{task_id (or uuid), state[, worker, name, result, exception, queue]}`.
+fn task_update(source: &str, first: &Value, now: f64) -> FeedItem {
+    let id = first
+        .get("task_id")
+        .or_else(|| first.get("uuid"))
+        .and_then(Value::as_str);
+    let kind = first
+        .get("state")
+        .and_then(Value::as_str)
+        .and_then(task_kind);
+    let (Some(id), Some(kind)) = (id, kind) else {
+        return malformed(source, "task_update needs {task_id, state}".into(), first);
+    };
+    let text = |k: &str| {
+        first.get(k).map(|v| {
+            clean(
+                &v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                1000,
+            )
+        })
+    };
+    FeedItem::Celery(CeleryEvent::Task(TaskEvent {
+        kind,
+        uuid: clean(id, 64),
+        hostname: first
+            .get("worker")
+            .and_then(Value::as_str)
+            .map(|w| clean(w, 120))
+            .unwrap_or_default(),
+        timestamp: now,
+        fields: TaskFields {
+            name: text("name"),
+            result: text("result"),
+            exception: text("exception"),
+            queue: text("queue"),
+            ..TaskFields::default()
+        },
+    }))
 }
 
 #[cfg(test)]
