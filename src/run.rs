@@ -93,7 +93,7 @@ fn build(all: Vec<Settings>, active: usize, opts: &mut Options) -> (Contexts, In
     )
 }
 
-// Long, on purpose: the loop itself (keys, feeds, scrapes, frames); each step is the house's.
+/// The loop itself: keys, feeds, scrapes and frames; each step is the house's.
 pub async fn run(all: Vec<Settings>, active: usize, mut opts: Options) -> std::io::Result<()> {
     let theme = all[active].theme.clone();
     let max_fps = *all[active].config.ui.max_fps.get_ref();
@@ -119,26 +119,15 @@ pub async fn run(all: Vec<Settings>, active: usize, mut opts: Options) -> std::i
     );
 
     let crash_at = opts.crash_after.map(|d| Instant::now() + d);
-    'main: loop {
+    loop {
         let next_frame = last_draw + frame_gap;
         let on = rooms.on;
         let first = tokio::select! {
             biased;
-            key = input.next() => (on, match key {
-                Some(Ok(TermEvent::Key(k))) => Event::Key(k),
-                Some(Ok(TermEvent::Resize(w, h))) => {
-                    for (i, house) in rooms.houses.iter_mut().enumerate() {
-                        if i != on {
-                            house.step(Event::Resize { width: w, height: h });
-                        }
-                    }
-                    Event::Resize { width: w, height: h }
-                }
-                Some(Ok(_)) => continue,
-                // The terminal went away (a dropped SSH link): nothing left to draw on.
-                Some(Err(e)) => Event::Shutdown { why: format!("terminal input failed: {e}") },
-                None => Event::Shutdown { why: "terminal closed".into() },
-            }),
+            key = input.next() => match from_terminal(key, &mut rooms) {
+                Some(ev) => (on, ev),
+                None => continue,
+            },
             // Before the feeds: a scrape is rare and cheap, and a flood must not starve it.
             Some(scrape) = crate::exporter::serve::next_scrape(&mut scrapes) => {
                 crate::exporter::serve::answer_scrape(scrape, &rooms.houses[active].state);
@@ -161,23 +150,10 @@ pub async fn run(all: Vec<Settings>, active: usize, mut opts: Options) -> std::i
             // when keys, feeds and the next frame have all had their turn.
             _ = std::future::ready(()), if rooms.shown().state.activity.pending_work() => (on, Event::Work),
         };
-        let mut pending = Some(first);
-        let mut drained = 0;
-        while let Some((i, ev)) = pending.take() {
-            let stepped = rooms.houses[i].step(ev);
-            dirty |= stepped.redraw && i == rooms.on;
-            for local in stepped.local {
-                match local {
-                    Local::Quit => break 'main,
-                    Local::Copy(text) => copy_to_clipboard(&mut terminal, &text),
-                    Local::Bell => write_between_frames(&mut terminal, "\x07"),
-                    Local::SwitchContext(name) => dirty |= rooms.switch_to(&name),
-                }
-            }
-            if drained < DRAIN_MAX {
-                pending = inbox.try_recv();
-                drained += 1;
-            }
+        let (redraw, quit) = drain(&mut rooms, &mut inbox, first, &mut terminal);
+        dirty |= redraw;
+        if quit {
+            break;
         }
         if rooms.overview_wanted() && overview_at.elapsed() >= Duration::from_secs(1) {
             overview_at = Instant::now();
@@ -185,7 +161,82 @@ pub async fn run(all: Vec<Settings>, active: usize, mut opts: Options) -> std::i
             dirty |= rooms.houses[rooms.on].step(Event::Contexts(rows)).redraw;
         }
     }
-    // Each context stops as one control room did: its runs, its history, its store.
+    stop(rooms, &mut inbox, &mut terminal, &theme).await;
+    terminal.show_cursor()?;
+    tracing::info!("control room down");
+    Ok(())
+}
+
+/// One event and up to `DRAIN_MAX` more already waiting, each stepped through its house,
+/// so a burst is applied in one go and drawn once; what a step leaves to the host is done
+/// here. Returns whether the screen changed, and whether to quit.
+fn drain(
+    rooms: &mut Contexts,
+    inbox: &mut Inbox,
+    first: (usize, Event),
+    terminal: &mut term::Term,
+) -> (bool, bool) {
+    let mut dirty = false;
+    let mut pending = Some(first);
+    let mut drained = 0;
+    while let Some((i, ev)) = pending.take() {
+        let stepped = rooms.houses[i].step(ev);
+        dirty |= stepped.redraw && i == rooms.on;
+        for local in stepped.local {
+            match local {
+                Local::Quit => return (dirty, true),
+                Local::Copy(text) => copy_to_clipboard(terminal, &text),
+                Local::Bell => write_between_frames(terminal, "\x07"),
+                Local::SwitchContext(name) => dirty |= rooms.switch_to(&name),
+            }
+        }
+        if drained < DRAIN_MAX {
+            pending = inbox.try_recv();
+            drained += 1;
+        }
+    }
+    (dirty, false)
+}
+
+/// What the terminal said, as an event for the context on screen (a resize reaches every
+/// context); None for what means nothing here.
+fn from_terminal(key: Option<std::io::Result<TermEvent>>, rooms: &mut Contexts) -> Option<Event> {
+    Some(match key {
+        Some(Ok(TermEvent::Key(k))) => Event::Key(k),
+        Some(Ok(TermEvent::Resize(w, h))) => {
+            let on = rooms.on;
+            for (i, house) in rooms.houses.iter_mut().enumerate() {
+                if i != on {
+                    house.step(Event::Resize {
+                        width: w,
+                        height: h,
+                    });
+                }
+            }
+            Event::Resize {
+                width: w,
+                height: h,
+            }
+        }
+        Some(Ok(_)) => return None,
+        // The terminal went away (a dropped SSH link): nothing left to draw on.
+        Some(Err(e)) => Event::Shutdown {
+            why: format!("terminal input failed: {e}"),
+        },
+        None => Event::Shutdown {
+            why: "terminal closed".into(),
+        },
+    })
+}
+
+/// Each context stops as one control room did: its runs (said on screen first), its
+/// history, its store; the events keep flowing meanwhile, so runs can report their end.
+async fn stop(
+    rooms: Contexts,
+    inbox: &mut Inbox,
+    terminal: &mut term::Term,
+    theme: &crate::config::theme::Theme,
+) {
     for mut house in rooms.houses {
         let live_runs = house.live_runs();
         if live_runs > 0 {
@@ -196,7 +247,7 @@ pub async fn run(all: Vec<Settings>, active: usize, mut opts: Options) -> std::i
                 )),
             };
             house.step(said);
-            let _ = draw(&mut terminal, &house.state, &theme);
+            let _ = draw(terminal, &house.state, &theme);
         }
         house
             .stop(async || {
@@ -204,9 +255,6 @@ pub async fn run(all: Vec<Settings>, active: usize, mut opts: Options) -> std::i
             })
             .await;
     }
-    terminal.show_cursor()?;
-    tracing::info!("control room down");
-    Ok(())
 }
 
 /// OSC 52 goes to the terminal itself, between frames, so it cannot split a frame's bytes.

@@ -47,13 +47,13 @@ pub async fn status_all(all: &[Settings], json: bool) -> ExitCode {
     ExitCode::from(worst)
 }
 
-/// One context checked once: probes, Redis, Socket.IO, Docker and the exposure audit.
-// Long, on purpose: every check at once, then the one report.
+/// One context checked once: probes, Redis, Socket.IO, Docker and the exposure audit, all
+/// at once, then the one report.
 async fn report_of(settings: &Settings) -> crate::app::reports::status::StatusReport {
     use crate::app::reports::status::StatusReport;
     use crate::app::{State, update};
     use crate::clients::probe as probes;
-    use crate::event::{Event, LinkHealth};
+    use crate::event::Event;
 
     let cfg = &settings.config;
     let mut state = State::new(cfg, settings.keymap.clone(), chrono::Utc::now());
@@ -62,21 +62,10 @@ async fn report_of(settings: &Settings) -> crate::app::reports::status::StatusRe
         .into_iter()
         .map(|t| tokio::spawn(async move { (t.index, probes::probe(&t).await) }))
         .collect();
-    let redis_url = cfg.redis.url.get_ref().clone();
-    let queues = wiring::feed_config(settings).queues;
-    let redis = tokio::spawn(async move {
-        let mut conn = crate::clients::broker::connect(&redis_url)
-            .await
-            .map_err(|e| crate::clients::broker::reason(&e))?;
-        let mut names: std::collections::BTreeSet<String> = queues.into_iter().collect();
-        if let Ok(found) = crate::clients::broker::queues::discover(&mut conn, "").await {
-            names.extend(found);
-        }
-        crate::clients::broker::queues::sample(&mut conn, "", &names, true)
-            .await
-            .map(|(s, _)| s)
-            .map_err(|e| crate::clients::broker::reason(&e))
-    });
+    let redis = tokio::spawn(queue_sample(
+        cfg.redis.url.get_ref().clone(),
+        wiring::feed_config(settings).queues,
+    ));
     // Each Socket.IO link is judged as the screen judges it: the real client connects
     // every namespace with its auth, not just the Engine.IO handshake.
     let sio: Vec<_> = cfg
@@ -110,6 +99,47 @@ async fn report_of(settings: &Settings) -> crate::app::reports::status::StatusRe
             update(&mut state, Event::Probe { at, index, outcome });
         }
     }
+    let (links, queue_rows) = links_of(redis, sio, docker, &mut state).await;
+    if let Ok(findings) = exposure.await {
+        update(&mut state, Event::Exposure { findings });
+    }
+    let sample = fleet.await.unwrap_or_default();
+    let fleet_sampled = matches!(sample.answered, Some(Ok(_)));
+    crate::app::reports::status_fleet::apply(&mut state, sample, at);
+    // The queues as sampled, then the alert rules judged once on what was found.
+    update(
+        &mut state,
+        Event::Feed {
+            at,
+            item: Box::new(crate::platform::model::FeedItem::Queues(queue_rows.clone())),
+        },
+    );
+    crate::app::model::alerts::judge_once(&mut state, at);
+    StatusReport::build(&state, &cfg.ports, &links, &queue_rows, fleet_sampled, at)
+}
+
+type Handle<T> = tokio::task::JoinHandle<T>;
+
+/// Each link as checked (Redis with the queues it sampled, Socket.IO, Docker with the
+/// containers it listed, applied to `state`), down with why when a check failed.
+async fn links_of(
+    redis: Handle<Result<Vec<crate::platform::model::QueueSample>, String>>,
+    sio: Vec<Handle<(String, crate::event::LinkHealth)>>,
+    docker: Option<
+        Handle<
+            Result<
+                Vec<crate::platform::containers::Container>,
+                crate::clients::docker::DockerError,
+            >,
+        >,
+    >,
+    state: &mut crate::app::State,
+) -> (
+    Vec<(String, crate::event::LinkHealth)>,
+    Vec<crate::platform::model::QueueSample>,
+) {
+    use crate::app::update;
+    use crate::event::{Event, LinkHealth};
     let mut links = Vec::new();
     let mut queue_rows = Vec::new();
     let down = |why: String| LinkHealth::Down {
@@ -131,34 +161,37 @@ async fn report_of(settings: &Settings) -> crate::app::reports::status::StatusRe
     }
     if let Some(h) = docker {
         let name = wiring::checks::DOCKER_LINK.to_string();
-        match h.await {
-            Ok(Ok(all)) => {
+        let listed = h
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|why| format!("not reachable ({why})")));
+        match listed {
+            Ok(all) => {
                 links.push((name, LinkHealth::Up));
-                update(
-                    &mut state,
-                    Event::Containers(crate::event::ContainerNews::Listed(all)),
-                );
+                let news = crate::event::ContainerNews::Listed(all);
+                update(state, Event::Containers(news));
             }
-            Ok(Err(why)) => links.push((name, down(format!("not reachable ({why})")))),
-            Err(e) => links.push((name, down(e.to_string()))),
+            Err(why) => links.push((name, down(why))),
         }
     }
-    if let Ok(findings) = exposure.await {
-        update(&mut state, Event::Exposure { findings });
+    (links, queue_rows)
+}
+
+/// The queues' depths, sampled once: the configured ones and those Redis knows of.
+async fn queue_sample(
+    url: String,
+    configured: Vec<String>,
+) -> Result<Vec<crate::platform::model::QueueSample>, String> {
+    use crate::clients::broker::{connect, queues, reason};
+    let mut conn = connect(&url).await.map_err(|e| reason(&e))?;
+    let mut names: std::collections::BTreeSet<String> = configured.into_iter().collect();
+    if let Ok(found) = queues::discover(&mut conn, "").await {
+        names.extend(found);
     }
-    let sample = fleet.await.unwrap_or_default();
-    let fleet_sampled = matches!(sample.answered, Some(Ok(_)));
-    crate::app::reports::status_fleet::apply(&mut state, sample, at);
-    // The queues as sampled, then the alert rules judged once on what was found.
-    update(
-        &mut state,
-        Event::Feed {
-            at,
-            item: Box::new(crate::platform::model::FeedItem::Queues(queue_rows.clone())),
-        },
-    );
-    crate::app::model::alerts::judge_once(&mut state, at);
-    StatusReport::build(&state, &cfg.ports, &links, &queue_rows, fleet_sampled, at)
+    queues::sample(&mut conn, "", &names, true)
+        .await
+        .map(|(s, _)| s)
+        .map_err(|e| reason(&e))
 }
 
 /// How long `status` waits for the workers to answer: Celery's `inspect` waits 1 s; twice
