@@ -48,7 +48,8 @@ pub fn since(state: &State, r: &CRow) -> String {
     }
 }
 
-// Long, on purpose: the table's columns, one after another.
+/// The Containers view: one row per container of the project, the selection following its
+/// id.
 pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let d = &state.docker;
     let running = d
@@ -82,85 +83,24 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         "ports",
     ];
     let keep = |i: usize| wide || !matches!(i, 2 | 9);
-    let header = Row::new(
-        names
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| keep(*i))
-            .map(|(_, n)| *n)
-            .collect::<Vec<_>>(),
-    )
-    .style(theme.header);
+    let header = Row::new(super::panes::kept(names, keep)).style(theme.header);
     let listed = d.listed();
-    let rows = listed.iter().map(|r| {
-        let cpu = match r.usage {
-            Some(u) => format!("{} {:>5.1}%", sparkline(r.cpu.iter(), 8), u.cpu_pct),
-            None => "–".into(),
-        };
-        let mem = match r.usage {
-            Some(u) if u.mem_limit > 0 && r.c.memory_limit > 0 => format!(
-                "{} {}/{}",
-                sparkline(r.mem.iter(), 8),
-                bytes(u.mem),
-                bytes(u.mem_limit)
-            ),
-            Some(u) => format!("{} {}", sparkline(r.mem.iter(), 8), bytes(u.mem)),
-            None => "–".into(),
-        };
-        let health =
-            r.c.health
-                .as_deref()
-                .map(|h| format!(" · {h}"))
-                .unwrap_or_default();
-        let cells = vec![
-            Cell::from(r.c.name.clone()),
-            Cell::from(
-                r.agent
-                    .map(|i| state.agents[i].name.clone())
-                    .or_else(|| r.c.service.clone())
-                    .unwrap_or_else(|| "—".into()),
-            ),
-            Cell::from(r.c.image.clone()),
-            Cell::from(Span::styled(
-                format!("{}{health}", r.c.summary()),
-                state_style(theme, r),
-            )),
-            Cell::from(since(state, r)),
-            Cell::from(format!("{:>8}", r.c.restarts)),
-            Cell::from(match r.c.state {
-                RunState::Running => String::new(),
-                _ => format!("{:>4}", r.c.exit_code),
-            }),
-            Cell::from(cpu),
-            Cell::from(mem),
-            Cell::from(r.c.ports.join(", ")),
-        ];
-        Row::new(
-            cells
-                .into_iter()
-                .enumerate()
-                .filter(|(i, _)| keep(*i))
-                .map(|(_, c)| c)
-                .collect::<Vec<_>>(),
-        )
-    });
-    let widths: Vec<Constraint> = [
-        Constraint::Min(16),
-        Constraint::Length(10),
-        Constraint::Length(18),
-        Constraint::Length(24),
-        Constraint::Length(12),
-        Constraint::Length(8),
-        Constraint::Length(4),
-        Constraint::Length(15),
-        Constraint::Length(20),
-        Constraint::Min(10),
-    ]
-    .into_iter()
-    .enumerate()
-    .filter(|(i, _)| keep(*i))
-    .map(|(_, c)| c)
-    .collect();
+    let rows = listed.iter().map(|r| row(state, theme, r, &keep));
+    let widths: Vec<Constraint> = super::panes::kept(
+        [
+            Constraint::Min(16),
+            Constraint::Length(10),
+            Constraint::Length(18),
+            Constraint::Length(24),
+            Constraint::Length(12),
+            Constraint::Length(8),
+            Constraint::Length(4),
+            Constraint::Length(15),
+            Constraint::Length(20),
+            Constraint::Min(10),
+        ],
+        keep,
+    );
     let sel = d
         .pick
         .as_ref()
@@ -174,6 +114,59 @@ pub fn draw(f: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if d.on && d.rows.is_empty() {
         super::panes::empty_note(f, area, "no container seen on the Engine (yet)", theme);
     }
+}
+
+/// One container's row: its state with its health, since when, restarts, exit code, CPU
+/// and memory with their sparklines; only the columns `keep` keeps.
+fn row<'a>(
+    state: &State,
+    theme: &Theme,
+    r: &crate::app::model::containers::Row,
+    keep: &impl Fn(usize) -> bool,
+) -> Row<'a> {
+    let cpu = match r.usage {
+        Some(u) => format!("{} {:>5.1}%", sparkline(r.cpu.iter(), 8), u.cpu_pct),
+        None => "–".into(),
+    };
+    let mem = match r.usage {
+        Some(u) if u.mem_limit > 0 && r.c.memory_limit > 0 => format!(
+            "{} {}/{}",
+            sparkline(r.mem.iter(), 8),
+            bytes(u.mem),
+            bytes(u.mem_limit)
+        ),
+        Some(u) => format!("{} {}", sparkline(r.mem.iter(), 8), bytes(u.mem)),
+        None => "–".into(),
+    };
+    let health =
+        r.c.health
+            .as_deref()
+            .map(|h| format!(" · {h}"))
+            .unwrap_or_default();
+    let cells = vec![
+        Cell::from(r.c.name.clone()),
+        Cell::from(
+            r.agent
+                .map(|i| state.agents[i].name.clone())
+                .or_else(|| r.c.service.clone())
+                .unwrap_or_else(|| "—".into()),
+        ),
+        Cell::from(r.c.image.clone()),
+        Cell::from(Span::styled(
+            format!("{}{health}", r.c.summary()),
+            state_style(theme, r),
+        )),
+        Cell::from(since(state, r)),
+        Cell::from(format!("{:>8}", r.c.restarts)),
+        Cell::from(match r.c.state {
+            RunState::Running => String::new(),
+            _ => format!("{:>4}", r.c.exit_code),
+        }),
+        Cell::from(cpu),
+        Cell::from(mem),
+        Cell::from(r.c.ports.join(", ")),
+    ];
+    Row::new(super::panes::kept(cells, keep))
 }
 
 /// The selected container's detail: why it stopped, its health checks, mounts, env names

@@ -123,3 +123,13 @@ pub fn empty_note(f: &mut Frame, area: Rect, why: &str, theme: &Theme) {
         line,
     );
 }
+
+/// The items whose place `keep` keeps: a table's columns that give way when it is narrow.
+pub fn kept<T>(items: impl IntoIterator<Item = T>, keep: impl Fn(usize) -> bool) -> Vec<T> {
+    items
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| keep(*i))
+        .map(|(_, x)| x)
+        .collect()
+}
