@@ -142,8 +142,7 @@ fn link_severity(name: &str, h: &LinkHealth) -> Severity {
 
 impl StatusReport {
     /// The report, from the state the one-shot probes were applied to, the links as they
-    /// were found, and the queue samples. Pure.
-    // Long, on purpose: one section of the report after another.
+    /// were found, and the queue samples, one section after another. Pure.
     pub fn build(
         state: &State,
         ports: &[PortConfig],
@@ -154,68 +153,10 @@ impl StatusReport {
     ) -> StatusReport {
         let workers = crate::app::reports::status_fleet::workers(state, fleet_sampled, at);
         let agents = crate::app::reports::status_fleet::agents(state, fleet_sampled);
-        let ports: Vec<PortLine> = state
-            .ports
-            .iter()
-            .zip(ports)
-            .map(|(p, c)| {
-                let (label, severity) = health::port(state, p);
-                let (up, latency_ms, why) = match &p.status {
-                    PortStatus::Up { latency_ms } => {
-                        (Some(true), Some((latency_ms * 100.0).round() / 100.0), None)
-                    }
-                    PortStatus::Down { why } => (Some(false), None, Some(why.clone())),
-                    PortStatus::Unknown => (None, None, None),
-                };
-                PortLine {
-                    name: p.name.clone(),
-                    host: p.host.clone(),
-                    port: p.port,
-                    probe: c.probe,
-                    expect: format!("{:?}", p.expect).to_lowercase(),
-                    up,
-                    label,
-                    severity,
-                    latency_ms,
-                    cert_days: p.cert_days,
-                    why,
-                }
-            })
-            .collect();
-        let links: Vec<LinkLine> = links
-            .iter()
-            .map(|(name, h)| LinkLine {
-                name: name.clone(),
-                up: *h == LinkHealth::Up,
-                why: match h {
-                    LinkHealth::Down { why, .. } | LinkHealth::Degraded { why } => {
-                        Some(why.clone())
-                    }
-                    _ => None,
-                },
-                degraded: matches!(h, LinkHealth::Degraded { .. }),
-                severity: link_severity(name, h),
-            })
-            .collect();
+        let ports = port_lines(state, ports);
+        let links = link_lines(links);
         let alerts = alert_lines(state);
-        let containers: Vec<ContainerLine> = state
-            .docker
-            .listed()
-            .iter()
-            .map(|r| ContainerLine {
-                name: r.c.name.clone(),
-                agent: r.agent.map(|i| state.agents[i].name.clone()),
-                state: r.c.summary(),
-                severity: match (r.agent, r.c.state) {
-                    (Some(_), crate::platform::containers::RunState::Running) if !r.c.is_well() => {
-                        Severity::Warn
-                    }
-                    (Some(_), crate::platform::containers::RunState::Running) => Severity::Ok,
-                    (Some(_), _) => Severity::Alarm,
-                    (None, _) => Severity::Ok,
-                },
-            })
-            .collect();
+        let containers = container_lines(state);
         // A firing critical alert is an alarm, a firing warning degrades.
         let alert_severity = alerts
             .iter()
@@ -263,34 +204,13 @@ impl StatusReport {
         }
     }
 
-    /// The report for a terminal: a table of ports, then links, queues, alerts and findings.
-    // Long, on purpose: the report's sections, one after another.
+    /// The report for a terminal: a table of ports, then links, agents, workers, queues,
+    /// alerts, containers and findings, one section after another.
     pub fn text(&self) -> String {
         use std::fmt::Write;
         let mut out = String::new();
         let _ = writeln!(out, "chavion-tui status: {}\n", self.status.to_uppercase());
-        let _ = writeln!(
-            out,
-            "{:<13} {:<28} {:<9} {:<9} {:>9}  WHY",
-            "PORT", "TARGET", "EXPECT", "STATE", "LATENCY"
-        );
-        for p in &self.ports {
-            let target = format!("{}:{}", p.host, p.port);
-            let latency = p
-                .latency_ms
-                .map(|l| format!("{l:.1} ms"))
-                .unwrap_or_else(|| "–".into());
-            let _ = writeln!(
-                out,
-                "{:<13} {:<28} {:<9} {:<9} {:>9}  {}",
-                p.name,
-                crate::sanitize::fit(&target, 28),
-                p.expect,
-                p.label,
-                latency,
-                p.why.as_deref().unwrap_or("")
-            );
-        }
+        self.port_table(&mut out);
         let _ = writeln!(out);
         for l in &self.links {
             let state = match (l.up, l.degraded) {
@@ -355,6 +275,40 @@ impl StatusReport {
                 c.state
             );
         }
+        self.findings(&mut out);
+        out
+    }
+
+    /// The ports as a table: target, what is expected, state, latency, why.
+    fn port_table(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = writeln!(
+            out,
+            "{:<13} {:<28} {:<9} {:<9} {:>9}  WHY",
+            "PORT", "TARGET", "EXPECT", "STATE", "LATENCY"
+        );
+        for p in &self.ports {
+            let target = format!("{}:{}", p.host, p.port);
+            let latency = p
+                .latency_ms
+                .map(|l| format!("{l:.1} ms"))
+                .unwrap_or_else(|| "–".into());
+            let _ = writeln!(
+                out,
+                "{:<13} {:<28} {:<9} {:<9} {:>9}  {}",
+                p.name,
+                crate::sanitize::fit(&target, 28),
+                p.expect,
+                p.label,
+                latency,
+                p.why.as_deref().unwrap_or("")
+            );
+        }
+    }
+
+    /// The exposure audit's findings: what is exposed and its remedy, unmapped listeners.
+    fn findings(&self, out: &mut String) {
+        use std::fmt::Write;
         for e in &self.exposure {
             let _ = match e {
                 ExposureLine::Exposed {
@@ -378,7 +332,6 @@ impl StatusReport {
                 ),
             };
         }
-        out
     }
 }
 
@@ -401,6 +354,77 @@ fn exposure_line(f: &Finding) -> ExposureLine {
             owner: listener.owner.clone(),
         },
     }
+}
+
+/// Each port as judged, with its probe's latency or why it is down.
+fn port_lines(state: &State, ports: &[PortConfig]) -> Vec<PortLine> {
+    state
+        .ports
+        .iter()
+        .zip(ports)
+        .map(|(p, c)| {
+            let (label, severity) = health::port(state, p);
+            let (up, latency_ms, why) = match &p.status {
+                PortStatus::Up { latency_ms } => {
+                    (Some(true), Some((latency_ms * 100.0).round() / 100.0), None)
+                }
+                PortStatus::Down { why } => (Some(false), None, Some(why.clone())),
+                PortStatus::Unknown => (None, None, None),
+            };
+            PortLine {
+                name: p.name.clone(),
+                host: p.host.clone(),
+                port: p.port,
+                probe: c.probe,
+                expect: format!("{:?}", p.expect).to_lowercase(),
+                up,
+                label,
+                severity,
+                latency_ms,
+                cert_days: p.cert_days,
+                why,
+            }
+        })
+        .collect()
+}
+
+/// Each link: up, degraded or down with why, and how much that matters.
+fn link_lines(links: &[(String, LinkHealth)]) -> Vec<LinkLine> {
+    links
+        .iter()
+        .map(|(name, h)| LinkLine {
+            name: name.clone(),
+            up: *h == LinkHealth::Up,
+            why: match h {
+                LinkHealth::Down { why, .. } | LinkHealth::Degraded { why } => Some(why.clone()),
+                _ => None,
+            },
+            degraded: matches!(h, LinkHealth::Degraded { .. }),
+            severity: link_severity(name, h),
+        })
+        .collect()
+}
+
+/// Each container: an agent's that is not running is an alarm, one unwell a warning.
+fn container_lines(state: &State) -> Vec<ContainerLine> {
+    state
+        .docker
+        .listed()
+        .iter()
+        .map(|r| ContainerLine {
+            name: r.c.name.clone(),
+            agent: r.agent.map(|i| state.agents[i].name.clone()),
+            state: r.c.summary(),
+            severity: match (r.agent, r.c.state) {
+                (Some(_), crate::platform::containers::RunState::Running) if !r.c.is_well() => {
+                    Severity::Warn
+                }
+                (Some(_), crate::platform::containers::RunState::Running) => Severity::Ok,
+                (Some(_), _) => Severity::Alarm,
+                (None, _) => Severity::Ok,
+            },
+        })
+        .collect()
 }
 
 #[cfg(test)]
