@@ -247,7 +247,7 @@ async fn stop(
                 )),
             };
             house.step(said);
-            let _ = draw(terminal, &house.state, &theme);
+            let _ = draw(terminal, &house.state, theme);
         }
         house
             .stop(async || {
