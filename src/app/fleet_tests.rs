@@ -170,7 +170,7 @@ fn the_filter_reaches_args_kwargs_results_exceptions_times_with_not_and_or() {
         ("state:", "needs a value"),
     ] {
         let why = Filter::parse(bad, s.now, true).unwrap_err();
-        assert!(why.contains(says), "{bad}: {why}");
+        assert!(why.0.contains(says), "{bad}: {why}");
     }
 }
 

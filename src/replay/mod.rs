@@ -232,7 +232,7 @@ pub async fn command(settings: &Settings, demo: bool, ask: Replay) -> ExitCode {
     let (from, to) = match (parse(&ask.from), parse(&ask.to)) {
         (Ok(f), Ok(t)) if f <= t => (f.timestamp_millis(), t.timestamp_millis()),
         (Ok(_), Ok(_)) => return refuse("--from comes after --to".into()),
-        (Err(why), _) | (_, Err(why)) => return refuse(why),
+        (Err(why), _) | (_, Err(why)) => return refuse(why.to_string()),
     };
     // `1h` of warm-up: the time `-1h` is from now.
     let warmup = match parse(&format!("-{}", ask.warmup.trim_start_matches('-'))) {

@@ -142,7 +142,7 @@ fn prompt_key(
                     pace.restart(r.at_ms);
                     format!("jumped to {}", typed.trim())
                 }
-                Err(why) => why,
+                Err(why) => why.to_string(),
             })
         }
         KeyCode::Esc => {
@@ -259,7 +259,12 @@ fn show_clock(r: &mut Replayer, pace: &Pace, prompt: &Option<String>, note: &str
 /// `-5m` (back from the replay's clock) or `+5m` (on); `14:05` or `14:05:30`, the most
 /// recent such time within the recording (up to its end, `end_ms`), wherever the replay's
 /// clock is; or an RFC 3339 time.
-pub fn jump_target(text: &str, at_ms: i64, end_ms: i64, utc: bool) -> Result<i64, String> {
+pub fn jump_target(
+    text: &str,
+    at_ms: i64,
+    end_ms: i64,
+    utc: bool,
+) -> Result<i64, crate::app::model::input_error::InputError> {
     let at: DateTime<Utc> = DateTime::from_timestamp_millis(at_ms).unwrap_or_default();
     let t = text.trim();
     if let Some(on) = t.strip_prefix('+') {

@@ -55,8 +55,8 @@ pub fn completions(state: &State, form: &Form) -> Vec<String> {
 /// The live error of a field, if its text cannot be used as it stands.
 pub fn field_error(form: &Form, field: FormField) -> Option<String> {
     match field {
-        FormField::Args => parse_args(&form.args).err(),
-        FormField::Kwargs => parse_kwargs(&form.kwargs).err(),
+        FormField::Args => parse_args(&form.args).err().map(|e| e.0),
+        FormField::Kwargs => parse_kwargs(&form.kwargs).err().map(|e| e.0),
         FormField::When
             if !form.when.trim().is_empty() && form.when.trim().parse::<f64>().is_err() =>
         {
@@ -74,9 +74,9 @@ pub fn field_error(form: &Form, field: FormField) -> Option<String> {
     }
 }
 
-fn draft(state: &State, form: &Form) -> Result<Draft, String> {
+fn draft(state: &State, form: &Form) -> Result<Draft, crate::app::model::input_error::InputError> {
     if let Some(e) = FormField::ALL.iter().find_map(|f| field_error(form, *f)) {
-        return Err(e);
+        return Err(e.into());
     }
     let when = form.when.trim();
     Ok(Draft {
@@ -120,7 +120,7 @@ pub fn form_key(state: &mut State, mut form: Box<Form>, key: KeyEvent) -> Outcom
             return match draft(state, &form) {
                 Ok(d) => submit(state, d, Some(form)),
                 Err(e) => {
-                    form.error = Some(e);
+                    form.error = Some(e.to_string());
                     state.ui.mode = Mode::Form(form);
                     Outcome::redraw()
                 }
@@ -220,7 +220,7 @@ fn submit(state: &mut State, d: Draft, form: Option<Box<Form>>) -> Outcome {
         }
         Err(why) => match form {
             Some(mut f) => {
-                f.error = Some(why);
+                f.error = Some(why.to_string());
                 state.ui.mode = Mode::Form(f);
             }
             None => {
@@ -404,7 +404,7 @@ fn timeline_command(state: &mut State, rest: &str) -> Outcome {
             Outcome::redraw()
         }
         Err(why) => {
-            flash(state, Level::Warn, why);
+            flash(state, Level::Warn, why.to_string());
             Outcome::redraw()
         }
     }

@@ -25,8 +25,9 @@ const SHOWN: usize = 5;
 pub fn command(state: &mut State, cmd: &str, rest: &str) -> Option<Outcome> {
     let words: Vec<&str> = rest.split_whitespace().collect();
     let one = |c: Control| (c, false);
-    let to_control =
-        |r: Result<(Control, bool), String>| r.map(|(c, all)| ParsedOrder::Control(c, all));
+    let to_control = |r: Result<(Control, bool), crate::app::model::input_error::InputError>| {
+        r.map(|(c, all)| ParsedOrder::Control(c, all))
+    };
     let parsed = match cmd {
         "inspect" => return Some(inspect(state, &words)),
         "retry" => return Some(retry(state, rest)),
@@ -43,7 +44,7 @@ pub fn command(state: &mut State, cmd: &str, rest: &str) -> Option<Outcome> {
     };
     Some(match parsed {
         Err(usage) => {
-            flash(state, Level::Warn, usage);
+            flash(state, Level::Warn, usage.to_string());
             Outcome::redraw()
         }
         Ok(ParsedOrder::Control(cmd, all)) => control(state, cmd, all),
@@ -64,21 +65,23 @@ fn trailing_all<'a>(words: &'a [&'a str]) -> (&'a [&'a str], bool) {
     }
 }
 
-fn pool(words: &[&str]) -> Result<Control, String> {
+fn pool(words: &[&str]) -> Result<Control, crate::app::model::input_error::InputError> {
     let usage = || ":pool grow|shrink N (to the selected worker)".to_string();
-    let [dir, n] = words else { return Err(usage()) };
+    let [dir, n] = words else {
+        return Err(usage().into());
+    };
     let n: u32 = n.parse().map_err(|_| usage())?;
     match *dir {
         "grow" => Ok(Control::PoolGrow(n)),
         "shrink" => Ok(Control::PoolShrink(n)),
-        _ => Err(usage()),
+        _ => Err(usage().into()),
     }
 }
 
-fn autoscale(words: &[&str]) -> Result<Control, String> {
+fn autoscale(words: &[&str]) -> Result<Control, crate::app::model::input_error::InputError> {
     let usage = || ":autoscale MAX MIN (to the selected worker)".to_string();
     let [max, min] = words else {
-        return Err(usage());
+        return Err(usage().into());
     };
     Ok(Control::Autoscale {
         max: max.parse().map_err(|_| usage())?,
@@ -86,7 +89,7 @@ fn autoscale(words: &[&str]) -> Result<Control, String> {
     })
 }
 
-fn consumer(words: &[&str]) -> Result<Control, String> {
+fn consumer(words: &[&str]) -> Result<Control, crate::app::model::input_error::InputError> {
     match words {
         ["add", q] => Ok(Control::AddConsumer(q.to_string())),
         ["cancel", q] => Ok(Control::CancelConsumer(q.to_string())),
@@ -94,7 +97,9 @@ fn consumer(words: &[&str]) -> Result<Control, String> {
     }
 }
 
-fn ratelimit(words: &[&str]) -> Result<(Control, bool), String> {
+fn ratelimit(
+    words: &[&str],
+) -> Result<(Control, bool), crate::app::model::input_error::InputError> {
     let (words, all) = trailing_all(words);
     match words {
         [task, rate] => Ok((
@@ -108,11 +113,13 @@ fn ratelimit(words: &[&str]) -> Result<(Control, bool), String> {
     }
 }
 
-fn timelimit(words: &[&str]) -> Result<(Control, bool), String> {
+fn timelimit(
+    words: &[&str],
+) -> Result<(Control, bool), crate::app::model::input_error::InputError> {
     let (words, all) = trailing_all(words);
     let usage = || ":timelimit TASK SOFT HARD [all] (seconds)".to_string();
     let [task, soft, hard] = words else {
-        return Err(usage());
+        return Err(usage().into());
     };
     Ok((
         Control::TimeLimit {
@@ -124,18 +131,22 @@ fn timelimit(words: &[&str]) -> Result<(Control, bool), String> {
     ))
 }
 
-fn bare(words: &[&str], cmd: Control) -> Result<(Control, bool), String> {
+fn bare(
+    words: &[&str],
+    cmd: Control,
+) -> Result<(Control, bool), crate::app::model::input_error::InputError> {
     if words.is_empty() {
         Ok((cmd, false))
     } else {
         Err(format!(
             ":{} takes nothing: it goes to the selected worker",
             cmd.method().replace('_', "")
-        ))
+        )
+        .into())
     }
 }
 
-fn purge(words: &[&str]) -> Result<ParsedOrder, String> {
+fn purge(words: &[&str]) -> Result<ParsedOrder, crate::app::model::input_error::InputError> {
     match words {
         [queue] | [queue, _] => Ok(ParsedOrder::Queue(Order::Purge {
             queue: queue.to_string(),
@@ -145,7 +156,7 @@ fn purge(words: &[&str]) -> Result<ParsedOrder, String> {
     }
 }
 
-fn move_order(words: &[&str]) -> Result<ParsedOrder, String> {
+fn move_order(words: &[&str]) -> Result<ParsedOrder, crate::app::model::input_error::InputError> {
     match words {
         [from, to] | [from, to, _] => Ok(ParsedOrder::Queue(Order::Move {
             from: from.to_string(),

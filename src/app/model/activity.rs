@@ -7,6 +7,7 @@
 //! Lines paged in from the store go in front, so sequence numbers count down as well as up;
 //! the view's scroll position is counted from the bottom, so neither end moving disturbs it.
 
+use crate::app::model::input_error::InputError;
 use chrono::{DateTime, Utc};
 use regex::Regex;
 use std::collections::VecDeque;
@@ -56,7 +57,7 @@ pub struct Filter {
 }
 
 impl Filter {
-    pub fn parse(text: &str) -> Result<Option<Filter>, String> {
+    pub fn parse(text: &str) -> Result<Option<Filter>, InputError> {
         let mut f = Filter {
             text: text.trim().to_string(),
             min_level: None,
@@ -136,17 +137,17 @@ impl Filter {
 
 /// Smart case: a pattern without capitals ignores case. Size-limited, so a pathological
 /// pattern is refused rather than eating memory.
-pub fn compile(pattern: &str) -> Result<Regex, String> {
+pub fn compile(pattern: &str) -> Result<Regex, InputError> {
     let insensitive = !pattern.chars().any(char::is_uppercase);
     regex::RegexBuilder::new(pattern)
         .case_insensitive(insensitive)
         .size_limit(1 << 20)
         .build()
         .map_err(|e| {
-            format!(
+            InputError(format!(
                 "not a valid regex: {}",
                 e.to_string().lines().last().unwrap_or("")
-            )
+            ))
         })
 }
 
@@ -571,10 +572,11 @@ mod tests {
         assert_eq!(kept("level:info !^GET"), [0, 1, 2]);
         assert!(Filter::parse("  ").unwrap().is_none());
         let bad = Filter::parse("(unclosed").unwrap_err();
-        assert!(bad.starts_with("not a valid regex"), "{bad}");
+        assert!(bad.0.starts_with("not a valid regex"), "{bad}");
         assert!(
             Filter::parse("level:loud")
                 .unwrap_err()
+                .0
                 .contains("level:warn")
         );
     }

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::platform::wire::{TaskRequest, format_v4};
 
 /// Parses the args field: a JSON array (empty means none). Errors name the position.
-pub fn parse_args(text: &str) -> Result<Value, String> {
+pub fn parse_args(text: &str) -> Result<Value, crate::app::model::input_error::InputError> {
     parse_json(
         text,
         "args",
@@ -18,7 +18,7 @@ pub fn parse_args(text: &str) -> Result<Value, String> {
 }
 
 /// Parses the kwargs field: a JSON object (empty means none). Errors name the position.
-pub fn parse_kwargs(text: &str) -> Result<Value, String> {
+pub fn parse_kwargs(text: &str) -> Result<Value, crate::app::model::input_error::InputError> {
     parse_json(
         text,
         "kwargs",
@@ -34,7 +34,7 @@ fn parse_json(
     empty: Value,
     shape: fn(&Value) -> bool,
     expected: &str,
-) -> Result<Value, String> {
+) -> Result<Value, crate::app::model::input_error::InputError> {
     if text.trim().is_empty() {
         return Ok(empty);
     }
@@ -48,7 +48,7 @@ fn parse_json(
         )
     })?;
     if !shape(&v) {
-        return Err(format!("{what} must be {expected}"));
+        return Err(format!("{what} must be {expected}").into());
     }
     Ok(v)
 }
@@ -93,7 +93,7 @@ pub fn request(
     now: chrono::DateTime<chrono::Utc>,
     id: String,
     origin: String,
-) -> Result<(String, TaskRequest), String> {
+) -> Result<(String, TaskRequest), crate::app::model::input_error::InputError> {
     let agent = agents
         .iter()
         .find(|a| a.name.eq_ignore_ascii_case(d.agent.trim()))
@@ -114,7 +114,7 @@ pub fn request(
         return Err("the task name must be one word, like thinking.plan".into());
     }
     if d.priority > 9 {
-        return Err(format!("priority must be 0 to 9, not {}", d.priority));
+        return Err(format!("priority must be 0 to 9, not {}", d.priority).into());
     }
     let secs = |s: f64| chrono::Duration::milliseconds((s * 1000.0) as i64);
     let eta = match (&d.countdown, &d.eta) {
@@ -186,15 +186,15 @@ mod tests {
     fn json_errors_name_their_position() {
         assert_eq!(
             parse_args("[1, 2,]").unwrap_err(),
-            "args: invalid JSON at line 1, column 7: trailing comma"
+            "args: invalid JSON at line 1, column 7: trailing comma".into()
         );
         assert_eq!(
             parse_kwargs("{\"a\": }").unwrap_err(),
-            "kwargs: invalid JSON at line 1, column 7: expected value"
+            "kwargs: invalid JSON at line 1, column 7: expected value".into()
         );
         assert_eq!(
             parse_args("{\"a\": 1}").unwrap_err(),
-            "args must be an array, like [1, \"two\"]"
+            "args must be an array, like [1, \"two\"]".into()
         );
         assert_eq!(parse_args("  ").unwrap(), serde_json::json!([]));
         assert_eq!(parse_kwargs("").unwrap(), serde_json::json!({}));

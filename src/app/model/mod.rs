@@ -16,6 +16,7 @@ pub mod gone;
 pub mod health;
 pub mod history;
 pub mod infrastructure;
+pub mod input_error;
 pub mod lost;
 pub mod own_dispatches;
 pub mod retries;

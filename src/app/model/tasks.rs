@@ -54,7 +54,11 @@ const FIELDS: &str = "state, agent, name, worker, args, kwargs, result, exceptio
 
 impl Filter {
     /// Parses a filter; `now` and `utc` place the times (`-15m`, `14:05`) as `:at` does.
-    pub fn parse(text: &str, now: DateTime<Utc>, utc: bool) -> Result<Filter, String> {
+    pub fn parse(
+        text: &str,
+        now: DateTime<Utc>,
+        utc: bool,
+    ) -> Result<Filter, crate::app::model::input_error::InputError> {
         let mut groups = vec![Vec::new()];
         for w in text.split_whitespace() {
             if w == "OR" || w == "or" || w == "|" {
@@ -122,16 +126,20 @@ impl Filter {
     }
 }
 
-fn term(w: &str, now: DateTime<Utc>, utc: bool) -> Result<Term, String> {
+fn term(
+    w: &str,
+    now: DateTime<Utc>,
+    utc: bool,
+) -> Result<Term, crate::app::model::input_error::InputError> {
     let Some((field, v)) = w.split_once(':') else {
         return Ok(Term::Any(w.to_lowercase()));
     };
     let field = field.to_lowercase();
     // A value with its own colons (a time, a URL) is kept whole.
     let lower = v.to_lowercase();
-    let need = |what: &str| -> Result<(), String> {
+    let need = |what: &str| -> Result<(), crate::app::model::input_error::InputError> {
         if v.is_empty() {
-            Err(format!("`{field}:` needs a value ({what})"))
+            Err(format!("`{field}:` needs a value ({what})").into())
         } else {
             Ok(())
         }
@@ -169,16 +177,14 @@ fn term(w: &str, now: DateTime<Utc>, utc: bool) -> Result<Term, String> {
                 _ => {
                     return Err(format!(
                         "`received:{v}`: say > or < before the time (received:>14:05, received:<-15m)"
-                    ));
+                    ).into());
                 }
             };
             let at = crate::app::model::times::parse_time(at, now, utc)?;
             Term::Received(cmp, at)
         }
         _ => {
-            return Err(format!(
-                "`{field}:` is not a field; the fields are {FIELDS}"
-            ));
+            return Err(format!("`{field}:` is not a field; the fields are {FIELDS}").into());
         }
     })
 }

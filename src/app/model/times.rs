@@ -4,7 +4,11 @@
 use chrono::{DateTime, Duration, Local, NaiveTime, TimeZone, Utc};
 
 /// `:at 14:05`, `:at 14:05:30`, `:at -15m`, `:at 2026-11-24T14:05:00Z`.
-pub fn parse_time(text: &str, now: DateTime<Utc>, utc: bool) -> Result<DateTime<Utc>, String> {
+pub fn parse_time(
+    text: &str,
+    now: DateTime<Utc>,
+    utc: bool,
+) -> Result<DateTime<Utc>, crate::app::model::input_error::InputError> {
     let t = text.trim();
     if let Some(ago) = t.strip_prefix('-') {
         let (n, unit) = ago.split_at(ago.find(|c: char| !c.is_ascii_digit()).unwrap_or(ago.len()));
@@ -16,7 +20,7 @@ pub fn parse_time(text: &str, now: DateTime<Utc>, utc: bool) -> Result<DateTime<
             "m" | "" => Duration::minutes(n),
             "h" => Duration::hours(n),
             "d" => Duration::days(n),
-            _ => return Err(format!("`{t}`: expected -15m, -2h, -30s or -1d")),
+            _ => return Err(format!("`{t}`: expected -15m, -2h, -30s or -1d").into()),
         };
         return Ok(now - d);
     }

@@ -181,7 +181,7 @@ pub(crate) fn prompt_key(
                 apply_filter(state, &text)
             };
             if let Err(why) = applied {
-                flash(state, Level::Warn, why);
+                flash(state, Level::Warn, why.to_string());
                 state.ui.mode = if search {
                     Mode::LogSearch(text)
                 } else {
@@ -202,13 +202,19 @@ pub(crate) fn prompt_key(
     Outcome::redraw()
 }
 
-fn apply_filter(state: &mut State, text: &str) -> Result<(), String> {
+fn apply_filter(
+    state: &mut State,
+    text: &str,
+) -> Result<(), crate::app::model::input_error::InputError> {
     let filter = Filter::parse(text)?;
     state.activity.set_filter(filter);
     Ok(())
 }
 
-fn apply_search(state: &mut State, text: &str) -> Result<(), String> {
+fn apply_search(
+    state: &mut State,
+    text: &str,
+) -> Result<(), crate::app::model::input_error::InputError> {
     let log = &mut state.activity;
     if text.trim().is_empty() {
         log.search = None;
@@ -234,7 +240,7 @@ pub fn goto_command(state: &mut State, rest: &str) -> Outcome {
             goto(state, at)
         }
         Err(why) => {
-            flash(state, Level::Warn, why);
+            flash(state, Level::Warn, why.to_string());
             Outcome::redraw()
         }
     }

@@ -131,7 +131,11 @@ pub fn move_pick(state: &mut State, step: isize) {
 
 /// `:restart|:stop|:start|:kill [SIGNAL] [NAME | agent AGENT]`: the order for the named
 /// container, every container of an agent, or the selected one; confirmed before it goes.
-pub fn order(state: &mut State, op: ContainerOp, rest: &str) -> Result<Order, String> {
+pub fn order(
+    state: &mut State,
+    op: ContainerOp,
+    rest: &str,
+) -> Result<Order, crate::app::model::input_error::InputError> {
     if !state.docker.on {
         return Err("Docker is not configured: set [docker] url".into());
     }
@@ -144,7 +148,7 @@ pub fn order(state: &mut State, op: ContainerOp, rest: &str) -> Result<Order, St
                 .iter()
                 .position(|a| a.name.eq_ignore_ascii_case(name))
             else {
-                return Err(format!("no agent is called {name}"));
+                return Err(format!("no agent is called {name}").into());
             };
             state.docker.of_agent(i)
         }
@@ -161,7 +165,7 @@ pub fn order(state: &mut State, op: ContainerOp, rest: &str) -> Result<Order, St
             [] => {
                 "no container selected: open the Containers view (:containers) and pick one".into()
             }
-            _ => format!("no container matches {rest:?} on {}", state.docker.host),
+            _ => format!("no container matches {rest:?} on {}", state.docker.host).into(),
         });
     }
     Ok(Order::Container {
@@ -256,7 +260,7 @@ pub fn command(state: &mut State, cmd: &str, rest: &str) -> Option<Outcome> {
 pub fn propose(state: &mut State, op: ContainerOp, rest: &str) -> Outcome {
     match order(state, op, rest) {
         Err(why) => {
-            flash(state, Level::Warn, why);
+            flash(state, Level::Warn, why.to_string());
             Outcome::redraw()
         }
         Ok(order) => {
