@@ -113,7 +113,7 @@ pub enum Event {
     /// each ok or not; or why nothing was done.
     Ordered {
         what: String,
-        outcome: Result<Vec<(bool, String)>, String>,
+        outcome: Result<Vec<(bool, String)>, Failure>,
     },
     /// A retry order finished: its lines, as `Ordered`'s, and each task sent again with its
     /// new id.
@@ -243,6 +243,30 @@ pub struct PanelRead {
 pub struct PanelSeries {
     pub label: String,
     pub points: Vec<f64>,
+}
+
+/// Why an order did not do what was asked: refused before anything was sent (the gate, a
+/// check, an aim that does not hold), or tried and failed. Its words are for the operator;
+/// which of the two it was is its variant, never its first word.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Failure {
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<crate::gate::Refusal> for Failure {
+    fn from(r: crate::gate::Refusal) -> Failure {
+        Failure::Refused(r.0)
+    }
+}
+
+/// An error said in words is a failure; a refusal is always made one by name.
+impl From<String> for Failure {
+    fn from(words: String) -> Failure {
+        Failure::Failed(words)
+    }
 }
 
 /// How a dispatch went: what `Event::Dispatched` carries.

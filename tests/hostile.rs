@@ -642,5 +642,10 @@ async fn container_orders_are_refused_read_only_by_their_own_gate() {
         chavion_tui::actions::containers::carry_out(&room.ctx, &ContainerOp::Stop, "local", &[aim])
             .await
             .unwrap_err();
-    assert!(why.contains("read-only"), "{why}");
+    // Refused by the gate, not tried and failed, and it says why.
+    assert!(
+        matches!(why, chavion_tui::event::Failure::Refused(_)),
+        "{why:?}"
+    );
+    assert!(why.to_string().contains("read-only"), "{why}");
 }

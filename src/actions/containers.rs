@@ -23,7 +23,7 @@ pub async fn carry_out(
     op: &ContainerOp,
     host: &str,
     aims: &[ContainerAim],
-) -> Result<Vec<(bool, String)>, String> {
+) -> Result<Vec<(bool, String)>, crate::event::Failure> {
     let act = crate::orders::Order::Container {
         op: op.clone(),
         host: host.to_string(),
@@ -33,13 +33,11 @@ pub async fn carry_out(
     // Its own second check, as every other action has: whoever calls, demo and read-only
     // are refused here too (and the refusal audited).
     let names: Vec<&str> = aims.iter().map(|a| a.name.as_str()).collect();
-    super::gate(ctx, act, &format!("{} on {host}", names.join(", ")), b"")
-        .await
-        .map_err(|refusal| refusal.0)?;
+    super::gate(ctx, act, &format!("{} on {host}", names.join(", ")), b"").await?;
     let settings = ctx
         .docker
         .as_ref()
-        .ok_or("Docker is not configured here ([docker] url is empty)")?;
+        .ok_or("Docker is not configured here ([docker] url is empty)".to_string())?;
     let docker = connect_with(settings, ORDER_SECS)
         .await
         .map_err(|why| format!("{host}: not reachable ({why})"))?;

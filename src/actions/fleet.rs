@@ -10,6 +10,7 @@ pub use super::retry::{
 };
 use super::{Context, audit, gate};
 use crate::clients::broker::{self, pidbox, queues, reason};
+use crate::event::Failure;
 use crate::gate::Act;
 use crate::orders::Order;
 pub use crate::orders::{Aim, RetryOrder};
@@ -99,7 +100,7 @@ pub async fn detail(ctx: &Context, worker: &str) -> Result<WorkerDetail, String>
 }
 
 /// Carries out one confirmed order; one line per worker or task, each ok or not.
-pub async fn carry_out(ctx: &Context, order: Order) -> Result<Vec<(bool, String)>, String> {
+pub async fn carry_out(ctx: &Context, order: Order) -> Result<Vec<(bool, String)>, Failure> {
     match order {
         Order::Control { cmd, aim } => {
             let roll = command(ctx, &cmd, &aim).await?;
@@ -147,7 +148,7 @@ pub async fn inspect_all(
     ctx: &Context,
     method: Inspect,
     known: Vec<String>,
-) -> Result<Vec<(bool, String)>, String> {
+) -> Result<Vec<(bool, String)>, Failure> {
     let said = inspect(ctx, &Aim::All { known }, method, &[]).await?;
     let mut lines: Vec<_> = said
         .replies
@@ -177,7 +178,7 @@ fn silence(lines: &mut Vec<(bool, String)>, silent: &[String]) {
 }
 
 /// Sends a control command to the aimed workers and collects each answer, audited.
-pub async fn command(ctx: &Context, cmd: &Control, aim: &Aim) -> Result<Roll, String> {
+pub async fn command(ctx: &Context, cmd: &Control, aim: &Aim) -> Result<Roll, Failure> {
     let act = if *cmd == Control::Shutdown {
         Act::Shutdown
     } else {
@@ -185,10 +186,9 @@ pub async fn command(ctx: &Context, cmd: &Control, aim: &Aim) -> Result<Roll, St
     };
     let target = format!("{} {}", aim.words(), cmd.method());
     let payload = cmd.arguments().to_string();
-    gate(ctx, act, &target, payload.as_bytes())
-        .await
-        .map_err(|r| r.0)?;
-    cmd.check().map_err(|why| format!("refused: {why}"))?;
+    gate(ctx, act, &target, payload.as_bytes()).await?;
+    cmd.check()
+        .map_err(|why| Failure::Refused(format!("refused: {why}")))?;
     let window = if cmd.expects_reply() {
         WINDOW
     } else {
@@ -229,7 +229,7 @@ pub async fn command(ctx: &Context, cmd: &Control, aim: &Aim) -> Result<Roll, St
         &format!("{} {payload}", cmd.words()),
     )
     .await;
-    outcome
+    Ok(outcome?)
 }
 
 /// Depth of each of the queue's four priority sub-queues, for a confirmation.
@@ -245,20 +245,20 @@ pub async fn depths(ctx: &Context, queue: &str) -> Result<[u64; 4], String> {
 /// Purges a queue (all four sub-queues; with a task name, only that task's messages) in
 /// one atomic step, or moves what waits in one queue to another, message by message
 /// atomically and each priority to its own; audited with the counts per priority.
-pub async fn queue_op(ctx: &Context, order: &Order) -> Result<[u64; 4], String> {
+pub async fn queue_op(ctx: &Context, order: &Order) -> Result<[u64; 4], Failure> {
     let (act, queue, verb) = match order {
         Order::Purge { queue, .. } => (Act::Purge, queue, "removed"),
         Order::Move { from, .. } => (Act::Move, from, "moved"),
-        _ => return Err("not an order on a queue".into()),
+        _ => return Err(Failure::Refused("refused: not an order on a queue".into())),
     };
     let target = order.words();
-    gate(ctx, act, &target, queue.as_bytes())
-        .await
-        .map_err(|r| r.0)?;
+    gate(ctx, act, &target, queue.as_bytes()).await?;
     if let Order::Move { from, to, .. } = order
         && from == to
     {
-        return Err("refused: a queue cannot be moved into itself".into());
+        return Err(Failure::Refused(
+            "refused: a queue cannot be moved into itself".into(),
+        ));
     }
     let outcome = async {
         let mut conn = broker::connect(&ctx.redis_url)
@@ -282,5 +282,5 @@ pub async fn queue_op(ctx: &Context, order: &Order) -> Result<[u64; 4], String> 
         Err(e) => format!("failed: {e}"),
     };
     audit(ctx, act.audit_name(), &target, queue.as_bytes(), &said, "").await;
-    outcome
+    Ok(outcome?)
 }

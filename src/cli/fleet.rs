@@ -148,10 +148,7 @@ pub async fn control(settings: &Settings, gate: Gate, who: &str, cmd: Control, g
             }
             ExitCode::SUCCESS
         }
-        Err(why) => {
-            eprintln!("chavion-tui: {why}");
-            ExitCode::from(if why.starts_with("refused") { 2 } else { 3 })
-        }
+        Err(why) => failed(&why),
     }
 }
 
@@ -278,9 +275,13 @@ fn by_step(n: &[u64; 4]) -> serde_json::Value {
         .into()
 }
 
-fn failed(why: &str) -> ExitCode {
+/// Why an order did not go, said; exit 2 for a refusal, 3 for a failure.
+fn failed(why: &crate::event::Failure) -> ExitCode {
     eprintln!("chavion-tui: {why}");
-    ExitCode::from(if why.starts_with("refused") { 2 } else { 3 })
+    ExitCode::from(match why {
+        crate::event::Failure::Refused(_) => 2,
+        crate::event::Failure::Failed(_) => 3,
+    })
 }
 
 /// Each task's old and new id and how its message was found, or why it was not sent.

@@ -151,9 +151,10 @@ impl Recorded {
                 what: what.clone(),
                 outcome: Ok(lines.clone()),
             },
+            // Recorded in words, as segments have always held them.
             Event::Ordered { what, outcome } => Recorded::Ordered {
                 what: what.clone(),
-                outcome: outcome.clone(),
+                outcome: outcome.clone().map_err(|f| f.to_string()),
             },
             Event::Master { at, news } => Recorded::Master {
                 at: *at,
@@ -204,7 +205,11 @@ impl Recorded {
             Recorded::WorkerQueues { worker, queues } => Event::WorkerQueues { worker, queues },
             Recorded::WorkerPool { worker, processes } => Event::WorkerPool { worker, processes },
             Recorded::Notified { via, outcome } => Event::Notified { via, outcome },
-            Recorded::Ordered { what, outcome } => Event::Ordered { what, outcome },
+            // A replayed refusal is shown as a failure: the words are what was recorded.
+            Recorded::Ordered { what, outcome } => Event::Ordered {
+                what,
+                outcome: outcome.map_err(crate::event::Failure::Failed),
+            },
             Recorded::Master { at, news } => Event::Master { at, news },
         }
     }

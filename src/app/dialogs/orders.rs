@@ -554,15 +554,14 @@ pub fn depths(state: &mut State, queue: &str, depths: Result<[u64; 4], String>) 
 pub fn ordered(
     state: &mut State,
     what: &str,
-    outcome: Result<Vec<(bool, String)>, String>,
+    outcome: Result<Vec<(bool, String)>, crate::event::Failure>,
 ) -> Outcome {
     let now = state.now;
     match outcome {
         Err(why) => {
-            let level = if why.starts_with("refused") {
-                Level::Warn
-            } else {
-                Level::Error
+            let level = match why {
+                crate::event::Failure::Refused(_) => Level::Warn,
+                crate::event::Failure::Failed(_) => Level::Error,
             };
             flash(state, level, format!("{what}: {why}"));
         }
