@@ -25,20 +25,47 @@ pub enum Eio {
     Noop,
 }
 
-pub fn parse_eio(frame: &str) -> Result<Eio, String> {
+/// Why a frame is not read: which part of Engine.IO's or Socket.IO's framing it breaks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    #[error("empty frame")]
+    Empty,
+    #[error("bad open packet: {0}")]
+    BadOpen(String),
+    #[error("open packet has no sid")]
+    NoSid,
+    /// The type character, cleaned.
+    #[error("unknown Engine.IO packet type `{0}`")]
+    UnknownEngineIo(String),
+    #[error("empty Socket.IO packet")]
+    EmptyPacket,
+    /// The packet's start, cleaned.
+    #[error("unknown Socket.IO packet type in `{0}`")]
+    UnknownSocketIo(String),
+    #[error("binary packet without an attachment count")]
+    NoAttachmentCount,
+    #[error("bad attachment count")]
+    BadAttachmentCount,
+    #[error("ack id too large")]
+    AckIdTooLarge,
+    #[error("bad JSON in Socket.IO packet: {0}")]
+    BadJson(String),
+}
+
+pub fn parse_eio(frame: &str) -> Result<Eio, FrameError> {
     let mut chars = frame.chars();
-    let kind = chars.next().ok_or("empty frame")?;
+    let kind = chars.next().ok_or(FrameError::Empty)?;
     let rest = chars.as_str();
     Ok(match kind {
         '0' => {
             let v: Value =
-                serde_json::from_str(rest).map_err(|e| format!("bad open packet: {e}"))?;
+                serde_json::from_str(rest).map_err(|e| FrameError::BadOpen(e.to_string()))?;
             let n = |k: &str, default: u64| v.get(k).and_then(Value::as_u64).unwrap_or(default);
             Eio::Open(Open {
                 sid: v
                     .get("sid")
                     .and_then(Value::as_str)
-                    .ok_or("open packet has no sid")?
+                    .ok_or(FrameError::NoSid)?
                     .to_string(),
                 ping_interval_ms: n("pingInterval", 25_000),
                 ping_timeout_ms: n("pingTimeout", 20_000),
@@ -52,10 +79,10 @@ pub fn parse_eio(frame: &str) -> Result<Eio, String> {
         '5' => Eio::Upgrade,
         '6' => Eio::Noop,
         other => {
-            return Err(format!(
-                "unknown Engine.IO packet type `{}`",
-                crate::sanitize::clean(&other.to_string(), 4)
-            ));
+            return Err(FrameError::UnknownEngineIo(crate::sanitize::clean(
+                &other.to_string(),
+                4,
+            )));
         }
     })
 }
@@ -81,7 +108,7 @@ pub struct Packet {
     pub data: Option<Value>,
 }
 
-pub fn parse_sio(text: &str) -> Result<Packet, String> {
+pub fn parse_sio(text: &str) -> Result<Packet, FrameError> {
     let bytes = text.as_bytes();
     let kind = match bytes.first() {
         Some(b'0') => Kind::Connect,
@@ -92,22 +119,19 @@ pub fn parse_sio(text: &str) -> Result<Packet, String> {
         Some(b'5') => Kind::BinaryEvent,
         Some(b'6') => Kind::BinaryAck,
         Some(_) => {
-            return Err(format!(
-                "unknown Socket.IO packet type in `{}`",
-                crate::sanitize::clean(text, 40)
-            ));
+            return Err(FrameError::UnknownSocketIo(crate::sanitize::clean(
+                text, 40,
+            )));
         }
-        None => return Err("empty Socket.IO packet".into()),
+        None => return Err(FrameError::EmptyPacket),
     };
     let mut i = 1;
     let mut attachments = 0;
     if matches!(kind, Kind::BinaryEvent | Kind::BinaryAck) {
-        let dash = text[i..]
-            .find('-')
-            .ok_or("binary packet without an attachment count")?;
+        let dash = text[i..].find('-').ok_or(FrameError::NoAttachmentCount)?;
         attachments = text[i..i + dash]
             .parse()
-            .map_err(|_| "bad attachment count")?;
+            .map_err(|_| FrameError::BadAttachmentCount)?;
         i += dash + 1;
     }
     let mut nsp = "/".to_string();
@@ -121,17 +145,14 @@ pub fn parse_sio(text: &str) -> Result<Packet, String> {
         Some(
             text[i..i + digits]
                 .parse()
-                .map_err(|_| "ack id too large")?,
+                .map_err(|_| FrameError::AckIdTooLarge)?,
         )
     } else {
         None
     };
     i += digits;
     let data = if i < text.len() {
-        Some(
-            serde_json::from_str(&text[i..])
-                .map_err(|e| format!("bad JSON in Socket.IO packet: {e}"))?,
-        )
+        Some(serde_json::from_str(&text[i..]).map_err(|e| FrameError::BadJson(e.to_string()))?)
     } else {
         None
     };
@@ -232,6 +253,7 @@ mod tests {
         assert!(
             parse_eio("9x")
                 .unwrap_err()
+                .to_string()
                 .contains("unknown Engine.IO packet type")
         );
         assert!(parse_eio("0{}").is_err(), "an open packet without sid");
@@ -325,6 +347,7 @@ mod tests {
         assert!(
             parse_sio("9[]")
                 .unwrap_err()
+                .to_string()
                 .contains("unknown Socket.IO packet type")
         );
     }

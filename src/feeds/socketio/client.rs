@@ -197,7 +197,7 @@ impl<'a> Session<'a> {
                             }
                             Ok(Eio::Close) => return "the server closed the session".into(),
                             Ok(_) => {}
-                            Err(e) => self.warn(e, &t).await,
+                            Err(e) => self.warn(e.to_string(), &t).await,
                         }
                     }
                     Some(Ok(Message::Binary(b))) => {
@@ -381,7 +381,7 @@ impl<'a> Session<'a> {
         let p = match codec::parse_sio(text) {
             Ok(p) => p,
             Err(e) => {
-                self.warn(e, text).await;
+                self.warn(e.to_string(), text).await;
                 return Ok(());
             }
         };
