@@ -13,15 +13,27 @@ pub fn ensure_crypto() {
     });
 }
 
+/// Why an HTTP answer was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HttpError {
+    #[error("no HTTP client: {0}")]
+    NoClient(String),
+    /// Past the cap (in KB): whoever answers may stream for ever.
+    #[error("the answer is longer than {0} KB: not read")]
+    TooLong(usize),
+    #[error("the answer was cut short")]
+    CutShort,
+}
+
 /// An HTTP client whose every request, connecting included, ends within `timeout`.
-pub fn client(timeout: Duration) -> Result<reqwest::Client, String> {
+pub fn client(timeout: Duration) -> Result<reqwest::Client, HttpError> {
     ensure_crypto();
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
         .user_agent(concat!("chavion-tui/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| format!("no HTTP client: {e}"))
+        .map_err(|e| HttpError::NoClient(e.to_string()))
 }
 
 /// The most of an HTTP answer's body read: Prometheus's `query_range` for a panel's four
@@ -30,24 +42,14 @@ pub const MAX_BODY: usize = 4 * 1024 * 1024;
 
 /// An answer's body, read chunk by chunk and refused past `max` bytes: whoever listens on the
 /// address (any local user can bind 9090 while Prometheus is down) may stream for ever.
-pub async fn body_capped(mut reply: reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
+pub async fn body_capped(mut reply: reqwest::Response, max: usize) -> Result<Vec<u8>, HttpError> {
     if reply.content_length().is_some_and(|n| n > max as u64) {
-        return Err(format!(
-            "the answer is longer than {} KB: not read",
-            max / 1024
-        ));
+        return Err(HttpError::TooLong(max / 1024));
     }
     let mut body = Vec::new();
-    while let Some(chunk) = reply
-        .chunk()
-        .await
-        .map_err(|_| "the answer was cut short".to_string())?
-    {
+    while let Some(chunk) = reply.chunk().await.map_err(|_| HttpError::CutShort)? {
         if body.len() + chunk.len() > max {
-            return Err(format!(
-                "the answer is longer than {} KB: not read",
-                max / 1024
-            ));
+            return Err(HttpError::TooLong(max / 1024));
         }
         body.extend_from_slice(&chunk);
     }

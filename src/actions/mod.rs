@@ -300,7 +300,8 @@ async fn emit(
             EMIT_ACK_TIMEOUT,
         )
         .await
-        .map(|ack| format!("ack: {}", crate::sanitize::clean(&ack.to_string(), 300)));
+        .map(|ack| format!("ack: {}", crate::sanitize::clean(&ack.to_string(), 300)))
+        .map_err(|e| e.to_string());
     let ns = if namespace == "/" {
         String::new()
     } else {

@@ -243,7 +243,10 @@ pub fn body(format: NotifyFormat, notice: &Notice) -> Vec<u8> {
 }
 
 async fn post(url: &str, body: &[u8], timeout: Duration) -> Result<String, Failure> {
-    let client = crate::http::client(timeout).map_err(|why| Failure { why, again: false })?;
+    let client = crate::http::client(timeout).map_err(|why| Failure {
+        why: why.to_string(),
+        again: false,
+    })?;
     let reply = client
         .post(url)
         .header("content-type", "application/json")

@@ -50,7 +50,7 @@ pub enum Command {
         event: String,
         payload: Value,
         timeout: Duration,
-        reply: oneshot::Sender<Result<Value, String>>,
+        reply: oneshot::Sender<Result<Value, EmitError>>,
     },
 }
 
@@ -84,6 +84,29 @@ pub fn endpoint(cfg: &SocketIoEndpoint) -> Endpoint {
     }
 }
 
+/// Why an emit got no ack.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmitError {
+    #[error("no Socket.IO endpoint `{name}`; endpoints: {known}")]
+    NoEndpoint { name: String, known: String },
+    #[error("the endpoint's task has stopped")]
+    Stopped,
+    /// The endpoint (its name) is down and retrying.
+    #[error("{0} is not connected")]
+    NotConnected(String),
+    /// The namespace is not connected, or refused us (the words say which).
+    #[error("{0}")]
+    Namespace(String),
+    #[error("payload of {size} bytes exceeds the server's maxPayload of {max}")]
+    TooLarge { size: usize, max: u64 },
+    #[error("connection lost while sending")]
+    LostSending,
+    #[error("connection lost before the ack: {0}")]
+    Lost(String),
+    #[error("no ack after {} s", .0.as_secs())]
+    NoAck(Duration),
+}
+
 /// Handles to the running endpoints, for operator actions.
 #[derive(Clone, Default)]
 pub struct Links {
@@ -99,14 +122,14 @@ impl Links {
         event: &str,
         payload: Value,
         timeout: Duration,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, EmitError> {
         let cmds = self.endpoints.get(endpoint).ok_or_else(|| {
             let mut names: Vec<_> = self.endpoints.keys().map(String::as_str).collect();
             names.sort();
-            format!(
-                "no Socket.IO endpoint `{endpoint}`; endpoints: {}",
-                names.join(", ")
-            )
+            EmitError::NoEndpoint {
+                name: endpoint.to_string(),
+                known: names.join(", "),
+            }
         })?;
         let (reply, answer) = oneshot::channel();
         let nsp = if namespace.starts_with('/') {
@@ -122,10 +145,10 @@ impl Links {
             reply,
         })
         .await
-        .map_err(|_| "the endpoint's task has stopped".to_string())?;
+        .map_err(|_| EmitError::Stopped)?;
         match tokio::time::timeout(timeout + Duration::from_secs(1), answer).await {
             Ok(Ok(r)) => r,
-            _ => Err(format!("no ack after {} s", timeout.as_secs())),
+            _ => Err(EmitError::NoAck(timeout)),
         }
     }
 }

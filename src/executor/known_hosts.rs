@@ -29,11 +29,23 @@ pub fn host_entry(host: &str, port: u16) -> String {
     }
 }
 
+/// The known_hosts file could not be read (its path and why): no key is trusted then.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot read {file}: {why}")]
+pub struct Unreadable {
+    pub file: String,
+    pub why: String,
+}
+
 /// The keys known_hosts lists for the host, each with the line of the file it is on (counting
 /// every line, comments and blank ones included, as an editor does).
-pub fn listed(host: &str, port: u16, file: &Path) -> Result<Vec<(usize, PublicKey)>, String> {
-    let found = russh::keys::known_hosts::known_host_keys_path(host, port, file)
-        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+pub fn listed(host: &str, port: u16, file: &Path) -> Result<Vec<(usize, PublicKey)>, Unreadable> {
+    let found = russh::keys::known_hosts::known_host_keys_path(host, port, file).map_err(|e| {
+        Unreadable {
+            file: file.display().to_string(),
+            why: e.to_string(),
+        }
+    })?;
     // russh numbers the lines it reads, skipping those that start with '#': its numbers are
     // mapped back to the file's own, so "differs from known_hosts:N" names the right line.
     let text = std::fs::read_to_string(file).unwrap_or_default();
@@ -77,7 +89,7 @@ pub fn preferred_algorithms(
     first
 }
 
-pub fn check(host: &str, port: u16, key: &PublicKey, file: &Path) -> Result<Verdict, String> {
+pub fn check(host: &str, port: u16, key: &PublicKey, file: &Path) -> Result<Verdict, Unreadable> {
     if let Some(line) = revoked_line(key, file) {
         return Ok(Verdict::Revoked { line });
     }

@@ -54,11 +54,38 @@ pub struct RunPlan {
 /// Ad-hoc commands run under this timeout.
 pub const ADHOC_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// Why a run cannot be planned as asked: nothing runs, and the words say what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error(
+        "no runbook `{0}`: none are configured (see [[executor.runbooks]] in assets/examples/platform.toml)"
+    )]
+    NoRunbooks(String),
+    #[error("no runbook `{name}`; there are: {known}")]
+    NoRunbook { name: String, known: String },
+    #[error("runbook `{runbook}` does not run on `{host}`; it runs on: {hosts}")]
+    NotItsHost {
+        runbook: String,
+        host: String,
+        hosts: String,
+    },
+    #[error("runbook `{0}` names no host")]
+    NoHost(String),
+    #[error("no executor host `{0}` is configured")]
+    UnknownHost(String),
+    #[error(
+        "ad-hoc commands are disabled: only runbooks may run (set executor.allow_adhoc = true to allow them)"
+    )]
+    AdhocDisabled,
+    #[error("usage: :run HOST COMMAND")]
+    NoCommand,
+}
+
 pub fn plan_runbook(
     cfg: &ExecutorConfig,
     runbook: &str,
     host: Option<&str>,
-) -> Result<RunPlan, String> {
+) -> Result<RunPlan, PlanError> {
     let Some(book) = cfg.runbooks.iter().find(|r| r.name.get_ref() == runbook) else {
         let known: Vec<&str> = cfg
             .runbooks
@@ -66,25 +93,27 @@ pub fn plan_runbook(
             .map(|r| r.name.get_ref().as_str())
             .collect();
         return Err(if known.is_empty() {
-            format!(
-                "no runbook `{runbook}`: none are configured (see [[executor.runbooks]] in assets/examples/platform.toml)"
-            )
+            PlanError::NoRunbooks(runbook.to_string())
         } else {
-            format!("no runbook `{runbook}`; there are: {}", known.join(", "))
+            PlanError::NoRunbook {
+                name: runbook.to_string(),
+                known: known.join(", "),
+            }
         });
     };
     let hosts = book.hosts.get_ref();
     let name = match host {
         Some(h) if hosts.iter().any(|x| x == h) => h,
         Some(h) => {
-            return Err(format!(
-                "runbook `{runbook}` does not run on `{h}`; it runs on: {}",
-                hosts.join(", ")
-            ));
+            return Err(PlanError::NotItsHost {
+                runbook: runbook.to_string(),
+                host: h.to_string(),
+                hosts: hosts.join(", "),
+            });
         }
         None => hosts
             .first()
-            .ok_or_else(|| format!("runbook `{runbook}` names no host"))?,
+            .ok_or_else(|| PlanError::NoHost(runbook.to_string()))?,
     };
     let target = host_target(cfg, name)?;
     Ok(plan(
@@ -99,15 +128,12 @@ pub fn plan_runbook(
 
 /// An ad-hoc command: refused unless `executor.allow_adhoc`, and always treated as
 /// destructive, since nobody vetted it.
-pub fn plan_adhoc(cfg: &ExecutorConfig, host: &str, command: &str) -> Result<RunPlan, String> {
+pub fn plan_adhoc(cfg: &ExecutorConfig, host: &str, command: &str) -> Result<RunPlan, PlanError> {
     if !cfg.allow_adhoc {
-        return Err(
-            "ad-hoc commands are disabled: only runbooks may run (set executor.allow_adhoc = true to allow them)"
-                .into(),
-        );
+        return Err(PlanError::AdhocDisabled);
     }
     if command.trim().is_empty() {
-        return Err("usage: :run HOST COMMAND".into());
+        return Err(PlanError::NoCommand);
     }
     let target = host_target(cfg, host)?;
     Ok(plan(
@@ -120,12 +146,12 @@ pub fn plan_adhoc(cfg: &ExecutorConfig, host: &str, command: &str) -> Result<Run
     ))
 }
 
-fn host_target(cfg: &ExecutorConfig, name: &str) -> Result<HostTarget, String> {
+fn host_target(cfg: &ExecutorConfig, name: &str) -> Result<HostTarget, PlanError> {
     cfg.hosts
         .iter()
         .find(|h| h.name.get_ref() == name)
         .map(HostTarget::from_config)
-        .ok_or_else(|| format!("no executor host `{name}` is configured"))
+        .ok_or_else(|| PlanError::UnknownHost(name.to_string()))
 }
 
 fn plan(

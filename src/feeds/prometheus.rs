@@ -53,7 +53,7 @@ pub fn spawn(cfg: &Config, tx: mpsc::Sender<Event>) -> Option<JoinHandle<()>> {
                     .send(Event::Link {
                         name: LINK.into(),
                         health: LinkHealth::Down {
-                            why,
+                            why: why.to_string(),
                             retry_in: None,
                         },
                     })
@@ -147,7 +147,9 @@ pub async fn query_range(
             }
         })?;
     let status = reply.status();
-    let bytes = crate::http::body_capped(reply, crate::http::MAX_BODY).await?;
+    let bytes = crate::http::body_capped(reply, crate::http::MAX_BODY)
+        .await
+        .map_err(|e| e.to_string())?;
     parse(&bytes, start, step).map_err(|why| {
         if status.is_success() {
             why

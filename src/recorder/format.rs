@@ -209,6 +209,21 @@ pub fn encode(record: &Record, out: &mut Vec<u8>) {
     out[len_at..len_at + 4].copy_from_slice(&body.to_le_bytes());
 }
 
+/// Why a record cannot be read: the block is torn there.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    #[error("a record is cut short ({have} of {need} bytes)")]
+    Short { have: usize, need: usize },
+    #[error("a wire record whose two times disagree")]
+    TimesDisagree,
+    #[error("an event record: {0}")]
+    Event(String),
+    #[error("a segment header: {0}")]
+    Header(String),
+    #[error("unknown record kind {0}")]
+    UnknownKind(u8),
+}
+
 /// Reads the records of one decompressed block, in order. A record that cannot be read
 /// ends the block: what came before it is kept, and the reason is returned beside them.
 pub fn decode_block(mut bytes: &[u8]) -> (Vec<Record>, Option<String>) {
@@ -216,31 +231,31 @@ pub fn decode_block(mut bytes: &[u8]) -> (Vec<Record>, Option<String>) {
     while !bytes.is_empty() {
         match decode_one(&mut bytes) {
             Ok(r) => out.push(r),
-            Err(why) => return (out, Some(why)),
+            Err(why) => return (out, Some(why.to_string())),
         }
     }
     (out, None)
 }
 
-fn take<'a>(bytes: &mut &'a [u8], n: usize) -> Result<&'a [u8], String> {
+fn take<'a>(bytes: &mut &'a [u8], n: usize) -> Result<&'a [u8], RecordError> {
     if bytes.len() < n {
-        return Err(format!(
-            "a record is cut short ({} of {n} bytes)",
-            bytes.len()
-        ));
+        return Err(RecordError::Short {
+            have: bytes.len(),
+            need: n,
+        });
     }
     let (head, rest) = bytes.split_at(n);
     *bytes = rest;
     Ok(head)
 }
 
-fn u32_of(bytes: &mut &[u8]) -> Result<u32, String> {
+fn u32_of(bytes: &mut &[u8]) -> Result<u32, RecordError> {
     Ok(u32::from_le_bytes(
         take(bytes, 4)?.try_into().expect("4 bytes"),
     ))
 }
 
-fn decode_one(bytes: &mut &[u8]) -> Result<Record, String> {
+fn decode_one(bytes: &mut &[u8]) -> Result<Record, RecordError> {
     let kind = take(bytes, 1)?[0];
     let at_ms = i64::from_le_bytes(take(bytes, 8)?.try_into().expect("8 bytes"));
     let len = u32_of(bytes)? as usize;
@@ -258,13 +273,13 @@ fn decode_one(bytes: &mut &[u8]) -> Result<Record, String> {
             }
             let at = chrono::DateTime::from_timestamp_nanos(ns);
             if at.timestamp_millis() != at_ms {
-                return Err("a wire record whose two times disagree".into());
+                return Err(RecordError::TimesDisagree);
             }
             Record::Wire { at, messages }
         }
         EVENT => Record::Event {
             at_ms,
-            event: rmp_serde::from_slice(body).map_err(|e| format!("an event record: {e}"))?,
+            event: rmp_serde::from_slice(body).map_err(|e| RecordError::Event(e.to_string()))?,
         },
         GAP => Record::Gap {
             at_ms,
@@ -272,9 +287,9 @@ fn decode_one(bytes: &mut &[u8]) -> Result<Record, String> {
         },
         META => Record::Meta {
             at_ms,
-            meta: rmp_serde::from_slice(body).map_err(|e| format!("a segment header: {e}"))?,
+            meta: rmp_serde::from_slice(body).map_err(|e| RecordError::Header(e.to_string()))?,
         },
-        other => return Err(format!("unknown record kind {other}")),
+        other => return Err(RecordError::UnknownKind(other)),
     })
 }
 

@@ -174,7 +174,7 @@ fn ask_runbook(state: &mut State, book: &str, host: Option<&str>) -> Outcome {
     match plan_runbook(&state.executor.config, book, host) {
         Ok(plan) => ask(state, plan, hosts),
         Err(why) => {
-            flash(state, Level::Warn, why);
+            flash(state, Level::Warn, why.to_string());
             Outcome::redraw()
         }
     }

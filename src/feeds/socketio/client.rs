@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::meaning;
-pub use crate::clients::socketio::{Command, Endpoint, words};
+pub use crate::clients::socketio::{Command, EmitError, Endpoint, words};
 use crate::event::{Event, LinkHealth};
 use crate::platform::backoff::Backoff;
 use crate::platform::model::FeedItem;
@@ -64,7 +64,7 @@ async fn run(ep: Endpoint, tx: mpsc::Sender<Event>, mut cmds: mpsc::Receiver<Com
             tokio::select! {
                 _ = tokio::time::sleep_until(until) => break,
                 cmd = cmds.recv() => match cmd {
-                    Some(Command::Emit { reply, .. }) => { let _ = reply.send(Err(format!("{} is not connected", ep.name))); }
+                    Some(Command::Emit { reply, .. }) => { let _ = reply.send(Err(EmitError::NotConnected(ep.name.clone()))); }
                     None => return,
                 },
             }
@@ -73,7 +73,7 @@ async fn run(ep: Endpoint, tx: mpsc::Sender<Event>, mut cmds: mpsc::Receiver<Com
 }
 
 /// Who waits for an ack, until when, and how long that was.
-type PendingAck = (oneshot::Sender<Result<Value, String>>, Instant, Duration);
+type PendingAck = (oneshot::Sender<Result<Value, EmitError>>, Instant, Duration);
 
 struct Session<'a> {
     ep: &'a Endpoint,
@@ -107,7 +107,7 @@ impl<'a> Session<'a> {
 
     fn fail_pending(&mut self, why: &str) {
         for (_, (reply, _, _)) in self.pending.drain() {
-            let _ = reply.send(Err(format!("connection lost before the ack: {why}")));
+            let _ = reply.send(Err(EmitError::Lost(why.to_string())));
         }
     }
 
@@ -258,7 +258,7 @@ impl<'a> Session<'a> {
             .collect();
         for id in expired {
             if let Some((reply, _, t)) = self.pending.remove(&id) {
-                let _ = reply.send(Err(format!("no ack after {} s", t.as_secs())));
+                let _ = reply.send(Err(EmitError::NoAck(t)));
             }
         }
         Ok(())
@@ -304,29 +304,28 @@ impl<'a> Session<'a> {
         event: String,
         payload: Value,
         timeout: Duration,
-        reply: oneshot::Sender<Result<Value, String>>,
+        reply: oneshot::Sender<Result<Value, EmitError>>,
     ) {
         if !self.connected.contains(&nsp) {
             let why = self.refused.get(&nsp).map_or_else(
                 || format!("namespace {nsp} is not connected"),
                 |r| format!("namespace {nsp} refused us: {r}"),
             );
-            let _ = reply.send(Err(why));
+            let _ = reply.send(Err(EmitError::Namespace(why)));
             return;
         }
         let id = self.next_id;
         self.next_id += 1;
         let frame = codec::encode(Kind::Event, &nsp, Some(id), Some(&json!([event, payload])));
         if frame.len() as u64 > open.max_payload {
-            let _ = reply.send(Err(format!(
-                "payload of {} bytes exceeds the server's maxPayload of {}",
-                frame.len(),
-                open.max_payload
-            )));
+            let _ = reply.send(Err(EmitError::TooLarge {
+                size: frame.len(),
+                max: open.max_payload,
+            }));
             return;
         }
         if ws.send(Message::text(frame)).await.is_err() {
-            let _ = reply.send(Err("connection lost while sending".into()));
+            let _ = reply.send(Err(EmitError::LostSending));
             return;
         }
         self.pending
