@@ -107,7 +107,7 @@ pub enum Event {
     /// A worker's answers to its detail's questions, or why none came.
     Inspected {
         worker: String,
-        outcome: Result<Box<crate::platform::pidbox::WorkerDetail>, String>,
+        outcome: Result<Box<crate::platform::pidbox::WorkerDetail>, Failure>,
     },
     /// A fleet order (or an inspect of every worker) finished: one line per worker or task,
     /// each ok or not; or why nothing was done.
@@ -127,7 +127,7 @@ pub enum Event {
     /// A queue's depth in each priority sub-queue, for a confirmation.
     QueueDepths {
         queue: String,
-        depths: Result<[u64; 4], String>,
+        depths: Result<[u64; 4], Failure>,
     },
     /// What the Docker Engine said of the containers.
     Containers(ContainerNews),
@@ -139,18 +139,18 @@ pub enum Event {
     /// A notifier was told of an alert (or could not be): the words for the activity log.
     Notified {
         via: String,
-        outcome: Result<String, String>,
+        outcome: Result<String, Failure>,
     },
     /// An action finished: what it was, and its outcome in words.
     ActionDone {
         what: String,
-        outcome: Result<String, String>,
+        outcome: Result<String, Failure>,
     },
     /// A dispatch was attempted: sent, queued locally, or failed (with why).
     Dispatched {
         agent: String,
         request: Box<crate::platform::wire::TaskRequest>,
-        outcome: Result<Delivery, String>,
+        outcome: Result<Delivery, Failure>,
     },
     /// What a worker said it consumes (`active_queues`), or why it did not answer.
     /// How many pool processes a worker runs, from its `stats` (`pool.processes`).
@@ -160,7 +160,7 @@ pub enum Event {
     },
     WorkerQueues {
         worker: String,
-        queues: Result<Vec<String>, String>,
+        queues: Result<Vec<String>, Failure>,
     },
     /// Where a dispatch no worker has reported was found.
     Located {
@@ -192,7 +192,7 @@ pub enum Event {
     /// Tasks found in the store's history past what memory keeps, newest first.
     HistoryFound {
         word: String,
-        tasks: Result<Vec<crate::kept::Task>, String>,
+        tasks: Result<Vec<crate::kept::Task>, Failure>,
     },
     /// Older activity from the store, oldest first (empty: there is none).
     Older {
@@ -235,7 +235,7 @@ pub enum ContainerNews {
 pub struct PanelRead {
     /// Its place in the config's `[[panels]]`.
     pub index: usize,
-    pub outcome: Result<Vec<PanelSeries>, String>,
+    pub outcome: Result<Vec<PanelSeries>, Failure>,
 }
 
 /// One series of a panel: its labels (cleaned) and its points, oldest first; NaN is a gap.
@@ -248,7 +248,11 @@ pub struct PanelSeries {
 /// Why an order did not do what was asked: refused before anything was sent (the gate, a
 /// check, an aim that does not hold), or tried and failed. Its words are for the operator;
 /// which of the two it was is its variant, never its first word.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// Recorded (the flight recorder, a panel's read) as its words alone, as these outcomes
+/// always were: a replayed refusal comes back as a failure with the same words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[serde(from = "String", into = "String")]
 pub enum Failure {
     #[error("{0}")]
     Refused(String),
@@ -266,6 +270,18 @@ impl From<crate::gate::Refusal> for Failure {
 impl From<String> for Failure {
     fn from(words: String) -> Failure {
         Failure::Failed(words)
+    }
+}
+
+impl From<Failure> for String {
+    fn from(f: Failure) -> String {
+        f.to_string()
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(words: &str) -> Failure {
+        Failure::Failed(words.to_string())
     }
 }
 
@@ -305,4 +321,26 @@ pub async fn hand_on_lines(tx: &tokio::sync::mpsc::Sender<Event>, items: Vec<Fee
         items,
     };
     tx.send(batch).await.is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Failure;
+
+    /// Recordings made before outcomes were typed hold their errors as words: they still
+    /// read back, as failures with the same words, and a typed outcome records as words.
+    #[test]
+    fn a_failure_records_as_its_words_and_old_words_read_back() {
+        let old: Result<String, String> = Err("failed: connection refused".into());
+        let bytes = rmp_serde::to_vec(&old).unwrap();
+        let read: Result<String, Failure> = rmp_serde::from_slice(&bytes).unwrap();
+        assert_eq!(
+            read,
+            Err(Failure::Failed("failed: connection refused".into()))
+        );
+        let refused: Result<String, Failure> = Err(Failure::Refused("refused: --demo".into()));
+        let bytes = rmp_serde::to_vec(&refused).unwrap();
+        let as_words: Result<String, String> = rmp_serde::from_slice(&bytes).unwrap();
+        assert_eq!(as_words, Err("refused: --demo".to_string()));
+    }
 }

@@ -134,7 +134,10 @@ async fn asking(inner: Arc<Inner>, aim: Aim, mut wake: mpsc::Receiver<()>, tx: S
         let pools = ask_pools(&mut conn, &aim, &answered).await;
         for (worker, queues) in batch.into_iter().zip(answers) {
             if tx
-                .send(Event::WorkerQueues { worker, queues })
+                .send(Event::WorkerQueues {
+                    worker,
+                    queues: queues.map_err(crate::event::Failure::from),
+                })
                 .await
                 .is_err()
             {

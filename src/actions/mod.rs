@@ -253,7 +253,10 @@ async fn revoke(
         "",
     )
     .await;
-    Event::ActionDone { what, outcome }
+    Event::ActionDone {
+        what,
+        outcome: outcome.map_err(crate::event::Failure::from),
+    }
 }
 
 /// A lost dispatch pushed again, same id and bytes, audited.
@@ -278,7 +281,7 @@ async fn redeliver(ctx: &Context, agent: String, request: TaskRequest) -> Event 
             request.name,
             crate::app::common::short_id(&request.id)
         ),
-        outcome,
+        outcome: outcome.map_err(crate::event::Failure::from),
     }
 }
 
@@ -319,7 +322,7 @@ async fn emit(
     .await;
     Event::ActionDone {
         what: format!("emit {event} to {endpoint}"),
-        outcome,
+        outcome: outcome.map_err(crate::event::Failure::from),
     }
 }
 
@@ -331,7 +334,7 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
     {
         return Some(Event::ActionDone {
             what: effect_name(&effect).into(),
-            outcome: Err(refusal.0),
+            outcome: Err(crate::event::Failure::from(refusal)),
         });
     }
     match effect {
@@ -373,12 +376,16 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
         }
         Effect::SaveHistory(changed) => history::save(ctx, *changed).await,
         Effect::SearchHistory { word, before_ms } => Some(Event::HistoryFound {
-            tasks: history::search(ctx, &word, before_ms).await,
+            tasks: history::search(ctx, &word, before_ms)
+                .await
+                .map_err(crate::event::Failure::from),
             word,
         }),
         Effect::SaveTimeline { from_ms, to_ms } => Some(Event::ActionDone {
             what: "timeline".into(),
-            outcome: save_timeline(ctx, from_ms, to_ms).await,
+            outcome: save_timeline(ctx, from_ms, to_ms)
+                .await
+                .map_err(crate::event::Failure::from),
         }),
         Effect::SaveLog { path, lines, utc } => {
             let n = lines.len();
@@ -388,7 +395,7 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
                 .map(|p| format!("{n} lines saved to {p}"));
             Some(Event::ActionDone {
                 what: "save".into(),
-                outcome,
+                outcome: outcome.map_err(crate::event::Failure::from),
             })
         }
         Effect::Revoke {
@@ -400,7 +407,10 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
         Effect::AskQueues { .. } => None,
         Effect::Inspect { worker } => {
             let outcome = fleet::detail(ctx, &worker).await.map(Box::new);
-            Some(Event::Inspected { worker, outcome })
+            Some(Event::Inspected {
+                worker,
+                outcome: outcome.map_err(crate::event::Failure::from),
+            })
         }
         Effect::InspectAll { method, known } => Some(Event::Ordered {
             what: format!("inspect {}", method.method()),
@@ -424,7 +434,10 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
         }
         Effect::QueueDepths { queue } => {
             let depths = fleet::depths(ctx, &queue).await;
-            Some(Event::QueueDepths { queue, depths })
+            Some(Event::QueueDepths {
+                queue,
+                depths: depths.map_err(crate::event::Failure::from),
+            })
         }
         Effect::Locate { request } => {
             let place = dispatch::locate(&ctx.target, &request).await;
@@ -439,7 +452,7 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
             Some(Event::Dispatched {
                 agent,
                 request: Box::new(request),
-                outcome,
+                outcome: outcome.map_err(crate::event::Failure::from),
             })
         }
         Effect::Emit {

@@ -92,7 +92,12 @@ pub fn spawn(notice: Notice, ctx: &super::Context, tx: Sender<Event>) {
                 };
                 send(&notifier, &notice).await
             };
-            let _ = tx.send(Event::Notified { via, outcome }).await;
+            let _ = tx
+                .send(Event::Notified {
+                    via,
+                    outcome: outcome.map_err(crate::event::Failure::from),
+                })
+                .await;
         });
     }
 }

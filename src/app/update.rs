@@ -109,7 +109,7 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
                         panel.series = series;
                         panel.error = None;
                     }
-                    Err(why) => panel.error = Some(why),
+                    Err(why) => panel.error = Some(why.to_string()),
                 }
             }
             Outcome {
@@ -122,7 +122,7 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
             let source = format!("notify {via}");
             match outcome {
                 Ok(words) => log(state, now, Level::Info, &source, words),
-                Err(why) => log(state, now, Level::Warn, &source, why),
+                Err(why) => log(state, now, Level::Warn, &source, why.to_string()),
             }
             Outcome::redraw()
         }

@@ -65,14 +65,19 @@ pub fn spawn(cfg: &Config, tx: mpsc::Sender<Event>) -> Option<JoinHandle<()>> {
             let mut reads = Vec::with_capacity(panels.len());
             for (index, (query, range)) in panels.iter().enumerate() {
                 let outcome = query_range(&client, &url, query, *range).await;
-                reads.push(PanelRead { index, outcome });
+                reads.push(PanelRead {
+                    index,
+                    outcome: outcome.map_err(crate::event::Failure::from),
+                });
             }
             let health = match reads.iter().find_map(|r| r.outcome.as_ref().err()) {
                 Some(why) if reads.iter().all(|r| r.outcome.is_err()) => LinkHealth::Down {
-                    why: why.clone(),
+                    why: why.to_string(),
                     retry_in: Some(every),
                 },
-                Some(why) => LinkHealth::Degraded { why: why.clone() },
+                Some(why) => LinkHealth::Degraded {
+                    why: why.to_string(),
+                },
                 None => LinkHealth::Up,
             };
             let link = Event::Link {

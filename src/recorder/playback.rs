@@ -136,7 +136,8 @@ impl Iterator for Playback {
                     what: "recorder".into(),
                     outcome: Err(format!(
                         "the recording misses {missed} event(s) here: the recorder fell behind"
-                    )),
+                    )
+                    .into()),
                 },
                 Record::Meta { .. } => continue,
             };

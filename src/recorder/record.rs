@@ -42,12 +42,12 @@ pub enum Recorded {
     },
     ActionDone {
         what: String,
-        outcome: Result<String, String>,
+        outcome: Result<String, crate::event::Failure>,
     },
     Dispatched {
         agent: String,
         request: crate::platform::wire::TaskRequest,
-        outcome: Result<Delivery, String>,
+        outcome: Result<Delivery, crate::event::Failure>,
     },
     Located {
         task_id: String,
@@ -58,15 +58,15 @@ pub enum Recorded {
     },
     WorkerQueues {
         worker: String,
-        queues: Result<Vec<String>, String>,
+        queues: Result<Vec<String>, crate::event::Failure>,
     },
     Notified {
         via: String,
-        outcome: Result<String, String>,
+        outcome: Result<String, crate::event::Failure>,
     },
     Ordered {
         what: String,
-        outcome: Result<Vec<(bool, String)>, String>,
+        outcome: Result<Vec<(bool, String)>, crate::event::Failure>,
     },
     // New kinds go last: a segment names its kinds by their place in this list.
     Master {
@@ -151,10 +151,9 @@ impl Recorded {
                 what: what.clone(),
                 outcome: Ok(lines.clone()),
             },
-            // Recorded in words, as segments have always held them.
             Event::Ordered { what, outcome } => Recorded::Ordered {
                 what: what.clone(),
-                outcome: outcome.clone().map_err(|f| f.to_string()),
+                outcome: outcome.clone(),
             },
             Event::Master { at, news } => Recorded::Master {
                 at: *at,
@@ -205,11 +204,7 @@ impl Recorded {
             Recorded::WorkerQueues { worker, queues } => Event::WorkerQueues { worker, queues },
             Recorded::WorkerPool { worker, processes } => Event::WorkerPool { worker, processes },
             Recorded::Notified { via, outcome } => Event::Notified { via, outcome },
-            // A replayed refusal is shown as a failure: the words are what was recorded.
-            Recorded::Ordered { what, outcome } => Event::Ordered {
-                what,
-                outcome: outcome.map_err(crate::event::Failure::Failed),
-            },
+            Recorded::Ordered { what, outcome } => Event::Ordered { what, outcome },
             Recorded::Master { at, news } => Event::Master { at, news },
         }
     }

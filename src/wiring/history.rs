@@ -62,7 +62,7 @@ pub(super) async fn open_in_background(
             settle.to(None);
             Event::ActionDone {
                 what: "audit store".into(),
-                outcome: Err(why.to_string()),
+                outcome: Err(why.to_string().into()),
             }
         }
     };

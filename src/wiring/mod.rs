@@ -206,7 +206,8 @@ fn start_recorder(
         Err(NotStarted::Failed(why)) => {
             let _ = tx.try_send(said(Err(format!(
                 "the flight recorder did not start: {why}"
-            ))));
+            )
+            .into())));
             Recorder::off()
         }
     }

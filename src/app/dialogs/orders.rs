@@ -521,7 +521,11 @@ pub fn confirm_key(state: &mut State, mut p: PendingOrder, key: KeyEvent) -> Out
 }
 
 /// A queue's depths arrived for the open purge or move dialog.
-pub fn depths(state: &mut State, queue: &str, depths: Result<[u64; 4], String>) -> Outcome {
+pub fn depths(
+    state: &mut State,
+    queue: &str,
+    depths: Result<[u64; 4], crate::event::Failure>,
+) -> Outcome {
     let Mode::ConfirmOrder(p) = &mut state.ui.mode else {
         return Outcome::default();
     };

@@ -17,7 +17,7 @@ pub fn dispatched(
     state: &mut State,
     agent: &str,
     req: &crate::platform::wire::TaskRequest,
-    outcome: Result<crate::event::Delivery, String>,
+    outcome: Result<crate::event::Delivery, crate::event::Failure>,
 ) {
     use crate::event::Delivery;
     let label = format!("{} [{}] to {agent}", req.name, short_id(&req.id));
@@ -146,7 +146,7 @@ const ASK_MAX: u8 = 4;
 pub fn worker_queues(
     state: &mut State,
     worker: &str,
-    queues: Result<Vec<String>, String>,
+    queues: Result<Vec<String>, crate::event::Failure>,
 ) -> Outcome {
     let now = state.now;
     let queues = match queues {

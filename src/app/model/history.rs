@@ -73,7 +73,11 @@ pub fn search(state: &State) -> Option<Effect> {
 
 /// What a search found, put in the ring as restored tasks (first in line to be evicted;
 /// at most `PAGE` beyond its capacity) and said in a flash.
-pub fn found(state: &mut State, word: &str, tasks: Result<Vec<Task>, String>) -> bool {
+pub fn found(
+    state: &mut State,
+    word: &str,
+    tasks: Result<Vec<Task>, crate::event::Failure>,
+) -> bool {
     let tasks = match tasks {
         Ok(t) => t,
         Err(why) => {

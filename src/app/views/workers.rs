@@ -141,7 +141,7 @@ pub fn refresh_due(state: &mut State, now: DateTime<Utc>) -> Option<Effect> {
 pub fn inspected(
     state: &mut State,
     worker: &str,
-    outcome: Result<Box<WorkerDetail>, String>,
+    outcome: Result<Box<WorkerDetail>, crate::event::Failure>,
 ) -> Outcome {
     let now = state.now;
     let entry = state.inspected.entry(worker.to_string()).or_default();
@@ -154,7 +154,7 @@ pub fn inspected(
         }
         Err(why) => {
             let first = entry.error.is_none();
-            entry.error = Some(why.clone());
+            entry.error = Some(why.to_string());
             // Said once in the log, not at every refresh while it stays silent.
             if first {
                 log(
