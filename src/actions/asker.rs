@@ -134,10 +134,7 @@ async fn asking(inner: Arc<Inner>, aim: Aim, mut wake: mpsc::Receiver<()>, tx: S
         let pools = ask_pools(&mut conn, &aim, &answered).await;
         for (worker, queues) in batch.into_iter().zip(answers) {
             if tx
-                .send(Event::WorkerQueues {
-                    worker,
-                    queues: queues.map_err(crate::event::Failure::from),
-                })
+                .send(Event::WorkerQueues { worker, queues })
                 .await
                 .is_err()
             {
@@ -188,11 +185,11 @@ async fn ask_batch(
     conn: &mut Option<redis::aio::MultiplexedConnection>,
     aim: &Aim,
     batch: &[String],
-) -> Vec<Result<Vec<String>, String>> {
+) -> Vec<Result<Vec<String>, crate::event::Failure>> {
     if conn.is_none() {
         match broker::connect(&aim.redis_url).await {
             Ok(c) => *conn = Some(c),
-            Err(e) => return vec![Err(reason(&e)); batch.len()],
+            Err(e) => return vec![Err(reason(&e).into()); batch.len()],
         }
     }
     let Some(c) = conn.as_mut() else {
@@ -216,13 +213,13 @@ async fn ask_batch(
                     .iter()
                     .find(|(host, _)| host == w)
                     .map(|(_, said)| pidbox::queues_of(said))
-                    .ok_or_else(|| format!("no answer within {} s", WINDOW.as_secs()))
+                    .ok_or_else(|| format!("no answer within {} s", WINDOW.as_secs()).into())
             })
             .collect(),
         Err(e) => {
             // Asked again on a fresh connection next time.
             *conn = None;
-            vec![Err(reason(&e)); batch.len()]
+            vec![Err(reason(&e).into()); batch.len()]
         }
     }
 }

@@ -13,7 +13,7 @@ pub async fn dispatch_audited(
     ctx: &Context,
     agent: &str,
     req: &TaskRequest,
-) -> Result<Delivery, String> {
+) -> Result<Delivery, crate::event::Failure> {
     // Built once: the bytes pushed are the bytes whose digest is audited.
     let entry = dispatch::entry(&ctx.target, req);
     let store = ctx.store.get().await;
@@ -44,7 +44,9 @@ pub async fn dispatch_audited(
         &detail,
     )
     .await;
-    outcome.map_err(|e| e.to_string())
+    outcome
+        .map_err(|e| e.to_string())
+        .map_err(crate::event::Failure::from)
 }
 
 /// One pass over the outbox, audited: each delivery is its own record, linked to its

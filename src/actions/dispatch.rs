@@ -259,18 +259,25 @@ pub async fn dispatch(
                 Delivery::AlreadySent
             })
         }
-        Err(why) if store.is_some() => Ok(Delivery::QueuedLocally { why }),
-        Err(why) => Err(DispatchError::Unkept(why)),
+        Err(why) if store.is_some() => Ok(Delivery::QueuedLocally {
+            why: why.to_string(),
+        }),
+        Err(why) => Err(DispatchError::Unkept(why.to_string())),
     }
 }
 
-async fn deliver(target: &Target, e: &OutboxEntry, queue: &str) -> Result<bool, String> {
+async fn deliver(
+    target: &Target,
+    e: &OutboxEntry,
+    queue: &str,
+) -> Result<bool, crate::event::Failure> {
     let mut conn = broker::connect(&target.redis_url)
         .await
         .map_err(|e| reason(&e))?;
     push_once(&mut conn, target, e, queue)
         .await
         .map_err(|e| reason(&e))
+        .map_err(crate::event::Failure::from)
 }
 
 /// The queue a queue key belongs to (the key without prefix and priority suffix).

@@ -8,7 +8,7 @@ pub(super) fn save_lines(
     path: &std::path::Path,
     lines: &[crate::app::model::activity::LogLine],
     utc: bool,
-) -> Result<String, String> {
+) -> Result<String, crate::event::Failure> {
     use std::io::Write;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -30,7 +30,7 @@ pub(super) fn save_lines(
 /// each try atomic.
 pub(super) fn create_numbered(
     path: &std::path::Path,
-) -> Result<(std::fs::File, std::path::PathBuf), String> {
+) -> Result<(std::fs::File, std::path::PathBuf), crate::event::Failure> {
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -53,13 +53,10 @@ pub(super) fn create_numbered(
         {
             Ok(f) => return Ok((f, candidate)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(format!("{}: {e}", candidate.display())),
+            Err(e) => return Err(format!("{}: {e}", candidate.display()).into()),
         }
     }
-    Err(format!(
-        "{}: 1000 files of that name already",
-        path.display()
-    ))
+    Err(format!("{}: 1000 files of that name already", path.display()).into())
 }
 
 trait PrivateMode {
@@ -84,7 +81,7 @@ pub async fn timeline_of(
     from: chrono::DateTime<chrono::Utc>,
     to: chrono::DateTime<chrono::Utc>,
     context: &str,
-) -> Result<Vec<crate::app::reports::timeline::Entry>, String> {
+) -> Result<Vec<crate::app::reports::timeline::Entry>, crate::event::Failure> {
     let (from_ms, to_ms) = (from.timestamp_millis(), to.timestamp_millis());
     let lines = store
         .activity_between(from_ms, to_ms, TIMELINE_LINES, context)
@@ -106,7 +103,7 @@ pub(super) async fn save_timeline(
     ctx: &Context,
     from_ms: i64,
     to_ms: i64,
-) -> Result<String, String> {
+) -> Result<String, crate::event::Failure> {
     use chrono::TimeZone;
     let store = ctx
         .store
@@ -136,4 +133,5 @@ pub(super) async fn save_timeline(
     .map_err(|e| e.to_string())?
     .map(|p| format!("{n} entries saved to {}", p.display()))
     .map_err(|e| e.to_string())
+    .map_err(crate::event::Failure::from)
 }

@@ -34,7 +34,7 @@ pub async fn inspect(
     aim: &Aim,
     method: Inspect,
     task_ids: &[String],
-) -> Result<Said, String> {
+) -> Result<Said, crate::event::Failure> {
     if ctx.gate.demo {
         return Err("the demo's fleet is simulated: there is no worker to ask".into());
     }
@@ -66,7 +66,7 @@ pub async fn inspect(
 
 /// Everything a worker's detail shows, asked on one connection, one method after another (a
 /// named worker answers each in a few milliseconds). Silence to every question is an error.
-pub async fn detail(ctx: &Context, worker: &str) -> Result<WorkerDetail, String> {
+pub async fn detail(ctx: &Context, worker: &str) -> Result<WorkerDetail, crate::event::Failure> {
     if ctx.gate.demo {
         return Err("the demo's fleet is simulated: there is no worker to ask".into());
     }
@@ -91,7 +91,7 @@ pub async fn detail(ctx: &Context, worker: &str) -> Result<WorkerDetail, String>
             Some((_, said)) => detail.apply(m, said),
             // A worker silent to the first question is gone: do not wait out the others.
             None if detail.answered.is_empty() => {
-                return Err(format!("did not answer within {} s", WINDOW.as_secs()));
+                return Err(format!("did not answer within {} s", WINDOW.as_secs()).into());
             }
             None => {}
         }

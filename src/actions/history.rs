@@ -33,7 +33,7 @@ pub async fn search(
     ctx: &super::Context,
     word: &str,
     before_ms: i64,
-) -> Result<Vec<crate::kept::Task>, String> {
+) -> Result<Vec<crate::kept::Task>, crate::event::Failure> {
     let Some(store) = ctx.store.get().await else {
         return Err("no store is open".into());
     };
@@ -54,6 +54,7 @@ pub async fn search(
     })
     .await
     .map_err(|e| e.to_string())
+    .map_err(crate::event::Failure::from)
 }
 
 fn rows_of(changed: &Changed) -> (Vec<HistoryRow>, Vec<HistoryRow>) {

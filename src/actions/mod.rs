@@ -376,26 +376,22 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
         }
         Effect::SaveHistory(changed) => history::save(ctx, *changed).await,
         Effect::SearchHistory { word, before_ms } => Some(Event::HistoryFound {
-            tasks: history::search(ctx, &word, before_ms)
-                .await
-                .map_err(crate::event::Failure::from),
+            tasks: history::search(ctx, &word, before_ms).await,
             word,
         }),
         Effect::SaveTimeline { from_ms, to_ms } => Some(Event::ActionDone {
             what: "timeline".into(),
-            outcome: save_timeline(ctx, from_ms, to_ms)
-                .await
-                .map_err(crate::event::Failure::from),
+            outcome: save_timeline(ctx, from_ms, to_ms).await,
         }),
         Effect::SaveLog { path, lines, utc } => {
             let n = lines.len();
             let outcome = tokio::task::spawn_blocking(move || save_lines(&path, &lines, utc))
                 .await
-                .unwrap_or_else(|e| Err(e.to_string()))
+                .unwrap_or_else(|e| Err(e.to_string().into()))
                 .map(|p| format!("{n} lines saved to {p}"));
             Some(Event::ActionDone {
                 what: "save".into(),
-                outcome: outcome.map_err(crate::event::Failure::from),
+                outcome,
             })
         }
         Effect::Revoke {
@@ -407,10 +403,7 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
         Effect::AskQueues { .. } => None,
         Effect::Inspect { worker } => {
             let outcome = fleet::detail(ctx, &worker).await.map(Box::new);
-            Some(Event::Inspected {
-                worker,
-                outcome: outcome.map_err(crate::event::Failure::from),
-            })
+            Some(Event::Inspected { worker, outcome })
         }
         Effect::InspectAll { method, known } => Some(Event::Ordered {
             what: format!("inspect {}", method.method()),
@@ -452,7 +445,7 @@ pub async fn perform(effect: Effect, ctx: &Context) -> Option<Event> {
             Some(Event::Dispatched {
                 agent,
                 request: Box::new(request),
-                outcome: outcome.map_err(crate::event::Failure::from),
+                outcome,
             })
         }
         Effect::Emit {
@@ -497,7 +490,7 @@ fn effect_name(e: &Effect) -> &'static str {
     }
 }
 
-fn words(outcome: &Result<String, String>) -> String {
+fn words(outcome: &Result<String, impl std::fmt::Display>) -> String {
     match outcome {
         Ok(m) => m.clone(),
         Err(e) => format!("failed: {e}"),

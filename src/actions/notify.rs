@@ -92,12 +92,7 @@ pub fn spawn(notice: Notice, ctx: &super::Context, tx: Sender<Event>) {
                 };
                 send(&notifier, &notice).await
             };
-            let _ = tx
-                .send(Event::Notified {
-                    via,
-                    outcome: outcome.map_err(crate::event::Failure::from),
-                })
-                .await;
+            let _ = tx.send(Event::Notified { via, outcome }).await;
         });
     }
 }
@@ -134,7 +129,7 @@ fn gathered(mut notices: Vec<Notice>, more: usize) -> Notice {
 }
 
 /// One notifier, with its retries: what was sent where, or why it was not.
-pub async fn send(n: &Notifier, notice: &Notice) -> Result<String, String> {
+pub async fn send(n: &Notifier, notice: &Notice) -> Result<String, crate::event::Failure> {
     let what = format!(
         "{} {} ({})",
         notice.status.to_uppercase(),
@@ -143,7 +138,7 @@ pub async fn send(n: &Notifier, notice: &Notice) -> Result<String, String> {
     );
     let (place, attempt) = match Way::of(n) {
         Ok(way) => (way.place(), way),
-        Err(why) => return Err(format!("{what} not sent: {why}")),
+        Err(why) => return Err(format!("{what} not sent: {why}").into()),
     };
     let timeout = Duration::from_secs(*n.timeout_secs.get_ref());
     let attempts = 1 + *n.retries.get_ref();
@@ -162,14 +157,12 @@ pub async fn send(n: &Notifier, notice: &Notice) -> Result<String, String> {
             Err(Failure { why, again }) => {
                 last = why;
                 if !again {
-                    return Err(format!("{what} not sent to {place}: {last} (not retried)"));
+                    return Err(format!("{what} not sent to {place}: {last} (not retried)").into());
                 }
             }
         }
     }
-    Err(format!(
-        "{what} not sent to {place}: {last}, after {attempts} attempt(s)"
-    ))
+    Err(format!("{what} not sent to {place}: {last}, after {attempts} attempt(s)").into())
 }
 
 /// 1 s, 2 s, 4 s …, at most 30 s, before attempt `i` (1-based after the first).
@@ -190,7 +183,7 @@ struct Failure {
 }
 
 impl Way {
-    fn of(n: &Notifier) -> Result<Way, String> {
+    fn of(n: &Notifier) -> Result<Way, crate::event::Failure> {
         if let Some(url) = &n.webhook {
             return Ok(Way::Webhook(url.get_ref().clone()));
         }
@@ -198,7 +191,7 @@ impl Way {
             let var = var.get_ref();
             return match std::env::var(var) {
                 Ok(url) if !url.is_empty() => Ok(Way::Webhook(url)),
-                _ => Err(format!("the environment variable {var} is not set")),
+                _ => Err(format!("the environment variable {var} is not set").into()),
             };
         }
         match &n.command {

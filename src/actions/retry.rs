@@ -57,7 +57,7 @@ impl Source {
 }
 
 /// One task's retry: the new id and how its message was found, or why it was not sent.
-pub type Retried = Result<(String, Source), String>;
+pub type Retried = Result<(String, Source), crate::event::Failure>;
 
 /// Sends between two retries of a bulk retry, so a thousand retries do not arrive at once.
 pub const RETRY_PACE: Duration = Duration::from_millis(50);
@@ -72,7 +72,7 @@ pub async fn retry(ctx: &Context, orders: &[RetryOrder]) -> Vec<(String, Retried
     if let Err(refusal) = gate(ctx, Act::Retry, &target, b"").await {
         return orders
             .iter()
-            .map(|o| (o.task_id.clone(), Err(refusal.0.clone())))
+            .map(|o| (o.task_id.clone(), Err(refusal.clone().into())))
             .collect();
     }
     let mut done = Vec::with_capacity(orders.len());
@@ -161,10 +161,10 @@ async fn retry_one(ctx: &Context, order: &RetryOrder) -> Retried {
     match dispatch::dispatch(&ctx.target, store.as_ref(), &entry, &queue).await {
         Ok(dispatch::Delivery::QueuedLocally { why }) => {
             ctx.outbox_wake.notify_one();
-            Err(format!("queued locally ({why}) as {new_id}"))
+            Err(format!("queued locally ({why}) as {new_id}").into())
         }
         Ok(_) => Ok((new_id, source)),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.to_string().into()),
     }
 }
 
