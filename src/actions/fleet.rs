@@ -47,7 +47,8 @@ pub async fn inspect(
         &aim.destination(),
         WINDOW,
     )
-    .await?;
+    .await
+    .map_err(|e| Failure::Failed(e.to_string()))?;
     let replies: Vec<_> = replies
         .into_iter()
         .map(|(w, v)| (w, crate::platform::pidbox::clean_value(&v)))
@@ -229,7 +230,7 @@ pub async fn command(ctx: &Context, cmd: &Control, aim: &Aim) -> Result<Roll, Fa
         &format!("{} {payload}", cmd.words()),
     )
     .await;
-    Ok(outcome?)
+    outcome.map_err(|e| Failure::Failed(e.to_string()))
 }
 
 /// Depth of each of the queue's four priority sub-queues, for a confirmation.

@@ -255,7 +255,7 @@ async fn revoke(
     .await;
     Event::ActionDone {
         what,
-        outcome: outcome.map_err(crate::event::Failure::from),
+        outcome: outcome.map_err(|e| crate::event::Failure::Failed(e.to_string())),
     }
 }
 

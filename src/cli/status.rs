@@ -237,6 +237,6 @@ async fn fleet_sample(
     });
     crate::app::reports::status::FleetSample {
         known,
-        answered: Some(answered),
+        answered: Some(answered.map_err(|e| crate::event::Failure::Failed(e.to_string()))),
     }
 }

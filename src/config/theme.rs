@@ -49,11 +49,11 @@ macro_rules! slots {
 
         pub const SLOT_NAMES: &[&str] = &[$(stringify!($slot)),*];
 
-        fn resolve(name: &str, spec: &ThemeSpec, mode: ColorMode) -> Result<Theme, String> {
+        fn resolve(name: &str, spec: &ThemeSpec, mode: ColorMode) -> Result<Theme, BadColor> {
             Ok(Theme {
                 name: name.to_string(),
                 mode,
-                $($slot: spec.$slot.to_style(mode).map_err(|e| format!("{}: {e}", stringify!($slot)))?,)*
+                $($slot: spec.$slot.to_style(mode).map_err(|e| e.in_slot(stringify!($slot)))?,)*
             })
         }
     };
@@ -128,8 +128,25 @@ impl ColorMode {
     }
 }
 
+/// A theme's colour that is not one: the text as written, and the slot it was given for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{slot}{}`{text}` is not a colour; expected \"#rrggbb\", a colour name, an index 0-255 or \"reset\"", if slot.is_empty() { "" } else { ": " })]
+pub struct BadColor {
+    pub slot: String,
+    pub text: String,
+}
+
+impl BadColor {
+    fn in_slot(self, slot: &str) -> BadColor {
+        BadColor {
+            slot: slot.to_string(),
+            ..self
+        }
+    }
+}
+
 impl StyleSpec {
-    fn to_style(&self, mode: ColorMode) -> Result<Style, String> {
+    fn to_style(&self, mode: ColorMode) -> Result<Style, BadColor> {
         let mut style = Style::default();
         if mode != ColorMode::None {
             if let Some(fg) = &self.fg {
@@ -154,7 +171,7 @@ impl StyleSpec {
     }
 }
 
-pub fn parse_color(text: &str) -> Result<Color, String> {
+pub fn parse_color(text: &str) -> Result<Color, BadColor> {
     let t = text.trim().to_ascii_lowercase();
     if let Some(hex) = t.strip_prefix('#')
         && hex.len() == 6
@@ -184,9 +201,10 @@ pub fn parse_color(text: &str) -> Result<Color, String> {
         "lightcyan" => Color::LightCyan,
         "white" => Color::White,
         _ => {
-            return Err(format!(
-                "`{text}` is not a colour; expected \"#rrggbb\", a colour name, an index 0-255 or \"reset\""
-            ));
+            return Err(BadColor {
+                slot: String::new(),
+                text: text.to_string(),
+            });
         }
     })
 }
@@ -311,8 +329,8 @@ pub fn load(name: &str, user_dir: &Path, mode: ColorMode) -> Result<Theme, Vec<D
     let spec: ThemeSpec = table
         .try_into()
         .map_err(|e: toml::de::Error| vec![Diagnostic::at(&user_path, "", None, e.message())])?;
-    let mut theme =
-        resolve(name, &spec, mode).map_err(|e| vec![Diagnostic::at(&user_path, "", None, e)])?;
+    let mut theme = resolve(name, &spec, mode)
+        .map_err(|e| vec![Diagnostic::at(&user_path, "", None, e.to_string())])?;
     if mode == ColorMode::None {
         // With no colour at all, reverse video is what keeps the selection visible.
         theme.selection = theme.selection.add_modifier(Modifier::REVERSED);

@@ -23,7 +23,7 @@ pub struct FleetSample {
     pub known: Vec<crate::kept::Worker>,
     /// The workers that answered within the window, with the queues each consumes; why
     /// none could be asked (Redis unreachable) otherwise.
-    pub answered: Option<Result<Vec<Answer>, String>>,
+    pub answered: Option<Result<Vec<Answer>, crate::event::Failure>>,
 }
 
 /// One worker in the report.

@@ -132,6 +132,23 @@ pub fn pool_size(said: &serde_json::Value) -> Option<u32> {
         })
 }
 
+/// Why a pidbox question or broadcast did not go as sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PidboxError {
+    /// What Redis (or the way to it) said, in `reason`'s words.
+    #[error("{0}")]
+    Redis(String),
+    /// A broadcast that no worker heard (what was published).
+    #[error("{0} published, but no worker is listening on the control channel")]
+    Unheard(String),
+}
+
+impl From<redis::RedisError> for PidboxError {
+    fn from(e: redis::RedisError) -> PidboxError {
+        PidboxError::Redis(super::reason(&e))
+    }
+}
+
 /// Revokes a task on every worker; with `terminate`, the worker running it kills it.
 pub async fn revoke(
     url: &str,
@@ -139,22 +156,18 @@ pub async fn revoke(
     task_id: &str,
     terminate: bool,
     signal: crate::platform::pidbox::KillSignal,
-) -> Result<String, String> {
-    let mut conn = super::connect(url).await.map_err(|e| super::reason(&e))?;
+) -> Result<String, PidboxError> {
+    let mut conn = super::connect(url).await?;
     let args =
         serde_json::json!({"task_id": task_id, "terminate": terminate, "signal": signal.name()});
-    let n = broadcast(&mut conn, channel, "revoke", args)
-        .await
-        .map_err(|e| super::reason(&e))?;
+    let n = broadcast(&mut conn, channel, "revoke", args).await?;
     let what = if terminate {
         format!("terminate ({})", signal.name())
     } else {
         "revoke".to_string()
     };
     match n {
-        0 => Err(format!(
-            "{what} published, but no worker is listening on the control channel"
-        )),
+        0 => Err(PidboxError::Unheard(what)),
         n => Ok(format!("{what} sent to {n} worker(s)")),
     }
 }
@@ -168,8 +181,8 @@ pub async fn call(
     arguments: serde_json::Value,
     destination: &[String],
     window: Duration,
-) -> Result<Vec<(String, serde_json::Value)>, String> {
-    let mut conn = super::connect(url).await.map_err(|e| super::reason(&e))?;
+) -> Result<Vec<(String, serde_json::Value)>, PidboxError> {
+    let mut conn = super::connect(url).await?;
     ask(
         &mut conn,
         keyprefix,
@@ -180,5 +193,5 @@ pub async fn call(
         window,
     )
     .await
-    .map_err(|e| super::reason(&e))
+    .map_err(PidboxError::from)
 }
