@@ -73,6 +73,23 @@ async fn run(ep: Endpoint, tx: mpsc::Sender<Event>, mut cmds: mpsc::Receiver<Com
 }
 
 /// Who waits for an ack, until when, and how long that was.
+/// Why a session ended, in the words its link shows (down, and retrying).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+struct Ended(String);
+
+impl From<String> for Ended {
+    fn from(why: String) -> Ended {
+        Ended(why)
+    }
+}
+
+impl From<&str> for Ended {
+    fn from(why: &str) -> Ended {
+        Ended(why.to_string())
+    }
+}
+
 type PendingAck = (oneshot::Sender<Result<Value, EmitError>>, Instant, Duration);
 
 struct Session<'a> {
@@ -160,7 +177,7 @@ impl<'a> Session<'a> {
     async fn run(&mut self, cmds: &mut mpsc::Receiver<Command>, backoff: &mut Backoff) -> String {
         let (mut ws, open) = match self.handshake().await {
             Ok(x) => x,
-            Err(why) => return why,
+            Err(why) => return why.0,
         };
         backoff.reset();
         for nsp in &self.ep.namespaces {
@@ -192,7 +209,7 @@ impl<'a> Session<'a> {
                             }
                             Ok(Eio::Message(m)) => {
                                 if let Err(why) = self.on_packet(&mut ws, &m).await {
-                                    return why;
+                                    return why.to_string();
                                 }
                             }
                             Ok(Eio::Close) => return "the server closed the session".into(),
@@ -225,7 +242,7 @@ impl<'a> Session<'a> {
                 },
                 _ = sweep.tick() => {
                     if let Err(why) = self.sweep(&mut ws).await {
-                        return why;
+                        return why.to_string();
                     }
                 }
             }
@@ -234,7 +251,7 @@ impl<'a> Session<'a> {
 
     /// Every 200 ms: a namespace the server dropped is asked again when its wait is over,
     /// and an ack past its time is answered with the wait.
-    async fn sweep(&mut self, ws: &mut Ws) -> Result<(), String> {
+    async fn sweep(&mut self, ws: &mut Ws) -> Result<(), Ended> {
         let now = Instant::now();
         let due: Vec<String> = self
             .dropped
@@ -270,7 +287,7 @@ impl<'a> Session<'a> {
         Message::text(codec::encode(Kind::Connect, nsp, None, auth.as_ref()))
     }
 
-    async fn handshake(&mut self) -> Result<(Ws, codec::Open), String> {
+    async fn handshake(&mut self) -> Result<(Ws, codec::Open), Ended> {
         let url = self.ep.ws_url();
         let (mut ws, _) = match tokio::time::timeout(
             CONNECT_WITHIN,
@@ -278,8 +295,8 @@ impl<'a> Session<'a> {
         )
         .await
         {
-            Err(_) => return Err(format!("no answer within {} s", CONNECT_WITHIN.as_secs())),
-            Ok(Err(e)) => return Err(words(&e)),
+            Err(_) => return Err(format!("no answer within {} s", CONNECT_WITHIN.as_secs()).into()),
+            Ok(Err(e)) => return Err(words(&e).into()),
             Ok(Ok(x)) => x,
         };
         let first = tokio::time::timeout(CONNECT_WITHIN, ws.next()).await;
@@ -289,7 +306,8 @@ impl<'a> Session<'a> {
                 _ => Err(format!(
                     "expected the Engine.IO open packet, got `{}`",
                     crate::sanitize::clean(&t, 60)
-                )),
+                )
+                .into()),
             },
             _ => Err("no Engine.IO open packet".into()),
         }
@@ -376,7 +394,7 @@ impl<'a> Session<'a> {
     }
 
     /// One Socket.IO packet, by its type.
-    async fn on_packet(&mut self, ws: &mut Ws, text: &str) -> Result<(), String> {
+    async fn on_packet(&mut self, ws: &mut Ws, text: &str) -> Result<(), Ended> {
         let p = match codec::parse_sio(text) {
             Ok(p) => p,
             Err(e) => {
