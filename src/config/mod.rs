@@ -7,6 +7,7 @@ pub mod diagnostic;
 pub mod keymap;
 pub mod model;
 mod parse;
+pub mod sections;
 mod validate;
 pub use validate::redis_url_problem;
 use validate::validate;

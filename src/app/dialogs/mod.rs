@@ -7,5 +7,6 @@ pub mod commands;
 pub mod confirmation;
 pub mod forms;
 pub mod line_edit;
+pub mod order_words;
 pub mod orders;
 pub mod protect;
