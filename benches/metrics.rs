@@ -23,7 +23,7 @@ const WORKERS: usize = 200;
 fn busy_room() -> State {
     let settings = config::settings_from_str("socketio = []\nports = []\n").unwrap();
     let mut state = wiring::initial_state(&settings, &wiring::Options::default());
-    state.tally.on = true;
+    state.task_counts.on = true;
     let now = Utc::now();
     let ts = now.timestamp() as f64;
     let workers = (0..WORKERS).map(|w| {
@@ -87,7 +87,7 @@ fn benches(c: &mut Criterion) {
         "exposition: {} bytes, {} samples, {} series counted",
         text.len(),
         text.lines().filter(|l| !l.starts_with('#')).count(),
-        state.tally.series.len()
+        state.task_counts.series.len()
     );
     let mut g = c.benchmark_group("metrics");
     g.sample_size(20);
@@ -105,7 +105,7 @@ fn benches(c: &mut Criterion) {
     // The worst a hostile publisher can make it (issue 26): every label cap reached, every
     // value at its longest (cut at 64 characters), failures under as many exceptions.
     let mut worst = busy_room();
-    worst.tally.fill_to_the_caps();
+    worst.task_counts.fill_to_the_caps();
     let worst_text = chavion_tui::exporter::render(&worst);
     println!(
         "worst case at the caps: {} bytes, {} samples",

@@ -333,7 +333,7 @@ async fn lost_in_the_broker(tag: &str, redeliver: bool) -> (Vec<String>, Vec<Str
     // Run to the end, not only received: a worker stopped with the task still in hand would
     // give its message back to the queue as it shuts down.
     room.until("the first dispatch run by the worker", |s| {
-        s.watch.by_id.is_empty()
+        s.own_dispatches.by_id.is_empty()
             && s.tasks.by_id.values().any(|t| {
                 t.fields.name.as_deref() == Some("thinking.mark")
                     && t.state == chavion_tui::platform::model::TaskEventKind::Succeeded
@@ -357,7 +357,7 @@ async fn lost_in_the_broker(tag: &str, redeliver: bool) -> (Vec<String>, Vec<Str
     let second = CeleryWorker::start(&redis.url(), true, &sb.path("w2"));
     if redeliver {
         room.until("the second dispatch reported by the worker", |s| {
-            s.watch.by_id.is_empty()
+            s.own_dispatches.by_id.is_empty()
         })
         .await;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);

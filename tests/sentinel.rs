@@ -97,7 +97,7 @@ async fn a_failover_is_a_blip_the_feed_follows_and_a_dispatch_runs_once() {
     room.command("dispatch thinking thinking.mark [\"before\"]")
         .await;
     room.until("the first dispatch reported by the worker", |s| {
-        s.watch.by_id.is_empty() && s.last_task_event.is_some()
+        s.own_dispatches.by_id.is_empty() && s.last_task_event.is_some()
     })
     .await;
     let subscribed_before = redis.master.cli(&["pubsub", "numpat"]).trim().to_string();
@@ -131,7 +131,7 @@ async fn a_failover_is_a_blip_the_feed_follows_and_a_dispatch_runs_once() {
         room.run_for(Duration::from_millis(200)).await;
     }
     room.until("every dispatch reported by the worker", |s| {
-        s.watch.by_id.is_empty()
+        s.own_dispatches.by_id.is_empty()
     })
     .await;
     let runs = marks(&worker);

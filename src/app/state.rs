@@ -279,7 +279,7 @@ pub struct State {
     /// The port-map row that is the Redis the feeds use, so a lost feed shows there at once.
     pub redis_port: Option<usize>,
     /// This control room's dispatches, until a worker reports them (see `watch.rs`).
-    pub watch: crate::app::model::own_dispatches::Watch,
+    pub own_dispatches: crate::app::model::own_dispatches::Watch,
     pub dispatches: u64,
     /// Where the sentinels last said the broker's master is, and since when (a `sentinel://`
     /// broker only).
@@ -306,7 +306,7 @@ pub struct State {
     /// The Prometheus panels, as last read.
     pub panels: Vec<Panel>,
     /// Task events counted for /metrics, while it is served.
-    pub tally: crate::app::model::task_counts::Tally,
+    pub task_counts: crate::app::model::task_counts::Tally,
     /// The latest answers to orders (when, ok, the line), oldest first, bounded: a worker's
     /// detail shows those that name it.
     pub fleet_said: VecDeque<(DateTime<Utc>, bool, String)>,
@@ -440,7 +440,7 @@ impl State {
             last_task_event: None,
             feed_lost: None,
             redis_port: None,
-            watch: Default::default(),
+            own_dispatches: Default::default(),
             dispatches: 0,
             exposure: Vec::new(),
             history_store: false,
@@ -450,7 +450,7 @@ impl State {
             effects_due: Vec::new(),
             inspected: Default::default(),
             fleet_said: VecDeque::new(),
-            tally: Default::default(),
+            task_counts: Default::default(),
             docker: crate::app::model::containers::Docker::new(cfg),
             panels: cfg
                 .panels

@@ -146,7 +146,7 @@ fn apply_event(state: &mut State, event: Event) -> Outcome {
                 t.queued_locally = false;
             }
             let now = state.now;
-            state.watch.delivered(&task_id, now);
+            state.own_dispatches.delivered(&task_id, now);
             let words = format!("delivered [{}] now that Redis is back", short_id(&task_id));
             log(state, now, Level::Info, "outbox", words.clone());
             // The status bar said it was queued locally: it says now that it went.

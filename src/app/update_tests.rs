@@ -1522,7 +1522,7 @@ mod lost_dispatches {
                 ),
             ),
         );
-        assert!(s.watch.by_id.is_empty());
+        assert!(s.own_dispatches.by_id.is_empty());
         assert_eq!(locates(&tick_at(&mut s, 600)), 0);
     }
 
@@ -1568,7 +1568,7 @@ mod lost_dispatches {
             .filter(|l| l.message.contains("visibility timeout"))
             .count();
         assert_eq!(said, 1);
-        assert_eq!(s.watch.by_id.len(), 1);
+        assert_eq!(s.own_dispatches.by_id.len(), 1);
     }
 
     #[test]
@@ -1578,7 +1578,7 @@ mod lost_dispatches {
         let out = found(&mut s, Place::Nowhere);
         assert!(out.effects.is_empty());
         assert!(s.tasks.by_id["d-1"].lost);
-        assert!(s.watch.by_id.is_empty());
+        assert!(s.own_dispatches.by_id.is_empty());
         let line = s.activity.lines.back().unwrap();
         assert_eq!(line.level, Level::Error);
         assert!(
@@ -1606,7 +1606,7 @@ mod lost_dispatches {
         }
         assert_eq!(pushes, 3);
         assert!(s.tasks.by_id["d-1"].lost, "then it is reported lost");
-        assert!(s.watch.by_id.is_empty());
+        assert!(s.own_dispatches.by_id.is_empty());
     }
 
     #[test]

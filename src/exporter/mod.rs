@@ -66,7 +66,7 @@ pub fn render(state: &State) -> String {
 /// thousands of series), so a scrape never holds the feed up.
 #[derive(Debug, Default)]
 pub struct Snapshot {
-    tally: Tally,
+    task_counts: Tally,
     /// By host (celery-exporter's `hostname`): up, active tasks.
     workers: BTreeMap<String, (bool, u64)>,
     /// By queue: depth over the priority sub-queues, reserved (unacked), online consumers,
@@ -127,7 +127,7 @@ impl Snapshot {
                 .or_default() += 1;
         }
         Snapshot {
-            tally: state.tally.clone(),
+            task_counts: state.task_counts.clone(),
             workers,
             queues,
             agents: state
@@ -235,7 +235,7 @@ type Fmt = Result<(), std::fmt::Error>;
 impl prometheus_client::collector::Collector for Snapshot {
     // Long, on purpose: one family after another, in the order a reader scans them.
     fn encode(&self, mut enc: DescriptorEncoder) -> Fmt {
-        let t = &self.tally;
+        let t = &self.task_counts;
         let labels = |(n, h, q): &(u32, u32, u32)| {
             [
                 ("name", t.names.get(*n)),
@@ -474,10 +474,10 @@ mod tests {
             crate::config::keymap::build("default", std::path::Path::new("/nonexistent"), vec![])
                 .unwrap();
         let mut state = State::new(&crate::config::Config::default(), km, chrono::Utc::now());
-        state.tally.on = true;
-        state.tally.fill_to_the_caps();
+        state.task_counts.on = true;
+        state.task_counts.fill_to_the_caps();
         let long = "x".repeat(500);
-        assert_eq!(state.tally.series.len(), MAX_SERIES);
+        assert_eq!(state.task_counts.series.len(), MAX_SERIES);
         for i in 0..3_000 {
             let hostname = format!("fake{i}@{long}{i}");
             state.workers.insert(

@@ -241,7 +241,7 @@ mod tests {
                 .unwrap();
         let mut state =
             crate::app::State::new(&crate::config::Config::default(), km, chrono::Utc::now());
-        state.tally.count(
+        state.task_counts.count(
             crate::platform::model::TaskEventKind::Succeeded,
             crate::app::model::task_counts::Labels {
                 name: Some("thinking.add"),

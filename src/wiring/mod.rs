@@ -239,7 +239,7 @@ fn serve_metrics(
     });
     let (task, rx) = crate::exporter::serve::spawn(listener);
     tasks.push(task);
-    state.tally.on = true;
+    state.task_counts.on = true;
     (Some(rx), also)
 }
 

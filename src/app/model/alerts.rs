@@ -241,7 +241,7 @@ fn conditions(
 fn events_stalled(state: &State, rule: &Rule, now: DateTime<Utc>) -> Vec<(String, String)> {
     let online = state.workers.values().filter(|w| w.online).count();
     let waiting: u64 = state.queues.iter().map(|q| q.depth).sum();
-    if waiting == 0 && state.watch.by_id.is_empty() {
+    if waiting == 0 && state.own_dispatches.by_id.is_empty() {
         return Vec::new();
     }
     let since = state.last_task_event.or(state.alerts.started);

@@ -64,7 +64,7 @@ pub fn dispatched(
         .agent_index(agent)
         .or_else(|| state.agent_for_queue(&req.queue));
     let now = state.now;
-    state.watch.follow(agent, req, now, !queued);
+    state.own_dispatches.follow(agent, req, now, !queued);
     let (task, _) = state.tasks.upsert(&req.id, |u| u.max(now));
     task.queued_locally = queued;
     task.agent = task.agent.or(agent_idx);
@@ -363,7 +363,7 @@ pub fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
     let when = epoch(t.timestamp).unwrap_or(at);
     state.last_task_event = Some(at);
     if t.kind != TaskEventKind::Sent {
-        state.watch.forget(&t.uuid);
+        state.own_dispatches.forget(&t.uuid);
     }
     if t.kind == TaskEventKind::Sent
         && let Some(q) = &t.fields.queue
@@ -420,8 +420,8 @@ pub fn task_event(state: &mut State, at: DateTime<Utc>, t: TaskEvent) {
         (slot @ None, new @ Some(_)) => *slot = new,
         _ => {}
     }
-    if state.tally.on {
-        state.tally.count(
+    if state.task_counts.on {
+        state.task_counts.count(
             t.kind,
             crate::app::model::task_counts::Labels {
                 name: task.fields.name.as_deref(),

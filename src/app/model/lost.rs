@@ -22,7 +22,7 @@ pub fn look(state: &mut State, now: DateTime<Utc>) -> Vec<Effect> {
     }
     let after = state.policy.lost_after;
     state
-        .watch
+        .own_dispatches
         .due(now, after)
         .into_iter()
         .map(|(_, request)| Effect::Locate { request })
@@ -39,7 +39,7 @@ pub fn located(state: &mut State, task_id: &str, place: crate::event::Place) -> 
     // still passes `guarded` below, like every other.
     let redeliver =
         state.policy.redeliver_lost && state.gate().check(crate::gate::Act::Redeliver).is_ok();
-    let Some(w) = state.watch.again(task_id, now) else {
+    let Some(w) = state.own_dispatches.again(task_id, now) else {
         // Reported by a worker while it was being looked for.
         return Outcome::default();
     };
@@ -71,7 +71,7 @@ pub fn located(state: &mut State, task_id: &str, place: crate::event::Place) -> 
             )
         }
         Place::Nowhere => {
-            state.watch.forget(task_id);
+            state.own_dispatches.forget(task_id);
             if let Some(t) = state.tasks.by_id.get_mut(task_id) {
                 t.lost = true;
             }
