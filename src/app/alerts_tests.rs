@@ -1,10 +1,12 @@
 //! The alert rules on the clock: pending, firing after `for`, resolved; flapping damped.
 
+use crate::app::State;
+use crate::app::state::MAX_WORKERS;
+use crate::app::ui_state::View;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::path::Path;
 
 use crate::app::model::alerts::Change;
-use crate::app::state::*;
 use crate::app::update;
 use crate::config::Config;
 use crate::config::keymap;

@@ -3,11 +3,13 @@
 //! The views (`tasks_view`, `exec`, `forms`, `logview`, …) depend on this; `update` routes
 //! to the views; nothing here depends on `update` or on a view.
 
+use crate::app::State;
+use crate::app::state::LogLine;
+use crate::app::ui_state::{Flash, Mode};
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::app::effect::Effect;
-use crate::app::state::*;
 use crate::config::keymap::Action;
 use crate::gate::Act;
 use crate::platform::model::Level;

@@ -1,12 +1,13 @@
 //! The fleet's rooms, pure: the task filter's grammar, the task detail's links and
 //! timeline, the worker selection and detail refresh, and the orders' aim and confirmation.
 
+use crate::app::State;
+use crate::app::ui_state::{Mode, PendingOrder, View};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::path::Path;
 
 use crate::app::model::tasks::{Filter, links, timeline};
-use crate::app::state::*;
 use crate::app::{Effect, update};
 use crate::config::Config;
 use crate::config::keymap;

@@ -1,14 +1,15 @@
 //! The one place state changes. Pure: no I/O, no clock (time arrives inside events), no
 //! awaiting. Returns whether anything visible changed, and the effects to perform.
 
+use crate::app::common::{confirm_quit_key, flash, log, quit, short_id};
+use crate::app::ui_state::{Mode, Ui, View};
+use crate::app::{Outcome, State};
 use chrono::{DateTime, Duration, Utc};
 use crossterm::event::{KeyEvent, KeyEventKind};
 
-use crate::app::common::*;
 use crate::app::effect::Effect;
 use crate::app::model::fleet::*;
 use crate::app::model::infrastructure::*;
-use crate::app::state::*;
 use crate::config::keymap::{Action, Section};
 use crate::event::Event;
 use crate::platform::model::*;

@@ -1,11 +1,13 @@
 //! `update` against each kind of event. No I/O anywhere: state in, state out.
 
+use crate::app::State;
+use crate::app::state::{HISTORY, LogLine, PortStatus, RunPhase};
+use crate::app::ui_state::{Form, FormField, Mode, Pane, TaskSort, View};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::path::Path;
 
 use super::{Effect, Outcome, update};
-use crate::app::state::*;
 use crate::config::Config;
 use crate::config::keymap;
 use crate::event::{Event, LinkHealth, ProbeOutcome};

@@ -2,6 +2,8 @@
 //! request (pure: time from the state, id from the run's seed) and asks for confirmation
 //! with the message it would send; only `y` turns it into an `Effect::Dispatch`.
 
+use crate::app::State;
+use crate::app::ui_state::{Flash, Form, FormField, Mode, Pane, PendingDispatch, PendingEmit};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::app::common::{Outcome, flash, guarded, refused_early};
@@ -9,7 +11,6 @@ use crate::app::effect::Effect;
 use crate::app::model::draft::{
     AgentQueue, Draft, derived_task_id, parse_args, parse_kwargs, request,
 };
-use crate::app::state::*;
 use crate::gate::Act;
 use crate::platform::model::Level;
 use crate::platform::wire;

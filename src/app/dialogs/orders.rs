@@ -4,14 +4,16 @@
 //! to the actions as one `Effect::Order`. A command goes to the selected worker, or to every
 //! worker only when the operator typed `all`.
 
+use crate::app::common::{flash, guarded, log, refused_early, short_id};
+use crate::app::ui_state::{Flash, Mode, PendingOrder, View};
+use crate::app::{Outcome, State};
+use crate::kept::Task;
 use crossterm::event::KeyEvent;
 
-use crate::app::common::*;
 use crate::app::dialogs::confirmation::{Said, answer};
 use crate::app::dialogs::order_words::{self, ParsedOrder};
 use crate::app::effect::Effect;
 use crate::app::model::tasks;
-use crate::app::state::*;
 use crate::orders::{Aim, Order, RetryOrder};
 use crate::platform::model::{Level, TaskEventKind};
 use crate::platform::pidbox::{Control, Inspect};

@@ -3,12 +3,13 @@
 //! be typed. One place for all of them: the effects a key produced that the gate would judge
 //! (`Effect::act`) are held here, and released only on the exact name.
 
+use crate::app::common::flash;
+use crate::app::ui_state::Mode;
+use crate::app::{Outcome, State};
 use crossterm::event::KeyEvent;
 
-use crate::app::common::*;
 use crate::app::dialogs::confirmation::{Said, answer};
 use crate::app::effect::Effect;
-use crate::app::state::*;
 pub use crate::app::ui_state::Held;
 use crate::platform::model::Level;
 

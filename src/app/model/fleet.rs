@@ -1,12 +1,14 @@
 //! What the fleet reports, applied to the state: agents' own reports, Celery's worker and
 //! task events, the answers of `active_queues`, and this control room's dispatches. Pure.
 
+use crate::app::common::{flash, log, short_id};
+use crate::app::state::{AgentTile, MAX_AGENTS, MAX_WORKERS, QueueRow};
+use crate::app::{Outcome, State};
+use crate::kept::{Task, Worker};
 use chrono::{DateTime, Duration, Utc};
 
-use crate::app::common::*;
 use crate::app::effect::Effect;
 use crate::app::model::infrastructure::queue_row;
-use crate::app::state::*;
 use crate::platform::decode::epoch;
 use crate::platform::model::*;
 

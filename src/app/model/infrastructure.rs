@@ -1,10 +1,11 @@
 //! The platform's plumbing, applied to the state: feed links, port probes, the exposure
 //! audit, queue depth samples, and the activity history read back from the store. Pure.
 
+use crate::app::common::{log, stored_line};
+use crate::app::state::{HISTORY, Link, PortStatus, QueueRow};
+use crate::app::{Outcome, State};
 use chrono::{DateTime, Utc};
 
-use crate::app::common::*;
-use crate::app::state::*;
 use crate::event::{LinkHealth, ProbeOutcome};
 use crate::platform::model::*;
 

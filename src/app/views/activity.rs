@@ -3,6 +3,10 @@
 //! the filtered view, copy the selection to the operator's clipboard (OSC 52), and older
 //! history paged in from the store when scrolling back past the top.
 
+use crate::app::State;
+use crate::app::state::LogLine;
+use crate::app::ui_state::Pane;
+use crate::app::ui_state::{Mode, View};
 use chrono::{DateTime, Utc};
 
 use crate::app::model::times::parse_time;
@@ -11,7 +15,6 @@ use crossterm::event::{KeyCode, KeyEvent};
 use crate::app::common::{Outcome, flash};
 use crate::app::effect::Effect;
 use crate::app::model::activity::{Filter, OSC52_MAX, compile, format_line};
-use crate::app::state::*;
 use crate::config::keymap::Action;
 use crate::platform::model::Level;
 

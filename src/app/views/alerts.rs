@@ -2,10 +2,11 @@
 //! its alert as others come and go) and the acknowledgement, which is audited and so
 //! announced to the other control rooms.
 
-use crate::app::common::*;
+use crate::app::common::{flash, is_movement, moved, page, step_of};
 use crate::app::effect::Effect;
 use crate::app::model::alert_book::ack_target;
-use crate::app::state::*;
+use crate::app::ui_state::{Mode, View};
+use crate::app::{Outcome, State};
 use crate::config::keymap::Action;
 use crate::platform::model::Level;
 

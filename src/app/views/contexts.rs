@@ -4,10 +4,11 @@
 //! changes: every context keeps its own state, feeds and actions, so nothing typed in one
 //! can reach another.
 
-use crate::app::common::*;
+use crate::app::common::{flash, is_movement, moved, page, step_of};
 use crate::app::effect::Effect;
 use crate::app::model::health::{self, Severity};
-use crate::app::state::*;
+use crate::app::ui_state::{Mode, View};
+use crate::app::{Outcome, State};
 use crate::config::contexts::ContextMeta;
 use crate::config::keymap::Action;
 use crate::event::ContextRow;

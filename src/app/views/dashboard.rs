@@ -1,8 +1,10 @@
 //! The dashboard as a room of its own: focus moves between the panes, a pane zooms, and
 //! movement keys select within the focused pane (the activity log scrolls).
 
-use crate::app::common::*;
-use crate::app::state::*;
+use crate::app::common::{is_movement, moved, page, step_of};
+use crate::app::ui_state::Pane;
+use crate::app::ui_state::View;
+use crate::app::{Outcome, State};
 use crate::config::keymap::Action;
 
 /// The dashboard's own keys; None leaves the key to the main screen's meaning.

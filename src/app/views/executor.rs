@@ -1,12 +1,15 @@
 //! The Executor's part of `update`: choosing a runbook, confirming it (typing the host's
 //! name when it is destructive), following runs in tabs and cancelling them.
 
+use crate::app::State;
+use crate::app::state::{LogLine, MAX_RUN_TABS, RunPhase, RunTab};
+use crate::app::ui_state::{Mode, View};
+use crate::app::ui_state::{Pane, PendingExec};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::app::common::{Outcome, flash, guarded, refused_early};
 use crate::app::dialogs::confirmation::{Said, answer};
 use crate::app::effect::Effect;
-use crate::app::state::*;
 use crate::config::keymap::{Action, Section};
 use crate::event::LinkHealth;
 use crate::executor::run::{Status, Stream};

@@ -2,9 +2,10 @@
 //! type (`failures::groups`), the selection by group, Enter to list a group's tasks in the
 //! Tasks view, and the retry key to retry every failed task of the group.
 
-use crate::app::common::*;
+use crate::app::common::{flash, is_movement, moved, page, step_of};
 use crate::app::model::failures::{Group, groups};
-use crate::app::state::*;
+use crate::app::ui_state::{Mode, View};
+use crate::app::{Outcome, State};
 use crate::config::keymap::Action;
 use crate::platform::model::Level;
 

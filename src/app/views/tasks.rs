@@ -2,12 +2,14 @@
 //! terminate with their confirmation), over the list `tasks` keeps. The selection follows
 //! task ids (`tasks::move_pick`), so an action lands on the task that was highlighted.
 
+use crate::app::common::{flash, guarded, is_movement, page, refused_early, short_id, step_of};
+use crate::app::ui_state::Confirm;
+use crate::app::ui_state::{Mode, View};
+use crate::app::{Outcome, State};
 use crossterm::event::{KeyCode, KeyEvent};
 
-use crate::app::common::*;
 use crate::app::effect::Effect;
 use crate::app::model::tasks;
-use crate::app::state::*;
 use crate::config::keymap::{Action, Section};
 use crate::gate::Act;
 use crate::platform::model::{Level, TaskEventKind};

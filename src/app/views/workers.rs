@@ -3,11 +3,13 @@
 //! pidbox when it opens, every `REFRESH` while it stays open, and at once on `refresh`.
 //! Nothing is asked while no detail is open.
 
+use crate::app::common::{flash, is_movement, log, moved, page, step_of};
+use crate::app::ui_state::{Mode, View};
+use crate::app::{Outcome, State};
+use crate::kept::Worker;
 use chrono::{DateTime, Duration, Utc};
 
-use crate::app::common::*;
 use crate::app::effect::Effect;
-use crate::app::state::*;
 use crate::config::keymap::Action;
 use crate::platform::model::Level;
 use crate::platform::pidbox::WorkerDetail;
