@@ -8,6 +8,7 @@ use crate::app::ui_state::{Mode, View};
 use crate::app::{Outcome, State};
 use crossterm::event::{KeyCode, KeyEvent};
 
+use crate::app::dialogs::confirmation::Said;
 use crate::app::effect::Effect;
 use crate::app::model::tasks;
 use crate::config::keymap::{Action, Section};
@@ -151,8 +152,27 @@ pub fn filter_key(mut text: String, key: KeyEvent, state: &mut State) -> Outcome
 }
 
 pub fn confirm_key(state: &mut State, key: KeyEvent, c: Confirm) -> Outcome {
-    match key.code {
-        KeyCode::Char('y') | KeyCode::Char('Y') => {
+    // A running task: the terminate the confirmation offers, then the signal to send.
+    if !c.terminate
+        && c.running
+        && state.keymap.lookup(Section::Normal, &key) == Some(Action::Terminate)
+    {
+        if let Some(no) = refused_early(state, Act::Terminate, false) {
+            return no;
+        }
+        state.ui.mode = Mode::Confirm(Confirm {
+            terminate: true,
+            ..c
+        });
+        return Outcome::redraw();
+    }
+    if c.terminate && key.code == KeyCode::Tab {
+        let signal = c.signal.next();
+        state.ui.mode = Mode::Confirm(Confirm { signal, ..c });
+        return Outcome::redraw();
+    }
+    match crate::app::dialogs::confirmation::answer(None, &mut String::new(), &key) {
+        Said::Yes => {
             state.ui.mode = Mode::Normal;
             let effect = Effect::Revoke {
                 task_id: c.task_id,
@@ -161,31 +181,12 @@ pub fn confirm_key(state: &mut State, key: KeyEvent, c: Confirm) -> Outcome {
             };
             guarded(state, effect)
         }
-        // A running task: the terminate the confirmation offers, then the signal to send.
-        _ if !c.terminate
-            && c.running
-            && state.keymap.lookup(Section::Normal, &key) == Some(Action::Terminate) =>
-        {
-            if let Some(no) = refused_early(state, Act::Terminate, false) {
-                return no;
-            }
-            state.ui.mode = Mode::Confirm(Confirm {
-                terminate: true,
-                ..c
-            });
-            Outcome::redraw()
-        }
-        KeyCode::Tab if c.terminate => {
-            let signal = c.signal.next();
-            state.ui.mode = Mode::Confirm(Confirm { signal, ..c });
-            Outcome::redraw()
-        }
-        KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+        Said::No => {
             state.ui.mode = Mode::Normal;
             flash(state, Level::Info, "cancelled: nothing was sent".into());
             Outcome::redraw()
         }
-        _ => Outcome::default(),
+        Said::Mistyped | Said::Typing | Said::Other => Outcome::default(),
     }
 }
 
