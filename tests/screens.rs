@@ -259,13 +259,7 @@ fn selection_stays_visible_with_no_colour_at_all() {
 fn hostile_text_never_reaches_the_buffer() {
     let s = fleet();
     let term = render(&s, 160, 48, &theme(ColorMode::TrueColor));
-    let text: String = term
-        .backend()
-        .buffer()
-        .content()
-        .iter()
-        .map(|c| c.symbol())
-        .collect();
+    let text = screen_text(&term);
     assert!(
         text.contains("malformed payload"),
         "the bad EVOLVING report shows as a warning"
@@ -338,13 +332,7 @@ fn a_queue_no_one_consumes_is_called_out_160x48() {
         },
     );
     let shown = render(&s, 160, 48, &theme(ColorMode::TrueColor));
-    let text: String = shown
-        .backend()
-        .buffer()
-        .content()
-        .iter()
-        .map(|c| c.symbol())
-        .collect();
+    let text = screen_text(&shown);
     assert_eq!(text.matches("⊘ no consumer").count(), 2, "row and tile");
     insta::assert_snapshot!(shown.backend());
 }
@@ -1020,13 +1008,7 @@ fn a_views_own_keymap_section_wins_in_that_view_only() {
     assert_eq!(s.ui.link_pick.as_deref(), Some("link1"));
     key(&mut s, KeyCode::Char('?'));
     let help = render(&s, 120, 80, &theme(ColorMode::TrueColor));
-    let text: String = help
-        .backend()
-        .buffer()
-        .content()
-        .iter()
-        .map(|c| c.symbol())
-        .collect();
+    let text = screen_text(&help);
     assert!(
         text.contains("Links view (other keys"),
         "the section is listed"
@@ -1043,4 +1025,14 @@ fn tempfile_dir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("chavion-keymap-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// Every cell's symbol of a drawn screen, row after row, as one string.
+fn screen_text(term: &Terminal<TestBackend>) -> String {
+    term.backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect()
 }
