@@ -411,23 +411,28 @@ fn timeline_command(state: &mut State, rest: &str) -> Outcome {
     }
 }
 
-/// `:dispatch AGENT TASK [JSON]`: one JSON value, an array for the args, an object for the
-/// kwargs; asks first.
-fn dispatch_command(state: &mut State, rest: &str) -> Outcome {
+/// `WORD WORD [JSON]`, as `:dispatch` and `:emit` take them: None when a word is missing.
+fn two_words_and_json(rest: &str) -> Option<(&str, &str, &str)> {
     let mut parts = rest.splitn(3, char::is_whitespace);
-    let (agent, task, json) = (
+    let (first, second, json) = (
         parts.next().unwrap_or(""),
         parts.next().unwrap_or(""),
         parts.next().unwrap_or("").trim(),
     );
-    if agent.is_empty() || task.is_empty() {
+    (!first.is_empty() && !second.is_empty()).then_some((first, second, json))
+}
+
+/// `:dispatch AGENT TASK [JSON]`: one JSON value, an array for the args, an object for the
+/// kwargs; asks first.
+fn dispatch_command(state: &mut State, rest: &str) -> Outcome {
+    let Some((agent, task, json)) = two_words_and_json(rest) else {
         flash(
             state,
             Level::Warn,
             "usage: :dispatch AGENT TASK [JSON args array or kwargs object]".into(),
         );
         return Outcome::redraw();
-    }
+    };
     // One JSON value: an array is the args, an object the kwargs.
     let (args, kwargs) = if json.starts_with('{') {
         (String::new(), json.to_string())
@@ -446,20 +451,14 @@ fn dispatch_command(state: &mut State, rest: &str) -> Outcome {
 
 /// `:emit ENDPOINT[/namespace] EVENT [JSON]`: asks first, then emits and waits for the ack.
 fn emit_command(state: &mut State, rest: &str) -> Outcome {
-    let mut parts = rest.splitn(3, char::is_whitespace);
-    let (target, event, json) = (
-        parts.next().unwrap_or(""),
-        parts.next().unwrap_or(""),
-        parts.next().unwrap_or("").trim(),
-    );
-    if target.is_empty() || event.is_empty() {
+    let Some((target, event, json)) = two_words_and_json(rest) else {
         flash(
             state,
             Level::Warn,
             "usage: :emit ENDPOINT[/namespace] EVENT [JSON]".into(),
         );
         return Outcome::redraw();
-    }
+    };
     let (endpoint, namespace) = match target.split_once('/') {
         Some((e, n)) => (e.to_string(), format!("/{n}")),
         None => (target.to_string(), "/".to_string()),
